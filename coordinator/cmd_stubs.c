@@ -1,0 +1,58 @@
+/* cmd_stubs.c — commands whose issue has not landed yet. Each prints what it will do and which
+ * part brings it, and exits 2. An issue that implements a command deletes its stub here and adds
+ * coordinator/cmd_NAME.c. */
+#include "sf_cli.h"
+
+int sf_cmd_validate(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("validate", "campaign files arrive with the campaign-format work");
+}
+
+int sf_cmd_plan(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("plan", "the cost planner arrives after the engine is measured");
+}
+
+int sf_cmd_render(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("render", "the farm core arrives after the engine");
+}
+
+int sf_cmd_status(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("status", "run directories arrive with the farm core");
+}
+
+int sf_cmd_submit(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("submit", "Slurm submission arrives with the farm core");
+}
+
+int sf_cmd_mkmodel(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("mkmodel", "random models arrive with the safetensors work");
+}
+
+int sf_cmd_inspect(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("inspect", "arrives with the safetensors work");
+}
+
+int sf_cmd_forward(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("forward", "arrives with the DiT forward pass");
+}
+
+int sf_cmd_tokenize(int argc, char **argv)
+{
+    (void)argc; (void)argv;
+    return sf_cli_not_built("tokenize", "arrives with the umT5 tokenizer");
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# demo.sh — renders the demo campaign (examples/demo/) on the embedded default: CPU and a small
+# random-weight model made by `shotfarm mkmodel`. Each part of the engine extends this script as
+# it lands; today it shows what is built and runs every command that exists.
+#   SF_BUILD_DIR  build directory (default: build)     SF_DEMO_OUT  output folder (default: out/demo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sf=${SF_BUILD_DIR:-build}/shotfarm
+out=${SF_DEMO_OUT:-out/demo}
+mkdir -p "$out"
+"$sf" --version
+"$sf" --help
+echo
+echo "demo: outputs in $out/"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# CLI contract (docs/cli.md): --help lists every command, --version names the commit and
+# backends, unknown commands and options exit 2 with one line on stderr.
+set -u
+sf=${SF_SHOTFARM:?}
+fail=0
+check() { # check DESCRIPTION EXPECTED_RC ACTUAL_RC
+    if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, want $2"; fail=1; fi
+}
+out=$("$sf" --help); check "--help" 0 $?
+for c in validate plan render status submit mkmodel inspect forward tokenize; do
+    grep -q "^  $c " <<<"$out" || { echo "FAIL: --help does not list '$c'"; fail=1; }
+done
+"$sf" >/dev/null 2>&1; check "no arguments" 2 $?
+v=$("$sf" --version); check "--version" 0 $?
+grep -Eq '^shotfarm [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]{7,}|unknown' <<<"$v" || { echo "FAIL: version line: $v"; fail=1; }
+grep -q 'backends: cpu-' <<<"$v" || { echo "FAIL: version lacks backends: $v"; fail=1; }
+vj=$("$sf" --version --json); check "--version --json" 0 $?
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert "commit" in d and "backends" in d' "$vj" \
+    || { echo "FAIL: --version --json is not one JSON document: $vj"; fail=1; }
+err=$("$sf" frobnicate 2>&1 >/dev/null); check "unknown command" 2 $?
+grep -q "unknown command 'frobnicate'" <<<"$err" || { echo "FAIL: unknown command message: $err"; fail=1; }
+[ "$fail" = 0 ] && echo "cli_basics: ok"
+exit $fail
