@@ -1,0 +1,115 @@
+/* sf_ops.h — the compute operations every model is built from, and the backend table that
+ * carries them (ggml-backend style: a struct of function pointers filled with designated
+ * initialisers; the CPU backend is always present, CUDA joins when built and a GPU exists).
+ *
+ * Conventions
+ * - Activations are fp32, row-major, shapes outermost first. Weights are struct sf_tensor of
+ *   any float dtype (fp32/bf16/fp16) and are never expanded whole: bf16/fp16 weights are
+ *   converted tile by tile into a per-thread buffer inside the GEMM.
+ * - Results do not depend on the thread count: every reduction has a fixed order and split.
+ * - Nothing here allocates per call in steady state: scratch comes from per-thread buffers sized
+ *   on first use (or from an sf_arena the caller owns).
+ * - The free functions below dispatch through the active backend table (struct sf_backend in
+ *   the kernels implementation); the CPU table is filled with designated initialisers.
+ * - Every op has a CPU implementation here and a test against a naive double-precision
+ *   reference (tests/kernels/); GPU twins have parity tests (tests/gpu/).
+ */
+#ifndef SF_OPS_H
+#define SF_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sf_tensor.h"
+
+/* ---- threads ----------------------------------------------------------------------------- */
+
+/* Sets the number of compute threads for our pool and for OpenBLAS
+ * (openblas_set_num_threads). n <= 0 picks the default: SF_THREADS, else online cores divided by
+ * the MPI ranks on this node (OMPI_COMM_WORLD_LOCAL_SIZE / SLURM_NTASKS_PER_NODE), at least 1.
+ * Returns the number in effect. */
+int sf_threads_init(int n);
+int sf_threads_count(void);
+/* Runs fn(ctx, i) for i in [0, n) on the pool; returns when all are done. Tasks must write
+ * disjoint outputs. */
+void sf_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t i), void *ctx);
+
+/* ---- arena ------------------------------------------------------------------------------- */
+
+/* A bump allocator sized once (e.g. when a model is loaded) so that a denoising loop
+ * allocates nothing. */
+struct sf_arena {
+    char *base;
+    size_t size, used, high_water;
+};
+int sf_arena_init(struct sf_arena *a, size_t bytes);  /* SF_OK or SF_E_NOMEM */
+void sf_arena_fini(struct sf_arena *a);
+/* 64-byte aligned; aborts (a bug: the arena was sized wrong) when it does not fit. */
+void *sf_arena_alloc(struct sf_arena *a, size_t bytes);
+size_t sf_arena_mark(const struct sf_arena *a);
+void sf_arena_reset(struct sf_arena *a, size_t mark);
+
+/* ---- operations -------------------------------------------------------------------------- */
+
+/* Runtime-selected SIMD path of the CPU backend: "avx512", "avx2" or "portable". */
+const char *sf_cpu_simd_path(void);
+/* Forces a SIMD path ("avx512", "avx2", "portable"), for tests; returns -1 if the CPU lacks it. */
+int sf_cpu_force_simd(const char *path);
+
+/* y (n, m) = x (n, k) · w (m, k)^T + bias (m). w: fp32/bf16/fp16 tensor of shape (m, k);
+ * bias: tensor of shape (m) or NULL. */
+void sf_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
+               const struct sf_tensor *bias, float *y);
+
+/* C (M, N) = alpha · op(A) · op(B) + beta · C, all fp32 row-major (cblas semantics). */
+void sf_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                 int64_t ldc);
+
+/* LayerNorm over the last dim (rows, cols): (x - mean) / sqrt(var + eps) [* w + b];
+ * w, b fp32 (cols) or NULL. x and y may alias. */
+void sf_layernorm(const float *x, const float *w, const float *b, float *y, int64_t rows,
+                  int64_t cols, float eps);
+/* RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) [* w]. (sf_kernels.h has the scalar
+ * twin used by the CUDA parity test.) */
+void sf_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols, float eps);
+/* adaLN modulate: y[r,c] = x[r,c] * (1 + scale[c]) + shift[c]. x and y may alias. */
+void sf_modulate(const float *x, const float *shift, const float *scale, float *y, int64_t rows,
+                 int64_t cols);
+/* In place, n elements. GELU tanh form 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))). */
+void sf_gelu_tanh(float *x, int64_t n);
+void sf_silu(float *x, int64_t n);
+/* Wan's sinusoidal timestep embedding: dim even; out[i] = cos(t·f_i) for i < dim/2 and
+ * sin(t·f_{i-dim/2}) after, f_i = 10000^(-i/(dim/2)), computed in double. */
+void sf_timestep_embedding(double t, int dim, float *out);
+
+/* 3D RoPE of Wan (WAN-FACTS § 3): head_dim d gives d/2 interleaved pairs (x[2j], x[2j+1]) =
+ * (re, im); the first (d - 4*(d/6))/2 pairs rotate by the frame index, the next d/6 by the row,
+ * the last d/6 by the column (d = 128: 22 + 21 + 21); each group's angles are
+ * p * 10000^(-2i/dim_group) with dim_group = d - 4*(d/6) or 2*(d/6). The table holds cos/sin for
+ * every (f, h, w) position of a grid, computed in double. */
+struct sf_rope3d;
+struct sf_rope3d *sf_rope3d_create(int head_dim, int frames, int height, int width);
+void sf_rope3d_destroy(struct sf_rope3d *r);
+/* x (tokens, n_heads, head_dim) with tokens = frames*height*width in (f, h, w) order; rotated in
+ * place. */
+void sf_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads);
+
+/* Softmax attention with online softmax in tiles (never an Lq×Lk matrix):
+ * out (Lq, H, d) = softmax(q·k^T · scale + mask) · v with q (Lq, H, d), k and v (Lk, H, d);
+ * keys at index >= k_valid are masked out (k_valid = Lk for none). Row strides are given in
+ * floats so that q/k/v may be slices of a fused projection. */
+void sf_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
+                  const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
+                  int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale);
+
+/* Conv3d over x (Cin, T, H, W) with weight (Cout, Cin, kt, kh, kw) of any float dtype and
+ * bias (Cout) or NULL, stride (st, sh, sw) and zero padding given per side: pad[0..5] =
+ * (t_front, t_back, h_top, h_bottom, w_left, w_right) — so causal convolutions pad only in
+ * front. y is (Cout, T', H', W'); sf_conv3d_out_shape computes T', H', W'. */
+void sf_conv3d_out_shape(const int64_t in_thw[3], const int64_t k_thw[3], const int stride[3],
+                         const int pad[6], int64_t out_thw[3]);
+void sf_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,
+               const struct sf_tensor *bias, const int stride[3], const int pad[6], float *y);
+
+#endif
