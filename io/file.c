@@ -33,8 +33,13 @@ static atomic_uint tmp_counter;
 /* SF_FAULT_WRITE=N[:ERRNO]: returns the errno to inject on this call, or 0. */
 static int injected_fault(void)
 {
+    static char armed[64]; /* the value the count belongs to: a new value restarts it */
     const char *s = getenv("SF_FAULT_WRITE");
     if (!s || !*s) return 0;
+    if (strncmp(s, armed, sizeof armed) != 0) {
+        snprintf(armed, sizeof armed, "%s", s);
+        atomic_store(&write_calls, 0);
+    }
     long n = atol(s);
     long call = atomic_fetch_add(&write_calls, 1) + 1;
     if (n <= 0 || call != n) return 0;

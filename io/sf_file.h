@@ -6,8 +6,8 @@
  * one, never a torn one. On any failure the temporary file is removed and the target is left
  * untouched. ENOSPC / EFBIG / EDQUOT become SF_E_NOSPC with the path in the log line.
  *
- * Fault injection for tests: SF_FAULT_WRITE=N makes the N-th write (counted while the variable is
- * set) fail
+ * Fault injection for tests: SF_FAULT_WRITE=N makes the N-th write fail (counted from when the
+ * variable took its current value)
  * with ENOSPC (SF_FAULT_WRITE=N:EIO for another errno name: EIO, EFBIG, EDQUOT).
  *
  *   struct sf_wfile *f;

@@ -48,7 +48,7 @@ int main(void)
     free(data);
 
     /* An injected EIO is an I/O error, not "disk full". */
-    setenv("SF_FAULT_WRITE", "2:EIO", 1);
+    setenv("SF_FAULT_WRITE", "1:EIO", 1);
     CHECK_EQ_INT(sf_file_write_atomic(path, "second", 6), SF_E_IO);
     unsetenv("SF_FAULT_WRITE");
     CHECK_EQ_INT(count_entries(dir), 1);
