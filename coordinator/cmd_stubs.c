@@ -33,12 +33,6 @@ int sf_cmd_submit(int argc, char **argv)
     return sf_cli_not_built("submit", "Slurm submission arrives with the farm core");
 }
 
-int sf_cmd_forward(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("forward", "arrives with the DiT forward pass");
-}
-
 int sf_cmd_tokenize(int argc, char **argv)
 {
     (void)argc; (void)argv;
