@@ -41,13 +41,13 @@ PY
     done
 done
 # pipeline form
-"$sf" mkmodel -o "$work/pipe" 2>/dev/null
+SF_THREADS=1 "$sf" mkmodel -o "$work/pipe" 2>/dev/null
 for f in model_index.json transformer/config.json transformer/diffusion_pytorch_model.safetensors; do
     [ -f "$work/pipe/$f" ] || { echo "FAIL: pipeline lacks $f"; fail=1; }
 done
 "$sf" inspect --summary "$work/pipe" | grep -q "^kind: *diffusers pipeline" || { echo "FAIL: inspect pipeline kind"; fail=1; }
-# reproducible: same seed, same bytes; another seed, other bytes
-"$sf" mkmodel --component dit -o "$work/again" 2>/dev/null
+# reproducible: same seed, same bytes (whatever the thread count); another seed, other bytes
+SF_THREADS=3 "$sf" mkmodel --component dit -o "$work/again" 2>/dev/null
 cmp -s "$work/pipe/transformer/diffusion_pytorch_model.safetensors" "$work/again/diffusion_pytorch_model.safetensors" || { echo "FAIL: same seed, different bytes"; fail=1; }
 "$sf" mkmodel --component dit --seed 9 -o "$work/seed9" 2>/dev/null
 cmp -s "$work/again/diffusion_pytorch_model.safetensors" "$work/seed9/diffusion_pytorch_model.safetensors" && { echo "FAIL: seed ignored"; fail=1; }
