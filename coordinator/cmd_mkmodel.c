@@ -310,11 +310,26 @@ static void model_index_json(const struct mk_opts *o, FILE *f)
     sf_jw_finish(&w);
 }
 
+/* mkdir -p: the directory and any missing parents. */
 static int make_dir(const char *path)
 {
-    if (mkdir(path, 0777) == 0 || errno == EEXIST) return SF_OK;
-    SF_ERROR(CMD, "%s: cannot create the directory: %s", path, strerror(errno));
-    return SF_E_IO;
+    char p[SF_MODEL_PATH_MAX];
+    if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) {
+        SF_ERROR(CMD, "%.64s...: path too long", path);
+        return SF_E_INVAL;
+    }
+    for (char *s = p + 1; ; s++) {
+        if (*s != '/' && *s) continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            SF_ERROR(CMD, "%s: cannot create the directory: %s", p, strerror(errno));
+            return SF_E_IO;
+        }
+        *s = c;
+        if (!c) break;
+    }
+    return SF_OK;
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
