@@ -50,9 +50,3 @@ int sf_cmd_forward(int argc, char **argv)
     (void)argc; (void)argv;
     return sf_cli_not_built("forward", "arrives with the DiT forward pass");
 }
-
-int sf_cmd_tokenize(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("tokenize", "arrives with the umT5 tokenizer");
-}
