@@ -46,7 +46,8 @@ COUNTS = {
     "en": 200, "es": 200, "zh": 200, "ja": 200, "ko": 200,
     "mixed": 150, "emoji": 120, "fullwidth": 100, "combining": 120, "quotes": 90,
     "html": 140, "whitespace": 120, "controls": 50, "ligatures": 40, "special_tokens": 40,
-    "unknown_chars": 60, "mojibake": 40, "empty": 20, "long": 30,
+    "unknown_chars": 60, "mojibake": 40, "empty": 20, "long": 30, "graphemes": 100,
+    "multiline": 40,
 }
 
 EMOJI = ["😀", "🎬", "🎥", "🌅", "🌧️", "❤️", "👍🏽", "👩‍💻", "👨‍👩‍👧", "🏳️‍🌈", "🇪🇸", "🇯🇵",
@@ -76,6 +77,16 @@ UNKNOWN = ["𓀀", "𓂀", "ꙮ", "𐍈", "ᚠᚢᚦ", "ꦏꦺ", "𝔘𝔫𝔦�
 MOJIBAKE = ["cafÃ©", "naÃ¯ve", "Ã±andÃº", "donâ€™t", "â€œquotedâ€\x9d", "Â£100", "Ã¼ber",
             "æ—¥æœ¬", "í•œêµ­", "seÃ±or aÃ±o", "âœ” done", "schÃ¶n", "Ã‰tÃ©", "Ã ",
             "ÐŸÑ€Ð¸Ð²ÐµÑ‚", "Ã¡rbol", "â€”", "ðŸ˜€"]
+
+
+# Extended grapheme clusters whose first character the nmt_nfkc map rewrites (the Precompiled
+# normalizer then replaces the whole cluster), CR LF, Hangul jamo, emoji modifiers and flags,
+# Indic conjuncts.
+GRAPHEMES = ["Ａ\u0301", "ｶ\u3099", "ﾊ\u309a", "™\u0308", "\r\n", "\u1100\u1161\u11a8",
+             "\u1100\u1161", "\u1112\u1161\u11ab", "👍🏽", "🇪🇸🇯", "🇯🇵🇰🇷🇨", "क्ष", "कि",
+             "\u0e01\u0e33", "①\u0301", "ﬁ\u0301", "\u00a8", "x\u200d", "e\u0301\u0302",
+             "Å\u0301", "㍿\u0301", "¼\u0301", "ｱ\u200d", "\u3000\u0301", "\u00a0\u0301",
+             "\t\u0301", "\u2460\u20dd", "Ⅻ\u0308", "ℌ\u0301", "\u0301", "\u200b\u0301"]
 
 
 def sentence(r, lang, n_words=None):
@@ -139,6 +150,12 @@ def gen(r, cat):
                         r.randint(1, 2))
     if cat == "empty":
         return r.choice(["", " ", "  ", "\t", "\n", "\u3000", "\u00a0", "\u200b", "&nbsp;", " \r\n "])
+    if cat == "graphemes":
+        return sprinkle(r, sentence(r, r.choice(langs)), GRAPHEMES, r.randint(1, 5))
+    if cat == "multiline":
+        lines = [sentence(r, r.choice(langs), r.randint(2, 8)) for _ in range(r.randint(2, 4))]
+        lines = [sprinkle(r, x, HTML + ["<i>", "&NTILDE;", "&AMP;"], r.randint(0, 2)) for x in lines]
+        return r.choice(["\n", "\r\n", "\u2028", "\n\n"]).join(lines)
     if cat == "long":
         n = r.randint(300, 900)
         return " ".join(sentence(r, r.choice(langs), 12) for _ in range(n // 12 + 1))
