@@ -1158,7 +1158,7 @@ int sf_tokenizer_encode(const struct sf_tokenizer *t, const char *text, size_t l
     }
     size_t o = 0;
     for (int k = 0; k < t->n_pre_ids; k++) ids[o++] = t->pre_ids[k];
-    memcpy(ids + o, w.ids, n * sizeof *ids);
+    if (n) memcpy(ids + o, w.ids, n * sizeof *ids);
     o += n;
     for (int k = 0; k < t->n_post_ids; k++) ids[o++] = t->post_ids[k];
     while (pad && o < (size_t)max_len) ids[o++] = t->pad_id;
