@@ -234,6 +234,10 @@ static unsigned gprop(uint32_t cp)
 
 size_t sf_uc_grapheme_end(const char *s, size_t n, size_t pos)
 {
+    /* ASCII followed by ASCII: always a boundary, except CR LF */
+    if ((unsigned char)s[pos] < 0x80 && (pos + 1 == n || ((unsigned char)s[pos + 1] < 0x80 &&
+                                                           !(s[pos] == '\r' && s[pos + 1] == '\n'))))
+        return pos + 1;
     uint32_t cp;
     int k = sf_uc_utf8_decode(s + pos, n - pos, &cp);
     if (!k) return pos + 1;
