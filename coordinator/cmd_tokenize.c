@@ -7,10 +7,8 @@
 #include "sf_cli.h"
 #include "sf_json.h"
 #include "sf_log.h"
-#include "sf_prompt_clean.h"
 #include "sf_status.h"
 #include "sf_tokenizer.h"
-#include "sf_unicode.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -61,43 +59,19 @@ int sf_cmd_tokenize(int argc, char **argv)
     int st = sf_tokenizer_load(path, &tok);
     if (st) return st;
     int32_t *ids = malloc((size_t)max_len * sizeof *ids);
-    char *line = NULL, *clean = NULL;
+    char *line = NULL;
     size_t cap = 0;
     long lineno = 0;
     if (!ids) { st = SF_E_NOMEM; goto out; }
     ssize_t got;
     while ((got = getline(&line, &cap, stdin)) >= 0) {
         lineno++;
-        size_t len = (size_t)got;
+        size_t len = (size_t)got, n = 0;
         if (len && line[len - 1] == '\n') len--;
-        const char *text = line;
-        size_t text_len = len, bad = 0;
-        if (!no_clean) {
-            free(clean);
-            clean = NULL;
-            st = sf_prompt_clean(line, len, &clean, &text_len, &bad);
-            text = clean;
-        } else {
-            bad = sf_uc_utf8_check(line, len);
-            st = bad == len ? SF_OK : SF_E_INVAL;
-        }
-        if (st == SF_E_INVAL) {
-            SF_ERROR("tokenize", "stdin line %ld: not valid UTF-8 at byte %zu; convert the prompt "
-                                 "to UTF-8", lineno, bad + 1);
-            goto out;
-        }
+        char what[64];
+        snprintf(what, sizeof what, "stdin line %ld", lineno);
+        st = sf_tokenizer_encode_prompt(tok, line, len, what, !no_clean, (int)max_len, pad, ids, &n);
         if (st) goto out;
-        size_t n = 0;
-        int truncated = 0;
-        st = sf_tokenizer_encode(tok, text, text_len, (int)max_len, pad, ids, &n, &truncated);
-        if (st) {
-            SF_ERROR("tokenize", "stdin line %ld: could not be tokenized (%s)", lineno,
-                     sf_status_str(st));
-            goto out;
-        }
-        if (truncated)
-            SF_WARN("tokenize", "stdin line %ld: prompt longer than %ld tokens, truncated", lineno,
-                    max_len);
         struct sf_jw w;
         sf_jw_init(&w, stdout, 0);
         sf_jw_arr_begin(&w);
@@ -111,7 +85,6 @@ int sf_cmd_tokenize(int argc, char **argv)
     }
 out:
     free(line);
-    free(clean);
     free(ids);
     sf_tokenizer_destroy(tok);
     if (fflush(stdout) != 0 && st == SF_OK) st = SF_E_IO;

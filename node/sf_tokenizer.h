@@ -54,6 +54,16 @@ int sf_tokenizer_pad_id(const struct sf_tokenizer *tok);
 int sf_tokenizer_encode(const struct sf_tokenizer *tok, const char *text, size_t len,
                         int max_len, int pad, int32_t *ids, size_t *n_ids, int *truncated);
 
+/* Wan's whole prompt path: sf_prompt_clean (skipped when clean is 0), then sf_tokenizer_encode.
+ * `what` names the prompt in messages, e.g. "campaign.yaml: sequences[0].shots[3].prompt" or
+ * "stdin line 4". Text that is not UTF-8 fails with SF_E_INVAL and one error line
+ * "WHAT: not valid UTF-8 at byte N (1-based); ..."; a prompt longer than max_len is truncated
+ * with one warning "WHAT: prompt longer than N tokens, truncated". Otherwise as
+ * sf_tokenizer_encode. */
+int sf_tokenizer_encode_prompt(const struct sf_tokenizer *tok, const char *text, size_t len,
+                               const char *what, int clean, int max_len, int pad, int32_t *ids,
+                               size_t *n_ids);
+
 /* Copies a tokenizer.json into model_dir/tokenizer/tokenizer.json for `shotfarm mkmodel`, after
  * checking that it loads: written to a temporary name, fsynced, renamed, directory fsynced.
  * *vocab_size (may be NULL) receives its vocabulary size, for the text encoder's embedding.

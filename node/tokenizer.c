@@ -27,6 +27,7 @@
 #include "sf_errors.h"
 #include "sf_json.h"
 #include "sf_log.h"
+#include "sf_prompt_clean.h"
 #include "sf_status.h"
 #include "sf_unicode.h"
 
@@ -1165,6 +1166,34 @@ int sf_tokenizer_encode(const struct sf_tokenizer *t, const char *text, size_t l
     *n_ids = o;
 out:
     work_free(&w);
+    return st;
+}
+
+int sf_tokenizer_encode_prompt(const struct sf_tokenizer *t, const char *text, size_t len,
+                               const char *what, int clean, int max_len, int pad, int32_t *ids,
+                               size_t *n_ids)
+{
+    char *cleaned = NULL;
+    size_t bad = 0;
+    int truncated = 0, st;
+    *n_ids = 0;
+    if (clean) {
+        st = sf_prompt_clean(text, len, &cleaned, &len, &bad);
+        text = cleaned;
+    } else {
+        bad = sf_uc_utf8_check(text, len);
+        st = bad == len ? SF_OK : SF_E_INVAL;
+    }
+    if (st == SF_E_INVAL)
+        SF_ERROR(MOD, "%s: not valid UTF-8 at byte %zu; write the prompt in UTF-8", what, bad + 1);
+    if (st) goto out;
+    st = sf_tokenizer_encode(t, text, len, max_len, pad, ids, n_ids, &truncated);
+    if (st)
+        SF_ERROR(MOD, "%s: could not be tokenized (%s)", what, sf_status_str(st));
+    else if (truncated)
+        SF_WARN(MOD, "%s: prompt longer than %d tokens, truncated", what, max_len);
+out:
+    free(cleaned);
     return st;
 }
 
