@@ -40,6 +40,14 @@ static int cpv_push(struct cpv *v, uint32_t c)
     return 0;
 }
 
+static int cpv_push_n(struct cpv *v, const uint32_t *c, size_t n)
+{
+    if (cpv_reserve(v, n)) return -1;
+    if (n) memcpy(v->p + v->n, c, n * sizeof *c);
+    v->n += n;
+    return 0;
+}
+
 /* Pushes the code points of a NUL-terminated UTF-8 string from the generated tables. */
 static int cpv_push_utf8(struct cpv *v, const char *s)
 {
@@ -192,12 +200,9 @@ static int html_unescape(const uint32_t *in, size_t n, struct cpv *o)
             used = x;
         }
         if (val) {
-            if (cpv_push_utf8(o, val)) return -1;
-            for (size_t t = j + used; t < k; t++)
-                if (cpv_push(o, in[t])) return -1;
-        } else {
-            for (size_t t = i; t < k; t++)
-                if (cpv_push(o, in[t])) return -1;
+            if (cpv_push_utf8(o, val) || cpv_push_n(o, in + j + used, k - j - used)) return -1;
+        } else if (cpv_push_n(o, in + i, k - i)) {
+            return -1;
         }
         i = k;
     }
@@ -231,9 +236,7 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, struct cpv *o)
             if (html_unescape(in + i, k - i, &u)) { free(u.p); return -1; }
             int semi = 0;
             for (size_t t = 0; t < u.n; t++) semi |= u.p[t] == ';';
-            int rc = 0;
-            for (size_t t = 0; !rc && t < (semi ? k - i : u.n); t++)
-                rc = cpv_push(o, semi ? in[i + t] : u.p[t]);
+            int rc = semi ? cpv_push_n(o, in + i, k - i) : cpv_push_n(o, u.p, u.n);
             free(u.p);
             if (rc) return -1;
         } else {
@@ -243,12 +246,7 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, struct cpv *o)
             const char *val = entity_lookup(sf_uc_html5_table, sf_uc_html5_count, name, len);
             if (!val) val = entity_lookup(sf_uc_ftfy_upper_entity_table,
                                           sf_uc_ftfy_upper_entity_count, name, len);
-            if (val) {
-                if (cpv_push_utf8(o, val)) return -1;
-            } else {
-                for (size_t t = i; t < k; t++)
-                    if (cpv_push(o, in[t])) return -1;
-            }
+            if (val ? cpv_push_utf8(o, val) : cpv_push_n(o, in + i, k - i)) return -1;
         }
         i = k;
     }
@@ -338,10 +336,8 @@ static int ftfy_segment(struct cpv *t, int unescape)
         a.n = 0;
         if (unescape) {
             if (ftfy_unescape_html(t->p, t->n, &a)) goto out;
-        } else {
-            if (cpv_reserve(&a, t->n)) goto out;
-            if (t->n) memcpy(a.p, t->p, t->n * sizeof *a.p);
-            a.n = t->n;
+        } else if (cpv_push_n(&a, t->p, t->n)) {
+            goto out;
         }
         b.n = 0;
         if (char_fixes(a.p, a.n, &b)) goto out;
@@ -372,17 +368,11 @@ static int ftfy_fix(const struct cpv *in, struct cpv *out)
         while (end < in->n && in->p[end] != '\n') end++;
         if (end < in->n) end++; /* the segment keeps its '\n' */
         struct cpv seg = {0};
-        if (cpv_reserve(&seg, end - pos)) return SF_E_NOMEM;
-        memcpy(seg.p, in->p + pos, (end - pos) * sizeof *seg.p);
-        seg.n = end - pos;
+        if (cpv_push_n(&seg, in->p + pos, end - pos)) return SF_E_NOMEM;
         for (size_t i = 0; i < seg.n && unescape; i++)
             if (seg.p[i] == '<') unescape = 0; /* sticky, as ftfy's config._replace */
         int st = ftfy_segment(&seg, unescape);
-        if (st == SF_OK && cpv_reserve(out, seg.n)) st = SF_E_NOMEM;
-        if (st == SF_OK) {
-            if (seg.n) memcpy(out->p + out->n, seg.p, seg.n * sizeof *seg.p);
-            out->n += seg.n;
-        }
+        if (st == SF_OK && cpv_push_n(out, seg.p, seg.n)) st = SF_E_NOMEM;
         free(seg.p);
         if (st) return st;
         pos = end;

@@ -27,9 +27,10 @@ int sf_uc_ccc(uint32_t cp);            /* canonical combining class */
 int sf_uc_is_pyspace(uint32_t cp);     /* Python str.isspace() == re's \s for str */
 int sf_uc_is_white_space(uint32_t cp); /* Unicode White_Space == Rust char::is_whitespace */
 
-/* NFC of cps[0..n) in place (NFC never lengthens a canonically decomposed... but decomposition
- * can: the function needs scratch room). Returns the new length, or (size_t)-1 when
- * allocation fails. *cps may be reallocated; *cap is its capacity in code points. */
+/* NFC of cps[0..n) (Python's unicodedata.normalize("NFC") for sf_uc_unicode_version).
+ * Decomposition can lengthen the text, so *cps may be replaced by a new malloc'd array (the old
+ * one freed) whose capacity in code points goes to *cap. Returns the new length, or (size_t)-1
+ * when allocation fails (*cps is then untouched). */
 size_t sf_uc_nfc(uint32_t **cps, size_t n, size_t *cap);
 
 /* Byte offset just past the extended grapheme cluster that starts at s[pos] (pos < n; s valid

@@ -9451,3 +9451,4 @@ const struct sf_uc_range sf_uc_html_invalid_codepoint_table[] = {
     {0x10FFFE, 0x10FFFF},
 };
 const int sf_uc_html_invalid_codepoint_count = 22;
+

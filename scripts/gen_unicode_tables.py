@@ -59,6 +59,20 @@ def prop_ranges(fn):
     return out
 
 
+def emit_ranges(p, name, rs):
+    p(f"const struct sf_uc_range {name}_table[] = {{")
+    p("\n".join(f"    {{0x{a:X}, 0x{b:X}}}," for a, b in rs))
+    p("};")
+    p(f"const int {name}_count = {len(rs)};\n")
+
+
+def emit_range8(p, name, rs):
+    p(f"const struct sf_uc_range8 {name}_table[] = {{")
+    p("\n".join(f"    {{0x{a:X}, 0x{b:X}, {v}}}," for a, b, v in rs))
+    p("};")
+    p(f"const int {name}_count = {len(rs)};\n")
+
+
 def cstr(s):
     b = s.encode("utf-8")
     return '"' + "".join(f"\\x{x:02x}" if (x < 0x20 or x >= 0x7f or chr(x) in '"\\?')
@@ -76,10 +90,7 @@ def main():
 
     # --- canonical combining class
     ccc = prop_ranges(lambda c: unicodedata.combining(chr(c)))
-    p(f"const struct sf_uc_range8 sf_uc_ccc_table[] = {{")
-    p("\n".join(f"    {{0x{a:X}, 0x{b:X}, {v}}}," for a, b, v in ccc))
-    p("};")
-    p(f"const int sf_uc_ccc_count = {len(ccc)};\n")
+    emit_range8(p, "sf_uc_ccc", ccc)
 
     # --- full canonical decompositions (recursively applied), without Hangul (algorithmic)
     dec = []
@@ -122,17 +133,11 @@ def main():
     sp = re.compile(r"\s")
     pyspace = ranges(lambda c: bool(sp.match(chr(c))))
     assert pyspace == ranges(lambda c: chr(c).isspace())
-    p("const struct sf_uc_range sf_uc_pyspace_table[] = {")
-    p("\n".join(f"    {{0x{a:X}, 0x{b:X}}}," for a, b in pyspace))
-    p("};")
-    p(f"const int sf_uc_pyspace_count = {len(pyspace)};\n")
+    emit_ranges(p, "sf_uc_pyspace", pyspace)
 
     ws = regex.compile(r"\p{White_Space}")
     white = ranges(lambda c: bool(ws.match(chr(c))))
-    p("const struct sf_uc_range sf_uc_white_space_table[] = {")
-    p("\n".join(f"    {{0x{a:X}, 0x{b:X}}}," for a, b in white))
-    p("};")
-    p(f"const int sf_uc_white_space_count = {len(white)};\n")
+    emit_ranges(p, "sf_uc_white_space", white)
 
     # --- grapheme cluster break (+ Extended_Pictographic, InCB) packed in one value:
     #     low 4 bits GCB (enum sf_uc_gcb), bit 4 ExtPict, bits 5-6 InCB (1 linker, 2 consonant, 3 extend)
@@ -158,10 +163,7 @@ def main():
                 break
         return v
     g = prop_ranges(gval)
-    p("const struct sf_uc_range8 sf_uc_grapheme_table[] = {")
-    p("\n".join(f"    {{0x{a:X}, 0x{b:X}, {v}}}," for a, b, v in g))
-    p("};")
-    p(f"const int sf_uc_grapheme_count = {len(g)};\n")
+    emit_range8(p, "sf_uc_grapheme", g)
 
     # --- ftfy: width map, ligatures, control characters, C1 -> windows-1252
     def cmap(name, d):
@@ -173,10 +175,7 @@ def main():
     cmap("sf_uc_ftfy_width_table", cd.WIDTH_MAP)
     cmap("sf_uc_ftfy_ligature_table", cd.LIGATURES)
     ctrl = ranges(lambda c: c in cd.CONTROL_CHARS)
-    p("const struct sf_uc_range sf_uc_ftfy_control_table[] = {")
-    p("\n".join(f"    {{0x{a:X}, 0x{b:X}}}," for a, b in ctrl))
-    p("};")
-    p(f"const int sf_uc_ftfy_control_count = {len(ctrl)};\n")
+    emit_ranges(p, "sf_uc_ftfy_control", ctrl)
     c1 = [ord(bytes([b]).decode("sloppy-windows-1252")) for b in range(0x80, 0xA0)]
     p("const uint16_t sf_uc_ftfy_c1_table[32] = {")
     p("    " + " ".join(f"0x{x:X}," for x in c1))
@@ -206,10 +205,7 @@ def main():
     p("};")
     p(f"const int sf_uc_html_invalid_charref_count = {len(inv)};\n")
     icp = ranges(lambda c: c in html._invalid_codepoints)
-    p("const struct sf_uc_range sf_uc_html_invalid_codepoint_table[] = {")
-    p("\n".join(f"    {{0x{a:X}, 0x{b:X}}}," for a, b in icp))
-    p("};")
-    p(f"const int sf_uc_html_invalid_codepoint_count = {len(icp)};")
+    emit_ranges(p, "sf_uc_html_invalid_codepoint", icp)
 
     with open(OUT, "w", encoding="utf-8") as f:
         f.write("\n".join(w) + "\n")
