@@ -9,8 +9,9 @@
  *   model          Unigram (Viterbi; unknown characters fused into one <unk>, or byte tokens
  *                  <0xNN> when byte_fallback is on)
  *   post_processor TemplateProcessing (the single-sequence template: umT5's "$A </s>")
- *   added_tokens   matched in the raw text before normalization, longest first (lstrip/rstrip
- *                  honoured; single_word and normalized added tokens are refused)
+ *   added_tokens   matched leftmost-longest in the raw text ("normalized": false, umT5's) or in
+ *                  each normalized segment ("normalized": true); lstrip/rstrip honoured,
+ *                  single_word refused
  * The file's own "truncation"/"padding" are ignored: callers pass max_len and pad, as Wan does
  * (max_length 512, truncation, padding to max_length).
  *

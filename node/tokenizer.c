@@ -77,10 +77,11 @@ struct pre {
 };
 
 struct added {
-    char *text;
+    char *text; /* normalized tokens: the content after the normalizers */
     size_t len;
     int32_t id;
     int lstrip, rstrip;
+    int normalized; /* matched in normalized segments, not in the raw text */
 };
 
 struct sf_tokenizer {
@@ -89,8 +90,8 @@ struct sf_tokenizer {
     struct pre *pres;
     int n_pres;
     struct added *added;
-    int n_added;
-    uint8_t added_first[256]; /* bytes that begin some added token */
+    int n_added, n_added_normalized;
+    uint8_t added_first[2][256]; /* [normalized][byte]: bytes that begin some added token */
     /* unigram */
     int n_vocab;
     double *scores;
@@ -515,32 +516,45 @@ static int load_template(const char *name, const struct sf_json *j, struct sf_to
     return SF_OK;
 }
 
+/* Added tokens get their ids as tokenizers assigns them when it reads a file (the "id" fields
+ * are not used): the piece's id when the content is in the model's vocabulary, the id given to
+ * the same content earlier in the list (whose flags the later entry replaces), or the next id
+ * past the vocabulary. Empty contents are skipped. */
 static int load_added(const char *name, const struct sf_json *list, struct sf_tokenizer *t)
 {
     if (!list->n) return SF_OK;
     t->added = calloc(list->n, sizeof *t->added);
     if (!t->added) return SF_E_NOMEM;
+    int32_t next_id = t->n_vocab;
     for (size_t i = 0; i < list->n; i++) {
         const struct sf_json *a = list->items[i];
         const struct sf_json *content = get_typed(a, "content", SF_JSON_STRING);
-        int64_t id;
-        if (!content || !content->str_len || sf_json_get_int(a, "id", &id) || id < 0 || id > INT32_MAX)
-            return fmt_error(name, "added_tokens", "entry %zu needs a non-empty \"content\" and an \"id\"", i);
+        if (!content)
+            return fmt_error(name, "added_tokens", "entry %zu has no \"content\" string", i);
+        if (!content->str_len) continue;
         if (get_bool(a, "single_word", 0))
             return fmt_error(name, "added_tokens", "\"%s\": single_word is not supported", content->str);
-        if (get_bool(a, "normalized", 0))
-            return fmt_error(name, "added_tokens",
-                             "\"%s\": normalized added tokens are not supported (umT5's are "
-                             "\"normalized\": false)", content->str);
-        struct added *ad = &t->added[t->n_added++];
-        ad->text = dup_bytes(content->str, content->str_len);
-        if (!ad->text) return SF_E_NOMEM;
-        ad->len = content->str_len;
-        ad->id = (int32_t)id;
+        struct added *ad = NULL;
+        for (int k = 0; k < t->n_added && !ad; k++)
+            if (t->added[k].len == content->str_len && !memcmp(t->added[k].text, content->str, content->str_len))
+                ad = &t->added[k];
+        if (!ad) {
+            ad = &t->added[t->n_added++];
+            ad->text = dup_bytes(content->str, content->str_len);
+            if (!ad->text) return SF_E_NOMEM;
+            ad->len = content->str_len;
+            ad->id = trie_find(t, content->str, content->str_len);
+            if (ad->id < 0) ad->id = next_id++;
+        }
+        int64_t id;
+        if (!sf_json_get_int(a, "id", &id) && id != ad->id)
+            SF_DEBUG(MOD, "%s: added token \"%s\" has id %lld in the file but %d by content",
+                     name, content->str, (long long)id, ad->id);
         ad->lstrip = get_bool(a, "lstrip", 0);
         ad->rstrip = get_bool(a, "rstrip", 0);
-        t->added_first[(uint8_t)ad->text[0]] = 1;
-        if (id >= t->vocab_size) t->vocab_size = (int)id + 1;
+        /* tokenizers' default: special tokens are not normalized, others are */
+        ad->normalized = get_bool(a, "normalized", !get_bool(a, "special", 0));
+        if (ad->id >= t->vocab_size) t->vocab_size = ad->id + 1;
     }
     return SF_OK;
 }
@@ -603,6 +617,8 @@ static int load_unigram(const char *name, const struct sf_json *m, struct sf_tok
     return SF_OK;
 }
 
+static int prepare_added(struct sf_tokenizer *t);
+
 int sf_tokenizer_parse(const char *json, size_t len, const char *name, struct sf_tokenizer **out)
 {
     *out = NULL;
@@ -631,6 +647,7 @@ int sf_tokenizer_parse(const char *json, size_t len, const char *name, struct sf
     v = sf_json_get(root, "added_tokens");
     if (v && v->type == SF_JSON_ARRAY) SF_TRY(st, load_added(name, v, t));
     else if (v && v->type != SF_JSON_NULL) { st = fmt_error(name, "added_tokens", "must be an array"); goto out; }
+    SF_TRY(st, prepare_added(t));
     t->pad_id = trie_find(t, "<pad>", 5);
     for (int i = 0; i < t->n_added; i++)
         if (t->added[i].len == 5 && !memcmp(t->added[i].text, "<pad>", 5)) t->pad_id = t->added[i].id;
@@ -1029,8 +1046,48 @@ static int viterbi(const struct sf_tokenizer *t, struct work *w, const char *s, 
 
 /* ---- encode ------------------------------------------------------------------------------------ */
 
-static int encode_segment(const struct sf_tokenizer *t, struct work *w, const char *s, size_t n,
-                          int origin0)
+/* The next added token of one kind (normalized or not) in s[from..n): leftmost, longest there
+ * (tokenizers' LeftmostLongest Aho-Corasick), widened over white space by lstrip (not before
+ * `from`) and rstrip. Returns NULL when there is none. */
+static const struct added *next_added(const struct sf_tokenizer *t, int normalized, const char *s,
+                                      size_t n, size_t from, size_t *mb, size_t *me)
+{
+    for (size_t i = from; i < n; i++) {
+        if (!t->added_first[normalized][(uint8_t)s[i]]) continue;
+        const struct added *best = NULL;
+        for (int k = 0; k < t->n_added; k++) {
+            const struct added *a = &t->added[k];
+            if (a->normalized == normalized && a->len && a->len <= n - i &&
+                (!best || a->len > best->len) && !memcmp(s + i, a->text, a->len))
+                best = a;
+        }
+        if (!best) continue;
+        uint32_t cp;
+        size_t b = i, e = i + best->len;
+        if (best->lstrip)
+            while (b > from) {
+                size_t p = b - 1;
+                while (p > from && ((uint8_t)s[p] & 0xC0) == 0x80) p--;
+                sf_uc_utf8_decode(s + p, b - p, &cp);
+                if (!sf_uc_is_white_space(cp)) break;
+                b = p;
+            }
+        if (best->rstrip)
+            while (e < n) {
+                int k = sf_uc_utf8_decode(s + e, n - e, &cp);
+                if (!sf_uc_is_white_space(cp)) break;
+                e += (size_t)k;
+            }
+        *mb = b;
+        *me = e;
+        return best;
+    }
+    return NULL;
+}
+
+/* Runs the normalizers over s[0..n); the result is in the returned seg (one of w's two). */
+static int normalize(const struct sf_tokenizer *t, struct work *w, const char *s, size_t n,
+                     int origin0, struct seg **result)
 {
     struct seg *cur = &w->a, *nxt = &w->b;
     cur->b.len = 0;
@@ -1046,10 +1103,18 @@ static int encode_segment(const struct sf_tokenizer *t, struct work *w, const ch
         cur = nxt;
         nxt = sw;
     }
+    *result = cur;
+    return SF_OK;
+}
+
+/* Pre-tokenizers, then Viterbi on each piece. */
+static int pretokenize_and_segment(const struct sf_tokenizer *t, struct work *w, const char *s,
+                                   size_t n, int origin0)
+{
     struct pieces *pc = &w->pa, *pn = &w->pb;
     pc->n = 0;
     pc->arena.len = 0;
-    int st = pieces_add(pc, cur->b.p ? cur->b.p : "", cur->b.len, cur->origin0);
+    int st = pieces_add(pc, s, n, origin0);
     if (st) return st;
     for (int i = 0; i < t->n_pres; i++) {
         pn->n = 0;
@@ -1073,16 +1138,30 @@ static int encode_segment(const struct sf_tokenizer *t, struct work *w, const ch
     return SF_OK;
 }
 
-/* The longest added token matching at s[i], or NULL. */
-static const struct added *added_at(const struct sf_tokenizer *t, const char *s, size_t n, size_t i)
+/* One segment of raw text between non-normalized added tokens: normalized, then split on the
+ * normalized added tokens, then pre-tokenized and segmented. */
+static int encode_segment(const struct sf_tokenizer *t, struct work *w, const char *s, size_t n,
+                          int origin0)
 {
-    const struct added *best = NULL;
-    for (int k = 0; k < t->n_added; k++) {
-        const struct added *a = &t->added[k];
-        if (a->len <= n - i && (!best || a->len > best->len) && !memcmp(s + i, a->text, a->len))
-            best = a;
+    struct seg *cur;
+    int st = normalize(t, w, s, n, origin0, &cur);
+    if (st) return st;
+    if (!t->n_added_normalized)
+        return pretokenize_and_segment(t, w, cur->b.p ? cur->b.p : "", cur->b.len, cur->origin0);
+    /* the pieces go through w->a/w->b no more: copy the normalized text aside */
+    struct sf_ucbuf norm = {0};
+    if (sf_ucbuf_put(&norm, cur->b.p ? cur->b.p : "", cur->b.len)) return SF_E_NOMEM;
+    size_t seg = 0, mb, me;
+    const struct added *a;
+    while (st == SF_OK && (a = next_added(t, 1, norm.p, norm.len, seg, &mb, &me))) {
+        if (mb > seg) st = pretokenize_and_segment(t, w, norm.p + seg, mb - seg, cur->origin0 && !seg);
+        if (st == SF_OK) st = push_id(w, a->id);
+        seg = me;
     }
-    return best;
+    if (st == SF_OK && norm.len > seg)
+        st = pretokenize_and_segment(t, w, norm.p + seg, norm.len - seg, cur->origin0 && !seg);
+    sf_ucbuf_free(&norm);
+    return st;
 }
 
 static void work_free(struct work *w)
@@ -1099,6 +1178,32 @@ static void work_free(struct work *w)
     free(w->id);
     free(w->path);
     free(w->ids);
+}
+
+/* Normalized added tokens are matched by their normalized form, as tokenizers does. */
+static int prepare_added(struct sf_tokenizer *t)
+{
+    struct work w = {0};
+    int st = SF_OK;
+    for (int k = 0; k < t->n_added; k++) {
+        struct added *a = &t->added[k];
+        if (!a->normalized) {
+            t->added_first[0][(uint8_t)a->text[0]] = 1;
+            continue;
+        }
+        t->n_added_normalized++;
+        struct seg *res;
+        SF_TRY(st, normalize(t, &w, a->text, a->len, 1, &res));
+        char *nt = dup_bytes(res->b.p ? res->b.p : "", res->b.len);
+        if (!nt) { st = SF_E_NOMEM; goto out; }
+        free(a->text);
+        a->text = nt;
+        a->len = res->b.len;
+        if (a->len) t->added_first[1][(uint8_t)a->text[0]] = 1;
+    }
+out:
+    work_free(&w);
+    return st;
 }
 
 int sf_tokenizer_encode(const struct sf_tokenizer *t, const char *text, size_t len, int max_len,
@@ -1123,32 +1228,12 @@ int sf_tokenizer_encode(const struct sf_tokenizer *t, const char *text, size_t l
     }
     struct work w = {0};
     int st = SF_OK;
-    size_t seg = 0, i = 0;
-    while (i < len) {
-        const struct added *a = t->added_first[(uint8_t)text[i]] ? added_at(t, text, len, i) : NULL;
-        if (!a) {
-            i++;
-            continue;
-        }
-        size_t mb = i, me = i + a->len;
-        uint32_t cp;
-        if (a->lstrip)
-            while (mb > seg) {
-                size_t p = mb - 1;
-                while (p > seg && ((uint8_t)text[p] & 0xC0) == 0x80) p--;
-                sf_uc_utf8_decode(text + p, mb - p, &cp);
-                if (!sf_uc_is_white_space(cp)) break;
-                mb = p;
-            }
-        if (a->rstrip)
-            while (me < len) {
-                int k = sf_uc_utf8_decode(text + me, len - me, &cp);
-                if (!sf_uc_is_white_space(cp)) break;
-                me += (size_t)k;
-            }
+    size_t seg = 0, mb, me;
+    const struct added *a;
+    while ((a = next_added(t, 0, text, len, seg, &mb, &me))) {
         if (mb > seg) SF_TRY(st, encode_segment(t, &w, text + seg, mb - seg, seg == 0));
         SF_TRY(st, push_id(&w, a->id));
-        i = seg = me;
+        seg = me;
     }
     if (len > seg) SF_TRY(st, encode_segment(t, &w, text + seg, len - seg, seg == 0));
 

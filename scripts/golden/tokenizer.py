@@ -116,6 +116,17 @@ VARIANTS = [
        '"pre_tokenizer":{"type":"Metaspace","replacement":"▁","add_prefix_space":false,'
        '"prepend_scheme":"never","split":false}']]),
     ("byte_fallback", [['"byte_fallback":false', '"byte_fallback":true']]),
+    ("added_strip_normalized",
+     [['{"id":1,"content":"</s>","single_word":false,"lstrip":false,"rstrip":false',
+       '{"id":1,"content":"</s>","single_word":false,"lstrip":true,"rstrip":true'],
+      ['{"id":0,"content":"<pad>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false',
+       '{"id":0,"content":"<pad>","single_word":false,"lstrip":false,"rstrip":true,"normalized":true'],
+      # a new token (next id past the vocabulary) matched in normalized text: full-width
+      # "ｃａｍｅｒａ" normalizes to "camera", so every "camera" becomes it
+      ['{"id":8098,"content":"<extra_id_1>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}',
+       '{"id":8098,"content":"<extra_id_1>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},'
+       '{"id":9999,"content":"ｃａｍｅｒａ","single_word":false,"lstrip":true,"rstrip":false,"normalized":true,"special":false},'
+       '{"id":1,"content":"</s>","single_word":false,"lstrip":true,"rstrip":true,"normalized":false,"special":true}']]),
     ("transformers5_whitespace_split",
      [['"pre_tokenizer":{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true}',
        '"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},'

@@ -61,8 +61,6 @@ static void test_refusals(void)
     expect_refused("{" TINY_MODEL ",\"pre_tokenizer\":{\"type\":\"Metaspace\",\"replacement\":\"ab\"}}",
                    "two-character replacement");
     expect_refused("{" TINY_MODEL ",\"post_processor\":{\"type\":\"BertProcessing\"}}", "BertProcessing");
-    expect_refused("{" TINY_MODEL ",\"added_tokens\":[{\"id\":9,\"content\":\"x\",\"normalized\":true}]}",
-                   "normalized added token");
     expect_refused("{" TINY_MODEL ",\"added_tokens\":[{\"id\":9,\"content\":\"x\",\"single_word\":true}]}",
                    "single_word");
 }
