@@ -91,18 +91,6 @@ static int cpv_to_utf8(const struct cpv *v, char **out, size_t *out_len)
     return SF_OK;
 }
 
-static const char *map_lookup(const struct sf_uc_map *t, int n, uint32_t cp)
-{
-    int lo = 0, hi = n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (cp < t[mid].cp) hi = mid - 1;
-        else if (cp > t[mid].cp) lo = mid + 1;
-        else return t[mid].utf8;
-    }
-    return NULL;
-}
-
 /* Entity name lookup: name[0..n) ASCII bytes against a table sorted by name. */
 static const char *entity_lookup(const struct sf_uc_entity *t, int count, const char *name,
                                  size_t n)
@@ -137,7 +125,7 @@ static int is_alnum(uint32_t c) { return is_digit(c) || (c >= 'a' && c <= 'z') |
 /* The replacement of a numeric reference (html._replace_charref). */
 static int numeric_ref(struct cpv *o, uint32_t num)
 {
-    const char *inv = map_lookup(sf_uc_html_invalid_charref_table,
+    const char *inv = sf_uc_map_lookup(sf_uc_html_invalid_charref_table,
                                  sf_uc_html_invalid_charref_count, num);
     if (inv) return cpv_push_utf8(o, inv);
     if ((num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF) return cpv_push(o, 0xFFFD);
@@ -268,7 +256,7 @@ static int char_fixes(const uint32_t *in, size_t n, struct cpv *o)
         uint32_t c = in[i];
         if (c >= 0x80 && c <= 0x9F) c = sf_uc_ftfy_c1_table[c - 0x80];
         const char *lig = c >= 0x132 && c <= 0xFB06
-                              ? map_lookup(sf_uc_ftfy_ligature_table, sf_uc_ftfy_ligature_count, c)
+                              ? sf_uc_map_lookup(sf_uc_ftfy_ligature_table, sf_uc_ftfy_ligature_count, c)
                               : NULL;
         uint32_t l[4];
         int nl = 0;
@@ -282,7 +270,7 @@ static int char_fixes(const uint32_t *in, size_t n, struct cpv *o)
         }
         for (int a = 0; a < nl; a++) {
             const char *wide = l[a] == 0x3000 || (l[a] >= 0xFF01 && l[a] <= 0xFFEF)
-                                   ? map_lookup(sf_uc_ftfy_width_table, sf_uc_ftfy_width_count, l[a])
+                                   ? sf_uc_map_lookup(sf_uc_ftfy_width_table, sf_uc_ftfy_width_count, l[a])
                                    : NULL;
             if (!wide) {
                 if (cpv_push(o, uncurl(l[a]))) return -1;

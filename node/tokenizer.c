@@ -2,10 +2,13 @@
  * text to the ids the `tokenizers` library gives. Called by `shotfarm tokenize`, the text
  * encoder's prompt path and mkmodel (sf_tokenizer_install).
  *
- * The pipeline, as tokenizers runs it: added tokens are cut out of the raw text (longest match
- * at the leftmost position); every other segment is normalized on its own (so Strip acts at
- * each segment's ends), pre-tokenized into pieces, and each piece is segmented by Viterbi over
- * the vocabulary; the template's special tokens go around the result after truncation.
+ * The pipeline, as tokenizers runs it: non-normalized added tokens (umT5's </s>, <pad>, ...)
+ * are cut out of the raw text (longest match at the leftmost position); every other segment is
+ * normalized on its own (so Strip acts at each segment's ends), split on normalized added
+ * tokens, pre-tokenized into pieces, and each piece is segmented by Viterbi over the
+ * vocabulary; the template's special tokens go around the result after truncation. Added
+ * tokens' ids come from their content, not from the file's "id" fields (tokenizers ignores
+ * those too). encode allocates its scratch per call (prompts are encoded once per shot).
  *
  * Subtle things, each checked by the golden test:
  *  - Precompiled (SentencePiece's charsmap) walks extended grapheme clusters; a cluster shorter
@@ -378,21 +381,29 @@ done:
     return st;
 }
 
+typedef int (*load_fn)(const char *name, const struct sf_json *j, struct sf_tokenizer *t, int depth);
+
+/* {"type": "Sequence", KEY: [...]}: loads each member with fn. */
+static int load_sequence(const char *name, const struct sf_json *j, struct sf_tokenizer *t,
+                         int depth, const char *what, const char *key, load_fn fn)
+{
+    const struct sf_json *list = get_typed(j, key, SF_JSON_ARRAY);
+    if (!list) return fmt_error(name, what, "Sequence.%s is missing or not an array", key);
+    if (depth > 4) return fmt_error(name, what, "Sequence nested too deeply");
+    for (size_t i = 0; i < list->n; i++) {
+        int st = fn(name, list->items[i], t, depth + 1);
+        if (st) return st;
+    }
+    return SF_OK;
+}
+
 static int load_normalizer(const char *name, const struct sf_json *j, struct sf_tokenizer *t,
                            int depth)
 {
     const char *type = sf_json_get_str(j, "type");
     if (!type) return fmt_error(name, "normalizer.type", "missing");
-    if (!strcmp(type, "Sequence")) {
-        const struct sf_json *list = get_typed(j, "normalizers", SF_JSON_ARRAY);
-        if (!list) return fmt_error(name, "normalizer Sequence.normalizers", "missing or not an array");
-        if (depth > 4) return fmt_error(name, "normalizer Sequence", "nested too deeply");
-        for (size_t i = 0; i < list->n; i++) {
-            int st = load_normalizer(name, list->items[i], t, depth + 1);
-            if (st) return st;
-        }
-        return SF_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return load_sequence(name, j, t, depth, "normalizer", "normalizers", load_normalizer);
     enum norm_type nt;
     if (!strcmp(type, "Precompiled")) nt = NORM_PRECOMPILED;
     else if (!strcmp(type, "Strip")) nt = NORM_STRIP;
@@ -418,16 +429,8 @@ static int load_pre(const char *name, const struct sf_json *j, struct sf_tokeniz
 {
     const char *type = sf_json_get_str(j, "type");
     if (!type) return fmt_error(name, "pre_tokenizer.type", "missing");
-    if (!strcmp(type, "Sequence")) {
-        const struct sf_json *list = get_typed(j, "pretokenizers", SF_JSON_ARRAY);
-        if (!list) return fmt_error(name, "pre_tokenizer Sequence.pretokenizers", "missing or not an array");
-        if (depth > 4) return fmt_error(name, "pre_tokenizer Sequence", "nested too deeply");
-        for (size_t i = 0; i < list->n; i++) {
-            int st = load_pre(name, list->items[i], t, depth + 1);
-            if (st) return st;
-        }
-        return SF_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return load_sequence(name, j, t, depth, "pre_tokenizer", "pretokenizers", load_pre);
     enum pre_type pt;
     if (!strcmp(type, "WhitespaceSplit")) pt = PRE_WHITESPACE_SPLIT;
     else if (!strcmp(type, "Metaspace")) pt = PRE_METASPACE;

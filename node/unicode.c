@@ -73,28 +73,36 @@ size_t sf_uc_utf8_check(const char *s, size_t n)
 
 /* ---- table lookups ------------------------------------------------------------------------ */
 
+/* bsearch comparators: the key is a code point, the element a table row starting with one
+ * (struct sf_uc_range / sf_uc_range8 start with lo, hi; sf_uc_decomp / sf_uc_map with cp). */
+static int cmp_range(const void *key, const void *elem)
+{
+    uint32_t cp = *(const uint32_t *)key;
+    const uint32_t *r = elem;
+    return cp < r[0] ? -1 : cp > r[1] ? 1 : 0;
+}
+
+static int cmp_cp(const void *key, const void *elem)
+{
+    uint32_t cp = *(const uint32_t *)key, e = *(const uint32_t *)elem;
+    return cp < e ? -1 : cp > e ? 1 : 0;
+}
+
 static int in_ranges(const struct sf_uc_range *t, int n, uint32_t cp)
 {
-    int lo = 0, hi = n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (cp < t[mid].lo) hi = mid - 1;
-        else if (cp > t[mid].hi) lo = mid + 1;
-        else return 1;
-    }
-    return 0;
+    return bsearch(&cp, t, (size_t)n, sizeof *t, cmp_range) != NULL;
 }
 
 static int range8_value(const struct sf_uc_range8 *t, int n, uint32_t cp)
 {
-    int lo = 0, hi = n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (cp < t[mid].lo) hi = mid - 1;
-        else if (cp > t[mid].hi) lo = mid + 1;
-        else return t[mid].value;
-    }
-    return 0;
+    const struct sf_uc_range8 *r = bsearch(&cp, t, (size_t)n, sizeof *t, cmp_range);
+    return r ? r->value : 0;
+}
+
+const char *sf_uc_map_lookup(const struct sf_uc_map *t, int n, uint32_t cp)
+{
+    const struct sf_uc_map *m = bsearch(&cp, t, (size_t)n, sizeof *t, cmp_cp);
+    return m ? m->utf8 : NULL;
 }
 
 int sf_uc_ccc(uint32_t cp)
@@ -115,14 +123,8 @@ int sf_uc_is_white_space(uint32_t cp)
 
 static const struct sf_uc_decomp *find_decomp(uint32_t cp)
 {
-    int lo = 0, hi = sf_uc_decomp_count - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (cp < sf_uc_decomp_table[mid].cp) hi = mid - 1;
-        else if (cp > sf_uc_decomp_table[mid].cp) lo = mid + 1;
-        else return &sf_uc_decomp_table[mid];
-    }
-    return NULL;
+    return bsearch(&cp, sf_uc_decomp_table, (size_t)sf_uc_decomp_count, sizeof *sf_uc_decomp_table,
+                   cmp_cp);
 }
 
 /* Hangul syllable arithmetic (Unicode ch. 3.12). */

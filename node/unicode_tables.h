@@ -14,6 +14,8 @@ struct sf_uc_map { uint32_t cp; const char *utf8; };
 struct sf_uc_entity { const char *name; const char *utf8; };      /* name without the '&' */
 
 extern const char sf_uc_unicode_version[];
+/* The UTF-8 string a sf_uc_map table gives cp, or NULL (unicode.c). */
+const char *sf_uc_map_lookup(const struct sf_uc_map *t, int n, uint32_t cp);
 extern const struct sf_uc_range8 sf_uc_ccc_table[];
 extern const int sf_uc_ccc_count;
 extern const struct sf_uc_decomp sf_uc_decomp_table[];
