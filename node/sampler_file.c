@@ -1,37 +1,31 @@
-/* sampler_file.c — sf_sampler_save / sf_sampler_load: the sampler state as a safetensors-format
- * file, so `shotfarm inspect` and Python's safetensors read it too. Called by `forward denoise
- * --save-state/--resume` and the resume tests; HDF5 checkpoints store the same fields
+/* sampler_file.c — sf_sampler_save / sf_sampler_load: the sampler state as a safetensors file
+ * (io/sf_safetensors.h), so `shotfarm inspect` and Python read it too. Called by `forward
+ * denoise --save-state/--resume` and the resume tests; HDF5 checkpoints store the same fields
  * (sf_sampler_fields) their own way.
  *
- * Layout: u64 LE header length, JSON header, data. Every field of sf_sampler_fields is a tensor
- * (scalars with shape []), laid out contiguously in field order; __metadata__ carries
- * format "shotfarm-sampler-state", version "1" and checksum "fnv1a64:<16 hex>" of the data.
- * The reader is strict: exactly those tensors, those dtypes, shapes and offsets, the exact file
- * length, the checksum, then the state's own invariants (sf_sampler_validate). Any failure is
- * one line naming the file, the field and what to do.
- * The subtle thing: the header is not checksummed, so every header value is checked against
- * what the writer would have written instead (a flipped digit cannot slip through).
+ * Every field of sf_sampler_fields is a tensor (scalars of shape []), written in field order;
+ * __metadata__ carries format "shotfarm-sampler-state", version "1" and checksum
+ * "fnv1a64:<16 hex>" over the fields' bytes in that order. The safetensors reader already
+ * refuses malformed headers, truncation, holes and overlaps; on top of it the load is strict:
+ * exactly those tensors, dtypes and shapes, the checksum, then the state's own invariants
+ * (sf_sampler_validate). Each failure is one line naming the file, the field and what to do.
+ * The subtle thing: the checksum runs in a fixed field order, not file order, so swapped data
+ * offsets of two same-sized tensors are caught too, and it is checked before any field is
+ * interpreted, so damaged data is always reported as such.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "sf_sampler.h"
 
-#include "sf_errors.h"
-#include "sf_json.h"
 #include "sf_log.h"
+#include "sf_safetensors.h"
 #include "sf_status.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define FORMAT_NAME "shotfarm-sampler-state"
 #define FORMAT_VERSION "1"
-#define MAX_HEADER_BYTES (1u << 20)
+#define FIX "use an earlier state or start the unit again"
 
 static uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
 {
@@ -48,335 +42,141 @@ static size_t field_bytes(const struct sf_sampler_field *f)
     return n;
 }
 
-/* The header JSON the writer produces for these fields and checksum, in a malloc'd buffer
- * padded with spaces to a multiple of 8 (as safetensors writers do). */
-static int build_header(const struct sf_sampler_field *f, int nf, uint64_t sum, char **out,
-                        size_t *len)
+/* The checksum runs over the fields in this order (every name sf_sampler_fields can give),
+ * skipping absent ones, so it can be checked before the fields are interpreted. */
+static const char *const checksum_order[] = {"kind", "schedule", "n_steps", "shift", "n", "step",
+                                             "n_hist", "last_order", "sigmas", "timesteps", "x",
+                                             "history", "last_sample"};
+#define N_ORDER (sizeof checksum_order / sizeof checksum_order[0])
+
+static void checksum_fields(const struct sf_sampler_field *f, int nf, char hex[32])
 {
-    char *buf = NULL;
-    size_t sz = 0;
-    FILE *m = open_memstream(&buf, &sz);
-    if (!m) return SF_E_NOMEM;
-    struct sf_jw w;
-    sf_jw_init(&w, m, 0);
-    sf_jw_obj_begin(&w);
-    sf_jw_key(&w, "__metadata__");
-    sf_jw_obj_begin(&w);
-    char hex[32];
-    snprintf(hex, sizeof hex, "fnv1a64:%016" PRIx64, sum);
-    sf_jw_key(&w, "format");
-    sf_jw_str(&w, FORMAT_NAME);
-    sf_jw_key(&w, "version");
-    sf_jw_str(&w, FORMAT_VERSION);
-    sf_jw_key(&w, "checksum");
-    sf_jw_str(&w, hex);
-    sf_jw_obj_end(&w);
-    size_t off = 0;
-    for (int i = 0; i < nf; i++) {
-        sf_jw_key(&w, f[i].name);
-        sf_jw_obj_begin(&w);
-        sf_jw_key(&w, "dtype");
-        sf_jw_str(&w, sf_dtype_st_name(f[i].dtype));
-        sf_jw_key(&w, "shape");
-        sf_jw_arr_begin(&w);
-        for (int d = 0; d < f[i].ndim; d++) sf_jw_int(&w, f[i].shape[d]);
-        sf_jw_arr_end(&w);
-        sf_jw_key(&w, "data_offsets");
-        sf_jw_arr_begin(&w);
-        sf_jw_int(&w, (int64_t)off);
-        off += field_bytes(&f[i]);
-        sf_jw_int(&w, (int64_t)off);
-        sf_jw_arr_end(&w);
-        sf_jw_obj_end(&w);
-    }
-    sf_jw_obj_end(&w);
-    while (ftell(m) % 8) fputc(' ', m);
-    if (fclose(m) != 0 || !buf) {
-        free(buf);
-        return SF_E_NOMEM;
-    }
-    *out = buf;
-    *len = sz;
-    return SF_OK;
+    uint64_t h = FNV_OFFSET;
+    int used = 0;
+    for (size_t k = 0; k < N_ORDER; k++)
+        for (int i = 0; i < nf; i++)
+            if (strcmp(f[i].name, checksum_order[k]) == 0) {
+                h = fnv1a64(h, f[i].data, field_bytes(&f[i]));
+                used++;
+            }
+    SF_ASSERT(used == nf); /* a new field must be added to checksum_order */
+    snprintf(hex, 32, "fnv1a64:%016" PRIx64, h);
 }
 
-static int write_all(int fd, const void *p, size_t n, const char *path)
+static void checksum_file(const struct sf_st *st, char hex[32])
 {
-    const char *b = p;
-    while (n) {
-        ssize_t k = write(fd, b, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return sf_err_errno(errno, "write the sampler state", path);
-        b += k;
-        n -= (size_t)k;
+    uint64_t h = FNV_OFFSET;
+    for (size_t k = 0; k < N_ORDER; k++) {
+        const struct sf_st_tensor *t = sf_st_find(st, checksum_order[k]);
+        if (t) h = fnv1a64(h, t->data, (size_t)t->n_bytes);
     }
-    return SF_OK;
-}
-
-/* fsync the directory holding path, so a rename into it survives a crash. */
-static int fsync_dir_of(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return sf_err_errno(errno, "open the directory of the sampler state", dir);
-    int rc = fsync(fd);
-    int err = errno;
-    close(fd);
-    return rc == 0 ? SF_OK : sf_err_errno(err, "fsync the directory of the sampler state", dir);
+    snprintf(hex, 32, "fnv1a64:%016" PRIx64, h);
 }
 
 int sf_sampler_save(const struct sf_sampler *s, const char *path)
 {
     struct sf_sampler_field f[SF_SAMPLER_MAX_FIELDS];
+    struct sf_st_desc d[SF_SAMPLER_MAX_FIELDS];
     int nf = sf_sampler_fields((struct sf_sampler *)s, f); /* fields are only read here */
-    uint64_t sum = FNV_OFFSET;
-    for (int i = 0; i < nf; i++) sum = fnv1a64(sum, f[i].data, field_bytes(&f[i]));
-    char *hdr = NULL, tmp[4096];
-    size_t hlen = 0;
-    int fd = -1, st;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        SF_ERROR("sampler", "%s: path too long for the sampler state", path);
-        return SF_E_INVAL;
+    for (int i = 0; i < nf; i++) {
+        memset(&d[i], 0, sizeof d[i]);
+        d[i].name = f[i].name;
+        d[i].dtype = f[i].dtype;
+        d[i].n_dims = f[i].ndim;
+        for (int k = 0; k < f[i].ndim; k++) d[i].shape[k] = f[i].shape[k];
+        d[i].data = f[i].data;
     }
-    SF_TRY(st, build_header(f, nf, sum, &hdr, &hlen));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        st = sf_err_errno(errno, "create the sampler state", tmp);
-        goto out;
-    }
-    unsigned char le[8];
-    for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    SF_TRY(st, write_all(fd, le, 8, tmp));
-    SF_TRY(st, write_all(fd, hdr, hlen, tmp));
-    for (int i = 0; i < nf; i++) SF_TRY(st, write_all(fd, f[i].data, field_bytes(&f[i]), tmp));
-    if (fsync(fd) != 0) {
-        st = sf_err_errno(errno, "fsync the sampler state", tmp);
-        goto out;
-    }
-    int rc = close(fd);
-    fd = -1;
-    if (rc != 0) {
-        st = sf_err_errno(errno, "close the sampler state", tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        st = sf_err_errno(errno, "rename the sampler state into place", path);
-        goto out;
-    }
-    st = fsync_dir_of(path);
-out:
-    if (fd >= 0) close(fd);
-    if (st != SF_OK) unlink(tmp);
-    free(hdr);
-    return st;
+    char hex[32];
+    checksum_fields(f, nf, hex);
+    const char *meta[] = {"format", FORMAT_NAME, "version", FORMAT_VERSION, "checksum", hex};
+    return sf_st_write(path, d, (size_t)nf, meta, 3, NULL, NULL);
 }
 
-/* ---- reading ---------------------------------------------------------------------------- */
-
-struct reader {
-    const char *path;
-    const struct sf_json *root;
-    const unsigned char *data; /* the data section */
-    size_t data_len;
-};
-
-/* Checks the header entry of field f against what the writer would have put there (dtype, shape,
- * offsets starting at *off) and copies its bytes into f->data. */
-static int read_field(const struct reader *r, const struct sf_sampler_field *f, size_t *off)
+/* Copies tensor f->name of st into f->data after checking its dtype and shape. */
+static int read_field(const struct sf_st *st, const struct sf_sampler_field *f)
 {
-    const struct sf_json *e = sf_json_get(r->root, f->name);
-    if (!e) {
-        SF_ERROR("sampler", "%s: tensor '%s' is missing; not a complete sampler state (write it "
-                 "with shotfarm, or start the unit again)", r->path, f->name);
+    const char *path = sf_st_path(st);
+    const struct sf_st_tensor *t = sf_st_find(st, f->name);
+    if (!t) {
+        SF_ERROR("sampler", "%s: tensor '%s' is missing: not a complete sampler state; " FIX, path,
+                 f->name);
         return SF_E_FORMAT;
     }
-    const char *dt = sf_json_get_str(e, "dtype");
-    const struct sf_json *shape = sf_json_get(e, "shape"), *offs = sf_json_get(e, "data_offsets");
-    size_t nb = field_bytes(f);
-    int ok = e->type == SF_JSON_OBJECT && e->n == 3 && dt &&
-             strcmp(dt, sf_dtype_st_name(f->dtype)) == 0 && shape &&
-             shape->type == SF_JSON_ARRAY && shape->n == (size_t)f->ndim && offs &&
-             offs->type == SF_JSON_ARRAY && offs->n == 2;
-    for (int d = 0; ok && d < f->ndim; d++)
-        ok = shape->items[d]->type == SF_JSON_NUMBER && shape->items[d]->is_int &&
-             shape->items[d]->integer == f->shape[d];
-    ok = ok && offs->items[0]->is_int && offs->items[1]->is_int &&
-         offs->items[0]->integer == (int64_t)*off && offs->items[1]->integer == (int64_t)(*off + nb);
+    int ok = t->dtype == f->dtype && t->n_dims == f->ndim;
+    for (int k = 0; ok && k < f->ndim; k++) ok = t->shape[k] == f->shape[k];
     if (!ok) {
-        char want[96];
-        if (f->ndim == 0) snprintf(want, sizeof want, "%s []", sf_dtype_st_name(f->dtype));
-        else if (f->ndim == 1)
-            snprintf(want, sizeof want, "%s [%" PRId64 "]", sf_dtype_st_name(f->dtype), f->shape[0]);
-        else
-            snprintf(want, sizeof want, "%s [%" PRId64 ", %" PRId64 "]",
-                     sf_dtype_st_name(f->dtype), f->shape[0], f->shape[1]);
-        SF_ERROR("sampler", "%s: tensor '%s' (line %d) is not %s at data offsets [%zu, %zu] as "
-                 "its other fields imply; the state is damaged, use an earlier one or start the "
-                 "unit again", r->path, f->name, e->line, want, *off, *off + nb);
+        char got[96], want[96];
+        sf_st_shape_str(t->n_dims, t->shape, got, sizeof got);
+        sf_st_shape_str(f->ndim, f->shape, want, sizeof want);
+        SF_ERROR("sampler", "%s: tensor '%s' is %s %s where its other fields imply %s %s; the "
+                 "state is damaged or from another shotfarm; " FIX, path, f->name,
+                 sf_dtype_st_name(t->dtype), got, sf_dtype_st_name(f->dtype), want);
         return SF_E_FORMAT;
     }
-    memcpy(f->data, r->data + *off, nb);
-    *off += nb;
-    return SF_OK;
-}
-
-/* Reads the whole file into a malloc'd buffer. */
-static int slurp(const char *path, unsigned char **buf, size_t *len)
-{
-    *buf = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return sf_err_errno(errno, "open the sampler state", path);
-    struct stat sb;
-    int st = SF_OK;
-    if (fstat(fd, &sb) != 0) {
-        st = sf_err_errno(errno, "stat the sampler state", path);
-        goto out;
-    }
-    size_t n = (size_t)sb.st_size, got = 0;
-    *buf = malloc(n ? n : 1);
-    if (!*buf) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    while (got < n) {
-        ssize_t k = read(fd, *buf + got, n - got);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) {
-            st = sf_err_errno(errno, "read the sampler state", path);
-            goto out;
-        }
-        if (k == 0) break;
-        got += (size_t)k;
-    }
-    *len = got;
-out:
-    close(fd);
-    if (st != SF_OK) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return st;
+    return sf_st_read_all(t, f->dtype, f->data, field_bytes(f));
 }
 
 int sf_sampler_load(const char *path, struct sf_sampler **out)
 {
     *out = NULL;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    struct sf_json_doc *doc = NULL;
+    struct sf_st *st = NULL;
     struct sf_sampler *s = NULL;
-    int st;
-    SF_TRY(st, slurp(path, &buf, &len));
-    uint64_t hlen = 0;
-    for (int i = 0; i < 8 && (size_t)i < len; i++) hlen |= (uint64_t)buf[i] << (8 * i);
-    if (len < 8 || hlen > MAX_HEADER_BYTES || hlen > len - 8) {
-        SF_ERROR("sampler", "%s: %s (%zu bytes); it is not a sampler state or was cut short: use "
-                 "an earlier state or start the unit again", path,
-                 len < 8 ? "shorter than a header" : "header length exceeds the file", len);
-        st = SF_E_FORMAT;
-        goto out;
-    }
-    char err[256];
-    doc = sf_json_parse((const char *)buf + 8, (size_t)hlen, err, sizeof err);
-    if (!doc || sf_json_root(doc)->type != SF_JSON_OBJECT) {
-        SF_ERROR("sampler", "%s: header: %s; the state is damaged, use an earlier one or start "
-                 "the unit again", path, doc ? "not a JSON object" : err);
-        st = SF_E_FORMAT;
-        goto out;
-    }
-    const struct sf_json *root = sf_json_root(doc);
-    const struct sf_json *meta = sf_json_get(root, "__metadata__");
-    const char *fmt = sf_json_get_str(meta, "format"), *ver = sf_json_get_str(meta, "version");
-    const char *sum_s = sf_json_get_str(meta, "checksum");
+    int rc;
+    SF_TRY(rc, sf_st_open(path, &st));
+    const char *fmt = sf_st_metadata(st, "format"), *ver = sf_st_metadata(st, "version");
+    const char *sum = sf_st_metadata(st, "checksum");
     if (!fmt || strcmp(fmt, FORMAT_NAME) != 0 || !ver || strcmp(ver, FORMAT_VERSION) != 0 ||
-        !sum_s) {
+        !sum) {
         SF_ERROR("sampler", "%s: __metadata__ does not say format \"" FORMAT_NAME "\" version "
-                 "\"" FORMAT_VERSION "\" with a checksum; not a sampler state of this shotfarm",
+                 "\"" FORMAT_VERSION "\" with a checksum: not a sampler state of this shotfarm",
                  path);
-        st = SF_E_FORMAT;
-        goto out;
-    }
-    struct reader r = {path, root, buf + 8 + hlen, len - 8 - (size_t)hlen};
-
-    /* the length the header claims, before anything reads the data */
-    size_t end = 0;
-    for (size_t i = 0; i < root->n; i++) {
-        if (root->items[i] == meta) continue;
-        const struct sf_json *o = sf_json_get(root->items[i], "data_offsets");
-        if (!o || o->type != SF_JSON_ARRAY || o->n != 2 || !o->items[1]->is_int ||
-            o->items[1]->integer < 0) {
-            SF_ERROR("sampler", "%s: tensor '%s' (line %d) has no valid data_offsets; the state "
-                     "is damaged, use an earlier one or start the unit again", path,
-                     root->keys[i], root->items[i]->line);
-            st = SF_E_FORMAT;
-            goto out;
-        }
-        if ((uint64_t)o->items[1]->integer > end) end = (size_t)o->items[1]->integer;
-    }
-    if (end != r.data_len) {
-        SF_ERROR("sampler", "%s: %s: %zu bytes of data where its header says %zu; use an "
-                 "earlier state or start the unit again", path,
-                 r.data_len < end ? "truncated" : "trailing bytes", r.data_len, end);
-        st = SF_E_FORMAT;
+        rc = SF_E_FORMAT;
         goto out;
     }
     char hex[32];
-    snprintf(hex, sizeof hex, "fnv1a64:%016" PRIx64, fnv1a64(FNV_OFFSET, r.data, r.data_len));
-    if (strcmp(sum_s, hex) != 0) {
+    checksum_file(st, hex);
+    if (strcmp(sum, hex) != 0) {
         SF_ERROR("sampler", "%s: checksum mismatch (header %s, data %s): the file is corrupted; "
-                 "use an earlier state or start the unit again", path, sum_s, hex);
-        st = SF_E_CHECKSUM;
+                 FIX, path, sum, hex);
+        rc = SF_E_CHECKSUM;
         goto out;
     }
 
-    /* configuration scalars first: they size everything else */
+    /* the configuration scalars size everything else */
     struct sf_sampler cfg = {0};
     struct sf_sampler_field f[SF_SAMPLER_MAX_FIELDS];
     sf_sampler_fields(&cfg, f);
-    size_t off = 0;
     const int n_cfg = 5; /* kind, schedule, n_steps, shift, n */
     for (int i = 0; i < n_cfg; i++) {
         SF_ASSERT(f[i].ndim == 0);
-        if (off + field_bytes(&f[i]) > r.data_len) {
-            SF_ERROR("sampler", "%s: %zu bytes of data, less than its scalars need; not a "
-                     "sampler state of this shotfarm", path, r.data_len);
-            st = SF_E_FORMAT;
-            goto out;
-        }
-        SF_TRY(st, read_field(&r, &f[i], &off));
+        SF_TRY(rc, read_field(st, &f[i]));
     }
-    if (cfg.n < 1 || cfg.n > (int64_t)(r.data_len / sizeof(float))) {
-        SF_ERROR("sampler", "%s: scalar 'n' = %" PRId64 " does not fit the file's %zu data bytes; "
-                 "the state is damaged", path, cfg.n, r.data_len);
-        st = SF_E_FORMAT;
+    const struct sf_st_tensor *x = sf_st_find(st, "x");
+    if (cfg.n < 1 || !x || (uint64_t)cfg.n != x->n_elems) {
+        SF_ERROR("sampler", "%s: scalar 'n' = %" PRId64 " does not match tensor 'x'; the state is "
+                 "damaged; " FIX, path, cfg.n);
+        rc = SF_E_FORMAT;
         goto out;
     }
-    st = sf_sampler_create(cfg.kind, cfg.schedule, cfg.n_steps, cfg.shift, cfg.n, NULL, &s);
-    if (st == SF_E_INVAL) {
-        SF_ERROR("sampler", "%s: its configuration scalars are invalid (see above); the state is "
-                 "damaged", path);
-        st = SF_E_FORMAT;
+    rc = sf_sampler_create(cfg.kind, cfg.schedule, cfg.n_steps, cfg.shift, cfg.n, NULL, &s);
+    if (rc == SF_E_INVAL) {
+        SF_ERROR("sampler", "%s: its configuration scalars are invalid (above); " FIX, path);
+        rc = SF_E_FORMAT;
     }
-    if (st != SF_OK) goto out;
+    if (rc != SF_OK) goto out;
     int nf = sf_sampler_fields(s, f);
-    if (root->n != (size_t)nf + 1) {
-        SF_ERROR("sampler", "%s: %zu tensors where a %s state has %d; not a state of this shotfarm",
-                 path, root->n - 1, sf_sampler_kind_name(s->kind), nf);
-        st = SF_E_FORMAT;
+    if (sf_st_count(st) != (size_t)nf) {
+        SF_ERROR("sampler", "%s: %zu tensors where a %s state has %d: not a state of this "
+                 "shotfarm; " FIX, path, sf_st_count(st), sf_sampler_kind_name(s->kind), nf);
+        rc = SF_E_FORMAT;
         goto out;
     }
-    off = 0;
-    for (int i = 0; i < nf; i++) SF_TRY(st, read_field(&r, &f[i], &off));
-    SF_TRY(st, sf_sampler_validate(s, path));
+    for (int i = 0; i < nf; i++) SF_TRY(rc, read_field(st, &f[i]));
+    SF_TRY(rc, sf_sampler_validate(s, path));
     *out = s;
     s = NULL;
 out:
     sf_sampler_destroy(s);
-    sf_json_free(doc);
-    free(buf);
-    return st;
+    sf_st_close(st);
+    return rc;
 }

@@ -17,7 +17,7 @@
 #include "sf_sampler.h"
 #include "sf_status.h"
 #include "sf_test.h"
-#include "st_fixture.h"
+#include "sf_safetensors.h"
 
 #include <math.h>
 #include <spawn.h>
@@ -30,9 +30,23 @@ extern char **environ;
 
 #define TOL 1e-4
 
-static struct st_fixture fx;
-static const float *fx_noise, *fx_w;
+static struct sf_st *fx;
+static float *fx_noise, *fx_w;
 static size_t fx_n;
+
+/* A malloc'd fp32 copy of fixture tensor `name` (NULL when missing) and its element count. */
+static float *fx_get(const char *name, size_t *count)
+{
+    const struct sf_st_tensor *t = sf_st_find(fx, name);
+    if (!t) return NULL;
+    float *p = malloc(t->n_elems * sizeof *p + 1);
+    if (p && sf_st_read_all(t, SF_DTYPE_F32, p, t->n_elems * sizeof *p) != SF_OK) {
+        free(p);
+        return NULL;
+    }
+    *count = (size_t)t->n_elems;
+    return p;
+}
 
 static int open_fixture(void)
 {
@@ -40,15 +54,27 @@ static int open_fixture(void)
     char path[4096];
     snprintf(path, sizeof path, "%s/tests/fixtures/sampler/synthetic.safetensors",
              src ? src : ".");
-    if (st_fixture_open(&fx, path) != 0) return -1;
+    if (sf_st_open(path, &fx) != SF_OK) return -1;
     size_t nw = 0;
-    fx_noise = st_fixture_f32(&fx, "noise", &fx_n);
-    fx_w = st_fixture_f32(&fx, "w", &nw);
+    fx_noise = fx_get("noise", &fx_n);
+    fx_w = fx_get("w", &nw);
     if (!fx_noise || !fx_w || nw != fx_n) {
         fprintf(stderr, "%s: noise/w missing\n", path);
         return -1;
     }
     return 0;
+}
+
+static void close_fixture(void)
+{
+    free(fx_noise);
+    free(fx_w);
+    sf_st_close(fx);
+}
+
+static void fx_each(void (*fn)(const char *))
+{
+    for (size_t i = 0; i < sf_st_count(fx); i++) fn(sf_st_at(fx, i)->name);
 }
 
 /* The synthetic model, in fp32 as the script computes it. */
@@ -85,9 +111,8 @@ static int parse_key(const char *key, enum sf_sampler_kind *k, enum sf_schedule_
 
 static int n_tables;
 
-static void check_table(const char *key, void *user)
+static void check_table(const char *key)
 {
-    (void)user;
     enum sf_sampler_kind k;
     enum sf_schedule_kind sch;
     int steps;
@@ -99,9 +124,13 @@ static void check_table(const char *key, void *user)
     char skey[128];
     snprintf(skey, sizeof skey, "%.*s.sigmas", (int)(strlen(key) - strlen(".timesteps")), key);
     size_t nt = 0, ns = 0;
-    const float *rt = st_fixture_f32(&fx, key, &nt), *rs = st_fixture_f32(&fx, skey, &ns);
+    float *rt = fx_get(key, &nt), *rs = fx_get(skey, &ns);
     CHECK(rt && rs && nt == (size_t)steps && ns == (size_t)steps + 1);
-    if (!rt || !rs) return;
+    if (!rt || !rs || nt != (size_t)steps || ns != (size_t)steps + 1) {
+        free(rt);
+        free(rs);
+        return;
+    }
     float sig[SF_SAMPLER_MAX_STEPS + 1], ts[SF_SAMPLER_MAX_STEPS];
     CHECK_EQ_INT(sf_sampler_schedule(k, sch, steps, shift, sig, ts), SF_OK);
     for (int i = 0; i < steps; i++) {
@@ -118,12 +147,14 @@ static void check_table(const char *key, void *user)
             break;
         }
     }
+    free(rt);
+    free(rs);
     n_tables++;
 }
 
 static void test_tables(void)
 {
-    st_fixture_each(&fx, check_table, NULL);
+    fx_each(check_table);
     fprintf(stderr, "tables: %d checked\n", n_tables);
     CHECK(n_tables >= 4 * (5 * 3 + 8 * 7));
     /* bad settings are refused */
@@ -144,9 +175,8 @@ static void test_tables(void)
 static int n_traj;
 static double worst_rel;
 
-static void check_trajectory(const char *key, void *user)
+static void check_trajectory(const char *key)
 {
-    (void)user;
     enum sf_sampler_kind k;
     enum sf_schedule_kind sch;
     int steps;
@@ -155,12 +185,18 @@ static void check_trajectory(const char *key, void *user)
     if (parse_key(key, &k, &sch, &steps, &shift, suffix, sizeof suffix) || strcmp(suffix, "x"))
         return;
     size_t nx = 0;
-    const float *ref = st_fixture_f32(&fx, key, &nx);
+    float *ref = fx_get(key, &nx);
     CHECK(ref && nx == (size_t)(steps + 1) * fx_n);
-    if (!ref || nx != (size_t)(steps + 1) * fx_n) return;
+    if (!ref || nx != (size_t)(steps + 1) * fx_n) {
+        free(ref);
+        return;
+    }
     struct sf_sampler *s = NULL;
     CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, (int64_t)fx_n, fx_noise, &s), SF_OK);
-    if (!s) return;
+    if (!s) {
+        free(ref);
+        return;
+    }
     float *v = malloc(fx_n * sizeof *v);
     for (int i = 1; i <= steps; i++) {
         run_until(s, i, v);
@@ -177,13 +213,14 @@ static void check_trajectory(const char *key, void *user)
     }
     CHECK(sf_sampler_done(s));
     free(v);
+    free(ref);
     sf_sampler_destroy(s);
     n_traj++;
 }
 
 static void test_golden(void)
 {
-    st_fixture_each(&fx, check_trajectory, NULL);
+    fx_each(check_trajectory);
     fprintf(stderr, "golden: %d trajectories, worst max|a-b|/max|ref| = %.3g (tolerance %g)\n",
             n_traj, worst_rel, TOL);
     CHECK_EQ_INT(n_traj, 4 * 5 * 3);
@@ -388,7 +425,7 @@ int main(int argc, char **argv)
     if (open_fixture() != 0) return 1;
     if (argc == 4 && strcmp(argv[1], "child") == 0) {
         int rc = child(argv[2], argv[3]);
-        st_fixture_close(&fx);
+        close_fixture();
         return rc;
     }
     for (int i = 1; i < argc || i == 1; i++) {
@@ -404,6 +441,6 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    st_fixture_close(&fx);
+    close_fixture();
     return sf_test_result("test_sampler");
 }
