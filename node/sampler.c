@@ -68,6 +68,16 @@ static double shift_f64(double s, double sigma) { return s * sigma / (1.0 + (s -
 
 static float shift_f32(float s, float sigma) { return s * sigma / (1.0f + (s - 1.0f) * sigma); }
 
+static int valid_guidance(double g, const char *what)
+{
+    if (!(g >= 0 && g <= SF_SAMPLER_MAX_GUIDANCE)) {
+        SF_ERROR("sampler", "%s: guidance %g is out of range; use 0..%g (Wan's default is 5)",
+                 what, g, SF_SAMPLER_MAX_GUIDANCE);
+        return 0;
+    }
+    return 1;
+}
+
 static int valid_settings(int kind, int schedule, int n_steps, double shift, const char *what)
 {
     if (kind != SF_SAMPLER_UNIPC && kind != SF_SAMPLER_EULER) {
@@ -135,10 +145,13 @@ int sf_sampler_schedule(enum sf_sampler_kind kind, enum sf_schedule_kind schedul
 /* ---- lifetime --------------------------------------------------------------------------- */
 
 int sf_sampler_create(enum sf_sampler_kind kind, enum sf_schedule_kind schedule, int n_steps,
-                      double shift, int64_t n, const float *noise, struct sf_sampler **out)
+                      double shift, double guidance, int64_t n, const float *noise,
+                      struct sf_sampler **out)
 {
     *out = NULL;
-    if (!valid_settings(kind, schedule, n_steps, shift, "sampler")) return SF_E_INVAL;
+    if (!valid_settings(kind, schedule, n_steps, shift, "sampler") ||
+        !valid_guidance(guidance, "sampler"))
+        return SF_E_INVAL;
     if (n < 1 || (uint64_t)n > SIZE_MAX / (2 * sizeof(float))) {
         SF_ERROR("sampler", "latent of %lld elements is out of range", (long long)n);
         return SF_E_INVAL;
@@ -149,6 +162,7 @@ int sf_sampler_create(enum sf_sampler_kind kind, enum sf_schedule_kind schedule,
     s->schedule = schedule;
     s->n_steps = n_steps;
     s->shift = shift;
+    s->guidance = guidance;
     s->n = n;
     size_t nb = (size_t)n * sizeof(float);
     s->sigmas = malloc((size_t)(n_steps + 1) * sizeof(float));
@@ -322,6 +336,7 @@ int sf_sampler_fields(struct sf_sampler *s, struct sf_sampler_field f[SF_SAMPLER
     f[k++] = field("schedule", SF_DTYPE_I32, 0, 0, 0, &s->schedule);
     f[k++] = field("n_steps", SF_DTYPE_I32, 0, 0, 0, &s->n_steps);
     f[k++] = field("shift", SF_DTYPE_F64, 0, 0, 0, &s->shift);
+    f[k++] = field("guidance", SF_DTYPE_F64, 0, 0, 0, &s->guidance);
     f[k++] = field("n", SF_DTYPE_I64, 0, 0, 0, &s->n);
     f[k++] = field("step", SF_DTYPE_I32, 0, 0, 0, &s->step);
     f[k++] = field("n_hist", SF_DTYPE_I32, 0, 0, 0, &s->n_hist);
@@ -339,7 +354,9 @@ int sf_sampler_fields(struct sf_sampler *s, struct sf_sampler_field f[SF_SAMPLER
 
 int sf_sampler_validate(const struct sf_sampler *s, const char *what)
 {
-    if (!valid_settings(s->kind, s->schedule, s->n_steps, s->shift, what)) return SF_E_FORMAT;
+    if (!valid_settings(s->kind, s->schedule, s->n_steps, s->shift, what) ||
+        !valid_guidance(s->guidance, what))
+        return SF_E_FORMAT;
     if (s->step < 0 || s->step > s->n_steps) {
         SF_ERROR("sampler", "%s: step %d is outside 0..%d (n_steps); the state is damaged, "
                  "start the unit again", what, s->step, s->n_steps);

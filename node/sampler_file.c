@@ -44,9 +44,9 @@ static size_t field_bytes(const struct sf_sampler_field *f)
 
 /* The checksum runs over the fields in this order (every name sf_sampler_fields can give),
  * skipping absent ones, so it can be checked before the fields are interpreted. */
-static const char *const checksum_order[] = {"kind", "schedule", "n_steps", "shift", "n", "step",
-                                             "n_hist", "last_order", "sigmas", "timesteps", "x",
-                                             "history", "last_sample"};
+static const char *const checksum_order[] = {"kind", "schedule", "n_steps", "shift", "guidance",
+                                             "n", "step", "n_hist", "last_order", "sigmas",
+                                             "timesteps", "x", "history", "last_sample"};
 #define N_ORDER (sizeof checksum_order / sizeof checksum_order[0])
 
 static void checksum_fields(const struct sf_sampler_field *f, int nf, char hex[32])
@@ -146,8 +146,7 @@ int sf_sampler_load(const char *path, struct sf_sampler **out)
     struct sf_sampler cfg = {0};
     struct sf_sampler_field f[SF_SAMPLER_MAX_FIELDS];
     sf_sampler_fields(&cfg, f);
-    const int n_cfg = 5; /* kind, schedule, n_steps, shift, n */
-    for (int i = 0; i < n_cfg; i++) {
+    for (int i = 0; i < SF_SAMPLER_N_CONFIG; i++) {
         SF_ASSERT(f[i].ndim == 0);
         SF_TRY(rc, read_field(st, &f[i]));
     }
@@ -158,7 +157,8 @@ int sf_sampler_load(const char *path, struct sf_sampler **out)
         rc = SF_E_FORMAT;
         goto out;
     }
-    rc = sf_sampler_create(cfg.kind, cfg.schedule, cfg.n_steps, cfg.shift, cfg.n, NULL, &s);
+    rc = sf_sampler_create(cfg.kind, cfg.schedule, cfg.n_steps, cfg.shift, cfg.guidance, cfg.n,
+                           NULL, &s);
     if (rc == SF_E_INVAL) {
         SF_ERROR("sampler", "%s: its configuration scalars are invalid (above); " FIX, path);
         rc = SF_E_FORMAT;

@@ -3,12 +3,12 @@
  * guidance, and a sampler state that can be saved and resumed bit-exactly.
  *
  *   struct sf_sampler *s;
- *   SF_TRY(st, sf_sampler_create(SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 50, 5.0, n, noise, &s));
+ *   SF_TRY(st, sf_sampler_create(SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 50, 5.0, 5.0, n, noise, &s));
  *   while (!sf_sampler_done(s)) {
  *       float t = sf_sampler_timestep(s);                 // what the DiT sees (Wan: an integer)
  *       dit(sf_sampler_sample(s), t, context, cond);      // model output v = flow velocity
  *       dit(sf_sampler_sample(s), t, negative, uncond);
- *       sf_sampler_cfg(v, cond, uncond, 5.0f, n);         // uncond + g * (cond - uncond)
+ *       sf_sampler_cfg(v, cond, uncond, s->guidance, n);  // uncond + g * (cond - uncond)
  *       sf_sampler_step(s, v);                            // x <- next sample
  *       if (want_checkpoint) SF_TRY(st, sf_sampler_save(s, "state.sfs"));
  *   }
@@ -45,6 +45,7 @@ enum sf_schedule_kind { SF_SCHEDULE_WAN = 0, SF_SCHEDULE_DIFFUSERS = 1 };
 
 #define SF_SAMPLER_MAX_STEPS 1000 /* the training timesteps; more steps repeat timesteps */
 #define SF_SAMPLER_MAX_SHIFT 1000.0
+#define SF_SAMPLER_MAX_GUIDANCE 100.0
 
 /* "unipc" / "euler"; "wan" / "diffusers". Parse: 0 and *out, or -1 when unknown. */
 const char *sf_sampler_kind_name(enum sf_sampler_kind k);
@@ -67,6 +68,8 @@ struct sf_sampler {
     int32_t schedule;      /* enum sf_schedule_kind */
     int32_t n_steps;       /* 1..SF_SAMPLER_MAX_STEPS */
     double shift;
+    double guidance;       /* CFG scale g, 0..SF_SAMPLER_MAX_GUIDANCE; kept here so that a resumed
+                              loop cannot silently combine with another g */
     int64_t n;             /* elements of one latent */
     /* progress */
     int32_t step;          /* steps done = index of the next step, 0..n_steps */
@@ -80,10 +83,11 @@ struct sf_sampler {
     float *scratch;        /* UniPC (n): working memory of one step, not state */
 };
 
-/* Creates a sampler at step 0 with x = noise[0..n) (copied). Fails with SF_E_INVAL (logged) for
- * bad settings, SF_E_NOMEM. The caller destroys *out. */
+/* Creates a sampler at step 0 with x = noise[0..n) (copied; NULL: zeros). Fails with
+ * SF_E_INVAL (logged) for bad settings, SF_E_NOMEM. The caller destroys *out. */
 int sf_sampler_create(enum sf_sampler_kind kind, enum sf_schedule_kind schedule, int n_steps,
-                      double shift, int64_t n, const float *noise, struct sf_sampler **out);
+                      double shift, double guidance, int64_t n, const float *noise,
+                      struct sf_sampler **out);
 /* Frees everything; NULL does nothing. */
 void sf_sampler_destroy(struct sf_sampler *s);
 
@@ -115,8 +119,10 @@ struct sf_sampler_field {
 #define SF_SAMPLER_MAX_FIELDS 16
 
 /* Fills f[] with the fields of s (scalars first, then arrays) and returns their count. The
- * configuration scalars (kind, schedule, n_steps, shift, n) come first: a reader reads those,
- * creates a sampler with them and then reads the rest into its fields. */
+ * SF_SAMPLER_N_CONFIG configuration scalars (kind, schedule, n_steps, shift, guidance, n) come
+ * first: a reader reads those, creates a sampler with them and then reads the rest into its
+ * fields. */
+#define SF_SAMPLER_N_CONFIG 6
 int sf_sampler_fields(struct sf_sampler *s, struct sf_sampler_field f[SF_SAMPLER_MAX_FIELDS]);
 
 /* Checks a state's invariants after it was filled from outside (ranges, history count against

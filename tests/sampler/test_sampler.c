@@ -19,6 +19,7 @@
 #include "sf_test.h"
 #include "sf_safetensors.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -192,7 +193,7 @@ static void check_trajectory(const char *key)
         return;
     }
     struct sf_sampler *s = NULL;
-    CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, (int64_t)fx_n, fx_noise, &s), SF_OK);
+    CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, 5.0, (int64_t)fx_n, fx_noise, &s), SF_OK);
     if (!s) {
         free(ref);
         return;
@@ -288,11 +289,11 @@ static void test_resume_one(enum sf_sampler_kind k, enum sf_schedule_kind sch, i
 {
     float *v = malloc(fx_n * sizeof *v);
     struct sf_sampler *full = NULL;
-    CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, (int64_t)fx_n, fx_noise, &full), SF_OK);
+    CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, 5.0, (int64_t)fx_n, fx_noise, &full), SF_OK);
     run_until(full, steps, v);
     for (int j = 0; j < nks; j++) {
         struct sf_sampler *part = NULL, *resumed = NULL;
-        CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, (int64_t)fx_n, fx_noise, &part),
+        CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, 5.0, (int64_t)fx_n, fx_noise, &part),
                      SF_OK);
         run_until(part, ks[j], v);
         char in[64], out[64];
@@ -352,7 +353,7 @@ static void test_corrupt(void)
     const char *good = "corrupt_good.sfs", *bad = "corrupt_bad.sfs";
     float *v = malloc(fx_n * sizeof *v);
     struct sf_sampler *s = NULL, *r = NULL;
-    CHECK_EQ_INT(sf_sampler_create(SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 4, 5.0, 8, fx_noise, &s),
+    CHECK_EQ_INT(sf_sampler_create(SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 4, 5.0, 5.0, 8, fx_noise, &s),
                  SF_OK);
     run_until(s, 2, v);
     CHECK_EQ_INT(sf_sampler_save(s, good), SF_OK);
@@ -366,10 +367,11 @@ static void test_corrupt(void)
 
     /* missing */
     CHECK_EQ_INT(sf_sampler_load("no_such_state.sfs", &r), SF_E_NOTFOUND);
-    /* every truncation */
+    /* every truncation, cutting one file shorter and shorter */
     int bad_trunc = 0;
-    for (size_t cut = 0; cut < len; cut++) {
-        write_file(bad, b, cut);
+    write_file(bad, b, len);
+    for (size_t cut = len; cut-- > 0;) {
+        CHECK(truncate(bad, (off_t)cut) == 0);
         int st = sf_sampler_load(bad, &r);
         if (st != SF_E_FORMAT || r) bad_trunc++;
         sf_sampler_destroy(r);
@@ -387,9 +389,12 @@ static void test_corrupt(void)
     uint64_t hlen = 0;
     for (int i = 0; i < 8; i++) hlen |= (uint64_t)b[i] << (8 * i);
     int accepted = 0, data_not_checksum = 0;
-    for (size_t i = 0; i < len; i++) {
-        b[i] ^= 0xff;
-        write_file(bad, b, len);
+    write_file(bad, b, len);
+    int fd = open(bad, O_WRONLY);
+    CHECK(fd >= 0);
+    for (size_t i = 0; fd >= 0 && i < len; i++) {
+        unsigned char flipped = b[i] ^ 0xff;
+        CHECK(pwrite(fd, &flipped, 1, (off_t)i) == 1);
         int st = sf_sampler_load(bad, &r);
         if (st == SF_OK) {
             fprintf(stderr, "corrupt: byte %zu flipped was accepted\n", i);
@@ -398,8 +403,9 @@ static void test_corrupt(void)
         if (i >= 8 + hlen && st != SF_E_CHECKSUM) data_not_checksum++;
         sf_sampler_destroy(r);
         r = NULL;
-        b[i] ^= 0xff;
+        CHECK(pwrite(fd, &b[i], 1, (off_t)i) == 1);
     }
+    if (fd >= 0) close(fd);
     CHECK_EQ_INT(accepted, 0);
     CHECK_EQ_INT(data_not_checksum, 0);
     /* a consistent file whose schedule is not the one this build computes */
