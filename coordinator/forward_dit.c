@@ -65,6 +65,17 @@ static float *read_f32(const struct sf_st *in, const char *name, const struct sf
     return v;
 }
 
+/* 1 when t has n_dims dimensions; otherwise logs what was expected and returns 0. */
+static int has_dims(const struct sf_st_tensor *t, int n_dims, const char *expected)
+{
+    if (t->n_dims == n_dims) return 1;
+    char s[96];
+    sf_st_shape_str(t->n_dims, t->shape, s, sizeof s);
+    SF_ERROR("forward", "%s: tensor `%s` has shape %s; expected %s, without a batch dimension",
+             t->file, t->name, s, expected);
+    return 0;
+}
+
 static int read_t(const struct sf_st *in, double *t)
 {
     const struct sf_st_tensor *tt = sf_st_find(in, "t");
@@ -152,17 +163,8 @@ int sf_forward_dit(int argc, char **argv)
         st = SF_E_FORMAT;
         goto out;
     }
-    if (xt->n_dims != 4) {
-        sf_st_shape_str(xt->n_dims, xt->shape, s, sizeof s);
-        SF_ERROR("forward", "%s: tensor `x` has shape %s; expected (channels, frames, height, "
-                 "width) of one latent, without a batch dimension", xt->file, s);
-        st = SF_E_FORMAT;
-        goto out;
-    }
-    if (ct->n_dims != 2) {
-        sf_st_shape_str(ct->n_dims, ct->shape, s, sizeof s);
-        SF_ERROR("forward", "%s: tensor `context` has shape %s; expected (rows, text_dim) of one "
-                 "prompt, without a batch dimension", ct->file, s);
+    if (!has_dims(xt, 4, "(channels, frames, height, width) of one latent") ||
+        !has_dims(ct, 2, "(rows, text_dim) of one prompt")) {
         st = SF_E_FORMAT;
         goto out;
     }
