@@ -35,8 +35,10 @@ int main(void)
     const char *layouts[2] = {"diffusers", "official"};
     for (int i = 0; i < 2; i++) {
         snprintf(dirs[i], sizeof dirs[i], "%s/tests/dit/tiny-%s", bin, layouts[i]);
-        snprintf(cmd, sizeof cmd, "'%s' mkmodel --config tiny --dtype bf16 --layout %s "
-                 "--component dit --seed 5 -o '%s' 2>/dev/null", exe, layouts[i], dirs[i]);
+        snprintf(cmd, sizeof cmd,
+                 "'%s' mkmodel --config tiny --dtype bf16 --layout %s "
+                 "--component dit --seed 5 -o '%s' 2>/dev/null",
+                 exe, layouts[i], dirs[i]);
         CHECK(system(cmd) == 0);
     }
     static float out[3][16 * F * H * W];
