@@ -32,26 +32,26 @@ struct sf_dit {
     struct sf_rope3d *rope; /* for grid rope_thw; rebuilt when the grid changes */
     int64_t rope_thw[3];
     /* activations; R = max_batch * max_tokens video rows, T = max_batch * text_len text rows */
-    float *xs;      /* (R, D) residual stream */
-    float *h;       /* (R, D) normalised / modulated input of a sub-layer */
-    float *q;       /* (R, D) queries; also the patch embedding's (D, L) output */
-    float *att;     /* (R, D) attention output */
-    float *y;       /* (R, D) sub-layer output before the gated add */
-    float *k, *v;   /* (max(R, T), D) keys, values; k also holds the text MLP's hidden layer */
-    float *ffn;     /* (ffn_rows, F) */
-    float *ho;      /* (R, out_dim * patch volume) head output */
-    float *ctx_in;  /* (T, text_dim) zero-padded context */
-    float *ctx;     /* (T, D) embedded context */
-    float *sinus;   /* (B, freq_dim) */
-    float *e;       /* (B, D) time embedding */
-    float *et;      /* (B, D) scratch of the time MLP */
-    float *e0;      /* (B, 6D) time projection */
-    float *mod;     /* (B, 6D) a block's modulation: table + e0 */
+    float *xs;     /* (R, D) residual stream */
+    float *h;      /* (R, D) a sub-layer's normalised input, then the attention output */
+    float *q;      /* (R, D) queries, then the sub-layer's output before the residual add;
+                      also the patch embedding's (D, L) output */
+    float *k, *v;  /* (max(R, T), D) keys, values; k also holds the text MLP's hidden layer */
+    float *ffn;    /* (ffn_rows, F) */
+    float *ho;     /* (R, out_dim * patch volume) head output */
+    float *ctx_in; /* (T, text_dim) zero-padded context */
+    float *ctx;    /* (T, D) embedded context */
+    float *sinus;  /* (B, freq_dim) */
+    float *e;      /* (B, D) time embedding */
+    float *et;     /* (B, D) scratch of the time MLP */
+    float *e0;     /* (B, 6D) time projection */
+    float *mod;    /* (B, 6D) a block's modulation: table + e0 */
 };
 
-static void *carve(struct sf_arena *a, size_t n_floats) { return sf_arena_alloc(a, n_floats * 4); }
-
-static size_t arena_need(size_t n_floats) { return (n_floats * 4 + 63) / 64 * 64; }
+static size_t arena_need(size_t n_floats)
+{
+    return (n_floats * 4 + 63) / 64 * 64;
+}
 
 static int alloc_buffers(struct sf_dit *m)
 {
@@ -61,21 +61,39 @@ static int alloc_buffers(struct sf_dit *m)
     size_t P = (size_t)c->patch[0] * c->patch[1] * c->patch[2];
     size_t KV = R > T ? R : T;
     m->ffn_rows = (int64_t)(R < FFN_CHUNK_ROWS ? R : FFN_CHUNK_ROWS);
-    size_t sizes[] = {R * D, R * D, R * D, R * D, R * D, KV * D, KV * D,
-                      (size_t)m->ffn_rows * c->ffn_dim, R * c->out_dim * P, T * c->text_dim,
-                      T * D, B * c->freq_dim, B * D, B * D, B * 6 * D, B * 6 * D};
-    float **dst[] = {&m->xs, &m->h, &m->q, &m->att, &m->y, &m->k, &m->v, &m->ffn, &m->ho,
-                     &m->ctx_in, &m->ctx, &m->sinus, &m->e, &m->et, &m->e0, &m->mod};
+    const struct {
+        float **p;
+        size_t n; /* floats */
+    } bufs[] = {
+        {&m->xs, R * D},
+        {&m->h, R * D},
+        {&m->q, R * D},
+        {&m->k, KV * D},
+        {&m->v, KV * D},
+        {&m->ffn, (size_t)m->ffn_rows * c->ffn_dim},
+        {&m->ho, R * c->out_dim * P},
+        {&m->ctx_in, T * c->text_dim},
+        {&m->ctx, T * D},
+        {&m->sinus, B * c->freq_dim},
+        {&m->e, B * D},
+        {&m->et, B * D},
+        {&m->e0, B * 6 * D},
+        {&m->mod, B * 6 * D},
+    };
+    const size_t n_bufs = sizeof bufs / sizeof bufs[0];
     size_t total = 0;
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += arena_need(sizes[i]);
+    for (size_t i = 0; i < n_bufs; i++)
+        total += arena_need(bufs[i].n);
     int st = sf_arena_init(&m->arena, total);
     if (st != SF_OK) {
-        SF_ERROR("dit", "cannot allocate %.1f MiB of activation buffers for %lld tokens x %d "
-                 "samples: lower the latent size or the batch", total / 1048576.0,
-                 (long long)m->opts.max_tokens, m->opts.max_batch);
+        SF_ERROR("dit",
+                 "cannot allocate %.1f MiB of activation buffers for %lld tokens x %d "
+                 "samples: lower the latent size or the batch",
+                 total / 1048576.0, (long long)m->opts.max_tokens, m->opts.max_batch);
         return st;
     }
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) *dst[i] = carve(&m->arena, sizes[i]);
+    for (size_t i = 0; i < n_bufs; i++)
+        *bufs[i].p = sf_arena_alloc(&m->arena, bufs[i].n * 4);
     return SF_OK;
 }
 
@@ -98,8 +116,8 @@ int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf
     m->cfg = m->w.files.cfg;
     if (!m->opts.max_tokens) {
         const int *p = m->cfg.patch;
-        m->opts.max_tokens = (ml[0] + p[0] - 1) / p[0] * ((ml[1] + p[1] - 1) / p[1]) *
-                             ((ml[2] + p[2] - 1) / p[2]);
+        m->opts.max_tokens =
+            (ml[0] + p[0] - 1) / p[0] * ((ml[1] + p[1] - 1) / p[1]) * ((ml[2] + p[2] - 1) / p[2]);
     }
     SF_TRY(st, alloc_buffers(m));
     *out = m;
@@ -118,11 +136,20 @@ void sf_dit_destroy(struct sf_dit *m)
     free(m);
 }
 
-const struct sf_dit_config *sf_dit_get_config(const struct sf_dit *m) { return &m->cfg; }
+const struct sf_dit_config *sf_dit_get_config(const struct sf_dit *m)
+{
+    return &m->cfg;
+}
 
-uint64_t sf_dit_weight_bytes(const struct sf_dit *m) { return m->w.bytes; }
+uint64_t sf_dit_weight_bytes(const struct sf_dit *m)
+{
+    return m->w.bytes;
+}
 
-uint64_t sf_dit_buffer_bytes(const struct sf_dit *m) { return m->arena.size; }
+uint64_t sf_dit_buffer_bytes(const struct sf_dit *m)
+{
+    return m->arena.size;
+}
 
 /* ---- the pieces of a forward pass ------------------------------------------------------- */
 
@@ -133,9 +160,11 @@ static void residual_add(float *x, const float *y, const float *gate, int64_t ro
         float *xr = x + r * cols;
         const float *yr = y + r * cols;
         if (gate)
-            for (int64_t c = 0; c < cols; c++) xr[c] += yr[c] * gate[c];
+            for (int64_t c = 0; c < cols; c++)
+                xr[c] += yr[c] * gate[c];
         else
-            for (int64_t c = 0; c < cols; c++) xr[c] += yr[c];
+            for (int64_t c = 0; c < cols; c++)
+                xr[c] += yr[c];
     }
 }
 
@@ -151,7 +180,8 @@ static void patch_embed(struct sf_dit *m, const float *x, const int64_t thw[3], 
     sf_conv3d(x, c->in_dim, thw, &m->w.patch_w, &m->w.patch_b, stride, pad, dl);
     int64_t D = c->dim;
     for (int64_t d = 0; d < D; d++)
-        for (int64_t l = 0; l < L; l++) rows[l * D + d] = dl[d * L + l];
+        for (int64_t l = 0; l < L; l++)
+            rows[l * D + d] = dl[d * L + l];
 }
 
 /* e = time_embedding(sinusoid(t)), e0 = time_projection(e) for n samples, all fp32. */
@@ -159,7 +189,8 @@ static void time_embed(struct sf_dit *m, int n, const double *t)
 {
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim;
-    for (int i = 0; i < n; i++) sf_timestep_embedding(t[i], c->freq_dim, m->sinus + (int64_t)i * c->freq_dim);
+    for (int i = 0; i < n; i++)
+        sf_timestep_embedding(t[i], c->freq_dim, m->sinus + (int64_t)i * c->freq_dim);
     sf_linear(m->sinus, n, c->freq_dim, &m->w.time1.w, &m->w.time1.b, m->et);
     sf_silu(m->et, n * D);
     sf_linear(m->et, n, D, &m->w.time2.w, &m->w.time2.b, m->e);
@@ -212,10 +243,10 @@ static void self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n
         int64_t o = (int64_t)i * L * D;
         sf_rope3d_apply(m->rope, m->q + o, L, c->n_heads);
         sf_rope3d_apply(m->rope, m->k + o, L, c->n_heads);
-        sf_attention(m->q + o, D, m->k + o, D, m->v + o, D, m->att + o, D, L, L, c->n_heads, hd, L,
+        sf_attention(m->q + o, D, m->k + o, D, m->v + o, D, m->h + o, D, L, L, c->n_heads, hd, L,
                      1.0f / sqrtf((float)hd));
     }
-    sf_linear(m->att, R, D, &b->self.o.w, &b->self.o.b, m->y);
+    sf_linear(m->h, R, D, &b->self.o.w, &b->self.o.b, m->q);
 }
 
 static void cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int n, int64_t L)
@@ -231,10 +262,10 @@ static void cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int 
     sf_linear(m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
     for (int i = 0; i < n; i++) {
         int64_t o = (int64_t)i * L * D, ot = (int64_t)i * Lt * D;
-        sf_attention(m->q + o, D, m->k + ot, D, m->v + ot, D, m->att + o, D, L, Lt, c->n_heads, hd,
+        sf_attention(m->q + o, D, m->k + ot, D, m->v + ot, D, m->h + o, D, L, Lt, c->n_heads, hd,
                      Lt, 1.0f / sqrtf((float)hd));
     }
-    sf_linear(m->att, R, D, &b->cross.o.w, &b->cross.o.b, m->y);
+    sf_linear(m->h, R, D, &b->cross.o.w, &b->cross.o.b, m->q);
 }
 
 static void ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
@@ -244,7 +275,7 @@ static void ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
         int64_t rows = R - r0 < m->ffn_rows ? R - r0 : m->ffn_rows;
         sf_linear(m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
         sf_gelu_tanh(m->ffn, rows * F);
-        sf_linear(m->ffn, rows, F, &b->ffn2.w, &b->ffn2.b, m->y + r0 * D);
+        sf_linear(m->ffn, rows, F, &b->ffn2.w, &b->ffn2.b, m->q + r0 * D);
     }
 }
 
@@ -253,20 +284,21 @@ static void block_forward(struct sf_dit *m, const struct sf_dit_block *b, int n,
     int64_t D = m->cfg.dim;
     /* mod[i] = (shift_msa, scale_msa, gate_msa, shift_ffn, scale_ffn, gate_ffn) of sample i */
     for (int i = 0; i < n; i++)
-        for (int64_t j = 0; j < 6 * D; j++) m->mod[i * 6 * D + j] = b->modulation[j] + m->e0[i * 6 * D + j];
+        for (int64_t j = 0; j < 6 * D; j++)
+            m->mod[i * 6 * D + j] = b->modulation[j] + m->e0[i * 6 * D + j];
 
     norm_modulate(m, n, L, m->mod, 6 * D, 0 * D, 1 * D);
     self_attention(m, b, n, L);
     for (int i = 0; i < n; i++)
-        residual_add(m->xs + i * L * D, m->y + i * L * D, m->mod + i * 6 * D + 2 * D, L, D);
+        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 2 * D, L, D);
 
     cross_attention(m, b, n, L);
-    residual_add(m->xs, m->y, NULL, n * L, D);
+    residual_add(m->xs, m->q, NULL, n * L, D);
 
     norm_modulate(m, n, L, m->mod, 6 * D, 3 * D, 4 * D);
     ffn(m, b, n * L);
     for (int i = 0; i < n; i++)
-        residual_add(m->xs + i * L * D, m->y + i * L * D, m->mod + i * 6 * D + 5 * D, L, D);
+        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 5 * D, L, D);
 }
 
 /* Head: LayerNorm, modulation by (head table + e), Linear(D, out_dim * patch volume). */
@@ -275,7 +307,8 @@ static void head(struct sf_dit *m, int n, int64_t L)
     int64_t D = m->cfg.dim;
     float *hm = m->mod; /* (n, 2D): shift, scale */
     for (int i = 0; i < n; i++)
-        for (int64_t j = 0; j < 2 * D; j++) hm[i * 2 * D + j] = m->w.head_modulation[j] + m->e[i * D + j % D];
+        for (int64_t j = 0; j < 2 * D; j++)
+            hm[i * 2 * D + j] = m->w.head_modulation[j] + m->e[i * D + j % D];
     norm_modulate(m, n, L, hm, 2 * D, 0, D);
     sf_linear(m->h, n * L, D, &m->w.head.w, &m->w.head.b, m->ho);
 }
@@ -305,21 +338,26 @@ static int check_call(const struct sf_dit *m, int n, const int64_t thw[3], const
 {
     const struct sf_dit_config *c = &m->cfg;
     if (n < 1 || n > m->opts.max_batch) {
-        SF_ERROR("dit", "batch of %d samples; this model was loaded for 1..%d", n, m->opts.max_batch);
+        SF_ERROR("dit", "batch of %d samples; this model was loaded for 1..%d", n,
+                 m->opts.max_batch);
         return SF_E_INVAL;
     }
     for (int d = 0; d < 3; d++)
         if (thw[d] <= 0 || thw[d] % c->patch[d]) {
-            SF_ERROR("dit", "latent (frames, height, width) = (%lld, %lld, %lld) must be positive "
-                     "multiples of the patch size (%d, %d, %d)", (long long)thw[0],
-                     (long long)thw[1], (long long)thw[2], c->patch[0], c->patch[1], c->patch[2]);
+            SF_ERROR("dit",
+                     "latent (frames, height, width) = (%lld, %lld, %lld) must be positive "
+                     "multiples of the patch size (%d, %d, %d)",
+                     (long long)thw[0], (long long)thw[1], (long long)thw[2], c->patch[0],
+                     c->patch[1], c->patch[2]);
             return SF_E_INVAL;
         }
     *L = thw[0] / c->patch[0] * (thw[1] / c->patch[1]) * (thw[2] / c->patch[2]);
     if (*L > m->opts.max_tokens) {
-        SF_ERROR("dit", "latent (%lld, %lld, %lld) has %lld tokens; this model was loaded for at "
-                 "most %lld", (long long)thw[0], (long long)thw[1], (long long)thw[2],
-                 (long long)*L, (long long)m->opts.max_tokens);
+        SF_ERROR("dit",
+                 "latent (%lld, %lld, %lld) has %lld tokens; this model was loaded for at "
+                 "most %lld",
+                 (long long)thw[0], (long long)thw[1], (long long)thw[2], (long long)*L,
+                 (long long)m->opts.max_tokens);
         return SF_E_INVAL;
     }
     for (int i = 0; i < n; i++)
@@ -347,13 +385,16 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
         memcpy(m->rope_thw, grid, sizeof grid);
     }
 
-    for (int i = 0; i < n; i++) patch_embed(m, x[i], thw, m->xs + i * L * D, L);
+    for (int i = 0; i < n; i++)
+        patch_embed(m, x[i], thw, m->xs + i * L * D, L);
     time_embed(m, n, t);
     text_embed(m, n, context, n_ctx_rows);
-    for (int b = 0; b < c->n_layers; b++) block_forward(m, &m->w.blocks[b], n, L);
+    for (int b = 0; b < c->n_layers; b++)
+        block_forward(m, &m->w.blocks[b], n, L);
     head(m, n, L);
     int64_t P = (int64_t)c->patch[0] * c->patch[1] * c->patch[2];
-    for (int i = 0; i < n; i++) unpatchify(c, m->ho + i * L * P * c->out_dim, thw, out[i]);
+    for (int i = 0; i < n; i++)
+        unpatchify(c, m->ho + i * L * P * c->out_dim, thw, out[i]);
     return SF_OK;
 }
 
@@ -367,12 +408,12 @@ double sf_dit_flops(const struct sf_dit_config *c, int64_t tokens, int64_t text_
 {
     double L = (double)tokens, Lt = (double)text_len, D = c->dim, F = c->ffn_dim;
     double P = (double)c->patch[0] * c->patch[1] * c->patch[2];
-    double block = 2 * (4 * L * D * D)       /* self-attention q, k, v, o */
-                   + 2 * (2 * L * D * D)     /* cross-attention q, o */
-                   + 2 * (2 * Lt * D * D)    /* cross-attention k, v on the text */
-                   + 2 * (2 * L * D * F)     /* FFN */
-                   + 4 * L * L * D           /* self-attention q.k and p.v */
-                   + 4 * L * Lt * D;         /* cross-attention */
+    double block = 2 * (4 * L * D * D)    /* self-attention q, k, v, o */
+                   + 2 * (2 * L * D * D)  /* cross-attention q, o */
+                   + 2 * (2 * Lt * D * D) /* cross-attention k, v on the text */
+                   + 2 * (2 * L * D * F)  /* FFN */
+                   + 4 * L * L * D        /* self-attention q.k and p.v */
+                   + 4 * L * Lt * D;      /* cross-attention */
     double embed = 2 * L * D * (c->in_dim * P) + 2 * L * D * (c->out_dim * P) /* patch, head */
                    + 2 * Lt * (c->text_dim * D + D * D)                       /* text MLP */
                    + 2 * ((double)c->freq_dim * D + D * D + 6 * D * D);       /* time MLP */

@@ -33,7 +33,8 @@ static void bind_view(struct binder *b, const char *official, int ndim, const in
                       struct sf_tensor *dst)
 {
     int64_t numel = 1;
-    for (int d = 0; d < ndim; d++) numel *= shape[d];
+    for (int d = 0; d < ndim; d++)
+        numel *= shape[d];
     const struct sf_st_tensor *t = get(b, official, numel);
     sf_tensor_view(dst, t->dtype, ndim, shape, t->data);
 }
@@ -120,11 +121,12 @@ int sf_dit_params_open(const char *model_path, struct sf_dit_params *p)
     bind_linear(&b, "time_projection.1", 6 * D, D, &p->time_proj);
     bind_linear(&b, "head.head", c->out_dim * P, D, &p->head);
     SF_TRY(st, bind_vec(&b, "head.modulation", 2 * D, &p->head_modulation));
-    for (int l = 0; l < c->n_layers; l++) SF_TRY(st, bind_block(&b, c, l, &p->blocks[l]));
+    for (int l = 0; l < c->n_layers; l++)
+        SF_TRY(st, bind_block(&b, c, l, &p->blocks[l]));
     p->bytes = b.bytes;
     SF_INFO("dit", "%s: %s layout, dim %d, %d layers, %d heads, %.1f MB of %s weights",
-            p->files.weights_path, sf_layout_name(p->files.layout), c->dim, c->n_layers,
-            c->n_heads, b.bytes / 1e6, sf_dtype_name(p->head.w.dtype));
+            p->files.weights_path, sf_layout_name(p->files.layout), c->dim, c->n_layers, c->n_heads,
+            b.bytes / 1e6, sf_dtype_name(p->head.w.dtype));
 out:
     free(md);
     if (st != SF_OK) sf_dit_params_close(p);

@@ -23,23 +23,23 @@ struct sf_dit_attn {
 };
 
 struct sf_dit_block {
-    const float *modulation;          /* (6, D): shift/scale/gate of attention, then of the FFN */
+    const float *modulation; /* (6, D): shift/scale/gate of attention, then of the FFN */
     struct sf_dit_attn self, cross;
-    const float *norm3_w, *norm3_b;   /* (D) affine LayerNorm before cross-attention */
-    struct sf_dit_linear ffn1, ffn2;  /* (F, D), (D, F) */
+    const float *norm3_w, *norm3_b;  /* (D) affine LayerNorm before cross-attention */
+    struct sf_dit_linear ffn1, ffn2; /* (F, D), (D, F) */
 };
 
 struct sf_dit_params {
-    struct sf_dit_weights files;      /* config, layout and the open safetensors (the mapping) */
-    uint64_t bytes;                   /* bytes of all bound tensors, as stored */
-    struct sf_tensor patch_w;         /* (D, in_dim, pt, ph, pw) */
-    struct sf_tensor patch_b;         /* (D) */
-    struct sf_dit_linear text1, text2;                  /* (D, text_dim), (D, D) */
-    struct sf_dit_linear time1, time2, time_proj;       /* (D, freq), (D, D), (6D, D) */
-    struct sf_dit_linear head;                          /* (out_dim * pt*ph*pw, D) */
-    const float *head_modulation;     /* (2, D): shift, scale */
-    struct sf_dit_block *blocks;      /* n_layers */
-    float *vecs;                      /* the fp32 vectors above point in here */
+    struct sf_dit_weights files;       /* config, layout and the open safetensors (the mapping) */
+    uint64_t bytes;                    /* bytes of all bound tensors, as stored */
+    struct sf_tensor patch_w;          /* (D, in_dim, pt, ph, pw) */
+    struct sf_tensor patch_b;          /* (D) */
+    struct sf_dit_linear text1, text2; /* (D, text_dim), (D, D) */
+    struct sf_dit_linear time1, time2, time_proj; /* (D, freq), (D, D), (6D, D) */
+    struct sf_dit_linear head;                    /* (out_dim * pt*ph*pw, D) */
+    const float *head_modulation;                 /* (2, D): shift, scale */
+    struct sf_dit_block *blocks;                  /* n_layers */
+    float *vecs;                                  /* the fp32 vectors above point in here */
 };
 
 /* Opens the DiT of a model path (any form sf_model_dir_detect accepts; the config and every

@@ -27,13 +27,9 @@ Run (outside the repo's build; Python pinned in requirements.txt):
 where --wan is a Wan2.1 checkout or a bare/mirror git directory of it (read with `git show`).
 """
 import argparse
-import importlib.util
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import types
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +37,9 @@ from safetensors.torch import save_file
 
 import diffusers
 from diffusers import WanTransformer3DModel
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wan_ref  # noqa: E402  (scripts/golden/wan_ref.py)
 
 TEXT_LEN = 512
 
@@ -138,42 +137,6 @@ def fp32_flash_attention(q, k, v, q_lens=None, k_lens=None, dropout_p=0., softma
     return out.transpose(1, 2).contiguous()
 
 
-def wan_model_source(wan):
-    """Returns (path of wan/modules/model.py, commit) from a checkout or a bare git dir."""
-    if os.path.isfile(os.path.join(wan, "wan", "modules", "model.py")):
-        path = os.path.join(wan, "wan", "modules", "model.py")
-        try:
-            commit = subprocess.check_output(["git", "-C", wan, "rev-parse", "HEAD"], text=True)
-        except (subprocess.CalledProcessError, FileNotFoundError):
-            commit = "unknown"
-        return path, commit.strip()
-    git = ["git", "--git-dir", wan]
-    commit = subprocess.check_output(git + ["rev-parse", "HEAD"], text=True).strip()
-    src = subprocess.check_output(git + ["show", commit + ":wan/modules/model.py"], text=True)
-    tmp = tempfile.NamedTemporaryFile("w", suffix="_wan_model.py", delete=False)
-    tmp.write(src)
-    tmp.close()
-    return tmp.name, commit
-
-
-def load_wan_model_module(path):
-    """Imports wan/modules/model.py WITHOUT wan/__init__.py (which imports the whole pipeline):
-    stub packages `wan` and `wan.modules`, and a `wan.modules.attention` whose flash_attention
-    is the fp32 stand-in above."""
-    for pkg in ("wan", "wan.modules"):
-        mod = types.ModuleType(pkg)
-        mod.__path__ = []
-        sys.modules[pkg] = mod
-    att = types.ModuleType("wan.modules.attention")
-    att.flash_attention = fp32_flash_attention
-    sys.modules["wan.modules.attention"] = att
-    spec = importlib.util.spec_from_file_location("wan.modules.model", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wan.modules.model"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def make_official(wan_module, c, dif_model):
     m = wan_module.WanModel(
         model_type="t2v", patch_size=(1, 2, 2), text_len=TEXT_LEN, in_dim=16,
@@ -215,8 +178,8 @@ def main():
     torch.set_num_threads(1)
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    wan_path, wan_commit = wan_model_source(args.wan)
-    wan_module = load_wan_model_module(wan_path)
+    wan_path, wan_commit = wan_ref.wan_model_py(args.wan)
+    wan_module = wan_ref.load_wan_model(wan_path, fp32_flash_attention)
     meta = {"generator": "scripts/golden/dit.py", "torch": torch.__version__,
             "diffusers": diffusers.__version__, "wan_commit": wan_commit}
 

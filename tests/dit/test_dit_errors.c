@@ -1,7 +1,7 @@
 /* test_dit_errors.c — every way `shotfarm forward dit` (the binary) and sf_dit_forward refuse bad
  * input (an error line naming the tensor, a non-zero exit or status, no output written), and
- * sf_dit_flops against the numbers of WAN-FACTS.md § 8. Uses the committed tiny fixture model tests/fixtures/dit/h3-f32
- * (dim 48, 3 heads, text_dim 32, in/out 16). */
+ * sf_dit_flops against the numbers of WAN-FACTS.md § 8. Uses the committed tiny fixture model
+ * tests/fixtures/dit/h3-f32 (dim 48, 3 heads, text_dim 32, in/out 16). */
 #include "sf_dit.h"
 #include "sf_safetensors.h"
 #include "sf_status.h"
@@ -26,16 +26,27 @@ static const char *write_input(const char *name, const int64_t *xs, int tdims, c
     size_t n = 0;
     sf_test_fill(buf, sizeof buf / sizeof buf[0], 7);
     buf[0] = 500.0f;
-    if (xs) d[n++] = (struct sf_st_desc){.name = "x", .dtype = SF_DTYPE_F32, .n_dims = xs[3] ? 4 : 3,
-                                         .shape = {xs[0], xs[1], xs[2], xs[3]}, .data = buf};
+    if (xs)
+        d[n++] = (struct sf_st_desc){.name = "x",
+                                     .dtype = SF_DTYPE_F32,
+                                     .n_dims = xs[3] ? 4 : 3,
+                                     .shape = {xs[0], xs[1], xs[2], xs[3]},
+                                     .data = buf};
     if (ts) {
-        d[n] = (struct sf_st_desc){.name = "t", .dtype = tdims < 0 ? SF_DTYPE_I64 : SF_DTYPE_F32,
-                                   .n_dims = tdims < 0 ? 0 : tdims, .data = tdims < 0 ? (void *)&t_i64 : buf};
-        for (int i = 0; i < d[n].n_dims; i++) d[n].shape[i] = ts[i];
+        d[n] = (struct sf_st_desc){.name = "t",
+                                   .dtype = tdims < 0 ? SF_DTYPE_I64 : SF_DTYPE_F32,
+                                   .n_dims = tdims < 0 ? 0 : tdims,
+                                   .data = tdims < 0 ? (void *)&t_i64 : buf};
+        for (int i = 0; i < d[n].n_dims; i++)
+            d[n].shape[i] = ts[i];
         n++;
     }
-    if (cs) d[n++] = (struct sf_st_desc){.name = "context", .dtype = SF_DTYPE_F32, .n_dims = 2,
-                                         .shape = {cs[0], cs[1]}, .data = buf};
+    if (cs)
+        d[n++] = (struct sf_st_desc){.name = "context",
+                                     .dtype = SF_DTYPE_F32,
+                                     .n_dims = 2,
+                                     .shape = {cs[0], cs[1]},
+                                     .data = buf};
     snprintf(path, sizeof path, "%s/%s.in.safetensors", dir, name);
     CHECK_EQ_INT(sf_st_write(path, d, n, NULL, 0, NULL, NULL), SF_OK);
     return path;
@@ -137,7 +148,8 @@ int main(void)
             const float *xv[2] = {x, x}, *cv[2] = {ctx, ctx};
             float *ov[2] = {y, y};
             CHECK_EQ_INT(sf_dit_forward_batch(m, 2, xv, (int64_t[]){2, 4, 6}, (double[]){1, 1}, cv,
-                                              (int64_t[]){3, 3}, ov), SF_E_INVAL);
+                                              (int64_t[]){3, 3}, ov),
+                         SF_E_INVAL);
             CHECK_EQ_INT(sf_dit_get_config(m)->n_heads, 3);
             CHECK(sf_dit_weight_bytes(m) > 0);
         }

@@ -30,7 +30,8 @@ static float *load_f32(const char *path, const char *name, int64_t shape[4], siz
     CHECK(t != NULL);
     if (t) {
         *n = t->n_elems;
-        for (int d = 0; d < 4 && shape; d++) shape[d] = d < t->n_dims ? t->shape[d] : 1;
+        for (int d = 0; d < 4 && shape; d++)
+            shape[d] = d < t->n_dims ? t->shape[d] : 1;
         v = malloc(t->n_elems * sizeof *v);
         CHECK(sf_st_read_all(t, SF_DTYPE_F32, v, t->n_elems * sizeof *v) == SF_OK);
     }
@@ -55,7 +56,8 @@ static void golden_case(const char *name, double k)
     int64_t s_got[4], s_ref[4];
     float *got = load_f32(out, "out", s_got, &n_got), *want = load_f32(ref, "out", s_ref, &n_ref);
     if (got && want) {
-        for (int d = 0; d < 4; d++) CHECK_EQ_INT(s_got[d], s_ref[d]);
+        for (int d = 0; d < 4; d++)
+            CHECK_EQ_INT(s_got[d], s_ref[d]);
         CHECK_EQ_INT(n_got, n_ref);
         if (n_got == n_ref) {
             char what[256];
@@ -110,7 +112,14 @@ static void batch_case(const char *name)
     sf_test_close_f32("single pass after a batch", single, want, nr, 1e-4);
 out:
     sf_dit_destroy(m);
-    free(x); free(ctx); free(want); free(t); free(x2); free(o[0]); free(o[1]); free(single);
+    free(x);
+    free(ctx);
+    free(want);
+    free(t);
+    free(x2);
+    free(o[0]);
+    free(o[1]);
+    free(single);
 }
 
 int main(void)
@@ -119,7 +128,7 @@ int main(void)
     shotfarm = getenv("SF_SHOTFARM");
     if (!src || !bin || !shotfarm) {
         fprintf(stderr, "SF_SOURCE_DIR, SF_BINARY_DIR and SF_SHOTFARM must be set (run under "
-                "ctest)\n");
+                        "ctest)\n");
         return 1;
     }
     snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/dit", src);

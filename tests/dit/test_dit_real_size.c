@@ -40,8 +40,10 @@ int main(void)
         snprintf(dir, sizeof dir, "%s/tests/dit/wan2.1-t2v-1.3b-bf16", bin);
         struct stat sb;
         if (stat(dir, &sb) != 0) {
-            snprintf(cmd, sizeof cmd, "'%s' mkmodel --config wan2.1-t2v-1.3b --dtype bf16 "
-                     "--layout official --component dit --seed 3 -o '%s'", exe, dir);
+            snprintf(cmd, sizeof cmd,
+                     "'%s' mkmodel --config wan2.1-t2v-1.3b --dtype bf16 "
+                     "--layout official --component dit --seed 3 -o '%s'",
+                     exe, dir);
             double t0 = now();
             if (system(cmd) != 0) {
                 fprintf(stderr, "mkmodel failed: %s\n", cmd);
