@@ -29,37 +29,38 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: shotfarm forward denoise --model DIR -i IN.safetensors -o OUT.safetensors\n"
-            "         [--sampler unipc|euler] [--schedule wan|diffusers] [--steps N] [--shift S]\n"
-            "         [--guidance G] [--trajectory] [--save-state FILE [--stop-after K]]\n"
-            "         [--resume FILE] [--threads N] [--json]\n\n"
-            "The denoising loop with classifier-free guidance through the Wan2.1 DiT.\n"
-            "IN holds (float32, bfloat16 or float16):\n"
-            "  noise             (16, frames, height, width)  the initial latent\n"
-            "  context           (rows, text_dim), rows <= 512  prompt embedding, unpadded\n"
-            "  negative_context  (rows, text_dim), rows <= 512  negative prompt embedding\n"
-            "OUT gets `latent` (16, frames, height, width) float32; with --trajectory also\n"
-            "`trajectory` (steps + 1, 16, frames, height, width): noise, then every step's latent,\n"
-            "and `timesteps` (steps,) float32, what the DiT saw. See docs/forward.md.\n\n"
-            "options:\n"
-            "  --model DIR        model directory or file (as `forward dit`)\n"
-            "  -i, --input        input safetensors\n"
-            "  -o, --output       output safetensors (written atomically)\n"
-            "  --sampler S        unipc (default; Wan's) or euler\n"
-            "  --schedule S       wan (default: the official table, integer timesteps) or\n"
-            "                     diffusers (UniPCMultistep / FlowMatchEulerDiscrete's tables)\n"
-            "  --steps N          sampling steps, 1..%d (default 50)\n"
-            "  --shift S          flow shift, > 0 (default 5; Wan advises 8-12 for 1.3B)\n"
-            "  --guidance G       guidance scale, 0..%g (default 5); 1 skips the unconditional pass\n"
-            "  --trajectory       also write every intermediate latent\n"
-            "  --save-state FILE  write the sampler state to FILE after every step\n"
-            "  --stop-after K     with --save-state: stop after step K (OUT is not written)\n"
-            "  --resume FILE      continue from a saved state; sampler, schedule, steps, shift\n"
-            "                     and guidance come from FILE (options that disagree are errors)\n"
-            "  --threads N        compute threads (default: SF_THREADS, else cores / local ranks)\n"
-            "  --json             print one JSON document with settings and timing\n",
-            SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE);
+    fprintf(
+        f,
+        "usage: shotfarm forward denoise --model DIR -i IN.safetensors -o OUT.safetensors\n"
+        "         [--sampler unipc|euler] [--schedule wan|diffusers] [--steps N] [--shift S]\n"
+        "         [--guidance G] [--trajectory] [--save-state FILE [--stop-after K]]\n"
+        "         [--resume FILE] [--threads N] [--json]\n\n"
+        "The denoising loop with classifier-free guidance through the Wan2.1 DiT.\n"
+        "IN holds (float32, bfloat16 or float16):\n"
+        "  noise             (16, frames, height, width)  the initial latent\n"
+        "  context           (rows, text_dim), rows <= 512  prompt embedding, unpadded\n"
+        "  negative_context  (rows, text_dim), rows <= 512  negative prompt embedding\n"
+        "OUT gets `latent` (16, frames, height, width) float32; with --trajectory also\n"
+        "`trajectory` (steps + 1, 16, frames, height, width): noise, then every step's latent,\n"
+        "and `timesteps` (steps,) float32, what the DiT saw. See docs/forward.md.\n\n"
+        "options:\n"
+        "  --model DIR        model directory or file (as `forward dit`)\n"
+        "  -i, --input        input safetensors\n"
+        "  -o, --output       output safetensors (written atomically)\n"
+        "  --sampler S        unipc (default; Wan's) or euler\n"
+        "  --schedule S       wan (default: the official table, integer timesteps) or\n"
+        "                     diffusers (UniPCMultistep / FlowMatchEulerDiscrete's tables)\n"
+        "  --steps N          sampling steps, 1..%d (default 50)\n"
+        "  --shift S          flow shift, > 0 (default 5; Wan advises 8-12 for 1.3B)\n"
+        "  --guidance G       guidance scale, 0..%g (default 5); 1 skips the unconditional pass\n"
+        "  --trajectory       also write every intermediate latent\n"
+        "  --save-state FILE  write the sampler state to FILE after every step\n"
+        "  --stop-after K     with --save-state: stop after step K (OUT is not written)\n"
+        "  --resume FILE      continue from a saved state; sampler, schedule, steps, shift\n"
+        "                     and guidance come from FILE (options that disagree are errors)\n"
+        "  --threads N        compute threads (default: SF_THREADS, else cores / local ranks)\n"
+        "  --json             print one JSON document with settings and timing\n",
+        SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE);
 }
 
 static double now(void)
@@ -78,16 +79,20 @@ static int load_input(const struct sf_st *in, const char *name, int ndim, const 
     *tp = t;
     *out = NULL;
     if (!t) {
-        SF_ERROR("forward", "%s: tensor `%s` %s is missing; shotfarm " CMD " --help lists the "
-                 "inputs", sf_st_path(in), name, dims);
+        SF_ERROR("forward",
+                 "%s: tensor `%s` %s is missing; shotfarm " CMD " --help lists the "
+                 "inputs",
+                 sf_st_path(in), name, dims);
         return SF_E_NOTFOUND;
     }
     char s[96];
     sf_st_shape_str(t->n_dims, t->shape, s, sizeof s);
     if (t->n_dims != ndim ||
         (t->dtype != SF_DTYPE_F32 && t->dtype != SF_DTYPE_BF16 && t->dtype != SF_DTYPE_F16)) {
-        SF_ERROR("forward", "%s: tensor `%s` is %s %s; write it as float32 %s, without a batch "
-                 "dimension", t->file, name, sf_dtype_name(t->dtype), s, dims);
+        SF_ERROR("forward",
+                 "%s: tensor `%s` is %s %s; write it as float32 %s, without a batch "
+                 "dimension",
+                 t->file, name, sf_dtype_name(t->dtype), s, dims);
         return SF_E_FORMAT;
     }
     *out = malloc((t->n_elems ? t->n_elems : 1) * sizeof **out);
@@ -102,9 +107,10 @@ static int check_context(const struct sf_st_tensor *t, const struct sf_dit_confi
     if (t->shape[1] == cfg->text_dim && t->shape[0] <= cfg->text_len) return SF_OK;
     char s[96];
     sf_st_shape_str(t->n_dims, t->shape, s, sizeof s);
-    SF_ERROR("forward", "%s: tensor `%s` has shape %s; the model %s takes (rows <= %d, %d): pass "
-             "the text encoder's output cut to the prompt's tokens", t->file, t->name, s, model,
-             cfg->text_len, cfg->text_dim);
+    SF_ERROR("forward",
+             "%s: tensor `%s` has shape %s; the model %s takes (rows <= %d, %d): pass "
+             "the text encoder's output cut to the prompt's tokens",
+             t->file, t->name, s, model, cfg->text_len, cfg->text_dim);
     return SF_E_FORMAT;
 }
 
@@ -120,26 +126,55 @@ struct opts {
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    enum { O_MODEL = 256, O_SAMPLER, O_SCHEDULE, O_STEPS, O_SHIFT, O_GUIDANCE, O_TRAJ, O_SAVE,
-           O_STOP, O_RESUME, O_THREADS, O_JSON };
-    static const struct option lo[] = {
-        {"model", required_argument, 0, O_MODEL},       {"input", required_argument, 0, 'i'},
-        {"output", required_argument, 0, 'o'},          {"sampler", required_argument, 0, O_SAMPLER},
-        {"schedule", required_argument, 0, O_SCHEDULE}, {"steps", required_argument, 0, O_STEPS},
-        {"shift", required_argument, 0, O_SHIFT},       {"guidance", required_argument, 0, O_GUIDANCE},
-        {"trajectory", no_argument, 0, O_TRAJ},         {"save-state", required_argument, 0, O_SAVE},
-        {"stop-after", required_argument, 0, O_STOP},   {"resume", required_argument, 0, O_RESUME},
-        {"threads", required_argument, 0, O_THREADS},   {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
-    *o = (struct opts){.kind = SF_SAMPLER_UNIPC, .schedule = SF_SCHEDULE_WAN, .steps = 50,
-                       .shift = 5.0, .guidance = 5.0, .stop_after = -1};
+    enum {
+        O_MODEL = 256,
+        O_SAMPLER,
+        O_SCHEDULE,
+        O_STEPS,
+        O_SHIFT,
+        O_GUIDANCE,
+        O_TRAJ,
+        O_SAVE,
+        O_STOP,
+        O_RESUME,
+        O_THREADS,
+        O_JSON
+    };
+    static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
+                                       {"input", required_argument, 0, 'i'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"sampler", required_argument, 0, O_SAMPLER},
+                                       {"schedule", required_argument, 0, O_SCHEDULE},
+                                       {"steps", required_argument, 0, O_STEPS},
+                                       {"shift", required_argument, 0, O_SHIFT},
+                                       {"guidance", required_argument, 0, O_GUIDANCE},
+                                       {"trajectory", no_argument, 0, O_TRAJ},
+                                       {"save-state", required_argument, 0, O_SAVE},
+                                       {"stop-after", required_argument, 0, O_STOP},
+                                       {"resume", required_argument, 0, O_RESUME},
+                                       {"threads", required_argument, 0, O_THREADS},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    *o = (struct opts){.kind = SF_SAMPLER_UNIPC,
+                       .schedule = SF_SCHEDULE_WAN,
+                       .steps = 50,
+                       .shift = 5.0,
+                       .guidance = 5.0,
+                       .stop_after = -1};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":i:o:h", lo, NULL)) != -1;) {
         switch (c) {
-        case O_MODEL: o->model = optarg; break;
-        case 'i': o->in = optarg; break;
-        case 'o': o->out = optarg; break;
+        case O_MODEL:
+            o->model = optarg;
+            break;
+        case 'i':
+            o->in = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
         case O_SAMPLER:
             if (sf_sampler_kind_parse(optarg, &o->kind))
                 return sf_cli_usage_error(CMD, "--sampler: '%s' is not unipc or euler", optarg);
@@ -167,21 +202,33 @@ static int parse(int argc, char **argv, struct opts *o)
                 return SF_E_USAGE;
             o->set_guidance = 1;
             break;
-        case O_TRAJ: o->trajectory = 1; break;
-        case O_SAVE: o->save_state = optarg; break;
+        case O_TRAJ:
+            o->trajectory = 1;
+            break;
+        case O_SAVE:
+            o->save_state = optarg;
+            break;
         case O_STOP:
             if (sf_cli_parse_int(CMD, "--stop-after", optarg, 0, SF_SAMPLER_MAX_STEPS,
                                  &o->stop_after))
                 return SF_E_USAGE;
             break;
-        case O_RESUME: o->resume = optarg; break;
+        case O_RESUME:
+            o->resume = optarg;
+            break;
         case O_THREADS:
             if (sf_cli_parse_int(CMD, "--threads", optarg, 1, 4096, &o->threads)) return SF_E_USAGE;
             break;
-        case O_JSON: o->json = 1; break;
-        case 'h': usage(stdout); return 1;
-        case ':': return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
-        default: return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        case O_JSON:
+            o->json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case ':':
+            return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
         }
     }
     if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
@@ -198,15 +245,21 @@ static int parse(int argc, char **argv, struct opts *o)
 static int check_resumed(const struct sf_sampler *s, const struct opts *o)
 {
     const char *bad = NULL;
-    if (o->set_kind && s->kind != (int)o->kind) bad = "--sampler";
-    else if (o->set_schedule && s->schedule != (int)o->schedule) bad = "--schedule";
-    else if (o->set_steps && s->n_steps != o->steps) bad = "--steps";
-    else if (o->set_shift && s->shift != o->shift) bad = "--shift";
-    else if (o->set_guidance && s->guidance != o->guidance) bad = "--guidance";
+    if (o->set_kind && s->kind != (int)o->kind)
+        bad = "--sampler";
+    else if (o->set_schedule && s->schedule != (int)o->schedule)
+        bad = "--schedule";
+    else if (o->set_steps && s->n_steps != o->steps)
+        bad = "--steps";
+    else if (o->set_shift && s->shift != o->shift)
+        bad = "--shift";
+    else if (o->set_guidance && s->guidance != o->guidance)
+        bad = "--guidance";
     if (!bad) return SF_OK;
-    return sf_cli_usage_error(CMD, "%s disagrees with the state in %s (%s/%s, %d steps, shift %g, "
-                              "guidance %g); drop the option or start without --resume", bad,
-                              o->resume, sf_sampler_kind_name(s->kind),
+    return sf_cli_usage_error(CMD,
+                              "%s disagrees with the state in %s (%s/%s, %d steps, shift %g, "
+                              "guidance %g); drop the option or start without --resume",
+                              bad, o->resume, sf_sampler_kind_name(s->kind),
                               sf_schedule_kind_name(s->schedule), s->n_steps, s->shift,
                               s->guidance);
 }
@@ -237,14 +290,16 @@ int sf_forward_denoise(int argc, char **argv)
     memcpy(shape, tn->shape, sizeof shape);
     const int64_t n = (int64_t)tn->n_elems;
     if (s && s->n != n) {
-        SF_ERROR("forward", "%s: the state holds a latent of %lld elements, `noise` in %s has %lld; "
-                 "resume with the input it was started from", o.resume, (long long)s->n, o.in,
-                 (long long)n);
+        SF_ERROR("forward",
+                 "%s: the state holds a latent of %lld elements, `noise` in %s has %lld; "
+                 "resume with the input it was started from",
+                 o.resume, (long long)s->n, o.in, (long long)n);
         st = SF_E_FORMAT;
         goto out;
     }
-    if (!s) SF_TRY(st, sf_sampler_create(o.kind, o.schedule, (int)o.steps, o.shift, o.guidance, n,
-                                         noise, &s));
+    if (!s)
+        SF_TRY(st, sf_sampler_create(o.kind, o.schedule, (int)o.steps, o.shift, o.guidance, n,
+                                     noise, &s));
 
     const int64_t thw[3] = {shape[1], shape[2], shape[3]};
     struct sf_dit_opts dopts = {.max_latent = {thw[0], thw[1], thw[2]}, .max_batch = 2};
@@ -253,9 +308,10 @@ int sf_forward_denoise(int argc, char **argv)
     double t_load = now() - t0;
     const struct sf_dit_config *cfg = sf_dit_get_config(dit);
     if (shape[0] != cfg->in_dim || cfg->out_dim != cfg->in_dim) {
-        SF_ERROR("forward", "%s: tensor `noise` has %lld channels; the model %s takes %d (in_dim) "
-                 "and must give as many (out_dim %d)", tn->file, (long long)shape[0], o.model,
-                 cfg->in_dim, cfg->out_dim);
+        SF_ERROR("forward",
+                 "%s: tensor `noise` has %lld channels; the model %s takes %d (in_dim) "
+                 "and must give as many (out_dim %d)",
+                 tn->file, (long long)shape[0], o.model, cfg->in_dim, cfg->out_dim);
         st = SF_E_FORMAT;
         goto out;
     }
@@ -272,13 +328,15 @@ int sf_forward_denoise(int argc, char **argv)
     if (traj) memcpy(traj, sf_sampler_sample(s), (size_t)n * sizeof *traj);
 
     const int first = s->step;
-    const int stop = o.stop_after >= 0 && o.stop_after < s->n_steps ? (int)o.stop_after
-                                                                     : s->n_steps;
+    const int stop =
+        o.stop_after >= 0 && o.stop_after < s->n_steps ? (int)o.stop_after : s->n_steps;
     const float g = (float)s->guidance;
-    SF_INFO("denoise", "%s/%s, %d steps (from step %d), shift %g, guidance %g, latent "
-            "[%lld, %lld, %lld, %lld]", sf_sampler_kind_name(s->kind),
-            sf_schedule_kind_name(s->schedule), s->n_steps, first, s->shift, s->guidance,
-            (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)shape[3]);
+    SF_INFO("denoise",
+            "%s/%s, %d steps (from step %d), shift %g, guidance %g, latent "
+            "[%lld, %lld, %lld, %lld]",
+            sf_sampler_kind_name(s->kind), sf_schedule_kind_name(s->schedule), s->n_steps, first,
+            s->shift, s->guidance, (long long)shape[0], (long long)shape[1], (long long)shape[2],
+            (long long)shape[3]);
     t0 = now();
     while (!sf_sampler_done(s) && s->step < stop) {
         const double t = sf_sampler_timestep(s);
@@ -294,31 +352,45 @@ int sf_forward_denoise(int argc, char **argv)
             sf_sampler_cfg(cond, cond, uncond, g, n);
         }
         sf_sampler_step(s, cond);
-        if (traj) memcpy(traj + (size_t)s->step * n, sf_sampler_sample(s), (size_t)n * sizeof *traj);
+        if (traj)
+            memcpy(traj + (size_t)s->step * n, sf_sampler_sample(s), (size_t)n * sizeof *traj);
         if (o.save_state) SF_TRY(st, sf_sampler_save(s, o.save_state));
         SF_DEBUG("denoise", "step %d/%d t=%g done", s->step, s->n_steps, t);
     }
     const double t_loop = now() - t0;
     const int ran = s->step - first;
     /* stopped before any step ran (--stop-after 0, or at the resumed step): still leave a state */
-    if (o.save_state && ran == 0 && !sf_sampler_done(s)) SF_TRY(st, sf_sampler_save(s, o.save_state));
+    if (o.save_state && ran == 0 && !sf_sampler_done(s))
+        SF_TRY(st, sf_sampler_save(s, o.save_state));
 
     if (sf_sampler_done(s)) {
         struct sf_st_desc d[3] = {
-            {.name = "latent", .dtype = SF_DTYPE_F32, .n_dims = 4,
-             .shape = {shape[0], shape[1], shape[2], shape[3]}, .data = sf_sampler_sample(s)},
-            {.name = "trajectory", .dtype = SF_DTYPE_F32, .n_dims = 5,
-             .shape = {s->n_steps + 1, shape[0], shape[1], shape[2], shape[3]}, .data = traj},
-            {.name = "timesteps", .dtype = SF_DTYPE_F32, .n_dims = 1, .shape = {s->n_steps},
+            {.name = "latent",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 4,
+             .shape = {shape[0], shape[1], shape[2], shape[3]},
+             .data = sf_sampler_sample(s)},
+            {.name = "trajectory",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 5,
+             .shape = {s->n_steps + 1, shape[0], shape[1], shape[2], shape[3]},
+             .data = traj},
+            {.name = "timesteps",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 1,
+             .shape = {s->n_steps},
              .data = s->timesteps}};
         char steps_s[16], shift_s[32], g_s[32];
         snprintf(steps_s, sizeof steps_s, "%d", s->n_steps);
         snprintf(shift_s, sizeof shift_s, "%.17g", s->shift);
         snprintf(g_s, sizeof g_s, "%.17g", s->guidance);
-        const char *meta[] = {"producer", "shotfarm forward denoise", "model", o.model,
-                              "sampler", sf_sampler_kind_name(s->kind), "schedule",
-                              sf_schedule_kind_name(s->schedule), "steps", steps_s, "shift",
-                              shift_s, "guidance", g_s};
+        const char *meta[] = {"producer", "shotfarm forward denoise",
+                              "model",    o.model,
+                              "sampler",  sf_sampler_kind_name(s->kind),
+                              "schedule", sf_schedule_kind_name(s->schedule),
+                              "steps",    steps_s,
+                              "shift",    shift_s,
+                              "guidance", g_s};
         SF_TRY(st, sf_st_write(o.out, d, traj ? 3 : 1, meta, 7, NULL, NULL));
     }
 
@@ -326,31 +398,47 @@ int sf_forward_denoise(int argc, char **argv)
         struct sf_jw w;
         sf_jw_init(&w, stdout, 2);
         sf_jw_obj_begin(&w);
-        sf_jw_key(&w, "component"); sf_jw_str(&w, "denoise");
+        sf_jw_key(&w, "component");
+        sf_jw_str(&w, "denoise");
         sf_jw_key(&w, "output");
-        if (sf_sampler_done(s)) sf_jw_str(&w, o.out);
-        else sf_jw_null(&w);
+        if (sf_sampler_done(s))
+            sf_jw_str(&w, o.out);
+        else
+            sf_jw_null(&w);
         sf_jw_key(&w, "state");
-        if (o.save_state) sf_jw_str(&w, o.save_state);
-        else sf_jw_null(&w);
-        sf_jw_key(&w, "sampler"); sf_jw_str(&w, sf_sampler_kind_name(s->kind));
-        sf_jw_key(&w, "schedule"); sf_jw_str(&w, sf_schedule_kind_name(s->schedule));
-        sf_jw_key(&w, "steps"); sf_jw_int(&w, s->n_steps);
-        sf_jw_key(&w, "shift"); sf_jw_num(&w, s->shift);
-        sf_jw_key(&w, "guidance"); sf_jw_num(&w, s->guidance);
-        sf_jw_key(&w, "first_step"); sf_jw_int(&w, first);
-        sf_jw_key(&w, "steps_run"); sf_jw_int(&w, ran);
-        sf_jw_key(&w, "done"); sf_jw_bool(&w, sf_sampler_done(s));
-        sf_jw_key(&w, "load_seconds"); sf_jw_num(&w, t_load);
-        sf_jw_key(&w, "loop_seconds"); sf_jw_num(&w, t_loop);
+        if (o.save_state)
+            sf_jw_str(&w, o.save_state);
+        else
+            sf_jw_null(&w);
+        sf_jw_key(&w, "sampler");
+        sf_jw_str(&w, sf_sampler_kind_name(s->kind));
+        sf_jw_key(&w, "schedule");
+        sf_jw_str(&w, sf_schedule_kind_name(s->schedule));
+        sf_jw_key(&w, "steps");
+        sf_jw_int(&w, s->n_steps);
+        sf_jw_key(&w, "shift");
+        sf_jw_num(&w, s->shift);
+        sf_jw_key(&w, "guidance");
+        sf_jw_num(&w, s->guidance);
+        sf_jw_key(&w, "first_step");
+        sf_jw_int(&w, first);
+        sf_jw_key(&w, "steps_run");
+        sf_jw_int(&w, ran);
+        sf_jw_key(&w, "done");
+        sf_jw_bool(&w, sf_sampler_done(s));
+        sf_jw_key(&w, "load_seconds");
+        sf_jw_num(&w, t_load);
+        sf_jw_key(&w, "loop_seconds");
+        sf_jw_num(&w, t_loop);
         sf_jw_obj_end(&w);
         sf_jw_finish(&w);
     } else if (sf_sampler_done(s)) {
         printf("%s: latent f32[%lld, %lld, %lld, %lld], %s/%s %d steps (ran %d), shift %g, "
-               "guidance %g: load %.2f s, loop %.2f s\n", o.out, (long long)shape[0],
-               (long long)shape[1], (long long)shape[2], (long long)shape[3],
-               sf_sampler_kind_name(s->kind), sf_schedule_kind_name(s->schedule), s->n_steps, ran,
-               s->shift, s->guidance, t_load, t_loop);
+               "guidance %g: load %.2f s, loop %.2f s\n",
+               o.out, (long long)shape[0], (long long)shape[1], (long long)shape[2],
+               (long long)shape[3], sf_sampler_kind_name(s->kind),
+               sf_schedule_kind_name(s->schedule), s->n_steps, ran, s->shift, s->guidance, t_load,
+               t_loop);
     } else {
         printf("%s: stopped after step %d of %d; continue with --resume %s\n", o.save_state,
                s->step, s->n_steps, o.save_state);

@@ -39,17 +39,23 @@ const char *sf_schedule_kind_name(enum sf_schedule_kind k)
 
 int sf_sampler_kind_parse(const char *s, enum sf_sampler_kind *out)
 {
-    if (strcmp(s, "unipc") == 0) *out = SF_SAMPLER_UNIPC;
-    else if (strcmp(s, "euler") == 0) *out = SF_SAMPLER_EULER;
-    else return -1;
+    if (strcmp(s, "unipc") == 0)
+        *out = SF_SAMPLER_UNIPC;
+    else if (strcmp(s, "euler") == 0)
+        *out = SF_SAMPLER_EULER;
+    else
+        return -1;
     return 0;
 }
 
 int sf_schedule_kind_parse(const char *s, enum sf_schedule_kind *out)
 {
-    if (strcmp(s, "wan") == 0) *out = SF_SCHEDULE_WAN;
-    else if (strcmp(s, "diffusers") == 0) *out = SF_SCHEDULE_DIFFUSERS;
-    else return -1;
+    if (strcmp(s, "wan") == 0)
+        *out = SF_SCHEDULE_WAN;
+    else if (strcmp(s, "diffusers") == 0)
+        *out = SF_SCHEDULE_DIFFUSERS;
+    else
+        return -1;
     return 0;
 }
 
@@ -64,15 +70,21 @@ static double linspace_at(double start, double stop, int num, int i)
     return (double)i * step + start;
 }
 
-static double shift_f64(double s, double sigma) { return s * sigma / (1.0 + (s - 1.0) * sigma); }
+static double shift_f64(double s, double sigma)
+{
+    return s * sigma / (1.0 + (s - 1.0) * sigma);
+}
 
-static float shift_f32(float s, float sigma) { return s * sigma / (1.0f + (s - 1.0f) * sigma); }
+static float shift_f32(float s, float sigma)
+{
+    return s * sigma / (1.0f + (s - 1.0f) * sigma);
+}
 
 static int valid_guidance(double g, const char *what)
 {
     if (!(g >= 0 && g <= SF_SAMPLER_MAX_GUIDANCE)) {
-        SF_ERROR("sampler", "%s: guidance %g is out of range; use 0..%g (Wan's default is 5)",
-                 what, g, SF_SAMPLER_MAX_GUIDANCE);
+        SF_ERROR("sampler", "%s: guidance %g is out of range; use 0..%g (Wan's default is 5)", what,
+                 g, SF_SAMPLER_MAX_GUIDANCE);
         return 0;
     }
     return 1;
@@ -182,8 +194,10 @@ int sf_sampler_create(enum sf_sampler_kind kind, enum sf_schedule_kind schedule,
     }
     int st = sf_sampler_schedule(kind, schedule, n_steps, shift, s->sigmas, s->timesteps);
     SF_ASSERT(st == SF_OK); /* settings were validated above */
-    if (noise) memcpy(s->x, noise, nb);
-    else memset(s->x, 0, nb);
+    if (noise)
+        memcpy(s->x, noise, nb);
+    else
+        memset(s->x, 0, nb);
     *out = s;
     return SF_OK;
 }
@@ -209,14 +223,18 @@ float sf_sampler_timestep(const struct sf_sampler *s)
 /* ---- steps ------------------------------------------------------------------------------ */
 
 /* λ(σ) = log α − log σ with α = 1 − σ, for 0 < σ < 1. */
-static double lambda_of(double sigma) { return log(1.0 - sigma) - log(sigma); }
+static double lambda_of(double sigma)
+{
+    return log(1.0 - sigma) - log(sigma);
+}
 
 static void euler_step(struct sf_sampler *s, const float *v)
 {
     /* FlowMatchEulerDiscreteScheduler.step: dt = σ_next − σ in fp32, x + dt·v. */
     const float dt = s->sigmas[s->step + 1] - s->sigmas[s->step];
     float *x = s->x;
-    for (int64_t i = 0; i < s->n; i++) x[i] = x[i] + dt * v[i];
+    for (int64_t i = 0; i < s->n; i++)
+        x[i] = x[i] + dt * v[i];
 }
 
 /* UniC (fm_solvers_unipc.py multistep_uni_c_bh_update, bh2, predict_x0): corrects the sample
@@ -294,13 +312,14 @@ static void unipc_step(struct sf_sampler *s, const float *v)
     const int k = s->step;
     const float sigma = s->sigmas[k];
     float *m = s->scratch;
-    for (int64_t i = 0; i < n; i++) m[i] = s->x[i] - sigma * v[i];
+    for (int64_t i = 0; i < n; i++)
+        m[i] = s->x[i] - sigma * v[i];
     if (k > 0) unic_correct(s, m, s->last_order);
     /* history: row 0 <- row 1, row 1 <- m */
     memcpy(s->history, s->history + n, (size_t)n * sizeof(float));
     memcpy(s->history + n, m, (size_t)n * sizeof(float));
     int order = s->n_steps - k < 2 ? s->n_steps - k : 2; /* lower_order_final */
-    if (order > s->n_hist + 1) order = s->n_hist + 1;      /* warm-up */
+    if (order > s->n_hist + 1) order = s->n_hist + 1;    /* warm-up */
     s->last_order = order;
     memcpy(s->last_sample, s->x, (size_t)n * sizeof(float));
     unip_predict(s, order);
@@ -310,14 +329,17 @@ static void unipc_step(struct sf_sampler *s, const float *v)
 void sf_sampler_step(struct sf_sampler *s, const float *v)
 {
     SF_ASSERT(s->step >= 0 && s->step < s->n_steps);
-    if (s->kind == SF_SAMPLER_EULER) euler_step(s, v);
-    else unipc_step(s, v);
+    if (s->kind == SF_SAMPLER_EULER)
+        euler_step(s, v);
+    else
+        unipc_step(s, v);
     s->step++;
 }
 
 void sf_sampler_cfg(float *out, const float *cond, const float *uncond, float g, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) out[i] = uncond[i] + g * (cond[i] - uncond[i]);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = uncond[i] + g * (cond[i] - uncond[i]);
 }
 
 /* ---- the state as fields ---------------------------------------------------------------- */
@@ -358,17 +380,20 @@ int sf_sampler_validate(const struct sf_sampler *s, const char *what)
         !valid_guidance(s->guidance, what))
         return SF_E_FORMAT;
     if (s->step < 0 || s->step > s->n_steps) {
-        SF_ERROR("sampler", "%s: step %d is outside 0..%d (n_steps); the state is damaged, "
-                 "start the unit again", what, s->step, s->n_steps);
+        SF_ERROR("sampler",
+                 "%s: step %d is outside 0..%d (n_steps); the state is damaged, "
+                 "start the unit again",
+                 what, s->step, s->n_steps);
         return SF_E_FORMAT;
     }
     if (s->kind == SF_SAMPLER_UNIPC) {
         int want_hist = s->step < 2 ? s->step : 2;
         int max_order = s->step < 2 ? s->step : 2;
-        if (s->n_hist != want_hist || s->last_order < (s->step > 0) ||
-            s->last_order > max_order) {
-            SF_ERROR("sampler", "%s: n_hist %d / last_order %d do not fit step %d; the state is "
-                     "damaged, start the unit again", what, s->n_hist, s->last_order, s->step);
+        if (s->n_hist != want_hist || s->last_order < (s->step > 0) || s->last_order > max_order) {
+            SF_ERROR("sampler",
+                     "%s: n_hist %d / last_order %d do not fit step %d; the state is "
+                     "damaged, start the unit again",
+                     what, s->n_hist, s->last_order, s->step);
             return SF_E_FORMAT;
         }
     }
@@ -377,10 +402,12 @@ int sf_sampler_validate(const struct sf_sampler *s, const char *what)
     if (st != SF_OK) return SF_E_FORMAT;
     if (memcmp(sig, s->sigmas, (size_t)(s->n_steps + 1) * sizeof(float)) != 0 ||
         memcmp(ts, s->timesteps, (size_t)s->n_steps * sizeof(float)) != 0) {
-        SF_ERROR("sampler", "%s: sigmas/timesteps differ from the %s/%s schedule this build "
+        SF_ERROR("sampler",
+                 "%s: sigmas/timesteps differ from the %s/%s schedule this build "
                  "computes for %d steps, shift %g; resume with the shotfarm that wrote it or "
-                 "start the unit again", what, sf_sampler_kind_name(s->kind),
-                 sf_schedule_kind_name(s->schedule), s->n_steps, s->shift);
+                 "start the unit again",
+                 what, sf_sampler_kind_name(s->kind), sf_schedule_kind_name(s->schedule),
+                 s->n_steps, s->shift);
         return SF_E_FORMAT;
     }
     return SF_OK;

@@ -30,7 +30,8 @@
 static uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
     return h;
 }
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -38,15 +39,16 @@ static uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
 static size_t field_bytes(const struct sf_sampler_field *f)
 {
     size_t n = sf_dtype_size(f->dtype);
-    for (int d = 0; d < f->ndim; d++) n *= (size_t)f->shape[d];
+    for (int d = 0; d < f->ndim; d++)
+        n *= (size_t)f->shape[d];
     return n;
 }
 
 /* The checksum runs over the fields in this order (every name sf_sampler_fields can give),
  * skipping absent ones, so it can be checked before the fields are interpreted. */
-static const char *const checksum_order[] = {"kind", "schedule", "n_steps", "shift", "guidance",
-                                             "n", "step", "n_hist", "last_order", "sigmas",
-                                             "timesteps", "x", "history", "last_sample"};
+static const char *const checksum_order[] = {
+    "kind",   "schedule",   "n_steps", "shift",     "guidance", "n",       "step",
+    "n_hist", "last_order", "sigmas",  "timesteps", "x",        "history", "last_sample"};
 #define N_ORDER (sizeof checksum_order / sizeof checksum_order[0])
 
 static void checksum_fields(const struct sf_sampler_field *f, int nf, char hex[32])
@@ -83,7 +85,8 @@ int sf_sampler_save(const struct sf_sampler *s, const char *path)
         d[i].name = f[i].name;
         d[i].dtype = f[i].dtype;
         d[i].n_dims = f[i].ndim;
-        for (int k = 0; k < f[i].ndim; k++) d[i].shape[k] = f[i].shape[k];
+        for (int k = 0; k < f[i].ndim; k++)
+            d[i].shape[k] = f[i].shape[k];
         d[i].data = f[i].data;
     }
     char hex[32];
@@ -103,14 +106,16 @@ static int read_field(const struct sf_st *st, const struct sf_sampler_field *f)
         return SF_E_FORMAT;
     }
     int ok = t->dtype == f->dtype && t->n_dims == f->ndim;
-    for (int k = 0; ok && k < f->ndim; k++) ok = t->shape[k] == f->shape[k];
+    for (int k = 0; ok && k < f->ndim; k++)
+        ok = t->shape[k] == f->shape[k];
     if (!ok) {
         char got[96], want[96];
         sf_st_shape_str(t->n_dims, t->shape, got, sizeof got);
         sf_st_shape_str(f->ndim, f->shape, want, sizeof want);
-        SF_ERROR("sampler", "%s: tensor '%s' is %s %s where its other fields imply %s %s; the "
-                 "state is damaged or from another shotfarm; " FIX, path, f->name,
-                 sf_dtype_st_name(t->dtype), got, sf_dtype_st_name(f->dtype), want);
+        SF_ERROR("sampler",
+                 "%s: tensor '%s' is %s %s where its other fields imply %s %s; the "
+                 "state is damaged or from another shotfarm; " FIX,
+                 path, f->name, sf_dtype_st_name(t->dtype), got, sf_dtype_st_name(f->dtype), want);
         return SF_E_FORMAT;
     }
     return sf_st_read_all(t, f->dtype, f->data, field_bytes(f));
@@ -125,9 +130,9 @@ int sf_sampler_load(const char *path, struct sf_sampler **out)
     SF_TRY(rc, sf_st_open(path, &st));
     const char *fmt = sf_st_metadata(st, "format"), *ver = sf_st_metadata(st, "version");
     const char *sum = sf_st_metadata(st, "checksum");
-    if (!fmt || strcmp(fmt, FORMAT_NAME) != 0 || !ver || strcmp(ver, FORMAT_VERSION) != 0 ||
-        !sum) {
-        SF_ERROR("sampler", "%s: __metadata__ does not say format \"" FORMAT_NAME "\" version "
+    if (!fmt || strcmp(fmt, FORMAT_NAME) != 0 || !ver || strcmp(ver, FORMAT_VERSION) != 0 || !sum) {
+        SF_ERROR("sampler",
+                 "%s: __metadata__ does not say format \"" FORMAT_NAME "\" version "
                  "\"" FORMAT_VERSION "\" with a checksum: not a sampler state of this shotfarm",
                  path);
         rc = SF_E_FORMAT;
@@ -136,8 +141,9 @@ int sf_sampler_load(const char *path, struct sf_sampler **out)
     char hex[32];
     checksum_file(st, hex);
     if (strcmp(sum, hex) != 0) {
-        SF_ERROR("sampler", "%s: checksum mismatch (header %s, data %s): the file is corrupted; "
-                 FIX, path, sum, hex);
+        SF_ERROR("sampler",
+                 "%s: checksum mismatch (header %s, data %s): the file is corrupted; " FIX, path,
+                 sum, hex);
         rc = SF_E_CHECKSUM;
         goto out;
     }
@@ -152,8 +158,10 @@ int sf_sampler_load(const char *path, struct sf_sampler **out)
     }
     const struct sf_st_tensor *x = sf_st_find(st, "x");
     if (cfg.n < 1 || !x || (uint64_t)cfg.n != x->n_elems) {
-        SF_ERROR("sampler", "%s: scalar 'n' = %" PRId64 " does not match tensor 'x'; the state is "
-                 "damaged; " FIX, path, cfg.n);
+        SF_ERROR("sampler",
+                 "%s: scalar 'n' = %" PRId64 " does not match tensor 'x'; the state is "
+                 "damaged; " FIX,
+                 path, cfg.n);
         rc = SF_E_FORMAT;
         goto out;
     }
@@ -166,12 +174,15 @@ int sf_sampler_load(const char *path, struct sf_sampler **out)
     if (rc != SF_OK) goto out;
     int nf = sf_sampler_fields(s, f);
     if (sf_st_count(st) != (size_t)nf) {
-        SF_ERROR("sampler", "%s: %zu tensors where a %s state has %d: not a state of this "
-                 "shotfarm; " FIX, path, sf_st_count(st), sf_sampler_kind_name(s->kind), nf);
+        SF_ERROR("sampler",
+                 "%s: %zu tensors where a %s state has %d: not a state of this "
+                 "shotfarm; " FIX,
+                 path, sf_st_count(st), sf_sampler_kind_name(s->kind), nf);
         rc = SF_E_FORMAT;
         goto out;
     }
-    for (int i = 0; i < nf; i++) SF_TRY(rc, read_field(st, &f[i]));
+    for (int i = 0; i < nf; i++)
+        SF_TRY(rc, read_field(st, &f[i]));
     SF_TRY(rc, sf_sampler_validate(s, path));
     *out = s;
     s = NULL;

@@ -64,23 +64,23 @@ int sf_sampler_schedule(enum sf_sampler_kind kind, enum sf_schedule_kind schedul
  * (sf_sampler_fields); only sampler.c changes them. Arrays are owned by the struct. */
 struct sf_sampler {
     /* configuration, fixed at creation */
-    int32_t kind;          /* enum sf_sampler_kind */
-    int32_t schedule;      /* enum sf_schedule_kind */
-    int32_t n_steps;       /* 1..SF_SAMPLER_MAX_STEPS */
+    int32_t kind;     /* enum sf_sampler_kind */
+    int32_t schedule; /* enum sf_schedule_kind */
+    int32_t n_steps;  /* 1..SF_SAMPLER_MAX_STEPS */
     double shift;
-    double guidance;       /* CFG scale g, 0..SF_SAMPLER_MAX_GUIDANCE; kept here so that a resumed
-                              loop cannot silently combine with another g */
-    int64_t n;             /* elements of one latent */
+    double guidance; /* CFG scale g, 0..SF_SAMPLER_MAX_GUIDANCE; kept here so that a resumed
+                        loop cannot silently combine with another g */
+    int64_t n;       /* elements of one latent */
     /* progress */
-    int32_t step;          /* steps done = index of the next step, 0..n_steps */
-    int32_t n_hist;        /* UniPC: valid rows of history (diffusers' lower_order_nums), 0..2 */
-    int32_t last_order;    /* UniPC: order of the last predictor = the next corrector's; 0 at start */
-    float *sigmas;         /* (n_steps + 1), sigmas[n_steps] == 0 */
-    float *timesteps;      /* (n_steps) */
-    float *x;              /* (n) the current sample: noise at step 0, the latent when done */
-    float *history;        /* UniPC (2, n): x0 predictions, row 1 the newest; Euler: NULL */
-    float *last_sample;    /* UniPC (n): the (corrected) sample the last predictor started from */
-    float *scratch;        /* UniPC (n): working memory of one step, not state */
+    int32_t step;       /* steps done = index of the next step, 0..n_steps */
+    int32_t n_hist;     /* UniPC: valid rows of history (diffusers' lower_order_nums), 0..2 */
+    int32_t last_order; /* UniPC: order of the last predictor = the next corrector's; 0 at start */
+    float *sigmas;      /* (n_steps + 1), sigmas[n_steps] == 0 */
+    float *timesteps;   /* (n_steps) */
+    float *x;           /* (n) the current sample: noise at step 0, the latent when done */
+    float *history;     /* UniPC (2, n): x0 predictions, row 1 the newest; Euler: NULL */
+    float *last_sample; /* UniPC (n): the (corrected) sample the last predictor started from */
+    float *scratch;     /* UniPC (n): working memory of one step, not state */
 };
 
 /* Creates a sampler at step 0 with x = noise[0..n) (copied; NULL: zeros). Fails with
@@ -91,12 +91,18 @@ int sf_sampler_create(enum sf_sampler_kind kind, enum sf_schedule_kind schedule,
 /* Frees everything; NULL does nothing. */
 void sf_sampler_destroy(struct sf_sampler *s);
 
-static inline int sf_sampler_done(const struct sf_sampler *s) { return s->step >= s->n_steps; }
+static inline int sf_sampler_done(const struct sf_sampler *s)
+{
+    return s->step >= s->n_steps;
+}
 /* The timestep to give the model for the next step (requires !done). */
 float sf_sampler_timestep(const struct sf_sampler *s);
 /* The current sample (n floats, owned by s): the model input of the next step, or the final
  * latent once done. */
-static inline const float *sf_sampler_sample(const struct sf_sampler *s) { return s->x; }
+static inline const float *sf_sampler_sample(const struct sf_sampler *s)
+{
+    return s->x;
+}
 
 /* One step with the model output v (n floats, the guided velocity at the current sample and
  * timestep): x becomes the next sample. Allocates nothing. Calling it when done is a bug. */

@@ -39,6 +39,15 @@ def key(sampler, schedule, n, shift):
     return f"{sampler}.{schedule}.n{n}.s{shift:g}"
 
 
+def table(out, sampler, schedule, n, shift):
+    """Records the schedule's tables under its key; returns the scheduler and the key."""
+    s = sampler_ref.make_scheduler(sampler, schedule, n, shift)
+    k = key(sampler, schedule, n, shift)
+    out[k + ".timesteps"] = torch.from_numpy(sampler_ref.timesteps_f32(s))
+    out[k + ".sigmas"] = s.sigmas.to(torch.float32).clone()
+    return s, k
+
+
 def main():
     out = {}
     g = torch.Generator().manual_seed(20260125)
@@ -48,10 +57,7 @@ def main():
     for sampler, schedule in PAIRS:
         for shift in SHIFTS:
             for n in STEPS:
-                s = sampler_ref.make_scheduler(sampler, schedule, n, shift)
-                k = key(sampler, schedule, n, shift)
-                out[k + ".timesteps"] = torch.from_numpy(sampler_ref.timesteps_f32(s))
-                out[k + ".sigmas"] = s.sigmas.to(torch.float32).clone()
+                s, k = table(out, sampler, schedule, n, shift)
                 x = noise.clone()
                 xs = [x.clone()]
                 for t in s.timesteps:
@@ -61,10 +67,7 @@ def main():
                 out[k + ".x"] = torch.stack(xs)
         for shift in TABLE_SHIFTS:
             for n in TABLE_STEPS:
-                s = sampler_ref.make_scheduler(sampler, schedule, n, shift)
-                k = key(sampler, schedule, n, shift)
-                out[k + ".timesteps"] = torch.from_numpy(sampler_ref.timesteps_f32(s))
-                out[k + ".sigmas"] = s.sigmas.to(torch.float32).clone()
+                table(out, sampler, schedule, n, shift)
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(here, "..", "..", "tests", "fixtures", "sampler", "synthetic.safetensors")
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.normpath(path),

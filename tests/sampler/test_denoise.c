@@ -63,7 +63,8 @@ static void golden_case(const char *sampler, const char *schedule, double shift)
     snprintf(refpath, sizeof refpath, "%s/dit.ref.safetensors", fix);
     CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s/dit.in.safetensors' -o %s --sampler %s "
                      "--schedule %s --steps %d --shift %g --guidance 5 --trajectory",
-                     fix, fix, out, sampler, schedule, STEPS, shift), 0);
+                     fix, fix, out, sampler, schedule, STEPS, shift),
+                 0);
     char name[96];
     size_t ng = 0, nr = 0, ntg = 0, ntr = 0;
     snprintf(name, sizeof name, "%s.x", key);
@@ -91,7 +92,8 @@ static void golden_case(const char *sampler, const char *schedule, double shift)
                 STEPS, worst, TOL);
         size_t nl = 0;
         float *latent = load(out, "latent", &nl);
-        CHECK(latent && nl == n && memcmp(latent, got + (size_t)STEPS * n, n * sizeof *latent) == 0);
+        CHECK(latent && nl == n &&
+              memcmp(latent, got + (size_t)STEPS * n, n * sizeof *latent) == 0);
         free(latent);
     }
     free(got);
@@ -107,7 +109,9 @@ static void resume_case(const char *sampler, const char *schedule)
     char full[128], state[128], part[128];
     snprintf(full, sizeof full, "resume_full_%s.safetensors", sampler);
     CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s/dit.in.safetensors' -o %s --sampler %s "
-                     "--schedule %s %s", fix, fix, full, sampler, schedule, common), 0);
+                     "--schedule %s %s",
+                     fix, fix, full, sampler, schedule, common),
+                 0);
     size_t n = 0;
     float *want = load(full, "latent", &n);
     CHECK(want != NULL);
@@ -117,11 +121,13 @@ static void resume_case(const char *sampler, const char *schedule)
         snprintf(part, sizeof part, "resume_part_%s_k%d.safetensors", sampler, ks[j]);
         unlink(part);
         CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s/dit.in.safetensors' -o %s --sampler %s "
-                         "--schedule %s %s --save-state %s --stop-after %d", fix, fix, part,
-                         sampler, schedule, common, state, ks[j]), 0);
+                         "--schedule %s %s --save-state %s --stop-after %d",
+                         fix, fix, part, sampler, schedule, common, state, ks[j]),
+                     0);
         CHECK(access(part, F_OK) != 0); /* stopped: no output yet */
-        CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s/dit.in.safetensors' -o %s --resume %s",
-                         fix, fix, part, state), 0);
+        CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s/dit.in.safetensors' -o %s --resume %s", fix,
+                         fix, part, state),
+                     0);
         size_t m = 0;
         float *got = load(part, "latent", &m);
         if (!got || m != n || memcmp(got, want, n * sizeof *got) != 0) {
@@ -175,20 +181,23 @@ static void test_errors(void)
     CHECK(noise && ctx && nn == 16 * 3 * 4 * 6 && nc == 7 * 32);
     if (noise && ctx) {
         struct sf_st_desc d[2] = {
-            {.name = "noise", .dtype = SF_DTYPE_F32, .n_dims = 4, .shape = {16, 3, 4, 6},
+            {.name = "noise",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 4,
+             .shape = {16, 3, 4, 6},
              .data = noise},
             {.name = "context", .dtype = SF_DTYPE_F32, .n_dims = 2, .shape = {7, 32}, .data = ctx}};
         CHECK_EQ_INT(sf_st_write("no_negative.safetensors", d, 2, NULL, 0, NULL, NULL), SF_OK);
-        CHECK_EQ_INT(run("--model '%s/tiny-dit' -i no_negative.safetensors -o err_out.safetensors",
-                         fix), 1);
+        CHECK_EQ_INT(
+            run("--model '%s/tiny-dit' -i no_negative.safetensors -o err_out.safetensors", fix), 1);
         /* a context of the wrong width for the model */
         d[1].shape[0] = 8;
         d[1].shape[1] = 28;
         struct sf_st_desc d3[3] = {d[0], d[1], d[1]};
         d3[2].name = "negative_context";
         CHECK_EQ_INT(sf_st_write("bad_context.safetensors", d3, 3, NULL, 0, NULL, NULL), SF_OK);
-        CHECK_EQ_INT(run("--model '%s/tiny-dit' -i bad_context.safetensors -o err_out.safetensors",
-                         fix), 1);
+        CHECK_EQ_INT(
+            run("--model '%s/tiny-dit' -i bad_context.safetensors -o err_out.safetensors", fix), 1);
         unlink("no_negative.safetensors");
         unlink("bad_context.safetensors");
     }

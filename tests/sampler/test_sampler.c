@@ -53,8 +53,7 @@ static int open_fixture(void)
 {
     const char *src = getenv("SF_SOURCE_DIR");
     char path[4096];
-    snprintf(path, sizeof path, "%s/tests/fixtures/sampler/synthetic.safetensors",
-             src ? src : ".");
+    snprintf(path, sizeof path, "%s/tests/fixtures/sampler/synthetic.safetensors", src ? src : ".");
     if (sf_st_open(path, &fx) != SF_OK) return -1;
     size_t nw = 0;
     fx_noise = fx_get("noise", &fx_n);
@@ -75,13 +74,15 @@ static void close_fixture(void)
 
 static void fx_each(void (*fn)(const char *))
 {
-    for (size_t i = 0; i < sf_st_count(fx); i++) fn(sf_st_at(fx, i)->name);
+    for (size_t i = 0; i < sf_st_count(fx); i++)
+        fn(sf_st_at(fx, i)->name);
 }
 
 /* The synthetic model, in fp32 as the script computes it. */
 static void model(const float *x, float t, float *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) v[i] = tanhf(x[i]) * (t / 1000.0f) + 0.1f * fx_w[i];
+    for (size_t i = 0; i < n; i++)
+        v[i] = tanhf(x[i]) * (t / 1000.0f) + 0.1f * fx_w[i];
 }
 
 /* Runs s until step `stop` (or done). */
@@ -235,9 +236,11 @@ static void test_cfg(void)
     sf_test_fill(c, 64, 1);
     sf_test_fill(u, 64, 2);
     sf_sampler_cfg(o, c, u, 5.0f, 64);
-    for (int i = 0; i < 64; i++) CHECK(o[i] == u[i] + 5.0f * (c[i] - u[i]));
+    for (int i = 0; i < 64; i++)
+        CHECK(o[i] == u[i] + 5.0f * (c[i] - u[i]));
     sf_sampler_cfg(c, c, u, 1.0f, 64); /* g = 1 is the conditional output; in place */
-    for (int i = 0; i < 64; i++) CHECK(fabsf(c[i] - (u[i] + (c[i] - u[i]))) == 0.0f);
+    for (int i = 0; i < 64; i++)
+        CHECK(fabsf(c[i] - (u[i] + (c[i] - u[i]))) == 0.0f);
 }
 
 /* ---- resume ----------------------------------------------------------------------------- */
@@ -275,7 +278,8 @@ static int same_state(const struct sf_sampler *a, const struct sf_sampler *b)
     if (na != nb) return 0;
     for (int i = 0; i < na; i++) {
         size_t bytes = sf_dtype_size(fa[i].dtype);
-        for (int d = 0; d < fa[i].ndim; d++) bytes *= (size_t)fa[i].shape[d];
+        for (int d = 0; d < fa[i].ndim; d++)
+            bytes *= (size_t)fa[i].shape[d];
         if (fa[i].dtype != fb[i].dtype || memcmp(fa[i].data, fb[i].data, bytes) != 0) {
             fprintf(stderr, "field %s differs\n", fa[i].name);
             return 0;
@@ -289,7 +293,8 @@ static void test_resume_one(enum sf_sampler_kind k, enum sf_schedule_kind sch, i
 {
     float *v = malloc(fx_n * sizeof *v);
     struct sf_sampler *full = NULL;
-    CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, 5.0, (int64_t)fx_n, fx_noise, &full), SF_OK);
+    CHECK_EQ_INT(sf_sampler_create(k, sch, steps, shift, 5.0, (int64_t)fx_n, fx_noise, &full),
+                 SF_OK);
     run_until(full, steps, v);
     for (int j = 0; j < nks; j++) {
         struct sf_sampler *part = NULL, *resumed = NULL;
@@ -387,7 +392,8 @@ static void test_corrupt(void)
     free(longer);
     /* every single-byte change is rejected: header bytes by their checks, data by checksum */
     uint64_t hlen = 0;
-    for (int i = 0; i < 8; i++) hlen |= (uint64_t)b[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        hlen |= (uint64_t)b[i] << (8 * i);
     int accepted = 0, data_not_checksum = 0;
     write_file(bad, b, len);
     int fd = open(bad, O_WRONLY);
