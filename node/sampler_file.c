@@ -121,13 +121,11 @@ static int read_field(const struct sf_st *st, const struct sf_sampler_field *f)
     return sf_st_read_all(t, f->dtype, f->data, field_bytes(f));
 }
 
-int sf_sampler_load(const char *path, struct sf_sampler **out)
+/* The state in an opened safetensors set; `path` names it in messages. */
+static int load_from(struct sf_st *st, const char *path, struct sf_sampler **out)
 {
-    *out = NULL;
-    struct sf_st *st = NULL;
     struct sf_sampler *s = NULL;
     int rc;
-    SF_TRY(rc, sf_st_open(path, &st));
     const char *fmt = sf_st_metadata(st, "format"), *ver = sf_st_metadata(st, "version");
     const char *sum = sf_st_metadata(st, "checksum");
     if (!fmt || strcmp(fmt, FORMAT_NAME) != 0 || !ver || strcmp(ver, FORMAT_VERSION) != 0 || !sum) {
@@ -188,6 +186,25 @@ int sf_sampler_load(const char *path, struct sf_sampler **out)
     s = NULL;
 out:
     sf_sampler_destroy(s);
+    return rc;
+}
+
+int sf_sampler_load(const char *path, struct sf_sampler **out)
+{
+    *out = NULL;
+    struct sf_st *st = NULL;
+    int rc = sf_st_open(path, &st);
+    if (rc == SF_OK) rc = load_from(st, path, out);
+    sf_st_close(st);
+    return rc;
+}
+
+int sf_sampler_load_mem(const void *bytes, size_t n, const char *what, struct sf_sampler **out)
+{
+    *out = NULL;
+    struct sf_st *st = NULL;
+    int rc = sf_st_open_mem(bytes, n, what, &st);
+    if (rc == SF_OK) rc = load_from(st, what, out);
     sf_st_close(st);
     return rc;
 }

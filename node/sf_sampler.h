@@ -38,6 +38,7 @@
 
 #include "sf_dtype.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum sf_sampler_kind { SF_SAMPLER_UNIPC = 0, SF_SAMPLER_EULER = 1 };
@@ -147,5 +148,8 @@ int sf_sampler_save(const struct sf_sampler *s, const char *path);
  * A missing file is SF_E_NOTFOUND; a truncated, corrupted or inconsistent one SF_E_FORMAT or
  * SF_E_CHECKSUM, each with one logged line naming the file, the field and what to do. */
 int sf_sampler_load(const char *path, struct sf_sampler **out);
+/* The same over bytes the caller holds (borrowed for the call); `what` names them in messages.
+ * Used by the fuzz harness and by checkpoints that carry the state inside another file. */
+int sf_sampler_load_mem(const void *bytes, size_t n, const char *what, struct sf_sampler **out);
 
 #endif
