@@ -332,20 +332,25 @@ static int finish(struct sf_st *st)
     return SF_OK;
 }
 
-int sf_st_open_mem(const void *bytes, size_t n, const char *what, struct sf_st **out)
+/* One file: mapped from path when bytes is NULL, else the caller's bytes named path. */
+static int open_single(const char *path, const void *bytes, size_t n, struct sf_st **out)
 {
     int rc = SF_OK;
     *out = NULL;
-    struct sf_st *st = st_create(what, 1);
+    struct sf_st *st = st_create(path, 1);
     if (!st) return SF_E_NOMEM;
     st->n_files = 1;
-    st->files[0].path = strdup(what);
+    st->files[0].path = strdup(path);
     if (!st->files[0].path) {
         rc = SF_E_NOMEM;
         goto out;
     }
-    st->files[0].map = bytes;
-    st->files[0].map_len = n;
+    if (bytes) {
+        st->files[0].map = bytes;
+        st->files[0].map_len = n;
+    } else {
+        SF_TRY(rc, map_file(path, &st->files[0]));
+    }
     SF_TRY(rc, parse_file(st, &st->files[0]));
     SF_TRY(rc, finish(st));
     *out = st;
@@ -353,6 +358,11 @@ int sf_st_open_mem(const void *bytes, size_t n, const char *what, struct sf_st *
 out:
     sf_st_close(st);
     return rc;
+}
+
+int sf_st_open_mem(const void *bytes, size_t n, const char *what, struct sf_st **out)
+{
+    return open_single(what, n ? bytes : "", n, out);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -463,25 +473,9 @@ out:
 
 int sf_st_open(const char *path, struct sf_st **out)
 {
-    int rc = SF_OK;
     *out = NULL;
     if (ends_with(path, ".index.json")) return open_index(path, out);
-    struct sf_st *st = st_create(path, 1);
-    if (!st) return SF_E_NOMEM;
-    st->files[0].path = strdup(path);
-    if (!st->files[0].path) {
-        rc = SF_E_NOMEM;
-        goto out;
-    }
-    st->n_files = 1;
-    SF_TRY(rc, map_file(path, &st->files[0]));
-    SF_TRY(rc, parse_file(st, &st->files[0]));
-    SF_TRY(rc, finish(st));
-    *out = st;
-    st = NULL;
-out:
-    sf_st_close(st);
-    return rc;
+    return open_single(path, NULL, 0, out);
 }
 
 void sf_st_close(struct sf_st *st)
