@@ -100,3 +100,12 @@ void *sf_cpu_scratch(int slot, size_t bytes)
     s->bytes = want;
     return s->p;
 }
+
+void sf_cpu_scratch_release(void)
+{
+    for (int i = 0; i < SF_CPU_SCRATCH_SLOTS; i++) {
+        free(scratch_slots[i].p);
+        scratch_slots[i].p = NULL;
+        scratch_slots[i].bytes = 0;
+    }
+}
