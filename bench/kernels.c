@@ -1,9 +1,9 @@
 /* bench/kernels.c — micro-benchmarks of the CPU kernels, each against a baseline measured in the
- * same run: GEMM-like ops against OpenBLAS cblas_sgemm 2048^3 with --threads OpenBLAS threads
- * (the practical fp32 peak; in SF_MINIMAL builds our own sf_gemm_f32 stands in), memory-bound
- * ops against a memcpy of a buffer far larger than the caches. Best of --reps runs; the sgemm
- * peak is measured at the start and again at the end and the better one is used, because the
- * machines are shared and noisy. Results go to BENCHMARKS.md.
+ * same run right after it: GEMM-like ops against OpenBLAS cblas_sgemm 1024^3 with --threads
+ * OpenBLAS threads (the practical fp32 peak; in SF_MINIMAL builds our portable sf_gemm_f32
+ * stands in), memory-bound ops against a memcpy of 64 MiB (larger than the caches). Best of
+ * --reps runs. Adjacent baselines because the machines are shared and their load drifts within
+ * a run. Results go to BENCHMARKS.md.
  *
  *   build/bench/kernels [--threads N] [--reps R] [--simd avx512|avx2|portable] [--quick]
  *
@@ -57,93 +57,73 @@ static float *buf(size_t n, unsigned seed)
         }                                                                                          \
     } while (0)
 
-static double peak_gflops, bw_gbs;
+static int n_threads;
 
-/* Rows are kept until the end so that their ratios use the better of the two peak runs. */
-static struct row {
-    char op[40], shape[40];
-    double sec, rate;
-    int is_bytes;
-} results[64];
-static int n_rows;
-
-static void add_row(const char *op, const char *shape, double sec, double amount, int is_bytes)
+/* Baselines measured right after each op (the machines are shared, so load drifts during a run;
+ * a ratio to a baseline taken seconds earlier would measure the neighbours): sgemm 1024^3 with
+ * n_threads OpenBLAS threads (our portable sf_gemm_f32 without OpenBLAS) and memcpy of 64 MiB. */
+static double sgemm_now(int n)
 {
-    if (n_rows == 64) return;
-    struct row *r = &results[n_rows++];
-    snprintf(r->op, sizeof r->op, "%s", op);
-    snprintf(r->shape, sizeof r->shape, "%s", shape);
-    r->sec = sec;
-    r->rate = amount / sec * 1e-9;
-    r->is_bytes = is_bytes;
+    float *a = buf((size_t)n * n, 1), *b = buf((size_t)n * n, 2), *c = buf((size_t)n * n, 3);
+    double t;
+#ifdef SF_HAVE_OPENBLAS
+    openblas_set_num_threads(n_threads);
+    BEST(t, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                        c, n));
+    openblas_set_num_threads(1);
+#else
+    BEST(t, sf_gemm_f32(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n));
+#endif
+    free(a), free(b), free(c);
+    return 2.0 * n * n * n / t * 1e-9;
+}
+
+static double memcpy_now(size_t bytes)
+{
+    char *s = malloc(bytes), *d = malloc(bytes);
+    memset(s, 1, bytes);
+    memset(d, 2, bytes);
+    double t;
+    BEST(t, memcpy(d, s, bytes));
+    free(s), free(d);
+    return 2.0 * bytes / t * 1e-9;
 }
 
 static void row_flops(const char *op, const char *shape, double sec, double flops)
 {
-    add_row(op, shape, sec, flops, 0);
+    double g = flops / sec * 1e-9, base = sgemm_now(1024);
+    printf("| %-24s | %-30s | %9.2f | %8.1f GFLOP/s | %5.0f%% of sgemm (%.1f GFLOP/s) |\n", op,
+           shape, sec * 1e3, g, 100 * g / base, base);
+    fflush(stdout);
 }
 
 static void row_bytes(const char *op, const char *shape, double sec, double bytes)
 {
-    add_row(op, shape, sec, bytes, 1);
-}
-
-static void print_rows(void)
-{
-    for (int i = 0; i < n_rows; i++) {
-        const struct row *r = &results[i];
-        if (r->is_bytes)
-            printf("| %-24s | %-30s | %9.2f | %8.1f GB/s    | %5.0f%% of memcpy bw   |\n", r->op,
-                   r->shape, r->sec * 1e3, r->rate, 100 * r->rate / bw_gbs);
-        else
-            printf("| %-24s | %-30s | %9.2f | %8.1f GFLOP/s | %5.0f%% of sgemm peak |\n", r->op,
-                   r->shape, r->sec * 1e3, r->rate, 100 * r->rate / peak_gflops);
-    }
-}
-
-/* The sgemm 2048^3 baseline; called at the start and at the end, keeps the better. */
-static void bench_peak(int threads, const char *when)
-{
-    const int n = 2048;
-    float *a = buf((size_t)n * n, 1), *b = buf((size_t)n * n, 2), *c = buf((size_t)n * n, 3);
-    double t;
-#ifdef SF_HAVE_OPENBLAS
-    openblas_set_num_threads(threads);
-    BEST(t, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-                        c, n));
-    openblas_set_num_threads(1);
-    const char *what = "cblas_sgemm (OpenBLAS)";
-#else
-    (void)threads;
-    BEST(t, sf_gemm_f32(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n));
-    const char *what = "sf_gemm_f32 (portable)";
-#endif
-    double g = 2.0 * n * n * n / t * 1e-9;
-    if (g > peak_gflops) peak_gflops = g;
-    printf("| %-24s | %-30s | %9.2f | %8.1f GFLOP/s | baseline, %s |\n", what, "2048^3",
-           t * 1e3, g, when);
-    free(a), free(b), free(c);
+    double g = bytes / sec * 1e-9, base = memcpy_now((size_t)64 << 20);
+    printf("| %-24s | %-30s | %9.2f | %8.1f GB/s    | %5.0f%% of memcpy (%.1f GB/s) |\n", op,
+           shape, sec * 1e3, g, 100 * g / base, base);
+    fflush(stdout);
 }
 
 static void bench_baselines(void)
 {
     const int n = 2048;
+    double g = sgemm_now(n);
+#ifdef SF_HAVE_OPENBLAS
+    printf("| %-24s | %-30s | %9.2f | %8.1f GFLOP/s | peak: %d OpenBLAS threads |\n",
+           "cblas_sgemm (OpenBLAS)", "2048^3", 2.0 * n * n * n / g * 1e-6, g, n_threads);
     float *a = buf((size_t)n * n, 1), *b = buf((size_t)n * n, 2), *c = buf((size_t)n * n, 3);
     double t;
-#ifdef SF_HAVE_OPENBLAS
     BEST(t, sf_gemm_f32(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n));
     row_flops("sf_gemm_f32 (our pool)", "2048^3", t, 2.0 * n * n * n);
-#endif
     free(a), free(b), free(c);
-    size_t bytes = (size_t)256 << 20;
-    char *s = malloc(bytes), *d = malloc(bytes);
-    memset(s, 1, bytes);
-    memset(d, 2, bytes);
-    BEST(t, memcpy(d, s, bytes));
-    bw_gbs = 2.0 * bytes / t * 1e-9;
-    printf("| %-24s | %-30s | %9.2f | %8.1f GB/s    | baseline (read + write) |\n", "memcpy",
-           "256 MiB", t * 1e3, bw_gbs);
-    free(s), free(d);
+#else
+    printf("| %-24s | %-30s | %9.2f | %8.1f GFLOP/s | peak: portable GEMM (no OpenBLAS) |\n",
+           "sf_gemm_f32", "2048^3", 2.0 * n * n * n / g * 1e-6, g);
+#endif
+    double bw = memcpy_now((size_t)256 << 20);
+    printf("| %-24s | %-30s | %9.2f | %8.1f GB/s    | memory bandwidth (read + write) |\n",
+           "memcpy", "256 MiB", 2.0 * (256 << 20) / bw * 1e-6, bw);
 }
 
 static void openblas_thread_determinism(void)
@@ -301,14 +281,12 @@ int main(int argc, char **argv)
            quick ? ", --quick sizes" : "");
     printf("| %-24s | %-30s | %9s | %-16s | %s |\n", "op", "shape", "ms", "rate", "ratio");
     printf("|---|---|---:|---:|---|\n");
-    bench_peak(threads, "start");
+    n_threads = threads;
     bench_baselines();
     bench_linear(quick);
     bench_attention(quick);
     bench_rowwise(quick);
     bench_conv(quick);
-    bench_peak(threads, "end");
-    print_rows();
     openblas_thread_determinism();
     return 0;
 }
