@@ -6,6 +6,7 @@
  * a run. Results go to BENCHMARKS.md.
  *
  *   build/bench/kernels [--threads N] [--reps R] [--simd avx512|avx2|portable] [--quick]
+ *                       [--only linear|attention|rowwise|conv]
  *
  * It also reports whether OpenBLAS sgemm gives bit-identical results with 1 and 2 of its own
  * threads (the reason our pool owns parallelism and OpenBLAS runs one thread per tile). */
@@ -250,11 +251,12 @@ static void bench_conv(int quick)
 int main(int argc, char **argv)
 {
     int threads = 0, quick = 0;
-    const char *simd = NULL;
+    const char *simd = NULL, *only = NULL;
     static const struct option opts[] = {{"threads", required_argument, 0, 't'},
                                          {"reps", required_argument, 0, 'r'},
                                          {"simd", required_argument, 0, 's'},
                                          {"quick", no_argument, 0, 'q'},
+                                         {"only", required_argument, 0, 'o'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int o;
@@ -264,9 +266,10 @@ int main(int argc, char **argv)
         case 'r': reps = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         case 's': simd = optarg; break;
         case 'q': quick = 1; break;
+        case 'o': only = optarg; break;
         case 'h':
             printf("usage: kernels [--threads N] [--reps R] [--simd avx512|avx2|portable] "
-                   "[--quick]\n");
+                   "[--quick] [--only linear|attention|rowwise|conv]\n");
             return 0;
         default: return 2;
         }
@@ -283,10 +286,11 @@ int main(int argc, char **argv)
     printf("|---|---|---:|---:|---|\n");
     n_threads = threads;
     bench_baselines();
-    bench_linear(quick);
-    bench_attention(quick);
-    bench_rowwise(quick);
-    bench_conv(quick);
+#define PART(name) (!only || strcmp(only, #name) == 0)
+    if (PART(linear)) bench_linear(quick);
+    if (PART(attention)) bench_attention(quick);
+    if (PART(rowwise)) bench_rowwise(quick);
+    if (PART(conv)) bench_conv(quick);
     openblas_thread_determinism();
     return 0;
 }

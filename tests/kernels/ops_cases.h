@@ -275,24 +275,26 @@ static void att_case(float *out, int ref)
 static void run_att(float *out) { att_case(out, 0); }
 static void ref_att(float *out) { att_case(out, 1); }
 
-/* ---- conv3d: causal 3x3x3, patch embed (1,2,2), strided downsample, pointwise ------------ */
+/* ---- conv3d: causal 3x3x3, patch embed (1,2,2), strided downsample, pointwise, strided with
+ * padding on every side ---------------------------------------------------------------- */
 struct conv_spec {
     int64_t cin, cout, thw[3], k[3];
     int stride[3], pad[6];
     enum sf_dtype dt;
 };
-static const struct conv_spec conv_specs[4] = {
+static const struct conv_spec conv_specs[5] = {
     {3, 5, {5, 17, 19}, {3, 3, 3}, {1, 1, 1}, {2, 0, 1, 1, 1, 1}, SF_DTYPE_F32},
     {4, 7, {3, 9, 11}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
     {3, 4, {4, 9, 7}, {3, 3, 3}, {2, 2, 2}, {0, 0, 0, 1, 0, 1}, SF_DTYPE_F16},
     {6, 5, {2, 15, 21}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
+    {2, 3, {3, 11, 13}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, SF_DTYPE_BF16},
 };
 #define CONV_OUT ((size_t)20000)
 
 static void conv_case(float *out, int ref)
 {
     float *o = out;
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         const struct conv_spec *s = &conv_specs[c];
         int64_t ot[3];
         sf_conv3d_out_shape(s->thw, s->k, s->stride, s->pad, ot);
