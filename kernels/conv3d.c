@@ -30,6 +30,39 @@ struct conv_job {
     int pointwise;
 };
 
+/* cr[p] = x_t[ho*sh - ph + dh, wo*sw - pw + dw] for the np output pixels from p0 (zero where
+ * that falls in the padding), one output row segment at a time: the valid wo range of a segment
+ * is computed once, so the inner loop is a strided copy. */
+static void gather_row(const struct conv_job *c, const float *xt, int64_t dh, int64_t dw,
+                       int64_t p0, int64_t np, float *cr)
+{
+    /* wo with 0 <= wo*sw - pw + dw < W  <=>  wo in [wlo, whi) */
+    int64_t off = c->pw - dw;
+    int64_t wlo = off > 0 ? (off + c->sw - 1) / c->sw : 0;
+    int64_t whi = c->W + off > 0 ? (c->W + off - 1) / c->sw + 1 : 0;
+    if (whi > c->Wo) whi = c->Wo;
+    for (int64_t p = 0; p < np;) {
+        int64_t ho = (p0 + p) / c->Wo, wo0 = (p0 + p) % c->Wo;
+        int64_t seg = c->Wo - wo0 < np - p ? c->Wo - wo0 : np - p;
+        int64_t hi = ho * c->sh - c->ph + dh;
+        float *dst = cr + p;
+        if (hi < 0 || hi >= c->H) {
+            memset(dst, 0, (size_t)seg * sizeof(float));
+        } else {
+            const float *src = xt + hi * c->W;
+            int64_t a = wlo > wo0 ? wlo : wo0, b = whi < wo0 + seg ? whi : wo0 + seg;
+            if (b < a) b = a;
+            for (int64_t wo = wo0; wo < a; wo++) dst[wo - wo0] = 0.0f;
+            if (c->sw == 1)
+                memcpy(dst + (a - wo0), src + a - off, (size_t)(b - a) * sizeof(float));
+            else
+                for (int64_t wo = a; wo < b; wo++) dst[wo - wo0] = src[wo * c->sw - off];
+            for (int64_t wo = b; wo < wo0 + seg; wo++) dst[wo - wo0] = 0.0f;
+        }
+        p += seg;
+    }
+}
+
 static void conv_item(void *ctx, int64_t item)
 {
     const struct conv_job *c = ctx;
@@ -46,21 +79,14 @@ static void conv_item(void *ctx, int64_t item)
         for (int64_t ci = 0; ci < c->cin; ci++)
             for (int64_t dt = 0; dt < c->kt; dt++) {
                 int64_t ti = to * c->st - c->pt + dt;
+                const float *xt = c->x + (ci * c->T + ti) * c->H * c->W;
                 for (int64_t dh = 0; dh < c->kh; dh++)
                     for (int64_t dw = 0; dw < c->kw; dw++, row++) {
                         float *cr = col + row * np;
-                        if (ti < 0 || ti >= c->T) {
+                        if (ti < 0 || ti >= c->T)
                             memset(cr, 0, (size_t)np * sizeof(float));
-                            continue;
-                        }
-                        const float *xp = c->x + (ci * c->T + ti) * c->H * c->W;
-                        for (int64_t p = 0; p < np; p++) {
-                            int64_t ho = (p0 + p) / c->Wo, wo = (p0 + p) % c->Wo;
-                            int64_t hi = ho * c->sh - c->ph + dh, wi = wo * c->sw - c->pw + dw;
-                            cr[p] = hi >= 0 && hi < c->H && wi >= 0 && wi < c->W
-                                        ? xp[hi * c->W + wi]
-                                        : 0.0f;
-                        }
+                        else
+                            gather_row(c, xt, dh, dw, p0, np, cr);
                     }
             }
         sf_cpu_sgemm_serial(0, 0, c->cout, np, c->K, 1.0f, c->w, c->K, col, np, 0.0f, y, ldy);

@@ -55,6 +55,8 @@ void sf_cpu_sgemm_serial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
 enum { SCRATCH_LINEAR_W, SCRATCH_LINEAR_BIAS, SCRATCH_ATT_S, SCRATCH_ATT_O, SCRATCH_ATT_ML,
        SCRATCH_CONV_W, SCRATCH_CONV_BIAS, SCRATCH_CONV_COL, SCRATCH_GEMM_A, SCRATCH_GEMM_B, SF_CPU_SCRATCH_SLOTS };
 void *sf_cpu_scratch(int slot, size_t bytes);
+/* Frees the calling thread's scratch (a pool worker does this as it exits). */
+void sf_cpu_scratch_release(void);
 
 /* Converts n weights of dtype (fp32/bf16/fp16) at src to fp32 (SIMD table). */
 void sf_cpu_to_f32(enum sf_dtype dt, const void *src, float *dst, size_t n);

@@ -13,7 +13,20 @@
 #include "sf_ops.h"
 #include "sf_status.h"
 
+#ifdef SF_HAVE_X86_SIMD
+#include <cpuid.h>
+#endif
+
 static _Atomic(const struct cpu_simd *) active_simd;
+
+#ifdef SF_HAVE_X86_SIMD
+/* F16C by CPUID leaf 1 (clang's __builtin_cpu_supports does not know "f16c"). */
+static int has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
 
 static int cpu_has(const char *path)
 {
@@ -22,7 +35,7 @@ static int cpu_has(const char *path)
     __builtin_cpu_init();
     if (strcmp(path, "avx2") == 0)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+               has_f16c();
     if (strcmp(path, "avx512") == 0)
         return cpu_has("avx2") && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -99,4 +112,13 @@ void *sf_cpu_scratch(int slot, size_t bytes)
     }
     s->bytes = want;
     return s->p;
+}
+
+void sf_cpu_scratch_release(void)
+{
+    for (int i = 0; i < SF_CPU_SCRATCH_SLOTS; i++) {
+        free(scratch_slots[i].p);
+        scratch_slots[i].p = NULL;
+        scratch_slots[i].bytes = 0;
+    }
 }

@@ -31,6 +31,7 @@ void sf_cpu_sgemm_serial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
 {
     if (M <= 0 || N <= 0) return;
 #ifdef SF_HAVE_OPENBLAS
+    sf_threads_count(); /* the first call sets OpenBLAS to one thread (threads.c) */
     SF_ASSERT(M < INT_MAX && N < INT_MAX && K < INT_MAX && lda < INT_MAX && ldb < INT_MAX &&
               ldc < INT_MAX);
     if (K <= 0) { /* cblas rejects lda < 1 for K == 0 on some paths: scale C ourselves */

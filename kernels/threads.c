@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "sf_log.h"
 #include "sf_ops.h"
 #include "sf_status.h"
@@ -72,6 +73,7 @@ static void *worker(void *arg)
         if (--pool.busy == 0) pthread_cond_signal(&pool.done);
     }
     pthread_mutex_unlock(&pool.mu);
+    sf_cpu_scratch_release();
     return NULL;
 }
 

@@ -48,6 +48,13 @@ struct sf_dit {
     float *mod;    /* (B, 6D) a block's modulation: table + e0 */
 };
 
+/* A prompt's text embedding pushed through every block's cross-attention key/value projections:
+ * all a forward pass needs from the context, and the same at every denoising step. */
+struct sf_dit_context {
+    const struct sf_dit *model;
+    float *kv; /* (n_layers, 2, text_len, D): RMS-normed keys, then values, per block */
+};
+
 static size_t arena_need(size_t n_floats)
 {
     return (n_floats * 4 + 63) / 64 * 64;
@@ -101,10 +108,10 @@ int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf
 {
     *out = NULL;
     const int64_t *ml = opts->max_latent;
-    if (opts->max_batch < 0 || opts->max_tokens < 0 ||
+    if (opts->max_batch < 0 || opts->max_batch > SF_DIT_MAX_BATCH || opts->max_tokens < 0 ||
         (!opts->max_tokens && (ml[0] <= 0 || ml[1] <= 0 || ml[2] <= 0))) {
-        SF_ERROR("dit", "%s: give a positive max_tokens or max_latent, and max_batch >= 0",
-                 model_dir);
+        SF_ERROR("dit", "%s: give a positive max_tokens or max_latent, and max_batch 0..%d",
+                 model_dir, SF_DIT_MAX_BATCH);
         return SF_E_INVAL;
     }
     struct sf_dit *m = calloc(1, sizeof *m);
@@ -249,21 +256,43 @@ static void self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n
     sf_linear(m->h, R, D, &b->self.o.w, &b->self.o.b, m->q);
 }
 
-static void cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int n, int64_t L)
+/* Keys (RMS-normed) and values of the text for block `layer`, all n samples: computed from
+ * m->ctx into m->k / m->v, or taken from each sample's precomputed context. */
+static void text_kv(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
+                    const struct sf_dit_context *const *cc, const float **kp, const float **vp)
+{
+    int64_t D = m->cfg.dim, Lt = m->cfg.text_len;
+    if (cc) {
+        for (int i = 0; i < n; i++) {
+            kp[i] = cc[i]->kv + (int64_t)layer * 2 * Lt * D;
+            vp[i] = kp[i] + Lt * D;
+        }
+        return;
+    }
+    sf_linear(m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
+    sf_rmsnorm(m->k, b->cross.norm_k, m->k, n * Lt, D, m->cfg.eps);
+    sf_linear(m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
+    for (int i = 0; i < n; i++) {
+        kp[i] = m->k + (int64_t)i * Lt * D;
+        vp[i] = m->v + (int64_t)i * Lt * D;
+    }
+}
+
+static void cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
+                            int64_t L, const struct sf_dit_context *const *cc)
 {
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, R = n * L, Lt = c->text_len;
     int hd = c->dim / c->n_heads;
+    const float *kp[SF_DIT_MAX_BATCH], *vp[SF_DIT_MAX_BATCH];
     sf_layernorm(m->xs, b->norm3_w, b->norm3_b, m->h, R, D, c->eps);
     sf_linear(m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
     sf_rmsnorm(m->q, b->cross.norm_q, m->q, R, D, c->eps);
-    sf_linear(m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
-    sf_rmsnorm(m->k, b->cross.norm_k, m->k, n * Lt, D, c->eps);
-    sf_linear(m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
+    text_kv(m, b, layer, n, cc, kp, vp);
     for (int i = 0; i < n; i++) {
-        int64_t o = (int64_t)i * L * D, ot = (int64_t)i * Lt * D;
-        sf_attention(m->q + o, D, m->k + ot, D, m->v + ot, D, m->h + o, D, L, Lt, c->n_heads, hd,
-                     Lt, 1.0f / sqrtf((float)hd));
+        int64_t o = (int64_t)i * L * D;
+        sf_attention(m->q + o, D, kp[i], D, vp[i], D, m->h + o, D, L, Lt, c->n_heads, hd, Lt,
+                     1.0f / sqrtf((float)hd));
     }
     sf_linear(m->h, R, D, &b->cross.o.w, &b->cross.o.b, m->q);
 }
@@ -279,8 +308,10 @@ static void ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
     }
 }
 
-static void block_forward(struct sf_dit *m, const struct sf_dit_block *b, int n, int64_t L)
+static void block_forward(struct sf_dit *m, int layer, int n, int64_t L,
+                          const struct sf_dit_context *const *cc)
 {
+    const struct sf_dit_block *b = &m->w.blocks[layer];
     int64_t D = m->cfg.dim;
     /* mod[i] = (shift_msa, scale_msa, gate_msa, shift_ffn, scale_ffn, gate_ffn) of sample i */
     for (int i = 0; i < n; i++)
@@ -292,7 +323,7 @@ static void block_forward(struct sf_dit *m, const struct sf_dit_block *b, int n,
     for (int i = 0; i < n; i++)
         residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 2 * D, L, D);
 
-    cross_attention(m, b, n, L);
+    cross_attention(m, b, layer, n, L, cc);
     residual_add(m->xs, m->q, NULL, n * L, D);
 
     norm_modulate(m, n, L, m->mod, 6 * D, 3 * D, 4 * D);
@@ -333,8 +364,17 @@ static void unpatchify(const struct sf_dit_config *c, const float *rows, const i
             }
 }
 
-static int check_call(const struct sf_dit *m, int n, const int64_t thw[3], const int64_t *rows,
-                      int64_t *L)
+static int check_rows(const struct sf_dit_config *c, int64_t rows)
+{
+    if (rows >= 0 && rows <= c->text_len) return SF_OK;
+    SF_ERROR("dit", "context of %lld rows; 0 to %d (text_len) are allowed", (long long)rows,
+             c->text_len);
+    return SF_E_INVAL;
+}
+
+/* Checks a call's batch and latent shape, sets *L (tokens per sample) and makes the RoPE table
+ * match the grid (the only allocation a forward pass may make, when the grid changes). */
+static int prepare(struct sf_dit *m, int n, const int64_t thw[3], int64_t *L)
 {
     const struct sf_dit_config *c = &m->cfg;
     if (n < 1 || n > m->opts.max_batch) {
@@ -351,7 +391,8 @@ static int check_call(const struct sf_dit *m, int n, const int64_t thw[3], const
                      c->patch[1], c->patch[2]);
             return SF_E_INVAL;
         }
-    *L = thw[0] / c->patch[0] * (thw[1] / c->patch[1]) * (thw[2] / c->patch[2]);
+    int64_t grid[3] = {thw[0] / c->patch[0], thw[1] / c->patch[1], thw[2] / c->patch[2]};
+    *L = grid[0] * grid[1] * grid[2];
     if (*L > m->opts.max_tokens) {
         SF_ERROR("dit",
                  "latent (%lld, %lld, %lld) has %lld tokens; this model was loaded for at "
@@ -360,41 +401,42 @@ static int check_call(const struct sf_dit *m, int n, const int64_t thw[3], const
                  (long long)m->opts.max_tokens);
         return SF_E_INVAL;
     }
-    for (int i = 0; i < n; i++)
-        if (rows[i] < 0 || rows[i] > c->text_len) {
-            SF_ERROR("dit", "context of %lld rows; at most %d (text_len) are allowed",
-                     (long long)rows[i], c->text_len);
-            return SF_E_INVAL;
-        }
-    return SF_OK;
-}
-
-int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
-                         const double *t, const float *const *context, const int64_t *n_ctx_rows,
-                         float *const *out)
-{
-    const struct sf_dit_config *c = &m->cfg;
-    int64_t L, D = c->dim;
-    int st = check_call(m, n, thw, n_ctx_rows, &L);
-    if (st != SF_OK) return st;
-    int64_t grid[3] = {thw[0] / c->patch[0], thw[1] / c->patch[1], thw[2] / c->patch[2]};
     if (!m->rope || memcmp(grid, m->rope_thw, sizeof grid)) {
         sf_rope3d_destroy(m->rope);
         m->rope = sf_rope3d_create(c->dim / c->n_heads, (int)grid[0], (int)grid[1], (int)grid[2]);
         if (!m->rope) return SF_E_NOMEM;
         memcpy(m->rope_thw, grid, sizeof grid);
     }
+    return SF_OK;
+}
 
+/* Everything after the text embedding (in m->ctx, or precomputed in cc). */
+static void run(struct sf_dit *m, int n, int64_t L, const float *const *x, const int64_t thw[3],
+                const double *t, const struct sf_dit_context *const *cc, float *const *out)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim, P = (int64_t)c->patch[0] * c->patch[1] * c->patch[2];
     for (int i = 0; i < n; i++)
         patch_embed(m, x[i], thw, m->xs + i * L * D, L);
     time_embed(m, n, t);
-    text_embed(m, n, context, n_ctx_rows);
-    for (int b = 0; b < c->n_layers; b++)
-        block_forward(m, &m->w.blocks[b], n, L);
+    for (int l = 0; l < c->n_layers; l++)
+        block_forward(m, l, n, L, cc);
     head(m, n, L);
-    int64_t P = (int64_t)c->patch[0] * c->patch[1] * c->patch[2];
     for (int i = 0; i < n; i++)
         unpatchify(c, m->ho + i * L * P * c->out_dim, thw, out[i]);
+}
+
+int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
+                         const double *t, const float *const *context, const int64_t *n_ctx_rows,
+                         float *const *out)
+{
+    int64_t L;
+    int st = prepare(m, n, thw, &L);
+    for (int i = 0; st == SF_OK && i < n; i++)
+        st = check_rows(&m->cfg, n_ctx_rows[i]);
+    if (st != SF_OK) return st;
+    text_embed(m, n, context, n_ctx_rows);
+    run(m, n, L, x, thw, t, NULL, out);
     return SF_OK;
 }
 
@@ -402,6 +444,60 @@ int sf_dit_forward(struct sf_dit *m, const float *x, const int64_t thw[3], doubl
                    const float *context, int64_t n_ctx_rows, float *out)
 {
     return sf_dit_forward_batch(m, 1, &x, thw, &t, &context, &n_ctx_rows, &out);
+}
+
+uint64_t sf_dit_context_bytes(const struct sf_dit_config *c)
+{
+    return (uint64_t)c->n_layers * 2 * c->text_len * c->dim * sizeof(float);
+}
+
+int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_rows,
+                          struct sf_dit_context **out)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim, Lt = c->text_len;
+    *out = NULL;
+    int st = check_rows(c, n_ctx_rows);
+    if (st != SF_OK) return st;
+    struct sf_dit_context *cc = calloc(1, sizeof *cc);
+    if (cc) cc->kv = malloc(sf_dit_context_bytes(c));
+    if (!cc || !cc->kv) {
+        SF_ERROR("dit", "cannot allocate %.1f MB for a precomputed context",
+                 sf_dit_context_bytes(c) / 1e6);
+        sf_dit_context_destroy(cc);
+        return SF_E_NOMEM;
+    }
+    cc->model = m;
+    text_embed(m, 1, &context, &n_ctx_rows);
+    for (int l = 0; l < c->n_layers; l++) {
+        const struct sf_dit_block *b = &m->w.blocks[l];
+        float *k = cc->kv + (int64_t)l * 2 * Lt * D, *v = k + Lt * D;
+        sf_linear(m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);
+        sf_rmsnorm(k, b->cross.norm_k, k, Lt, D, c->eps);
+        sf_linear(m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
+    }
+    *out = cc;
+    return SF_OK;
+}
+
+void sf_dit_context_destroy(struct sf_dit_context *cc)
+{
+    if (!cc) return;
+    free(cc->kv);
+    free(cc);
+}
+
+int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
+                          const double *t, const struct sf_dit_context *const *ctx,
+                          float *const *out)
+{
+    int64_t L;
+    int st = prepare(m, n, thw, &L);
+    if (st != SF_OK) return st;
+    for (int i = 0; i < n; i++)
+        SF_ASSERT(ctx[i] && ctx[i]->model == m); /* a context of another model is a bug */
+    run(m, n, L, x, thw, t, ctx, out);
+    return SF_OK;
 }
 
 double sf_dit_flops(const struct sf_dit_config *c, int64_t tokens, int64_t text_len)

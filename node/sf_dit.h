@@ -5,6 +5,10 @@
  *   SF_TRY(st, sf_dit_load("models/wan2.1-t2v-1.3b", &o, &m));
  *   // per sampler step, one pass per guidance branch, or both at once:
  *   SF_TRY(st, sf_dit_forward(m, x, thw, t, ctx, n_ctx_rows, out));
+ *   // or, computing what depends only on the prompts once per shot:
+ *   SF_TRY(st, sf_dit_context_create(m, ctx, n_ctx_rows, &cond));  // and &uncond
+ *   SF_TRY(st, sf_dit_forward_cached(m, 2, (const float *[]){x, x}, thw, (double[]){t, t},
+ *                                    (const struct sf_dit_context *[]){cond, uncond}, outs));
  *   ...
  *   sf_dit_destroy(m);
  *
@@ -26,11 +30,15 @@
 #include "sf_config.h"
 
 struct sf_dit;
+struct sf_dit_context;
+
+/* The most samples one forward pass takes. */
+#define SF_DIT_MAX_BATCH 8
 
 struct sf_dit_opts {
     int64_t max_tokens;    /* largest video token count (F/pt)*(H/ph)*(W/pw) of one sample, or 0: */
     int64_t max_latent[3]; /* ... the largest latent (frames, height, width) instead */
-    int max_batch;         /* samples per sf_dit_forward_batch call (2 for CFG in one pass); 0: 1 */
+    int max_batch; /* samples per call, 1..SF_DIT_MAX_BATCH (2: both CFG branches); 0 means 1 */
 };
 
 /* Opens the DiT of a model directory (either layout, any weight dtype), checks every tensor
@@ -66,6 +74,24 @@ int sf_dit_forward(struct sf_dit *m, const float *x, const int64_t thw[3], doubl
 int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
                          const double *t, const float *const *context, const int64_t *n_ctx_rows,
                          float *const *out);
+
+/* Precomputes what a forward pass needs from a context (its text embedding pushed through every
+ * block's cross-attention key/value projections): the same at every denoising step, so a
+ * sampler makes one per prompt and shot. Costs the text MLP plus 4·text_len·dim² FLOPs per block
+ * once, and holds sf_dit_context_bytes (189 MB for 1.3B, 839 MB for 14B). context and
+ * n_ctx_rows as in sf_dit_forward. Uses m's buffers: not concurrently with a forward pass on m.
+ * Returns SF_OK and *out (the caller destroys it before m), SF_E_INVAL or SF_E_NOMEM. */
+int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_rows,
+                          struct sf_dit_context **out);
+/* NULL does nothing. */
+void sf_dit_context_destroy(struct sf_dit_context *c);
+uint64_t sf_dit_context_bytes(const struct sf_dit_config *cfg);
+
+/* sf_dit_forward_batch with precomputed contexts (made by sf_dit_context_create on this m):
+ * bit-identical to the uncached pass for one sample. */
+int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
+                          const double *t, const struct sf_dit_context *const *ctx,
+                          float *const *out);
 
 /* FLOPs (2 per multiply-add) of one forward pass of one sample with `tokens` video tokens and
  * `text_len` context rows (after padding; 512 for Wan), counting the linear layers, patch

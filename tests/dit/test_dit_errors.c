@@ -150,6 +150,10 @@ int main(void)
             CHECK_EQ_INT(sf_dit_forward_batch(m, 2, xv, (int64_t[]){2, 4, 6}, (double[]){1, 1}, cv,
                                               (int64_t[]){3, 3}, ov),
                          SF_E_INVAL);
+            struct sf_dit_context *cc = NULL;
+            CHECK_EQ_INT(sf_dit_context_create(m, ctx, 513, &cc), SF_E_INVAL);
+            CHECK(cc == NULL);
+            sf_dit_context_destroy(NULL);
             CHECK_EQ_INT(sf_dit_get_config(m)->n_heads, 3);
             CHECK(sf_dit_weight_bytes(m) > 0);
         }
@@ -157,6 +161,9 @@ int main(void)
         sf_dit_destroy(NULL);
         struct sf_dit_opts bad = {0};
         CHECK_EQ_INT(sf_dit_load(model, &bad, &m), SF_E_INVAL);
+        CHECK(m == NULL);
+        struct sf_dit_opts big = {.max_tokens = 12, .max_batch = SF_DIT_MAX_BATCH + 1};
+        CHECK_EQ_INT(sf_dit_load(model, &big, &m), SF_E_INVAL);
         CHECK(m == NULL);
     }
 

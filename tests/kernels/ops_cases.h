@@ -40,47 +40,33 @@ static struct sf_tensor *weight(enum sf_dtype dt, int ndim, const int64_t *shape
 enum { G_M = 301, G_N = 547, G_K = 67, G_PAD = 3 };
 #define GEMM_OUT (4 * (size_t)G_M * (G_N + G_PAD))
 
-static void gemm_inputs(float **A, float **B, float **C0)
+static void gemm_case(float *out, int ref)
 {
-    *A = rnd((size_t)(G_M + G_PAD) * (G_K + G_PAD + G_M), 11, 1);
-    *B = rnd((size_t)(G_N + G_PAD) * (G_K + G_PAD + G_N), 12, 1);
-    *C0 = rnd((size_t)G_M * (G_N + G_PAD), 13, 1);
-}
-
-static void run_gemm(float *out)
-{
-    float *A, *B, *C0;
-    gemm_inputs(&A, &B, &C0);
+    float *A = rnd((size_t)(G_M + G_PAD) * (G_K + G_PAD + G_M), 11, 1);
+    float *B = rnd((size_t)(G_N + G_PAD) * (G_K + G_PAD + G_N), 12, 1);
+    float *C0 = rnd((size_t)G_M * (G_N + G_PAD), 13, 1);
     for (int t = 0; t < 4; t++) {
         int ta = t & 1, tb = t >> 1;
         int64_t lda = (ta ? G_M : G_K) + G_PAD, ldb = (tb ? G_K : G_N) + G_PAD, ldc = G_N + G_PAD;
-        float *C = out + (size_t)t * G_M * ldc;
+        float *C = out + (size_t)t * G_M * ldc, beta = t == 3 ? 0.0f : -0.5f;
         memcpy(C, C0, (size_t)G_M * ldc * sizeof *C);
-        sf_gemm_f32(ta, tb, G_M, G_N, G_K, 0.75f, A, lda, B, ldb, t == 3 ? 0.0f : -0.5f, C, ldc);
-    }
-    free(A), free(B), free(C0);
-}
-
-static void ref_gemm(float *out)
-{
-    float *A, *B, *C0;
-    gemm_inputs(&A, &B, &C0);
-    for (int t = 0; t < 4; t++) {
-        int ta = t & 1, tb = t >> 1;
-        int64_t lda = (ta ? G_M : G_K) + G_PAD, ldb = (tb ? G_K : G_N) + G_PAD, ldc = G_N + G_PAD;
-        float *C = out + (size_t)t * G_M * ldc;
-        memcpy(C, C0, (size_t)G_M * ldc * sizeof *C);
+        if (!ref) {
+            sf_gemm_f32(ta, tb, G_M, G_N, G_K, 0.75f, A, lda, B, ldb, beta, C, ldc);
+            continue;
+        }
         for (int64_t i = 0; i < G_M; i++)
             for (int64_t j = 0; j < G_N; j++) {
                 double s = 0;
                 for (int64_t p = 0; p < G_K; p++)
                     s += (double)(ta ? A[p * lda + i] : A[i * lda + p]) *
                          (tb ? B[j * ldb + p] : B[p * ldb + j]);
-                C[i * ldc + j] = (float)(0.75 * s + (t == 3 ? 0.0 : -0.5 * C0[i * ldc + j]));
+                C[i * ldc + j] = (float)(0.75 * s + (double)beta * C0[i * ldc + j]);
             }
     }
     free(A), free(B), free(C0);
 }
+static void run_gemm(float *out) { gemm_case(out, 0); }
+static void ref_gemm(float *out) { gemm_case(out, 1); }
 
 /* ---- linear: fp32/bf16/fp16 weights, with and without bias, > 1 tile and row block --------- */
 enum { L_N = 523, L_K = 45, L_M = 277 };
@@ -289,24 +275,26 @@ static void att_case(float *out, int ref)
 static void run_att(float *out) { att_case(out, 0); }
 static void ref_att(float *out) { att_case(out, 1); }
 
-/* ---- conv3d: causal 3x3x3, patch embed (1,2,2), strided downsample, pointwise ------------ */
+/* ---- conv3d: causal 3x3x3, patch embed (1,2,2), strided downsample, pointwise, strided with
+ * padding on every side ---------------------------------------------------------------- */
 struct conv_spec {
     int64_t cin, cout, thw[3], k[3];
     int stride[3], pad[6];
     enum sf_dtype dt;
 };
-static const struct conv_spec conv_specs[4] = {
+static const struct conv_spec conv_specs[5] = {
     {3, 5, {5, 17, 19}, {3, 3, 3}, {1, 1, 1}, {2, 0, 1, 1, 1, 1}, SF_DTYPE_F32},
     {4, 7, {3, 9, 11}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
     {3, 4, {4, 9, 7}, {3, 3, 3}, {2, 2, 2}, {0, 0, 0, 1, 0, 1}, SF_DTYPE_F16},
     {6, 5, {2, 15, 21}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
+    {2, 3, {3, 11, 13}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, SF_DTYPE_BF16},
 };
 #define CONV_OUT ((size_t)20000)
 
 static void conv_case(float *out, int ref)
 {
     float *o = out;
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         const struct conv_spec *s = &conv_specs[c];
         int64_t ot[3];
         sf_conv3d_out_shape(s->thw, s->k, s->stride, s->pad, ot);
