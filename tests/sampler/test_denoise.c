@@ -5,6 +5,7 @@
  *            intermediate latent <= 1e-4 * max|ref|, timesteps exactly equal
  *   resume   stop after step k with --save-state, continue with --resume in a new process: the
  *            latent is bit-identical to the uninterrupted run, for several k and both samplers
+ *   g = 1    the one-pass path (context only) equals g = 0 (negative only) with the two swapped
  *   errors   missing negative_context, disagreeing options on resume, a damaged state, usage
  *            mistakes: the right exit code (1 runtime, 2 usage) and no output file
  */
@@ -143,6 +144,55 @@ static void resume_case(const char *sampler, const char *schedule)
     unlink(full);
 }
 
+/* --guidance 1 runs only the conditional pass (on `context`); --guidance 0 runs both and keeps
+ * the unconditional one (on `negative_context`): uncond + 0·(cond − uncond) is uncond exactly.
+ * With the two contexts swapped between the runs, both see the same text at every step, so the
+ * latents agree up to the rounding of a batch of two against a single pass. */
+static void guidance_one_case(void)
+{
+    char in[1100];
+    snprintf(in, sizeof in, "%s/dit.in.safetensors", fix);
+    size_t nn = 0, nc = 0, nu = 0;
+    float *noise = load(in, "noise", &nn), *ctx = load(in, "context", &nc),
+          *neg = load(in, "negative_context", &nu);
+    CHECK(noise && ctx && neg && nn == 16 * 3 * 4 * 6 && nc == 7 * 32 && nu == 5 * 32);
+    if (noise && ctx && neg && nn == 16 * 3 * 4 * 6 && nc == 7 * 32 && nu == 5 * 32) {
+        struct sf_st_desc d[3] = {
+            {.name = "noise",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 4,
+             .shape = {16, 3, 4, 6},
+             .data = noise},
+            {.name = "context", .dtype = SF_DTYPE_F32, .n_dims = 2, .shape = {5, 32}, .data = neg},
+            {.name = "negative_context",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 2,
+             .shape = {7, 32},
+             .data = ctx}};
+        CHECK_EQ_INT(sf_st_write("swapped.safetensors", d, 3, NULL, 0, NULL, NULL), SF_OK);
+        CHECK_EQ_INT(run("--model '%s/tiny-dit' -i swapped.safetensors --steps 4 --guidance 1 "
+                         "-o g1.safetensors",
+                         fix),
+                     0);
+        CHECK_EQ_INT(
+            run("--model '%s/tiny-dit' -i '%s' --steps 4 --guidance 0 -o g0.safetensors", fix, in),
+            0);
+        size_t n1 = 0, n0 = 0;
+        float *a = load("g1.safetensors", "latent", &n1),
+              *b = load("g0.safetensors", "latent", &n0);
+        CHECK(a && b && n1 == nn && n0 == nn);
+        if (a && b && n1 == nn && n0 == nn) sf_test_close_f32("g=1 vs g=0 swapped", a, b, nn, 1e-5);
+        free(a);
+        free(b);
+        unlink("swapped.safetensors");
+        unlink("g1.safetensors");
+        unlink("g0.safetensors");
+    }
+    free(noise);
+    free(ctx);
+    free(neg);
+}
+
 static void test_errors(void)
 {
     const char *base = "--model '%s/tiny-dit' -i '%s/dit.in.safetensors' -o err_out.safetensors";
@@ -226,6 +276,7 @@ int main(int argc, char **argv)
         if (all || strcmp(m, "resume") == 0) {
             resume_case("unipc", "wan");
             resume_case("euler", "diffusers");
+            guidance_one_case();
             test_errors();
         }
     }
