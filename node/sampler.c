@@ -151,6 +151,12 @@ int sf_sampler_schedule(enum sf_sampler_kind kind, enum sf_schedule_kind schedul
         }
     }
     sigmas[N] = 0.0f;
+    /* UniPC takes log(1 − σ): σ must stay below 1 (true for every shift up to the maximum, since
+     * both UniPC tables start below 1; checked so a change to the limits cannot slip by) */
+    if (kind == SF_SAMPLER_UNIPC && !(sigmas[0] < 1.0f)) {
+        SF_ERROR("sampler", "schedule: shift %g makes sigma reach 1; use a smaller shift", shift);
+        return SF_E_INVAL;
+    }
     return SF_OK;
 }
 
@@ -252,7 +258,9 @@ static void unic_correct(struct sf_sampler *s, const float *m, int order)
     double rho_d1 = 0, rho_t = 0.5, rk = 1;
     if (order == 2) {
         rk = (lambda_of(s->sigmas[k - 2]) - lam_s0) / h;
-        /* R·ρ = b with R = [[1, 1], [rk, 1]], b_i = i!·φ_{i+1}(h)-ish terms of the bh2 form */
+        /* R·ρ = b with R = [[1, 1], [rk, 1]] and, for hh = −h and B = expm1(hh):
+         * g1 = expm1(hh)/hh − 1, b1 = g1/B; g2 = g1/hh − 1/2, b2 = 2·g2/B (the reference's
+         * h_phi_k recursion for i = 1, 2) */
         double h_phi_k = h_phi_1 / hh - 1.0;
         double b1 = h_phi_k * 1.0 / b_h;
         h_phi_k = h_phi_k / hh - 1.0 / 2.0;

@@ -167,6 +167,23 @@ static void test_tables(void)
                  SF_E_INVAL);
     CHECK_EQ_INT(sf_sampler_schedule(SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 3, NAN, sig, ts),
                  SF_E_INVAL);
+    /* the extremes of the accepted settings: σ in [0, 1) for UniPC, tables non-increasing */
+    static float esig[SF_SAMPLER_MAX_STEPS + 1], ets[SF_SAMPLER_MAX_STEPS];
+    const double eshift[] = {1e-3, 1.0, SF_SAMPLER_MAX_SHIFT};
+    const int esteps[] = {1, 2, SF_SAMPLER_MAX_STEPS};
+    for (int kk = 0; kk < 2; kk++)
+        for (int sc = 0; sc < 2; sc++)
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++) {
+                    int st = sf_sampler_schedule(kk, sc, esteps[j], eshift[i], esig, ets);
+                    CHECK_EQ_INT(st, SF_OK);
+                    if (st != SF_OK) continue;
+                    CHECK(kk == SF_SAMPLER_EULER || esig[0] < 1.0f);
+                    for (int q = 0; q < esteps[j]; q++) {
+                        CHECK(esig[q + 1] <= esig[q] && esig[q] >= 0.0f && ets[q] >= 0.0f);
+                        CHECK(q == 0 || ets[q] <= ets[q - 1]);
+                    }
+                }
     /* Wan's table: integer timesteps from 999 down, a trailing σ = 0 */
     CHECK_EQ_INT(sf_sampler_schedule(SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 3, 1.0, sig, ts), SF_OK);
     CHECK(ts[0] == 999.0f && ts[1] == 666.0f && ts[2] == 333.0f && sig[3] == 0.0f);
