@@ -168,14 +168,18 @@ static int dit_list(const struct mk_opts *o, FILE *out, struct sf_jw *jw)
     return SF_OK;
 }
 
+/* A small JSON file, formatted in memory and written durably. */
 static int write_text(const char *path, void (*emit)(const struct mk_opts *, FILE *),
                       const struct mk_opts *o)
 {
-    struct sf_atomic_file a;
-    int st = sf_file_atomic_open(&a, path);
-    if (st != SF_OK) return st;
-    emit(o, a.f);
-    return sf_file_atomic_commit(&a);
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) return SF_E_NOMEM;
+    emit(o, f);
+    int st = fclose(f) == 0 ? sf_file_write_atomic(path, buf, n) : SF_E_NOMEM;
+    free(buf);
+    return st;
 }
 
 static int dit_write(const struct mk_opts *o, const char *dir)

@@ -666,6 +666,14 @@ static int build_header(const char *path, const struct sf_st_desc *t, size_t n,
     return SF_OK;
 }
 
+/* sf_wfile_write frees the file on failure: forget it then, so `out:` does not abort it twice. */
+static int put(struct sf_wfile **f, const void *data, size_t n)
+{
+    int rc = sf_wfile_write(*f, data, n);
+    if (rc != SF_OK) *f = NULL;
+    return rc;
+}
+
 int sf_st_write(const char *path, const struct sf_st_desc *t, size_t n, const char *const *meta_kv,
                 size_t n_meta, sf_st_fill_fn fill, void *ctx)
 {
@@ -673,17 +681,17 @@ int sf_st_write(const char *path, const struct sf_st_desc *t, size_t n, const ch
     char *hdr = NULL;
     size_t hlen = 0;
     unsigned char *chunk = NULL;
-    struct sf_atomic_file a = {0};
+    struct sf_wfile *f = NULL;
     SF_TRY(rc, build_header(path, t, n, meta_kv, n_meta, &hdr, &hlen));
-    SF_TRY(rc, sf_file_atomic_open(&a, path));
+    SF_TRY(rc, sf_wfile_open(path, &f));
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    SF_TRY(rc, sf_file_atomic_write(&a, len8, 8));
-    SF_TRY(rc, sf_file_atomic_write(&a, hdr, hlen));
+    SF_TRY(rc, put(&f, len8, 8));
+    SF_TRY(rc, put(&f, hdr, hlen));
     for (size_t i = 0; i < n; i++) {
         uint64_t nb = sf_st_shape_elems(t[i].n_dims, t[i].shape) * sf_dtype_size(t[i].dtype);
         if (t[i].data) {
-            SF_TRY(rc, sf_file_atomic_write(&a, t[i].data, (size_t)nb));
+            SF_TRY(rc, put(&f, t[i].data, (size_t)nb));
             continue;
         }
         if (!fill) {
@@ -697,12 +705,13 @@ int sf_st_write(const char *path, const struct sf_st_desc *t, size_t n, const ch
         for (uint64_t off = 0; off < nb; off += FILL_CHUNK_BYTES) {
             size_t k = (size_t)(nb - off < FILL_CHUNK_BYTES ? nb - off : FILL_CHUNK_BYTES);
             SF_TRY(rc, fill(ctx, i, off, chunk, k));
-            SF_TRY(rc, sf_file_atomic_write(&a, chunk, k));
+            SF_TRY(rc, put(&f, chunk, k));
         }
     }
-    SF_TRY(rc, sf_file_atomic_commit(&a));
+    rc = sf_wfile_commit(f); /* frees f either way */
+    f = NULL;
 out:
-    sf_file_atomic_abort(&a);
+    sf_wfile_abort(f);
     free(chunk);
     free(hdr);
     return rc;
