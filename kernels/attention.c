@@ -62,7 +62,9 @@ void sf_cpu_attention(const float *q, int64_t q_stride, const float *k, int64_t 
                       int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
                       float scale)
 {
+    int64_t hd = (int64_t)n_heads * head_dim;
     SF_ASSERT(n_heads > 0 && head_dim > 0 && Lq >= 0 && Lk >= 0);
+    SF_ASSERT(q_stride >= hd && k_stride >= hd && v_stride >= hd && out_stride >= hd);
     if (Lq == 0) return;
     int64_t kv = k_valid < Lk ? k_valid : Lk;
     if (kv < 0) kv = 0;

@@ -104,6 +104,7 @@ void sf_cpu_conv3d(const float *x, int64_t cin, const int64_t in_thw[3],
 {
     SF_ASSERT(w && w->ndim == 5 && w->shape[1] == cin);
     SF_ASSERT(stride[0] > 0 && stride[1] > 0 && stride[2] > 0);
+    for (int i = 0; i < 6; i++) SF_ASSERT(pad[i] >= 0);
     int64_t cout = w->shape[0], k_thw[3] = {w->shape[2], w->shape[3], w->shape[4]}, o[3];
     sf_conv3d_out_shape(in_thw, k_thw, stride, pad, o);
     if (o[0] <= 0 || o[1] <= 0 || o[2] <= 0 || cout <= 0) return;
