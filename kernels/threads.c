@@ -133,6 +133,7 @@ int sf_threads_init(int n)
 #endif
     n = pool.n_threads;
     pthread_mutex_unlock(&pool.submit);
+    SF_DEBUG("kernels", "%d compute thread(s), simd %s", n, sf_cpu_simd_path());
     return n;
 }
 
