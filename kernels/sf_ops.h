@@ -46,7 +46,7 @@ struct sf_arena {
     char *base;
     size_t size, used, high_water;
 };
-int sf_arena_init(struct sf_arena *a, size_t bytes);  /* SF_OK or SF_E_NOMEM */
+int sf_arena_init(struct sf_arena *a, size_t bytes); /* SF_OK or SF_E_NOMEM */
 void sf_arena_fini(struct sf_arena *a);
 /* 64-byte aligned; aborts (a bug: the arena was sized wrong) when it does not fit. */
 void *sf_arena_alloc(struct sf_arena *a, size_t bytes);

@@ -27,15 +27,19 @@ static void test_pool(void)
 {
     CHECK_EQ_INT(sf_threads_init(3), 3);
     CHECK_EQ_INT(sf_threads_count(), 3);
-    for (int rep = 0; rep < 50; rep++) sf_parallel_for(1000, count_hit, NULL);
+    for (int rep = 0; rep < 50; rep++)
+        sf_parallel_for(1000, count_hit, NULL);
     int ok = 1;
-    for (int i = 0; i < 1000; i++) ok &= atomic_load(&hits[i]) == 50;
+    for (int i = 0; i < 1000; i++)
+        ok &= atomic_load(&hits[i]) == 50;
     CHECK(ok);
     memset(hits, 0, sizeof hits);
     sf_parallel_for(7, nested, NULL);
     ok = 1;
-    for (int i = 0; i < 10; i++) ok &= atomic_load(&hits[i]) == 7;
-    for (int i = 0; i < 7; i++) ok &= atomic_load(&hits[100 + i]) == 1;
+    for (int i = 0; i < 10; i++)
+        ok &= atomic_load(&hits[i]) == 7;
+    for (int i = 0; i < 7; i++)
+        ok &= atomic_load(&hits[100 + i]) == 1;
     CHECK(ok);
     setenv("SF_THREADS", "2", 1);
     CHECK_EQ_INT(sf_threads_init(0), 2);
@@ -80,13 +84,14 @@ int main(void)
             for (int t = 1; t < 3; t++)
                 if (memcmp(out[0], out[t], oc->n * sizeof *out[0]) != 0) {
                     size_t i = 0;
-                    while (out[0][i] == out[t][i]) i++;
+                    while (out[0][i] == out[t][i])
+                        i++;
                     fprintf(stderr, "%s [%s]: %d threads differ from 1 at [%zu]: %.9g vs %.9g\n",
-                            oc->name, paths[p], counts[t], i, (double)out[t][i],
-                            (double)out[0][i]);
+                            oc->name, paths[p], counts[t], i, (double)out[t][i], (double)out[0][i]);
                     sf_test_failures++;
                 }
-            for (int t = 0; t < 3; t++) free(out[t]);
+            for (int t = 0; t < 3; t++)
+                free(out[t]);
         }
     }
     return sf_test_result("kernels_threads");
