@@ -1,12 +1,13 @@
 /* test_threads.c — results do not depend on the thread count: every op case of ops_cases.h is
  * run with 1, 2 and 3 threads and must be bit-identical (on every SIMD path this CPU has). Also
- * the pool itself (each index exactly once, nested calls, the SF_THREADS default) and the arena
- * (alignment, mark/reset, high water). */
+ * the pool itself (each index exactly once, nested calls, the SF_THREADS default), the arena
+ * (alignment, mark/reset, high water) and the backend table's dispatch and fallback. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "ops_cases.h"
+#include "sf_backend.h"
 
 static atomic_int hits[1000];
 
@@ -65,8 +66,33 @@ static void test_arena(void)
     CHECK(a.base == NULL);
 }
 
+static int fake_silu_calls;
+static void fake_silu(float *x, int64_t n)
+{
+    (void)x, (void)n;
+    fake_silu_calls++;
+}
+
+/* A partial backend: its slot is used, its NULL slots fall back to the CPU table. */
+static void test_backend(void)
+{
+    CHECK(sf_backend_get() == sf_backend_cpu());
+    CHECK_STR(sf_backend_get()->name, "cpu");
+    static const struct sf_backend fake = {.name = "fake", .silu = fake_silu};
+    sf_backend_set(&fake);
+    float x[3] = {1, 2, 3};
+    sf_silu(x, 3);
+    CHECK_EQ_INT(fake_silu_calls, 1);
+    CHECK(x[0] == 1.0f);
+    sf_gelu_tanh(x, 3); /* NULL slot: the CPU one */
+    CHECK(fabsf(x[0] - 0.841192f) < 1e-5f);
+    sf_backend_set(NULL);
+    CHECK(sf_backend_get() == sf_backend_cpu());
+}
+
 int main(void)
 {
+    test_backend();
     test_pool();
     test_arena();
     static const char *paths[] = {"portable", "avx2", "avx512"};
