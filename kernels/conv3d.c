@@ -116,14 +116,14 @@ void sf_cpu_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const s
     const float *wf = w->data;
     if (w->dtype != SF_DTYPE_F32) {
         float *buf = sf_cpu_scratch(SCRATCH_CONV_W, (size_t)(cout * K) * sizeof(float));
-        sf_cpu_to_f32(w->dtype, w->data, buf, (size_t)(cout * K));
+        sf_convert_to_f32(w->dtype, w->data, buf, (size_t)(cout * K));
         wf = buf;
     }
     const float *bf = NULL;
     if (bias) {
         SF_ASSERT(sf_tensor_numel(bias) == cout);
         float *buf = sf_cpu_scratch(SCRATCH_CONV_BIAS, (size_t)cout * sizeof(float));
-        sf_cpu_to_f32(bias->dtype, bias->data, buf, (size_t)cout);
+        sf_convert_to_f32(bias->dtype, bias->data, buf, (size_t)cout);
         bf = buf;
     }
     struct conv_job c = {.x = x,

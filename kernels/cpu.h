@@ -69,9 +69,6 @@ void *sf_cpu_scratch(int slot, size_t bytes);
 /* Frees the calling thread's scratch (a pool worker does this as it exits). */
 void sf_cpu_scratch_release(void);
 
-/* Converts n weights of dtype (fp32/bf16/fp16) at src to fp32 (SIMD table). */
-void sf_cpu_to_f32(enum sf_dtype dt, const void *src, float *dst, size_t n);
-
 /* CPU implementations of the sf_backend slots (sf_ops.h documents each). */
 void sf_cpu_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
                    const struct sf_tensor *bias, float *y);

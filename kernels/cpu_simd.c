@@ -86,23 +86,6 @@ int sf_cpu_force_simd(const char *path)
     return 0;
 }
 
-void sf_cpu_to_f32(enum sf_dtype dt, const void *src, float *dst, size_t n)
-{
-    switch (dt) {
-    case SF_DTYPE_F32:
-        memcpy(dst, src, n * sizeof(float));
-        break;
-    case SF_DTYPE_BF16:
-        sf_cpu_simd()->bf16_to_f32(src, dst, n);
-        break;
-    case SF_DTYPE_F16:
-        sf_cpu_simd()->f16_to_f32(src, dst, n);
-        break;
-    default:
-        SF_ASSERT(!"sf_cpu_to_f32: not a float dtype");
-    }
-}
-
 struct scratch {
     void *p;
     size_t bytes;

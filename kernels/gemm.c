@@ -126,8 +126,8 @@ static void linear_item(void *ctx, int64_t item)
     } else {
         float *buf = sf_cpu_scratch(SCRATCH_LINEAR_W, (size_t)LIN_TN * L->k * sizeof(float));
         if (held.call != L->call || held.j0 != j0) {
-            sf_cpu_to_f32(L->w->dtype, (const char *)L->w->data + (size_t)j0 * L->k * es, buf,
-                          (size_t)(tn * L->k));
+            sf_convert_to_f32(L->w->dtype, (const char *)L->w->data + (size_t)j0 * L->k * es, buf,
+                              (size_t)(tn * L->k));
             held.call = L->call;
             held.j0 = j0;
         }
@@ -138,9 +138,9 @@ static void linear_item(void *ctx, int64_t item)
                         L->m);
     if (L->bias) {
         float *b = sf_cpu_scratch(SCRATCH_LINEAR_BIAS, LIN_TN * sizeof(float));
-        sf_cpu_to_f32(L->bias->dtype,
-                      (const char *)L->bias->data + (size_t)j0 * sf_dtype_size(L->bias->dtype), b,
-                      (size_t)tn);
+        sf_convert_to_f32(L->bias->dtype,
+                          (const char *)L->bias->data + (size_t)j0 * sf_dtype_size(L->bias->dtype),
+                          b, (size_t)tn);
         const struct cpu_simd *s = sf_cpu_simd();
         for (int64_t r = 0; r < rows; r++)
             s->add(y + r * L->m, b, tn);

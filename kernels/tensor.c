@@ -83,7 +83,19 @@ const char *sf_tensor_describe(const struct sf_tensor *t, char *buf, size_t n)
 
 void sf_convert_to_f32(enum sf_dtype src_dtype, const void *src, float *dst, size_t n)
 {
-    sf_cpu_to_f32(src_dtype, src, dst, n);
+    switch (src_dtype) {
+    case SF_DTYPE_F32:
+        memmove(dst, src, n * sizeof(float));
+        break;
+    case SF_DTYPE_BF16:
+        sf_cpu_simd()->bf16_to_f32(src, dst, n);
+        break;
+    case SF_DTYPE_F16:
+        sf_cpu_simd()->f16_to_f32(src, dst, n);
+        break;
+    default:
+        SF_ASSERT(!"sf_convert_to_f32: not a float dtype");
+    }
 }
 
 void sf_convert_from_f32(enum sf_dtype dst_dtype, const float *src, void *dst, size_t n)
