@@ -101,8 +101,8 @@ static void row_flops(const char *op, const char *shape, double sec, double flop
 static void row_bytes(const char *op, const char *shape, double sec, double bytes)
 {
     double g = bytes / sec * 1e-9, base = memcpy_now((size_t)64 << 20);
-    printf("| %-24s | %-30s | %9.2f | %8.1f GB/s    | %5.0f%% of memcpy (%.1f GB/s) |\n", op,
-           shape, sec * 1e3, g, 100 * g / base, base);
+    printf("| %-24s | %-30s | %9.2f | %8.1f GB/s    | %5.0f%% of memcpy (%.1f GB/s) |\n", op, shape,
+           sec * 1e3, g, 100 * g / base, base);
     fflush(stdout);
 }
 
@@ -139,7 +139,8 @@ static void openblas_thread_determinism(void)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a, K, b, N, 0, c2, N);
     openblas_set_num_threads(1);
     size_t diff = 0;
-    for (size_t i = 0; i < (size_t)M * N; i++) diff += c1[i] != c2[i];
+    for (size_t i = 0; i < (size_t)M * N; i++)
+        diff += c1[i] != c2[i];
     printf("\nOpenBLAS sgemm %dx%dx%d, 1 vs 2 OpenBLAS threads: %zu of %zu elements differ\n", M, N,
            K, diff, (size_t)M * N);
     free(a), free(b), free(c1), free(c2);
@@ -151,14 +152,16 @@ static void bench_linear(int quick)
     static const struct {
         const char *what;
         int64_t k, m;
-    } shapes[] = {{"qkvo 1536->1536", 1536, 1536}, {"ffn up 1536->8960", 1536, 8960},
+    } shapes[] = {{"qkvo 1536->1536", 1536, 1536},
+                  {"ffn up 1536->8960", 1536, 8960},
                   {"ffn down 8960->1536", 8960, 1536}};
     int64_t n = quick ? 512 : 2048;
     for (int dt = 0; dt < 2; dt++) {
         enum sf_dtype t = dt ? SF_DTYPE_BF16 : SF_DTYPE_F32;
         for (int s = 0; s < 3; s++) {
             int64_t k = shapes[s].k, m = shapes[s].m;
-            float *x = buf((size_t)(n * k), 7), *wf = buf((size_t)(m * k), 8), *y = buf((size_t)(n * m), 9);
+            float *x = buf((size_t)(n * k), 7), *wf = buf((size_t)(m * k), 8),
+                  *y = buf((size_t)(n * m), 9);
             struct sf_tensor *w = sf_tensor_create(t, 2, (int64_t[]){m, k});
             sf_convert_from_f32(t, wf, w->data, (size_t)(m * k));
             struct sf_tensor *bias = sf_tensor_create(SF_DTYPE_F32, 1, (int64_t[]){m});
@@ -185,8 +188,8 @@ static void bench_attention(int quick)
     snprintf(shape, sizeof shape, "self L=%lld H=%d d=%d", (long long)L, H, d);
     row_flops("sf_attention", shape, sec, 4.0 * L * L * d * H);
     float *kv = buf((size_t)512 * 2 * H * d, 12);
-    BEST(sec, sf_attention(qkv, 3 * H * d, kv, 2 * H * d, kv + H * d, 2 * H * d, out, H * d, L,
-                           512, H, d, 512, 1.0f / sqrtf(d)));
+    BEST(sec, sf_attention(qkv, 3 * H * d, kv, 2 * H * d, kv + H * d, 2 * H * d, out, H * d, L, 512,
+                           H, d, 512, 1.0f / sqrtf(d)));
     snprintf(shape, sizeof shape, "cross Lq=%lld Lk=512", (long long)L);
     row_flops("sf_attention", shape, sec, 4.0 * L * 512 * d * H);
     free(qkv), free(out), free(kv);
@@ -262,16 +265,27 @@ int main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 't': threads = atoi(optarg); break;
-        case 'r': reps = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
-        case 's': simd = optarg; break;
-        case 'q': quick = 1; break;
-        case 'o': only = optarg; break;
+        case 't':
+            threads = atoi(optarg);
+            break;
+        case 'r':
+            reps = atoi(optarg) > 0 ? atoi(optarg) : 1;
+            break;
+        case 's':
+            simd = optarg;
+            break;
+        case 'q':
+            quick = 1;
+            break;
+        case 'o':
+            only = optarg;
+            break;
         case 'h':
             printf("usage: kernels [--threads N] [--reps R] [--simd avx512|avx2|portable] "
                    "[--quick] [--only linear|attention|rowwise|conv]\n");
             return 0;
-        default: return 2;
+        default:
+            return 2;
         }
     }
     threads = sf_threads_init(threads);

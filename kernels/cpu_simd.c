@@ -34,8 +34,7 @@ static int cpu_has(const char *path)
 #ifdef SF_HAVE_X86_SIMD
     __builtin_cpu_init();
     if (strcmp(path, "avx2") == 0)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               has_f16c();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (strcmp(path, "avx512") == 0)
         return cpu_has("avx2") && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -61,8 +60,11 @@ const struct cpu_simd *sf_cpu_simd(void)
     const char *env = getenv("SF_SIMD");
     if (env && *env) {
         t = table_for(env);
-        if (!t) SF_WARN("kernels", "SF_SIMD=%s: this CPU lacks it (or it is unknown); using the "
-                        "best available (avx512, avx2 or portable)", env);
+        if (!t)
+            SF_WARN("kernels",
+                    "SF_SIMD=%s: this CPU lacks it (or it is unknown); using the "
+                    "best available (avx512, avx2 or portable)",
+                    env);
     }
     if (!t) t = table_for("avx512");
     if (!t) t = table_for("avx2");
@@ -71,7 +73,10 @@ const struct cpu_simd *sf_cpu_simd(void)
     return t;
 }
 
-const char *sf_cpu_simd_path(void) { return sf_cpu_simd()->name; }
+const char *sf_cpu_simd_path(void)
+{
+    return sf_cpu_simd()->name;
+}
 
 int sf_cpu_force_simd(const char *path)
 {
@@ -79,16 +84,6 @@ int sf_cpu_force_simd(const char *path)
     if (!t) return -1;
     atomic_store_explicit(&active_simd, t, memory_order_release);
     return 0;
-}
-
-void sf_cpu_to_f32(enum sf_dtype dt, const void *src, float *dst, size_t n)
-{
-    switch (dt) {
-    case SF_DTYPE_F32: memcpy(dst, src, n * sizeof(float)); break;
-    case SF_DTYPE_BF16: sf_cpu_simd()->bf16_to_f32(src, dst, n); break;
-    case SF_DTYPE_F16: sf_cpu_simd()->f16_to_f32(src, dst, n); break;
-    default: SF_ASSERT(!"sf_cpu_to_f32: not a float dtype");
-    }
 }
 
 struct scratch {

@@ -46,7 +46,7 @@ struct sf_arena {
     char *base;
     size_t size, used, high_water;
 };
-int sf_arena_init(struct sf_arena *a, size_t bytes);  /* SF_OK or SF_E_NOMEM */
+int sf_arena_init(struct sf_arena *a, size_t bytes); /* SF_OK or SF_E_NOMEM */
 void sf_arena_fini(struct sf_arena *a);
 /* 64-byte aligned; aborts (a bug: the arena was sized wrong) when it does not fit. */
 void *sf_arena_alloc(struct sf_arena *a, size_t bytes);
@@ -61,7 +61,8 @@ const char *sf_cpu_simd_path(void);
 int sf_cpu_force_simd(const char *path);
 
 /* y (n, m) = x (n, k) · w (m, k)^T + bias (m). w: fp32/bf16/fp16 tensor of shape (m, k) (any
- * ndim whose last dim is k: m = numel / k); bias: float tensor of m elements or NULL. */
+ * ndim whose last dim is k: m = numel / k); bias: float tensor of m elements or NULL. y must not
+ * overlap x. A weight whose last dim is not k is a bug (SF_ASSERT). */
 void sf_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
                const struct sf_tensor *bias, float *y);
 
@@ -112,7 +113,8 @@ void sf_attention(const float *q, int64_t q_stride, const float *k, int64_t k_st
 /* Conv3d over x (Cin, T, H, W) with weight (Cout, Cin, kt, kh, kw) of any float dtype and
  * bias (Cout) or NULL, stride (st, sh, sw) and zero padding given per side: pad[0..5] =
  * (t_front, t_back, h_top, h_bottom, w_left, w_right) — so causal convolutions pad only in
- * front. y is (Cout, T', H', W'); sf_conv3d_out_shape computes T', H', W'. */
+ * front. y is (Cout, T', H', W'); sf_conv3d_out_shape computes T', H', W'. x and y must not
+ * overlap; a weight whose Cin differs from cin is a bug (SF_ASSERT). */
 void sf_conv3d_out_shape(const int64_t in_thw[3], const int64_t k_thw[3], const int stride[3],
                          const int pad[6], int64_t out_thw[3]);
 void sf_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,
