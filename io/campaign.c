@@ -363,11 +363,7 @@ static const char *want_path(struct v *v, const struct cnode *n, const char *pat
             return NULL;
         }
     }
-    if (!v->dir) {
-        report(v, n, path, key, "'%s' cannot be checked: the campaign has no directory; allowed: "
-                                "load the campaign from a file", p);
-        return NULL;
-    }
+    if (!v->dir) return p; /* a buffer without a directory: the form is all that can be checked */
     char *joined = p[0] == '/' ? arena_strdup(v->a, p) : arena_printf(v->a, "%s/%s", v->dir, p);
     char *real = joined ? realpath(joined, NULL) : NULL;
     if (!real) {
@@ -922,12 +918,7 @@ static const char *effective_prompt(struct v *v, const struct sf_shot *s)
     for (int i = 0; i < s->n_elements; i++)
         if (v->c->elements[s->elements[i]].description)
             parts[np++] = v->c->elements[s->elements[i]].description;
-    char cam[256] = "";
-    if (s->camera != SF_CAMERA_NONE) {
-        snprintf(cam, sizeof cam, "%s", sf_camera_phrase(s->camera, l));
-        if (cam[0] >= 'a' && cam[0] <= 'z') cam[0] = (char)(cam[0] - 'a' + 'A');
-        parts[np++] = cam;
-    }
+    if (s->camera != SF_CAMERA_NONE) parts[np++] = sf_camera_phrase(s->camera, l);
     size_t len = 1;
     for (int i = 0; i < np; i++) len += strlen(parts[i]) + 8;
     char *out = arena_alloc(v->a, len);
@@ -939,7 +930,10 @@ static const char *effective_prompt(struct v *v, const struct sf_shot *s)
         while (n && (p[n - 1] == ' ' || p[n - 1] == '\n')) n--;
         if (!n) continue;
         if (*out) strcat(out, sep);
+        size_t at = strlen(out);
         strncat(out, p, n);
+        /* Appended parts start a sentence: "… cold air. A young woman runner …". */
+        if (i > 0 && out[at] >= 'a' && out[at] <= 'z') out[at] = (char)(out[at] - 'a' + 'A');
         if (!ends_sentence(out)) strcat(out, stop);
     }
     return out;
@@ -1279,6 +1273,9 @@ int sf_campaign_load_buffer(const char *name, const char *base_dir, const char *
         return SF_E_NOMEM;
     }
     char *real = base_dir ? realpath(base_dir, NULL) : NULL;
+    if (base_dir && !real)
+        diags_add(d, 0, 0, "(file)", NULL, "the campaign directory '%s' cannot be resolved (%s); "
+                  "allowed: an existing directory", base_dir, strerror(errno));
     c->dir = real ? arena_strdup(&c->a, real) : NULL;
     free(real);
     struct v v = {.d = d, .c = c, .a = &c->a, .dir = c->dir, .flags = flags};

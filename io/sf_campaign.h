@@ -189,7 +189,8 @@ enum sf_campaign_flags {
 int sf_campaign_load(const char *path, unsigned flags, struct sf_campaign **out,
                      struct sf_diags **diags);
 /* The same from memory: name labels diagnostics, base_dir resolves relative paths, json
- * selects the JSON grammar. data need not be NUL-terminated. */
+ * selects the JSON grammar. data need not be NUL-terminated. With base_dir NULL, paths are
+ * checked for form only (no escaping the directory) and kept as written. */
 int sf_campaign_load_buffer(const char *name, const char *base_dir, const char *data, size_t len,
                             int json, unsigned flags, struct sf_campaign **out,
                             struct sf_diags **diags);
