@@ -135,7 +135,7 @@ int sf_cmd_validate(int argc, char **argv)
                    sf_campaign_n_shots(c) == 1 ? "" : "s", ms / 1000.0);
         } else {
             sf_diags_print(d, stderr);
-            int n = sf_diags_count(d);
+            int n = sf_diags_total(d);
             fprintf(stderr, "%s: %d problem%s\n", argv[a], n, n == 1 ? "" : "s");
         }
         sf_campaign_destroy(c);

@@ -133,12 +133,16 @@ static int check_map(struct v *v, const struct cnode *node, const char *path, co
                what, got(v, node), join(v, keys, nk));
         return -1;
     }
+    int first[32]; /* index of each known key's first occurrence (schemas have < 32 keys) */
+    SF_ASSERT(nk <= 32);
+    for (int j = 0; j < nk; j++) first[j] = -1;
     for (int i = 0; i < node->n; i++) {
         const struct cnode *k = node->kids[2 * i];
         if (k->kind != CN_SCALAR) continue; /* reported by the tree builder */
-        int known = 0;
-        for (int j = 0; j < nk && !known; j++) known = strcmp(k->text, keys[j]) == 0;
-        if (!known) {
+        int known = -1;
+        for (int j = 0; j < nk && known < 0; j++)
+            if (strcmp(k->text, keys[j]) == 0) known = j;
+        if (known < 0) {
             const char *best = NULL;
             int best_d = 3;
             for (int j = 0; j < nk; j++) {
@@ -157,14 +161,12 @@ static int check_map(struct v *v, const struct cnode *node, const char *path, co
                        join(v, keys, nk));
             continue;
         }
-        for (int j = 0; j < i; j++) {
-            const struct cnode *p = node->kids[2 * j];
-            if (p->kind == CN_SCALAR && strcmp(p->text, k->text) == 0) {
-                report(v, k, path_of(v, path, k->text), NULL,
-                       "duplicate key (first at line %d); allowed: each key once", p->line);
-                break;
-            }
-        }
+        if (first[known] >= 0)
+            report(v, k, path_of(v, path, k->text), NULL,
+                   "duplicate key (first at line %d); allowed: each key once",
+                   node->kids[2 * first[known]]->line);
+        else
+            first[known] = i;
     }
     return 0;
 }
@@ -554,10 +556,10 @@ static void parse_element(struct v *v, const struct cnode *n, const char *path, 
         if (refs->n > SF_CAMPAIGN_MAX_REFS)
             report(v, refs, rp, NULL, "%d reference images; allowed: at most %d per element",
                    refs->n, SF_CAMPAIGN_MAX_REFS);
-        for (int i = 0; i < refs->n; i++) {
+        for (int i = 0; i < refs->n && i < SF_CAMPAIGN_MAX_REFS; i++) {
             const char *p = want_path(v, refs->kids[i], arena_printf(v->a, "%s[%d]", rp, i), NULL,
                                       PATH_IMAGE, NULL);
-            if (p && i < SF_CAMPAIGN_MAX_REFS) e->refs[e->n_refs++] = p;
+            if (p) e->refs[e->n_refs++] = p;
         }
     }
     const struct cnode *clip = get(n, "clip");
@@ -672,7 +674,9 @@ static void parse_deliverables(struct v *v, const struct cnode *n)
     }
     const struct cnode *lens = want_list(v, n, "deliverables", "lengths", 0,
                                          "a list of lengths in whole seconds, e.g. [15, 6]");
-    if (lens) {
+    if (lens && lens->n > 16) {
+        report(v, lens, "deliverables", "lengths", "%d lengths; allowed: at most 16", lens->n);
+    } else if (lens) {
         int *out = arena_alloc(v->a, (size_t)(lens->n ? lens->n : 1) * sizeof *out);
         for (int i = 0; out && i < lens->n; i++) {
             const char *ip = arena_printf(v->a, "deliverables.lengths[%d]", i);

@@ -42,8 +42,10 @@ struct sf_diags {
     const char *file;
     struct sf_diag *v;
     int n, cap;
+    int dropped; /* problems past SF_DIAGS_MAX, counted but not kept */
     int nomem;
 };
+#define SF_DIAGS_MAX 500
 struct sf_diags *diags_create(const char *file);
 /* Adds "field: msg" at line:col. field may be built from a base and a key (key NULL: base
  * alone; base "": key alone). */

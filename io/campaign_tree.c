@@ -104,6 +104,10 @@ void diags_vadd(struct sf_diags *d, int line, int col, const char *base, const c
                 const char *fmt, va_list ap)
 {
     if (!d) return;
+    if (d->n >= SF_DIAGS_MAX) {
+        d->dropped++;
+        return;
+    }
     if (d->n == d->cap) {
         int cap = d->cap ? 2 * d->cap : 16;
         struct sf_diag *v = realloc(d->v, (size_t)cap * sizeof *v);
@@ -152,6 +156,7 @@ void diags_sort(struct sf_diags *d)
 }
 
 int sf_diags_count(const struct sf_diags *d) { return d ? d->n : 0; }
+int sf_diags_total(const struct sf_diags *d) { return d ? d->n + d->dropped : 0; }
 
 const struct sf_diag *sf_diags_get(const struct sf_diags *d, int i)
 {
@@ -165,6 +170,9 @@ void sf_diags_print(const struct sf_diags *d, FILE *f)
         if (g->line > 0) fprintf(f, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, g->field, g->msg);
         else fprintf(f, "%s: %s: %s\n", g->file, g->field, g->msg);
     }
+    if (d && d->dropped)
+        fprintf(f, "%s: (more): %d more problems not listed; allowed: fix the ones above first\n",
+                d->file, d->dropped);
     if (d && d->nomem) fprintf(f, "%s: out of memory while collecting diagnostics\n", d->file);
 }
 
@@ -287,8 +295,8 @@ struct builder {
     struct sf_diags *d;
     struct frame *stack;
     int depth, stack_cap;
-    struct anchor *anchors;
-    int n_anchors, anchors_cap;
+    struct anchor *anchors; /* open-addressing hash table by name; a redefinition replaces */
+    size_t n_anchors, anchors_cap;
     size_t expanded;  /* nodes so far, aliases counted at their expanded size */
     struct cnode *root;
     int failed;
@@ -366,17 +374,44 @@ static int attach(struct builder *b, struct cnode *n, size_t weight)
     return 0;
 }
 
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The slot holding name, or the empty slot where it would go. */
+static struct anchor *anchor_slot(struct anchor *t, size_t cap, const char *name)
+{
+    size_t i = name_hash(name) & (cap - 1);
+    while (t[i].name && strcmp(t[i].name, name) != 0) i = (i + 1) & (cap - 1);
+    return &t[i];
+}
+
+static struct anchor *find_anchor(struct builder *b, const char *name)
+{
+    if (!b->anchors_cap || !name) return NULL;
+    struct anchor *a = anchor_slot(b->anchors, b->anchors_cap, name);
+    return a->name ? a : NULL;
+}
+
 static int add_anchor(struct builder *b, char *name, struct cnode *n, size_t weight)
 {
     if (!name) return 0;
-    if (b->n_anchors == b->anchors_cap) {
-        int cap = b->anchors_cap ? 2 * b->anchors_cap : 16;
-        struct anchor *v = realloc(b->anchors, (size_t)cap * sizeof *v);
-        if (!v) return -1;
-        b->anchors = v;
+    if (2 * (b->n_anchors + 1) > b->anchors_cap) {
+        size_t cap = b->anchors_cap ? 2 * b->anchors_cap : 64;
+        struct anchor *t = calloc(cap, sizeof *t);
+        if (!t) return -1;
+        for (size_t i = 0; i < b->anchors_cap; i++)
+            if (b->anchors[i].name) *anchor_slot(t, cap, b->anchors[i].name) = b->anchors[i];
+        free(b->anchors);
+        b->anchors = t;
         b->anchors_cap = cap;
     }
-    b->anchors[b->n_anchors++] = (struct anchor){name, n, weight};
+    struct anchor *slot = anchor_slot(b->anchors, b->anchors_cap, name);
+    if (!slot->name) b->n_anchors++;
+    *slot = (struct anchor){name, n, weight};
     return 0;
 }
 
@@ -504,9 +539,7 @@ struct cnode *campaign_parse_tree(const char *data, size_t len, int json, struct
         }
         case FYET_ALIAS: {
             char *name = token_text(&b, e->alias.anchor);
-            struct anchor *hit = NULL;
-            for (int i = b.n_anchors - 1; name && i >= 0 && !hit; i--)
-                if (strcmp(b.anchors[i].name, name) == 0) hit = &b.anchors[i];
+            struct anchor *hit = find_anchor(&b, name);
             if (!hit) {
                 fail_at(&b, e, "alias '*%s' names no finished anchor before it; allowed: aliases "
                                "to an anchor (&name) defined earlier, outside the alias",

@@ -87,7 +87,8 @@ struct sf_diag {
 };
 struct sf_diags;
 
-int sf_diags_count(const struct sf_diags *d);              /* 0 for NULL */
+int sf_diags_count(const struct sf_diags *d);              /* kept (at most 500); 0 for NULL */
+int sf_diags_total(const struct sf_diags *d);              /* found, also those not kept */
 const struct sf_diag *sf_diags_get(const struct sf_diags *d, int i); /* in file order */
 /* Writes one line per diagnostic: "FILE:LINE:COL: FIELD: msg". */
 void sf_diags_print(const struct sf_diags *d, FILE *f);
