@@ -73,12 +73,13 @@ int sf_cmd_validate(int argc, char **argv)
     unsigned flags = 0;
     int opt;
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'j': json = 1; break;
         case 'm': flags |= SF_CAMPAIGN_NO_MEDIA; break;
         case 'h': usage(stdout); return SF_OK;
-        default: return sf_cli_usage_error("validate", "unknown option");
+        default: return sf_cli_usage_error("validate", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc) return sf_cli_usage_error("validate", "missing CAMPAIGN file");
