@@ -52,8 +52,6 @@ struct v {
     struct arena *a;
     const char *dir;       /* canonical campaign directory, or NULL (buffer without a dir) */
     unsigned flags;
-    const struct cnode *elements_node;
-    int deliv_lengths_given;
 };
 
 /* ---- describing values ------------------------------------------------------------------ */
@@ -695,7 +693,6 @@ static void parse_deliverables(struct v *v, const struct cnode *n)
             out[d->n_lengths++] = (int)s;
         }
         d->lengths = out;
-        v->deliv_lengths_given = 1;
     }
     double x;
     if (want_num(v, n, "deliverables", "resolution", 0, 1, 360, 2160,
@@ -1358,6 +1355,7 @@ void sf_campaign_destroy(struct sf_campaign *c)
 
 /* ---- accessors -------------------------------------------------------------------------- */
 const char *sf_campaign_name(const struct sf_campaign *c) { return c->name; }
+const char *sf_campaign_title(const struct sf_campaign *c) { return c->title; }
 const char *sf_campaign_dir(const struct sf_campaign *c) { return c->dir; }
 uint32_t sf_campaign_seed(const struct sf_campaign *c) { return c->seed; }
 enum sf_lang sf_campaign_prompt_language(const struct sf_campaign *c) { return c->language; }

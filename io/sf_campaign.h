@@ -199,6 +199,7 @@ void sf_campaign_destroy(struct sf_campaign *c);
 
 /* Accessors; every pointer is owned by the campaign and lives until sf_campaign_destroy. */
 const char *sf_campaign_name(const struct sf_campaign *c);
+const char *sf_campaign_title(const struct sf_campaign *c); /* "" when none */
 const char *sf_campaign_dir(const struct sf_campaign *c); /* canonical absolute */
 uint32_t sf_campaign_seed(const struct sf_campaign *c);
 enum sf_lang sf_campaign_prompt_language(const struct sf_campaign *c);

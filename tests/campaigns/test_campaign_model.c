@@ -40,6 +40,7 @@ static void test_demo(void)
     struct sf_campaign *c = load("examples/demo/campaign.yaml", 0);
     if (!c) return;
     CHECK_STR(sf_campaign_name(c), "stride-one-launch");
+    CHECK_STR(sf_campaign_title(c), "Stride One: own the morning");
     CHECK_EQ_INT((int)sf_campaign_seed(c), 20261125);
     CHECK_EQ_INT(sf_campaign_n_elements(c), 3);
     CHECK_EQ_INT(sf_campaign_n_sequences(c), 2);
