@@ -46,6 +46,8 @@ static int decode_first_frame(const char *path, AVFormatContext **fmt_out, AVStr
         snprintf(why, why_len, "cannot be decoded (out of memory)");
         goto out;
     }
+    /* Corrupt data fails instead of being concealed: a truncated JPEG is not a reference. */
+    dec->err_recognition |= AV_EF_EXPLODE | AV_EF_BITSTREAM | AV_EF_BUFFER;
     if ((rc = avcodec_parameters_to_context(dec, st->codecpar)) < 0 ||
         (rc = avcodec_open2(dec, codec, NULL)) < 0) {
         av_strerror(rc, err, sizeof err);
