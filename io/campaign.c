@@ -344,8 +344,9 @@ static const char *want_path(struct v *v, const struct cnode *n, const char *pat
     }
     const char *p = n->text;
     int is_ref = kind != PATH_DIR;
-    if (n->len == 0 || n->len > 4000) {
-        report(v, n, path, key, "the path is empty or too long; allowed: 1 to 4000 bytes");
+    if (n->len == 0 || n->len > 4000 || strlen(p) != n->len) {
+        report(v, n, path, key, "the path is empty, too long or holds a NUL; allowed: 1 to 4000 "
+                                "bytes of text");
         return NULL;
     }
     if (is_ref) {

@@ -129,6 +129,12 @@ void diags_vadd(struct sf_diags *d, int line, int col, const char *base, const c
         d->nomem = 1;
         return;
     }
+    /* One line per problem, whatever the file holds: control characters in quoted keys or
+     * values become spaces. */
+    for (char *c = (char *)field; *c; c++)
+        if ((unsigned char)*c < 0x20) *c = ' ';
+    for (char *c = (char *)m; *c; c++)
+        if ((unsigned char)*c < 0x20) *c = ' ';
     d->v[d->n++] = (struct sf_diag){d->file, line, col, field, m};
 }
 
