@@ -1160,7 +1160,7 @@ static void parse_sequence(struct v *v, const struct cnode *n, const char *path,
                 if (q->id && !get(list->kids[i], "seed")) s->seed = derived_seed(c->seed, q->id, s->id);
             }
             for (int j = 0; j < i && j < SF_CAMPAIGN_MAX_SHOTS; j++)
-                if (strcmp(first[j].id, s->id) == 0) {
+                if (s->id && first[j].id && strcmp(first[j].id, s->id) == 0) {
                     report(v, get(list->kids[i], "id") ? get(list->kids[i], "id") : list->kids[i],
                            sp, "id", "duplicate shot id '%s' in sequence '%s'; allowed: ids "
                            "unique within a sequence", s->id, q->id ? q->id : "?");
@@ -1329,12 +1329,14 @@ int sf_campaign_load(const char *path, unsigned flags, struct sf_campaign **out,
         got = fread(buf + len, 1, cap - len, f);
         len += got;
     } while (got > 0);
-    int read_err = ferror(f);
+    int read_err = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     if (read_err) {
         struct sf_diags *d = diags_create(path);
         *diags = d;
-        if (d) diags_add(d, 0, 0, "(file)", NULL, "read error; allowed: a readable YAML or JSON file");
+        if (d)
+            diags_add(d, 0, 0, "(file)", NULL, "cannot read: %s; allowed: a readable YAML or JSON "
+                      "file", strerror(read_err));
         free(buf);
         return d ? SF_E_IO : SF_E_NOMEM;
     }
