@@ -11,4 +11,7 @@ mkdir -p "$out"
 "$sf" --version
 "$sf" --help
 echo
+# 1. Check the campaign: every problem at once, with file:line:col, field and fix (exit 2).
+"$sf" validate examples/demo/campaign.yaml
+echo
 echo "demo: outputs in $out/"
