@@ -785,3 +785,21 @@ void vae_set_files(struct sf_vae *v, void *files, void (*close_fn)(void *))
     v->files = files;
     v->files_close = close_fn;
 }
+
+int sf_vae_tiling_parse(const char *s, struct sf_vae_tiling *t, char *why, size_t n)
+{
+    char *end;
+    long tile = strtol(s, &end, 10), stride = 0;
+    if (*end == ':') stride = strtol(end + 1, &end, 10);
+    else stride = tile * 3 / 4 / 8 * 8;
+    if (*end || tile < 16 || tile > 65536 || tile % 8) {
+        snprintf(why, n, "the tile must be a multiple of 8 pixels, at least 16 (e.g. 256:192)");
+        return -1;
+    }
+    if (stride < 8 || stride > tile || stride % 8) {
+        snprintf(why, n, "the stride must be a multiple of 8 pixels in 8..%ld", tile);
+        return -1;
+    }
+    t->tile_px = (int)tile, t->stride_px = (int)stride;
+    return 0;
+}
