@@ -63,10 +63,23 @@ static int is_file(const char *p)
 
 static void close_st(void *st) { sf_st_close(st); }
 
+/* out = a + b; 0, or -1 when it does not fit (too long a path: treated as absent) */
+static int join(char *out, size_t n, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + lb + 1 > n) {
+        out[0] = 0;
+        return -1;
+    }
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb + 1);
+    return 0;
+}
+
 /* Finds config.json and the weights of the VAE under dir. */
 static int locate(const char *dir, char *cfg_path, char *w_path, size_t n, int *official)
 {
-    static const char *const comp[] = {"%s/vae", "%s"};
+    static const char *const comp[] = {"/vae", ""};
     char base[4096];
     *official = 0;
     if (is_file(dir)) { /* a bare file: official names, released config */
@@ -75,14 +88,14 @@ static int locate(const char *dir, char *cfg_path, char *w_path, size_t n, int *
         return SF_OK;
     }
     for (int i = 0; i < 2; i++) {
-        snprintf(base, sizeof base, comp[i], dir);
-        snprintf(cfg_path, n, "%s/config.json", base);
+        join(base, sizeof base, dir, comp[i]);
+        join(cfg_path, n, base, "/config.json");
         if (!is_file(cfg_path)) continue;
-        snprintf(w_path, n, "%s/diffusion_pytorch_model.safetensors", base);
+        join(w_path, n, base, "/diffusion_pytorch_model.safetensors");
         if (is_file(w_path)) return SF_OK;
-        snprintf(w_path, n, "%s/diffusion_pytorch_model.safetensors.index.json", base);
+        join(w_path, n, base, "/diffusion_pytorch_model.safetensors.index.json");
         if (is_file(w_path)) return SF_OK;
-        snprintf(w_path, n, "%s/diffusion_pytorch_model.bin", base);
+        join(w_path, n, base, "/diffusion_pytorch_model.bin");
         if (is_file(w_path)) {
             SF_ERROR("vae", "%s: a PyTorch pickle; save the VAE with safe_serialization=True "
                      "(diffusers save_pretrained) to get diffusion_pytorch_model.safetensors",
@@ -96,9 +109,9 @@ static int locate(const char *dir, char *cfg_path, char *w_path, size_t n, int *
     }
     cfg_path[0] = 0;
     *official = 1;
-    snprintf(w_path, n, "%s/Wan2.1_VAE.safetensors", dir);
+    join(w_path, n, dir, "/Wan2.1_VAE.safetensors");
     if (is_file(w_path)) return SF_OK;
-    snprintf(w_path, n, "%s/Wan2.1_VAE.pth", dir);
+    join(w_path, n, dir, "/Wan2.1_VAE.pth");
     if (is_file(w_path)) {
         SF_ERROR("vae", "%s: a PyTorch pickle; convert it once to Wan2.1_VAE.safetensors "
                  "(python -c \"import torch, safetensors.torch as s; s.save_file(torch.load("
