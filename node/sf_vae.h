@@ -63,6 +63,14 @@ struct sf_vae_tensor {
  * total count. */
 int sf_vae_tensor_list(const struct sf_vae_config *cfg, struct sf_vae_tensor *out, int cap);
 
+/* Random weights for `mkmodel --component vae` and the tests, a pure function of (seed, the
+ * tensor's diffusers name, element index) that scripts/golden/vae.py reproduces bit for bit:
+ * key = fnv1a32(name) ^ mix(seed); u = (fmix32(key + i * 0x9E3779B9) >> 8) / 2^24;
+ * value = (2u - 1) * scale (+ 1 for RMS gammas), scale 1/sqrt(fan_in) for weights, 0.25 for
+ * gammas, 0.05 for biases; computed in double, rounded to fp32. Elements [first, first + n). */
+void sf_vae_fill(const struct sf_vae_tensor *t, uint64_t seed, uint64_t first, float *out,
+                 size_t n);
+
 struct sf_vae;
 
 /* Loads the VAE of a model directory: a diffusers pipeline dir (vae/config.json and

@@ -13,6 +13,7 @@
 #include "sf_status.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,4 +378,45 @@ int sf_vae_tensor_list(const struct sf_vae_config *cfg, struct sf_vae_tensor *ou
         }
     }
     return count;
+}
+
+/* ---- random weights ---------------------------------------------------------------------------- */
+
+static uint32_t fnv1a32(const char *s)
+{
+    uint32_t h = 0x811C9DC5u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x01000193u;
+    return h;
+}
+
+static uint32_t fmix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+void sf_vae_fill(const struct sf_vae_tensor *t, uint64_t seed, uint64_t first, float *out,
+                 size_t n)
+{
+    uint32_t key = fnv1a32(t->name) ^ (uint32_t)(seed * 0x85EBCA6Bu) ^
+                   (uint32_t)((seed >> 32) * 0xC2B2AE35u);
+    size_t len = strlen(t->name);
+    int gamma = len >= 5 && !strcmp(t->name + len - 5, "gamma");
+    double scale = 0.05, offset = 0;
+    if (gamma) {
+        scale = 0.25, offset = 1.0;
+    } else if (t->ndim >= 2) {
+        int64_t fan_in = 1;
+        for (int i = 1; i < t->ndim; i++) fan_in *= t->shape[i];
+        scale = 1.0 / sqrt((double)fan_in);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = fmix32(key + (uint32_t)(first + i) * 0x9E3779B9u);
+        double u = (double)(h >> 8) / 16777216.0;
+        out[i] = (float)((2 * u - 1) * scale + offset);
+    }
 }

@@ -10,8 +10,9 @@ Writes under tests/fixtures/vae/:
   names_full.txt  "name shape" of every tensor of the full AutoencoderKLWan() (base_dim 96),
       diffusers layout, for the mkmodel/name-map test.
 
-Weights come from a counter hash that tests/vae/vae_hashw.h reproduces bit for bit, so the full
-base-width model (127M parameters, too big to commit) can be rebuilt by the C test:
+Weights come from a counter hash that sf_vae_fill (node/vae_names.c, used by `shotfarm mkmodel
+--component vae`) reproduces bit for bit, so the full base-width model (127M parameters, too big
+to commit) is rebuilt by the C test with mkmodel (seed 0, bf16):
   seed = fnv1a32(name); h = fmix32(seed + i * 0x9E3779B9) (uint32 wrap); u = (h >> 8) / 2^24
   value = (2u - 1) * scale, in double, rounded to fp32 (bf16 files: then rounded to bf16)
   scale: 1/sqrt(fan_in) for tensors with >= 2 dims, gamma: value + 1 with scale 0.25,
@@ -70,11 +71,12 @@ def hash_tensor(name, shape):
     return torch.from_numpy(v.astype(np.float32).reshape(shape))
 
 
-def hash_fill(model):
+def hash_fill(model, bf16=False):
     sd = model.state_dict()
     with torch.no_grad():
         for name, t in sd.items():
-            t.copy_(hash_tensor(name, tuple(t.shape)))
+            v = hash_tensor(name, tuple(t.shape))
+            t.copy_(v.bfloat16().float() if bf16 else v)
 
 
 RES = {"residual.0": "norm1", "residual.2": "conv1", "residual.3": "norm2", "residual.6": "conv2",
@@ -227,7 +229,7 @@ def main():
 
     # ---- full base width 96 (weights rebuilt by the test from the hash) -------------------
     full = AutoencoderKLWan().eval()
-    hash_fill(full)
+    hash_fill(full, bf16=True)  # = shotfarm mkmodel --component vae --seed 0 (bf16)
     with torch.no_grad():
         z = rnd(1, 16, 2, 4, 6, scale=1.5)
         x = full.decode(z).sample
