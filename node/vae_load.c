@@ -166,7 +166,7 @@ int sf_vae_load(const char *dir, struct sf_vae **out)
     }
     vae_set_files(v, st, close_st);
     st = NULL;
-    SF_INFO("vae", "%s: %s layout, base width %d, %.1f MB of weights", w_path,
+    SF_DEBUG("vae", "%s: %s layout, base width %d, %.1f MB of weights", w_path,
             official ? "official" : "diffusers", cfg.base_dim, sf_vae_weight_bytes(v) / 1e6);
     *out = v;
     v = NULL;
