@@ -13,6 +13,7 @@
 #include "sf_safetensors.h"
 #include "sf_status.h"
 #include "sf_vae.h"
+#include "sf_vae_image.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -23,12 +24,13 @@ static void usage(FILE *f, int encode)
 {
     if (encode)
         fprintf(f,
-                "usage: shotfarm forward vae-encode --model DIR -i IN.safetensors -o "
-                "OUT.safetensors [--threads N] [--json]\n\n"
+                "usage: shotfarm forward vae-encode --model DIR (-i IN.safetensors | --image FILE) "
+                "-o OUT.safetensors [--threads N] [--json]\n\n"
                 "Wan-VAE encode. IN holds `x` (3, frames, height, width), video in [-1, 1],\n"
                 "frames = 1 + 4k, height and width multiples of 8 (a leading batch dim of 1 is\n"
-                "accepted). OUT gets `z` (16, 1 + k, height/8, width/8) float32: the latent mean,\n"
-                "un-normalised (the DiT's latent is (z - latents_mean) / latents_std).\n");
+                "accepted); or --image gives one still (PNG, JPEG, ...; full build) as one frame,\n"
+                "x = code / 127.5 - 1. OUT gets `z` (16, 1 + k, height/8, width/8) float32: the\n"
+                "latent mean, un-normalised (the DiT's latent is (z - latents_mean) / latents_std).\n");
     else
         fprintf(f,
                 "usage: shotfarm forward vae-decode --model DIR -i IN.safetensors -o "
@@ -92,7 +94,7 @@ static int read_input(const struct sf_st *in, const char *name, const char *cmd,
 static int run(int argc, char **argv, int encode)
 {
     const char *cmd = encode ? "forward vae-encode" : "forward vae-decode";
-    const char *model = NULL, *inpath = NULL, *outpath = NULL, *tile = NULL;
+    const char *model = NULL, *inpath = NULL, *outpath = NULL, *tile = NULL, *image = NULL;
     long threads = 0;
     int json = 0, rgb8 = 0, st = SF_OK;
     static const struct option opts[] = {
@@ -100,7 +102,7 @@ static int run(int argc, char **argv, int encode)
         {"output", required_argument, 0, 'o'},  {"threads", required_argument, 0, 'T'},
         {"vae-tile", required_argument, 0, 't'}, {"rgb8", no_argument, 0, '8'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"image", required_argument, 0, 'I'},  {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":i:o:h", opts, NULL)) != -1;) {
@@ -111,6 +113,7 @@ static int run(int argc, char **argv, int encode)
         case 'j': json = 1; break;
         case 't': tile = optarg; break;
         case '8': rgb8 = 1; break;
+        case 'I': image = optarg; break;
         case 'T':
             if (sf_cli_parse_int(cmd, "--threads", optarg, 1, 4096, &threads)) return SF_E_USAGE;
             break;
@@ -120,6 +123,9 @@ static int run(int argc, char **argv, int encode)
         }
     }
     if (optind < argc) return sf_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (image && (!encode || inpath))
+        return sf_cli_usage_error(cmd, "--image replaces -i, for vae-encode");
+    if (image) inpath = image;
     if (!model || !inpath || !outpath)
         return sf_cli_usage_error(cmd, "--model, -i and -o are all required");
     if (encode && (tile || rgb8))
@@ -135,8 +141,21 @@ static int run(int argc, char **argv, int encode)
     float *src = NULL, *dst = NULL;
     uint8_t *rgb = NULL;
     int64_t s[4], o[4];
-    SF_TRY(st, sf_st_open(inpath, &in));
-    SF_TRY(st, read_input(in, encode ? "x" : "z", cmd, &src, s));
+    if (image) {
+        int w, h;
+        SF_TRY(st, sf_vae_image_read(image, &rgb, &w, &h));
+        s[0] = 3, s[1] = 1, s[2] = h, s[3] = w;
+        if (!(src = malloc((size_t)w * h * 3 * sizeof *src))) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+        sf_vae_frames_from_rgb8(rgb, 1, h, w, src);
+        free(rgb);
+        rgb = NULL;
+    } else {
+        SF_TRY(st, sf_st_open(inpath, &in));
+        SF_TRY(st, read_input(in, encode ? "x" : "z", cmd, &src, s));
+    }
     double t0 = now();
     SF_TRY(st, sf_vae_load(model, &vae));
     double t_load = now() - t0;
@@ -157,8 +176,9 @@ static int run(int argc, char **argv, int encode)
         goto out;
     }
     if (encode && (s[2] % 8 || s[3] % 8 || s[2] < 8 || s[3] < 8)) {
-        SF_ERROR("forward", "%s: tensor `x` is %lldx%lld pixels; height and width must be "
-                 "multiples of 8", inpath, (long long)s[2], (long long)s[3]);
+        SF_ERROR("forward", "%s: %s is %lldx%lld pixels; height and width must be "
+                 "multiples of 8 (crop or resize it)", inpath, image ? "the image" : "tensor `x`",
+                 (long long)s[3], (long long)s[2]);
         st = SF_E_FORMAT;
         goto out;
     }

@@ -2,7 +2,8 @@
  * line naming the file and what is wrong, and a non-zero exit: a latent with the wrong channel
  * count, a video whose frame count is not 1 + 4k or whose size is not a multiple of 8, a missing
  * input tensor, weights that do not match the config (shape, missing tensor, extra tensor), a
- * pickle instead of safetensors, and a bad --vae-tile. Inputs are written here with the
+ * pickle instead of safetensors, a bad --vae-tile, and --image with a file that is not an image or
+ * whose size is not a multiple of 8 (a good image encodes like the same pixels given as `x`). Inputs are written here with the
  * safetensors writer; the model is tests/fixtures/vae/small. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_safetensors.h"
@@ -92,6 +93,47 @@ static void write_model(const char *name, const char *drop, const char *extra, i
     sf_st_close(st);
 }
 
+/* A w x h binary PPM with a gradient, and the same pixels as `x` (3, 1, h, w) in ok.safetensors
+ * (x = code / 127.5 - 1). */
+static void write_ppm(const char *name, int w, int h)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fprintf(f, "P6\n%d %d\n255\n", w, h);
+    float *x = malloc((size_t)(3 * w * h) * sizeof *x);
+    for (int i = 0; i < w * h; i++)
+        for (int c = 0; c < 3; c++) {
+            unsigned char v = (unsigned char)((i * 7 + c * 85) % 256);
+            fputc(v, f);
+            x[c * w * h + i] = (float)v / 127.5f - 1.f;
+        }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/ok.safetensors", dir);
+    struct sf_st_desc d = {.name = "x", .dtype = SF_DTYPE_F32, .n_dims = 4, .shape = {3, 1, h, w},
+                           .data = x};
+    if (!strcmp(name, "ok.ppm")) CHECK_EQ_INT(sf_st_write(path, &d, 1, NULL, 0, NULL, NULL), SF_OK);
+    free(x);
+}
+
+/* Tensor `name` of two output files is bit-identical. */
+static void same_tensor(const char *a, const char *b, const char *name)
+{
+    char pa[700], pb[700];
+    struct sf_st *sa = NULL, *sb = NULL;
+    snprintf(pa, sizeof pa, "%s/%s", dir, a);
+    snprintf(pb, sizeof pb, "%s/%s", dir, b);
+    CHECK_EQ_INT(sf_st_open(pa, &sa), SF_OK);
+    CHECK_EQ_INT(sf_st_open(pb, &sb), SF_OK);
+    if (sa && sb) {
+        const struct sf_st_tensor *ta = sf_st_find(sa, name), *tb = sf_st_find(sb, name);
+        CHECK(ta && tb && ta->n_bytes == tb->n_bytes && !memcmp(ta->data, tb->data, ta->n_bytes));
+    }
+    sf_st_close(sa);
+    sf_st_close(sb);
+}
+
 int main(void)
 {
     const char *bin = getenv("SF_BINARY_DIR");
@@ -99,7 +141,7 @@ int main(void)
     if (!sf || !bin) return SF_TEST_SKIP;
     snprintf(dir, sizeof dir, "%s/tests/vae/errors", bin);
     mkdir(dir, 0777);
-    char model[1200], args[4096];
+    char model[1200], args[8192], cmd[2048];
     snprintf(model, sizeof model, "%s/small", vae_fixtures());
 
     write_input("z8.safetensors", "z", 8, 1, 4, 6);
@@ -127,7 +169,7 @@ int main(void)
             model, dir, dir);
     }
     {
-        const char *needles[] = {"x20.safetensors", "20x16", "multiples of 8", NULL};
+        const char *needles[] = {"x20.safetensors", "16x20 pixels", "multiples of 8", NULL};
         RUN(1, "forward vae-encode --model '%s' -i '%s/x20.safetensors' -o '%s/o.safetensors'",
             model, dir, dir);
     }
@@ -161,7 +203,6 @@ int main(void)
             dir, dir, dir);
     }
     /* a pickle, and no VAE at all */
-    char cmd[2048];
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/pth' && : > '%s/pth/Wan2.1_VAE.pth'", dir, dir);
     CHECK_EQ_INT(system(cmd), 0);
     {
@@ -181,6 +222,30 @@ int main(void)
         RUN(2, "forward vae-decode --model '%s' -i '%s/z.safetensors' -o '%s/o.safetensors' "
             "--vae-tile 100", model, dir, dir);
     }
+#ifndef SF_TEST_MINIMAL
+    /* images: one that decodes (binary PPM) and encodes like the same pixels given as `x`, one
+     * that does not decode, one whose size is not a multiple of 8 */
+    write_ppm("ok.ppm", 24, 16);
+    write_ppm("odd.ppm", 20, 16);
+    snprintf(cmd, sizeof cmd, "printf 'not a png at all' > '%s/bad.png'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    {
+        const char *needles[] = {"bad.png", "cannot decode the image", NULL};
+        RUN(1, "forward vae-encode --model '%s' --image '%s/bad.png' -o '%s/o.safetensors'",
+            model, dir, dir);
+    }
+    {
+        const char *needles[] = {"odd.ppm", "the image is 20x16 pixels", "multiples of 8", NULL};
+        RUN(1, "forward vae-encode --model '%s' --image '%s/odd.ppm' -o '%s/o.safetensors'",
+            model, dir, dir);
+    }
+    snprintf(args, sizeof args, "'%s' forward vae-encode --model '%s' --image '%s/ok.ppm' -o "
+             "'%s/img.safetensors' >/dev/null 2>&1 && '%s' forward vae-encode --model '%s' -i "
+             "'%s/ok.safetensors' -o '%s/ten.safetensors' >/dev/null 2>&1", sf, model, dir, dir,
+             sf, model, dir, dir);
+    CHECK_EQ_INT(system(args), 0);
+    same_tensor("img.safetensors", "ten.safetensors", "z");
+#endif
     /* and the good input works */
     {
         snprintf(args, sizeof args, "'%s' forward vae-decode --model '%s' -i '%s/z.safetensors' "
