@@ -68,17 +68,51 @@ struct act {
 static int64_t act_plane(const struct act *a) { return a->t * a->h * a->w; }
 static int64_t act_numel(const struct act *a) { return a->c * act_plane(a); }
 
+/* Buffers freed during a decode/encode are kept, by exact size, for the next pass: passes repeat
+ * the same shapes, so after the second pass nothing is allocated (and big blocks are not handed
+ * back to the kernel and faulted in again each layer). The pool of the running decode/encode is
+ * thread-local: only the calling thread allocates activations. */
+#define POOL_SLOTS 48
+
+struct pool {
+    void *buf[POOL_SLOTS];
+    size_t bytes[POOL_SLOTS];
+    int n;
+};
+
+static _Thread_local struct pool *cur_pool;
+
+static void pool_fini(struct pool *p)
+{
+    for (int i = 0; i < p->n; i++) free(p->buf[i]);
+    p->n = 0;
+}
+
 static int act_new(struct act *a, int64_t c, int64_t t, int64_t h, int64_t w)
 {
     a->c = c, a->t = t, a->h = h, a->w = w;
-    size_t bytes = (size_t)(c * t * h * w) * sizeof(float);
-    a->d = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    size_t bytes = ((size_t)(c * t * h * w) * sizeof(float) + 63) & ~(size_t)63;
+    struct pool *p = cur_pool;
+    for (int i = 0; p && i < p->n; i++)
+        if (p->bytes[i] == bytes) {
+            a->d = p->buf[i];
+            p->buf[i] = p->buf[p->n - 1], p->bytes[i] = p->bytes[p->n - 1];
+            p->n--;
+            return SF_OK;
+        }
+    a->d = aligned_alloc(64, bytes);
     return a->d ? SF_OK : SF_E_NOMEM;
 }
 
 static void act_free(struct act *a)
 {
-    free(a->d);
+    struct pool *p = cur_pool;
+    if (a->d && p && p->n < POOL_SLOTS) {
+        p->buf[p->n] = a->d;
+        p->bytes[p->n++] = ((size_t)act_numel(a) * sizeof(float) + 63) & ~(size_t)63;
+    } else {
+        free(a->d);
+    }
     a->d = NULL;
 }
 
@@ -492,7 +526,9 @@ int sf_vae_decode(struct sf_vae *v, const float *z, int64_t T, int64_t h, int64_
     }
     struct tile *tiles = calloc((size_t)(nr * nc), sizeof *tiles);
     struct act frame = {0};
+    struct pool pool = {0};
     if (!tiles) return SF_E_NOMEM;
+    cur_pool = &pool;
     for (int64_t i = 0; i < nr * nc; i++) {
         struct tile *tt = &tiles[i];
         tt->y0 = tl ? (i / nc) * sl : 0, tt->x0 = tl ? (i % nc) * sl : 0;
@@ -541,6 +577,8 @@ out:
         act_free(&tiles[i].out);
     }
     free(tiles);
+    cur_pool = NULL;
+    pool_fini(&pool);
     return st;
 }
 
@@ -585,6 +623,8 @@ int sf_vae_encode(struct sf_vae *v, const float *x, int64_t F, int64_t H, int64_
     int64_t T = 1 + (F - 1) / 4, h = H / 8, w = W / 8, plane = H * W, zd = v->cfg.z_dim;
     struct stream s = {0};
     struct act a = {0}, y = {0};
+    struct pool pool = {0};
+    cur_pool = &pool;
     SF_TRY(st, stream_init(&s, v->enc.n_slots));
     for (int64_t k = 0; k < T; k++) {
         int64_t f0 = k == 0 ? 0 : 1 + 4 * (k - 1), nf = k == 0 ? 1 : 4;
@@ -599,6 +639,8 @@ int sf_vae_encode(struct sf_vae *v, const float *x, int64_t F, int64_t H, int64_
 out:
     act_free(&a), act_free(&y);
     stream_fini(&s);
+    cur_pool = NULL;
+    pool_fini(&pool);
     return st;
 }
 
