@@ -47,6 +47,7 @@ struct layer {
 struct side {
     struct layer l[VAE_MAX_MODS];
     int n, n_slots;
+    int stream_from; /* first layer after the last temporal resampler */
 };
 
 
@@ -422,36 +423,64 @@ out:
     return st;
 }
 
-/* Runs the side's layers over one chunk; x is consumed, the result returned in *out. */
+static int run_layer(const struct layer *L, struct stream *s, struct act *x, struct act *y)
+{
+    int st;
+    switch (L->kind) {
+    case VM_CONV:
+    case VM_POINT:
+        st = causal_conv(&L->c1, L->c1.slot >= 0 ? &s->slot[L->c1.slot] : NULL, x, y);
+        act_free(x);
+        return st;
+    case VM_RES: return run_res(L, s, x, y);
+    case VM_ATTN: return run_attn(L, x, y);
+    case VM_HEAD:
+        rms_norm(x, L->g1, 1, x->d);
+        st = causal_conv(&L->c1, &s->slot[L->c1.slot], x, y);
+        act_free(x);
+        return st;
+    default: return run_resample(L, s, x, y);
+    }
+}
+
+/* Runs the side's layers over one chunk; x is consumed, the result returned in *out.
+ * From sd->stream_from on no layer changes the frame count, so a chunk of several frames goes
+ * through those layers one frame at a time — the causal caches make that the same computation
+ * — which keeps the decoder's full-resolution activations at one frame instead of four. */
 static int run_side(const struct side *sd, struct stream *s, struct act *x, struct act *out)
 {
     int st = SF_OK;
+    struct act res = {0}, f = {0};
     for (int i = 0; i < sd->n; i++) {
-        const struct layer *L = &sd->l[i];
         struct act y = {0};
-        switch (L->kind) {
-        case VM_CONV:
-        case VM_POINT:
-            st = causal_conv(&L->c1, L->c1.slot >= 0 ? &s->slot[L->c1.slot] : NULL, x, &y);
+        if (i == sd->stream_from && x->t > 1) {
+            int64_t plane = x->h * x->w;
+            for (int64_t k = 0; k < x->t; k++) {
+                SF_TRY(st, act_new(&f, x->c, 1, x->h, x->w));
+                copy_rows(f.d, plane, x->d + k * plane, x->t * plane, x->c, plane);
+                for (int j = i; j < sd->n; j++) {
+                    SF_TRY(st, run_layer(&sd->l[j], s, &f, &y));
+                    f = y;
+                    y.d = NULL;
+                }
+                if (!res.d) SF_TRY(st, act_new(&res, f.c, x->t, f.h, f.w));
+                int64_t fp = f.h * f.w;
+                copy_rows(res.d + k * fp, res.t * fp, f.d, fp, f.c, fp);
+                act_free(&f);
+            }
             act_free(x);
+            *x = res;
+            res.d = NULL;
             break;
-        case VM_RES: st = run_res(L, s, x, &y); break;
-        case VM_ATTN: st = run_attn(L, x, &y); break;
-        case VM_HEAD:
-            rms_norm(x, L->g1, 1, x->d);
-            st = causal_conv(&L->c1, &s->slot[L->c1.slot], x, &y);
-            act_free(x);
-            break;
-        default: st = run_resample(L, s, x, &y); break;
         }
-        if (st) {
-            act_free(x);
-            return st;
-        }
+        SF_TRY(st, run_layer(&sd->l[i], s, x, &y));
         *x = y;
     }
     *out = *x;
     x->d = NULL;
+out:
+    if (st) act_free(x);
+    act_free(&res), act_free(&f);
     return st;
 }
 
@@ -742,6 +771,9 @@ static int bind(struct sf_vae *v, vae_get_fn get, void *ctx)
     for (int side = 0; side < 2; side++) {
         struct side *sd = side ? &v->dec : &v->enc;
         sd->n = vae_arch_modules(&v->cfg, side, mods);
+        sd->stream_from = 0;
+        for (int i = 0; i < sd->n; i++)
+            if (mods[i].kind == VM_UP3D || mods[i].kind == VM_DOWN3D) sd->stream_from = i + 1;
         for (int i = 0; i < sd->n; i++) {
             struct layer *L = &sd->l[i];
             const struct vae_mod *m = &mods[i];
