@@ -486,11 +486,6 @@ out:
 
 /* ---- decode --------------------------------------------------------------------------------- */
 
-struct tile {
-    int64_t y0, x0, lh, lw; /* latent window */
-    struct stream s;
-    struct act out; /* this pass's frames (3, t, 8lh, 8lw) */
-};
 
 static void blend_v(const struct act *a, struct act *b, int64_t ext)
 {
@@ -538,6 +533,106 @@ static void clamp_pm1(float *x, int64_t n)
     for (int64_t i = 0; i < n; i++) x[i] = x[i] < -1.f ? -1.f : (x[i] > 1.f ? 1.f : x[i]);
 }
 
+/* Untiled: one pass per latent frame, frames handed out as they are made; memory is one pass's
+ * activations plus the caches, whatever the clip length. */
+static int decode_frames(struct sf_vae *v, const float *z, int64_t T, int64_t h, int64_t w,
+                         sf_vae_frames_fn emit, void *ctx)
+{
+    int st;
+    struct stream s = {0};
+    struct act frame = {0};
+    int64_t frame0 = 0;
+    SF_TRY(st, stream_init(&s, v->dec.n_slots));
+    for (int64_t k = 0; k < T; k++) {
+        SF_TRY(st, decode_pass(v, &s, z, T, k, h, w, 0, 0, h, w, &frame));
+        clamp_pm1(frame.d, act_numel(&frame));
+        SF_TRY(st, emit(ctx, frame.d, frame0, frame.t, frame.h, frame.w));
+        frame0 += frame.t;
+        act_free(&frame);
+    }
+out:
+    act_free(&frame);
+    stream_fini(&s);
+    return st;
+}
+
+/* Copies the part of tile (i, j) that diffusers keeps (its first stride x stride pixels) into
+ * the video. */
+static void crop_tile(const struct act *b, int64_t i, int64_t j, int64_t sp, struct act *video)
+{
+    int64_t oy = i * sp, ox = j * sp, H = video->h, W = video->w;
+    int64_t ch = b->h < sp ? b->h : sp, cw = b->w < sp ? b->w : sp;
+    if (oy + ch > H) ch = H - oy;
+    if (ox + cw > W) cw = W - ox;
+    for (int64_t c = 0; c < b->c * b->t; c++)
+        for (int64_t y = 0; y < ch; y++)
+            memcpy(video->d + (c * H + oy + y) * W + ox, b->d + (c * b->h + y) * b->w,
+                   (size_t)cw * sizeof(float));
+}
+
+/* Tiled, as diffusers' tiled_decode: each tile is decoded over the whole clip with its own
+ * caches (only one tile's caches and activations live at a time — the point of tiling), then
+ * blended in place with the already-blended tiles above and to the left, in row-major order.
+ * A tile is cropped into the video and freed once the tile below it is blended, so about one
+ * row of tiles is held besides the video itself. */
+static int decode_tiled(struct sf_vae *v, const float *z, int64_t T, int64_t h, int64_t w,
+                        const struct sf_vae_tiling *tiling, sf_vae_frames_fn emit, void *ctx)
+{
+    int st = SF_OK;
+    int64_t H = 8 * h, W = 8 * w, F = 1 + 4 * (T - 1), tl = tiling->tile_px / 8;
+    int64_t sl = tiling->stride_px / 8, sp = tiling->stride_px;
+    int64_t blend = tiling->tile_px - tiling->stride_px;
+    int64_t nr = (h + sl - 1) / sl, nc = (w + sl - 1) / sl;
+    struct act *tiles = calloc((size_t)(nr * nc), sizeof *tiles);
+    struct act video = {0}, chunk = {0}, part = {0};
+    struct stream s = {0};
+    if (!tiles) return SF_E_NOMEM;
+    SF_TRY(st, act_new(&video, 3, F, H, W));
+    for (int64_t i = 0; i < nr; i++)
+        for (int64_t j = 0; j < nc; j++) {
+            int64_t y0 = i * sl, x0 = j * sl;
+            int64_t lh = h - y0 < tl ? h - y0 : tl, lw = w - x0 < tl ? w - x0 : tl, f0 = 0;
+            struct act *b = &tiles[i * nc + j];
+            SF_TRY(st, stream_init(&s, v->dec.n_slots));
+            for (int64_t k = 0; k < T; k++) {
+                SF_TRY(st, decode_pass(v, &s, z, T, k, h, w, y0, x0, lh, lw, &part));
+                if (!b->d) SF_TRY(st, act_new(b, 3, F, part.h, part.w));
+                int64_t pl = part.h * part.w;
+                copy_rows(b->d + f0 * pl, F * pl, part.d, part.t * pl, 3, part.t * pl);
+                f0 += part.t;
+                act_free(&part);
+            }
+            stream_fini(&s);
+            SF_ASSERT(f0 == F);
+            if (i > 0) blend_v(&tiles[(i - 1) * nc + j], b, blend);
+            if (j > 0) blend_h(&tiles[i * nc + j - 1], b, blend);
+            if (i > 0) { /* the tile above is final now */
+                crop_tile(&tiles[(i - 1) * nc + j], i - 1, j, sp, &video);
+                act_free(&tiles[(i - 1) * nc + j]);
+            }
+        }
+    for (int64_t j = 0; j < nc; j++) {
+        crop_tile(&tiles[(nr - 1) * nc + j], nr - 1, j, sp, &video);
+        act_free(&tiles[(nr - 1) * nc + j]);
+    }
+    clamp_pm1(video.d, act_numel(&video));
+    /* hand the frames out in the same chunks as the untiled decode */
+    for (int64_t f0 = 0, k = 0; k < T; k++) {
+        int64_t t = k == 0 ? 1 : 4, pl = H * W;
+        SF_TRY(st, act_new(&chunk, 3, t, H, W));
+        copy_rows(chunk.d, t * pl, video.d + f0 * pl, F * pl, 3, t * pl);
+        SF_TRY(st, emit(ctx, chunk.d, f0, t, H, W));
+        act_free(&chunk);
+        f0 += t;
+    }
+out:
+    stream_fini(&s);
+    for (int64_t i = 0; i < nr * nc; i++) act_free(&tiles[i]);
+    free(tiles);
+    act_free(&video), act_free(&chunk), act_free(&part);
+    return st;
+}
+
 int sf_vae_decode(struct sf_vae *v, const float *z, int64_t T, int64_t h, int64_t w,
                   const struct sf_vae_tiling *tiling, sf_vae_frames_fn emit, void *ctx)
 {
@@ -546,66 +641,12 @@ int sf_vae_decode(struct sf_vae *v, const float *z, int64_t T, int64_t h, int64_
                  (long long)T, (long long)h, (long long)w);
         return SF_E_INVAL;
     }
-    int st = SF_OK;
-    int64_t H = 8 * h, W = 8 * w, tl = 0, sl = 0, blend = 0, nr = 1, nc = 1;
-    if (tiling && tiling->tile_px > 0 && (H > tiling->tile_px || W > tiling->tile_px)) {
-        tl = tiling->tile_px / 8, sl = tiling->stride_px / 8;
-        blend = tiling->tile_px - tiling->stride_px;
-        nr = (h + sl - 1) / sl, nc = (w + sl - 1) / sl;
-    }
-    struct tile *tiles = calloc((size_t)(nr * nc), sizeof *tiles);
-    struct act frame = {0};
     struct pool pool = {0};
-    if (!tiles) return SF_E_NOMEM;
     cur_pool = &pool;
-    for (int64_t i = 0; i < nr * nc; i++) {
-        struct tile *tt = &tiles[i];
-        tt->y0 = tl ? (i / nc) * sl : 0, tt->x0 = tl ? (i % nc) * sl : 0;
-        tt->lh = tl ? (h - tt->y0 < tl ? h - tt->y0 : tl) : h;
-        tt->lw = tl ? (w - tt->x0 < tl ? w - tt->x0 : tl) : w;
-        SF_TRY(st, stream_init(&tt->s, v->dec.n_slots));
-    }
-    int64_t frame0 = 0;
-    for (int64_t k = 0; k < T; k++) {
-        for (int64_t i = 0; i < nr * nc; i++) {
-            struct tile *tt = &tiles[i];
-            act_free(&tt->out);
-            SF_TRY(st, decode_pass(v, &tt->s, z, T, k, h, w, tt->y0, tt->x0, tt->lh, tt->lw,
-                                   &tt->out));
-        }
-        int64_t t = tiles[0].out.t;
-        if (!tl) {
-            frame = tiles[0].out;
-            tiles[0].out.d = NULL;
-        } else {
-            SF_TRY(st, act_new(&frame, 3, t, H, W));
-            for (int64_t i = 0; i < nr; i++)
-                for (int64_t j = 0; j < nc; j++) {
-                    struct act *b = &tiles[i * nc + j].out;
-                    if (i > 0) blend_v(&tiles[(i - 1) * nc + j].out, b, blend);
-                    if (j > 0) blend_h(&tiles[i * nc + j - 1].out, b, blend);
-                    int64_t sp = tiling->stride_px, oy = i * sp, ox = j * sp;
-                    int64_t ch = b->h < sp ? b->h : sp, cw = b->w < sp ? b->w : sp;
-                    if (oy + ch > H) ch = H - oy;
-                    if (ox + cw > W) cw = W - ox;
-                    for (int64_t c = 0; c < 3 * t; c++)
-                        for (int64_t y = 0; y < ch; y++)
-                            memcpy(frame.d + (c * H + oy + y) * W + ox, b->d + (c * b->h + y) * b->w,
-                                   (size_t)cw * sizeof(float));
-                }
-        }
-        clamp_pm1(frame.d, act_numel(&frame));
-        SF_TRY(st, emit(ctx, frame.d, frame0, t, H, W));
-        frame0 += t;
-        act_free(&frame);
-    }
-out:
-    act_free(&frame);
-    for (int64_t i = 0; i < nr * nc; i++) {
-        stream_fini(&tiles[i].s);
-        act_free(&tiles[i].out);
-    }
-    free(tiles);
+    int st, tiled = tiling && tiling->tile_px > 0 &&
+                    (8 * h > tiling->tile_px || 8 * w > tiling->tile_px);
+    if (tiled) st = decode_tiled(v, z, T, h, w, tiling, emit, ctx);
+    else st = decode_frames(v, z, T, h, w, emit, ctx);
     cur_pool = NULL;
     pool_fini(&pool);
     return st;
