@@ -8,15 +8,3 @@ int sf_forward_text(int argc, char **argv)
     (void)argc; (void)argv;
     return sf_cli_not_built("forward text", "arrives with the umT5 encoder");
 }
-
-int sf_forward_vae_decode(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("forward vae-decode", "arrives with the Wan-VAE");
-}
-
-int sf_forward_vae_encode(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("forward vae-encode", "arrives with the Wan-VAE");
-}
