@@ -15,12 +15,6 @@ int sf_forward_denoise(int argc, char **argv)
     return sf_cli_not_built("forward denoise", "arrives with the samplers");
 }
 
-int sf_forward_text(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("forward text", "arrives with the umT5 encoder");
-}
-
 int sf_forward_vae_decode(int argc, char **argv)
 {
     (void)argc; (void)argv;
