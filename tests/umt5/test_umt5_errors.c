@@ -3,6 +3,7 @@
  * vocabulary, mask/ids shape mismatch, masks that are not 0/1 right padding, and weights that do
  * not match config.json (a wrong size, too few or too many layers, an unsupported FFN). Uses the
  * tiny fixture weights of config a (tests/fixtures/umt5/a). */
+#define _POSIX_C_SOURCE 200809L /* symlink */
 #include "sf_umt5.h"
 #include "umt5_test_util.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *env_or_die(const char *name)
+static inline const char *env_or_die(const char *name)
 {
     const char *v = getenv(name);
     if (!v) {
@@ -21,12 +21,13 @@ static const char *env_or_die(const char *name)
     return v;
 }
 
-/* Runs `$SF_SHOTFARM args` with stderr into err_path; returns the exit code (-1 on a signal).
+/* Runs `SF_LOG=warn $SF_SHOTFARM args` (so stderr holds only warnings and errors) with stderr
+ * into err_path; returns the exit code (-1 on a signal).
  * *lines gets the number of stderr lines, err (size n) their text. */
-static int run_shotfarm(const char *args, const char *err_path, int *lines, char *err, size_t n)
+static inline int run_shotfarm(const char *args, const char *err_path, int *lines, char *err, size_t n)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >/dev/null", env_or_die("SF_SHOTFARM"), args,
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "SF_LOG=warn '%s' %s 2>'%s' >/dev/null", env_or_die("SF_SHOTFARM"), args,
              err_path);
     int rc = system(cmd);
     int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -40,7 +41,7 @@ static int run_shotfarm(const char *args, const char *err_path, int *lines, char
 }
 
 /* The tensor `name` of st converted to fp32 (malloc'd), or NULL with a failed check. */
-static float *read_f32(struct sf_st *st, const char *name, uint64_t *n)
+static inline float *read_f32(struct sf_st *st, const char *name, uint64_t *n)
 {
     const struct sf_st_tensor *t = sf_st_find(st, name);
     CHECK(t != NULL);
@@ -51,7 +52,7 @@ static float *read_f32(struct sf_st *st, const char *name, uint64_t *n)
     return p;
 }
 
-static int64_t *read_i64(struct sf_st *st, const char *name, uint64_t *n)
+static inline int64_t *read_i64(struct sf_st *st, const char *name, uint64_t *n)
 {
     const struct sf_st_tensor *t = sf_st_find(st, name);
     CHECK(t != NULL && t->dtype == SF_DTYPE_I64);
