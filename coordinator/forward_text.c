@@ -157,7 +157,9 @@ int sf_forward_text(int argc, char **argv)
         if (n > N) N = n;
     }
 
+    double t0 = sf_log_elapsed();
     SF_TRY(st, sf_umt5_load(model, &te));
+    double t1 = sf_log_elapsed();
     const struct sf_umt5_config *cfg = sf_umt5_get_config(te);
     const int64_t D = cfg->d_model;
     for (int64_t b = 0; b < B; b++) {
@@ -176,14 +178,15 @@ int sf_forward_text(int argc, char **argv)
     hs = calloc((size_t)(B * N * D), sizeof *hs);
     if (!hs) { st = SF_E_NOMEM; goto out; }
     for (int64_t b = 0; b < B; b++) SF_TRY(st, sf_umt5_encode(te, ids + b * L, lens[b], hs + b * N * D));
+    double t2 = sf_log_elapsed();
     struct sf_st_desc d[2] = {
         {.name = "last_hidden_state", .dtype = SF_DTYPE_F32, .n_dims = 3, .shape = {B, N, D},
          .data = hs},
         {.name = "seq_lens", .dtype = SF_DTYPE_I64, .n_dims = 1, .shape = {B}, .data = lens},
     };
     SF_TRY(st, sf_st_write(outp, d, 2, NULL, 0, NULL, NULL));
-    SF_INFO("forward", "text: %lld prompt(s), up to %lld tokens -> %s", (long long)B,
-            (long long)N, outp);
+    SF_INFO("forward", "text: %lld prompt(s), up to %lld tokens: load %.2f s, encode %.2f s -> %s",
+            (long long)B, (long long)N, t1 - t0, t2 - t1, outp);
 out:
     free(hs);
     free(ids);
