@@ -33,18 +33,6 @@ int sf_cmd_submit(int argc, char **argv)
     return sf_cli_not_built("submit", "Slurm submission arrives with the farm core");
 }
 
-int sf_cmd_mkmodel(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("mkmodel", "random models arrive with the safetensors work");
-}
-
-int sf_cmd_inspect(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("inspect", "arrives with the safetensors work");
-}
-
 int sf_cmd_tokenize(int argc, char **argv)
 {
     (void)argc; (void)argv;
