@@ -7,14 +7,15 @@
  * computed (see sf_umt5.h on padding). */
 #include "sf_umt5.h"
 
+#include "sf_file.h"
 #include "sf_json.h"
 #include "sf_log.h"
+#include "sf_model_dir.h"
 #include "sf_ops.h"
 #include "sf_safetensors.h"
 #include "sf_status.h"
 #include "sf_tensor.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ struct layer {
 struct sf_umt5 {
     struct sf_umt5_config cfg;
     enum sf_umt5_names names;
-    char dir[4096];                   /* the component directory */
+    char dir[SF_MODEL_PATH_MAX + 32]; /* the component directory */
+    int bare_file;                    /* weights given as a file: no config.json of their own */
     struct sf_st *st;                 /* the mapped weights; tensors below point into it */
     const struct sf_st_tensor *embed; /* (vocab_size, D), rows converted on lookup */
     struct layer *layers;             /* n_layers */
@@ -73,45 +75,71 @@ static int is_file(const char *p)
     return stat(p, &s) == 0 && S_ISREG(s.st_mode);
 }
 
-/* Reads a whole small file (config.json) into a NUL-terminated buffer the caller frees. */
-static int read_text(const char *path, char **out, size_t *len)
+static int ends_with(const char *s, const char *suffix)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        SF_ERROR(MOD, "%s: cannot open: %s", path, strerror(errno));
-        return SF_E_IO;
-    }
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* The weights of a text encoder directory: sharded index or single file, into w; 0 if none. */
+static int dir_weights(const char *dir, char *w, size_t n)
+{
+    snprintf(w, n, "%s/model.safetensors.index.json", dir);
+    if (is_file(w)) return 1;
+    snprintf(w, n, "%s/model.safetensors", dir);
+    return is_file(w);
+}
+
+/* Where the encoder of `path` lives: m->dir (its directory, for config.json and messages) and
+ * weights (the .safetensors or its index). Accepts a text_encoder directory (transformers or
+ * Wan names), a directory holding one as text_encoder/, a model directory in any form
+ * sf_model_dir_detect knows, or a .safetensors file (Wan names, e.g. the official .pth
+ * converted). */
+static int resolve(struct sf_umt5 *m, const char *path, char *weights, size_t n)
+{
     int st = SF_OK;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > (64u << 20)) {
-                SF_ERROR(MOD, "%s: larger than 64 MiB; not a config.json", path);
-                st = SF_E_FORMAT;
-                goto out;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) { st = SF_E_NOMEM; goto out; }
-            buf = nb;
+    struct sf_model_dir md;
+    char sub[SF_MODEL_PATH_MAX + 16];
+    snprintf(sub, sizeof sub, "%s/text_encoder", path);
+    const char *direct[] = {path, sub};
+    for (int i = 0; i < 2; i++) {
+        if (is_dir(direct[i]) && dir_weights(direct[i], weights, n)) {
+            snprintf(m->dir, sizeof m->dir, "%s", direct[i]);
+            return SF_OK;
         }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
     }
-    if (ferror(f)) {
-        SF_ERROR(MOD, "%s: read failed: %s", path, strerror(errno));
-        st = SF_E_IO;
-        goto out;
+    SF_TRY(st, sf_model_dir_detect(path, &md));
+    const char *c = md.kind == SF_MODEL_FILE ? md.path : md.component[SF_COMPONENT_TEXT];
+    char conv[SF_MODEL_PATH_MAX + 16];
+    /* the official checkpoint's .pth, converted beside it as model_dir's message suggests */
+    snprintf(conv, sizeof conv, "%s.safetensors", c);
+    if (md.kind == SF_MODEL_OFFICIAL && c[0] && is_file(conv)) c = conv;
+    if (!c[0]) {
+        SF_ERROR(MOD, "%s: this %s has no text encoder (text_encoder/ or %s); write one with "
+                 "`shotfarm mkmodel --component text`", path, sf_model_kind_name(md.kind),
+                 sf_component_info(SF_COMPONENT_TEXT)->official_path);
+        return SF_E_NOTFOUND;
     }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    buf = NULL;
+    if (is_dir(c)) {
+        snprintf(m->dir, sizeof m->dir, "%s", c);
+        if (dir_weights(c, weights, n)) return SF_OK;
+        SF_ERROR(MOD, "%s: neither model.safetensors nor model.safetensors.index.json; not a text "
+                 "encoder directory", c);
+        return SF_E_NOTFOUND;
+    }
+    if (!ends_with(c, ".safetensors") && !ends_with(c, ".safetensors.index.json")) {
+        SF_ERROR(MOD, "%s: a PyTorch pickle, which shotfarm does not load; convert it once with: "
+                 "python -c \"import torch, safetensors.torch as s; s.save_file(torch.load('%s', "
+                 "map_location='cpu', weights_only=True), '%s.safetensors')\"", c, c, c);
+        return SF_E_UNSUPPORTED;
+    }
+    snprintf(weights, n, "%s", c);
+    m->bare_file = 1; /* a config.json beside it belongs to something else */
+    snprintf(m->dir, sizeof m->dir, "%s", c);
+    char *slash = strrchr(m->dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(m->dir, sizeof m->dir, ".");
 out:
-    free(buf);
-    fclose(f);
     return st;
 }
 
@@ -142,7 +170,7 @@ static int parse_config(const char *path, struct sf_umt5_config *c)
     char *text = NULL, err[256];
     size_t len = 0;
     struct sf_json_doc *doc = NULL;
-    int st = read_text(path, &text, &len);
+    int st = sf_file_read_all(path, 1u << 20, &text, &len);
     if (st) return st;
     doc = sf_json_parse(text, len, err, sizeof err);
     if (!doc) {
@@ -328,36 +356,16 @@ int sf_umt5_load(const char *dir, struct sf_umt5 **out)
 {
     int st = SF_OK;
     struct sf_umt5 *m = calloc(1, sizeof *m);
-    char path[4200], cfg_path[4200];
+    char path[SF_MODEL_PATH_MAX + 64], cfg_path[4200];
     if (!m) return SF_E_NOMEM;
 
-    /* dir is a model directory (with text_encoder/) or the component itself */
-    snprintf(path, sizeof path, "%s/text_encoder", dir);
-    if (snprintf(m->dir, sizeof m->dir, "%s", is_dir(path) ? path : dir) >= (int)sizeof m->dir) {
-        SF_ERROR(MOD, "%s: path too long", dir);
-        st = SF_E_INVAL;
-        goto out;
-    }
-    if (!is_dir(m->dir)) {
-        SF_ERROR(MOD, "%s: not a directory; pass a model directory with text_encoder/ "
-                 "(shotfarm mkmodel --component text writes one)", dir);
-        st = SF_E_NOTFOUND;
-        goto out;
-    }
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", m->dir);
-    if (!is_file(path)) snprintf(path, sizeof path, "%s/model.safetensors", m->dir);
-    if (!is_file(path)) {
-        SF_ERROR(MOD, "%s: neither model.safetensors nor model.safetensors.index.json; not a "
-                 "text encoder directory", m->dir);
-        st = SF_E_NOTFOUND;
-        goto out;
-    }
+    SF_TRY(st, resolve(m, dir, path, sizeof path));
     SF_TRY(st, sf_st_open(path, &m->st));
     m->names = sf_st_find(m->st, "token_embedding.weight") ? SF_UMT5_NAMES_WAN : SF_UMT5_NAMES_HF;
 
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", m->dir);
     const char *cfg_src = "config.json";
-    if (is_file(cfg_path)) {
+    if (!m->bare_file && is_file(cfg_path)) {
         SF_TRY(st, parse_config(cfg_path, &m->cfg));
     } else {
         SF_TRY(st, infer_config(m, path));

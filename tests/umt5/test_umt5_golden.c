@@ -4,7 +4,8 @@
  * max-distance clamp are used), through `shotfarm forward text`:
  *   - fp32 weights vs the fp32 reference:                       <= 1e-4 * max|ref| (valid rows)
  *   - bf16 weights vs the fp32 reference on the rounded weights: <= 1e-4 * max|ref|
- *   - the bf16 weights under Wan's t5.py names (config a without config.json): same reference
+ *   - the bf16 weights under Wan's t5.py names (config a without config.json): same reference,
+ *     also given as a bare .safetensors file (config inferred from the shapes)
  *   - every relative position in [-1100, 1100]: the reference's bucket, exactly. */
 #include "sf_umt5.h"
 #include "umt5_test_util.h"
@@ -35,13 +36,17 @@ static void check_buckets(const char *dir, struct sf_st *io)
     sf_umt5_destroy(m);
 }
 
-/* Runs forward text on dir with io's inputs; compares the valid rows with ref_name. */
+/* Runs forward text on fix/variant (a model path) with io's inputs; compares the valid rows with
+ * ref_name. */
 static void check_forward(const char *fix, const char *variant, const char *io_path,
                           struct sf_st *io, const char *ref_name, enum sf_umt5_names names)
 {
-    char dir[4096], args[8192], err[4096], what[256];
+    char dir[4096], args[8192], err[4096], what[256], tag[128];
     snprintf(dir, sizeof dir, "%s/%s", fix, variant);
     snprintf(what, sizeof what, "%s vs %s", variant, ref_name);
+    snprintf(tag, sizeof tag, "%s", variant);
+    for (char *p = tag; *p; p++)
+        if (*p == '/' || *p == '.') *p = '_';
 
     struct sf_umt5 *m = NULL;
     CHECK(sf_umt5_load(dir, &m) == 0);
@@ -49,7 +54,7 @@ static void check_forward(const char *fix, const char *variant, const char *io_p
     sf_umt5_destroy(m);
 
     snprintf(args, sizeof args, "forward text --model '%s' -i '%s' -o out_%s.safetensors", dir,
-             io_path, variant);
+             io_path, tag);
     int lines;
     int rc = run_shotfarm(args, "golden_err.txt", &lines, err, sizeof err);
     if (rc != 0) fprintf(stderr, "%s: shotfarm exit %d:\n%s", what, rc, err);
@@ -57,7 +62,7 @@ static void check_forward(const char *fix, const char *variant, const char *io_p
     if (rc) return;
 
     char out_path[512];
-    snprintf(out_path, sizeof out_path, "out_%s.safetensors", variant);
+    snprintf(out_path, sizeof out_path, "out_%s.safetensors", tag);
     struct sf_st *out = NULL;
     CHECK(sf_st_open(out_path, &out) == 0);
     if (!out) return;
@@ -140,6 +145,12 @@ int main(void)
         check_forward(fix, v32, io_path, io, "last_hidden_state", SF_UMT5_NAMES_HF);
         check_forward(fix, v16, io_path, io, "last_hidden_state_bf16", SF_UMT5_NAMES_HF);
         check_forward(fix, vwan, io_path, io, "last_hidden_state_bf16", SF_UMT5_NAMES_WAN);
+        /* the component directory itself, and a bare Wan-named file (a converted .pth) */
+        char sub[64];
+        snprintf(sub, sizeof sub, "%s/text_encoder", v32);
+        check_forward(fix, sub, io_path, io, "last_hidden_state", SF_UMT5_NAMES_HF);
+        snprintf(sub, sizeof sub, "%s/text_encoder/model.safetensors", vwan);
+        check_forward(fix, sub, io_path, io, "last_hidden_state_bf16", SF_UMT5_NAMES_WAN);
         sf_st_close(io);
     }
     return sf_test_result("umt5_golden");
