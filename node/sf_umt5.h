@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct sf_umt5_config {
     int64_t vocab_size; /* token embedding rows (256384 for umT5-XXL) */
@@ -60,9 +61,13 @@ enum sf_umt5_tensor {
     SF_UMT5_T_COUNT
 };
 
+/* The vocabulary of the committed test tokenizer (examples/models/tokenizer.json), which the
+ * tiny encoder uses so that its token ids fit. */
+#define SF_UMT5_TINY_VOCAB 8100
+
 /* Named configs: "umt5-xxl" (Wan2.1's encoder; vocabulary 256384) and "tiny" (d_model 64 to
- * feed the `tiny` DiT; vocabulary 256384 too unless the caller changes it). Returns 0, or -1 when
- * the name is unknown (cfg untouched). */
+ * feed the `tiny` DiT; vocabulary SF_UMT5_TINY_VOCAB). Returns 0, or -1 when the name is unknown
+ * (cfg untouched). */
 int sf_umt5_config_by_name(const char *name, struct sf_umt5_config *cfg);
 /* NULL-terminated list of those names. */
 const char *const *sf_umt5_config_names(void);
@@ -77,11 +82,9 @@ void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int
 /* Shape of tensor `role` for cfg: returns the number of dims (1 or 2) and fills shape[0..1]. */
 int sf_umt5_tensor_shape(const struct sf_umt5_config *cfg, enum sf_umt5_tensor role,
                          int64_t shape[2]);
-/* Writes cfg as a transformers UMT5Config config.json (architectures UMT5EncoderModel) with
- * torch_dtype `dtype_name` ("bfloat16", "float32") to path (atomically). Returns SF_OK or
- * SF_E_IO / SF_E_NOSPC (logged). */
-int sf_umt5_config_write(const struct sf_umt5_config *cfg, const char *dtype_name,
-                         const char *path);
+/* Writes cfg as a transformers UMT5Config config.json (architectures UMT5EncoderModel, the keys
+ * UMT5Config saves) with torch_dtype `torch_dtype` ("bfloat16", "float32", "float16") to f. */
+void sf_umt5_config_json(const struct sf_umt5_config *cfg, const char *torch_dtype, FILE *f);
 
 /* The bidirectional relative-position bucket of T5 for rel = key_pos - query_pos, computed the
  * way transformers does (fp32 log, truncation toward zero), so the bucket edges agree exactly:

@@ -36,7 +36,7 @@ struct layer {
 struct sf_umt5 {
     struct sf_umt5_config cfg;
     enum sf_umt5_names names;
-    char dir[SF_MODEL_PATH_MAX + 32]; /* the component directory */
+    char dir[SF_MODEL_PATH_MAX + 256]; /* the component directory */
     int bare_file;                    /* weights given as a file: no config.json of their own */
     struct sf_st *st;                 /* the mapped weights; tensors below point into it */
     const struct sf_st_tensor *embed; /* (vocab_size, D), rows converted on lookup */
@@ -110,10 +110,12 @@ static int resolve(struct sf_umt5 *m, const char *path, char *weights, size_t n)
     }
     SF_TRY(st, sf_model_dir_detect(path, &md));
     const char *c = md.kind == SF_MODEL_FILE ? md.path : md.component[SF_COMPONENT_TEXT];
-    char conv[SF_MODEL_PATH_MAX + 16];
-    /* the official checkpoint's .pth, converted beside it as model_dir's message suggests */
-    snprintf(conv, sizeof conv, "%s.safetensors", c);
-    if (md.kind == SF_MODEL_OFFICIAL && c[0] && is_file(conv)) c = conv;
+    /* the official checkpoint's .pth converted beside it, as model_dir's message suggests (and
+     * mkmodel --layout official writes) */
+    char conv[SF_MODEL_PATH_MAX + 128];
+    snprintf(conv, sizeof conv, "%s/%s.safetensors", md.path,
+             sf_component_info(SF_COMPONENT_TEXT)->official_path);
+    if (md.kind == SF_MODEL_OFFICIAL && is_file(conv)) c = conv;
     if (!c[0]) {
         SF_ERROR(MOD, "%s: this %s has no text encoder (text_encoder/ or %s); write one with "
                  "`shotfarm mkmodel --component text`", path, sf_model_kind_name(md.kind),
@@ -276,8 +278,8 @@ static int infer_config(struct sf_umt5 *m, const char *src)
         SF_ERROR(MOD, "%s: no config.json, and the inferred config is invalid: %s", src, why);
         return SF_E_FORMAT;
     }
-    SF_INFO(MOD, "%s: no config.json; inferred d_model %d, %d layers, %d heads of %d, d_ff %d, "
-            "vocab %lld, %d buckets (max_distance 128, eps 1e-6 assumed)", m->dir, c->d_model,
+    SF_INFO(MOD, "%s: no config.json of its own; inferred d_model %d, %d layers, %d heads of %d, "
+            "d_ff %d, vocab %lld, %d buckets (max_distance 128, eps 1e-6 assumed)", src, c->d_model,
             c->n_layers, c->n_heads, c->d_kv, c->d_ff, (long long)c->vocab_size, c->num_buckets);
     return SF_OK;
 }
@@ -356,7 +358,7 @@ int sf_umt5_load(const char *dir, struct sf_umt5 **out)
 {
     int st = SF_OK;
     struct sf_umt5 *m = calloc(1, sizeof *m);
-    char path[SF_MODEL_PATH_MAX + 64], cfg_path[4200];
+    char path[SF_MODEL_PATH_MAX + 320], cfg_path[SF_MODEL_PATH_MAX + 320];
     if (!m) return SF_E_NOMEM;
 
     SF_TRY(st, resolve(m, dir, path, sizeof path));

@@ -11,6 +11,7 @@
 #include "sf_status.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -20,8 +21,9 @@ static const struct {
     /* wan/modules/t5.py:456-467,490-494 */
     {"umt5-xxl", {.vocab_size = 256384, .d_model = 4096, .d_kv = 64, .n_heads = 64, .d_ff = 10240,
                   .n_layers = 24, .num_buckets = 32, .max_distance = 128, .eps = 1e-6f}},
-    /* ours: d_model 64 feeds the `tiny` DiT (text_dim 64) */
-    {"tiny", {.vocab_size = 256384, .d_model = 64, .d_kv = 16, .n_heads = 4, .d_ff = 128,
+    /* ours: d_model 64 feeds the `tiny` DiT (text_dim 64); the vocabulary is the size of the
+     * committed test tokenizer examples/models/tokenizer.json (tests/umt5 checks they agree) */
+    {"tiny", {.vocab_size = SF_UMT5_TINY_VOCAB, .d_model = 64, .d_kv = 16, .n_heads = 4, .d_ff = 128,
               .n_layers = 2, .num_buckets = 32, .max_distance = 128, .eps = 1e-6f}},
 };
 
@@ -137,4 +139,39 @@ int sf_umt5_tensor_shape(const struct sf_umt5_config *c, enum sf_umt5_tensor rol
     }
     shape[0] = shape[1] = 0;
     return 0;
+}
+
+void sf_umt5_config_json(const struct sf_umt5_config *c, const char *torch_dtype, FILE *f)
+{
+    struct sf_jw w;
+    sf_jw_init(&w, f, 2);
+    sf_jw_obj_begin(&w);
+    sf_jw_key(&w, "architectures"), sf_jw_arr_begin(&w), sf_jw_str(&w, "UMT5EncoderModel");
+    sf_jw_arr_end(&w);
+    sf_jw_key(&w, "d_ff"), sf_jw_int(&w, c->d_ff);
+    sf_jw_key(&w, "d_kv"), sf_jw_int(&w, c->d_kv);
+    sf_jw_key(&w, "d_model"), sf_jw_int(&w, c->d_model);
+    sf_jw_key(&w, "decoder_start_token_id"), sf_jw_int(&w, 0);
+    sf_jw_key(&w, "dense_act_fn"), sf_jw_str(&w, "gelu_new");
+    sf_jw_key(&w, "dropout_rate"), sf_jw_num(&w, 0.1);
+    sf_jw_key(&w, "eos_token_id"), sf_jw_int(&w, 1);
+    sf_jw_key(&w, "feed_forward_proj"), sf_jw_str(&w, "gated-gelu");
+    sf_jw_key(&w, "is_encoder_decoder"), sf_jw_bool(&w, 1);
+    sf_jw_key(&w, "is_gated_act"), sf_jw_bool(&w, 1);
+    char eps[32]; /* the float's shortest decimal (1e-06), not its double expansion */
+    snprintf(eps, sizeof eps, "%.7g", (double)c->eps);
+    sf_jw_key(&w, "layer_norm_epsilon"), sf_jw_num(&w, strtod(eps, NULL));
+    sf_jw_key(&w, "model_type"), sf_jw_str(&w, "umt5");
+    sf_jw_key(&w, "num_decoder_layers"), sf_jw_int(&w, c->n_layers);
+    sf_jw_key(&w, "num_heads"), sf_jw_int(&w, c->n_heads);
+    sf_jw_key(&w, "num_layers"), sf_jw_int(&w, c->n_layers);
+    sf_jw_key(&w, "pad_token_id"), sf_jw_int(&w, 0);
+    sf_jw_key(&w, "relative_attention_max_distance"), sf_jw_int(&w, c->max_distance);
+    sf_jw_key(&w, "relative_attention_num_buckets"), sf_jw_int(&w, c->num_buckets);
+    sf_jw_key(&w, "tie_word_embeddings"), sf_jw_bool(&w, 0);
+    sf_jw_key(&w, "torch_dtype"), sf_jw_str(&w, torch_dtype);
+    sf_jw_key(&w, "use_cache"), sf_jw_bool(&w, 1);
+    sf_jw_key(&w, "vocab_size"), sf_jw_int(&w, c->vocab_size);
+    sf_jw_obj_end(&w);
+    sf_jw_finish(&w);
 }
