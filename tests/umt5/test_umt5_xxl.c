@@ -27,11 +27,14 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* Sum of the sizes of the safetensors files in dir/text_encoder. */
+/* Size of the encoder's model.safetensors: dir is a component directory (what mkmodel
+ * --component text writes) or holds one as text_encoder/. */
 static double weight_bytes(const char *dir)
 {
     char p[4400];
     struct stat s;
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    if (stat(p, &s) == 0) return (double)s.st_size;
     snprintf(p, sizeof p, "%s/text_encoder/model.safetensors", dir);
     return stat(p, &s) == 0 ? (double)s.st_size : 0;
 }
