@@ -236,16 +236,6 @@ static void dit_config_json(const struct mk_opts *o, FILE *f)
     sf_jw_finish(&w);
 }
 
-static int dit_list(const struct mk_opts *o, FILE *out, struct sf_jw *jw)
-{
-    struct mk_tensor *t = NULL;
-    size_t n = 0;
-    int st = dit_plan(o, &t, &n);
-    if (st == SF_OK) list_plan(o, t, n, out, jw);
-    free(t);
-    return st;
-}
-
 static int dit_write(const struct mk_opts *o, const char *dir)
 {
     int st = SF_OK;
@@ -311,16 +301,6 @@ static int text_plan(const struct mk_opts *o, struct mk_tensor **out, size_t *n)
     return SF_OK;
 }
 
-static int text_list(const struct mk_opts *o, FILE *out, struct sf_jw *jw)
-{
-    struct mk_tensor *t = NULL;
-    size_t n = 0;
-    int st = text_plan(o, &t, &n);
-    if (st == SF_OK) list_plan(o, t, n, out, jw);
-    free(t);
-    return st;
-}
-
 static void text_config_json(const struct mk_opts *o, FILE *f)
 {
     sf_umt5_config_json(&o->text, o->dtype == SF_DTYPE_F32 ? "float32" : o->dtype == SF_DTYPE_F16
@@ -358,19 +338,31 @@ out:
 
 struct mk_component {
     enum sf_component id;
-    /* Names and shapes it would write: lines on out, or objects into jw when jw != NULL. */
-    int (*list)(const struct mk_opts *o, FILE *out, struct sf_jw *jw);
+    /* The tensors it writes (a malloc'ed plan; --list prints it). */
+    int (*plan)(const struct mk_opts *o, struct mk_tensor **out, size_t *n);
     /* Writes config.json and weights into dir (which exists). */
     int (*write)(const struct mk_opts *o, const char *dir);
     const char *library, *cls; /* model_index.json entry */
 };
 
 static const struct mk_component mk_components[] = {
-    {SF_COMPONENT_DIT, dit_list, dit_write, "diffusers", "WanTransformer3DModel"},
-    {SF_COMPONENT_TEXT, text_list, text_write, "transformers", "UMT5EncoderModel"},
+    {SF_COMPONENT_DIT, dit_plan, dit_write, "diffusers", "WanTransformer3DModel"},
+    {SF_COMPONENT_TEXT, text_plan, text_write, "transformers", "UMT5EncoderModel"},
     /* VAE, tokenizer: added by their issues. */
 };
 #define N_MK_COMPONENTS (sizeof mk_components / sizeof mk_components[0])
+
+/* Names and shapes component m would write: lines on out, or objects into jw when jw != NULL. */
+static int list_component(const struct mk_opts *o, const struct mk_component *m, FILE *out,
+                          struct sf_jw *jw)
+{
+    struct mk_tensor *t = NULL;
+    size_t n = 0;
+    int st = m->plan(o, &t, &n);
+    if (st == SF_OK) list_plan(o, t, n, out, jw);
+    free(t);
+    return st;
+}
 
 static const struct mk_component *mk_find(enum sf_component id)
 {
@@ -548,7 +540,7 @@ int sf_cmd_mkmodel(int argc, char **argv)
                 if (!o.all && mk_components[i].id != o.only) continue;
                 sf_jw_key(&w, sf_component_info(mk_components[i].id)->name);
                 sf_jw_arr_begin(&w);
-                SF_TRY(st, mk_components[i].list(&o, stdout, &w));
+                SF_TRY(st, list_component(&o, &mk_components[i], stdout, &w));
                 sf_jw_arr_end(&w);
             }
             sf_jw_obj_end(&w);
@@ -556,7 +548,7 @@ int sf_cmd_mkmodel(int argc, char **argv)
         } else {
             for (size_t i = 0; i < N_MK_COMPONENTS; i++) {
                 if (!o.all && mk_components[i].id != o.only) continue;
-                SF_TRY(st, mk_components[i].list(&o, stdout, NULL));
+                SF_TRY(st, list_component(&o, &mk_components[i], stdout, NULL));
             }
         }
         goto out;
