@@ -32,9 +32,3 @@ int sf_cmd_submit(int argc, char **argv)
     (void)argc; (void)argv;
     return sf_cli_not_built("submit", "Slurm submission arrives with the farm core");
 }
-
-int sf_cmd_tokenize(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("tokenize", "arrives with the umT5 tokenizer");
-}
