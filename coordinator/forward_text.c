@@ -50,7 +50,8 @@ static int read_ints(const char *path, const struct sf_st_tensor *t, int64_t *ds
         return SF_OK;
     }
     if (t->dtype == SF_DTYPE_U8) {
-        for (uint64_t i = 0; i < n; i++) dst[i] = ((const uint8_t *)t->data)[i];
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = ((const uint8_t *)t->data)[i];
         return SF_OK;
     }
     SF_ERROR("forward", "%s: tensor %s is %s; it must be int64, int32 or uint8", path, t->name,
@@ -71,16 +72,24 @@ int sf_forward_text(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "m:i:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model = optarg; break;
-        case 'i': in = optarg; break;
-        case 'o': outp = optarg; break;
-        case 'h': usage(stdout); return SF_OK;
-        default: return sf_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+        case 'm':
+            model = optarg;
+            break;
+        case 'i':
+            in = optarg;
+            break;
+        case 'o':
+            outp = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return SF_OK;
+        default:
+            return sf_cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!model || !in || !outp)
-        return sf_cli_usage_error(CMD, "--model, -i and -o are required");
+    if (!model || !in || !outp) return sf_cli_usage_error(CMD, "--model, -i and -o are required");
 
     int st = SF_OK;
     struct sf_st *ist = NULL;
@@ -101,8 +110,8 @@ int sf_forward_text(int argc, char **argv)
     if (tid->n_dims != 2 || tid->shape[0] < 1 || tid->shape[1] < 1) {
         char sh[96];
         sf_st_shape_str(tid->n_dims, tid->shape, sh, sizeof sh);
-        SF_ERROR("forward", "%s: input_ids has shape %s; it must be (batch, tokens), both >= 1",
-                 in, sh);
+        SF_ERROR("forward", "%s: input_ids has shape %s; it must be (batch, tokens), both >= 1", in,
+                 sh);
         st = SF_E_FORMAT;
         goto out;
     }
@@ -110,20 +119,26 @@ int sf_forward_text(int argc, char **argv)
     if (tmask && (tmask->n_dims != 2 || tmask->shape[0] != B || tmask->shape[1] != L)) {
         char sh[96];
         sf_st_shape_str(tmask->n_dims, tmask->shape, sh, sizeof sh);
-        SF_ERROR("forward", "%s: attention_mask has shape %s but input_ids is [%lld, %lld]; they "
-                 "must match", in, sh, (long long)B, (long long)L);
+        SF_ERROR("forward",
+                 "%s: attention_mask has shape %s but input_ids is [%lld, %lld]; they "
+                 "must match",
+                 in, sh, (long long)B, (long long)L);
         st = SF_E_FORMAT;
         goto out;
     }
     ids = malloc((size_t)(B * L) * sizeof *ids);
     mask = malloc((size_t)(B * L) * sizeof *mask);
     lens = malloc((size_t)B * sizeof *lens);
-    if (!ids || !mask || !lens) { st = SF_E_NOMEM; goto out; }
+    if (!ids || !mask || !lens) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
     SF_TRY(st, read_ints(in, tid, ids));
     if (tmask) {
         SF_TRY(st, read_ints(in, tmask, mask));
     } else {
-        for (int64_t i = 0; i < B * L; i++) mask[i] = 1;
+        for (int64_t i = 0; i < B * L; i++)
+            mask[i] = 1;
     }
 
     /* true counts; the mask must be 1...1 0...0 with at least one token */
@@ -139,17 +154,20 @@ int sf_forward_text(int argc, char **argv)
                 goto out;
             }
             if (v == 1 && n != j) {
-                SF_ERROR("forward", "%s: attention_mask row %lld has a 1 at %lld after a 0; pad on "
-                         "the right (tokenizer padding='max_length')", in, (long long)b,
-                         (long long)j);
+                SF_ERROR("forward",
+                         "%s: attention_mask row %lld has a 1 at %lld after a 0; pad on "
+                         "the right (tokenizer padding='max_length')",
+                         in, (long long)b, (long long)j);
                 st = SF_E_FORMAT;
                 goto out;
             }
             n += v;
         }
         if (n == 0) {
-            SF_ERROR("forward", "%s: attention_mask row %lld has no token; every prompt needs at "
-                     "least </s>", in, (long long)b);
+            SF_ERROR("forward",
+                     "%s: attention_mask row %lld has no token; every prompt needs at "
+                     "least </s>",
+                     in, (long long)b);
             st = SF_E_FORMAT;
             goto out;
         }
@@ -166,9 +184,10 @@ int sf_forward_text(int argc, char **argv)
         for (int64_t j = 0; j < lens[b]; j++) {
             int64_t v = ids[b * L + j];
             if (v < 0 || v >= cfg->vocab_size) {
-                SF_ERROR("forward", "%s: input_ids[%lld][%lld] = %lld is outside the vocabulary "
-                         "[0, %lld) of %s; tokenize with this model's tokenizer", in, (long long)b,
-                         (long long)j, (long long)v, (long long)cfg->vocab_size,
+                SF_ERROR("forward",
+                         "%s: input_ids[%lld][%lld] = %lld is outside the vocabulary "
+                         "[0, %lld) of %s; tokenize with this model's tokenizer",
+                         in, (long long)b, (long long)j, (long long)v, (long long)cfg->vocab_size,
                          sf_umt5_get_dir(te));
                 st = SF_E_INVAL;
                 goto out;
@@ -176,11 +195,18 @@ int sf_forward_text(int argc, char **argv)
         }
     }
     hs = calloc((size_t)(B * N * D), sizeof *hs);
-    if (!hs) { st = SF_E_NOMEM; goto out; }
-    for (int64_t b = 0; b < B; b++) SF_TRY(st, sf_umt5_encode(te, ids + b * L, lens[b], hs + b * N * D));
+    if (!hs) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    for (int64_t b = 0; b < B; b++)
+        SF_TRY(st, sf_umt5_encode(te, ids + b * L, lens[b], hs + b * N * D));
     double t2 = sf_log_elapsed();
     struct sf_st_desc d[2] = {
-        {.name = "last_hidden_state", .dtype = SF_DTYPE_F32, .n_dims = 3, .shape = {B, N, D},
+        {.name = "last_hidden_state",
+         .dtype = SF_DTYPE_F32,
+         .n_dims = 3,
+         .shape = {B, N, D},
          .data = hs},
         {.name = "seq_lens", .dtype = SF_DTYPE_I64, .n_dims = 1, .shape = {B}, .data = lens},
     };

@@ -45,19 +45,19 @@ enum sf_umt5_names {
 
 /* Every weight of the encoder; per-layer roles come after SF_UMT5_T_LAYER. */
 enum sf_umt5_tensor {
-    SF_UMT5_T_EMBED,      /* (vocab_size, d_model) */
-    SF_UMT5_T_FINAL_NORM, /* (d_model) */
-    SF_UMT5_T_LAYER,      /* marker: roles below are per layer */
+    SF_UMT5_T_EMBED,                   /* (vocab_size, d_model) */
+    SF_UMT5_T_FINAL_NORM,              /* (d_model) */
+    SF_UMT5_T_LAYER,                   /* marker: roles below are per layer */
     SF_UMT5_T_NORM1 = SF_UMT5_T_LAYER, /* (d_model) */
-    SF_UMT5_T_Q,          /* (n_heads*d_kv, d_model) */
-    SF_UMT5_T_K,          /* (n_heads*d_kv, d_model) */
-    SF_UMT5_T_V,          /* (n_heads*d_kv, d_model) */
-    SF_UMT5_T_O,          /* (d_model, n_heads*d_kv) */
-    SF_UMT5_T_REL_BIAS,   /* (num_buckets, n_heads) */
-    SF_UMT5_T_NORM2,      /* (d_model) */
-    SF_UMT5_T_GATE,       /* (d_ff, d_model): wi_0 / ffn.gate.0, goes through GELU */
-    SF_UMT5_T_UP,         /* (d_ff, d_model): wi_1 / ffn.fc1 */
-    SF_UMT5_T_DOWN,       /* (d_model, d_ff): wo / ffn.fc2 */
+    SF_UMT5_T_Q,                       /* (n_heads*d_kv, d_model) */
+    SF_UMT5_T_K,                       /* (n_heads*d_kv, d_model) */
+    SF_UMT5_T_V,                       /* (n_heads*d_kv, d_model) */
+    SF_UMT5_T_O,                       /* (d_model, n_heads*d_kv) */
+    SF_UMT5_T_REL_BIAS,                /* (num_buckets, n_heads) */
+    SF_UMT5_T_NORM2,                   /* (d_model) */
+    SF_UMT5_T_GATE,                    /* (d_ff, d_model): wi_0 / ffn.gate.0, goes through GELU */
+    SF_UMT5_T_UP,                      /* (d_ff, d_model): wi_1 / ffn.fc1 */
+    SF_UMT5_T_DOWN,                    /* (d_model, d_ff): wo / ffn.fc2 */
     SF_UMT5_T_COUNT
 };
 

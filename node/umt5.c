@@ -27,21 +27,21 @@
 #define QTILE 128
 
 struct layer {
-    struct sf_tensor q, k, v, o;      /* (A, D) x3, (D, A); A = n_heads * d_kv; file dtype */
-    struct sf_tensor gate, up, down;  /* (F, D), (F, D), (D, F) */
-    float *norm1, *norm2;             /* (D) fp32 copies */
-    float *rel_bias;                  /* (num_buckets, n_heads) fp32 copy */
+    struct sf_tensor q, k, v, o;     /* (A, D) x3, (D, A); A = n_heads * d_kv; file dtype */
+    struct sf_tensor gate, up, down; /* (F, D), (F, D), (D, F) */
+    float *norm1, *norm2;            /* (D) fp32 copies */
+    float *rel_bias;                 /* (num_buckets, n_heads) fp32 copy */
 };
 
 struct sf_umt5 {
     struct sf_umt5_config cfg;
     enum sf_umt5_names names;
     char dir[SF_MODEL_PATH_MAX + 256]; /* the component directory */
-    int bare_file;                    /* weights given as a file: no config.json of their own */
-    struct sf_st *st;                 /* the mapped weights; tensors below point into it */
-    const struct sf_st_tensor *embed; /* (vocab_size, D), rows converted on lookup */
-    struct layer *layers;             /* n_layers */
-    float *final_norm;                /* (D) */
+    int bare_file;                     /* weights given as a file: no config.json of their own */
+    struct sf_st *st;                  /* the mapped weights; tensors below point into it */
+    const struct sf_st_tensor *embed;  /* (vocab_size, D), rows converted on lookup */
+    struct layer *layers;              /* n_layers */
+    float *final_norm;                 /* (D) */
 };
 
 /* ---- relative position buckets --------------------------------------------------------- */
@@ -117,30 +117,38 @@ static int resolve(struct sf_umt5 *m, const char *path, char *weights, size_t n)
              sf_component_info(SF_COMPONENT_TEXT)->official_path);
     if (md.kind == SF_MODEL_OFFICIAL && is_file(conv)) c = conv;
     if (!c[0]) {
-        SF_ERROR(MOD, "%s: this %s has no text encoder (text_encoder/ or %s); write one with "
-                 "`shotfarm mkmodel --component text`", path, sf_model_kind_name(md.kind),
+        SF_ERROR(MOD,
+                 "%s: this %s has no text encoder (text_encoder/ or %s); write one with "
+                 "`shotfarm mkmodel --component text`",
+                 path, sf_model_kind_name(md.kind),
                  sf_component_info(SF_COMPONENT_TEXT)->official_path);
         return SF_E_NOTFOUND;
     }
     if (is_dir(c)) {
         snprintf(m->dir, sizeof m->dir, "%s", c);
         if (dir_weights(c, weights, n)) return SF_OK;
-        SF_ERROR(MOD, "%s: neither model.safetensors nor model.safetensors.index.json; not a text "
-                 "encoder directory", c);
+        SF_ERROR(MOD,
+                 "%s: neither model.safetensors nor model.safetensors.index.json; not a text "
+                 "encoder directory",
+                 c);
         return SF_E_NOTFOUND;
     }
     if (!ends_with(c, ".safetensors") && !ends_with(c, ".safetensors.index.json")) {
-        SF_ERROR(MOD, "%s: a PyTorch pickle, which shotfarm does not load; convert it once with: "
+        SF_ERROR(MOD,
+                 "%s: a PyTorch pickle, which shotfarm does not load; convert it once with: "
                  "python -c \"import torch, safetensors.torch as s; s.save_file(torch.load('%s', "
-                 "map_location='cpu', weights_only=True), '%s.safetensors')\"", c, c, c);
+                 "map_location='cpu', weights_only=True), '%s.safetensors')\"",
+                 c, c, c);
         return SF_E_UNSUPPORTED;
     }
     snprintf(weights, n, "%s", c);
     m->bare_file = 1; /* a config.json beside it belongs to something else */
     snprintf(m->dir, sizeof m->dir, "%s", c);
     char *slash = strrchr(m->dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(m->dir, sizeof m->dir, ".");
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(m->dir, sizeof m->dir, ".");
 out:
     return st;
 }
@@ -189,11 +197,16 @@ static int parse_config(const char *path, struct sf_umt5_config *c)
     int64_t v;
     const int64_t big = (int64_t)1 << 24;
     SF_TRY(st, cfg_int(root, path, "vocab_size", 1, 0, 1, (int64_t)1 << 31, &c->vocab_size));
-    SF_TRY(st, cfg_int(root, path, "d_model", 1, 0, 1, big, &v)); c->d_model = (int)v;
-    SF_TRY(st, cfg_int(root, path, "d_kv", 1, 0, 1, big, &v)); c->d_kv = (int)v;
-    SF_TRY(st, cfg_int(root, path, "num_heads", 1, 0, 1, big, &v)); c->n_heads = (int)v;
-    SF_TRY(st, cfg_int(root, path, "d_ff", 1, 0, 1, big, &v)); c->d_ff = (int)v;
-    SF_TRY(st, cfg_int(root, path, "num_layers", 1, 0, 1, 4096, &v)); c->n_layers = (int)v;
+    SF_TRY(st, cfg_int(root, path, "d_model", 1, 0, 1, big, &v));
+    c->d_model = (int)v;
+    SF_TRY(st, cfg_int(root, path, "d_kv", 1, 0, 1, big, &v));
+    c->d_kv = (int)v;
+    SF_TRY(st, cfg_int(root, path, "num_heads", 1, 0, 1, big, &v));
+    c->n_heads = (int)v;
+    SF_TRY(st, cfg_int(root, path, "d_ff", 1, 0, 1, big, &v));
+    c->d_ff = (int)v;
+    SF_TRY(st, cfg_int(root, path, "num_layers", 1, 0, 1, 4096, &v));
+    c->n_layers = (int)v;
     SF_TRY(st, cfg_int(root, path, "relative_attention_num_buckets", 0, 32, 4, 1 << 16, &v));
     c->num_buckets = (int)v;
     SF_TRY(st, cfg_int(root, path, "relative_attention_max_distance", 0, 128, 1, 1 << 30, &v));
@@ -245,7 +258,10 @@ static const struct sf_st_tensor *find(const struct sf_umt5 *m, enum sf_umt5_ten
     return t;
 }
 
-static int dim_of(const struct sf_st_tensor *t, int i) { return t->n_dims > i ? (int)t->shape[i] : 0; }
+static int dim_of(const struct sf_st_tensor *t, int i)
+{
+    return t->n_dims > i ? (int)t->shape[i] : 0;
+}
 
 /* Without config.json (Wan's checkpoints carry none): sizes from the tensor shapes. */
 static int infer_config(struct sf_umt5 *m, const char *src)
@@ -258,9 +274,11 @@ static int infer_config(struct sf_umt5 *m, const char *src)
     const struct sf_st_tensor *g = find(m, SF_UMT5_T_GATE, 0, name, sizeof name);
     if (!emb || !rel || !q || !g || emb->n_dims != 2 || rel->n_dims != 2 || q->n_dims != 2 ||
         g->n_dims != 2 || rel->shape[1] <= 0 || q->shape[0] % rel->shape[1]) {
-        SF_ERROR(MOD, "%s: no config.json, and the layer-0 tensors (%s) are missing or oddly "
+        SF_ERROR(MOD,
+                 "%s: no config.json, and the layer-0 tensors (%s) are missing or oddly "
                  "shaped, so the config cannot be inferred; add config.json (transformers "
-                 "UMT5Config keys)", src, name);
+                 "UMT5Config keys)",
+                 src, name);
         return SF_E_FORMAT;
     }
     c->vocab_size = emb->shape[0];
@@ -272,15 +290,18 @@ static int infer_config(struct sf_umt5 *m, const char *src)
     c->max_distance = 128;
     c->eps = 1e-6f;
     c->n_layers = 0;
-    while (find(m, SF_UMT5_T_NORM1, c->n_layers, name, sizeof name)) c->n_layers++;
+    while (find(m, SF_UMT5_T_NORM1, c->n_layers, name, sizeof name))
+        c->n_layers++;
     char why[160];
     if (sf_umt5_config_check(c, why, sizeof why)) {
         SF_ERROR(MOD, "%s: no config.json, and the inferred config is invalid: %s", src, why);
         return SF_E_FORMAT;
     }
-    SF_INFO(MOD, "%s: no config.json of its own; inferred d_model %d, %d layers, %d heads of %d, "
-            "d_ff %d, vocab %lld, %d buckets (max_distance 128, eps 1e-6 assumed)", src, c->d_model,
-            c->n_layers, c->n_heads, c->d_kv, c->d_ff, (long long)c->vocab_size, c->num_buckets);
+    SF_INFO(MOD,
+            "%s: no config.json of its own; inferred d_model %d, %d layers, %d heads of %d, "
+            "d_ff %d, vocab %lld, %d buckets (max_distance 128, eps 1e-6 assumed)",
+            src, c->d_model, c->n_layers, c->n_heads, c->d_kv, c->d_ff, (long long)c->vocab_size,
+            c->num_buckets);
     return SF_OK;
 }
 
@@ -291,8 +312,10 @@ static int get_checked(struct sf_umt5 *m, enum sf_umt5_tensor role, int layer,
     char name[160], got[96], want[96];
     const struct sf_st_tensor *t = find(m, role, layer, name, sizeof name);
     if (!t) {
-        SF_ERROR(MOD, "%s: tensor %s is missing (%s wants %d layers); the weights do not match "
-                 "the config", sf_st_path(m->st), name, cfg_src, m->cfg.n_layers);
+        SF_ERROR(MOD,
+                 "%s: tensor %s is missing (%s wants %d layers); the weights do not match "
+                 "the config",
+                 sf_st_path(m->st), name, cfg_src, m->cfg.n_layers);
         return SF_E_NOTFOUND;
     }
     int64_t shape[2];
@@ -301,8 +324,10 @@ static int get_checked(struct sf_umt5 *m, enum sf_umt5_tensor role, int layer,
     if (!ok) {
         sf_st_shape_str(t->n_dims, t->shape, got, sizeof got);
         sf_st_shape_str(nd, shape, want, sizeof want);
-        SF_ERROR(MOD, "%s: tensor %s has shape %s but %s wants %s; the weights do not match the "
-                 "config", t->file, name, got, cfg_src, want);
+        SF_ERROR(MOD,
+                 "%s: tensor %s has shape %s but %s wants %s; the weights do not match the "
+                 "config",
+                 t->file, name, got, cfg_src, want);
         return SF_E_FORMAT;
     }
     if (t->dtype != SF_DTYPE_F32 && t->dtype != SF_DTYPE_BF16 && t->dtype != SF_DTYPE_F16) {
@@ -377,8 +402,10 @@ int sf_umt5_load(const char *dir, struct sf_umt5 **out)
     /* no layer beyond the config's count */
     char name[160];
     if (find(m, SF_UMT5_T_NORM1, m->cfg.n_layers, name, sizeof name)) {
-        SF_ERROR(MOD, "%s: tensor %s exists but %s has %d layers; the weights do not match the "
-                 "config", sf_st_path(m->st), name, cfg_src, m->cfg.n_layers);
+        SF_ERROR(MOD,
+                 "%s: tensor %s exists but %s has %d layers; the weights do not match the "
+                 "config",
+                 sf_st_path(m->st), name, cfg_src, m->cfg.n_layers);
         st = SF_E_FORMAT;
         goto out;
     }
@@ -387,13 +414,19 @@ int sf_umt5_load(const char *dir, struct sf_umt5 **out)
     SF_TRY(st, get_checked(m, SF_UMT5_T_FINAL_NORM, 0, &fn, cfg_src));
     SF_TRY(st, copy_f32(fn, &m->final_norm));
     m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers);
-    if (!m->layers) { st = SF_E_NOMEM; goto out; }
-    for (int i = 0; i < m->cfg.n_layers; i++) SF_TRY(st, load_layer(m, i, cfg_src));
+    if (!m->layers) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < m->cfg.n_layers; i++)
+        SF_TRY(st, load_layer(m, i, cfg_src));
 
-    SF_INFO(MOD, "%s: umT5 encoder, %d layers, d_model %d, %d heads of %d, d_ff %d, vocab %lld, "
-            "%s names, embedding %s", m->dir, m->cfg.n_layers, m->cfg.d_model, m->cfg.n_heads,
-            m->cfg.d_kv, m->cfg.d_ff, (long long)m->cfg.vocab_size,
-            m->names == SF_UMT5_NAMES_WAN ? "Wan" : "transformers", sf_dtype_name(m->embed->dtype));
+    SF_INFO(MOD,
+            "%s: umT5 encoder, %d layers, d_model %d, %d heads of %d, d_ff %d, vocab %lld, "
+            "%s names, embedding %s",
+            m->dir, m->cfg.n_layers, m->cfg.d_model, m->cfg.n_heads, m->cfg.d_kv, m->cfg.d_ff,
+            (long long)m->cfg.vocab_size, m->names == SF_UMT5_NAMES_WAN ? "Wan" : "transformers",
+            sf_dtype_name(m->embed->dtype));
     *out = m;
     m = NULL;
 out:
@@ -417,26 +450,35 @@ void sf_umt5_destroy(struct sf_umt5 *m)
     free(m);
 }
 
-const struct sf_umt5_config *sf_umt5_get_config(const struct sf_umt5 *m) { return &m->cfg; }
-enum sf_umt5_names sf_umt5_get_names(const struct sf_umt5 *m) { return m->names; }
-const char *sf_umt5_get_dir(const struct sf_umt5 *m) { return m->dir; }
+const struct sf_umt5_config *sf_umt5_get_config(const struct sf_umt5 *m)
+{
+    return &m->cfg;
+}
+enum sf_umt5_names sf_umt5_get_names(const struct sf_umt5 *m)
+{
+    return m->names;
+}
+const char *sf_umt5_get_dir(const struct sf_umt5 *m)
+{
+    return m->dir;
+}
 
 /* ---- forward ----------------------------------------------------------------------------- */
 
 /* Scratch of one encode call, all fp32. */
 struct scratch {
-    float *h;       /* (n, D) normed input of a sub-block */
+    float *h;               /* (n, D) normed input of a sub-block */
     float *q, *k, *v, *att; /* (n, A) each */
-    float *scores;  /* (QTILE, n) */
-    float *ffa, *ffb; /* (n, F) gate and up activations */
-    float *y;       /* (n, D) sub-block output before the residual add */
-    int *bucket;    /* (2n - 1): bucket of rel = index - (n - 1) */
+    float *scores;          /* (QTILE, n) */
+    float *ffa, *ffb;       /* (n, F) gate and up activations */
+    float *y;               /* (n, D) sub-block output before the residual add */
+    int *bucket;            /* (2n - 1): bucket of rel = index - (n - 1) */
 };
 
 struct softmax_ctx {
-    float *s;             /* (rows, n) scores of one tile */
-    const float *bias;    /* (2n - 1) this head's bias by relative position */
-    int64_t n, q0;        /* keys; first query row of the tile */
+    float *s;          /* (rows, n) scores of one tile */
+    const float *bias; /* (2n - 1) this head's bias by relative position */
+    int64_t n, q0;     /* keys; first query row of the tile */
 };
 
 /* Row i of the tile: s += bias(key - query), then a softmax in fp32 (max-subtracted). */
@@ -456,7 +498,8 @@ static void softmax_row(void *vctx, int64_t i)
         sum += row[j];
     }
     float inv = 1.0f / sum;
-    for (int64_t j = 0; j < c->n; j++) row[j] *= inv;
+    for (int64_t j = 0; j < c->n; j++)
+        row[j] *= inv;
 }
 
 /* att (n, A) = per head softmax(q_h k_h^T + bias_h) v_h, unscaled; bias_tab (2n - 1) scratch. */
@@ -482,12 +525,14 @@ static void attention(const struct sf_umt5 *m, const struct layer *L, struct scr
 
 static void add_inplace(float *x, const float *y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+    for (int64_t i = 0; i < n; i++)
+        x[i] += y[i];
 }
 
 static void mul_inplace(float *x, const float *y, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) x[i] *= y[i];
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= y[i];
 }
 
 int sf_umt5_encode(struct sf_umt5 *m, const int64_t *ids, int64_t n, float *out)
@@ -500,9 +545,10 @@ int sf_umt5_encode(struct sf_umt5 *m, const int64_t *ids, int64_t n, float *out)
     SF_ASSERT(n >= 1);
     for (int64_t i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= c->vocab_size) {
-            SF_ERROR(MOD, "token %lld has id %lld, outside the vocabulary [0, %lld) of %s; "
-                     "tokenize with this model's tokenizer", (long long)i, (long long)ids[i],
-                     (long long)c->vocab_size, m->dir);
+            SF_ERROR(MOD,
+                     "token %lld has id %lld, outside the vocabulary [0, %lld) of %s; "
+                     "tokenize with this model's tokenizer",
+                     (long long)i, (long long)ids[i], (long long)c->vocab_size, m->dir);
             return SF_E_INVAL;
         }
     }
@@ -529,8 +575,9 @@ int sf_umt5_encode(struct sf_umt5 *m, const int64_t *ids, int64_t n, float *out)
     /* x = embedding rows; the residual stream lives in out */
     size_t row_bytes = (size_t)D * sf_dtype_size(m->embed->dtype);
     for (int64_t i = 0; i < n; i++)
-        sf_convert_to_f32(m->embed->dtype, (const char *)m->embed->data + (size_t)ids[i] * row_bytes,
-                          out + i * D, (size_t)D);
+        sf_convert_to_f32(m->embed->dtype,
+                          (const char *)m->embed->data + (size_t)ids[i] * row_bytes, out + i * D,
+                          (size_t)D);
 
     for (int l = 0; l < c->n_layers; l++) {
         const struct layer *L = &m->layers[l];

@@ -19,12 +19,28 @@ static const struct {
     struct sf_umt5_config cfg;
 } configs[] = {
     /* wan/modules/t5.py:456-467,490-494 */
-    {"umt5-xxl", {.vocab_size = 256384, .d_model = 4096, .d_kv = 64, .n_heads = 64, .d_ff = 10240,
-                  .n_layers = 24, .num_buckets = 32, .max_distance = 128, .eps = 1e-6f}},
+    {"umt5-xxl",
+     {.vocab_size = 256384,
+      .d_model = 4096,
+      .d_kv = 64,
+      .n_heads = 64,
+      .d_ff = 10240,
+      .n_layers = 24,
+      .num_buckets = 32,
+      .max_distance = 128,
+      .eps = 1e-6f}},
     /* ours: d_model 64 feeds the `tiny` DiT (text_dim 64); the vocabulary is the size of the
      * committed test tokenizer examples/models/tokenizer.json (tests/umt5 checks they agree) */
-    {"tiny", {.vocab_size = SF_UMT5_TINY_VOCAB, .d_model = 64, .d_kv = 16, .n_heads = 4, .d_ff = 128,
-              .n_layers = 2, .num_buckets = 32, .max_distance = 128, .eps = 1e-6f}},
+    {"tiny",
+     {.vocab_size = SF_UMT5_TINY_VOCAB,
+      .d_model = 64,
+      .d_kv = 16,
+      .n_heads = 4,
+      .d_ff = 128,
+      .n_layers = 2,
+      .num_buckets = 32,
+      .max_distance = 128,
+      .eps = 1e-6f}},
 };
 
 static const char *const config_names[] = {"umt5-xxl", "tiny", NULL};
@@ -40,12 +56,15 @@ int sf_umt5_config_by_name(const char *name, struct sf_umt5_config *cfg)
     return -1;
 }
 
-const char *const *sf_umt5_config_names(void) { return config_names; }
+const char *const *sf_umt5_config_names(void)
+{
+    return config_names;
+}
 
 int sf_umt5_config_check(const struct sf_umt5_config *c, char *why, size_t n)
 {
-    if (c->vocab_size <= 0 || c->d_model <= 0 || c->d_kv <= 0 || c->n_heads <= 0 ||
-        c->d_ff <= 0 || c->n_layers <= 0) {
+    if (c->vocab_size <= 0 || c->d_model <= 0 || c->d_kv <= 0 || c->n_heads <= 0 || c->d_ff <= 0 ||
+        c->n_layers <= 0) {
         snprintf(why, n, "every size must be positive");
         return -1;
     }
@@ -96,16 +115,11 @@ void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int
         [SF_UMT5_T_DOWN] = "1.DenseReluDense.wo.weight",
     };
     static const char *const wan[SF_UMT5_T_COUNT] = {
-        [SF_UMT5_T_NORM1] = "norm1.weight",
-        [SF_UMT5_T_Q] = "attn.q.weight",
-        [SF_UMT5_T_K] = "attn.k.weight",
-        [SF_UMT5_T_V] = "attn.v.weight",
-        [SF_UMT5_T_O] = "attn.o.weight",
-        [SF_UMT5_T_REL_BIAS] = "pos_embedding.embedding.weight",
-        [SF_UMT5_T_NORM2] = "norm2.weight",
-        [SF_UMT5_T_GATE] = "ffn.gate.0.weight",
-        [SF_UMT5_T_UP] = "ffn.fc1.weight",
-        [SF_UMT5_T_DOWN] = "ffn.fc2.weight",
+        [SF_UMT5_T_NORM1] = "norm1.weight", [SF_UMT5_T_Q] = "attn.q.weight",
+        [SF_UMT5_T_K] = "attn.k.weight",    [SF_UMT5_T_V] = "attn.v.weight",
+        [SF_UMT5_T_O] = "attn.o.weight",    [SF_UMT5_T_REL_BIAS] = "pos_embedding.embedding.weight",
+        [SF_UMT5_T_NORM2] = "norm2.weight", [SF_UMT5_T_GATE] = "ffn.gate.0.weight",
+        [SF_UMT5_T_UP] = "ffn.fc1.weight",  [SF_UMT5_T_DOWN] = "ffn.fc2.weight",
     };
     int is_wan = names == SF_UMT5_NAMES_WAN;
     if (role == SF_UMT5_T_EMBED)
@@ -118,24 +132,45 @@ void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int
         snprintf(buf, n, "encoder.block.%d.layer.%s", layer, hf[role]);
 }
 
-int sf_umt5_tensor_shape(const struct sf_umt5_config *c, enum sf_umt5_tensor role,
-                         int64_t shape[2])
+int sf_umt5_tensor_shape(const struct sf_umt5_config *c, enum sf_umt5_tensor role, int64_t shape[2])
 {
     int64_t D = c->d_model, A = (int64_t)c->n_heads * c->d_kv, F = c->d_ff;
     switch (role) {
-    case SF_UMT5_T_EMBED: shape[0] = c->vocab_size; shape[1] = D; return 2;
+    case SF_UMT5_T_EMBED:
+        shape[0] = c->vocab_size;
+        shape[1] = D;
+        return 2;
     case SF_UMT5_T_FINAL_NORM:
     case SF_UMT5_T_NORM1:
-    case SF_UMT5_T_NORM2: shape[0] = D; shape[1] = 1; return 1;
+    case SF_UMT5_T_NORM2:
+        shape[0] = D;
+        shape[1] = 1;
+        return 1;
     case SF_UMT5_T_Q:
     case SF_UMT5_T_K:
-    case SF_UMT5_T_V: shape[0] = A; shape[1] = D; return 2;
-    case SF_UMT5_T_O: shape[0] = D; shape[1] = A; return 2;
-    case SF_UMT5_T_REL_BIAS: shape[0] = c->num_buckets; shape[1] = c->n_heads; return 2;
+    case SF_UMT5_T_V:
+        shape[0] = A;
+        shape[1] = D;
+        return 2;
+    case SF_UMT5_T_O:
+        shape[0] = D;
+        shape[1] = A;
+        return 2;
+    case SF_UMT5_T_REL_BIAS:
+        shape[0] = c->num_buckets;
+        shape[1] = c->n_heads;
+        return 2;
     case SF_UMT5_T_GATE:
-    case SF_UMT5_T_UP: shape[0] = F; shape[1] = D; return 2;
-    case SF_UMT5_T_DOWN: shape[0] = D; shape[1] = F; return 2;
-    default: break;
+    case SF_UMT5_T_UP:
+        shape[0] = F;
+        shape[1] = D;
+        return 2;
+    case SF_UMT5_T_DOWN:
+        shape[0] = D;
+        shape[1] = F;
+        return 2;
+    default:
+        break;
     }
     shape[0] = shape[1] = 0;
     return 0;

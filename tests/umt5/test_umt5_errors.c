@@ -18,7 +18,10 @@ static void write_input(const char *path, const int64_t *ids, int64_t b, int64_t
 {
     struct sf_st_desc d[2] = {
         {.name = "input_ids", .dtype = SF_DTYPE_I64, .n_dims = 2, .shape = {b, l}, .data = ids},
-        {.name = "attention_mask", .dtype = SF_DTYPE_I64, .n_dims = 2, .shape = {mb, ml},
+        {.name = "attention_mask",
+         .dtype = SF_DTYPE_I64,
+         .n_dims = 2,
+         .shape = {mb, ml},
          .data = mask},
     };
     CHECK(sf_st_write(path, d, mask ? 2 : 1, NULL, 0, NULL, NULL) == 0);
@@ -35,8 +38,8 @@ static void expect_fail(const char *what, const char *model, const char *in, con
     int rc = run_shotfarm(args, "errors_err.txt", &lines, err, sizeof err);
     int ok = rc != 0 && lines == 1 && strstr(err, want) != NULL;
     if (!ok)
-        fprintf(stderr, "%s: exit %d, %d line(s), want one line with \"%s\":\n%s", what, rc,
-                lines, want, err);
+        fprintf(stderr, "%s: exit %d, %d line(s), want one line with \"%s\":\n%s", what, rc, lines,
+                want, err);
     CHECK(ok);
     CHECK(access("err_out.safetensors", F_OK) != 0);
 }
@@ -63,7 +66,7 @@ static void make_model(const char *dir, const char *cfg)
 }
 
 #define CFG(extra, layers, dff)                                                                    \
-    "{\"vocab_size\": 256, \"d_model\": 64, \"d_kv\": 16, \"num_heads\": 4, \"d_ff\": " dff       \
+    "{\"vocab_size\": 256, \"d_model\": 64, \"d_kv\": 16, \"num_heads\": 4, \"d_ff\": " dff        \
     ", \"num_layers\": " layers ", \"relative_attention_num_buckets\": 32" extra "}"
 
 int main(void)
@@ -79,8 +82,8 @@ int main(void)
     write_input("good.safetensors", ids, 2, 8, mask, 2, 8);
     char args[8192], err[4096];
     int lines;
-    snprintf(args, sizeof args, "forward text --model '%s' -i good.safetensors -o good_out.safetensors",
-             fix_model);
+    snprintf(args, sizeof args,
+             "forward text --model '%s' -i good.safetensors -o good_out.safetensors", fix_model);
     CHECK_EQ_INT(run_shotfarm(args, "errors_err.txt", &lines, err, sizeof err), 0);
 
     /* inputs */
@@ -95,8 +98,8 @@ int main(void)
     memcpy(bad_ids, ids, sizeof ids);
     bad_ids[7] = 999; /* in a pad position: never looked up */
     write_input("pad_id.safetensors", bad_ids, 2, 8, mask, 2, 8);
-    snprintf(args, sizeof args, "forward text --model '%s' -i pad_id.safetensors -o pad_out.safetensors",
-             fix_model);
+    snprintf(args, sizeof args,
+             "forward text --model '%s' -i pad_id.safetensors -o pad_out.safetensors", fix_model);
     CHECK_EQ_INT(run_shotfarm(args, "errors_err.txt", &lines, err, sizeof err), 0);
 
     write_input("shape.safetensors", ids, 2, 8, mask, 2, 7);
@@ -113,8 +116,11 @@ int main(void)
     memset(m2, 0, sizeof m2);
     write_input("empty.safetensors", ids, 2, 8, m2, 2, 8);
     expect_fail("no token", fix_model, "empty.safetensors", "row 0 has no token");
-    struct sf_st_desc only_mask = {.name = "attention_mask", .dtype = SF_DTYPE_I64, .n_dims = 2,
-                                   .shape = {2, 8}, .data = mask};
+    struct sf_st_desc only_mask = {.name = "attention_mask",
+                                   .dtype = SF_DTYPE_I64,
+                                   .n_dims = 2,
+                                   .shape = {2, 8},
+                                   .data = mask};
     CHECK(sf_st_write("no_ids.safetensors", &only_mask, 1, NULL, 0, NULL, NULL) == 0);
     expect_fail("no input_ids", fix_model, "no_ids.safetensors", "no tensor input_ids");
 
@@ -130,10 +136,12 @@ int main(void)
     expect_fail("layers 1", "m_fewer", "good.safetensors",
                 "encoder.block.1.layer.0.layer_norm.weight exists but config.json has 1 layers");
     make_model("m_ok", CFG(", \"relative_attention_max_distance\": 128", "2", "96"));
-    snprintf(args, sizeof args, "forward text --model m_ok -i good.safetensors -o ok_out.safetensors");
+    snprintf(args, sizeof args,
+             "forward text --model m_ok -i good.safetensors -o ok_out.safetensors");
     CHECK_EQ_INT(run_shotfarm(args, "errors_err.txt", &lines, err, sizeof err), 0);
     make_model("m_relu", CFG(", \"feed_forward_proj\": \"relu\"", "2", "96"));
-    expect_fail("relu", "m_relu", "good.safetensors", "feed_forward_proj \"relu\" is not supported");
+    expect_fail("relu", "m_relu", "good.safetensors",
+                "feed_forward_proj \"relu\" is not supported");
     make_model("m_nokey", "{\"vocab_size\": 256}");
     expect_fail("missing key", "m_nokey", "good.safetensors", "key \"d_model\" is missing");
     make_model("m_badjson", "{\"vocab_size\": 256,");

@@ -82,7 +82,8 @@ static void check_forward(const char *fix, const char *variant, const char *io_p
     int64_t N = 0, total = 0;
     for (int64_t b = 0; b < B; b++) {
         int64_t n = 0;
-        for (int64_t j = 0; j < L; j++) n += mask[b * L + j];
+        for (int64_t j = 0; j < L; j++)
+            n += mask[b * L + j];
         CHECK_EQ_INT(lens[b], n);
         if (n > N) N = n;
         total += n;
@@ -92,7 +93,8 @@ static void check_forward(const char *fix, const char *variant, const char *io_p
     CHECK_EQ_INT(got_t->shape[1], N);
     CHECK_EQ_INT(got_t->shape[2], D);
     /* gather the valid rows of both; rows past a prompt's count must be zero */
-    float *gv = malloc((size_t)(total * D) * sizeof *gv), *rv = malloc((size_t)(total * D) * sizeof *rv);
+    float *gv = malloc((size_t)(total * D) * sizeof *gv),
+          *rv = malloc((size_t)(total * D) * sizeof *rv);
     int64_t k = 0, nonzero_pad = 0;
     for (int64_t b = 0; b < B; b++) {
         for (int64_t j = 0; j < N; j++) {
@@ -102,7 +104,8 @@ static void check_forward(const char *fix, const char *variant, const char *io_p
                 memcpy(rv + k * D, ref + (b * L + j) * D, (size_t)D * sizeof *rv);
                 k++;
             } else {
-                for (int64_t e = 0; e < D; e++) nonzero_pad += g[e] != 0.0f;
+                for (int64_t e = 0; e < D; e++)
+                    nonzero_pad += g[e] != 0.0f;
             }
         }
     }

@@ -66,13 +66,17 @@ int main(void)
     mk("--layout official -o mk_off");
     mk("--component text --vocab 300 -o mk_text");
     CHECK(access("mk_off/models_t5_umt5-xxl-enc-bf16.pth.safetensors", F_OK) == 0);
-    CHECK(access("mk_text/config.json", F_OK) == 0 && access("mk_text/model.safetensors", F_OK) == 0);
+    CHECK(access("mk_text/config.json", F_OK) == 0 &&
+          access("mk_text/model.safetensors", F_OK) == 0);
 
     int64_t ids[12] = {5, 17, 250, 299, 1, 0, 7, 1, 0, 0, 0, 0};
     int64_t mask[12] = {1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0};
     struct sf_st_desc d[2] = {
         {.name = "input_ids", .dtype = SF_DTYPE_I64, .n_dims = 2, .shape = {2, 6}, .data = ids},
-        {.name = "attention_mask", .dtype = SF_DTYPE_I64, .n_dims = 2, .shape = {2, 6},
+        {.name = "attention_mask",
+         .dtype = SF_DTYPE_I64,
+         .n_dims = 2,
+         .shape = {2, 6},
          .data = mask},
     };
     CHECK(sf_st_write("mk_in.safetensors", d, 2, NULL, 0, NULL, NULL) == 0);
@@ -85,8 +89,10 @@ int main(void)
     CHECK(a && b && n1 == n2 && memcmp(a, b, n1 * sizeof *a) == 0);
     CHECK(c && n3 == n1);
     int finite = 1, nonzero = 0; /* prompt 0 has 5 tokens: its 5 rows are all set */
-    for (uint64_t i = 0; a && i < n1; i++) finite &= isfinite(a[i]);
-    for (uint64_t i = 0; a && i < 5 * 64; i++) nonzero += a[i] != 0;
+    for (uint64_t i = 0; a && i < n1; i++)
+        finite &= isfinite(a[i]);
+    for (uint64_t i = 0; a && i < 5 * 64; i++)
+        nonzero += a[i] != 0;
     CHECK(finite);
     CHECK(nonzero > 5 * 60);
 
@@ -102,8 +108,10 @@ int main(void)
     char tok[4200];
     snprintf(tok, sizeof tok, "%s/examples/models/tokenizer.json", env_or_die("SF_SOURCE_DIR"));
     int64_t tv = tokenizer_vocab(tok);
-    if (tv >= 0) CHECK_EQ_INT(SF_UMT5_TINY_VOCAB, tv);
-    else fprintf(stderr, "umt5_mkmodel: %s not in this tree; vocabulary check skipped\n", tok);
+    if (tv >= 0)
+        CHECK_EQ_INT(SF_UMT5_TINY_VOCAB, tv);
+    else
+        fprintf(stderr, "umt5_mkmodel: %s not in this tree; vocabulary check skipped\n", tok);
     free(a);
     free(b);
     free(c);

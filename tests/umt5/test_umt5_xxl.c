@@ -63,10 +63,11 @@ int main(void)
 
     int64_t ids[TOKENS];
     uint64_t seed = 13;
-    for (int i = 0; i < TOKENS; i++) ids[i] = 3 + (int64_t)(sf_test_rand_u64(&seed) % 256000);
+    for (int i = 0; i < TOKENS; i++)
+        ids[i] = 3 + (int64_t)(sf_test_rand_u64(&seed) % 256000);
     ids[TOKENS - 1] = 1;
-    struct sf_st_desc d = {.name = "input_ids", .dtype = SF_DTYPE_I64, .n_dims = 2,
-                           .shape = {1, TOKENS}, .data = ids};
+    struct sf_st_desc d = {
+        .name = "input_ids", .dtype = SF_DTYPE_I64, .n_dims = 2, .shape = {1, TOKENS}, .data = ids};
     CHECK(sf_st_write("xxl_in.safetensors", &d, 1, NULL, 0, NULL, NULL) == 0);
 
     /* the child: forward text, measured by wait4's rusage */
@@ -96,7 +97,8 @@ int main(void)
         float *h = read_f32(out, "last_hidden_state", &n);
         CHECK_EQ_INT(n, (uint64_t)TOKENS * 4096);
         int finite = 1;
-        for (uint64_t i = 0; h && i < n; i++) finite &= isfinite(h[i]);
+        for (uint64_t i = 0; h && i < n; i++)
+            finite &= isfinite(h[i]);
         CHECK(finite);
         free(h);
         sf_st_close(out);

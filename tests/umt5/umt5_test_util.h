@@ -24,11 +24,12 @@ static inline const char *env_or_die(const char *name)
 /* Runs `SF_LOG=warn $SF_SHOTFARM args` (so stderr holds only warnings and errors) with stderr
  * into err_path; returns the exit code (-1 on a signal).
  * *lines gets the number of stderr lines, err (size n) their text. */
-static inline int run_shotfarm(const char *args, const char *err_path, int *lines, char *err, size_t n)
+static inline int run_shotfarm(const char *args, const char *err_path, int *lines, char *err,
+                               size_t n)
 {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "SF_LOG=warn '%s' %s 2>'%s' >/dev/null", env_or_die("SF_SHOTFARM"), args,
-             err_path);
+    snprintf(cmd, sizeof cmd, "SF_LOG=warn '%s' %s 2>'%s' >/dev/null", env_or_die("SF_SHOTFARM"),
+             args, err_path);
     int rc = system(cmd);
     int code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     FILE *f = fopen(err_path, "r");
@@ -36,7 +37,8 @@ static inline int run_shotfarm(const char *args, const char *err_path, int *line
     err[got] = 0;
     if (f) fclose(f);
     *lines = 0;
-    for (size_t i = 0; i < got; i++) *lines += err[i] == '\n';
+    for (size_t i = 0; i < got; i++)
+        *lines += err[i] == '\n';
     return code;
 }
 
