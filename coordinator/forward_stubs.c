@@ -3,18 +3,6 @@
 #include "sf_cli.h"
 #include "sf_forward.h"
 
-int sf_forward_dit(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("forward dit", "arrives with the DiT forward pass");
-}
-
-int sf_forward_denoise(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("forward denoise", "arrives with the samplers");
-}
-
 int sf_forward_vae_decode(int argc, char **argv)
 {
     (void)argc; (void)argv;

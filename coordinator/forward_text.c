@@ -1,12 +1,16 @@
 /* forward_text.c — `shotfarm forward text --model DIR -i IN.safetensors -o OUT.safetensors`:
- * the umT5 encoder on token ids (docs/forward.md § text). IN holds input_ids (B, L) and
- * optionally attention_mask (B, L); OUT gets last_hidden_state (B, N, d_model) fp32 cut to
- * N = the longest true token count, and seq_lens (B). The golden tests drive this command.
+ * the umT5 encoder on token ids (docs/forward.md § text). IN holds input_ids, (L) for one prompt
+ * as every forward component takes it, or (B, L) as transformers' tokenizer gives it, and
+ * optionally attention_mask of the same shape; OUT gets last_hidden_state (N, d_model) or
+ * (B, N, d_model) fp32 cut to N = the (longest) true token count, and seq_lens. The golden tests
+ * drive this command.
  * The subtle thing: the mask must be right-padded (1...1 0...0, as the tokenizer's
  * padding='max_length' gives) because the output is cut to the true count, as Wan does; a row
  * shorter than N is zero past its own count. */
+#define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
 #include "sf_forward.h"
+#include "sf_json.h"
 #include "sf_log.h"
 #include "sf_ops.h"
 #include "sf_safetensors.h"
@@ -17,23 +21,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CMD "forward text"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: shotfarm forward text --model DIR -i IN.safetensors -o OUT.safetensors\n"
-            "\n"
-            "Runs the umT5 text encoder (DIR/text_encoder/, transformers or Wan names).\n"
-            "  IN:  input_ids (B, L) int64/int32; attention_mask (B, L) int64/int32/uint8, 1 for\n"
-            "       tokens and 0 for right padding (absent: every token is valid)\n"
-            "  OUT: last_hidden_state (B, N, d_model) fp32, N = the longest true token count\n"
-            "       (rows past a shorter prompt's count are 0); seq_lens (B) int64\n"
-            "  --model DIR   model directory (or the text_encoder directory itself)\n"
-            "  -i, --input   input safetensors file\n"
-            "  -o, --output  output safetensors file (written atomically)\n"
-            "See docs/forward.md.\n");
+            "usage: shotfarm forward text --model DIR -i IN.safetensors -o OUT.safetensors "
+            "[--threads N] [--json]\n\n"
+            "The umT5 text encoder (transformers UMT5EncoderModel or Wan t5.py names, fp32/bf16/\n"
+            "fp16).\n"
+            "IN holds:\n"
+            "  input_ids       (L) one prompt, or (B, L)  token ids, int64 or int32\n"
+            "  attention_mask  same shape, optional       1 for tokens, 0 for padding on the\n"
+            "                                             right (absent: all tokens valid)\n"
+            "OUT gets:\n"
+            "  last_hidden_state  (N, d_model), or (B, N, d_model)  float32, cut to N = the true\n"
+            "                     token count (the longest of the batch; shorter rows end in 0)\n"
+            "  seq_lens           [1] or (B) int64                   each prompt's true count\n"
+            "See docs/forward.md.\n\n"
+            "options:\n"
+            "  --model DIR     model directory or file (a text_encoder directory, a pipeline,\n"
+            "                  an official checkpoint, or a bare Wan-named .safetensors)\n"
+            "  -i, --input     input safetensors\n"
+            "  -o, --output    output safetensors (written atomically)\n"
+            "  --threads N     compute threads (default: SF_THREADS, else cores / local ranks)\n"
+            "  --json          print one JSON document with shapes, timing and FLOPs\n");
+}
+
+/* "[b][j]" for a batch, "[j]" for one prompt. */
+static const char *at(char *buf, size_t n, int batched, int64_t b, int64_t j)
+{
+    if (batched)
+        snprintf(buf, n, "[%lld][%lld]", (long long)b, (long long)j);
+    else
+        snprintf(buf, n, "[%lld]", (long long)j);
+    return buf;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Reads an integer (B, L) tensor as int64; dtypes I64, I32, U8. */
@@ -64,10 +95,13 @@ int sf_forward_text(int argc, char **argv)
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"input", required_argument, 0, 'i'},
                                          {"output", required_argument, 0, 'o'},
+                                         {"threads", required_argument, 0, 'T'},
+                                         {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model = NULL, *in = NULL, *outp = NULL;
-    int c;
+    long threads = 0;
+    int c, json = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "m:i:o:h", opts, NULL)) != -1) {
@@ -80,6 +114,12 @@ int sf_forward_text(int argc, char **argv)
             break;
         case 'o':
             outp = optarg;
+            break;
+        case 'T':
+            if (sf_cli_parse_int(CMD, "--threads", optarg, 1, 4096, &threads)) return SF_E_USAGE;
+            break;
+        case 'j':
+            json = 1;
             break;
         case 'h':
             usage(stdout);
@@ -96,33 +136,39 @@ int sf_forward_text(int argc, char **argv)
     struct sf_umt5 *te = NULL;
     int64_t *ids = NULL, *mask = NULL, *lens = NULL;
     float *hs = NULL;
+    char ix[64];
 
-    sf_threads_init(0);
+    if (threads) sf_threads_init((int)threads);
     SF_TRY(st, sf_st_open(in, &ist));
     const struct sf_st_tensor *tid = sf_st_find(ist, "input_ids");
     const struct sf_st_tensor *tmask = sf_st_find(ist, "attention_mask");
     if (!tid) {
-        SF_ERROR("forward", "%s: no tensor input_ids; write the token ids (B, L) under that name",
+        SF_ERROR("forward",
+                 "%s: no tensor input_ids; write the token ids, (L) or (B, L), under that name",
                  in);
         st = SF_E_FORMAT;
         goto out;
     }
-    if (tid->n_dims != 2 || tid->shape[0] < 1 || tid->shape[1] < 1) {
+    /* (L): one prompt, no batch dimension, as every forward component; (B, L): a batch */
+    const int batched = tid->n_dims == 2;
+    if (tid->n_dims < 1 || tid->n_dims > 2 || tid->shape[0] < 1 ||
+        tid->shape[tid->n_dims - 1] < 1) {
         char sh[96];
         sf_st_shape_str(tid->n_dims, tid->shape, sh, sizeof sh);
-        SF_ERROR("forward", "%s: input_ids has shape %s; it must be (batch, tokens), both >= 1", in,
+        SF_ERROR("forward",
+                 "%s: input_ids has shape %s; it must be (tokens) or (batch, tokens), all >= 1", in,
                  sh);
         st = SF_E_FORMAT;
         goto out;
     }
-    const int64_t B = tid->shape[0], L = tid->shape[1];
-    if (tmask && (tmask->n_dims != 2 || tmask->shape[0] != B || tmask->shape[1] != L)) {
-        char sh[96];
+    const int64_t B = batched ? tid->shape[0] : 1, L = tid->shape[tid->n_dims - 1];
+    if (tmask && (tmask->n_dims != tid->n_dims || tmask->shape[0] != tid->shape[0] ||
+                  tmask->shape[tmask->n_dims - 1] != L)) {
+        char sh[96], ish[96];
         sf_st_shape_str(tmask->n_dims, tmask->shape, sh, sizeof sh);
-        SF_ERROR("forward",
-                 "%s: attention_mask has shape %s but input_ids is [%lld, %lld]; they "
-                 "must match",
-                 in, sh, (long long)B, (long long)L);
+        sf_st_shape_str(tid->n_dims, tid->shape, ish, sizeof ish);
+        SF_ERROR("forward", "%s: attention_mask has shape %s but input_ids is %s; they must match",
+                 in, sh, ish);
         st = SF_E_FORMAT;
         goto out;
     }
@@ -148,26 +194,28 @@ int sf_forward_text(int argc, char **argv)
         for (int64_t j = 0; j < L; j++) {
             int64_t v = mask[b * L + j];
             if (v != 0 && v != 1) {
-                SF_ERROR("forward", "%s: attention_mask[%lld][%lld] = %lld; it must be 0 or 1", in,
-                         (long long)b, (long long)j, (long long)v);
+                SF_ERROR("forward", "%s: attention_mask%s = %lld; it must be 0 or 1", in,
+                         at(ix, sizeof ix, batched, b, j), (long long)v);
                 st = SF_E_FORMAT;
                 goto out;
             }
             if (v == 1 && n != j) {
                 SF_ERROR("forward",
-                         "%s: attention_mask row %lld has a 1 at %lld after a 0; pad on "
-                         "the right (tokenizer padding='max_length')",
-                         in, (long long)b, (long long)j);
+                         "%s: attention_mask%s is 1 after a 0; pad on the right (tokenizer "
+                         "padding='max_length')",
+                         in, at(ix, sizeof ix, batched, b, j));
                 st = SF_E_FORMAT;
                 goto out;
             }
             n += v;
         }
         if (n == 0) {
+            if (batched)
+                snprintf(ix, sizeof ix, " row %lld", (long long)b);
+            else
+                ix[0] = 0;
             SF_ERROR("forward",
-                     "%s: attention_mask row %lld has no token; every prompt needs at "
-                     "least </s>",
-                     in, (long long)b);
+                     "%s: attention_mask%s has no token; every prompt needs at least </s>", in, ix);
             st = SF_E_FORMAT;
             goto out;
         }
@@ -175,9 +223,9 @@ int sf_forward_text(int argc, char **argv)
         if (n > N) N = n;
     }
 
-    double t0 = sf_log_elapsed();
+    double t0 = now_s();
     SF_TRY(st, sf_umt5_load(model, &te));
-    double t1 = sf_log_elapsed();
+    double t1 = now_s();
     const struct sf_umt5_config *cfg = sf_umt5_get_config(te);
     const int64_t D = cfg->d_model;
     for (int64_t b = 0; b < B; b++) {
@@ -185,10 +233,10 @@ int sf_forward_text(int argc, char **argv)
             int64_t v = ids[b * L + j];
             if (v < 0 || v >= cfg->vocab_size) {
                 SF_ERROR("forward",
-                         "%s: input_ids[%lld][%lld] = %lld is outside the vocabulary "
-                         "[0, %lld) of %s; tokenize with this model's tokenizer",
-                         in, (long long)b, (long long)j, (long long)v, (long long)cfg->vocab_size,
-                         sf_umt5_get_dir(te));
+                         "%s: input_ids%s = %lld is outside the vocabulary [0, %lld) of %s; "
+                         "tokenize with this model's tokenizer",
+                         in, at(ix, sizeof ix, batched, b, j), (long long)v,
+                         (long long)cfg->vocab_size, sf_umt5_get_dir(te));
                 st = SF_E_INVAL;
                 goto out;
             }
@@ -201,18 +249,46 @@ int sf_forward_text(int argc, char **argv)
     }
     for (int64_t b = 0; b < B; b++)
         SF_TRY(st, sf_umt5_encode(te, ids + b * L, lens[b], hs + b * N * D));
-    double t2 = sf_log_elapsed();
+    double t2 = now_s();
     struct sf_st_desc d[2] = {
-        {.name = "last_hidden_state",
-         .dtype = SF_DTYPE_F32,
-         .n_dims = 3,
-         .shape = {B, N, D},
-         .data = hs},
+        {.name = "last_hidden_state", .dtype = SF_DTYPE_F32, .n_dims = batched ? 3 : 2},
         {.name = "seq_lens", .dtype = SF_DTYPE_I64, .n_dims = 1, .shape = {B}, .data = lens},
     };
+    int64_t shape3[3] = {B, N, D};
+    memcpy(d[0].shape, batched ? shape3 : shape3 + 1, (size_t)d[0].n_dims * sizeof(int64_t));
+    d[0].data = hs;
     SF_TRY(st, sf_st_write(outp, d, 2, NULL, 0, NULL, NULL));
-    SF_INFO("forward", "text: %lld prompt(s), up to %lld tokens: load %.2f s, encode %.2f s -> %s",
-            (long long)B, (long long)N, t1 - t0, t2 - t1, outp);
+
+    double flops = 0;
+    for (int64_t b = 0; b < B; b++)
+        flops += sf_umt5_flops(cfg, lens[b]);
+    char shape[96];
+    sf_st_shape_str(d[0].n_dims, d[0].shape, shape, sizeof shape);
+    if (json) {
+        struct sf_jw w;
+        sf_jw_init(&w, stdout, 2);
+        sf_jw_obj_begin(&w);
+        sf_jw_key(&w, "component"), sf_jw_str(&w, "text");
+        sf_jw_key(&w, "output"), sf_jw_str(&w, outp);
+        sf_jw_key(&w, "shape"), sf_jw_arr_begin(&w);
+        for (int i = 0; i < d[0].n_dims; i++)
+            sf_jw_int(&w, d[0].shape[i]);
+        sf_jw_arr_end(&w);
+        sf_jw_key(&w, "seq_lens"), sf_jw_arr_begin(&w);
+        for (int64_t b = 0; b < B; b++)
+            sf_jw_int(&w, lens[b]);
+        sf_jw_arr_end(&w);
+        sf_jw_key(&w, "load_seconds"), sf_jw_num(&w, t1 - t0);
+        sf_jw_key(&w, "forward_seconds"), sf_jw_num(&w, t2 - t1);
+        sf_jw_key(&w, "flops"), sf_jw_num(&w, flops);
+        sf_jw_obj_end(&w);
+        sf_jw_finish(&w);
+    } else {
+        printf("%s: last_hidden_state f32%s, %lld prompt(s): load %.2f s, forward %.3f s (%.1f "
+               "GFLOP, %.1f GFLOP/s)\n",
+               outp, shape, (long long)B, t1 - t0, t2 - t1, flops / 1e9,
+               t2 > t1 ? flops / (t2 - t1) / 1e9 : 0.0);
+    }
 out:
     free(hs);
     free(ids);

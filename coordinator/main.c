@@ -28,13 +28,13 @@ const struct sf_cli_command sf_cli_commands[] = {
     {"status", "per-shot state, step, ETA and errors of a run directory", FULL_ONLY(sf_cmd_status), 0},
     {"submit", "write an sbatch script for a campaign into its run directory and submit it",
      FULL_ONLY(sf_cmd_submit), 0},
-    {"mkmodel", "write a random-weight model of any config with the official tensor names",
+    {"mkmodel", "write a random-weight model of any config (diffusers or official Wan2.1 layout)",
      sf_cmd_mkmodel, 1},
     {"inspect", "list the tensors of a safetensors file, model directory or checkpoint",
      sf_cmd_inspect, 1},
     {"forward", "run one model component (dit, denoise, text, vae-decode, vae-encode) on a file",
      sf_cmd_forward, 1},
-    {"tokenize", "turn prompts (one per line on stdin) into umT5 token ids", FULL_ONLY(sf_cmd_tokenize), 0},
+    {"tokenize", "turn prompts (one per line on stdin) into umT5 token ids", sf_cmd_tokenize, 1},
     {0},
 };
 
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], c->name) != 0) continue;
         if (!c->run) {
             fprintf(stderr, "shotfarm %s: not in this build (SF_MINIMAL=ON has only forward, "
-                            "inspect and mkmodel); rebuild without -DSF_MINIMAL=ON\n", c->name);
+                            "inspect, mkmodel and tokenize); rebuild without -DSF_MINIMAL=ON\n", c->name);
             return 2;
         }
         int st = c->run(argc - 1, argv + 1);

@@ -38,7 +38,10 @@ void *sf_arena_alloc(struct sf_arena *a, size_t bytes)
     return p;
 }
 
-size_t sf_arena_mark(const struct sf_arena *a) { return a->used; }
+size_t sf_arena_mark(const struct sf_arena *a)
+{
+    return a->used;
+}
 
 void sf_arena_reset(struct sf_arena *a, size_t mark)
 {

@@ -47,8 +47,8 @@ static void att_item(void *ctx, int64_t item)
             float alpha = s->softmax_step(S + r * ATT_BK, bk, J->scale, &m[r], &l[r]);
             if (alpha != 1.0f) s->scale(O + r * d, alpha, d);
         }
-        sf_cpu_sgemm_serial(0, 0, bq, d, bk, 1.0f, S, ATT_BK,
-                            J->v + j0 * J->vs + (int64_t)h * d, J->vs, 1.0f, O, d);
+        sf_cpu_sgemm_serial(0, 0, bq, d, bk, 1.0f, S, ATT_BK, J->v + j0 * J->vs + (int64_t)h * d,
+                            J->vs, 1.0f, O, d);
     }
     for (int64_t r = 0; r < bq; r++) {
         float *o = J->out + (i0 + r) * J->os + (int64_t)h * d;
@@ -58,17 +58,28 @@ static void att_item(void *ctx, int64_t item)
 }
 
 void sf_cpu_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
-                      const float *v, int64_t v_stride, float *out, int64_t out_stride,
-                      int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
-                      float scale)
+                      const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
+                      int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale)
 {
+    int64_t hd = (int64_t)n_heads * head_dim;
     SF_ASSERT(n_heads > 0 && head_dim > 0 && Lq >= 0 && Lk >= 0);
+    SF_ASSERT(q_stride >= hd && k_stride >= hd && v_stride >= hd && out_stride >= hd);
     if (Lq == 0) return;
     int64_t kv = k_valid < Lk ? k_valid : Lk;
     if (kv < 0) kv = 0;
-    struct att_job J = {.q = q, .k = k, .v = v, .out = out, .qs = q_stride, .ks = k_stride,
-                        .vs = v_stride, .os = out_stride, .Lq = Lq, .kv = kv,
-                        .n_qblocks = (Lq + ATT_BQ - 1) / ATT_BQ, .n_heads = n_heads,
-                        .d = head_dim, .scale = scale};
+    struct att_job J = {.q = q,
+                        .k = k,
+                        .v = v,
+                        .out = out,
+                        .qs = q_stride,
+                        .ks = k_stride,
+                        .vs = v_stride,
+                        .os = out_stride,
+                        .Lq = Lq,
+                        .kv = kv,
+                        .n_qblocks = (Lq + ATT_BQ - 1) / ATT_BQ,
+                        .n_heads = n_heads,
+                        .d = head_dim,
+                        .scale = scale};
     sf_parallel_for(J.n_qblocks * n_heads, att_item, &J);
 }

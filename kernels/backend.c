@@ -20,9 +20,18 @@ static const struct sf_backend cpu_backend = {
 
 static const struct sf_backend *active = &cpu_backend;
 
-const struct sf_backend *sf_backend_cpu(void) { return &cpu_backend; }
-const struct sf_backend *sf_backend_get(void) { return active; }
-void sf_backend_set(const struct sf_backend *be) { active = be ? be : &cpu_backend; }
+const struct sf_backend *sf_backend_cpu(void)
+{
+    return &cpu_backend;
+}
+const struct sf_backend *sf_backend_get(void)
+{
+    return active;
+}
+void sf_backend_set(const struct sf_backend *be)
+{
+    active = be ? be : &cpu_backend;
+}
 
 #define SLOT(name) (active->name ? active->name : cpu_backend.name)
 
@@ -56,8 +65,14 @@ void sf_modulate(const float *x, const float *shift, const float *scale, float *
     SLOT(modulate)(x, shift, scale, y, rows, cols);
 }
 
-void sf_gelu_tanh(float *x, int64_t n) { SLOT(gelu_tanh)(x, n); }
-void sf_silu(float *x, int64_t n) { SLOT(silu)(x, n); }
+void sf_gelu_tanh(float *x, int64_t n)
+{
+    SLOT(gelu_tanh)(x, n);
+}
+void sf_silu(float *x, int64_t n)
+{
+    SLOT(silu)(x, n);
+}
 
 void sf_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads)
 {
@@ -68,8 +83,9 @@ void sf_attention(const float *q, int64_t q_stride, const float *k, int64_t k_st
                   const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
                   int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale)
 {
-    SLOT(attention)(q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq, Lk, n_heads,
-                    head_dim, k_valid, scale);
+    SLOT(attention)
+    (q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq, Lk, n_heads, head_dim, k_valid,
+     scale);
 }
 
 void sf_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,

@@ -26,7 +26,7 @@ struct cpu_simd {
     /* Online-softmax step on one row of logits s (n): with z = s*scale, m' = max(*m, max z),
      * s := exp(z - m'), *l := *l*exp(*m - m') + sum s, *m := m'. Returns exp(*m_old - m'). */
     float (*softmax_step)(float *s, int64_t n, float scale, float *m, float *l);
-    void (*scale)(float *x, float a, int64_t n); /* x *= a */
+    void (*scale)(float *x, float a, int64_t n);      /* x *= a */
     void (*add)(float *y, const float *b, int64_t n); /* y += b */
     /* Portable blocked sgemm (cblas semantics, row-major), used when OpenBLAS is absent. */
     void (*sgemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -52,34 +52,42 @@ void sf_cpu_sgemm_serial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
 /* Per-thread scratch: slot s (0 .. SF_CPU_SCRATCH_SLOTS-1) of the calling thread, grown to at
  * least bytes (64-byte aligned) and kept; aborts when out of memory. Steady state allocates
  * nothing. Each op uses its own slots so nested use cannot clobber: see the SCRATCH_* list. */
-enum { SCRATCH_LINEAR_W, SCRATCH_LINEAR_BIAS, SCRATCH_ATT_S, SCRATCH_ATT_O, SCRATCH_ATT_ML,
-       SCRATCH_CONV_W, SCRATCH_CONV_BIAS, SCRATCH_CONV_COL, SCRATCH_GEMM_A, SCRATCH_GEMM_B, SF_CPU_SCRATCH_SLOTS };
+enum {
+    SCRATCH_LINEAR_W,
+    SCRATCH_LINEAR_BIAS,
+    SCRATCH_ATT_S,
+    SCRATCH_ATT_O,
+    SCRATCH_ATT_ML,
+    SCRATCH_CONV_W,
+    SCRATCH_CONV_BIAS,
+    SCRATCH_CONV_COL,
+    SCRATCH_GEMM_A,
+    SCRATCH_GEMM_B,
+    SF_CPU_SCRATCH_SLOTS
+};
 void *sf_cpu_scratch(int slot, size_t bytes);
-
-/* Converts n weights of dtype (fp32/bf16/fp16) at src to fp32 (SIMD table). */
-void sf_cpu_to_f32(enum sf_dtype dt, const void *src, float *dst, size_t n);
+/* Frees the calling thread's scratch (a pool worker does this as it exits). */
+void sf_cpu_scratch_release(void);
 
 /* CPU implementations of the sf_backend slots (sf_ops.h documents each). */
 void sf_cpu_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
                    const struct sf_tensor *bias, float *y);
 void sf_cpu_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                     float *C, int64_t ldc);
+                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                     int64_t ldc);
 void sf_cpu_layernorm(const float *x, const float *w, const float *b, float *y, int64_t rows,
                       int64_t cols, float eps);
 void sf_cpu_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
                     float eps);
-void sf_cpu_modulate(const float *x, const float *shift, const float *scale, float *y,
-                     int64_t rows, int64_t cols);
+void sf_cpu_modulate(const float *x, const float *shift, const float *scale, float *y, int64_t rows,
+                     int64_t cols);
 void sf_cpu_gelu_tanh(float *x, int64_t n);
 void sf_cpu_silu(float *x, int64_t n);
 void sf_cpu_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads);
 void sf_cpu_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
-                      const float *v, int64_t v_stride, float *out, int64_t out_stride,
-                      int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
-                      float scale);
-void sf_cpu_conv3d(const float *x, int64_t cin, const int64_t in_thw[3],
-                   const struct sf_tensor *w, const struct sf_tensor *bias, const int stride[3],
-                   const int pad[6], float *y);
+                      const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
+                      int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale);
+void sf_cpu_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,
+                   const struct sf_tensor *bias, const int stride[3], const int pad[6], float *y);
 
 #endif

@@ -13,7 +13,20 @@
 #include "sf_ops.h"
 #include "sf_status.h"
 
+#ifdef SF_HAVE_X86_SIMD
+#include <cpuid.h>
+#endif
+
 static _Atomic(const struct cpu_simd *) active_simd;
+
+#ifdef SF_HAVE_X86_SIMD
+/* F16C by CPUID leaf 1 (clang's __builtin_cpu_supports does not know "f16c"). */
+static int has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
 
 static int cpu_has(const char *path)
 {
@@ -21,8 +34,7 @@ static int cpu_has(const char *path)
 #ifdef SF_HAVE_X86_SIMD
     __builtin_cpu_init();
     if (strcmp(path, "avx2") == 0)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     if (strcmp(path, "avx512") == 0)
         return cpu_has("avx2") && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
@@ -48,8 +60,11 @@ const struct cpu_simd *sf_cpu_simd(void)
     const char *env = getenv("SF_SIMD");
     if (env && *env) {
         t = table_for(env);
-        if (!t) SF_WARN("kernels", "SF_SIMD=%s: this CPU lacks it (or it is unknown); using the "
-                        "best available (avx512, avx2 or portable)", env);
+        if (!t)
+            SF_WARN("kernels",
+                    "SF_SIMD=%s: this CPU lacks it (or it is unknown); using the "
+                    "best available (avx512, avx2 or portable)",
+                    env);
     }
     if (!t) t = table_for("avx512");
     if (!t) t = table_for("avx2");
@@ -58,7 +73,10 @@ const struct cpu_simd *sf_cpu_simd(void)
     return t;
 }
 
-const char *sf_cpu_simd_path(void) { return sf_cpu_simd()->name; }
+const char *sf_cpu_simd_path(void)
+{
+    return sf_cpu_simd()->name;
+}
 
 int sf_cpu_force_simd(const char *path)
 {
@@ -66,16 +84,6 @@ int sf_cpu_force_simd(const char *path)
     if (!t) return -1;
     atomic_store_explicit(&active_simd, t, memory_order_release);
     return 0;
-}
-
-void sf_cpu_to_f32(enum sf_dtype dt, const void *src, float *dst, size_t n)
-{
-    switch (dt) {
-    case SF_DTYPE_F32: memcpy(dst, src, n * sizeof(float)); break;
-    case SF_DTYPE_BF16: sf_cpu_simd()->bf16_to_f32(src, dst, n); break;
-    case SF_DTYPE_F16: sf_cpu_simd()->f16_to_f32(src, dst, n); break;
-    default: SF_ASSERT(!"sf_cpu_to_f32: not a float dtype");
-    }
 }
 
 struct scratch {
@@ -99,4 +107,13 @@ void *sf_cpu_scratch(int slot, size_t bytes)
     }
     s->bytes = want;
     return s->p;
+}
+
+void sf_cpu_scratch_release(void)
+{
+    for (int i = 0; i < SF_CPU_SCRATCH_SLOTS; i++) {
+        free(scratch_slots[i].p);
+        scratch_slots[i].p = NULL;
+        scratch_slots[i].bytes = 0;
+    }
 }

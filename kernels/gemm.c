@@ -19,10 +19,10 @@
 #include <cblas.h>
 #endif
 
-#define LIN_TN 256   /* output features per weight tile */
-#define LIN_TM 512   /* activation rows per item */
-#define GEMM_TM 256  /* sf_gemm_f32 tile rows */
-#define GEMM_TN 512  /* sf_gemm_f32 tile columns */
+#define LIN_TN 256                  /* output features per weight tile */
+#define LIN_TM 512                  /* activation rows per item */
+#define GEMM_TM 256                 /* sf_gemm_f32 tile rows */
+#define GEMM_TN 512                 /* sf_gemm_f32 tile columns */
 #define GEMM_SERIAL_FLOPS (1 << 22) /* below this, one call on the caller's thread */
 
 void sf_cpu_sgemm_serial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -31,6 +31,7 @@ void sf_cpu_sgemm_serial(int trans_a, int trans_b, int64_t M, int64_t N, int64_t
 {
     if (M <= 0 || N <= 0) return;
 #ifdef SF_HAVE_OPENBLAS
+    sf_threads_count(); /* the first call sets OpenBLAS to one thread (threads.c) */
     SF_ASSERT(M < INT_MAX && N < INT_MAX && K < INT_MAX && lda < INT_MAX && ldb < INT_MAX &&
               ldc < INT_MAX);
     if (K <= 0) { /* cblas rejects lda < 1 for K == 0 on some paths: scale C ourselves */
@@ -70,17 +71,28 @@ static void gemm_item(void *ctx, int64_t item)
 }
 
 void sf_cpu_gemm_f32(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                     float *C, int64_t ldc)
+                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                     int64_t ldc)
 {
     if (M <= 0 || N <= 0) return;
     if ((double)M * N * K * 2 < GEMM_SERIAL_FLOPS) {
         sf_cpu_sgemm_serial(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    struct gemm_job g = {.ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K, .lda = lda,
-                         .ldb = ldb, .ldc = ldc, .alpha = alpha, .beta = beta, .A = A, .B = B,
-                         .C = C, .n_tiles_n = (N + GEMM_TN - 1) / GEMM_TN};
+    struct gemm_job g = {.ta = trans_a,
+                         .tb = trans_b,
+                         .M = M,
+                         .N = N,
+                         .K = K,
+                         .lda = lda,
+                         .ldb = ldb,
+                         .ldc = ldc,
+                         .alpha = alpha,
+                         .beta = beta,
+                         .A = A,
+                         .B = B,
+                         .C = C,
+                         .n_tiles_n = (N + GEMM_TN - 1) / GEMM_TN};
     sf_parallel_for((M + GEMM_TM - 1) / GEMM_TM * g.n_tiles_n, gemm_item, &g);
 }
 
@@ -114,8 +126,8 @@ static void linear_item(void *ctx, int64_t item)
     } else {
         float *buf = sf_cpu_scratch(SCRATCH_LINEAR_W, (size_t)LIN_TN * L->k * sizeof(float));
         if (held.call != L->call || held.j0 != j0) {
-            sf_cpu_to_f32(L->w->dtype, (const char *)L->w->data + (size_t)j0 * L->k * es, buf,
-                          (size_t)(tn * L->k));
+            sf_convert_to_f32(L->w->dtype, (const char *)L->w->data + (size_t)j0 * L->k * es, buf,
+                              (size_t)(tn * L->k));
             held.call = L->call;
             held.j0 = j0;
         }
@@ -126,11 +138,12 @@ static void linear_item(void *ctx, int64_t item)
                         L->m);
     if (L->bias) {
         float *b = sf_cpu_scratch(SCRATCH_LINEAR_BIAS, LIN_TN * sizeof(float));
-        sf_cpu_to_f32(L->bias->dtype,
-                      (const char *)L->bias->data + (size_t)j0 * sf_dtype_size(L->bias->dtype), b,
-                      (size_t)tn);
+        sf_convert_to_f32(L->bias->dtype,
+                          (const char *)L->bias->data + (size_t)j0 * sf_dtype_size(L->bias->dtype),
+                          b, (size_t)tn);
         const struct cpu_simd *s = sf_cpu_simd();
-        for (int64_t r = 0; r < rows; r++) s->add(y + r * L->m, b, tn);
+        for (int64_t r = 0; r < rows; r++)
+            s->add(y + r * L->m, b, tn);
     }
 }
 
@@ -143,7 +156,14 @@ void sf_cpu_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor 
     if (n <= 0 || m <= 0) return;
     /* A weight buffer may be rewritten between calls at the same address (a streaming loader's
      * slot), so a converted tile is only trusted within the call that converted it. */
-    struct linear_job L = {.call = atomic_fetch_add(&linear_calls, 1) + 1, .x = x, .n = n, .k = k, .m = m, .w = w, .bias = bias, .y = y,
+    struct linear_job L = {.call = atomic_fetch_add(&linear_calls, 1) + 1,
+                           .x = x,
+                           .n = n,
+                           .k = k,
+                           .m = m,
+                           .w = w,
+                           .bias = bias,
+                           .y = y,
                            .n_row_blocks = (n + LIN_TM - 1) / LIN_TM};
     sf_parallel_for((m + LIN_TN - 1) / LIN_TN * L.n_row_blocks, linear_item, &L);
 }

@@ -29,9 +29,15 @@ static void row_item(void *ctx, int64_t item)
         const float *x = j->x + r * j->cols;
         float *y = j->y + r * j->cols;
         switch (j->op) {
-        case ROW_LAYERNORM: s->layernorm_row(x, j->a, j->b, y, j->cols, j->eps); break;
-        case ROW_RMSNORM: s->rmsnorm_row(x, j->a, y, j->cols, j->eps); break;
-        case ROW_MODULATE: s->modulate_row(x, j->a, j->b, y, j->cols); break;
+        case ROW_LAYERNORM:
+            s->layernorm_row(x, j->a, j->b, y, j->cols, j->eps);
+            break;
+        case ROW_RMSNORM:
+            s->rmsnorm_row(x, j->a, y, j->cols, j->eps);
+            break;
+        case ROW_MODULATE:
+            s->modulate_row(x, j->a, j->b, y, j->cols);
+            break;
         }
     }
 }
@@ -47,24 +53,29 @@ static void run_rows(struct row_job *j)
 void sf_cpu_layernorm(const float *x, const float *w, const float *b, float *y, int64_t rows,
                       int64_t cols, float eps)
 {
-    struct row_job j = {.op = ROW_LAYERNORM, .x = x, .a = w, .b = b, .y = y, .rows = rows,
-                        .cols = cols, .eps = eps};
-    run_rows(&j);
-}
-
-void sf_cpu_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
-                    float eps)
-{
-    struct row_job j = {.op = ROW_RMSNORM, .x = x, .a = w, .y = y, .rows = rows, .cols = cols,
+    struct row_job j = {.op = ROW_LAYERNORM,
+                        .x = x,
+                        .a = w,
+                        .b = b,
+                        .y = y,
+                        .rows = rows,
+                        .cols = cols,
                         .eps = eps};
     run_rows(&j);
 }
 
-void sf_cpu_modulate(const float *x, const float *shift, const float *scale, float *y,
-                     int64_t rows, int64_t cols)
+void sf_cpu_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols, float eps)
 {
-    struct row_job j = {.op = ROW_MODULATE, .x = x, .a = shift, .b = scale, .y = y, .rows = rows,
-                        .cols = cols};
+    struct row_job j = {
+        .op = ROW_RMSNORM, .x = x, .a = w, .y = y, .rows = rows, .cols = cols, .eps = eps};
+    run_rows(&j);
+}
+
+void sf_cpu_modulate(const float *x, const float *shift, const float *scale, float *y, int64_t rows,
+                     int64_t cols)
+{
+    struct row_job j = {
+        .op = ROW_MODULATE, .x = x, .a = shift, .b = scale, .y = y, .rows = rows, .cols = cols};
     run_rows(&j);
 }
 

@@ -17,24 +17,22 @@ struct sf_backend {
     void (*linear)(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
                    const struct sf_tensor *bias, float *y);
     void (*gemm_f32)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                     float *C, int64_t ldc);
+                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                     int64_t ldc);
     void (*layernorm)(const float *x, const float *w, const float *b, float *y, int64_t rows,
                       int64_t cols, float eps);
     void (*rmsnorm)(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
                     float eps);
-    void (*modulate)(const float *x, const float *shift, const float *scale, float *y,
-                     int64_t rows, int64_t cols);
+    void (*modulate)(const float *x, const float *shift, const float *scale, float *y, int64_t rows,
+                     int64_t cols);
     void (*gelu_tanh)(float *x, int64_t n);
     void (*silu)(float *x, int64_t n);
     void (*rope3d_apply)(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads);
     void (*attention)(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
-                      const float *v, int64_t v_stride, float *out, int64_t out_stride,
-                      int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
-                      float scale);
-    void (*conv3d)(const float *x, int64_t cin, const int64_t in_thw[3],
-                   const struct sf_tensor *w, const struct sf_tensor *bias, const int stride[3],
-                   const int pad[6], float *y);
+                      const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
+                      int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale);
+    void (*conv3d)(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,
+                   const struct sf_tensor *bias, const int stride[3], const int pad[6], float *y);
 };
 
 /* The CPU table (static storage, never NULL). */

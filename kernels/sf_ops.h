@@ -26,12 +26,16 @@
 
 /* Sets the number of compute threads for our pool and for OpenBLAS
  * (openblas_set_num_threads). n <= 0 picks the default: SF_THREADS, else online cores divided by
- * the MPI ranks on this node (OMPI_COMM_WORLD_LOCAL_SIZE / SLURM_NTASKS_PER_NODE), at least 1.
- * Returns the number in effect. */
+ * the MPI ranks on this node (OMPI_COMM_WORLD_LOCAL_SIZE / MPI_LOCALNRANKS /
+ * SLURM_NTASKS_PER_NODE), at least 1. Returns the number in effect. The pool owns parallelism:
+ * OpenBLAS is set to 1 thread and called once per tile from the pool's threads (OpenBLAS's own
+ * threading changes results with its thread count; ours never does). The first op initialises
+ * the pool with the default when nobody called this. */
 int sf_threads_init(int n);
 int sf_threads_count(void);
 /* Runs fn(ctx, i) for i in [0, n) on the pool; returns when all are done. Tasks must write
- * disjoint outputs. */
+ * disjoint outputs. Called from inside a task (or while another thread uses the pool) it runs
+ * the items serially on the calling thread. */
 void sf_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t i), void *ctx);
 
 /* ---- arena ------------------------------------------------------------------------------- */
@@ -42,7 +46,7 @@ struct sf_arena {
     char *base;
     size_t size, used, high_water;
 };
-int sf_arena_init(struct sf_arena *a, size_t bytes);  /* SF_OK or SF_E_NOMEM */
+int sf_arena_init(struct sf_arena *a, size_t bytes); /* SF_OK or SF_E_NOMEM */
 void sf_arena_fini(struct sf_arena *a);
 /* 64-byte aligned; aborts (a bug: the arena was sized wrong) when it does not fit. */
 void *sf_arena_alloc(struct sf_arena *a, size_t bytes);
@@ -56,8 +60,9 @@ const char *sf_cpu_simd_path(void);
 /* Forces a SIMD path ("avx512", "avx2", "portable"), for tests; returns -1 if the CPU lacks it. */
 int sf_cpu_force_simd(const char *path);
 
-/* y (n, m) = x (n, k) · w (m, k)^T + bias (m). w: fp32/bf16/fp16 tensor of shape (m, k);
- * bias: tensor of shape (m) or NULL. */
+/* y (n, m) = x (n, k) · w (m, k)^T + bias (m). w: fp32/bf16/fp16 tensor of shape (m, k) (any
+ * ndim whose last dim is k: m = numel / k); bias: float tensor of m elements or NULL. y must not
+ * overlap x. A weight whose last dim is not k is a bug (SF_ASSERT). */
 void sf_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
                const struct sf_tensor *bias, float *y);
 
@@ -91,14 +96,16 @@ void sf_timestep_embedding(double t, int dim, float *out);
 struct sf_rope3d;
 struct sf_rope3d *sf_rope3d_create(int head_dim, int frames, int height, int width);
 void sf_rope3d_destroy(struct sf_rope3d *r);
-/* x (tokens, n_heads, head_dim) with tokens = frames*height*width in (f, h, w) order; rotated in
- * place. */
+/* x (tokens, n_heads, head_dim) with tokens <= frames*height*width in (f, h, w) order; rotated in
+ * place (padding tokens after the grid are the caller's to leave out, as the reference does).
+ * sf_rope3d_create returns NULL for head_dim < 6 or odd, an empty grid, or out of memory. */
 void sf_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads);
 
 /* Softmax attention with online softmax in tiles (never an Lq×Lk matrix):
  * out (Lq, H, d) = softmax(q·k^T · scale + mask) · v with q (Lq, H, d), k and v (Lk, H, d);
- * keys at index >= k_valid are masked out (k_valid = Lk for none). Row strides are given in
- * floats so that q/k/v may be slices of a fused projection. */
+ * keys at index >= k_valid are masked out (k_valid = Lk for none; k_valid <= 0 gives zeros).
+ * Row strides are given in floats so that q/k/v may be slices of a fused projection. out must
+ * not overlap q, k or v. */
 void sf_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
                   const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
                   int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale);
@@ -106,7 +113,8 @@ void sf_attention(const float *q, int64_t q_stride, const float *k, int64_t k_st
 /* Conv3d over x (Cin, T, H, W) with weight (Cout, Cin, kt, kh, kw) of any float dtype and
  * bias (Cout) or NULL, stride (st, sh, sw) and zero padding given per side: pad[0..5] =
  * (t_front, t_back, h_top, h_bottom, w_left, w_right) — so causal convolutions pad only in
- * front. y is (Cout, T', H', W'); sf_conv3d_out_shape computes T', H', W'. */
+ * front. y is (Cout, T', H', W'); sf_conv3d_out_shape computes T', H', W'. x and y must not
+ * overlap; a weight whose Cin differs from cin is a bug (SF_ASSERT). */
 void sf_conv3d_out_shape(const int64_t in_thw[3], const int64_t k_thw[3], const int stride[3],
                          const int pad[6], int64_t out_thw[3]);
 void sf_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,

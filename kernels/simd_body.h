@@ -31,19 +31,33 @@ typedef int32_t vi __attribute__((vector_size(VL * 4)));
 typedef uint32_t vu __attribute__((vector_size(VL * 4)));
 typedef uint16_t vh __attribute__((vector_size(VL * 2)));
 
-static inline vf FN(ld)(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
-static inline void FN(st)(float *p, vf v) { memcpy(p, &v, sizeof v); }
-static inline vf FN(splat)(float a) { vf v = (vf){0} + a; return v; }
+static inline vf FN(ld)(const float *p)
+{
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void FN(st)(float *p, vf v)
+{
+    memcpy(p, &v, sizeof v);
+}
+static inline vf FN(splat)(float a)
+{
+    vf v = (vf){0} + a;
+    return v;
+}
 static inline float FN(hsum)(vf v)
 {
     double s = 0; /* fixed lane order */
-    for (int i = 0; i < VL; i++) s += v[i];
+    for (int i = 0; i < VL; i++)
+        s += v[i];
     return (float)s;
 }
 static inline float FN(hmax)(vf v)
 {
     float m = v[0];
-    for (int i = 1; i < VL; i++) m = v[i] > m ? v[i] : m;
+    for (int i = 1; i < VL; i++)
+        m = v[i] > m ? v[i] : m;
     return m;
 }
 static inline vf FN(vmax)(vf a, vf b)
@@ -92,7 +106,8 @@ static void FN(bf16_to_f32)(const uint16_t *src, float *dst, size_t n)
         vu u = __builtin_convertvector(h, vu) << 16;
         FN(st)(dst + i, (vf)u);
     }
-    for (; i < n; i++) dst[i] = sf_bf16_to_f32(src[i]);
+    for (; i < n; i++)
+        dst[i] = sf_bf16_to_f32(src[i]);
 }
 
 static void FN(f16_to_f32)(const uint16_t *src, float *dst, size_t n)
@@ -105,7 +120,8 @@ static void FN(f16_to_f32)(const uint16_t *src, float *dst, size_t n)
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
 #endif
-    for (; i < n; i++) dst[i] = sf_f16_to_f32(src[i]);
+    for (; i < n; i++)
+        dst[i] = sf_f16_to_f32(src[i]);
 }
 
 static void FN(f32_to_bf16)(const float *src, uint16_t *dst, size_t n)
@@ -121,7 +137,8 @@ static void FN(f32_to_bf16)(const float *src, uint16_t *dst, size_t n)
         vh h = __builtin_convertvector(r, vh);
         memcpy(dst + i, &h, sizeof h);
     }
-    for (; i < n; i++) dst[i] = sf_f32_to_bf16(src[i]);
+    for (; i < n; i++)
+        dst[i] = sf_f32_to_bf16(src[i]);
 }
 
 static void FN(f32_to_f16)(const float *src, uint16_t *dst, size_t n)
@@ -141,7 +158,8 @@ static void FN(f32_to_f16)(const float *src, uint16_t *dst, size_t n)
         _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
     }
 #endif
-    for (; i < n; i++) dst[i] = sf_f32_to_f16(src[i]);
+    for (; i < n; i++)
+        dst[i] = sf_f32_to_f16(src[i]);
 }
 
 /* Sum and sum of squared deviations of a row, 2 accumulators per pass. */
@@ -155,7 +173,8 @@ static void FN(layernorm_row)(const float *x, const float *w, const float *b, fl
         a1 += FN(ld)(x + c + VL);
     }
     double s = (double)FN(hsum)(a0) + FN(hsum)(a1);
-    for (; c < cols; c++) s += x[c];
+    for (; c < cols; c++)
+        s += x[c];
     float mean = (float)(s / (double)cols);
     vf vm = FN(splat)(mean);
     a0 = (vf){0};
@@ -166,7 +185,8 @@ static void FN(layernorm_row)(const float *x, const float *w, const float *b, fl
         a1 += d1 * d1;
     }
     double ss = (double)FN(hsum)(a0) + FN(hsum)(a1);
-    for (; c < cols; c++) ss += (double)(x[c] - mean) * (x[c] - mean);
+    for (; c < cols; c++)
+        ss += (double)(x[c] - mean) * (x[c] - mean);
     float inv = (float)(1.0 / sqrt(ss / (double)cols + (double)eps));
     vf vi_ = FN(splat)(inv);
     for (c = 0; c + VL <= cols; c += VL) {
@@ -193,7 +213,8 @@ static void FN(rmsnorm_row)(const float *x, const float *w, float *y, int64_t co
         a1 += x1 * x1;
     }
     double ss = (double)FN(hsum)(a0) + FN(hsum)(a1);
-    for (; c < cols; c++) ss += (double)x[c] * x[c];
+    for (; c < cols; c++)
+        ss += (double)x[c] * x[c];
     float inv = (float)(1.0 / sqrt(ss / (double)cols + (double)eps));
     vf vinv = FN(splat)(inv);
     for (c = 0; c + VL <= cols; c += VL) {
@@ -201,7 +222,8 @@ static void FN(rmsnorm_row)(const float *x, const float *w, float *y, int64_t co
         if (w) v = v * FN(ld)(w + c);
         FN(st)(y + c, v);
     }
-    for (; c < cols; c++) y[c] = x[c] * inv * (w ? w[c] : 1.0f);
+    for (; c < cols; c++)
+        y[c] = x[c] * inv * (w ? w[c] : 1.0f);
 }
 
 static void FN(modulate_row)(const float *x, const float *shift, const float *scale, float *y,
@@ -210,7 +232,8 @@ static void FN(modulate_row)(const float *x, const float *shift, const float *sc
     int64_t c = 0;
     for (; c + VL <= cols; c += VL)
         FN(st)(y + c, FN(ld)(x + c) * (1.0f + FN(ld)(scale + c)) + FN(ld)(shift + c));
-    for (; c < cols; c++) y[c] = x[c] * (1.0f + scale[c]) + shift[c];
+    for (; c < cols; c++)
+        y[c] = x[c] * (1.0f + scale[c]) + shift[c];
 }
 
 /* 0.5x(1+tanh(u)) == x / (1 + exp(-2u)), u = sqrt(2/pi)(x + 0.044715x^3). */
@@ -223,7 +246,8 @@ static void FN(gelu_tanh)(float *x, int64_t n)
         vf e = FN(vexp)(v * (k0 + k1 * v * v));
         FN(st)(x + i, v / (1.0f + e));
     }
-    for (; i < n; i++) x[i] = x[i] / (1.0f + FN(sexp)(x[i] * (k0 + k1 * x[i] * x[i])));
+    for (; i < n; i++)
+        x[i] = x[i] / (1.0f + FN(sexp)(x[i] * (k0 + k1 * x[i] * x[i])));
 }
 
 static void FN(silu)(float *x, int64_t n)
@@ -233,16 +257,19 @@ static void FN(silu)(float *x, int64_t n)
         vf v = FN(ld)(x + i);
         FN(st)(x + i, v / (1.0f + FN(vexp)(-v)));
     }
-    for (; i < n; i++) x[i] = x[i] / (1.0f + FN(sexp)(-x[i]));
+    for (; i < n; i++)
+        x[i] = x[i] / (1.0f + FN(sexp)(-x[i]));
 }
 
 static float FN(softmax_step)(float *s, int64_t n, float scale, float *m, float *l)
 {
     vf vmx = FN(splat)(-INFINITY), vs = FN(splat)(scale);
     int64_t i = 0;
-    for (; i + VL <= n; i += VL) vmx = FN(vmax)(vmx, FN(ld)(s + i) * vs);
+    for (; i + VL <= n; i += VL)
+        vmx = FN(vmax)(vmx, FN(ld)(s + i) * vs);
     float m_new = FN(hmax)(vmx);
-    for (; i < n; i++) m_new = s[i] * scale > m_new ? s[i] * scale : m_new;
+    for (; i < n; i++)
+        m_new = s[i] * scale > m_new ? s[i] * scale : m_new;
     if (*m > m_new) m_new = *m;
     float alpha = *m == -INFINITY ? 0.0f : FN(sexp)(*m - m_new);
     vf vmn = FN(splat)(m_new), acc = {0};
@@ -264,15 +291,19 @@ static float FN(softmax_step)(float *s, int64_t n, float scale, float *m, float 
 static void FN(scale)(float *x, float a, int64_t n)
 {
     int64_t i = 0;
-    for (; i + VL <= n; i += VL) FN(st)(x + i, FN(ld)(x + i) * a);
-    for (; i < n; i++) x[i] *= a;
+    for (; i + VL <= n; i += VL)
+        FN(st)(x + i, FN(ld)(x + i) * a);
+    for (; i < n; i++)
+        x[i] *= a;
 }
 
 static void FN(add)(float *y, const float *b, int64_t n)
 {
     int64_t i = 0;
-    for (; i + VL <= n; i += VL) FN(st)(y + i, FN(ld)(y + i) + FN(ld)(b + i));
-    for (; i < n; i++) y[i] += b[i];
+    for (; i + VL <= n; i += VL)
+        FN(st)(y + i, FN(ld)(y + i) + FN(ld)(b + i));
+    for (; i < n; i++)
+        y[i] += b[i];
 }
 
 /* ---- portable blocked sgemm: packed panels, MR x NR register tile ------------------------- */
@@ -308,15 +339,16 @@ static void FN(gemm_tile)(int64_t kc, const float *Ap, const float *Bp, float al
         return;
     }
     for (int64_t r = 0; r < m; r++)
-        for (int64_t j = 0; j < n; j++) C[r * ldc + j] += alpha * c[r][j / VL][j % VL];
+        for (int64_t j = 0; j < n; j++)
+            C[r * ldc + j] += alpha * c[r][j / VL][j % VL];
 }
 
-static void FN(sgemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                      float *C, int64_t ldc)
+static void FN(sgemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
     for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        for (int64_t j = 0; j < N; j++)
+            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     if (K == 0 || alpha == 0.0f) return;
     float *Ap = sf_cpu_scratch(SCRATCH_GEMM_A, (size_t)MC * KC * sizeof(float));
     float *Bp = sf_cpu_scratch(SCRATCH_GEMM_B, (size_t)NC * KC * sizeof(float));
@@ -338,9 +370,9 @@ static void FN(sgemm)(int ta, int tb, int64_t M, int64_t N, int64_t K, float alp
                                 is + r < mc ? FN(at)(A, lda, ta, ic + is + r, pc + p) : 0.0f;
                 for (int64_t js = 0; js < nc; js += NR)
                     for (int64_t is = 0; is < mc; is += MR)
-                        FN(gemm_tile)(kc, Ap + is * kc, Bp + js * kc, alpha,
-                                      C + (ic + is) * ldc + jc + js, ldc,
-                                      mc - is < MR ? mc - is : MR, nc - js < NR ? nc - js : NR);
+                        FN(gemm_tile)
+                        (kc, Ap + is * kc, Bp + js * kc, alpha, C + (ic + is) * ldc + jc + js, ldc,
+                         mc - is < MR ? mc - is : MR, nc - js < NR ? nc - js : NR);
             }
         }
     }

@@ -15,7 +15,8 @@ static void set_shape(struct sf_tensor *t, enum sf_dtype dtype, int ndim, const 
 {
     t->dtype = dtype;
     t->ndim = ndim;
-    for (int i = 0; i < SF_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 1;
+    for (int i = 0; i < SF_MAX_DIMS; i++)
+        t->shape[i] = i < ndim ? shape[i] : 1;
 }
 
 void sf_tensor_view(struct sf_tensor *t, enum sf_dtype dtype, int ndim, const int64_t *shape,
@@ -57,7 +58,8 @@ void sf_tensor_destroy(struct sf_tensor *t)
 int64_t sf_tensor_numel(const struct sf_tensor *t)
 {
     int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    for (int i = 0; i < t->ndim; i++)
+        n *= t->shape[i];
     return n;
 }
 
@@ -81,15 +83,34 @@ const char *sf_tensor_describe(const struct sf_tensor *t, char *buf, size_t n)
 
 void sf_convert_to_f32(enum sf_dtype src_dtype, const void *src, float *dst, size_t n)
 {
-    sf_cpu_to_f32(src_dtype, src, dst, n);
+    switch (src_dtype) {
+    case SF_DTYPE_F32:
+        memmove(dst, src, n * sizeof(float));
+        break;
+    case SF_DTYPE_BF16:
+        sf_cpu_simd()->bf16_to_f32(src, dst, n);
+        break;
+    case SF_DTYPE_F16:
+        sf_cpu_simd()->f16_to_f32(src, dst, n);
+        break;
+    default:
+        SF_ASSERT(!"sf_convert_to_f32: not a float dtype");
+    }
 }
 
 void sf_convert_from_f32(enum sf_dtype dst_dtype, const float *src, void *dst, size_t n)
 {
     switch (dst_dtype) {
-    case SF_DTYPE_F32: memmove(dst, src, n * sizeof(float)); break;
-    case SF_DTYPE_BF16: sf_cpu_simd()->f32_to_bf16(src, dst, n); break;
-    case SF_DTYPE_F16: sf_cpu_simd()->f32_to_f16(src, dst, n); break;
-    default: SF_ASSERT(!"sf_convert_from_f32: not a float dtype");
+    case SF_DTYPE_F32:
+        memmove(dst, src, n * sizeof(float));
+        break;
+    case SF_DTYPE_BF16:
+        sf_cpu_simd()->f32_to_bf16(src, dst, n);
+        break;
+    case SF_DTYPE_F16:
+        sf_cpu_simd()->f32_to_f16(src, dst, n);
+        break;
+    default:
+        SF_ASSERT(!"sf_convert_from_f32: not a float dtype");
     }
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "sf_log.h"
 #include "sf_ops.h"
 #include "sf_status.h"
@@ -25,13 +26,13 @@
 #define MAX_THREADS 256
 
 struct pool {
-    pthread_mutex_t mu;        /* guards gen, busy, exiting */
+    pthread_mutex_t mu; /* guards gen, busy, exiting */
     pthread_cond_t start, done;
-    pthread_mutex_t submit;    /* one sf_parallel_for at a time */
+    pthread_mutex_t submit; /* one sf_parallel_for at a time */
     pthread_t th[MAX_THREADS];
-    int n_threads;             /* including the caller */
-    unsigned long gen;         /* bumped per job */
-    int busy;                  /* workers still in the current job */
+    int n_threads;     /* including the caller */
+    unsigned long gen; /* bumped per job */
+    int busy;          /* workers still in the current job */
     int exiting;
     void (*fn)(void *ctx, int64_t i);
     void *ctx;
@@ -63,7 +64,8 @@ static void *worker(void *arg)
     unsigned long seen = 0;
     pthread_mutex_lock(&pool.mu);
     for (;;) {
-        while (pool.gen == seen && !pool.exiting) pthread_cond_wait(&pool.start, &pool.mu);
+        while (pool.gen == seen && !pool.exiting)
+            pthread_cond_wait(&pool.start, &pool.mu);
         if (pool.exiting) break;
         seen = pool.gen;
         pthread_mutex_unlock(&pool.mu);
@@ -72,6 +74,7 @@ static void *worker(void *arg)
         if (--pool.busy == 0) pthread_cond_signal(&pool.done);
     }
     pthread_mutex_unlock(&pool.mu);
+    sf_cpu_scratch_release();
     return NULL;
 }
 
@@ -81,7 +84,8 @@ static void pool_stop(void)
     pool.exiting = 1;
     pthread_cond_broadcast(&pool.start);
     pthread_mutex_unlock(&pool.mu);
-    for (int i = 1; i < pool.n_threads; i++) pthread_join(pool.th[i], NULL);
+    for (int i = 1; i < pool.n_threads; i++)
+        pthread_join(pool.th[i], NULL);
     pool.exiting = 0;
     pool.n_threads = 0;
 }
@@ -131,6 +135,7 @@ int sf_threads_init(int n)
 #endif
     n = pool.n_threads;
     pthread_mutex_unlock(&pool.submit);
+    SF_DEBUG("kernels", "%d compute thread(s), simd %s", n, sf_cpu_simd_path());
     return n;
 }
 
@@ -147,7 +152,8 @@ void sf_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t i), void *ctx)
     if (n == 1 || in_task || pool.n_threads == 1 || pthread_mutex_trylock(&pool.submit) != 0) {
         int was = in_task;
         in_task = 1;
-        for (int64_t i = 0; i < n; i++) fn(ctx, i);
+        for (int64_t i = 0; i < n; i++)
+            fn(ctx, i);
         in_task = was;
         return;
     }
@@ -162,7 +168,8 @@ void sf_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t i), void *ctx)
     pthread_mutex_unlock(&pool.mu);
     run_items();
     pthread_mutex_lock(&pool.mu);
-    while (pool.busy > 0) pthread_cond_wait(&pool.done, &pool.mu);
+    while (pool.busy > 0)
+        pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.submit);
 }

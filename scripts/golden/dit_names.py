@@ -23,17 +23,16 @@ Run: /opt/sf-ref/bin/python scripts/golden/dit_names.py --wan /path/to/Wan2.1 [-
 where --wan is a Wan2.1 checkout or a bare/mirror git directory (read with `git show`).
 """
 import argparse
-import importlib.util
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import types
 
 import torch
 from diffusers import WanTransformer3DModel
 from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wan_ref  # noqa: E402  (scripts/golden/wan_ref.py: wan/modules/model.py without wan/__init__)
 
 # node/config.c (sf_dit_config): name -> (dim, ffn_dim, freq_dim, text_dim, heads, layers)
 CONFIGS = {
@@ -60,35 +59,6 @@ def official_kwargs(c):
                 eps=1e-6)
 
 
-def wan_model_py(wan):
-    if os.path.isfile(os.path.join(wan, "wan", "modules", "model.py")):
-        return os.path.join(wan, "wan", "modules", "model.py")
-    git = ["git", "--git-dir", wan]
-    commit = subprocess.check_output(git + ["rev-parse", "HEAD"], text=True).strip()
-    src = subprocess.check_output(git + ["show", commit + ":wan/modules/model.py"], text=True)
-    tmp = tempfile.NamedTemporaryFile("w", suffix="_wan_model.py", delete=False)
-    tmp.write(src)
-    tmp.close()
-    return tmp.name
-
-
-def load_wan(path):
-    """Imports wan/modules/model.py without wan/__init__.py (which imports the whole pipeline).
-    Attention is never called here: only module construction and state_dict()."""
-    for pkg in ("wan", "wan.modules"):
-        mod = types.ModuleType(pkg)
-        mod.__path__ = []
-        sys.modules[pkg] = mod
-    att = types.ModuleType("wan.modules.attention")
-    att.flash_attention = None
-    sys.modules["wan.modules.attention"] = att
-    spec = importlib.util.spec_from_file_location("wan.modules.model", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wan.modules.model"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def write_names(path, sd):
     with open(path, "w") as f:
         for k, v in sd.items():
@@ -108,7 +78,7 @@ def main():
     st_dir = os.path.join(args.out, "safetensors")
     os.makedirs(names_dir, exist_ok=True)
     os.makedirs(st_dir, exist_ok=True)
-    wan = load_wan(wan_model_py(args.wan)) if args.wan else None
+    wan = wan_ref.load_wan_model(wan_ref.wan_model_py(args.wan)[0]) if args.wan else None
 
     for name, c in CONFIGS.items():
         with torch.device("meta"):

@@ -19,7 +19,8 @@ static float *rnd(size_t n, uint64_t seed, float amp)
 {
     float *x = malloc((n ? n : 1) * sizeof *x);
     sf_test_fill(x, n, seed);
-    for (size_t i = 0; i < n; i++) x[i] *= amp;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= amp;
     return x;
 }
 
@@ -40,46 +41,38 @@ static struct sf_tensor *weight(enum sf_dtype dt, int ndim, const int64_t *shape
 enum { G_M = 301, G_N = 547, G_K = 67, G_PAD = 3 };
 #define GEMM_OUT (4 * (size_t)G_M * (G_N + G_PAD))
 
-static void gemm_inputs(float **A, float **B, float **C0)
+static void gemm_case(float *out, int ref)
 {
-    *A = rnd((size_t)(G_M + G_PAD) * (G_K + G_PAD + G_M), 11, 1);
-    *B = rnd((size_t)(G_N + G_PAD) * (G_K + G_PAD + G_N), 12, 1);
-    *C0 = rnd((size_t)G_M * (G_N + G_PAD), 13, 1);
-}
-
-static void run_gemm(float *out)
-{
-    float *A, *B, *C0;
-    gemm_inputs(&A, &B, &C0);
+    float *A = rnd((size_t)(G_M + G_PAD) * (G_K + G_PAD + G_M), 11, 1);
+    float *B = rnd((size_t)(G_N + G_PAD) * (G_K + G_PAD + G_N), 12, 1);
+    float *C0 = rnd((size_t)G_M * (G_N + G_PAD), 13, 1);
     for (int t = 0; t < 4; t++) {
         int ta = t & 1, tb = t >> 1;
         int64_t lda = (ta ? G_M : G_K) + G_PAD, ldb = (tb ? G_K : G_N) + G_PAD, ldc = G_N + G_PAD;
-        float *C = out + (size_t)t * G_M * ldc;
+        float *C = out + (size_t)t * G_M * ldc, beta = t == 3 ? 0.0f : -0.5f;
         memcpy(C, C0, (size_t)G_M * ldc * sizeof *C);
-        sf_gemm_f32(ta, tb, G_M, G_N, G_K, 0.75f, A, lda, B, ldb, t == 3 ? 0.0f : -0.5f, C, ldc);
-    }
-    free(A), free(B), free(C0);
-}
-
-static void ref_gemm(float *out)
-{
-    float *A, *B, *C0;
-    gemm_inputs(&A, &B, &C0);
-    for (int t = 0; t < 4; t++) {
-        int ta = t & 1, tb = t >> 1;
-        int64_t lda = (ta ? G_M : G_K) + G_PAD, ldb = (tb ? G_K : G_N) + G_PAD, ldc = G_N + G_PAD;
-        float *C = out + (size_t)t * G_M * ldc;
-        memcpy(C, C0, (size_t)G_M * ldc * sizeof *C);
+        if (!ref) {
+            sf_gemm_f32(ta, tb, G_M, G_N, G_K, 0.75f, A, lda, B, ldb, beta, C, ldc);
+            continue;
+        }
         for (int64_t i = 0; i < G_M; i++)
             for (int64_t j = 0; j < G_N; j++) {
                 double s = 0;
                 for (int64_t p = 0; p < G_K; p++)
                     s += (double)(ta ? A[p * lda + i] : A[i * lda + p]) *
                          (tb ? B[j * ldb + p] : B[p * ldb + j]);
-                C[i * ldc + j] = (float)(0.75 * s + (t == 3 ? 0.0 : -0.5 * C0[i * ldc + j]));
+                C[i * ldc + j] = (float)(0.75 * s + (double)beta * C0[i * ldc + j]);
             }
     }
     free(A), free(B), free(C0);
+}
+static void run_gemm(float *out)
+{
+    gemm_case(out, 0);
+}
+static void ref_gemm(float *out)
+{
+    gemm_case(out, 1);
 }
 
 /* ---- linear: fp32/bf16/fp16 weights, with and without bias, > 1 tile and row block --------- */
@@ -101,7 +94,8 @@ static void linear_case(float *out, int ref)
             for (int64_t i = 0; i < L_N; i++)
                 for (int64_t j = 0; j < L_M; j++) {
                     double s = d == 1 ? 0 : bf[j];
-                    for (int64_t p = 0; p < L_K; p++) s += (double)x[i * L_K + p] * wf[j * L_K + p];
+                    for (int64_t p = 0; p < L_K; p++)
+                        s += (double)x[i * L_K + p] * wf[j * L_K + p];
                     y[i * L_M + j] = (float)s;
                 }
         }
@@ -117,14 +111,21 @@ static void linear_case(float *out, int ref)
         for (int i = 0; i < 7; i++)
             for (int j = 0; j < 5; j++) {
                 double s = 0;
-                for (int p = 0; p < 3; p++) s += (double)x[i * 3 + p] * wf[j * 3 + p];
+                for (int p = 0; p < 3; p++)
+                    s += (double)x[i * 3 + p] * wf[j * 3 + p];
                 y[i * 5 + j] = (float)s;
             }
     }
     sf_tensor_destroy(w), free(wf), free(x);
 }
-static void run_linear(float *out) { linear_case(out, 0); }
-static void ref_linear(float *out) { linear_case(out, 1); }
+static void run_linear(float *out)
+{
+    linear_case(out, 0);
+}
+static void ref_linear(float *out)
+{
+    linear_case(out, 1);
+}
 
 /* ---- norms and elementwise ---------------------------------------------------------------- */
 enum { N_ROWS = 37, N_COLS = 1543 };
@@ -136,7 +137,8 @@ static void norm_case(float *out, int ref)
 {
     size_t n = (size_t)N_ROWS * N_COLS;
     float *x = rnd(n, 31, 3), *w = rnd(N_COLS, 32, 1), *b = rnd(N_COLS, 33, 1);
-    for (size_t i = 0; i < n; i++) x[i] += 0.7f; /* a mean to subtract */
+    for (size_t i = 0; i < n; i++)
+        x[i] += 0.7f; /* a mean to subtract */
     for (int v = 0; v < 6; v++) {
         float *y = out + v * n;
         const float *wv = v == 1 || v == 2 || v == 4 ? w : NULL, *bv = v == 2 ? b : NULL;
@@ -155,11 +157,14 @@ static void norm_case(float *out, int ref)
             const float *xr = x + (size_t)r * N_COLS;
             float *yr = y + (size_t)r * N_COLS;
             double mean = 0, var = 0, ms = 0;
-            for (int c = 0; c < N_COLS; c++) mean += xr[c];
+            for (int c = 0; c < N_COLS; c++)
+                mean += xr[c];
             mean /= N_COLS;
-            for (int c = 0; c < N_COLS; c++) var += (xr[c] - mean) * (xr[c] - mean);
+            for (int c = 0; c < N_COLS; c++)
+                var += (xr[c] - mean) * (xr[c] - mean);
             var /= N_COLS;
-            for (int c = 0; c < N_COLS; c++) ms += (double)xr[c] * xr[c];
+            for (int c = 0; c < N_COLS; c++)
+                ms += (double)xr[c] * xr[c];
             ms /= N_COLS;
             for (int c = 0; c < N_COLS; c++) {
                 double o;
@@ -175,8 +180,14 @@ static void norm_case(float *out, int ref)
     }
     free(x), free(w), free(b);
 }
-static void run_norm(float *out) { norm_case(out, 0); }
-static void ref_norm(float *out) { norm_case(out, 1); }
+static void run_norm(float *out)
+{
+    norm_case(out, 0);
+}
+static void ref_norm(float *out)
+{
+    norm_case(out, 1);
+}
 
 enum { E_N = 40009 };
 #define ELEM_OUT (2 * (size_t)E_N)
@@ -184,7 +195,8 @@ enum { E_N = 40009 };
 static void elem_case(float *out, int ref)
 {
     float *x = rnd(E_N, 41, 12);
-    for (int i = 0; i < 100; i++) x[i] *= 1e-4f; /* near zero */
+    for (int i = 0; i < 100; i++)
+        x[i] *= 1e-4f; /* near zero */
     x[100] = -100.0f, x[101] = 100.0f, x[102] = 0.0f;
     memcpy(out, x, E_N * sizeof *x);
     memcpy(out + E_N, x, E_N * sizeof *x);
@@ -203,8 +215,14 @@ static void elem_case(float *out, int ref)
     }
     free(x);
 }
-static void run_elem(float *out) { elem_case(out, 0); }
-static void ref_elem(float *out) { elem_case(out, 1); }
+static void run_elem(float *out)
+{
+    elem_case(out, 0);
+}
+static void ref_elem(float *out)
+{
+    elem_case(out, 1);
+}
 
 /* ---- rope: d = 128 (22/21/21 pairs) on a 3x4x5 grid, and d = 24 on 2x3x2 ------------------- */
 #define ROPE_OUT ((size_t)60 * 3 * 128 + (size_t)12 * 2 * 24)
@@ -230,9 +248,12 @@ static void rope_case(float *out, int ref)
                     for (int j = 0; j < d / 2; j++) {
                         int64_t pos;
                         int i, dim;
-                        if (j < nf) pos = t / (H * W), i = j, dim = d - 4 * (d / 6);
-                        else if (j < nf + nhw) pos = t / W % H, i = j - nf, dim = 2 * (d / 6);
-                        else pos = t % W, i = j - nf - nhw, dim = 2 * (d / 6);
+                        if (j < nf)
+                            pos = t / (H * W), i = j, dim = d - 4 * (d / 6);
+                        else if (j < nf + nhw)
+                            pos = t / W % H, i = j - nf, dim = 2 * (d / 6);
+                        else
+                            pos = t % W, i = j - nf - nhw, dim = 2 * (d / 6);
                         double ang = pos * pow(10000.0, -(2.0 * i) / dim);
                         size_t at = ((size_t)t * nh + h) * d + 2 * j;
                         double re = x[at], im = x[at + 1];
@@ -244,8 +265,14 @@ static void rope_case(float *out, int ref)
         free(x);
     }
 }
-static void run_rope(float *out) { rope_case(out, 0); }
-static void ref_rope(float *out) { rope_case(out, 1); }
+static void run_rope(float *out)
+{
+    rope_case(out, 0);
+}
+static void ref_rope(float *out)
+{
+    rope_case(out, 1);
+}
 
 /* ---- attention: fused-qkv strides, 2 query tiles, 2 key tiles, key mask, and no mask -------- */
 enum { A_LQ = 131, A_LK = 301, A_H = 3, A_D = 40 };
@@ -275,10 +302,12 @@ static void att_case(float *out, int ref)
                     p[j] = s * scale;
                     mx = p[j] > mx ? p[j] : mx;
                 }
-                for (int j = 0; j < kvalid; j++) sum += p[j] = exp(p[j] - mx);
+                for (int j = 0; j < kvalid; j++)
+                    sum += p[j] = exp(p[j] - mx);
                 for (int e = 0; e < A_D; e++) {
                     double acc = 0;
-                    for (int j = 0; j < kvalid; j++) acc += p[j] * v[j * st + h * A_D + e];
+                    for (int j = 0; j < kvalid; j++)
+                        acc += p[j] * v[j * st + h * A_D + e];
                     o[(size_t)i * A_H * A_D + h * A_D + e] = (float)(acc / sum);
                 }
             }
@@ -286,34 +315,42 @@ static void att_case(float *out, int ref)
     }
     free(qkv);
 }
-static void run_att(float *out) { att_case(out, 0); }
-static void ref_att(float *out) { att_case(out, 1); }
+static void run_att(float *out)
+{
+    att_case(out, 0);
+}
+static void ref_att(float *out)
+{
+    att_case(out, 1);
+}
 
-/* ---- conv3d: causal 3x3x3, patch embed (1,2,2), strided downsample, pointwise ------------ */
+/* ---- conv3d: causal 3x3x3, patch embed (1,2,2), strided downsample, pointwise, strided with
+ * padding on every side ---------------------------------------------------------------- */
 struct conv_spec {
     int64_t cin, cout, thw[3], k[3];
     int stride[3], pad[6];
     enum sf_dtype dt;
 };
-static const struct conv_spec conv_specs[4] = {
+static const struct conv_spec conv_specs[5] = {
     {3, 5, {5, 17, 19}, {3, 3, 3}, {1, 1, 1}, {2, 0, 1, 1, 1, 1}, SF_DTYPE_F32},
     {4, 7, {3, 9, 11}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
     {3, 4, {4, 9, 7}, {3, 3, 3}, {2, 2, 2}, {0, 0, 0, 1, 0, 1}, SF_DTYPE_F16},
     {6, 5, {2, 15, 21}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
+    {2, 3, {3, 11, 13}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, SF_DTYPE_BF16},
 };
 #define CONV_OUT ((size_t)20000)
 
 static void conv_case(float *out, int ref)
 {
     float *o = out;
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         const struct conv_spec *s = &conv_specs[c];
         int64_t ot[3];
         sf_conv3d_out_shape(s->thw, s->k, s->stride, s->pad, ot);
         size_t nin = (size_t)(s->cin * s->thw[0] * s->thw[1] * s->thw[2]);
         float *x = rnd(nin, 71 + c, 1), *wf, *bf;
-        struct sf_tensor *w = weight(s->dt, 5, (int64_t[]){s->cout, s->cin, s->k[0], s->k[1],
-                                                          s->k[2]}, 75 + c, &wf);
+        struct sf_tensor *w =
+            weight(s->dt, 5, (int64_t[]){s->cout, s->cin, s->k[0], s->k[1], s->k[2]}, 75 + c, &wf);
         struct sf_tensor *b = weight(SF_DTYPE_F32, 1, (int64_t[]){s->cout}, 79 + c, &bf);
         size_t nout = (size_t)(s->cout * ot[0] * ot[1] * ot[2]);
         if (!ref) {
@@ -349,8 +386,14 @@ static void conv_case(float *out, int ref)
         sf_tensor_destroy(w), sf_tensor_destroy(b), free(x), free(wf), free(bf);
     }
 }
-static void run_conv(float *out) { conv_case(out, 0); }
-static void ref_conv(float *out) { conv_case(out, 1); }
+static void run_conv(float *out)
+{
+    conv_case(out, 0);
+}
+static void ref_conv(float *out)
+{
+    conv_case(out, 1);
+}
 
 /* ---- timestep embedding ------------------------------------------------------------------- */
 #define TEMB_OUT ((size_t)256 + 6)
@@ -365,10 +408,17 @@ static void temb_case(float *out, int ref)
         double f = pow(10000.0, -(double)i / 128);
         out[i] = (float)cos(999.0 * f), out[128 + i] = (float)sin(999.0 * f);
     }
-    for (int i = 0; i < 3; i++) out[256 + i] = 1.0f, out[259 + i] = 0.0f;
+    for (int i = 0; i < 3; i++)
+        out[256 + i] = 1.0f, out[259 + i] = 0.0f;
 }
-static void run_temb(float *out) { temb_case(out, 0); }
-static void ref_temb(float *out) { temb_case(out, 1); }
+static void run_temb(float *out)
+{
+    temb_case(out, 0);
+}
+static void ref_temb(float *out)
+{
+    temb_case(out, 1);
+}
 
 struct op_case {
     const char *name;

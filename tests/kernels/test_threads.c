@@ -1,12 +1,13 @@
 /* test_threads.c — results do not depend on the thread count: every op case of ops_cases.h is
  * run with 1, 2 and 3 threads and must be bit-identical (on every SIMD path this CPU has). Also
- * the pool itself (each index exactly once, nested calls, the SF_THREADS default) and the arena
- * (alignment, mark/reset, high water). */
+ * the pool itself (each index exactly once, nested calls, the SF_THREADS default), the arena
+ * (alignment, mark/reset, high water) and the backend table's dispatch and fallback. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "ops_cases.h"
+#include "sf_backend.h"
 
 static atomic_int hits[1000];
 
@@ -27,15 +28,19 @@ static void test_pool(void)
 {
     CHECK_EQ_INT(sf_threads_init(3), 3);
     CHECK_EQ_INT(sf_threads_count(), 3);
-    for (int rep = 0; rep < 50; rep++) sf_parallel_for(1000, count_hit, NULL);
+    for (int rep = 0; rep < 50; rep++)
+        sf_parallel_for(1000, count_hit, NULL);
     int ok = 1;
-    for (int i = 0; i < 1000; i++) ok &= atomic_load(&hits[i]) == 50;
+    for (int i = 0; i < 1000; i++)
+        ok &= atomic_load(&hits[i]) == 50;
     CHECK(ok);
     memset(hits, 0, sizeof hits);
     sf_parallel_for(7, nested, NULL);
     ok = 1;
-    for (int i = 0; i < 10; i++) ok &= atomic_load(&hits[i]) == 7;
-    for (int i = 0; i < 7; i++) ok &= atomic_load(&hits[100 + i]) == 1;
+    for (int i = 0; i < 10; i++)
+        ok &= atomic_load(&hits[i]) == 7;
+    for (int i = 0; i < 7; i++)
+        ok &= atomic_load(&hits[100 + i]) == 1;
     CHECK(ok);
     setenv("SF_THREADS", "2", 1);
     CHECK_EQ_INT(sf_threads_init(0), 2);
@@ -61,8 +66,33 @@ static void test_arena(void)
     CHECK(a.base == NULL);
 }
 
+static int fake_silu_calls;
+static void fake_silu(float *x, int64_t n)
+{
+    (void)x, (void)n;
+    fake_silu_calls++;
+}
+
+/* A partial backend: its slot is used, its NULL slots fall back to the CPU table. */
+static void test_backend(void)
+{
+    CHECK(sf_backend_get() == sf_backend_cpu());
+    CHECK_STR(sf_backend_get()->name, "cpu");
+    static const struct sf_backend fake = {.name = "fake", .silu = fake_silu};
+    sf_backend_set(&fake);
+    float x[3] = {1, 2, 3};
+    sf_silu(x, 3);
+    CHECK_EQ_INT(fake_silu_calls, 1);
+    CHECK(x[0] == 1.0f);
+    sf_gelu_tanh(x, 3); /* NULL slot: the CPU one */
+    CHECK(fabsf(x[0] - 0.841192f) < 1e-5f);
+    sf_backend_set(NULL);
+    CHECK(sf_backend_get() == sf_backend_cpu());
+}
+
 int main(void)
 {
+    test_backend();
     test_pool();
     test_arena();
     static const char *paths[] = {"portable", "avx2", "avx512"};
@@ -80,13 +110,14 @@ int main(void)
             for (int t = 1; t < 3; t++)
                 if (memcmp(out[0], out[t], oc->n * sizeof *out[0]) != 0) {
                     size_t i = 0;
-                    while (out[0][i] == out[t][i]) i++;
+                    while (out[0][i] == out[t][i])
+                        i++;
                     fprintf(stderr, "%s [%s]: %d threads differ from 1 at [%zu]: %.9g vs %.9g\n",
-                            oc->name, paths[p], counts[t], i, (double)out[t][i],
-                            (double)out[0][i]);
+                            oc->name, paths[p], counts[t], i, (double)out[t][i], (double)out[0][i]);
                     sf_test_failures++;
                 }
-            for (int t = 0; t < 3; t++) free(out[t]);
+            for (int t = 0; t < 3; t++)
+                free(out[t]);
         }
     }
     return sf_test_result("kernels_threads");

@@ -86,6 +86,30 @@ int main(void)
              "forward text --model '%s' -i good.safetensors -o good_out.safetensors", fix_model);
     CHECK_EQ_INT(run_shotfarm(args, "errors_err.txt", &lines, err, sizeof err), 0);
 
+    /* one prompt without a batch dimension (and no mask) = row 0 of the batched run */
+    struct sf_st_desc one = {
+        .name = "input_ids", .dtype = SF_DTYPE_I64, .n_dims = 1, .shape = {6}, .data = ids};
+    CHECK(sf_st_write("one.safetensors", &one, 1, NULL, 0, NULL, NULL) == 0);
+    snprintf(args, sizeof args,
+             "forward text --model '%s' -i one.safetensors -o one_out.safetensors", fix_model);
+    CHECK_EQ_INT(run_shotfarm(args, "errors_err.txt", &lines, err, sizeof err), 0);
+    struct sf_st *a = NULL, *b = NULL;
+    CHECK(sf_st_open("one_out.safetensors", &a) == 0 &&
+          sf_st_open("good_out.safetensors", &b) == 0);
+    if (a && b) {
+        const struct sf_st_tensor *ta = sf_st_find(a, "last_hidden_state");
+        const struct sf_st_tensor *tb = sf_st_find(b, "last_hidden_state");
+        CHECK(ta && ta->n_dims == 2 && ta->shape[0] == 6 && ta->shape[1] == 64);
+        CHECK(tb && tb->n_dims == 3 && tb->shape[0] == 2 && tb->shape[1] == 6);
+        if (ta && tb) CHECK(memcmp(ta->data, tb->data, 6 * 64 * sizeof(float)) == 0);
+    }
+    sf_st_close(a);
+    sf_st_close(b);
+    int64_t one_bad[6] = {5, 6, 7, 256, 1, 0};
+    one.data = one_bad;
+    CHECK(sf_st_write("one_bad.safetensors", &one, 1, NULL, 0, NULL, NULL) == 0);
+    expect_fail("1-D id out of range", fix_model, "one_bad.safetensors", "input_ids[3] = 256");
+
     /* inputs */
     int64_t bad_ids[16];
     memcpy(bad_ids, ids, sizeof ids);
@@ -108,7 +132,8 @@ int main(void)
     memcpy(m2, mask, sizeof mask);
     m2[8 + 7] = 1; /* a 1 after the 0s of row 1 */
     write_input("holes.safetensors", ids, 2, 8, m2, 2, 8);
-    expect_fail("left/holed mask", fix_model, "holes.safetensors", "row 1 has a 1 at 7 after a 0");
+    expect_fail("left/holed mask", fix_model, "holes.safetensors",
+                "attention_mask[1][7] is 1 after a 0");
     memcpy(m2, mask, sizeof mask);
     m2[2] = 2;
     write_input("two.safetensors", ids, 2, 8, m2, 2, 8);

@@ -1,0 +1,457 @@
+/* forward_denoise.c — `shotfarm forward denoise`: the whole denoising loop of one latent with
+ * classifier-free guidance through the DiT, from a safetensors file holding `noise`, `context`
+ * and `negative_context` to one holding `latent` (docs/forward.md). Called by cmd_forward.c;
+ * the golden tests (tests/sampler/) run the binary on the reference fixtures.
+ * Each step runs the conditional and unconditional passes as one batch of two
+ * (sf_dit_forward_batch), combines them with uncond + g·(cond − uncond) and steps the sampler;
+ * g = 1 is the conditional pass alone, as diffusers does. Everything is allocated before the
+ * loop. --save-state writes the sampler state after every step and --resume continues from one:
+ * the resumed latent is bit-identical to an uninterrupted run on the same machine and build.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sf_cli.h"
+#include "sf_dit.h"
+#include "sf_forward.h"
+#include "sf_json.h"
+#include "sf_log.h"
+#include "sf_ops.h"
+#include "sf_safetensors.h"
+#include "sf_sampler.h"
+#include "sf_status.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CMD "forward denoise"
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: shotfarm forward denoise --model DIR -i IN.safetensors -o OUT.safetensors\n"
+        "         [--sampler unipc|euler] [--schedule wan|diffusers] [--steps N] [--shift S]\n"
+        "         [--guidance G] [--trajectory] [--save-state FILE [--stop-after K]]\n"
+        "         [--resume FILE] [--threads N] [--json]\n\n"
+        "The denoising loop with classifier-free guidance through the Wan2.1 DiT.\n"
+        "IN holds (float32, bfloat16 or float16):\n"
+        "  noise             (16, frames, height, width)  the initial latent\n"
+        "  context           (rows, text_dim), rows <= 512  prompt embedding, unpadded\n"
+        "  negative_context  (rows, text_dim), rows <= 512  negative prompt embedding\n"
+        "OUT gets `latent` (16, frames, height, width) float32; with --trajectory also\n"
+        "`trajectory` (steps + 1, 16, frames, height, width): noise, then every step's latent,\n"
+        "and `timesteps` (steps,) float32, what the DiT saw. See docs/forward.md.\n\n"
+        "options:\n"
+        "  --model DIR        model directory or file (as `forward dit`)\n"
+        "  -i, --input        input safetensors\n"
+        "  -o, --output       output safetensors (written atomically)\n"
+        "  --sampler S        unipc (default; Wan's) or euler\n"
+        "  --schedule S       wan (default: the official table, integer timesteps) or\n"
+        "                     diffusers (UniPCMultistep / FlowMatchEulerDiscrete's tables)\n"
+        "  --steps N          sampling steps, 1..%d (default 50)\n"
+        "  --shift S          flow shift, > 0 (default 5; Wan advises 8-12 for 1.3B)\n"
+        "  --guidance G       guidance scale, 0..%g (default 5); 1 skips the unconditional pass\n"
+        "  --trajectory       also write every intermediate latent\n"
+        "  --save-state FILE  write the sampler state to FILE after every step\n"
+        "  --stop-after K     with --save-state: stop after step K (OUT is not written)\n"
+        "  --resume FILE      continue from a saved state; sampler, schedule, steps, shift\n"
+        "                     and guidance come from FILE (options that disagree are errors)\n"
+        "  --threads N        compute threads (default: SF_THREADS, else cores / local ranks)\n"
+        "  --json             print one JSON document with settings and timing\n",
+        SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* An input tensor of `ndim` dimensions (described by `dims` for the message) as a malloc'ed
+ * fp32 array. SF_E_NOTFOUND / SF_E_FORMAT with one logged line naming the file and tensor. */
+static int load_input(const struct sf_st *in, const char *name, int ndim, const char *dims,
+                      const struct sf_st_tensor **tp, float **out)
+{
+    const struct sf_st_tensor *t = sf_st_find(in, name);
+    *tp = t;
+    *out = NULL;
+    if (!t) {
+        SF_ERROR("forward",
+                 "%s: tensor `%s` %s is missing; shotfarm " CMD " --help lists the "
+                 "inputs",
+                 sf_st_path(in), name, dims);
+        return SF_E_NOTFOUND;
+    }
+    char s[96];
+    sf_st_shape_str(t->n_dims, t->shape, s, sizeof s);
+    if (t->n_dims != ndim ||
+        (t->dtype != SF_DTYPE_F32 && t->dtype != SF_DTYPE_BF16 && t->dtype != SF_DTYPE_F16)) {
+        SF_ERROR("forward",
+                 "%s: tensor `%s` is %s %s; write it as float32 %s, without a batch "
+                 "dimension",
+                 t->file, name, sf_dtype_name(t->dtype), s, dims);
+        return SF_E_FORMAT;
+    }
+    *out = malloc((t->n_elems ? t->n_elems : 1) * sizeof **out);
+    if (!*out) return SF_E_NOMEM;
+    return sf_st_read_all(t, SF_DTYPE_F32, *out, t->n_elems * sizeof **out);
+}
+
+/* The text embeddings must fit the model: (rows <= text_len, text_dim). */
+static int check_context(const struct sf_st_tensor *t, const struct sf_dit_config *cfg,
+                         const char *model)
+{
+    if (t->shape[1] == cfg->text_dim && t->shape[0] <= cfg->text_len) return SF_OK;
+    char s[96];
+    sf_st_shape_str(t->n_dims, t->shape, s, sizeof s);
+    SF_ERROR("forward",
+             "%s: tensor `%s` has shape %s; the model %s takes (rows <= %d, %d): pass "
+             "the text encoder's output cut to the prompt's tokens",
+             t->file, t->name, s, model, cfg->text_len, cfg->text_dim);
+    return SF_E_FORMAT;
+}
+
+struct opts {
+    const char *model, *in, *out, *save_state, *resume;
+    enum sf_sampler_kind kind;
+    enum sf_schedule_kind schedule;
+    long steps, stop_after, threads;
+    double shift, guidance;
+    int trajectory, json;
+    int set_kind, set_schedule, set_steps, set_shift, set_guidance; /* given explicitly */
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    enum {
+        O_MODEL = 256,
+        O_SAMPLER,
+        O_SCHEDULE,
+        O_STEPS,
+        O_SHIFT,
+        O_GUIDANCE,
+        O_TRAJ,
+        O_SAVE,
+        O_STOP,
+        O_RESUME,
+        O_THREADS,
+        O_JSON
+    };
+    static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
+                                       {"input", required_argument, 0, 'i'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"sampler", required_argument, 0, O_SAMPLER},
+                                       {"schedule", required_argument, 0, O_SCHEDULE},
+                                       {"steps", required_argument, 0, O_STEPS},
+                                       {"shift", required_argument, 0, O_SHIFT},
+                                       {"guidance", required_argument, 0, O_GUIDANCE},
+                                       {"trajectory", no_argument, 0, O_TRAJ},
+                                       {"save-state", required_argument, 0, O_SAVE},
+                                       {"stop-after", required_argument, 0, O_STOP},
+                                       {"resume", required_argument, 0, O_RESUME},
+                                       {"threads", required_argument, 0, O_THREADS},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    *o = (struct opts){.kind = SF_SAMPLER_UNIPC,
+                       .schedule = SF_SCHEDULE_WAN,
+                       .steps = 50,
+                       .shift = 5.0,
+                       .guidance = 5.0,
+                       .stop_after = -1};
+    optind = 1;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":i:o:h", lo, NULL)) != -1;) {
+        switch (c) {
+        case O_MODEL:
+            o->model = optarg;
+            break;
+        case 'i':
+            o->in = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case O_SAMPLER:
+            if (sf_sampler_kind_parse(optarg, &o->kind))
+                return sf_cli_usage_error(CMD, "--sampler: '%s' is not unipc or euler", optarg);
+            o->set_kind = 1;
+            break;
+        case O_SCHEDULE:
+            if (sf_schedule_kind_parse(optarg, &o->schedule))
+                return sf_cli_usage_error(CMD, "--schedule: '%s' is not wan or diffusers", optarg);
+            o->set_schedule = 1;
+            break;
+        case O_STEPS:
+            if (sf_cli_parse_int(CMD, "--steps", optarg, 1, SF_SAMPLER_MAX_STEPS, &o->steps))
+                return SF_E_USAGE;
+            o->set_steps = 1;
+            break;
+        case O_SHIFT:
+            if (sf_cli_parse_double(CMD, "--shift", optarg, 0, SF_SAMPLER_MAX_SHIFT, &o->shift))
+                return SF_E_USAGE;
+            if (o->shift <= 0) return sf_cli_usage_error(CMD, "--shift must be above 0");
+            o->set_shift = 1;
+            break;
+        case O_GUIDANCE:
+            if (sf_cli_parse_double(CMD, "--guidance", optarg, 0, SF_SAMPLER_MAX_GUIDANCE,
+                                    &o->guidance))
+                return SF_E_USAGE;
+            o->set_guidance = 1;
+            break;
+        case O_TRAJ:
+            o->trajectory = 1;
+            break;
+        case O_SAVE:
+            o->save_state = optarg;
+            break;
+        case O_STOP:
+            if (sf_cli_parse_int(CMD, "--stop-after", optarg, 0, SF_SAMPLER_MAX_STEPS,
+                                 &o->stop_after))
+                return SF_E_USAGE;
+            break;
+        case O_RESUME:
+            o->resume = optarg;
+            break;
+        case O_THREADS:
+            if (sf_cli_parse_int(CMD, "--threads", optarg, 1, 4096, &o->threads)) return SF_E_USAGE;
+            break;
+        case O_JSON:
+            o->json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case ':':
+            return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!o->model || !o->in || !o->out)
+        return sf_cli_usage_error(CMD, "--model, -i and -o are all required");
+    if (o->stop_after >= 0 && !o->save_state)
+        return sf_cli_usage_error(CMD, "--stop-after needs --save-state FILE to resume from");
+    if (o->trajectory && o->resume)
+        return sf_cli_usage_error(CMD, "--trajectory needs the whole loop; drop --resume");
+    return SF_OK;
+}
+
+/* A resumed state must agree with every setting given on the command line. */
+static int check_resumed(const struct sf_sampler *s, const struct opts *o)
+{
+    const char *bad = NULL;
+    if (o->set_kind && s->kind != (int)o->kind)
+        bad = "--sampler";
+    else if (o->set_schedule && s->schedule != (int)o->schedule)
+        bad = "--schedule";
+    else if (o->set_steps && s->n_steps != o->steps)
+        bad = "--steps";
+    else if (o->set_shift && s->shift != o->shift)
+        bad = "--shift";
+    else if (o->set_guidance && s->guidance != o->guidance)
+        bad = "--guidance";
+    if (!bad) return SF_OK;
+    return sf_cli_usage_error(CMD,
+                              "%s disagrees with the state in %s (%s/%s, %d steps, shift %g, "
+                              "guidance %g); drop the option or start without --resume",
+                              bad, o->resume, sf_sampler_kind_name(s->kind),
+                              sf_schedule_kind_name(s->schedule), s->n_steps, s->shift,
+                              s->guidance);
+}
+
+int sf_forward_denoise(int argc, char **argv)
+{
+    struct opts o;
+    int st = parse(argc, argv, &o);
+    if (st == 1) return SF_OK; /* --help */
+    if (st != SF_OK) return st;
+    if (o.threads) sf_threads_init((int)o.threads);
+
+    struct sf_st *in = NULL;
+    struct sf_dit *dit = NULL;
+    struct sf_sampler *s = NULL;
+    float *noise = NULL, *ctx = NULL, *neg = NULL, *cond = NULL, *uncond = NULL, *traj = NULL;
+    const struct sf_st_tensor *tn = NULL, *tc, *tu;
+    SF_TRY(st, sf_st_open(o.in, &in));
+    SF_TRY(st, load_input(in, "context", 2, "(rows, text_dim)", &tc, &ctx));
+    SF_TRY(st, load_input(in, "negative_context", 2, "(rows, text_dim)", &tu, &neg));
+    int64_t shape[4];
+    if (o.resume) {
+        SF_TRY(st, sf_sampler_load(o.resume, &s));
+        SF_TRY(st, check_resumed(s, &o));
+        /* the latent's shape still comes from IN (noise), so a state of another size is caught */
+    }
+    SF_TRY(st, load_input(in, "noise", 4, "(channels, frames, height, width)", &tn, &noise));
+    memcpy(shape, tn->shape, sizeof shape);
+    const int64_t n = (int64_t)tn->n_elems;
+    if (s && s->n != n) {
+        SF_ERROR("forward",
+                 "%s: the state holds a latent of %lld elements, `noise` in %s has %lld; "
+                 "resume with the input it was started from",
+                 o.resume, (long long)s->n, o.in, (long long)n);
+        st = SF_E_FORMAT;
+        goto out;
+    }
+    if (!s)
+        SF_TRY(st, sf_sampler_create(o.kind, o.schedule, (int)o.steps, o.shift, o.guidance, n,
+                                     noise, &s));
+
+    const int64_t thw[3] = {shape[1], shape[2], shape[3]};
+    struct sf_dit_opts dopts = {.max_latent = {thw[0], thw[1], thw[2]}, .max_batch = 2};
+    double t0 = now();
+    SF_TRY(st, sf_dit_load(o.model, &dopts, &dit));
+    double t_load = now() - t0;
+    const struct sf_dit_config *cfg = sf_dit_get_config(dit);
+    if (shape[0] != cfg->in_dim || cfg->out_dim != cfg->in_dim) {
+        SF_ERROR("forward",
+                 "%s: tensor `noise` has %lld channels; the model %s takes %d (in_dim) "
+                 "and must give as many (out_dim %d)",
+                 tn->file, (long long)shape[0], o.model, cfg->in_dim, cfg->out_dim);
+        st = SF_E_FORMAT;
+        goto out;
+    }
+    SF_TRY(st, check_context(tc, cfg, o.model));
+    SF_TRY(st, check_context(tu, cfg, o.model));
+
+    cond = malloc((size_t)n * sizeof *cond);
+    uncond = malloc((size_t)n * sizeof *uncond);
+    if (o.trajectory) traj = malloc((size_t)(s->n_steps + 1) * (size_t)n * sizeof *traj);
+    if (!cond || !uncond || (o.trajectory && !traj)) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    if (traj) memcpy(traj, sf_sampler_sample(s), (size_t)n * sizeof *traj);
+
+    const int first = s->step;
+    const int stop =
+        o.stop_after >= 0 && o.stop_after < s->n_steps ? (int)o.stop_after : s->n_steps;
+    const float g = (float)s->guidance;
+    SF_INFO("denoise",
+            "%s/%s, %d steps (from step %d), shift %g, guidance %g, latent "
+            "[%lld, %lld, %lld, %lld]",
+            sf_sampler_kind_name(s->kind), sf_schedule_kind_name(s->schedule), s->n_steps, first,
+            s->shift, s->guidance, (long long)shape[0], (long long)shape[1], (long long)shape[2],
+            (long long)shape[3]);
+    t0 = now();
+    while (!sf_sampler_done(s) && s->step < stop) {
+        const double t = sf_sampler_timestep(s);
+        const float *x = sf_sampler_sample(s);
+        if (g == 1.0f) {
+            SF_TRY(st, sf_dit_forward(dit, x, thw, t, ctx, tc->shape[0], cond));
+        } else {
+            const float *xs[2] = {x, x}, *cs[2] = {ctx, neg};
+            const double ts[2] = {t, t};
+            const int64_t rows[2] = {tc->shape[0], tu->shape[0]};
+            float *outs[2] = {cond, uncond};
+            SF_TRY(st, sf_dit_forward_batch(dit, 2, xs, thw, ts, cs, rows, outs));
+            sf_sampler_cfg(cond, cond, uncond, g, n);
+        }
+        sf_sampler_step(s, cond);
+        if (traj)
+            memcpy(traj + (size_t)s->step * n, sf_sampler_sample(s), (size_t)n * sizeof *traj);
+        if (o.save_state) SF_TRY(st, sf_sampler_save(s, o.save_state));
+        SF_DEBUG("denoise", "step %d/%d t=%g done", s->step, s->n_steps, t);
+    }
+    const double t_loop = now() - t0;
+    const int ran = s->step - first;
+    /* stopped before any step ran (--stop-after 0, or at the resumed step): still leave a state */
+    if (o.save_state && ran == 0 && !sf_sampler_done(s))
+        SF_TRY(st, sf_sampler_save(s, o.save_state));
+
+    if (sf_sampler_done(s)) {
+        struct sf_st_desc d[3] = {
+            {.name = "latent",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 4,
+             .shape = {shape[0], shape[1], shape[2], shape[3]},
+             .data = sf_sampler_sample(s)},
+            {.name = "trajectory",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 5,
+             .shape = {s->n_steps + 1, shape[0], shape[1], shape[2], shape[3]},
+             .data = traj},
+            {.name = "timesteps",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 1,
+             .shape = {s->n_steps},
+             .data = s->timesteps}};
+        char steps_s[16], shift_s[32], g_s[32];
+        snprintf(steps_s, sizeof steps_s, "%d", s->n_steps);
+        snprintf(shift_s, sizeof shift_s, "%.17g", s->shift);
+        snprintf(g_s, sizeof g_s, "%.17g", s->guidance);
+        const char *meta[] = {"producer", "shotfarm forward denoise",
+                              "model",    o.model,
+                              "sampler",  sf_sampler_kind_name(s->kind),
+                              "schedule", sf_schedule_kind_name(s->schedule),
+                              "steps",    steps_s,
+                              "shift",    shift_s,
+                              "guidance", g_s};
+        SF_TRY(st, sf_st_write(o.out, d, traj ? 3 : 1, meta, 7, NULL, NULL));
+    }
+
+    if (o.json) {
+        struct sf_jw w;
+        sf_jw_init(&w, stdout, 2);
+        sf_jw_obj_begin(&w);
+        sf_jw_key(&w, "component");
+        sf_jw_str(&w, "denoise");
+        sf_jw_key(&w, "output");
+        if (sf_sampler_done(s))
+            sf_jw_str(&w, o.out);
+        else
+            sf_jw_null(&w);
+        sf_jw_key(&w, "state");
+        if (o.save_state)
+            sf_jw_str(&w, o.save_state);
+        else
+            sf_jw_null(&w);
+        sf_jw_key(&w, "sampler");
+        sf_jw_str(&w, sf_sampler_kind_name(s->kind));
+        sf_jw_key(&w, "schedule");
+        sf_jw_str(&w, sf_schedule_kind_name(s->schedule));
+        sf_jw_key(&w, "steps");
+        sf_jw_int(&w, s->n_steps);
+        sf_jw_key(&w, "shift");
+        sf_jw_num(&w, s->shift);
+        sf_jw_key(&w, "guidance");
+        sf_jw_num(&w, s->guidance);
+        sf_jw_key(&w, "first_step");
+        sf_jw_int(&w, first);
+        sf_jw_key(&w, "steps_run");
+        sf_jw_int(&w, ran);
+        sf_jw_key(&w, "done");
+        sf_jw_bool(&w, sf_sampler_done(s));
+        sf_jw_key(&w, "load_seconds");
+        sf_jw_num(&w, t_load);
+        sf_jw_key(&w, "loop_seconds");
+        sf_jw_num(&w, t_loop);
+        sf_jw_obj_end(&w);
+        sf_jw_finish(&w);
+    } else if (sf_sampler_done(s)) {
+        printf("%s: latent f32[%lld, %lld, %lld, %lld], %s/%s %d steps (ran %d), shift %g, "
+               "guidance %g: load %.2f s, loop %.2f s\n",
+               o.out, (long long)shape[0], (long long)shape[1], (long long)shape[2],
+               (long long)shape[3], sf_sampler_kind_name(s->kind),
+               sf_schedule_kind_name(s->schedule), s->n_steps, ran, s->shift, s->guidance, t_load,
+               t_loop);
+    } else {
+        printf("%s: stopped after step %d of %d; continue with --resume %s\n", o.save_state,
+               s->step, s->n_steps, o.save_state);
+    }
+out:
+    free(noise);
+    free(ctx);
+    free(neg);
+    free(cond);
+    free(uncond);
+    free(traj);
+    sf_sampler_destroy(s);
+    sf_dit_destroy(dit);
+    sf_st_close(in);
+    return st;
+}

@@ -1,0 +1,517 @@
+/* dit.c — the Wan2.1 DiT forward pass (sf_dit.h): weights bound as views into the mmapped
+ * safetensors file, activation buffers carved once from an arena, then patch embedding, time and
+ * text embeddings, N modulated blocks, the head and unpatchify (WAN-FACTS.md § 3).
+ * Called by the sampler (node/) per denoising step and by `shotfarm forward dit`.
+ *
+ * The subtle things: (1) the residual stream is fp32 throughout, as in Wan's official code
+ * (diffusers rounds it to the model dtype at each add, which we do not copy); (2) the context is
+ * zero-padded to text_len rows BEFORE the text MLP and all rows are attended unmasked, so pad rows
+ * carry text_embedding(0) = a bias-only vector, not zeros; (3) the head is modulated by the time
+ * embedding e itself (no SiLU, not the 6-vector projection); (4) Wan's norm3 (affine, before
+ * cross-attention) is diffusers' norm2, while diffusers' norm3 is the FFN's plain LayerNorm. */
+#include "sf_dit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dit_load.h"
+#include "sf_log.h"
+#include "sf_ops.h"
+#include "sf_status.h"
+
+/* FFN rows per GEMM pair: bounds the (rows, ffn_dim) buffer while keeping the GEMMs large. */
+#define FFN_CHUNK_ROWS 4096
+
+struct sf_dit {
+    struct sf_dit_config cfg;
+    struct sf_dit_params w;
+    struct sf_dit_opts opts;
+    int64_t ffn_rows;       /* rows of the FFN buffer */
+    struct sf_arena arena;  /* every activation buffer */
+    struct sf_rope3d *rope; /* for grid rope_thw; rebuilt when the grid changes */
+    int64_t rope_thw[3];
+    /* activations; R = max_batch * max_tokens video rows, T = max_batch * text_len text rows */
+    float *xs;     /* (R, D) residual stream */
+    float *h;      /* (R, D) a sub-layer's normalised input, then the attention output */
+    float *q;      /* (R, D) queries, then the sub-layer's output before the residual add;
+                      also the patch embedding's (D, L) output */
+    float *k, *v;  /* (max(R, T), D) keys, values; k also holds the text MLP's hidden layer */
+    float *ffn;    /* (ffn_rows, F) */
+    float *ho;     /* (R, out_dim * patch volume) head output */
+    float *ctx_in; /* (T, text_dim) zero-padded context */
+    float *ctx;    /* (T, D) embedded context */
+    float *sinus;  /* (B, freq_dim) */
+    float *e;      /* (B, D) time embedding */
+    float *et;     /* (B, D) scratch of the time MLP */
+    float *e0;     /* (B, 6D) time projection */
+    float *mod;    /* (B, 6D) a block's modulation: table + e0 */
+};
+
+/* A prompt's text embedding pushed through every block's cross-attention key/value projections:
+ * all a forward pass needs from the context, and the same at every denoising step. */
+struct sf_dit_context {
+    const struct sf_dit *model;
+    float *kv; /* (n_layers, 2, text_len, D): RMS-normed keys, then values, per block */
+};
+
+static size_t arena_need(size_t n_floats)
+{
+    return (n_floats * 4 + 63) / 64 * 64;
+}
+
+static int alloc_buffers(struct sf_dit *m)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    size_t B = (size_t)m->opts.max_batch, D = (size_t)c->dim;
+    size_t R = B * (size_t)m->opts.max_tokens, T = B * (size_t)c->text_len;
+    size_t P = (size_t)c->patch[0] * c->patch[1] * c->patch[2];
+    size_t KV = R > T ? R : T;
+    m->ffn_rows = (int64_t)(R < FFN_CHUNK_ROWS ? R : FFN_CHUNK_ROWS);
+    const struct {
+        float **p;
+        size_t n; /* floats */
+    } bufs[] = {
+        {&m->xs, R * D},
+        {&m->h, R * D},
+        {&m->q, R * D},
+        {&m->k, KV * D},
+        {&m->v, KV * D},
+        {&m->ffn, (size_t)m->ffn_rows * c->ffn_dim},
+        {&m->ho, R * c->out_dim * P},
+        {&m->ctx_in, T * c->text_dim},
+        {&m->ctx, T * D},
+        {&m->sinus, B * c->freq_dim},
+        {&m->e, B * D},
+        {&m->et, B * D},
+        {&m->e0, B * 6 * D},
+        {&m->mod, B * 6 * D},
+    };
+    const size_t n_bufs = sizeof bufs / sizeof bufs[0];
+    size_t total = 0;
+    for (size_t i = 0; i < n_bufs; i++)
+        total += arena_need(bufs[i].n);
+    int st = sf_arena_init(&m->arena, total);
+    if (st != SF_OK) {
+        SF_ERROR("dit",
+                 "cannot allocate %.1f MiB of activation buffers for %lld tokens x %d "
+                 "samples: lower the latent size or the batch",
+                 total / 1048576.0, (long long)m->opts.max_tokens, m->opts.max_batch);
+        return st;
+    }
+    for (size_t i = 0; i < n_bufs; i++)
+        *bufs[i].p = sf_arena_alloc(&m->arena, bufs[i].n * 4);
+    return SF_OK;
+}
+
+int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf_dit **out)
+{
+    *out = NULL;
+    const int64_t *ml = opts->max_latent;
+    if (opts->max_batch < 0 || opts->max_batch > SF_DIT_MAX_BATCH || opts->max_tokens < 0 ||
+        (!opts->max_tokens && (ml[0] <= 0 || ml[1] <= 0 || ml[2] <= 0))) {
+        SF_ERROR("dit", "%s: give a positive max_tokens or max_latent, and max_batch 0..%d",
+                 model_dir, SF_DIT_MAX_BATCH);
+        return SF_E_INVAL;
+    }
+    struct sf_dit *m = calloc(1, sizeof *m);
+    if (!m) return SF_E_NOMEM;
+    int st;
+    m->opts = *opts;
+    if (m->opts.max_batch == 0) m->opts.max_batch = 1;
+    SF_TRY(st, sf_dit_params_open(model_dir, &m->w));
+    m->cfg = m->w.files.cfg;
+    if (!m->opts.max_tokens) {
+        const int *p = m->cfg.patch;
+        m->opts.max_tokens =
+            (ml[0] + p[0] - 1) / p[0] * ((ml[1] + p[1] - 1) / p[1]) * ((ml[2] + p[2] - 1) / p[2]);
+    }
+    SF_TRY(st, alloc_buffers(m));
+    *out = m;
+    return SF_OK;
+out:
+    sf_dit_destroy(m);
+    return st;
+}
+
+void sf_dit_destroy(struct sf_dit *m)
+{
+    if (!m) return;
+    sf_rope3d_destroy(m->rope);
+    sf_arena_fini(&m->arena);
+    sf_dit_params_close(&m->w);
+    free(m);
+}
+
+const struct sf_dit_config *sf_dit_get_config(const struct sf_dit *m)
+{
+    return &m->cfg;
+}
+
+uint64_t sf_dit_weight_bytes(const struct sf_dit *m)
+{
+    return m->w.bytes;
+}
+
+uint64_t sf_dit_buffer_bytes(const struct sf_dit *m)
+{
+    return m->arena.size;
+}
+
+/* ---- the pieces of a forward pass ------------------------------------------------------- */
+
+/* x[r, c] += y[r, c] * gate[c] (gate NULL: plain add), the fp32 residual update. */
+static void residual_add(float *x, const float *y, const float *gate, int64_t rows, int64_t cols)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *xr = x + r * cols;
+        const float *yr = y + r * cols;
+        if (gate)
+            for (int64_t c = 0; c < cols; c++)
+                xr[c] += yr[c] * gate[c];
+        else
+            for (int64_t c = 0; c < cols; c++)
+                xr[c] += yr[c];
+    }
+}
+
+/* Patch embedding of one sample: Conv3d with kernel = stride = patch, then (D, L) -> (L, D)
+ * rows in (f, h, w) order. */
+static void patch_embed(struct sf_dit *m, const float *x, const int64_t thw[3], float *rows,
+                        int64_t L)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    const int stride[3] = {c->patch[0], c->patch[1], c->patch[2]};
+    const int pad[6] = {0, 0, 0, 0, 0, 0};
+    float *dl = m->q; /* (D, L) scratch */
+    sf_conv3d(x, c->in_dim, thw, &m->w.patch_w, &m->w.patch_b, stride, pad, dl);
+    int64_t D = c->dim;
+    for (int64_t d = 0; d < D; d++)
+        for (int64_t l = 0; l < L; l++)
+            rows[l * D + d] = dl[d * L + l];
+}
+
+/* e = time_embedding(sinusoid(t)), e0 = time_projection(e) for n samples, all fp32. */
+static void time_embed(struct sf_dit *m, int n, const double *t)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim;
+    for (int i = 0; i < n; i++)
+        sf_timestep_embedding(t[i], c->freq_dim, m->sinus + (int64_t)i * c->freq_dim);
+    sf_linear(m->sinus, n, c->freq_dim, &m->w.time1.w, &m->w.time1.b, m->et);
+    sf_silu(m->et, n * D);
+    sf_linear(m->et, n, D, &m->w.time2.w, &m->w.time2.b, m->e);
+    memcpy(m->et, m->e, (size_t)(n * D) * sizeof *m->et);
+    sf_silu(m->et, n * D);
+    sf_linear(m->et, n, D, &m->w.time_proj.w, &m->w.time_proj.b, m->e0);
+}
+
+/* ctx = text_embedding(context zero-padded to text_len rows) for n samples. */
+static void text_embed(struct sf_dit *m, int n, const float *const *context, const int64_t *rows)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t Lt = c->text_len, Td = c->text_dim;
+    for (int i = 0; i < n; i++) {
+        float *dst = m->ctx_in + (int64_t)i * Lt * Td;
+        if (rows[i]) memcpy(dst, context[i], (size_t)(rows[i] * Td) * sizeof *dst);
+        memset(dst + rows[i] * Td, 0, (size_t)((Lt - rows[i]) * Td) * sizeof *dst);
+    }
+    float *hid = m->k; /* (n*Lt, D) scratch */
+    sf_linear(m->ctx_in, n * Lt, Td, &m->w.text1.w, &m->w.text1.b, hid);
+    sf_gelu_tanh(hid, n * Lt * c->dim);
+    sf_linear(hid, n * Lt, c->dim, &m->w.text2.w, &m->w.text2.b, m->ctx);
+}
+
+/* h = LayerNorm (no affine) of all n*L rows of xs, then per sample h*(1+scale)+shift, where
+ * sample i's shift and scale vectors start at mods + i*stride + shift_at / scale_at. */
+static void norm_modulate(struct sf_dit *m, int n, int64_t L, const float *mods, int64_t stride,
+                          int64_t shift_at, int64_t scale_at)
+{
+    int64_t D = m->cfg.dim;
+    sf_layernorm(m->xs, NULL, NULL, m->h, n * L, D, m->cfg.eps);
+    for (int i = 0; i < n; i++) {
+        float *hi = m->h + (int64_t)i * L * D;
+        const float *mi = mods + i * stride;
+        sf_modulate(hi, mi + shift_at, mi + scale_at, hi, L, D);
+    }
+}
+
+static void self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n, int64_t L)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim, R = n * L;
+    int hd = c->dim / c->n_heads;
+    sf_linear(m->h, R, D, &b->self.q.w, &b->self.q.b, m->q);
+    sf_linear(m->h, R, D, &b->self.k.w, &b->self.k.b, m->k);
+    sf_linear(m->h, R, D, &b->self.v.w, &b->self.v.b, m->v);
+    sf_rmsnorm(m->q, b->self.norm_q, m->q, R, D, c->eps);
+    sf_rmsnorm(m->k, b->self.norm_k, m->k, R, D, c->eps);
+    for (int i = 0; i < n; i++) {
+        int64_t o = (int64_t)i * L * D;
+        sf_rope3d_apply(m->rope, m->q + o, L, c->n_heads);
+        sf_rope3d_apply(m->rope, m->k + o, L, c->n_heads);
+        sf_attention(m->q + o, D, m->k + o, D, m->v + o, D, m->h + o, D, L, L, c->n_heads, hd, L,
+                     1.0f / sqrtf((float)hd));
+    }
+    sf_linear(m->h, R, D, &b->self.o.w, &b->self.o.b, m->q);
+}
+
+/* Keys (RMS-normed) and values of the text for block `layer`, all n samples: computed from
+ * m->ctx into m->k / m->v, or taken from each sample's precomputed context. */
+static void text_kv(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
+                    const struct sf_dit_context *const *cc, const float **kp, const float **vp)
+{
+    int64_t D = m->cfg.dim, Lt = m->cfg.text_len;
+    if (cc) {
+        for (int i = 0; i < n; i++) {
+            kp[i] = cc[i]->kv + (int64_t)layer * 2 * Lt * D;
+            vp[i] = kp[i] + Lt * D;
+        }
+        return;
+    }
+    sf_linear(m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
+    sf_rmsnorm(m->k, b->cross.norm_k, m->k, n * Lt, D, m->cfg.eps);
+    sf_linear(m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
+    for (int i = 0; i < n; i++) {
+        kp[i] = m->k + (int64_t)i * Lt * D;
+        vp[i] = m->v + (int64_t)i * Lt * D;
+    }
+}
+
+static void cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
+                            int64_t L, const struct sf_dit_context *const *cc)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim, R = n * L, Lt = c->text_len;
+    int hd = c->dim / c->n_heads;
+    const float *kp[SF_DIT_MAX_BATCH], *vp[SF_DIT_MAX_BATCH];
+    sf_layernorm(m->xs, b->norm3_w, b->norm3_b, m->h, R, D, c->eps);
+    sf_linear(m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
+    sf_rmsnorm(m->q, b->cross.norm_q, m->q, R, D, c->eps);
+    text_kv(m, b, layer, n, cc, kp, vp);
+    for (int i = 0; i < n; i++) {
+        int64_t o = (int64_t)i * L * D;
+        sf_attention(m->q + o, D, kp[i], D, vp[i], D, m->h + o, D, L, Lt, c->n_heads, hd, Lt,
+                     1.0f / sqrtf((float)hd));
+    }
+    sf_linear(m->h, R, D, &b->cross.o.w, &b->cross.o.b, m->q);
+}
+
+static void ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
+{
+    int64_t D = m->cfg.dim, F = m->cfg.ffn_dim;
+    for (int64_t r0 = 0; r0 < R; r0 += m->ffn_rows) {
+        int64_t rows = R - r0 < m->ffn_rows ? R - r0 : m->ffn_rows;
+        sf_linear(m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
+        sf_gelu_tanh(m->ffn, rows * F);
+        sf_linear(m->ffn, rows, F, &b->ffn2.w, &b->ffn2.b, m->q + r0 * D);
+    }
+}
+
+static void block_forward(struct sf_dit *m, int layer, int n, int64_t L,
+                          const struct sf_dit_context *const *cc)
+{
+    const struct sf_dit_block *b = &m->w.blocks[layer];
+    int64_t D = m->cfg.dim;
+    /* mod[i] = (shift_msa, scale_msa, gate_msa, shift_ffn, scale_ffn, gate_ffn) of sample i */
+    for (int i = 0; i < n; i++)
+        for (int64_t j = 0; j < 6 * D; j++)
+            m->mod[i * 6 * D + j] = b->modulation[j] + m->e0[i * 6 * D + j];
+
+    norm_modulate(m, n, L, m->mod, 6 * D, 0 * D, 1 * D);
+    self_attention(m, b, n, L);
+    for (int i = 0; i < n; i++)
+        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 2 * D, L, D);
+
+    cross_attention(m, b, layer, n, L, cc);
+    residual_add(m->xs, m->q, NULL, n * L, D);
+
+    norm_modulate(m, n, L, m->mod, 6 * D, 3 * D, 4 * D);
+    ffn(m, b, n * L);
+    for (int i = 0; i < n; i++)
+        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 5 * D, L, D);
+}
+
+/* Head: LayerNorm, modulation by (head table + e), Linear(D, out_dim * patch volume). */
+static void head(struct sf_dit *m, int n, int64_t L)
+{
+    int64_t D = m->cfg.dim;
+    float *hm = m->mod; /* (n, 2D): shift, scale */
+    for (int i = 0; i < n; i++)
+        for (int64_t j = 0; j < 2 * D; j++)
+            hm[i * 2 * D + j] = m->w.head_modulation[j] + m->e[i * D + j % D];
+    norm_modulate(m, n, L, hm, 2 * D, 0, D);
+    sf_linear(m->h, n * L, D, &m->w.head.w, &m->w.head.b, m->ho);
+}
+
+/* Token (f, h, w) row of (pt, ph, pw, C) values, C innermost -> out (C, F, H, W). */
+static void unpatchify(const struct sf_dit_config *c, const float *rows, const int64_t thw[3],
+                       float *out)
+{
+    int pt = c->patch[0], ph = c->patch[1], pw = c->patch[2], C = c->out_dim;
+    int64_t T = thw[0], H = thw[1], W = thw[2];
+    int64_t gf = T / pt, gh = H / ph, gw = W / pw;
+    for (int64_t f = 0; f < gf; f++)
+        for (int64_t hh = 0; hh < gh; hh++)
+            for (int64_t ww = 0; ww < gw; ww++) {
+                const float *r = rows + ((f * gh + hh) * gw + ww) * (int64_t)pt * ph * pw * C;
+                for (int p = 0; p < pt; p++)
+                    for (int q = 0; q < ph; q++)
+                        for (int s = 0; s < pw; s++)
+                            for (int ch = 0; ch < C; ch++)
+                                out[((ch * T + f * pt + p) * H + hh * ph + q) * W + ww * pw + s] =
+                                    *r++;
+            }
+}
+
+static int check_rows(const struct sf_dit_config *c, int64_t rows)
+{
+    if (rows >= 0 && rows <= c->text_len) return SF_OK;
+    SF_ERROR("dit", "context of %lld rows; 0 to %d (text_len) are allowed", (long long)rows,
+             c->text_len);
+    return SF_E_INVAL;
+}
+
+/* Checks a call's batch and latent shape, sets *L (tokens per sample) and makes the RoPE table
+ * match the grid (the only allocation a forward pass may make, when the grid changes). */
+static int prepare(struct sf_dit *m, int n, const int64_t thw[3], int64_t *L)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    if (n < 1 || n > m->opts.max_batch) {
+        SF_ERROR("dit", "batch of %d samples; this model was loaded for 1..%d", n,
+                 m->opts.max_batch);
+        return SF_E_INVAL;
+    }
+    for (int d = 0; d < 3; d++)
+        if (thw[d] <= 0 || thw[d] % c->patch[d]) {
+            SF_ERROR("dit",
+                     "latent (frames, height, width) = (%lld, %lld, %lld) must be positive "
+                     "multiples of the patch size (%d, %d, %d)",
+                     (long long)thw[0], (long long)thw[1], (long long)thw[2], c->patch[0],
+                     c->patch[1], c->patch[2]);
+            return SF_E_INVAL;
+        }
+    int64_t grid[3] = {thw[0] / c->patch[0], thw[1] / c->patch[1], thw[2] / c->patch[2]};
+    *L = grid[0] * grid[1] * grid[2];
+    if (*L > m->opts.max_tokens) {
+        SF_ERROR("dit",
+                 "latent (%lld, %lld, %lld) has %lld tokens; this model was loaded for at "
+                 "most %lld",
+                 (long long)thw[0], (long long)thw[1], (long long)thw[2], (long long)*L,
+                 (long long)m->opts.max_tokens);
+        return SF_E_INVAL;
+    }
+    if (!m->rope || memcmp(grid, m->rope_thw, sizeof grid)) {
+        sf_rope3d_destroy(m->rope);
+        m->rope = sf_rope3d_create(c->dim / c->n_heads, (int)grid[0], (int)grid[1], (int)grid[2]);
+        if (!m->rope) return SF_E_NOMEM;
+        memcpy(m->rope_thw, grid, sizeof grid);
+    }
+    return SF_OK;
+}
+
+/* Everything after the text embedding (in m->ctx, or precomputed in cc). */
+static void run(struct sf_dit *m, int n, int64_t L, const float *const *x, const int64_t thw[3],
+                const double *t, const struct sf_dit_context *const *cc, float *const *out)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim, P = (int64_t)c->patch[0] * c->patch[1] * c->patch[2];
+    for (int i = 0; i < n; i++)
+        patch_embed(m, x[i], thw, m->xs + i * L * D, L);
+    time_embed(m, n, t);
+    for (int l = 0; l < c->n_layers; l++)
+        block_forward(m, l, n, L, cc);
+    head(m, n, L);
+    for (int i = 0; i < n; i++)
+        unpatchify(c, m->ho + i * L * P * c->out_dim, thw, out[i]);
+}
+
+int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
+                         const double *t, const float *const *context, const int64_t *n_ctx_rows,
+                         float *const *out)
+{
+    int64_t L;
+    int st = prepare(m, n, thw, &L);
+    for (int i = 0; st == SF_OK && i < n; i++)
+        st = check_rows(&m->cfg, n_ctx_rows[i]);
+    if (st != SF_OK) return st;
+    text_embed(m, n, context, n_ctx_rows);
+    run(m, n, L, x, thw, t, NULL, out);
+    return SF_OK;
+}
+
+int sf_dit_forward(struct sf_dit *m, const float *x, const int64_t thw[3], double t,
+                   const float *context, int64_t n_ctx_rows, float *out)
+{
+    return sf_dit_forward_batch(m, 1, &x, thw, &t, &context, &n_ctx_rows, &out);
+}
+
+uint64_t sf_dit_context_bytes(const struct sf_dit_config *c)
+{
+    return (uint64_t)c->n_layers * 2 * c->text_len * c->dim * sizeof(float);
+}
+
+int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_rows,
+                          struct sf_dit_context **out)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim, Lt = c->text_len;
+    *out = NULL;
+    int st = check_rows(c, n_ctx_rows);
+    if (st != SF_OK) return st;
+    struct sf_dit_context *cc = calloc(1, sizeof *cc);
+    if (cc) cc->kv = malloc(sf_dit_context_bytes(c));
+    if (!cc || !cc->kv) {
+        SF_ERROR("dit", "cannot allocate %.1f MB for a precomputed context",
+                 sf_dit_context_bytes(c) / 1e6);
+        sf_dit_context_destroy(cc);
+        return SF_E_NOMEM;
+    }
+    cc->model = m;
+    text_embed(m, 1, &context, &n_ctx_rows);
+    for (int l = 0; l < c->n_layers; l++) {
+        const struct sf_dit_block *b = &m->w.blocks[l];
+        float *k = cc->kv + (int64_t)l * 2 * Lt * D, *v = k + Lt * D;
+        sf_linear(m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);
+        sf_rmsnorm(k, b->cross.norm_k, k, Lt, D, c->eps);
+        sf_linear(m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
+    }
+    *out = cc;
+    return SF_OK;
+}
+
+void sf_dit_context_destroy(struct sf_dit_context *cc)
+{
+    if (!cc) return;
+    free(cc->kv);
+    free(cc);
+}
+
+int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
+                          const double *t, const struct sf_dit_context *const *ctx,
+                          float *const *out)
+{
+    int64_t L;
+    int st = prepare(m, n, thw, &L);
+    if (st != SF_OK) return st;
+    for (int i = 0; i < n; i++)
+        SF_ASSERT(ctx[i] && ctx[i]->model == m); /* a context of another model is a bug */
+    run(m, n, L, x, thw, t, ctx, out);
+    return SF_OK;
+}
+
+double sf_dit_flops(const struct sf_dit_config *c, int64_t tokens, int64_t text_len)
+{
+    double L = (double)tokens, Lt = (double)text_len, D = c->dim, F = c->ffn_dim;
+    double P = (double)c->patch[0] * c->patch[1] * c->patch[2];
+    double block = 2 * (4 * L * D * D)    /* self-attention q, k, v, o */
+                   + 2 * (2 * L * D * D)  /* cross-attention q, o */
+                   + 2 * (2 * Lt * D * D) /* cross-attention k, v on the text */
+                   + 2 * (2 * L * D * F)  /* FFN */
+                   + 4 * L * L * D        /* self-attention q.k and p.v */
+                   + 4 * L * Lt * D;      /* cross-attention */
+    double embed = 2 * L * D * (c->in_dim * P) + 2 * L * D * (c->out_dim * P) /* patch, head */
+                   + 2 * Lt * (c->text_dim * D + D * D)                       /* text MLP */
+                   + 2 * ((double)c->freq_dim * D + D * D + 6 * D * D);       /* time MLP */
+    return c->n_layers * block + embed;
+}
