@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Failing units (docs/render.md § Failures): a unit that fails is reported with its cause in
+# events.jsonl, `shotfarm status` and the log, the other shots finish, and render exits 1.
+#  1. one shot's output is blocked (a directory where its shot file goes): that shot fails with
+#     the path, the other two are decoded;
+#  2. the VAE's weights are truncated: every decode fails naming the file, every denoise still
+#     finishes (its latent is kept for a later re-decode).
+. "$(dirname "$0")/common.sh"
+mkdir -p "$work/blocked/shots/alpha.two.take1.16x9.mkv/x"
+SF_THREADS=1 render blocked 2 --cache "$work/c"
+rc=$?
+[ $rc = 1 ] || die "blocked output: exit $rc, want 1"
+[ -s "$work/blocked/shots/alpha.one.take1.16x9.mkv" ] || die "alpha/one was not decoded"
+[ -s "$work/blocked/shots/beta.three.take1.1x1.mkv" ] || die "beta/three was not decoded"
+st=$("$sf" status "$work/blocked" --json)
+python3 -c 'import json,sys; s={x["shot"]: x for x in json.loads(sys.argv[1])["shots"]}
+assert s["alpha/two"]["state"] == "failed" and "alpha.two.take1.16x9.mkv" in s["alpha/two"]["error"], s
+assert s["alpha/one"]["state"] == "done" and s["beta/three"]["state"] == "done", s' "$st" \
+    || die "status after a blocked output: $st"
+grep -q "alpha/two take 1 16:9 decode failed" "$work/blocked.log" || die "no failure line in the log"
+txt=$("$sf" status "$work/blocked")
+grep -q "^alpha/two .*failed" <<<"$txt" || die "status text: $txt"
+
+cp -r "$work/model" "$work/badvae"
+w="$work/badvae/vae/diffusion_pytorch_model.safetensors"
+head -c 1000 "$w" >"$w.cut" && mv "$w.cut" "$w"
+"$mpiexec" -np 2 "$sf" render "$campaign" -o "$work/novae" --model "$work/badvae" \
+    --tokenizer "$tokenizer" --cache "$work/c" >"$work/novae.out" 2>"$work/novae.log"
+rc=$?
+[ $rc = 1 ] || die "truncated VAE: exit $rc, want 1"
+[ "$(ls "$work/novae/latents/"*.h5 | wc -l)" = 3 ] || die "denoise units did not all finish"
+python3 - "$work/novae/events.jsonl" <<'PY' || die "events after a truncated VAE"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+failed = [e for e in ev if e["event"] == "failed"]
+assert len(failed) == 3 and all(e["kind"] == "decode" for e in failed), failed
+assert all("vae/diffusion_pytorch_model.safetensors" in e["error"] for e in failed), failed
+assert all("rank" in e and "host" in e and "group" in e for e in failed), failed
+assert sum(e["event"] == "finished" and e["kind"] == "denoise" for e in ev) == 3
+PY
+[ "$fail" = 0 ] && echo "render_failures: ok"
+exit $fail
