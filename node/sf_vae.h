@@ -88,7 +88,9 @@ size_t sf_vae_weight_bytes(const struct sf_vae *vae);
 
 /* Spatial tiling as diffusers' enable_tiling: tiles of tile_px pixels (multiple of 8) every
  * stride_px pixels, blended linearly over tile_px - stride_px pixels. Used only when the frame
- * is larger than one tile; tile_px 0 means off. */
+ * is larger than one tile; tile_px 0 means off. Each tile is decoded over the whole clip in
+ * turn, so the caches and activations are one tile's; the decoded video is held until the last
+ * tile is blended (frames are handed to emit at the end). */
 struct sf_vae_tiling {
     int tile_px, stride_px;
 };
