@@ -3,18 +3,6 @@
  * coordinator/cmd_NAME.c. */
 #include "sf_cli.h"
 
-int sf_cmd_validate(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("validate", "campaign files arrive with the campaign-format work");
-}
-
-int sf_cmd_plan(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("plan", "the cost planner arrives after the engine is measured");
-}
-
 int sf_cmd_render(int argc, char **argv)
 {
     (void)argc; (void)argv;

@@ -5,6 +5,7 @@
  * rows the way Wan does, so the caller never has to know text_len. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
+#include "sf_cost.h"
 #include "sf_dit.h"
 #include "sf_forward.h"
 #include "sf_json.h"
@@ -224,8 +225,8 @@ int sf_forward_dit(int argc, char **argv)
     const char *meta[] = {"producer", "shotfarm forward dit", "model", model};
     SF_TRY(st, sf_st_write(outpath, &d, 1, meta, 2, NULL, NULL));
 
-    int64_t tokens = thw[0] / cfg->patch[0] * (thw[1] / cfg->patch[1]) * (thw[2] / cfg->patch[2]);
-    double flops = sf_dit_flops(cfg, tokens, cfg->text_len);
+    int64_t tokens = sf_cost_dit_tokens(cfg, thw[0], thw[1], thw[2]);
+    double flops = sf_cost_dit_forward(cfg, tokens, cfg->text_len).total;
     if (json) {
         struct sf_jw w;
         sf_jw_init(&w, stdout, 2);

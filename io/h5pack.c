@@ -7,11 +7,11 @@
 #include "sf_h5pack.h"
 #include "sf_errors.h"
 #include "sf_file.h"
+#include "sf_hash.h"
 #include "sf_log.h"
 #include "sf_status.h"
 
 #include <hdf5.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +48,11 @@ static hid_t h5_type(enum sf_dtype t)
     }
 }
 
-static void sha256_hex(const void *data, size_t n, char hex[65])
+static void sha256_hex(const void *data, size_t n, char hex[SF_SHA256_HEX])
 {
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    uint8_t md[SF_SHA256_BYTES];
+    sf_sha256(data, n, md);
+    sf_sha256_hex(md, hex);
 }
 
 static int write_string_attr(hid_t obj, const char *name, const char *value)

@@ -499,19 +499,3 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
     run(m, n, L, x, thw, t, ctx, out);
     return SF_OK;
 }
-
-double sf_dit_flops(const struct sf_dit_config *c, int64_t tokens, int64_t text_len)
-{
-    double L = (double)tokens, Lt = (double)text_len, D = c->dim, F = c->ffn_dim;
-    double P = (double)c->patch[0] * c->patch[1] * c->patch[2];
-    double block = 2 * (4 * L * D * D)    /* self-attention q, k, v, o */
-                   + 2 * (2 * L * D * D)  /* cross-attention q, o */
-                   + 2 * (2 * Lt * D * D) /* cross-attention k, v on the text */
-                   + 2 * (2 * L * D * F)  /* FFN */
-                   + 4 * L * L * D        /* self-attention q.k and p.v */
-                   + 4 * L * Lt * D;      /* cross-attention */
-    double embed = 2 * L * D * (c->in_dim * P) + 2 * L * D * (c->out_dim * P) /* patch, head */
-                   + 2 * Lt * (c->text_dim * D + D * D)                       /* text MLP */
-                   + 2 * ((double)c->freq_dim * D + D * D + 6 * D * D);       /* time MLP */
-    return c->n_layers * block + embed;
-}

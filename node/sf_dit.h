@@ -93,10 +93,6 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
                           const double *t, const struct sf_dit_context *const *ctx,
                           float *const *out);
 
-/* FLOPs (2 per multiply-add) of one forward pass of one sample with `tokens` video tokens and
- * `text_len` context rows (after padding; 512 for Wan), counting the linear layers, patch
- * embedding, head, text and time MLPs, and both attentions (WAN-FACTS.md § 8). The cost model
- * and the benchmarks use this one function. */
-double sf_dit_flops(const struct sf_dit_config *cfg, int64_t tokens, int64_t text_len);
+/* FLOPs of a forward pass: sf_cost_dit_forward (node/sf_cost.h, docs/cost-model.md). */
 
 #endif

@@ -11,4 +11,14 @@ mkdir -p "$out"
 "$sf" --version
 "$sf" --help
 echo
+# 1. Check the campaign: every problem at once, with file:line:col, field and fix (exit 2).
+"$sf" validate examples/demo/campaign.yaml
+echo
+# 2. What it will cost and when it will be done, before anything runs (docs/plan.md).
+"$sf" plan examples/demo/campaign.yaml --tier draft
+echo
+# 3. The embedded model: a random-weight tiny pipeline with the official tensor names.
+"$sf" mkmodel --config tiny --dtype fp32 -o "$out/model"
+"$sf" inspect --summary "$out/model"
+echo
 echo "demo: outputs in $out/"

@@ -1,6 +1,6 @@
 /* test_dit_errors.c — every way `shotfarm forward dit` (the binary) and sf_dit_forward refuse bad
  * input (an error line naming the tensor, a non-zero exit or status, no output written), and
- * sf_dit_flops against the numbers of WAN-FACTS.md § 8. Uses the committed tiny fixture model
+ Uses the committed tiny fixture model
  * tests/fixtures/dit/h3-f32 (dim 48, 3 heads, text_dim 32, in/out 16). */
 #include "sf_dit.h"
 #include "sf_safetensors.h"
@@ -167,16 +167,5 @@ int main(void)
         CHECK(m == NULL);
     }
 
-    { /* WAN-FACTS § 8: 1.3B at 32760 tokens 283 TFLOP, 14B 1678 TFLOP per forward */
-        struct sf_dit_config c;
-        CHECK(sf_dit_config_by_name("wan2.1-t2v-1.3b", &c) == 0);
-        double f = sf_dit_flops(&c, 32760, 512);
-        CHECK(fabs(f / 283.0e12 - 1) < 1e-3);
-        CHECK(sf_dit_config_by_name("wan2.1-t2v-14b", &c) == 0);
-        f = sf_dit_flops(&c, 32760, 512);
-        CHECK(fabs(f / 1678e12 - 1) < 1e-3);
-        f = sf_dit_flops(&c, 75600, 512);
-        CHECK(fabs(f / 6523e12 - 1) < 1e-3);
-    }
     return sf_test_result("dit_errors");
 }

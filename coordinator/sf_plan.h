@@ -1,0 +1,83 @@
+/* sf_plan.h — what a campaign will cost before it runs: the work units it expands into, their
+ * FLOPs (node/sf_cost.h), time on a hardware profile, peak memory per rank, the makespan of the
+ * farm's scheduling policy (sf_sched.h) on the chosen cluster, money, and the hosted price of
+ * the same seconds of video. `shotfarm plan` prints it; render will use the same expansion. */
+#ifndef SF_PLAN_H
+#define SF_PLAN_H
+
+#include <stddef.h>
+
+#include "sf_campaign.h"
+#include "sf_sched.h"
+
+/* A device the farm can run on. Peak and efficiencies are per device; efficiencies are
+ * assumptions until a measurement is recorded in BENCHMARKS.md (`efficiency_source` says which). */
+struct sf_hw_profile {
+    const char *name;             /* "h100" */
+    const char *description;      /* "NVIDIA H100 SXM 80 GB" */
+    double peak_flops;            /* dense bf16 FLOP/s (GPU) or measured fp32 FLOP/s (CPU) */
+    double mem_bytes;             /* device memory */
+    double eff_dit, eff_vae, eff_text; /* fraction of peak reached by each component */
+    const char *efficiency_source;
+    double price_per_hour;        /* default cost of one device-hour, USD (an assumption) */
+    int is_cpu;
+};
+
+/* NULL-terminated table of profiles: h100, h200, a100, l40s, cpu. */
+const struct sf_hw_profile *sf_plan_profiles(void);
+const struct sf_hw_profile *sf_plan_profile(const char *name);
+
+enum sf_unit_kind { SF_UNIT_TEXT, SF_UNIT_IDENTITY, SF_UNIT_DENOISE, SF_UNIT_DECODE,
+                    SF_UNIT_ASSEMBLE, SF_UNIT_KIND_COUNT };
+const char *sf_unit_kind_name(enum sf_unit_kind k);
+
+struct sf_plan_unit {
+    char name[160];       /* "dawn-run/tracking take 2 16:9 denoise" */
+    enum sf_unit_kind kind;
+    int sequence;         /* sequence index, -1 for campaign-wide units */
+    double flops;
+    double seconds;       /* on one worker group */
+    double mem_bytes;     /* peak per rank */
+    double video_seconds; /* seconds of video this unit produces (denoise units) */
+};
+
+struct sf_plan_options {
+    const struct sf_hw_profile *hw;
+    int nodes, devices_per_node, tp;
+    enum sf_tier_kind tier;
+    double price_per_hour;  /* <= 0: the profile's default */
+    double credit_usd;      /* value of one hosted credit in USD */
+};
+
+struct sf_plan {
+    int n_units;
+    struct sf_plan_unit *units;
+    struct sf_sched_unit *sched;   /* parallel to units */
+    struct sf_sched_result sim;
+    int n_groups;
+    double total_flops, group_seconds, device_seconds, cost_usd;
+    double video_seconds;          /* rendered seconds: shots x takes x aspects */
+    double peak_mem_bytes;         /* the largest unit's peak per rank */
+    int peak_mem_unit;
+    int uses_references, has_dialogue;
+};
+
+/* Expands and simulates. SF_E_VALIDATION with one line naming the unit, its memory and the device's
+ * when a unit cannot fit (and a fix: a larger --tp or another --gpu); SF_E_USAGE for a cluster
+ * that holds no worker group; SF_E_NOMEM. The caller frees with sf_plan_fini. */
+int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt,
+                  struct sf_plan *out);
+void sf_plan_fini(struct sf_plan *p);
+
+/* Hosted per-second rates (Kling 3.0 credit list): NULL-terminated. */
+struct sf_hosted_rate {
+    const char *name;      /* "Kling 3.0 Omni Pro + audio" */
+    double credits_per_second;
+    int omni, audio;       /* reference-driven (Omni) tier; with native audio */
+};
+const struct sf_hosted_rate *sf_plan_hosted_rates(void);
+/* Where the rates and the default credit value come from (printed with the plan). */
+extern const char *const sf_plan_hosted_source;
+#define SF_PLAN_DEFAULT_CREDIT_USD 0.01
+
+#endif

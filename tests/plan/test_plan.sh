@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `shotfarm plan`: unit expansion of the demo campaign, a FLOP and time figure checked by hand,
+# the memory refusal, a bad --tp, JSON shape, and a 200-variant campaign.
+set -u
+sf=${SF_SHOTFARM:?} src=${SF_SOURCE_DIR:?}
+dir=$(mktemp -d /tmp/sf-plan.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+say() { echo "FAIL: $*"; fail=1; }
+
+# 1. The demo: 8 distinct prompts + 1 negative + 3 identity units; 7 + 3 denoise units (the
+#    tracking shot has 3 takes; reframe renders only each sequence's master aspect).
+"$sf" plan "$src/examples/demo/campaign.yaml" --json >"$dir/demo.json" || say "plan demo exited $?"
+python3 - "$dir/demo.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+kinds = {}
+for u in d["units"]:
+    kinds[u["kind"]] = kinds.get(u["kind"], 0) + 1
+want = {"text": 9, "identity": 3, "denoise": 10, "decode": 10, "assemble": 6}
+assert kinds == want, f"unit kinds {kinds} != {want}"
+t = d["total"]
+assert t["makespan_seconds"] >= t["critical_path_seconds"] - 1e-9, t
+assert 0 < t["utilisation"] <= 1, t
+assert any(r["comparable"] and r["name"] == "Kling 3.0 Omni Pro + audio" for r in d["hosted"]["rates"])
+PY
+"$sf" plan "$src/examples/demo/campaign.yaml" | grep -q '^makespan' || say "table has no makespan line"
+
+# 2. One 5 s shot of the 1.3B model at 832x480, 50 guided steps: 50 x 2 x 283 TFLOP (the
+#    forward pass of docs/cost-model.md) = 2.83e16, i.e. 63.6 s on an H100 at 45% of 989 TFLOP/s.
+cat >"$dir/one.yaml" <<'Y'
+campaign: one-shot
+seed: 1
+model: {config: wan2.1-t2v-1.3b, dtype: bf16, tp: 1}
+tiers:
+  final: {steps: 50, resolution: 832x480, sampler: unipc, schedule: wan, shift: 5.0, guidance: 5.0}
+sequences:
+  - id: s
+    aspect: "16:9"
+    shots:
+      - {id: a, prompt: "a red fox in the snow", duration: 5}
+deliverables: {aspects: ["16:9"], lengths: [5], languages: [en], codecs: [h264], resolution: 1080, fps: 24}
+Y
+"$sf" plan "$dir/one.yaml" --json >"$dir/one.json" || say "plan one-shot exited $?"
+python3 - "$dir/one.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+dn = [u for u in d["units"] if u["kind"] == "denoise"]
+assert len(dn) == 1, dn
+assert abs(dn[0]["flops"] / 2.83e16 - 1) < 0.01, dn[0]["flops"]
+assert abs(dn[0]["seconds"] - 2.83e16 / (989e12 * 0.45)) < 0.7, dn[0]["seconds"]
+assert len([u for u in d["units"] if u["kind"] == "text"]) == 2  # prompt + default negative
+PY
+
+# 3. 14B in fp32 at 720p does not fit an L40S at tp 1: refused with the numbers and a fix.
+sed 's/wan2.1-t2v-1.3b, dtype: bf16/wan2.1-t2v-14b, dtype: fp32/; s/832x480/1280x720/' "$dir/one.yaml" >"$dir/big.yaml"
+err=$("$sf" plan "$dir/big.yaml" --gpu l40s 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] || say "oversized plan exited $rc, want 2"
+grep -q "unit 's/a take 1 16:9 denoise' needs .* GiB per rank but a l40s has 45 GiB (92% usable): use a larger --tp (now 1)" <<<"$err" || say "refusal message: $err"
+"$sf" plan "$dir/big.yaml" --gpu l40s --tp 4 >/dev/null || say "tp 4 should fit an L40S"
+
+# 4. A TP degree that does not divide the node.
+err=$("$sf" plan "$dir/one.yaml" --tp 3 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] || say "--tp 3 exited $rc, want 2"
+grep -q -- "--tp 3 must divide --gpus-per-node 8" <<<"$err" || say "tp message: $err"
+"$sf" plan "$dir/one.yaml" --gpu tpu >/dev/null 2>&1; [ $? = 2 ] || say "unknown --gpu accepted"
+
+# 5. 200 variants (200 sequences x 5 shots x 2 takes) plan and schedule.
+python3 - "$dir/many.yaml" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("campaign: variants\nseed: 7\nmodel: {config: wan2.1-t2v-1.3b, dtype: bf16, tp: 1}\n")
+    f.write("tiers:\n  final: {steps: 50, resolution: 832x480, sampler: unipc, schedule: wan, shift: 5.0, guidance: 5.0}\n")
+    f.write("sequences:\n")
+    for v in range(200):
+        f.write(f"  - id: v{v}\n    aspect: \"16:9\"\n    shots:\n")
+        for s in range(5):
+            f.write(f"      - {{id: s{s}, prompt: \"variant {v} shot {s}: a runner at dawn\", duration: {3 + s}, takes: 2}}\n")
+    f.write("deliverables: {aspects: [\"16:9\"], lengths: [15], languages: [en], codecs: [h264], resolution: 1080, fps: 24}\n")
+PY
+"$sf" plan "$dir/many.yaml" --nodes 32 --json >"$dir/many.json" || say "200-variant plan exited $?"
+python3 - "$dir/many.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = sum(1 for u in d["units"] if u["kind"] == "denoise")
+assert n == 2000, n
+t = d["total"]
+assert t["makespan_seconds"] >= t["device_seconds"] / 256 - 1e-6, t
+PY
+[ $fail = 0 ] && echo "plan_cli: ok"
+exit $fail
