@@ -75,9 +75,6 @@ const char *const *sf_umt5_config_names(void);
 int sf_umt5_config_check(const struct sf_umt5_config *cfg, char *why, size_t n);
 /* Parameter count. */
 double sf_umt5_config_params(const struct sf_umt5_config *cfg);
-/* FLOPs (2 per multiply-add) of encoding n tokens: per layer 2n(4·D·A + 3·D·F) in the linear
- * layers and 4n²A in attention (A = n_heads·d_kv); about 4.8 TFLOP for umT5-XXL at n = 512. */
-double sf_umt5_flops(const struct sf_umt5_config *cfg, int64_t n);
 
 /* Name of tensor `role` (of layer `layer` for per-layer roles) under `names`, into buf. */
 void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int layer, char *buf,

@@ -84,12 +84,6 @@ double sf_umt5_config_params(const struct sf_umt5_config *c)
     return (double)c->vocab_size * D + c->n_layers * layer + D;
 }
 
-double sf_umt5_flops(const struct sf_umt5_config *c, int64_t n)
-{
-    double D = c->d_model, A = (double)c->n_heads * c->d_kv, F = c->d_ff, N = (double)n;
-    return c->n_layers * (2 * N * (4 * D * A + 3 * D * F) + 4 * N * N * A);
-}
-
 void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int layer, char *buf,
                          size_t n)
 {
