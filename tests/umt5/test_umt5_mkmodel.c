@@ -4,8 +4,9 @@
  * models_t5_umt5-xxl-enc-bf16.pth.safetensors, config inferred). One seed gives the same
  * weights in both layouts, so `forward text` must give bit-identical states. The tiny encoder's
  * vocabulary must equal the committed test tokenizer's (examples/models/tokenizer.json), when
- * that file is in the tree. */
+ * that file is in the tree. sf_model_dir_detect knows a transformers text_encoder directory. */
 #include "sf_json.h"
+#include "sf_model_dir.h"
 #include "sf_umt5.h"
 #include "umt5_test_util.h"
 
@@ -104,6 +105,14 @@ int main(void)
     CHECK(sf_umt5_load("mk_off", &m) == 0);
     if (m) CHECK_EQ_INT(sf_umt5_get_names(m), SF_UMT5_NAMES_WAN);
     sf_umt5_destroy(m);
+
+    /* a transformers config.json (class in "architectures") is a text encoder component */
+    struct sf_model_dir md;
+    CHECK(sf_model_dir_detect("mk_all/text_encoder", &md) == 0);
+    CHECK_EQ_INT(md.kind, SF_MODEL_COMPONENT);
+    CHECK_STR(md.component[SF_COMPONENT_TEXT], "mk_all/text_encoder");
+    CHECK(sf_model_dir_detect("mk_all", &md) == 0);
+    CHECK_STR(md.component[SF_COMPONENT_TEXT], "mk_all/text_encoder");
 
     char tok[4200];
     snprintf(tok, sizeof tok, "%s/examples/models/tokenizer.json", env_or_die("SF_SOURCE_DIR"));
