@@ -9,6 +9,7 @@
  * shorter than N is zero past its own count. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
+#include "sf_cost.h"
 #include "sf_forward.h"
 #include "sf_json.h"
 #include "sf_log.h"
@@ -261,7 +262,8 @@ int sf_forward_text(int argc, char **argv)
 
     double flops = 0;
     for (int64_t b = 0; b < B; b++)
-        flops += sf_umt5_flops(cfg, lens[b]);
+        flops += sf_cost_umt5_encode(cfg->d_model, cfg->n_heads * cfg->d_kv, cfg->d_ff,
+                                     cfg->n_layers, lens[b]);
     char shape[96];
     sf_st_shape_str(d[0].n_dims, d[0].shape, shape, sizeof shape);
     if (json) {

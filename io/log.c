@@ -33,11 +33,12 @@ const char *sf_log_first_error(void) { return first_error; }
 int sf_log_parse_level(const char *s)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
-    if (!s || !*s) return -1;
+    if (!s || !*s) return -2;
+    if (strcasecmp(s, "off") == 0) return SF_LOG_OFF;
     for (int i = 0; i < 4; i++)
         if (strcasecmp(s, names[i]) == 0) return i;
     if (s[1] == '\0' && s[0] >= '0' && s[0] <= '3') return s[0] - '0';
-    return -1;
+    return -2;
 }
 
 void sf_log_init(void)
@@ -47,7 +48,7 @@ void sf_log_init(void)
         t0_set = 1;
     }
     int lv = sf_log_parse_level(getenv("SF_LOG"));
-    if (lv >= 0) log_level = (enum sf_log_level)lv;
+    if (lv >= SF_LOG_OFF) log_level = (enum sf_log_level)lv;
 }
 
 void sf_log_set_rank(int rank) { log_rank = rank; }
@@ -73,7 +74,7 @@ void sf_logv(enum sf_log_level level, const char *module, const char *fmt, va_li
         va_end(aq);
         first_error_set = 1;
     }
-    if (level > log_level) return;
+    if ((int)level > (int)log_level || (int)level < 0) return;
     char line[2048];
     static const char *tag[] = {"error: ", "warning: ", "", ""};
     int n;

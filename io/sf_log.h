@@ -1,6 +1,6 @@
 /* sf_log.h — one line per event on stderr: "  12.3s r3 ckpt: wrote step 14".
  *
- * The level comes from SF_LOG (error|warn|info|debug, default info), read once by
+ * The level comes from SF_LOG (off|error|warn|info|debug, default info), read once by
  * sf_log_init(). Elapsed time counts from sf_log_init() (or the first log call). The rank is
  * set by whoever knows it (sf_log_set_rank); -1 prints no rank. Thread-safe: each event is
  * formatted into one buffer and written with one write(2).
@@ -10,13 +10,15 @@
 
 #include <stdarg.h>
 
-enum sf_log_level { SF_LOG_ERROR = 0, SF_LOG_WARN = 1, SF_LOG_INFO = 2, SF_LOG_DEBUG = 3 };
+/* SF_LOG_OFF silences everything (fuzz harnesses; SF_LOG=off). A failed SF_ASSERT still prints. */
+enum sf_log_level { SF_LOG_OFF = -1, SF_LOG_ERROR = 0, SF_LOG_WARN = 1, SF_LOG_INFO = 2,
+                    SF_LOG_DEBUG = 3 };
 
 void sf_log_init(void);
 void sf_log_set_rank(int rank);
 void sf_log_set_level(enum sf_log_level level);
 enum sf_log_level sf_log_get_level(void);
-/* Parses "error|warn|info|debug" (or 0..3); returns -1 when unknown. */
+/* Parses "off|error|warn|info|debug" (or 0..3); returns -2 when unknown. */
 int sf_log_parse_level(const char *s);
 /* Seconds since sf_log_init(). */
 double sf_log_elapsed(void);

@@ -71,13 +71,11 @@ enum sf_umt5_tensor {
 int sf_umt5_config_by_name(const char *name, struct sf_umt5_config *cfg);
 /* NULL-terminated list of those names. */
 const char *const *sf_umt5_config_names(void);
-/* Checks that every size is positive and within int range products. Returns 0, or -1 with why. */
+/* Checks that every size is positive and at most 2^24, the buckets even and >= 4, max_distance
+ * above the exact range and eps positive. Returns 0, or -1 with why[n]. */
 int sf_umt5_config_check(const struct sf_umt5_config *cfg, char *why, size_t n);
 /* Parameter count. */
 double sf_umt5_config_params(const struct sf_umt5_config *cfg);
-/* FLOPs (2 per multiply-add) of encoding n tokens: per layer 2n(4·D·A + 3·D·F) in the linear
- * layers and 4n²A in attention (A = n_heads·d_kv); about 4.8 TFLOP for umT5-XXL at n = 512. */
-double sf_umt5_flops(const struct sf_umt5_config *cfg, int64_t n);
 
 /* Name of tensor `role` (of layer `layer` for per-layer roles) under `names`, into buf. */
 void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int layer, char *buf,
@@ -97,8 +95,10 @@ int sf_umt5_bucket(int64_t rel, int num_buckets, int max_distance);
 
 struct sf_umt5;
 
-/* Loads the encoder from dir: a model directory with a text_encoder/ component, or the
- * component directory itself. Weights: model.safetensors or a sharded set
+/* Loads the encoder from dir: a text_encoder component directory, a directory holding one as
+ * text_encoder/, any model directory sf_model_dir_detect knows (an official checkpoint needs its
+ * .pth converted beside it as ....pth.safetensors; the pickle itself is refused), or a bare
+ * .safetensors file. Weights: model.safetensors or a sharded set
  * (model.safetensors.index.json), with transformers or Wan names (detected). Config: config.json
  * (transformers UMT5Config keys) when present, otherwise inferred from the tensor shapes
  * (max_distance 128, eps 1e-6, as umT5). Every tensor's presence and shape is checked against
@@ -110,7 +110,7 @@ int sf_umt5_load(const char *dir, struct sf_umt5 **out);
 /* NULL does nothing. */
 void sf_umt5_destroy(struct sf_umt5 *m);
 const struct sf_umt5_config *sf_umt5_get_config(const struct sf_umt5 *m);
-/* Which naming scheme the file used; the directory the weights came from. */
+/* Which naming scheme the file used; the directory the weights came from (owned by m). */
 enum sf_umt5_names sf_umt5_get_names(const struct sf_umt5 *m);
 const char *sf_umt5_get_dir(const struct sf_umt5 *m);
 

@@ -14,34 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* clang-format off: one config per row */
 static const struct {
     const char *name;
     struct sf_umt5_config cfg;
 } configs[] = {
     /* wan/modules/t5.py:456-467,490-494 */
-    {"umt5-xxl",
-     {.vocab_size = 256384,
-      .d_model = 4096,
-      .d_kv = 64,
-      .n_heads = 64,
-      .d_ff = 10240,
-      .n_layers = 24,
-      .num_buckets = 32,
-      .max_distance = 128,
-      .eps = 1e-6f}},
+    {"umt5-xxl", {.vocab_size = 256384, .d_model = 4096, .d_kv = 64, .n_heads = 64, .d_ff = 10240,
+                  .n_layers = 24, .num_buckets = 32, .max_distance = 128, .eps = 1e-6f}},
     /* ours: d_model 64 feeds the `tiny` DiT (text_dim 64); the vocabulary is the size of the
      * committed test tokenizer examples/models/tokenizer.json (tests/umt5 checks they agree) */
-    {"tiny",
-     {.vocab_size = SF_UMT5_TINY_VOCAB,
-      .d_model = 64,
-      .d_kv = 16,
-      .n_heads = 4,
-      .d_ff = 128,
-      .n_layers = 2,
-      .num_buckets = 32,
-      .max_distance = 128,
-      .eps = 1e-6f}},
+    {"tiny", {.vocab_size = SF_UMT5_TINY_VOCAB, .d_model = 64, .d_kv = 16, .n_heads = 4,
+              .d_ff = 128, .n_layers = 2, .num_buckets = 32, .max_distance = 128, .eps = 1e-6f}},
 };
+/* clang-format on */
 
 static const char *const config_names[] = {"umt5-xxl", "tiny", NULL};
 
@@ -98,12 +84,6 @@ double sf_umt5_config_params(const struct sf_umt5_config *c)
     return (double)c->vocab_size * D + c->n_layers * layer + D;
 }
 
-double sf_umt5_flops(const struct sf_umt5_config *c, int64_t n)
-{
-    double D = c->d_model, A = (double)c->n_heads * c->d_kv, F = c->d_ff, N = (double)n;
-    return c->n_layers * (2 * N * (4 * D * A + 3 * D * F) + 4 * N * N * A);
-}
-
 void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int layer, char *buf,
                          size_t n)
 {
@@ -140,46 +120,27 @@ void sf_umt5_tensor_name(enum sf_umt5_names names, enum sf_umt5_tensor role, int
 
 int sf_umt5_tensor_shape(const struct sf_umt5_config *c, enum sf_umt5_tensor role, int64_t shape[2])
 {
-    int64_t D = c->d_model, A = (int64_t)c->n_heads * c->d_kv, F = c->d_ff;
-    switch (role) {
-    case SF_UMT5_T_EMBED:
-        shape[0] = c->vocab_size;
-        shape[1] = D;
-        return 2;
-    case SF_UMT5_T_FINAL_NORM:
-    case SF_UMT5_T_NORM1:
-    case SF_UMT5_T_NORM2:
-        shape[0] = D;
-        shape[1] = 1;
-        return 1;
-    case SF_UMT5_T_Q:
-    case SF_UMT5_T_K:
-    case SF_UMT5_T_V:
-        shape[0] = A;
-        shape[1] = D;
-        return 2;
-    case SF_UMT5_T_O:
-        shape[0] = D;
-        shape[1] = A;
-        return 2;
-    case SF_UMT5_T_REL_BIAS:
-        shape[0] = c->num_buckets;
-        shape[1] = c->n_heads;
-        return 2;
-    case SF_UMT5_T_GATE:
-    case SF_UMT5_T_UP:
-        shape[0] = F;
-        shape[1] = D;
-        return 2;
-    case SF_UMT5_T_DOWN:
-        shape[0] = D;
-        shape[1] = F;
-        return 2;
-    default:
-        break;
-    }
-    shape[0] = shape[1] = 0;
-    return 0;
+    /* each role's (rows, cols) as sizes of the config; cols 0: a vector */
+    enum { NONE, VOCAB, DMODEL, ATTN, FFN, BUCKETS, HEADS };
+    static const unsigned char dims[SF_UMT5_T_COUNT][2] = {
+        [SF_UMT5_T_EMBED] = {VOCAB, DMODEL}, [SF_UMT5_T_FINAL_NORM] = {DMODEL, NONE},
+        [SF_UMT5_T_NORM1] = {DMODEL, NONE},  [SF_UMT5_T_Q] = {ATTN, DMODEL},
+        [SF_UMT5_T_K] = {ATTN, DMODEL},      [SF_UMT5_T_V] = {ATTN, DMODEL},
+        [SF_UMT5_T_O] = {DMODEL, ATTN},      [SF_UMT5_T_REL_BIAS] = {BUCKETS, HEADS},
+        [SF_UMT5_T_NORM2] = {DMODEL, NONE},  [SF_UMT5_T_GATE] = {FFN, DMODEL},
+        [SF_UMT5_T_UP] = {FFN, DMODEL},      [SF_UMT5_T_DOWN] = {DMODEL, FFN},
+    };
+    const int64_t size[] = {[NONE] = 1,
+                            [VOCAB] = c->vocab_size,
+                            [DMODEL] = c->d_model,
+                            [ATTN] = (int64_t)c->n_heads * c->d_kv,
+                            [FFN] = c->d_ff,
+                            [BUCKETS] = c->num_buckets,
+                            [HEADS] = c->n_heads};
+    SF_ASSERT((unsigned)role < SF_UMT5_T_COUNT);
+    shape[0] = size[dims[role][0]];
+    shape[1] = size[dims[role][1]];
+    return dims[role][1] == NONE ? 1 : 2;
 }
 
 void sf_umt5_config_json(const struct sf_umt5_config *c, const char *torch_dtype, FILE *f)

@@ -16,8 +16,8 @@ echo
 # 1. Check the campaign: every problem at once, with file:line:col, field and fix (exit 2).
 "$sf" validate examples/demo/campaign.yaml
 echo
-# 2. What it will cost on a GPU cluster, before anything runs.
-"$sf" plan examples/demo/campaign.yaml | head -n 12
+# 2. What it will cost and when it will be done, before anything runs (docs/plan.md).
+"$sf" plan examples/demo/campaign.yaml --tier draft
 echo
 # 3. A tiny random-weight pipeline (config tiny, fp32, VAE base width 8): made once.
 [ -f "$out/model/model_index.json" ] ||

@@ -80,10 +80,15 @@ int main(void)
     CHECK_EQ_INT(sf_log_parse_level("debug"), SF_LOG_DEBUG);
     CHECK_EQ_INT(sf_log_parse_level("WARN"), SF_LOG_WARN);
     CHECK_EQ_INT(sf_log_parse_level("1"), 1);
-    CHECK_EQ_INT(sf_log_parse_level("loud"), -1);
-    CHECK_EQ_INT(sf_log_parse_level(NULL), -1);
+    CHECK_EQ_INT(sf_log_parse_level("loud"), -2);
+    CHECK_EQ_INT(sf_log_parse_level(NULL), -2);
+    CHECK_EQ_INT(sf_log_parse_level("off"), SF_LOG_OFF);
 
     char buf[1024];
+    sf_log_set_level(SF_LOG_OFF);
+    capture_log(buf, sizeof buf, log_info_rank3);
+    CHECK_STR(buf, "");
+    sf_log_set_level(SF_LOG_INFO);
     capture_log(buf, sizeof buf, log_info_rank3);
     /* "    0.0s r3 ckpt: wrote step 14\n    0.0s r3 ckpt: warning: disk at 91%\n..." */
     CHECK(strstr(buf, "s r3 ckpt: wrote step 14\n") != NULL);

@@ -4,8 +4,10 @@
  * models_t5_umt5-xxl-enc-bf16.pth.safetensors, config inferred). One seed gives the same
  * weights in both layouts, so `forward text` must give bit-identical states. The tiny encoder's
  * vocabulary must equal the committed test tokenizer's (examples/models/tokenizer.json), when
- * that file is in the tree. */
+ * that file is in the tree. A sharded copy (index + 2 shards) gives the same states.
+ * sf_model_dir_detect knows a transformers text_encoder directory. */
 #include "sf_json.h"
+#include "sf_model_dir.h"
 #include "sf_umt5.h"
 #include "umt5_test_util.h"
 
@@ -59,9 +61,48 @@ static int64_t tokenizer_vocab(const char *path)
     return n;
 }
 
+/* A sharded copy of model dir src/text_encoder in dst/text_encoder: two shard files and
+ * model.safetensors.index.json, as the diffusers Wan pipelines ship umT5-XXL. */
+static void make_sharded(const char *src, const char *dst)
+{
+    char p[4400];
+    snprintf(p, sizeof p,
+             "rm -rf '%s' && mkdir -p '%s/text_encoder' && cp '%s/text_encoder/"
+             "config.json' '%s/text_encoder/'",
+             dst, dst, src, dst);
+    CHECK_EQ_INT(system(p), 0);
+    snprintf(p, sizeof p, "%s/text_encoder/model.safetensors", src);
+    struct sf_st *st = NULL;
+    CHECK(sf_st_open(p, &st) == 0);
+    if (!st) return;
+    size_t n = sf_st_count(st), half = n / 2;
+    struct sf_st_desc *d = calloc(n, sizeof *d);
+    for (size_t i = 0; i < n; i++) {
+        const struct sf_st_tensor *t = sf_st_at(st, i);
+        d[i] = (struct sf_st_desc){
+            .name = t->name, .dtype = t->dtype, .n_dims = t->n_dims, .data = t->data};
+        memcpy(d[i].shape, t->shape, sizeof t->shape);
+    }
+    const char *shard[2] = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/text_encoder/%s", dst, shard[k]);
+        CHECK(sf_st_write(p, d + (k ? half : 0), k ? n - half : half, NULL, 0, NULL, NULL) == 0);
+    }
+    snprintf(p, sizeof p, "%s/text_encoder/model.safetensors.index.json", dst);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "{\"metadata\": {\"total_size\": %llu}, \"weight_map\": {",
+            (unsigned long long)sf_st_total_bytes(st));
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\"%s\": \"%s\"", i ? ", " : "", d[i].name, shard[i >= half]);
+    fprintf(f, "}}\n");
+    fclose(f);
+    free(d);
+    sf_st_close(st);
+}
+
 int main(void)
 {
-    system("rm -rf mk_all mk_text mk_off");
+    CHECK_EQ_INT(system("rm -rf mk_all mk_text mk_off"), 0);
     mk("-o mk_all");
     mk("--layout official -o mk_off");
     mk("--component text --vocab 300 -o mk_text");
@@ -96,6 +137,13 @@ int main(void)
     CHECK(finite);
     CHECK(nonzero > 5 * 60);
 
+    /* the same weights in two shards behind model.safetensors.index.json */
+    make_sharded("mk_all", "mk_sharded");
+    uint64_t n4 = 0;
+    float *sh = encode("mk_sharded", "sharded", &n4);
+    CHECK(sh && a && n4 == n1 && memcmp(a, sh, n1 * sizeof *a) == 0);
+    free(sh);
+
     struct sf_umt5 *m = NULL;
     CHECK(sf_umt5_load("mk_text", &m) == 0);
     if (m) CHECK_EQ_INT(sf_umt5_get_config(m)->vocab_size, 300);
@@ -104,6 +152,14 @@ int main(void)
     CHECK(sf_umt5_load("mk_off", &m) == 0);
     if (m) CHECK_EQ_INT(sf_umt5_get_names(m), SF_UMT5_NAMES_WAN);
     sf_umt5_destroy(m);
+
+    /* a transformers config.json (class in "architectures") is a text encoder component */
+    struct sf_model_dir md;
+    CHECK(sf_model_dir_detect("mk_all/text_encoder", &md) == 0);
+    CHECK_EQ_INT(md.kind, SF_MODEL_COMPONENT);
+    CHECK_STR(md.component[SF_COMPONENT_TEXT], "mk_all/text_encoder");
+    CHECK(sf_model_dir_detect("mk_all", &md) == 0);
+    CHECK_STR(md.component[SF_COMPONENT_TEXT], "mk_all/text_encoder");
 
     char tok[4200];
     snprintf(tok, sizeof tok, "%s/examples/models/tokenizer.json", env_or_die("SF_SOURCE_DIR"));
