@@ -3,12 +3,6 @@
 #include "sf_cli.h"
 #include "sf_forward.h"
 
-int sf_forward_text(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("forward text", "arrives with the umT5 encoder");
-}
-
 int sf_forward_vae_decode(int argc, char **argv)
 {
     (void)argc; (void)argv;

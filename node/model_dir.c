@@ -185,6 +185,11 @@ int sf_model_dir_detect(const char *path, struct sf_model_dir *md)
     SF_TRY(st, load_json(p, &doc));
     const struct sf_json *root = sf_json_root(doc);
     const char *cls = sf_json_get_str(root, "_class_name");
+    /* transformers components (the text encoder) name their class in "architectures" */
+    const struct sf_json *arch = sf_json_get(root, "architectures");
+    if (!cls && arch && arch->type == SF_JSON_ARRAY && arch->n > 0 &&
+        arch->items[0]->type == SF_JSON_STRING)
+        cls = arch->items[0]->str;
     if ((cls && strcmp(cls, "WanModel") == 0) ||
         (!cls && sf_json_get(root, "dim") && sf_json_get(root, "num_heads"))) {
         md->kind = SF_MODEL_OFFICIAL;
