@@ -11,6 +11,8 @@
 #include "sf_tokenizer.h"
 
 #include <stdio.h>
+#include "sf_file.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,17 +24,11 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The whole file, or NULL (the reason is logged). */
 static char *read_all(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)sz + 1);
-    *n = p ? fread(p, 1, (size_t)sz, f) : 0;
-    fclose(f);
-    return p;
+    char *p = NULL;
+    return sf_file_read_all(path, (size_t)1 << 30, &p, n) == 0 ? p : NULL;
 }
 
 int main(int argc, char **argv)

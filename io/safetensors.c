@@ -365,12 +365,6 @@ int sf_st_open_mem(const void *bytes, size_t n, const char *what, struct sf_st *
     return open_single(what, n ? bytes : "", n, out);
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 static int open_index(const char *path, struct sf_st **out)
 {
     int rc = SF_OK;
@@ -474,7 +468,7 @@ out:
 int sf_st_open(const char *path, struct sf_st **out)
 {
     *out = NULL;
-    if (ends_with(path, ".index.json")) return open_index(path, out);
+    if (sf_str_ends_with(path, ".index.json")) return open_index(path, out);
     return open_single(path, NULL, 0, out);
 }
 
@@ -525,11 +519,6 @@ uint64_t sf_st_total_bytes(const struct sf_st *st)
 
 /* ---- reading values --------------------------------------------------------------------- */
 
-static int is_float(enum sf_dtype t)
-{
-    return t == SF_DTYPE_F32 || t == SF_DTYPE_BF16 || t == SF_DTYPE_F16;
-}
-
 /* n elements from src (type s, unaligned) to dst (type d); both float types or s == d. */
 static void convert(enum sf_dtype d, void *dst, enum sf_dtype s, const unsigned char *src, size_t n)
 {
@@ -561,7 +550,7 @@ int sf_st_read(const struct sf_st_tensor *t, enum sf_dtype dst_dtype, int64_t ro
     int64_t rows = t->n_dims ? t->shape[0] : 1;
     int64_t cols = t->n_dims ? (int64_t)sf_st_shape_elems(t->n_dims - 1, t->shape + 1) : 1;
     if (rows == 0) cols = 0;
-    if (t->dtype != dst_dtype && !(is_float(t->dtype) && is_float(dst_dtype)))
+    if (t->dtype != dst_dtype && !(sf_dtype_is_weight_float(t->dtype) && sf_dtype_is_weight_float(dst_dtype)))
         return bad(SF_E_UNSUPPORTED, t->file, "tensor '%s': cannot convert %s to %s", t->name,
                    sf_dtype_st_name(t->dtype), sf_dtype_st_name(dst_dtype));
     if (row0 < 0 || n_rows < 0 || col0 < 0 || n_cols < 0 || row0 > rows - n_rows ||

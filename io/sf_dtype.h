@@ -18,6 +18,12 @@ static inline size_t sf_dtype_size(enum sf_dtype t)
     return (unsigned)t < SF_DTYPE_COUNT ? sz[t] : 0;
 }
 
+/* 1 for the float types model weights come in (fp32, bf16, fp16). */
+static inline int sf_dtype_is_weight_float(enum sf_dtype t)
+{
+    return t == SF_DTYPE_F32 || t == SF_DTYPE_BF16 || t == SF_DTYPE_F16;
+}
+
 /* Lower-case name as the CLI spells it ("f32" -> "fp32"): fp32, bf16, fp16, i64, i32, u8, fp64. */
 const char *sf_dtype_name(enum sf_dtype t);
 /* Safetensors spelling: F32, BF16, F16, I64, I32, U8, F64. */

@@ -42,6 +42,12 @@ int sf_file_write_atomic(const char *path, const void *data, size_t n);
  * frees *data. */
 int sf_file_read_all(const char *path, size_t max_bytes, char **data, size_t *n);
 
+/* 1 when path names a directory / a regular file (following symlinks), else 0. */
+int sf_file_is_dir(const char *path);
+int sf_file_is_regular(const char *path);
+/* 1 when s ends with suffix. */
+int sf_str_ends_with(const char *s, const char *suffix);
+
 /* fsync of the directory that holds path (after a rename or unlink in it). */
 int sf_file_sync_dir(const char *path);
 

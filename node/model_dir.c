@@ -59,28 +59,10 @@ static int fail(int st, const char *fmt, ...)
     return st;
 }
 
-static int is_dir(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static int is_file(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 static int join(char *out, const char *dir, const char *name)
 {
     int k = snprintf(out, SF_MODEL_PATH_MAX, "%s/%s", dir, name);
     return k > 0 && k < SF_MODEL_PATH_MAX ? SF_OK : fail(SF_E_INVAL, "%s/%s: path too long", dir, name);
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
 /* A pickle by name or by its first bytes (zip archive of torch.save, or pickle protocol 2+). */
@@ -88,7 +70,7 @@ static int is_pickle(const char *path)
 {
     static const char *const ext[] = {".pth", ".pt", ".bin", ".ckpt", ".pkl", ".pickle"};
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (ends_with(path, ext[i])) return 1;
+        if (sf_str_ends_with(path, ext[i])) return 1;
     unsigned char m[4] = {0};
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
@@ -130,7 +112,7 @@ static int fill_official(struct sf_model_dir *md)
     for (int c = SF_COMPONENT_VAE; c < SF_COMPONENT_COUNT; c++) {
         char p[SF_MODEL_PATH_MAX];
         if (join(p, md->path, components[c].official_path) != SF_OK) return SF_E_INVAL;
-        if (is_file(p) || is_dir(p)) memcpy(md->component[c], p, sizeof p);
+        if (sf_file_is_regular(p) || sf_file_is_dir(p)) memcpy(md->component[c], p, sizeof p);
     }
     return SF_OK;
 }
@@ -151,7 +133,7 @@ int sf_model_dir_detect(const char *path, struct sf_model_dir *md)
                     "directory or a .safetensors file (make one with `shotfarm mkmodel -o DIR`)",
                     md->path, strerror(errno));
     if (S_ISREG(sb.st_mode)) {
-        if (ends_with(md->path, ".safetensors") || ends_with(md->path, ".safetensors.index.json")) {
+        if (sf_str_ends_with(md->path, ".safetensors") || sf_str_ends_with(md->path, ".safetensors.index.json")) {
             md->kind = SF_MODEL_FILE;
             memcpy(md->component[SF_COMPONENT_DIT], md->path, sizeof md->path);
             return SF_OK;
@@ -160,13 +142,13 @@ int sf_model_dir_detect(const char *path, struct sf_model_dir *md)
         return fail(SF_E_FORMAT, "%s: not a .safetensors file or a model directory", md->path);
     }
     SF_TRY(st, join(p, md->path, "model_index.json"));
-    if (is_file(p)) {
+    if (sf_file_is_regular(p)) {
         md->kind = SF_MODEL_PIPELINE;
         SF_TRY(st, load_json(p, &doc));
         for (int c = 0; c < SF_COMPONENT_COUNT; c++) {
             char sub[SF_MODEL_PATH_MAX];
             SF_TRY(st, join(sub, md->path, components[c].pipeline_key));
-            if (is_dir(sub)) memcpy(md->component[c], sub, sizeof sub);
+            if (sf_file_is_dir(sub)) memcpy(md->component[c], sub, sizeof sub);
         }
         if (!md->component[SF_COMPONENT_DIT][0]) {
             st = fail(SF_E_FORMAT, "%s: no transformer/ directory, so no DiT; a diffusers Wan "
@@ -176,7 +158,7 @@ int sf_model_dir_detect(const char *path, struct sf_model_dir *md)
         goto out;
     }
     SF_TRY(st, join(p, md->path, "config.json"));
-    if (!is_file(p)) {
+    if (!sf_file_is_regular(p)) {
         st = fail(SF_E_FORMAT, "%s: has neither model_index.json (a diffusers pipeline) nor "
                   "config.json (one component, or an official Wan2.1 checkpoint); make a model "
                   "with `shotfarm mkmodel -o DIR`", md->path);
@@ -228,13 +210,13 @@ static int find_weights(const char *dir, char *out)
                                         "model.safetensors.index.json", "model.safetensors"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if ((st = join(out, dir, names[i])) != SF_OK) return st;
-        if (is_file(out)) return SF_OK;
+        if (sf_file_is_regular(out)) return SF_OK;
     }
     static const char *const pickles[] = {"diffusion_pytorch_model.bin", "pytorch_model.bin",
                                           "model.pth", "diffusion_pytorch_model.pth"};
     for (size_t i = 0; i < sizeof pickles / sizeof pickles[0]; i++) {
         if ((st = join(out, dir, pickles[i])) != SF_OK) return st;
-        if (is_file(out)) return refuse_pickle(out);
+        if (sf_file_is_regular(out)) return refuse_pickle(out);
     }
     out[0] = 0;
     return fail(SF_E_NOTFOUND, "%s: no diffusion_pytorch_model.safetensors (or its sharded "
@@ -442,11 +424,6 @@ out:
     return rc;
 }
 
-static int is_float(enum sf_dtype t)
-{
-    return t == SF_DTYPE_F32 || t == SF_DTYPE_BF16 || t == SF_DTYPE_F16;
-}
-
 /* Every expected tensor present with its shape and a float dtype, and nothing else. */
 static int check_weights(const struct sf_dit_weights *w)
 {
@@ -475,7 +452,7 @@ static int check_weights(const struct sf_dit_weights *w)
                       "or use the weights written with it", t->file, t->name, got, cfgdesc, want);
             goto out;
         }
-        if (!is_float(t->dtype)) {
+        if (!sf_dtype_is_weight_float(t->dtype)) {
             rc = fail(SF_E_FORMAT, "%s: tensor '%s' has dtype %s; DiT weights must be F32, BF16 or "
                       "F16: re-save the model in bf16", t->file, t->name,
                       sf_dtype_st_name(t->dtype));

@@ -63,31 +63,13 @@ int sf_umt5_bucket(int64_t rel, int num_buckets, int max_distance)
 
 /* ---- loading ----------------------------------------------------------------------------- */
 
-static int is_dir(const char *p)
-{
-    struct stat s;
-    return stat(p, &s) == 0 && S_ISDIR(s.st_mode);
-}
-
-static int is_file(const char *p)
-{
-    struct stat s;
-    return stat(p, &s) == 0 && S_ISREG(s.st_mode);
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 /* The weights of a text encoder directory: sharded index or single file, into w; 0 if none. */
 static int dir_weights(const char *dir, char *w, size_t n)
 {
     snprintf(w, n, "%s/model.safetensors.index.json", dir);
-    if (is_file(w)) return 1;
+    if (sf_file_is_regular(w)) return 1;
     snprintf(w, n, "%s/model.safetensors", dir);
-    return is_file(w);
+    return sf_file_is_regular(w);
 }
 
 /* Where the encoder of `path` lives: m->dir (its directory, for config.json and messages) and
@@ -103,7 +85,7 @@ static int resolve(struct sf_umt5 *m, const char *path, char *weights, size_t n)
     snprintf(sub, sizeof sub, "%s/text_encoder", path);
     const char *direct[] = {path, sub};
     for (int i = 0; i < 2; i++) {
-        if (is_dir(direct[i]) && dir_weights(direct[i], weights, n)) {
+        if (sf_file_is_dir(direct[i]) && dir_weights(direct[i], weights, n)) {
             snprintf(m->dir, sizeof m->dir, "%s", direct[i]);
             return SF_OK;
         }
@@ -115,7 +97,7 @@ static int resolve(struct sf_umt5 *m, const char *path, char *weights, size_t n)
     char conv[SF_MODEL_PATH_MAX + 128];
     snprintf(conv, sizeof conv, "%s/%s.safetensors", md.path,
              sf_component_info(SF_COMPONENT_TEXT)->official_path);
-    if (md.kind == SF_MODEL_OFFICIAL && is_file(conv)) c = conv;
+    if (md.kind == SF_MODEL_OFFICIAL && sf_file_is_regular(conv)) c = conv;
     if (!c[0]) {
         SF_ERROR(MOD,
                  "%s: this %s has no text encoder (text_encoder/ or %s); write one with "
@@ -124,7 +106,7 @@ static int resolve(struct sf_umt5 *m, const char *path, char *weights, size_t n)
                  sf_component_info(SF_COMPONENT_TEXT)->official_path);
         return SF_E_NOTFOUND;
     }
-    if (is_dir(c)) {
+    if (sf_file_is_dir(c)) {
         snprintf(m->dir, sizeof m->dir, "%s", c);
         if (dir_weights(c, weights, n)) return SF_OK;
         SF_ERROR(MOD,
@@ -133,7 +115,7 @@ static int resolve(struct sf_umt5 *m, const char *path, char *weights, size_t n)
                  c);
         return SF_E_NOTFOUND;
     }
-    if (!ends_with(c, ".safetensors") && !ends_with(c, ".safetensors.index.json")) {
+    if (!sf_str_ends_with(c, ".safetensors") && !sf_str_ends_with(c, ".safetensors.index.json")) {
         SF_ERROR(MOD,
                  "%s: a PyTorch pickle, which shotfarm does not load; convert it once with: "
                  "python -c \"import torch, safetensors.torch as s; s.save_file(torch.load('%s', "
@@ -392,7 +374,7 @@ int sf_umt5_load(const char *dir, struct sf_umt5 **out)
 
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", m->dir);
     const char *cfg_src = "config.json";
-    if (!m->bare_file && is_file(cfg_path)) {
+    if (!m->bare_file && sf_file_is_regular(cfg_path)) {
         SF_TRY(st, parse_config(cfg_path, &m->cfg));
     } else {
         SF_TRY(st, infer_config(m, path));

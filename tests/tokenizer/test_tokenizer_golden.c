@@ -12,21 +12,16 @@
 #include "sf_test.h"
 #include "sf_tokenizer.h"
 
+#include "sf_file.h"
+
 #include <stdlib.h>
 #include <string.h>
 
+/* The whole file, or NULL (the reason is logged). */
 static char *read_all(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)sz + 1);
-    *n = fread(p, 1, (size_t)sz, f);
-    p[*n] = 0;
-    fclose(f);
-    return p;
+    char *p = NULL;
+    return sf_file_read_all(path, (size_t)1 << 30, &p, n) == 0 ? p : NULL;
 }
 
 static void show(const char *what, const char *s)
