@@ -444,6 +444,17 @@ static void event(struct coord *c, const char *what, int job, const struct event
     free(buf);
 }
 
+/* On a terminal: removes the progress lines so a log line can take their place. */
+static void erase(struct coord *c)
+{
+    if (!c->tty || !c->shown) return;
+    char out[32];
+    int n = snprintf(out, sizeof out, "\033[%dA\033[J", c->shown);
+    ssize_t wr = write(STDERR_FILENO, out, (size_t)n);
+    (void)wr;
+    c->shown = 0;
+}
+
 /* On a terminal: one line per active shot, redrawn in place. */
 static void draw(struct coord *c)
 {
@@ -486,7 +497,7 @@ static void fail_dependents(struct coord *c)
                 c->state[i] = J_FAILED;
                 c->n_failed++;
                 event(c, "failed", i, NULL, why);
-                if (!c->tty) SF_WARN("render", "%s: %s", s->jobs[i].name, why);
+                SF_WARN("render", "%s: %s", s->jobs[i].name, why);
                 changed = 1;
                 break;
             }
@@ -520,6 +531,7 @@ static void handle(struct coord *c, const struct event_msg *m)
         break;
     case EV_FINISHED:
     case EV_FAILED:
+        erase(c);
         c->busy[m->group] = -1;
         if (m->type == EV_FINISHED) {
             c->state[m->job] = J_DONE;
@@ -535,7 +547,6 @@ static void handle(struct coord *c, const struct event_msg *m)
                      m->text[0] ? m->text : sf_status_str(m->status));
             fail_dependents(c);
         }
-        c->shown = 0; /* log lines moved the cursor */
         break;
     }
     draw(c);
@@ -599,7 +610,7 @@ stop:
         int32_t msg = -1;
         MPI_Send(&msg, 1, MPI_INT32_T, c->leader[g], TAG_JOB, c->comm);
     }
-    if (c->tty && c->shown) draw(c);
+    erase(c);
     return NULL;
 }
 
@@ -794,7 +805,9 @@ int sf_cmd_render(int argc, char **argv)
         co.s = &s;
         co.comm = comm;
         co.n_groups = world->n_groups;
-        co.tty = isatty(STDERR_FILENO);
+        /* mpirun pipes the ranks' output: SF_PROGRESS=tty asks for the progress lines anyway */
+        const char *pe = getenv("SF_PROGRESS");
+        co.tty = pe && *pe ? strcmp(pe, "tty") == 0 : isatty(STDERR_FILENO);
         co.leader = calloc((size_t)world->n_groups, sizeof *co.leader);
         co.busy = calloc((size_t)world->n_groups, sizeof *co.busy);
         co.state = calloc((size_t)s.n_jobs + 1, 1);

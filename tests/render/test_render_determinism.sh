@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Determinism (docs/render.md § Determinism): the test campaign (two sequences, three shots,
-# 64x64, 2 steps) rendered with -np 1, 2, 3 at --tp 1 and with SF_THREADS=1 and 2 gives the
+# 64x64, 2 steps) rendered with -np 1, 2, 3, 5 at --tp 1 and with SF_THREADS=1 and 2 gives the
 # same decoded frames (ffmpeg -f framemd5), the same final latents (the dataset's bytes, via
 # h5dump: HDF5 stamps object times into the file itself) and the same shot file bytes. Each run uses its own cache so every run encodes its prompts itself.
 . "$(dirname "$0")/common.sh"
@@ -9,9 +9,10 @@ SF_THREADS=1 render np1-t1 1 --cache "$work/c1" || { cat "$work/np1-t1.log"; die
 SF_THREADS=2 render np1-t2 1 --cache "$work/c2" || die "np 1 threads 2"
 SF_THREADS=1 render np2-t1 2 --cache "$work/c3" || die "np 2"
 SF_THREADS=1 render np3-t1 3 --cache "$work/c4" || die "np 3"
+SF_THREADS=1 render np5-t1 5 --cache "$work/c5" || die "np 5"
 ref=$(frames np1-t1)
 [ "$(wc -l <<<"$ref")" = 3 ] || die "np 1 made $(wc -l <<<"$ref") shot files, want 3: $ref"
-for run in np1-t2 np2-t1 np3-t1; do
+for run in np1-t2 np2-t1 np3-t1 np5-t1; do
     got=$(frames $run)
     [ "$got" = "$ref" ] || { die "$run frames differ from np1-t1"; diff <(echo "$ref") <(echo "$got"); }
     for f in "$work"/np1-t1/shots/*.mkv; do
@@ -51,5 +52,5 @@ st=$("$sf" status "$work/np3-t1" --json) || die "status exit"
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=d["shots"]
 assert len(s)==3 and all(x["state"]=="done" and x["step"]==2 and x["steps"]==2 for x in s), s' "$st" \
     || die "status --json: $st"
-[ "$fail" = 0 ] && echo "render_determinism: ok ($(wc -l <<<"$ref") shots identical over np 1,2,3 and threads 1,2)"
+[ "$fail" = 0 ] && echo "render_determinism: ok ($(wc -l <<<"$ref") shots identical over np 1,2,3,5 and threads 1,2)"
 exit $fail
