@@ -122,16 +122,22 @@ static int fill_threads(void)
     return n < 1 ? 1 : n > MAX_FILL_THREADS ? MAX_FILL_THREADS : (int)n;
 }
 
+/* Grows a fill callback's fp32 scratch to n elements; 0, or -1 without memory. */
+static int grow_scratch(float **scratch, size_t *cap, size_t n)
+{
+    if (n <= *cap) return 0;
+    float *s = realloc(*scratch, n * sizeof *s);
+    if (!s) return -1;
+    *scratch = s;
+    *cap = n;
+    return 0;
+}
+
 static int mk_fill(void *ctx, size_t i, uint64_t offset, void *buf, size_t n)
 {
     struct mk_fill *f = ctx;
     size_t es = sf_dtype_size(f->dtype), ne = n / es;
-    if (ne > f->scratch_n) {
-        float *s = realloc(f->scratch, ne * sizeof *s);
-        if (!s) return SF_E_NOMEM;
-        f->scratch = s;
-        f->scratch_n = ne;
-    }
+    if (grow_scratch(&f->scratch, &f->scratch_n, ne)) return SF_E_NOMEM;
     /* Split into parts of whole Philox blocks (4 elements), one per thread; small tensors
      * stay on this thread. */
     int nt = ne < (1u << 16) ? 1 : f->threads;
@@ -404,12 +410,7 @@ static int vae_fill(void *ctx, size_t i, uint64_t offset, void *buf, size_t n)
 {
     struct vae_fill_ctx *f = ctx;
     size_t es = sf_dtype_size(f->dtype), ne = n / es;
-    if (ne > f->scratch_n) {
-        float *s = realloc(f->scratch, ne * sizeof *s);
-        if (!s) return SF_E_NOMEM;
-        f->scratch = s;
-        f->scratch_n = ne;
-    }
+    if (grow_scratch(&f->scratch, &f->scratch_n, ne)) return SF_E_NOMEM;
     sf_vae_fill(&f->t[i], f->seed, offset / es, f->scratch, ne);
     sf_convert_from_f32(f->dtype, f->scratch, buf, ne);
     return SF_OK;
