@@ -38,5 +38,15 @@ assert all("vae/diffusion_pytorch_model.safetensors" in e["error"] for e in fail
 assert all("rank" in e and "host" in e and "group" in e for e in failed), failed
 assert sum(e["event"] == "finished" and e["kind"] == "denoise" for e in ev) == 3
 PY
+# usage errors: one line, exit 2, before any MPI work
+err=$("$sf" render "$campaign" -o "$work/x" --model "$work/model" --tp 2 2>&1 >/dev/null)
+[ $? = 2 ] && grep -q "tensor-parallel DiT" <<<"$err" || die "--tp 2: $err"
+err=$("$sf" render "$campaign" -o "$work/x" 2>&1 >/dev/null)
+[ $? = 2 ] && grep -q "pass --model DIR" <<<"$err" || die "no model: $err"
+err=$("$sf" render "$campaign" --model "$work/model" 2>&1 >/dev/null)
+[ $? = 2 ] || die "no -o: $err"
+"$sf" render --help | grep -q "^usage: \[mpirun" || die "render --help"
+err=$("$sf" status "$work/nothing-here" 2>&1 >/dev/null)
+[ $? = 1 ] && grep -q "manifest.json" <<<"$err" || die "status of a missing run: $err"
 [ "$fail" = 0 ] && echo "render_failures: ok"
 exit $fail
