@@ -92,20 +92,32 @@ struct opts {
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    static const struct option lo[] = {
-        {"output", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'},
-        {"tokenizer", required_argument, 0, 'k'}, {"tp", required_argument, 0, 'p'},
-        {"tier", required_argument, 0, 't'}, {"cache", required_argument, 0, 'c'},
-        {"threads", required_argument, 0, 'n'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"output", required_argument, 0, 'o'},
+                                       {"model", required_argument, 0, 'm'},
+                                       {"tokenizer", required_argument, 0, 'k'},
+                                       {"tp", required_argument, 0, 'p'},
+                                       {"tier", required_argument, 0, 't'},
+                                       {"cache", required_argument, 0, 'c'},
+                                       {"threads", required_argument, 0, 'n'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     *o = (struct opts){.tp = 1};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
         switch (c) {
-        case 'o': o->rundir = optarg; break;
-        case 'm': o->model = optarg; break;
-        case 'k': o->tokenizer = optarg; break;
-        case 'c': o->cache = optarg; break;
+        case 'o':
+            o->rundir = optarg;
+            break;
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'k':
+            o->tokenizer = optarg;
+            break;
+        case 'c':
+            o->cache = optarg;
+            break;
         case 'p':
             if (sf_cli_parse_int(CMD, "--tp", optarg, 1, 64, &o->tp)) return SF_E_USAGE;
             break;
@@ -113,13 +125,20 @@ static int parse(int argc, char **argv, struct opts *o)
             if (sf_cli_parse_int(CMD, "--threads", optarg, 1, 4096, &o->threads)) return SF_E_USAGE;
             break;
         case 't':
-            if (strcmp(optarg, "draft") == 0) o->tier = 0;
-            else if (strcmp(optarg, "final") == 0) o->tier = 1;
-            else return sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
+            if (strcmp(optarg, "draft") == 0)
+                o->tier = 0;
+            else if (strcmp(optarg, "final") == 0)
+                o->tier = 1;
+            else
+                return sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
             break;
-        case 'h': usage(stdout); return 1;
-        case ':': return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
-        default: return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        case 'h':
+            usage(stdout);
+            return 1;
+        case ':':
+            return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
         }
     }
     if (optind < argc) o->campaign = argv[optind++];
@@ -127,8 +146,10 @@ static int parse(int argc, char **argv, struct opts *o)
     if (!o->campaign || !o->rundir)
         return sf_cli_usage_error(CMD, "give a campaign file and -o RUNDIR");
     if (o->tp != 1)
-        return sf_cli_usage_error(CMD, "--tp %ld: the tensor-parallel DiT (branch `tp`) is not in "
-                                  "render yet; use --tp 1 (one rank per worker group)", o->tp);
+        return sf_cli_usage_error(CMD,
+                                  "--tp %ld: the tensor-parallel DiT (branch `tp`) is not in "
+                                  "render yet; use --tp 1 (one rank per worker group)",
+                                  o->tp);
     return SF_OK;
 }
 
@@ -220,7 +241,8 @@ static int add_tree(struct inputs *in, const char *dir)
         st = S_ISDIR(sb.st_mode) ? add_tree(in, p) : S_ISREG(sb.st_mode) ? add_input(in, p) : SF_OK;
     }
 out:
-    for (int i = 0; i < n; i++) free(names[i]);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
     free(names);
     closedir(d);
     return st;
@@ -234,7 +256,8 @@ static void text_key(const struct inputs *in, const char *model, const char *tok
     char te[SF_RENDER_PATH_MAX];
     snprintf(te, sizeof te, "%s/text_encoder/", model);
     int any = 0;
-    for (int i = 0; i < in->n; i++) any |= strncmp(in->v[i].path, te, strlen(te)) == 0;
+    for (int i = 0; i < in->n; i++)
+        any |= strncmp(in->v[i].path, te, strlen(te)) == 0;
     struct sf_canon c;
     uint8_t d[SF_SHA256_BYTES];
     sf_canon_begin(&c, "shotfarm.text_encoder.v1");
@@ -297,7 +320,8 @@ static int write_manifest(const struct opts *o, const struct sf_render_setup *s,
     sf_jw_key(&j, "format"), sf_jw_str(&j, "shotfarm.run.v1");
     sf_jw_key(&j, "shotfarm"), sf_jw_str(&j, SF_VERSION " (" SF_GIT_COMMIT ")");
     sf_jw_key(&j, "command"), sf_jw_arr_begin(&j);
-    for (int i = 0; i < argc; i++) sf_jw_str(&j, argv[i]);
+    for (int i = 0; i < argc; i++)
+        sf_jw_str(&j, argv[i]);
     sf_jw_arr_end(&j);
     sf_jw_key(&j, "created"), sf_jw_num(&j, wall_now());
     sf_jw_key(&j, "campaign"), sf_jw_str(&j, o->campaign);
@@ -363,10 +387,13 @@ static int write_manifest(const struct opts *o, const struct sf_render_setup *s,
         sf_jw_key(&j, "shot"), sf_jw_str(&j, u->shot_label);
         sf_jw_key(&j, "steps"), sf_jw_int(&j, u->kind == SF_JOB_DENOISE ? u->steps : 0);
         sf_jw_key(&j, "output");
-        if (u->kind == SF_JOB_SKIP) sf_jw_null(&j);
-        else sf_jw_str(&j, u->out);
+        if (u->kind == SF_JOB_SKIP)
+            sf_jw_null(&j);
+        else
+            sf_jw_str(&j, u->out);
         sf_jw_key(&j, "deps"), sf_jw_arr_begin(&j);
-        for (int d = 0; d < s->sched[i].n_deps; d++) sf_jw_int(&j, s->sched[i].deps[d]);
+        for (int d = 0; d < s->sched[i].n_deps; d++)
+            sf_jw_int(&j, s->sched[i].deps[d]);
         sf_jw_arr_end(&j);
         sf_jw_obj_end(&j);
     }
@@ -389,16 +416,16 @@ struct coord {
     const struct sf_render_setup *s;
     MPI_Comm comm;
     int n_groups;
-    int *leader;    /* world rank of each group's leader */
-    int *busy;      /* job of each group, -1 when idle */
+    int *leader; /* world rank of each group's leader */
+    int *busy;   /* job of each group, -1 when idle */
     unsigned char *state, *ready;
     int events_fd;
     int tty;
-    int shown;      /* progress lines on screen */
+    int shown; /* progress lines on screen */
     int *step, *group_of;
     double *started;
     int n_failed, n_done;
-    int st;         /* first coordinator error (events file, MPI) */
+    int st; /* first coordinator error (events file, MPI) */
 };
 
 /* One line of events.jsonl; fsynced for terminal events so a crash never loses one. */
@@ -433,7 +460,8 @@ static void event(struct coord *c, const char *what, int job, const struct event
             if (u->kind != SF_JOB_SKIP) sf_jw_key(&j, "output"), sf_jw_str(&j, u->out);
         }
     }
-    if (error) sf_jw_key(&j, strcmp(what, "skipped") == 0 ? "reason" : "error"), sf_jw_str(&j, error);
+    if (error)
+        sf_jw_key(&j, strcmp(what, "skipped") == 0 ? "reason" : "error"), sf_jw_str(&j, error);
     sf_jw_obj_end(&j);
     sf_jw_finish(&j);
     if (fclose(f) == 0 && c->events_fd >= 0) {
@@ -537,8 +565,9 @@ static void handle(struct coord *c, const struct event_msg *m)
             c->state[m->job] = J_DONE;
             c->n_done++;
             event(c, "finished", m->job, m, NULL);
-            SF_INFO("render", "%s: finished in %.1f s%s%s", u->name, wall_now() - c->started[m->job],
-                    u->kind == SF_JOB_DECODE ? " -> " : "", u->kind == SF_JOB_DECODE ? u->out : "");
+            SF_INFO("render", "%s: finished in %.1f s%s%s", u->name,
+                    wall_now() - c->started[m->job], u->kind == SF_JOB_DECODE ? " -> " : "",
+                    u->kind == SF_JOB_DECODE ? u->out : "");
         } else {
             c->state[m->job] = J_FAILED;
             c->n_failed++;
@@ -587,7 +616,8 @@ static void *coordinator(void *arg)
         }
         if (n_running == 0) {
             int pending = 0;
-            for (int i = 0; i < s->n_jobs; i++) pending += c->state[i] == J_PENDING;
+            for (int i = 0; i < s->n_jobs; i++)
+                pending += c->state[i] == J_PENDING;
             if (!pending) break;
             /* pending jobs, nothing running, nothing ready: only a dependency on a failed job
              * can do that, and fail_dependents already handled it */
@@ -638,8 +668,7 @@ static void progress(void *arg, int step, int n_steps)
     send_event(arg, EV_STEP, step, n_steps, 0, NULL);
 }
 
-static int worker_loop(const struct sf_render_setup *s, const struct sf_world *world,
-                       MPI_Comm comm)
+static int worker_loop(const struct sf_render_setup *s, const struct sf_world *world, MPI_Comm comm)
 {
     struct sf_render_worker *w = NULL;
     int st = sf_render_worker_create(s, &w);
@@ -664,8 +693,10 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
         const struct sf_render_job *u = &s->jobs[job];
         send_event(&wc, EV_STARTED, 0, u->kind == SF_JOB_DENOISE ? u->steps : 0, 0, NULL);
         int rs = sf_render_job_run(w, job, progress, &wc);
-        if (rs == SF_OK) send_event(&wc, EV_FINISHED, 0, 0, 0, NULL);
-        else send_event(&wc, EV_FAILED, 0, 0, rs, sf_log_first_error());
+        if (rs == SF_OK)
+            send_event(&wc, EV_FINISHED, 0, 0, 0, NULL);
+        else
+            send_event(&wc, EV_FAILED, 0, 0, rs, sf_log_first_error());
     }
     sf_render_worker_destroy(w);
     return SF_OK;
@@ -681,16 +712,20 @@ static int hash_inputs(const struct sf_campaign *c, const struct opts *o,
     SF_TRY(st, add_input(in, o->campaign));
     for (int e = 0; e < sf_campaign_n_elements(c); e++) {
         const struct sf_element *el = sf_campaign_element(c, e);
-        for (int r = 0; r < el->n_refs; r++) SF_TRY(st, add_input(in, el->refs[r]));
+        for (int r = 0; r < el->n_refs; r++)
+            SF_TRY(st, add_input(in, el->refs[r]));
         if (el->clip) SF_TRY(st, add_input(in, el->clip));
     }
     SF_TRY(st, add_tree(in, s->model_dir));
     int have_tok = 0;
-    for (int i = 0; i < in->n; i++) have_tok |= strcmp(in->v[i].path, s->tokenizer) == 0;
+    for (int i = 0; i < in->n; i++)
+        have_tok |= strcmp(in->v[i].path, s->tokenizer) == 0;
     if (!have_tok) {
         if (access(s->tokenizer, R_OK) != 0) {
-            SF_ERROR("render", "%s: no tokenizer there; pass --tokenizer FILE (e.g. "
-                     "examples/models/tokenizer.json for mkmodel's tiny pipelines)", s->tokenizer);
+            SF_ERROR("render",
+                     "%s: no tokenizer there; pass --tokenizer FILE (e.g. "
+                     "examples/models/tokenizer.json for mkmodel's tiny pipelines)",
+                     s->tokenizer);
             st = SF_E_NOTFOUND;
             goto out;
         }
@@ -733,8 +768,10 @@ int sf_cmd_render(int argc, char **argv)
         rundir[SF_RENDER_PATH_MAX];
 
     if (provided < MPI_THREAD_MULTIPLE) {
-        SF_ERROR("render", "this MPI gives thread level %d, render needs MPI_THREAD_MULTIPLE "
-                 "(Open MPI 4.1 on Debian has it); rebuild MPI with thread support", provided);
+        SF_ERROR("render",
+                 "this MPI gives thread level %d, render needs MPI_THREAD_MULTIPLE "
+                 "(Open MPI 4.1 on Debian has it); rebuild MPI with thread support",
+                 provided);
         st = SF_E_UNSUPPORTED;
         goto out;
     }
@@ -748,7 +785,8 @@ int sf_cmd_render(int argc, char **argv)
     const struct sf_model_settings *ms = sf_campaign_model(c);
     const char *mdir = o.model ? o.model : ms->dir;
     if (!mdir) {
-        st = sf_cli_usage_error(CMD, "%s: the campaign names no model.dir; pass --model DIR "
+        st = sf_cli_usage_error(CMD,
+                                "%s: the campaign names no model.dir; pass --model DIR "
                                 "(make one with: shotfarm mkmodel --config %s -o DIR)",
                                 o.campaign, ms->config ? ms->config : "tiny");
         goto out;
@@ -757,8 +795,10 @@ int sf_cmd_render(int argc, char **argv)
         st = sf_err_errno(errno, "find the model directory", mdir);
         goto out;
     }
-    if (o.tokenizer) snprintf(tok, sizeof tok, "%s", o.tokenizer);
-    else snprintf(tok, sizeof tok, "%s/tokenizer/tokenizer.json", model);
+    if (o.tokenizer)
+        snprintf(tok, sizeof tok, "%s", o.tokenizer);
+    else
+        snprintf(tok, sizeof tok, "%s/tokenizer/tokenizer.json", model);
     if (o.cache) {
         snprintf(cache, sizeof cache, "%s", o.cache);
     } else {
@@ -799,8 +839,8 @@ int sf_cmd_render(int argc, char **argv)
         st = write_manifest(&o, &s, world, &in, doms, argc, argv);
         char ev[SF_RENDER_PATH_MAX + 16];
         snprintf(ev, sizeof ev, "%s/events.jsonl", rundir);
-        if (st == SF_OK && (co.events_fd = open(ev, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                                                0666)) < 0)
+        if (st == SF_OK &&
+            (co.events_fd = open(ev, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
             st = sf_err_errno(errno, "open", ev);
         co.s = &s;
         co.comm = comm;
@@ -814,18 +854,21 @@ int sf_cmd_render(int argc, char **argv)
         co.ready = calloc((size_t)s.n_jobs + 1, 1);
         co.step = calloc((size_t)s.n_jobs + 1, sizeof *co.step);
         co.started = calloc((size_t)s.n_jobs + 1, sizeof *co.started);
-        if (st == SF_OK && (!co.leader || !co.busy || !co.state || !co.ready || !co.step ||
-                            !co.started))
+        if (st == SF_OK &&
+            (!co.leader || !co.busy || !co.state || !co.ready || !co.step || !co.started))
             st = SF_E_NOMEM;
         if (st == SF_OK) {
             for (int r = 0; r < world->world_size; r++)
                 if (all[2 * r + 1] == 0) co.leader[all[2 * r]] = r;
-            for (int g = 0; g < world->n_groups; g++) co.busy[g] = -1;
-            SF_INFO("render", "%d units on %d worker group%s (%d rank%s, tp %d) into %s",
-                    s.n_jobs, world->n_groups, world->n_groups == 1 ? "" : "s",
-                    world->world_size, world->world_size == 1 ? "" : "s", world->tp, rundir);
-            if (pthread_create(&thread, NULL, coordinator, &co) == 0) thread_started = 1;
-            else st = SF_E_NOMEM;
+            for (int g = 0; g < world->n_groups; g++)
+                co.busy[g] = -1;
+            SF_INFO("render", "%d units on %d worker group%s (%d rank%s, tp %d) into %s", s.n_jobs,
+                    world->n_groups, world->n_groups == 1 ? "" : "s", world->world_size,
+                    world->world_size == 1 ? "" : "s", world->tp, rundir);
+            if (pthread_create(&thread, NULL, coordinator, &co) == 0)
+                thread_started = 1;
+            else
+                st = SF_E_NOMEM;
         }
     }
     free(all);

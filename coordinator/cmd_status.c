@@ -62,8 +62,10 @@ static int load_json(const char *path, char **text, struct sf_json_doc **doc)
     char err[160];
     *doc = sf_json_parse(*text, n, err, sizeof err);
     if (!*doc) {
-        SF_ERROR(CMD, "%s: %s; the run directory is damaged (render writes it durably: was it "
-                 "edited?)", path, err);
+        SF_ERROR(CMD,
+                 "%s: %s; the run directory is damaged (render writes it durably: was it "
+                 "edited?)",
+                 path, err);
         return SF_E_FORMAT;
     }
     return SF_OK;
@@ -71,15 +73,18 @@ static int load_json(const char *path, char **text, struct sf_json_doc **doc)
 
 int sf_cmd_status(int argc, char **argv)
 {
-    static const struct option lo[] = {{"json", no_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int json = 0;
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
-        if (c == 'j') json = 1;
-        else if (c == 'h') return usage(stdout), SF_OK;
-        else return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        if (c == 'j')
+            json = 1;
+        else if (c == 'h')
+            return usage(stdout), SF_OK;
+        else
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
     }
     if (optind + 1 != argc) return sf_cli_usage_error(CMD, "give one run directory");
     const char *rundir = argv[optind];
@@ -128,7 +133,8 @@ int sf_cmd_status(int argc, char **argv)
     size_t elen = 0;
     if (sf_file_read_all(path, MAX_FILE, &etext, &elen) == SF_OK) {
         size_t lines = 1;
-        for (size_t i = 0; i < elen; i++) lines += etext[i] == '\n';
+        for (size_t i = 0; i < elen; i++)
+            lines += etext[i] == '\n';
         edocs = calloc(lines, sizeof *edocs);
         if (!edocs) {
             st = SF_E_NOMEM;
@@ -179,7 +185,8 @@ int sf_cmd_status(int argc, char **argv)
         counts[u[i].state]++;
         if (!u[i].shot[0]) continue; /* prompt units: a failure shows in its shots' units */
         int k = 0;
-        while (k < n_shots && strcmp(sh[k].label, u[i].shot) != 0) k++;
+        while (k < n_shots && strcmp(sh[k].label, u[i].shot) != 0)
+            k++;
         if (k == n_shots) {
             sh[n_shots++] = (struct shot){.label = u[i].shot, .group = -1, .eta = -1};
         }
@@ -188,7 +195,8 @@ int sf_cmd_status(int argc, char **argv)
         if (x->t_start && (!s->t_start || x->t_start < s->t_start)) s->t_start = x->t_start;
         if (x->t_last > s->t_end) s->t_end = x->t_last;
         if (x->state == 3) s->error = x->error;
-        if (x->state == 1 || (x->state >= 2 && s->group < 0)) s->group = x->group, s->host = x->host;
+        if (x->state == 1 || (x->state >= 2 && s->group < 0))
+            s->group = x->group, s->host = x->host;
         if (!strcmp(x->kind, "denoise")) {
             s->step = x->step;
             s->steps = x->steps;
@@ -213,7 +221,8 @@ int sf_cmd_status(int argc, char **argv)
         sf_jw_obj_begin(&w);
         sf_jw_key(&w, "rundir"), sf_jw_str(&w, rundir);
         sf_jw_key(&w, "units"), sf_jw_obj_begin(&w);
-        for (int s = 0; s < 5; s++) sf_jw_key(&w, state_name(s)), sf_jw_int(&w, counts[s]);
+        for (int s = 0; s < 5; s++)
+            sf_jw_key(&w, state_name(s)), sf_jw_int(&w, counts[s]);
         sf_jw_obj_end(&w);
         sf_jw_key(&w, "shots"), sf_jw_arr_begin(&w);
         for (int k = 0; k < n_shots; k++) {
@@ -224,20 +233,30 @@ int sf_cmd_status(int argc, char **argv)
             sf_jw_key(&w, "step"), sf_jw_int(&w, s->step);
             sf_jw_key(&w, "steps"), sf_jw_int(&w, s->steps);
             sf_jw_key(&w, "elapsed");
-            if (s->t_start) sf_jw_num(&w, (s->state == 1 ? now : s->t_end) - s->t_start);
-            else sf_jw_null(&w);
+            if (s->t_start)
+                sf_jw_num(&w, (s->state == 1 ? now : s->t_end) - s->t_start);
+            else
+                sf_jw_null(&w);
             sf_jw_key(&w, "eta");
-            if (s->eta >= 0) sf_jw_num(&w, s->eta);
-            else sf_jw_null(&w);
+            if (s->eta >= 0)
+                sf_jw_num(&w, s->eta);
+            else
+                sf_jw_null(&w);
             sf_jw_key(&w, "group");
-            if (s->group >= 0) sf_jw_int(&w, s->group);
-            else sf_jw_null(&w);
+            if (s->group >= 0)
+                sf_jw_int(&w, s->group);
+            else
+                sf_jw_null(&w);
             sf_jw_key(&w, "host");
-            if (s->host) sf_jw_str(&w, s->host);
-            else sf_jw_null(&w);
+            if (s->host)
+                sf_jw_str(&w, s->host);
+            else
+                sf_jw_null(&w);
             sf_jw_key(&w, "error");
-            if (s->error) sf_jw_str(&w, s->error);
-            else sf_jw_null(&w);
+            if (s->error)
+                sf_jw_str(&w, s->error);
+            else
+                sf_jw_null(&w);
             sf_jw_obj_end(&w);
         }
         sf_jw_arr_end(&w);
@@ -261,7 +280,8 @@ int sf_cmd_status(int argc, char **argv)
         }
     }
 out:
-    for (size_t i = 0; i < n_edocs; i++) sf_json_free(edocs[i]);
+    for (size_t i = 0; i < n_edocs; i++)
+        sf_json_free(edocs[i]);
     free(edocs);
     sf_json_free(mdoc);
     free(mtext);

@@ -275,7 +275,8 @@ static int after_step(void *arg, const struct sf_sampler *s, double t)
     (void)t;
     struct step_ctx *c = arg;
     if (c->traj)
-        memcpy(c->traj + (size_t)s->step * s->n, sf_sampler_sample(s), (size_t)s->n * sizeof *c->traj);
+        memcpy(c->traj + (size_t)s->step * s->n, sf_sampler_sample(s),
+               (size_t)s->n * sizeof *c->traj);
     return c->save_state ? sf_sampler_save(s, c->save_state) : SF_OK;
 }
 

@@ -41,8 +41,10 @@ static int text_path(const struct sf_render_setup *s, const char *prompt, const 
     size_t len = 0, bad = 0;
     int st = sf_prompt_clean(prompt, strlen(prompt), &clean, &len, &bad);
     if (st != SF_OK) {
-        SF_ERROR("render", "%s: the prompt is not valid UTF-8 at byte %zu; fix the campaign "
-                 "file", what, bad + 1);
+        SF_ERROR("render",
+                 "%s: the prompt is not valid UTF-8 at byte %zu; fix the campaign "
+                 "file",
+                 what, bad + 1);
         return st;
     }
     struct sf_canon c;
@@ -63,13 +65,17 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
 {
     int st = SF_OK;
     struct sf_plan p;
-    struct sf_plan_options po = {.hw = sf_plan_profile("h200"), .nodes = 1,
-                                 .devices_per_node = tp, .tp = tp,
+    struct sf_plan_options po = {.hw = sf_plan_profile("h200"),
+                                 .nodes = 1,
+                                 .devices_per_node = tp,
+                                 .tp = tp,
                                  .tier = (enum sf_tier_kind)tier};
     SF_TRY(st, sf_plan_build(c, &po, &p));
     struct sf_dit_config dc;
-    if (sf_dit_config_by_name(sf_campaign_model(c)->config, &dc) == 0) s->text_len = dc.text_len;
-    else s->text_len = 512;
+    if (sf_dit_config_by_name(sf_campaign_model(c)->config, &dc) == 0)
+        s->text_len = dc.text_len;
+    else
+        s->text_len = 512;
     s->n_jobs = p.n_units;
     s->jobs = calloc((size_t)p.n_units + 1, sizeof *s->jobs);
     s->sched = calloc((size_t)p.n_units + 1, sizeof *s->sched);

@@ -32,7 +32,7 @@
 /* A model part loaded on first use; a failed load is remembered with its cause. */
 struct part {
     void *p;
-    int st;           /* SF_OK until a load failed */
+    int st; /* SF_OK until a load failed */
     char cause[512];
 };
 
@@ -47,7 +47,10 @@ const char *sf_job_kind_name(enum sf_job_kind k)
     return (unsigned)k <= SF_JOB_SKIP ? names[k] : "?";
 }
 
-const char *sf_render_guidance_mode(void) { return SF_DENOISE_GUIDANCE_MODE; }
+const char *sf_render_guidance_mode(void)
+{
+    return SF_DENOISE_GUIDANCE_MODE;
+}
 
 int sf_render_mkdirs(const char *path, int dir_of_file)
 {
@@ -63,8 +66,10 @@ int sf_render_mkdirs(const char *path, int dir_of_file)
             char c = *p;
             *p = '\0';
             if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                SF_ERROR("render", "%s: cannot create the directory (%s); check the path and "
-                         "its permissions", buf, strerror(errno));
+                SF_ERROR("render",
+                         "%s: cannot create the directory (%s); check the path and "
+                         "its permissions",
+                         buf, strerror(errno));
                 return SF_E_IO;
             }
             *p = c;
@@ -132,9 +137,10 @@ static int run_text(struct sf_render_worker *w, const struct sf_render_job *j)
     SF_TRY(st, part_failed(&w->umt5));
     if (!w->tok.p)
         SF_TRY(st, part_ready(&w->tok, sf_tokenizer_load(w->s->tokenizer,
-                                                          (struct sf_tokenizer **)&w->tok.p)));
+                                                         (struct sf_tokenizer **)&w->tok.p)));
     if (!w->umt5.p)
-        SF_TRY(st, part_ready(&w->umt5, sf_umt5_load(w->s->model_dir, (struct sf_umt5 **)&w->umt5.p)));
+        SF_TRY(st,
+               part_ready(&w->umt5, sf_umt5_load(w->s->model_dir, (struct sf_umt5 **)&w->umt5.p)));
     const int max_len = w->s->text_len;
     ids = malloc((size_t)max_len * sizeof *ids);
     ids64 = malloc((size_t)max_len * sizeof *ids64);
@@ -145,7 +151,8 @@ static int run_text(struct sf_render_worker *w, const struct sf_render_job *j)
     size_t n = 0;
     SF_TRY(st, sf_tokenizer_encode_prompt(w->tok.p, j->prompt, strlen(j->prompt), j->name, 1,
                                           max_len, 0, ids, &n));
-    for (size_t i = 0; i < n; i++) ids64[i] = ids[i];
+    for (size_t i = 0; i < n; i++)
+        ids64[i] = ids[i];
     const int d = sf_umt5_get_config(w->umt5.p)->d_model;
     states = malloc(n * (size_t)d * sizeof *states);
     if (!states) {
@@ -154,8 +161,11 @@ static int run_text(struct sf_render_worker *w, const struct sf_render_job *j)
     }
     SF_TRY(st, sf_umt5_encode(w->umt5.p, ids64, (int64_t)n, states));
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
-    struct sf_st_desc desc = {.name = "context", .dtype = SF_DTYPE_F32, .n_dims = 2,
-                              .shape = {(int64_t)n, d}, .data = states};
+    struct sf_st_desc desc = {.name = "context",
+                              .dtype = SF_DTYPE_F32,
+                              .n_dims = 2,
+                              .shape = {(int64_t)n, d},
+                              .data = states};
     const char *meta[] = {"producer", "shotfarm render", "text_encoder_key", w->s->text_key};
     SF_TRY(st, sf_st_write(j->out, &desc, 1, meta, 2, NULL, NULL));
 out:
@@ -175,8 +185,10 @@ static int read_context(const char *path, float **out, int64_t *rows)
     SF_TRY(st, sf_st_open(path, &c));
     const struct sf_st_tensor *t = sf_st_find(c, "context");
     if (!t || t->n_dims != 2) {
-        SF_ERROR("render", "%s: no (rows, text_dim) tensor `context`; delete the file so the "
-                 "prompt is encoded again", path);
+        SF_ERROR("render",
+                 "%s: no (rows, text_dim) tensor `context`; delete the file so the "
+                 "prompt is encoded again",
+                 path);
         st = SF_E_FORMAT;
         goto out;
     }
@@ -217,10 +229,11 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
     SF_TRY(st, read_context(nj->out, &neg, &neg_rows));
     SF_TRY(st, part_failed(&w->dit));
     if (!w->dit.p) {
-        struct sf_dit_opts o = {.max_latent = {w->s->max_latent[0], w->s->max_latent[1],
-                                               w->s->max_latent[2]},
-                                .max_batch = 2};
-        SF_TRY(st, part_ready(&w->dit, sf_dit_load(w->s->model_dir, &o, (struct sf_dit **)&w->dit.p)));
+        struct sf_dit_opts o = {
+            .max_latent = {w->s->max_latent[0], w->s->max_latent[1], w->s->max_latent[2]},
+            .max_batch = 2};
+        SF_TRY(st,
+               part_ready(&w->dit, sf_dit_load(w->s->model_dir, &o, (struct sf_dit **)&w->dit.p)));
     }
     const struct sf_dit_config *cfg = sf_dit_get_config(w->dit.p);
     const int64_t T = j->latent[0], H = j->latent[1], W = j->latent[2], plane = H * W;
@@ -237,15 +250,18 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
             sf_rng_init(&r, j->seed, ids, 3);
             sf_rng_normal(&r, 0, noise + ((size_t)c * T + f) * plane, (size_t)plane);
         }
-    SF_TRY(st, sf_sampler_create((enum sf_sampler_kind)j->sampler,
-                                 (enum sf_schedule_kind)j->schedule, j->steps, j->shift,
-                                 j->guidance, n, noise, &s));
+    SF_TRY(st,
+           sf_sampler_create((enum sf_sampler_kind)j->sampler, (enum sf_schedule_kind)j->schedule,
+                             j->steps, j->shift, j->guidance, n, noise, &s));
     const int64_t thw[3] = {T, H, W};
     struct progress p = {fn, arg};
     SF_TRY(st, sf_denoise_run(w->dit.p, s, thw, ctx, ctx_rows, neg, neg_rows, -1, on_step, &p));
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
-    struct sf_h5_array a = {.name = "latent", .dtype = SF_DTYPE_F32, .ndim = 4,
-                            .shape = {cfg->in_dim, T, H, W}, .data = sf_sampler_sample(s)};
+    struct sf_h5_array a = {.name = "latent",
+                            .dtype = SF_DTYPE_F32,
+                            .ndim = 4,
+                            .shape = {cfg->in_dim, T, H, W},
+                            .data = sf_sampler_sample(s)};
     struct sf_h5_attr at[] = {
         {.name = "unit", .type = SF_H5_STRING, .s = j->name},
         {.name = "seed", .type = SF_H5_INT, .i = j->seed},
@@ -336,9 +352,13 @@ int sf_render_job_run(struct sf_render_worker *w, int j, sf_render_progress_fn f
     const struct sf_render_job *job = &w->s->jobs[j];
     sf_log_error_mark();
     switch (job->kind) {
-    case SF_JOB_TEXT: return run_text(w, job);
-    case SF_JOB_DENOISE: return run_denoise(w, job, fn, arg);
-    case SF_JOB_DECODE: return run_decode(w, job);
-    default: return SF_OK;
+    case SF_JOB_TEXT:
+        return run_text(w, job);
+    case SF_JOB_DENOISE:
+        return run_denoise(w, job, fn, arg);
+    case SF_JOB_DECODE:
+        return run_decode(w, job);
+    default:
+        return SF_OK;
     }
 }

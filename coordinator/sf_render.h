@@ -26,18 +26,18 @@ const char *sf_job_kind_name(enum sf_job_kind k);
 
 struct sf_render_job {
     enum sf_job_kind kind;
-    char name[160];       /* the plan's unit name */
-    char shot_label[96];  /* "sequence/shot" for per-shot jobs, "" otherwise */
-    char stem[160];       /* "sequence.shot.take1.16x9": file names of this job's outputs */
+    char name[160];      /* the plan's unit name */
+    char shot_label[96]; /* "sequence/shot" for per-shot jobs, "" otherwise */
+    char stem[160];      /* "sequence.shot.take1.16x9": file names of this job's outputs */
     int shot, take, aspect;
     /* text */
-    const char *prompt;   /* the prompt as written (Wan's default negative substituted) */
+    const char *prompt; /* the prompt as written (Wan's default negative substituted) */
     /* denoise */
     int text_job, neg_job;
-    int width, height, frames;     /* pixels and model frames */
-    int64_t latent[3];             /* latent frames, height, width */
-    uint32_t seed;                 /* the shot's seed + take (Philox key) */
-    int steps, sampler, schedule;  /* sampler / schedule as the enum values of sf_sampler.h */
+    int width, height, frames;    /* pixels and model frames */
+    int64_t latent[3];            /* latent frames, height, width */
+    uint32_t seed;                /* the shot's seed + take (Philox key) */
+    int steps, sampler, schedule; /* sampler / schedule as the enum values of sf_sampler.h */
     double shift, guidance;
     /* decode */
     int denoise_job;
@@ -45,11 +45,11 @@ struct sf_render_job {
 };
 
 struct sf_render_setup {
-    const char *model_dir;  /* the pipeline directory (transformer/, text_encoder/, vae/) */
-    const char *tokenizer;  /* tokenizer.json */
+    const char *model_dir; /* the pipeline directory (transformer/, text_encoder/, vae/) */
+    const char *tokenizer; /* tokenizer.json */
     const char *rundir, *cache;
     char text_key[SF_SHA256_HEX]; /* SHA-256 of the text encoder's files and the tokenizer */
-    int text_len;           /* the DiT's text rows (512): tokenizer max_len */
+    int text_len;                 /* the DiT's text rows (512): tokenizer max_len */
     int n_jobs;
     struct sf_render_job *jobs;
     struct sf_sched_unit *sched; /* parallel to jobs: durations (largest first) and deps */

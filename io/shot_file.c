@@ -102,8 +102,10 @@ int sf_shot_file_open(const char *path, int width, int height, int fps_num, int 
     if (rc < 0) {
         char e[128];
         av_strerror(rc, e, sizeof e);
-        SF_ERROR("shot", "%s: cannot create (%s); check that the directory exists and is "
-                 "writable", f->tmp, e);
+        SF_ERROR("shot",
+                 "%s: cannot create (%s); check that the directory exists and is "
+                 "writable",
+                 f->tmp, e);
         st = SF_E_IO;
         goto out;
     }
@@ -148,7 +150,8 @@ int sf_shot_file_write(struct sf_shot_file *f, const uint8_t *rgb)
         uint8_t *row = f->frame->data[0] + (size_t)y * f->frame->linesize[0];
         const uint8_t *src = rgb + (size_t)y * w * 3;
         for (int x = 0; x < w; x++) {
-            uint32_t v = (uint32_t)src[3 * x] << 16 | (uint32_t)src[3 * x + 1] << 8 | src[3 * x + 2];
+            uint32_t v =
+                (uint32_t)src[3 * x] << 16 | (uint32_t)src[3 * x + 1] << 8 | src[3 * x + 2];
             memcpy(row + 4 * (size_t)x, &v, 4);
         }
     }

@@ -9,9 +9,9 @@
 
 #include <stdlib.h>
 
-int sf_denoise_run(struct sf_dit *dit, struct sf_sampler *s, const int64_t thw[3],
-                   const float *ctx, int64_t ctx_rows, const float *neg, int64_t neg_rows,
-                   int stop, sf_denoise_step_fn on_step, void *arg)
+int sf_denoise_run(struct sf_dit *dit, struct sf_sampler *s, const int64_t thw[3], const float *ctx,
+                   int64_t ctx_rows, const float *neg, int64_t neg_rows, int stop,
+                   sf_denoise_step_fn on_step, void *arg)
 {
     int st = SF_OK;
     const int64_t n = s->n;

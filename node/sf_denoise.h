@@ -30,8 +30,8 @@ typedef int (*sf_denoise_step_fn)(void *arg, const struct sf_sampler *s, double 
  * and neg (neg_rows, text_dim) as sf_dit_forward takes them (neg unused when s->guidance is 1).
  * Allocates two latents of scratch once, before the loop. Returns SF_OK, SF_E_NOMEM, the DiT's
  * status or the callback's. */
-int sf_denoise_run(struct sf_dit *dit, struct sf_sampler *s, const int64_t thw[3],
-                   const float *ctx, int64_t ctx_rows, const float *neg, int64_t neg_rows,
-                   int stop, sf_denoise_step_fn on_step, void *arg);
+int sf_denoise_run(struct sf_dit *dit, struct sf_sampler *s, const int64_t thw[3], const float *ctx,
+                   int64_t ctx_rows, const float *neg, int64_t neg_rows, int stop,
+                   sf_denoise_step_fn on_step, void *arg);
 
 #endif
