@@ -424,6 +424,7 @@ struct coord {
     int shown; /* progress lines on screen */
     int *step, *group_of;
     double *started;
+    char (*cause)[448]; /* each failed job's cause, passed on to its dependents */
     int n_failed, n_done;
     int st; /* first coordinator error (events file, MPI) */
 };
@@ -520,8 +521,10 @@ static void fail_dependents(struct coord *c)
             for (int d = 0; d < s->sched[i].n_deps; d++) {
                 int dep = s->sched[i].deps[d];
                 if (c->state[dep] != J_FAILED) continue;
-                char why[400];
-                snprintf(why, sizeof why, "not run: `%s` failed", s->jobs[dep].name);
+                char why[sizeof c->cause[0] + 200];
+                snprintf(why, sizeof why, "not run: `%s` failed: %s", s->jobs[dep].name,
+                         c->cause[dep]);
+                memcpy(c->cause[i], c->cause[dep], sizeof c->cause[i]);
                 c->state[i] = J_FAILED;
                 c->n_failed++;
                 event(c, "failed", i, NULL, why);
@@ -571,6 +574,10 @@ static void handle(struct coord *c, const struct event_msg *m)
         } else {
             c->state[m->job] = J_FAILED;
             c->n_failed++;
+            memcpy(c->cause[m->job], m->text, sizeof m->text);
+            c->cause[m->job][sizeof c->cause[0] - 1] = '\0';
+            if (!m->text[0])
+                snprintf(c->cause[m->job], sizeof c->cause[m->job], "%s", sf_status_str(m->status));
             event(c, "failed", m->job, m, m->text[0] ? m->text : sf_status_str(m->status));
             SF_ERROR("render", "%s failed on group %d: %s", u->name, m->group,
                      m->text[0] ? m->text : sf_status_str(m->status));
@@ -854,6 +861,7 @@ int sf_cmd_render(int argc, char **argv)
         co.ready = calloc((size_t)s.n_jobs + 1, 1);
         co.step = calloc((size_t)s.n_jobs + 1, sizeof *co.step);
         co.started = calloc((size_t)s.n_jobs + 1, sizeof *co.started);
+        co.cause = calloc((size_t)s.n_jobs + 1, sizeof *co.cause);
         if (st == SF_OK &&
             (!co.leader || !co.busy || !co.state || !co.ready || !co.step || !co.started))
             st = SF_E_NOMEM;
@@ -902,6 +910,7 @@ out:
     free(co.ready);
     free(co.step);
     free(co.started);
+    free(co.cause);
     free(doms);
     free(in.v);
     sf_render_setup_fini(&s);

@@ -4,7 +4,8 @@
 #  1. one shot's output is blocked (a directory where its shot file goes): that shot fails with
 #     the path, the other two are decoded;
 #  2. the VAE's weights are truncated: every decode fails naming the file, every denoise still
-#     finishes (its latent is kept for a later re-decode).
+#     finishes (its latent is kept for a later re-decode);
+#  3. the text encoder's weights are truncated: its units fail and every shot reports the cause.
 . "$(dirname "$0")/common.sh"
 mkdir -p "$work/blocked/shots/alpha.two.take1.16x9.mkv/x"
 SF_THREADS=1 render blocked 2 --cache "$work/c"
@@ -38,6 +39,21 @@ assert all("vae/diffusion_pytorch_model.safetensors" in e["error"] for e in fail
 assert all("rank" in e and "host" in e and "group" in e for e in failed), failed
 assert sum(e["event"] == "finished" and e["kind"] == "denoise" for e in ev) == 3
 PY
+# 3. a broken text encoder: its units fail, and the units that need them are not run, each
+#    naming the failed unit and its cause
+cp -r "$work/model" "$work/badtext"
+w="$work/badtext/text_encoder/model.safetensors"
+head -c 1000 "$w" >"$w.cut" && mv "$w.cut" "$w"
+"$sf" render "$campaign" -o "$work/notext" --model "$work/badtext" --tokenizer "$tokenizer" \
+    --cache "$work/c3" >/dev/null 2>"$work/notext.log"
+rc=$?
+[ $rc = 1 ] || die "broken text encoder: exit $rc, want 1"
+st=$("$sf" status "$work/notext" --json)
+python3 -c 'import json,sys; s=json.loads(sys.argv[1])["shots"]
+assert len(s) == 3 and all(x["state"] == "failed" for x in s), s
+assert all("not run" in x["error"] and "text_encoder/model.safetensors" in x["error"] for x in s), s' \
+    "$st" || die "status after a broken text encoder: $st"
+
 # usage errors: one line, exit 2, before any MPI work
 err=$("$sf" render "$campaign" -o "$work/x" --model "$work/model" --tp 2 2>&1 >/dev/null)
 [ $? = 2 ] && grep -q "tensor-parallel DiT" <<<"$err" || die "--tp 2: $err"
