@@ -177,18 +177,21 @@ out:
 
 /* ---- denoise --------------------------------------------------------------------------- */
 
-static int read_context(const char *path, float **out, int64_t *rows)
+/* A cached encoding (rows, text_dim) that fits the DiT: text_dim columns, at most text_len rows. */
+static int read_context(const char *path, const struct sf_dit_config *cfg, float **out,
+                        int64_t *rows)
 {
     int st = SF_OK;
     struct sf_st *c = NULL;
     *out = NULL;
     SF_TRY(st, sf_st_open(path, &c));
     const struct sf_st_tensor *t = sf_st_find(c, "context");
-    if (!t || t->n_dims != 2) {
+    if (!t || t->n_dims != 2 || t->shape[1] != cfg->text_dim || t->shape[0] > cfg->text_len) {
         SF_ERROR("render",
-                 "%s: no (rows, text_dim) tensor `context`; delete the file so the "
-                 "prompt is encoded again",
-                 path);
+                 "%s: no (rows <= %d, %d) tensor `context` for this DiT; the text encoder and "
+                 "the DiT of the model directory disagree on text_dim, or the file is damaged "
+                 "(delete it to encode the prompt again)",
+                 path, cfg->text_len, cfg->text_dim);
         st = SF_E_FORMAT;
         goto out;
     }
@@ -225,8 +228,6 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
     struct sf_sampler *s = NULL;
     int64_t ctx_rows = 0, neg_rows = 0;
     const struct sf_render_job *tj = &w->s->jobs[j->text_job], *nj = &w->s->jobs[j->neg_job];
-    SF_TRY(st, read_context(tj->out, &ctx, &ctx_rows));
-    SF_TRY(st, read_context(nj->out, &neg, &neg_rows));
     SF_TRY(st, part_failed(&w->dit));
     if (!w->dit.p) {
         struct sf_dit_opts o = {
@@ -236,6 +237,8 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
                part_ready(&w->dit, sf_dit_load(w->s->model_dir, &o, (struct sf_dit **)&w->dit.p)));
     }
     const struct sf_dit_config *cfg = sf_dit_get_config(w->dit.p);
+    SF_TRY(st, read_context(tj->out, cfg, &ctx, &ctx_rows));
+    SF_TRY(st, read_context(nj->out, cfg, &neg, &neg_rows));
     const int64_t T = j->latent[0], H = j->latent[1], W = j->latent[2], plane = H * W;
     const int64_t n = (int64_t)cfg->in_dim * T * plane;
     noise = malloc((size_t)n * sizeof *noise);

@@ -54,6 +54,16 @@ assert len(s) == 3 and all(x["state"] == "failed" for x in s), s
 assert all("not run" in x["error"] and "text_encoder/model.safetensors" in x["error"] for x in s), s' \
     "$st" || die "status after a broken text encoder: $st"
 
+# 4. a text encoder whose width does not fit the DiT: the denoise units say so and name the file
+cp -r "$work/model" "$work/mismatch"
+rm -rf "$work/mismatch/text_encoder"
+"$sf" mkmodel --config tiny --text-dim 32 --dtype fp32 --component text \
+    -o "$work/mismatch/text_encoder" 2>/dev/null || die "mkmodel text 32"
+"$sf" render "$campaign" -o "$work/mism" --model "$work/mismatch" --tokenizer "$tokenizer" \
+    --cache "$work/c4" >/dev/null 2>"$work/mism.log"
+[ $? = 1 ] || die "mismatched text_dim: exit not 1"
+grep -q "disagree on text_dim" "$work/mism.log" || die "mismatched text_dim: $(grep error "$work/mism.log" | head -3)"
+
 # usage errors: one line, exit 2, before any MPI work
 err=$("$sf" render "$campaign" -o "$work/x" --model "$work/model" --tp 2 2>&1 >/dev/null)
 [ $? = 2 ] && grep -q "tensor-parallel DiT" <<<"$err" || die "--tp 2: $err"
