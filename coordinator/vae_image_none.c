@@ -5,6 +5,8 @@
 #include "sf_log.h"
 #include "sf_status.h"
 
+#include <stddef.h>
+
 int sf_vae_image_read(const char *path, uint8_t **rgb, int *width, int *height)
 {
     *rgb = NULL;
