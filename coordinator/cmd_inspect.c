@@ -178,7 +178,7 @@ int sf_cmd_inspect(int argc, char **argv)
             for (int k = 0; k < SF_COMPONENT_COUNT; k++) {
                 char label[32];
                 snprintf(label, sizeof label, "%s:", sf_component_info((enum sf_component)k)->name);
-                printf("  %-9s %s\n", label, md.component[k][0] ? md.component[k] : "-");
+                printf("  %-10s %s\n", label, md.component[k][0] ? md.component[k] : "-");
             }
         }
         if (!plain) config_text(&w);

@@ -12,22 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Commands that need MPI, HDF5, FFmpeg or libfyaml are not linked into SF_MINIMAL builds. */
+#if SF_BUILD_MINIMAL
+#define FULL_ONLY(fn) NULL
+#else
+#define FULL_ONLY(fn) fn
+#endif
+
 const struct sf_cli_command sf_cli_commands[] = {
     {"validate", "check a campaign file and report every problem with file:line, field and fix",
-     sf_cmd_validate, 0},
+     FULL_ONLY(sf_cmd_validate), 0},
     {"plan", "units, FLOPs, GPU-seconds, makespan and cost of a campaign before it runs",
-     sf_cmd_plan, 0},
-    {"render", "render a campaign into RUNDIR (resumes an existing RUNDIR)", sf_cmd_render, 0},
-    {"status", "per-shot state, step, ETA and errors of a run directory", sf_cmd_status, 0},
+     FULL_ONLY(sf_cmd_plan), 0},
+    {"render", "render a campaign into RUNDIR (resumes an existing RUNDIR)", FULL_ONLY(sf_cmd_render), 0},
+    {"status", "per-shot state, step, ETA and errors of a run directory", FULL_ONLY(sf_cmd_status), 0},
     {"submit", "write an sbatch script for a campaign into its run directory and submit it",
-     sf_cmd_submit, 0},
+     FULL_ONLY(sf_cmd_submit), 0},
     {"mkmodel", "write a random-weight model of any config with the official tensor names",
      sf_cmd_mkmodel, 1},
     {"inspect", "list the tensors of a safetensors file, model directory or checkpoint",
      sf_cmd_inspect, 1},
     {"forward", "run one model component (dit, denoise, text, vae-decode, vae-encode) on a file",
      sf_cmd_forward, 1},
-    {"tokenize", "turn prompts (one per line on stdin) into umT5 token ids", sf_cmd_tokenize, 0},
+    {"tokenize", "turn prompts (one per line on stdin) into umT5 token ids", FULL_ONLY(sf_cmd_tokenize), 0},
     {0},
 };
 
@@ -135,7 +142,7 @@ int main(int argc, char **argv)
     }
     for (const struct sf_cli_command *c = sf_cli_commands; c->name; c++) {
         if (strcmp(argv[1], c->name) != 0) continue;
-        if (SF_BUILD_MINIMAL && !c->minimal) {
+        if (!c->run) {
             fprintf(stderr, "shotfarm %s: not in this build (SF_MINIMAL=ON has only forward, "
                             "inspect and mkmodel); rebuild without -DSF_MINIMAL=ON\n", c->name);
             return 2;

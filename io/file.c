@@ -1,8 +1,8 @@
-/* file.c — whole-file reads and whole-or-nothing writes (sf_file.h): temp file, fsync, rename,
- * dir fsync. Used by the safetensors reader (indexes) and writer, model_dir (config.json) and
- * mkmodel (config.json, model_index.json).
- * Subtle: fclose() can be the call that reports ENOSPC (buffered data), so its result counts,
- * and the directory fsync is what makes the rename itself survive a power cut. */
+/* file.c — durable writes (temp + fsync + rename + directory fsync) and bounded reads
+ * (sf_file.h). Used by every writer of files that must survive a crash. The subtle part is the
+ * order: the data is fsynced before the rename, and the directory after it, otherwise a power
+ * loss can leave the new name pointing at an empty or partial file. SIGXFSZ is ignored so that
+ * exceeding a file-size limit shows up as EFBIG (a clear error) instead of killing the process. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_file.h"
 #include "sf_errors.h"
@@ -11,124 +11,212 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-int sf_file_read_all(const char *path, size_t max_bytes, char **buf, size_t *len)
+struct sf_wfile {
+    int fd;
+    size_t size;
+    char path[PATH_MAX];
+    char tmp[PATH_MAX + 32];
+};
+
+static atomic_long write_calls;
+static atomic_uint tmp_counter;
+
+/* SF_FAULT_WRITE=N[:ERRNO]: returns the errno to inject on this call, or 0. */
+static int injected_fault(void)
+{
+    static char armed[64]; /* the value the count belongs to: a new value restarts it */
+    const char *s = getenv("SF_FAULT_WRITE");
+    if (!s || !*s) return 0;
+    if (strncmp(s, armed, sizeof armed) != 0) {
+        snprintf(armed, sizeof armed, "%s", s);
+        atomic_store(&write_calls, 0);
+    }
+    long n = atol(s);
+    long call = atomic_fetch_add(&write_calls, 1) + 1;
+    if (n <= 0 || call != n) return 0;
+    const char *e = strchr(s, ':');
+    if (!e) return ENOSPC;
+    e++;
+    if (strcmp(e, "EIO") == 0) return EIO;
+    if (strcmp(e, "EFBIG") == 0) return EFBIG;
+#ifdef EDQUOT
+    if (strcmp(e, "EDQUOT") == 0) return EDQUOT;
+#endif
+    return ENOSPC;
+}
+
+int sf_wfile_open(const char *path, struct sf_wfile **out)
+{
+    static int sigxfsz_ignored;
+    if (!sigxfsz_ignored) {
+        signal(SIGXFSZ, SIG_IGN);
+        sigxfsz_ignored = 1;
+    }
+    struct sf_wfile *f = calloc(1, sizeof *f);
+    if (!f) return SF_E_NOMEM;
+    if (strlen(path) >= sizeof f->path) {
+        free(f);
+        SF_ERROR("io", "%s: path too long", path);
+        return SF_E_INVAL;
+    }
+    strcpy(f->path, path);
+    snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
+             atomic_fetch_add(&tmp_counter, 1));
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (f->fd < 0) {
+        int st = sf_err_errno(errno, "create a temporary file", f->tmp);
+        free(f);
+        return st;
+    }
+    *out = f;
+    return SF_OK;
+}
+
+void sf_wfile_abort(struct sf_wfile *f)
+{
+    if (!f) return;
+    if (f->fd >= 0) close(f->fd);
+    unlink(f->tmp);
+    free(f);
+}
+
+size_t sf_wfile_size(const struct sf_wfile *f) { return f->size; }
+
+int sf_wfile_write(struct sf_wfile *f, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        int fault = injected_fault();
+        ssize_t w;
+        if (fault) {
+            errno = fault;
+            w = -1;
+        } else {
+            w = write(f->fd, p, n > (size_t)1 << 30 ? (size_t)1 << 30 : n);
+        }
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int st = sf_err_errno(errno, "write", f->path);
+            sf_wfile_abort(f);
+            return st;
+        }
+        p += w;
+        n -= (size_t)w;
+        f->size += (size_t)w;
+    }
+    return SF_OK;
+}
+
+int sf_file_sync_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir) return SF_E_INVAL;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return sf_err_errno(errno, "open directory for fsync", dir);
+    int st = SF_OK;
+    if (fsync(fd) != 0 && errno != EINVAL) st = sf_err_errno(errno, "fsync directory", dir);
+    close(fd);
+    return st;
+}
+
+int sf_wfile_commit(struct sf_wfile *f)
 {
     int st = SF_OK;
-    FILE *f = fopen(path, "rb");
-    *buf = NULL;
-    if (!f) return sf_err_errno(errno, "open", path);
-    if (fseek(f, 0, SEEK_END) != 0) {
-        st = sf_err_errno(errno, "seek", path);
+    if (fsync(f->fd) != 0) {
+        st = sf_err_errno(errno, "fsync", f->path);
+        sf_wfile_abort(f);
+        return st;
+    }
+    int fd = f->fd;
+    f->fd = -1;
+    if (close(fd) != 0) {
+        st = sf_err_errno(errno, "close", f->path);
+        sf_wfile_abort(f);
+        return st;
+    }
+    if (rename(f->tmp, f->path) != 0) {
+        st = sf_err_errno(errno, "publish (rename)", f->path);
+        sf_wfile_abort(f);
+        return st;
+    }
+    st = sf_file_sync_dir(f->path);
+    free(f);
+    return st;
+}
+
+int sf_file_write_atomic(const char *path, const void *data, size_t n)
+{
+    struct sf_wfile *f = NULL;
+    int st = sf_wfile_open(path, &f);
+    if (st) return st;
+    st = sf_wfile_write(f, data, n);
+    if (st) return st; /* already aborted */
+    return sf_wfile_commit(f);
+}
+
+int sf_file_read_all(const char *path, size_t max_bytes, char **data, size_t *n)
+{
+    int st = SF_OK;
+    char *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return sf_err_errno(errno, "open", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = sf_err_errno(errno, "stat", path);
         goto out;
     }
-    long n = ftell(f);
-    if (n < 0) {
-        st = sf_err_errno(errno, "size", path);
+    if (!S_ISREG(sb.st_mode)) {
+        SF_ERROR("io", "%s: not a regular file", path);
+        st = SF_E_INVAL;
         goto out;
     }
-    if ((unsigned long)n > max_bytes) {
-        SF_ERROR("io", "%s: %ld bytes, more than the %zu expected of this kind of file", path, n,
-                 max_bytes);
+    if ((unsigned long long)sb.st_size > max_bytes) {
+        SF_ERROR("io", "%s: %lld bytes is larger than the %zu-byte limit for this kind of file",
+                 path, (long long)sb.st_size, max_bytes);
         st = SF_E_FORMAT;
         goto out;
     }
-    rewind(f);
-    *buf = malloc((size_t)n + 1);
-    if (!*buf) {
+    size_t size = (size_t)sb.st_size, got = 0;
+    buf = malloc(size + 1);
+    if (!buf) {
         st = SF_E_NOMEM;
         goto out;
     }
-    if (fread(*buf, 1, (size_t)n, f) != (size_t)n) {
-        st = sf_err_errno(errno ? errno : EIO, "read", path);
-        goto out;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            st = sf_err_errno(errno, "read", path);
+            goto out;
+        }
+        if (r == 0) break; /* shrank while reading */
+        got += (size_t)r;
     }
-    (*buf)[n] = 0;
-    *len = (size_t)n;
+    buf[got] = '\0';
+    *data = buf;
+    *n = got;
+    buf = NULL;
 out:
-    fclose(f);
-    if (st != SF_OK) {
-        free(*buf);
-        *buf = NULL;
-    }
+    free(buf);
+    close(fd);
     return st;
-}
-
-int sf_file_atomic_open(struct sf_atomic_file *a, const char *path)
-{
-    memset(a, 0, sizeof *a);
-    size_t n = strlen(path) + 32;
-    a->path = strdup(path);
-    a->tmp = malloc(n);
-    if (!a->path || !a->tmp) {
-        sf_file_atomic_abort(a);
-        return SF_E_NOMEM;
-    }
-    snprintf(a->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    a->f = fopen(a->tmp, "wb");
-    if (!a->f) {
-        int st = sf_err_errno(errno, "create", a->tmp);
-        sf_file_atomic_abort(a);
-        return st;
-    }
-    return SF_OK;
-}
-
-int sf_file_atomic_write(struct sf_atomic_file *a, const void *buf, size_t n)
-{
-    if (n && fwrite(buf, 1, n, a->f) != n) return sf_err_errno(errno, "write", a->path);
-    return SF_OK;
-}
-
-static int fsync_dir(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir) return SF_E_NOMEM;
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = 0;
-    else if (slash) *slash = 0;
-    else strcpy(dir, ".");
-    int st = SF_OK;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0 || fsync(fd) != 0) st = sf_err_errno(errno, "fsync directory", dir);
-    if (fd >= 0) close(fd);
-    free(dir);
-    return st;
-}
-
-int sf_file_atomic_commit(struct sf_atomic_file *a)
-{
-    int st = SF_OK;
-    if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) {
-        st = sf_err_errno(errno, "write", a->path);
-        goto out;
-    }
-    int rc = fclose(a->f);
-    a->f = NULL;
-    if (rc != 0) {
-        st = sf_err_errno(errno, "close", a->path);
-        goto out;
-    }
-    if (rename(a->tmp, a->path) != 0) {
-        st = sf_err_errno(errno, "rename into place", a->path);
-        goto out;
-    }
-    free(a->tmp); /* renamed: nothing left to remove */
-    a->tmp = NULL;
-    st = fsync_dir(a->path);
-out:
-    sf_file_atomic_abort(a);
-    return st;
-}
-
-void sf_file_atomic_abort(struct sf_atomic_file *a)
-{
-    if (a->f) fclose(a->f);
-    if (a->tmp) unlink(a->tmp);
-    free(a->tmp);
-    free(a->path);
-    memset(a, 0, sizeof *a);
 }

@@ -332,20 +332,25 @@ static int finish(struct sf_st *st)
     return SF_OK;
 }
 
-int sf_st_open_mem(const void *bytes, size_t n, const char *what, struct sf_st **out)
+/* One file: mapped from path when bytes is NULL, else the caller's bytes named path. */
+static int open_single(const char *path, const void *bytes, size_t n, struct sf_st **out)
 {
     int rc = SF_OK;
     *out = NULL;
-    struct sf_st *st = st_create(what, 1);
+    struct sf_st *st = st_create(path, 1);
     if (!st) return SF_E_NOMEM;
     st->n_files = 1;
-    st->files[0].path = strdup(what);
+    st->files[0].path = strdup(path);
     if (!st->files[0].path) {
         rc = SF_E_NOMEM;
         goto out;
     }
-    st->files[0].map = bytes;
-    st->files[0].map_len = n;
+    if (bytes) {
+        st->files[0].map = bytes;
+        st->files[0].map_len = n;
+    } else {
+        SF_TRY(rc, map_file(path, &st->files[0]));
+    }
     SF_TRY(rc, parse_file(st, &st->files[0]));
     SF_TRY(rc, finish(st));
     *out = st;
@@ -353,6 +358,11 @@ int sf_st_open_mem(const void *bytes, size_t n, const char *what, struct sf_st *
 out:
     sf_st_close(st);
     return rc;
+}
+
+int sf_st_open_mem(const void *bytes, size_t n, const char *what, struct sf_st **out)
+{
+    return open_single(what, n ? bytes : "", n, out);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -463,25 +473,9 @@ out:
 
 int sf_st_open(const char *path, struct sf_st **out)
 {
-    int rc = SF_OK;
     *out = NULL;
     if (ends_with(path, ".index.json")) return open_index(path, out);
-    struct sf_st *st = st_create(path, 1);
-    if (!st) return SF_E_NOMEM;
-    st->files[0].path = strdup(path);
-    if (!st->files[0].path) {
-        rc = SF_E_NOMEM;
-        goto out;
-    }
-    st->n_files = 1;
-    SF_TRY(rc, map_file(path, &st->files[0]));
-    SF_TRY(rc, parse_file(st, &st->files[0]));
-    SF_TRY(rc, finish(st));
-    *out = st;
-    st = NULL;
-out:
-    sf_st_close(st);
-    return rc;
+    return open_single(path, NULL, 0, out);
 }
 
 void sf_st_close(struct sf_st *st)
@@ -672,6 +666,14 @@ static int build_header(const char *path, const struct sf_st_desc *t, size_t n,
     return SF_OK;
 }
 
+/* sf_wfile_write frees the file on failure: forget it then, so `out:` does not abort it twice. */
+static int put(struct sf_wfile **f, const void *data, size_t n)
+{
+    int rc = sf_wfile_write(*f, data, n);
+    if (rc != SF_OK) *f = NULL;
+    return rc;
+}
+
 int sf_st_write(const char *path, const struct sf_st_desc *t, size_t n, const char *const *meta_kv,
                 size_t n_meta, sf_st_fill_fn fill, void *ctx)
 {
@@ -679,17 +681,17 @@ int sf_st_write(const char *path, const struct sf_st_desc *t, size_t n, const ch
     char *hdr = NULL;
     size_t hlen = 0;
     unsigned char *chunk = NULL;
-    struct sf_atomic_file a = {0};
+    struct sf_wfile *f = NULL;
     SF_TRY(rc, build_header(path, t, n, meta_kv, n_meta, &hdr, &hlen));
-    SF_TRY(rc, sf_file_atomic_open(&a, path));
+    SF_TRY(rc, sf_wfile_open(path, &f));
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    SF_TRY(rc, sf_file_atomic_write(&a, len8, 8));
-    SF_TRY(rc, sf_file_atomic_write(&a, hdr, hlen));
+    SF_TRY(rc, put(&f, len8, 8));
+    SF_TRY(rc, put(&f, hdr, hlen));
     for (size_t i = 0; i < n; i++) {
         uint64_t nb = sf_st_shape_elems(t[i].n_dims, t[i].shape) * sf_dtype_size(t[i].dtype);
         if (t[i].data) {
-            SF_TRY(rc, sf_file_atomic_write(&a, t[i].data, (size_t)nb));
+            SF_TRY(rc, put(&f, t[i].data, (size_t)nb));
             continue;
         }
         if (!fill) {
@@ -703,12 +705,13 @@ int sf_st_write(const char *path, const struct sf_st_desc *t, size_t n, const ch
         for (uint64_t off = 0; off < nb; off += FILL_CHUNK_BYTES) {
             size_t k = (size_t)(nb - off < FILL_CHUNK_BYTES ? nb - off : FILL_CHUNK_BYTES);
             SF_TRY(rc, fill(ctx, i, off, chunk, k));
-            SF_TRY(rc, sf_file_atomic_write(&a, chunk, k));
+            SF_TRY(rc, put(&f, chunk, k));
         }
     }
-    SF_TRY(rc, sf_file_atomic_commit(&a));
+    rc = sf_wfile_commit(f); /* frees f either way */
+    f = NULL;
 out:
-    sf_file_atomic_abort(&a);
+    sf_wfile_abort(f);
     free(chunk);
     free(hdr);
     return rc;

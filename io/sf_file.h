@@ -1,40 +1,48 @@
-/* sf_file.h — small files read whole, and files written whole or not at all: under a temporary
- * name in the target's directory, fsynced, renamed over the target, and the directory fsynced
- * (STYLE.md, "durable writes"). A crash leaves either the old file or the new one, plus at worst a stray
- * "NAME.tmp.PID" that the next writer of NAME ignores.
+/* sf_file.h — durable file writes and bounded whole-file reads.
  *
- *   struct sf_atomic_file a;
- *   SF_TRY(st, sf_file_atomic_open(&a, "out/config.json"));
- *   fputs("{}\n", a.f);                       // or sf_file_atomic_write(&a, buf, n)
- *   SF_TRY(st, sf_file_atomic_commit(&a));         // on any failure before: sf_file_atomic_abort(&a)
+ * Every file that must survive a crash (checkpoints, manifests, model files, shots) is written
+ * through sf_wfile: to a temporary name beside the target, fsynced, renamed over the target,
+ * and the directory fsynced. A reader therefore sees either the old file or the complete new
+ * one, never a torn one. On any failure the temporary file is removed and the target is left
+ * untouched. ENOSPC / EFBIG / EDQUOT become SF_E_NOSPC with the path in the log line.
+ *
+ * Fault injection for tests: SF_FAULT_WRITE=N makes the N-th write fail (counted from when the
+ * variable took its current value)
+ * with ENOSPC (SF_FAULT_WRITE=N:EIO for another errno name: EIO, EFBIG, EDQUOT).
+ *
+ *   struct sf_wfile *f;
+ *   SF_TRY(st, sf_wfile_open("run/manifest.json", &f));
+ *   SF_TRY(st, sf_wfile_write(f, buf, n));       // on failure f is already aborted
+ *   SF_TRY(st, sf_wfile_commit(f));              // publishes; f is freed either way
  */
 #ifndef SF_FILE_H
 #define SF_FILE_H
 
 #include <stddef.h>
-#include <stdio.h>
 
-/* Reads the whole file into a malloc'ed, NUL-terminated buffer (*buf, freed by the caller) of
- * *len bytes. Files larger than max_bytes are refused. Returns SF_OK, or SF_E_NOTFOUND / SF_E_IO /
- * SF_E_FORMAT (too large) / SF_E_NOMEM with one logged line naming the path. */
-int sf_file_read_all(const char *path, size_t max_bytes, char **buf, size_t *len);
+struct sf_wfile;
 
-struct sf_atomic_file {
-    FILE *f;          /* write through this (buffered) */
-    char *path;       /* final name (owned) */
-    char *tmp;        /* temporary name (owned) */
-};
+/* Creates PATH.tmp.<pid>.<n> for writing. */
+int sf_wfile_open(const char *path, struct sf_wfile **out);
+/* Appends n bytes. On failure the file is aborted (temp removed, f freed): do not use f again. */
+int sf_wfile_write(struct sf_wfile *f, const void *data, size_t n);
+/* fsync + close + rename over the target + fsync of the directory. f is freed either way; on
+ * failure the temp file is removed and the target is unchanged. */
+int sf_wfile_commit(struct sf_wfile *f);
+/* Removes the temp file and frees f; NULL does nothing. */
+void sf_wfile_abort(struct sf_wfile *f);
+/* Bytes written so far. */
+size_t sf_wfile_size(const struct sf_wfile *f);
 
-/* Creates the temporary file next to path. Returns SF_OK, or SF_E_IO / SF_E_NOSPC /
- * SF_E_NOTFOUND (missing directory) with one logged line naming the path; *a is then empty and
- * needs no abort. */
-int sf_file_atomic_open(struct sf_atomic_file *a, const char *path);
-/* fwrite with the error turned into a status (logged once, naming the final path). */
-int sf_file_atomic_write(struct sf_atomic_file *a, const void *buf, size_t n);
-/* Flushes, fsyncs, renames over the final name and fsyncs the directory. On failure the
- * temporary file is removed. *a is released either way. */
-int sf_file_atomic_commit(struct sf_atomic_file *a);
-/* Removes the temporary file and releases *a; safe on an empty or released *a. */
-void sf_file_atomic_abort(struct sf_atomic_file *a);
+/* The whole sequence for one buffer. */
+int sf_file_write_atomic(const char *path, const void *data, size_t n);
+
+/* Reads a whole file into a malloc'd buffer (NUL-terminated for convenience; *n excludes the
+ * NUL). Files larger than max_bytes are refused with SF_E_FORMAT naming the limit. The caller
+ * frees *data. */
+int sf_file_read_all(const char *path, size_t max_bytes, char **data, size_t *n);
+
+/* fsync of the directory that holds path (after a rename or unlink in it). */
+int sf_file_sync_dir(const char *path);
 
 #endif

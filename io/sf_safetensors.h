@@ -16,7 +16,7 @@
  *   sf_st_close(st);
  *
  * Writing takes plain descriptors (name, dtype, shape, data pointer or a fill callback), so io/
- * depends on nothing else of ours; the file appears atomically (sf_atomic.h).
+ * depends on nothing else of ours; the file appears atomically (sf_file.h).
  */
 #ifndef SF_SAFETENSORS_H
 #define SF_SAFETENSORS_H

@@ -4,6 +4,7 @@
  * (WAN-FACTS.md § 4), applied to whole dot-separated components so that "norm2" inside a block
  * (diffusers' name for the official norm3) never matches a prefix of another name. */
 #include "sf_dit_names.h"
+#include "sf_status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,9 +130,9 @@ static void add(struct builder *b, int layer, const char *official, enum sf_dit_
     int k = layer >= 0 ? snprintf(e->official, sizeof e->official, "blocks.%d.%s", layer, official)
                        : snprintf(e->official, sizeof e->official, "%s", official);
     /* The tables cover every name added below: a failure here is a bug in this file. */
-    if (k >= (int)sizeof e->official ||
-        sf_dit_name_convert(e->official, SF_LAYOUT_OFFICIAL, b->layout, e->name, sizeof e->name))
-        abort();
+    SF_ASSERT(k < (int)sizeof e->official);
+    SF_ASSERT(sf_dit_name_convert(e->official, SF_LAYOUT_OFFICIAL, b->layout, e->name,
+                                  sizeof e->name) == 0);
     int64_t d[SF_DIT_MAX_DIMS] = {d0, d1, d2, d3, d4};
     e->n_dims = n_dims;
     memcpy(e->shape, d, sizeof d);
@@ -143,9 +144,8 @@ static void add(struct builder *b, int layer, const char *official, enum sf_dit_
 static void linear(struct builder *b, int layer, const char *module, int64_t out, int64_t in)
 {
     char w[SF_DIT_NAME_MAX + 8], bias[SF_DIT_NAME_MAX + 8];
-    if (snprintf(w, sizeof w, "%s.weight", module) >= (int)sizeof w ||
-        snprintf(bias, sizeof bias, "%s.bias", module) >= (int)sizeof bias)
-        abort();
+    SF_ASSERT(snprintf(w, sizeof w, "%s.weight", module) < (int)sizeof w);
+    SF_ASSERT(snprintf(bias, sizeof bias, "%s.bias", module) < (int)sizeof bias);
     add(b, layer, w, SF_DIT_INIT_WEIGHT, 2, out, in, 0, 0, 0);
     add(b, layer, bias, SF_DIT_INIT_BIAS, 1, out, 0, 0, 0, 0);
 }

@@ -57,36 +57,47 @@ static void block(const struct sf_rng *r, uint64_t b, uint32_t out[4])
     sf_philox4x32_10(ctr, r->key, out);
 }
 
-/* 24 high bits -> [0, 1) exactly representable in float. */
-static float u01(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+/* Uniforms: 24 high bits -> [0, 1), exactly representable in float. */
+static void lanes_uniform(const uint32_t v[4], float z[4])
+{
+    for (int k = 0; k < 4; k++) z[k] = (float)(v[k] >> 8) * (1.0f / 16777216.0f);
+}
 
-void sf_rng_uniform(const struct sf_rng *r, uint64_t first, float *out, size_t n)
+/* Normals: Box-Muller on lanes (0, 1) and (2, 3), from 32-bit uniforms, in double. */
+static void lanes_normal(const uint32_t v[4], float z[4])
+{
+    for (int k = 0; k < 4; k += 2) {
+        /* u1 in (0, 1] so the log is finite; u2 in [0, 1) */
+        double u1 = ((double)v[k] + 1.0) * (1.0 / 4294967296.0);
+        double u2 = (double)v[k + 1] * (1.0 / 4294967296.0);
+        double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+        z[k] = (float)(rad * cos(th));
+        z[k + 1] = (float)(rad * sin(th));
+    }
+}
+
+/* Positions first..first+n-1 through a block transform; a request starting mid-block
+ * recomputes that block and skips the lanes before `first`. */
+static void stream(const struct sf_rng *r, uint64_t first, float *out, size_t n,
+                   void (*lanes)(const uint32_t v[4], float z[4]))
 {
     uint32_t v[4];
+    float z[4];
     size_t i = 0;
     while (i < n) {
         uint64_t p = first + i;
         block(r, p >> 2, v);
-        for (unsigned lane = (unsigned)(p & 3); lane < 4 && i < n; lane++) out[i++] = u01(v[lane]);
+        lanes(v, z);
+        for (unsigned lane = (unsigned)(p & 3); lane < 4 && i < n; lane++) out[i++] = z[lane];
     }
+}
+
+void sf_rng_uniform(const struct sf_rng *r, uint64_t first, float *out, size_t n)
+{
+    stream(r, first, out, n, lanes_uniform);
 }
 
 void sf_rng_normal(const struct sf_rng *r, uint64_t first, float *out, size_t n)
 {
-    uint32_t v[4];
-    size_t i = 0;
-    while (i < n) {
-        uint64_t p = first + i;
-        block(r, p >> 2, v);
-        double z[4];
-        for (int k = 0; k < 4; k += 2) {
-            /* 32-bit uniforms: u1 in (0, 1] so the log is finite; u2 in [0, 1). */
-            double u1 = ((double)v[k] + 1.0) * (1.0 / 4294967296.0);
-            double u2 = (double)v[k + 1] * (1.0 / 4294967296.0);
-            double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
-            z[k] = rad * cos(th);
-            z[k + 1] = rad * sin(th);
-        }
-        for (unsigned lane = (unsigned)(p & 3); lane < 4 && i < n; lane++) out[i++] = (float)z[lane];
-    }
+    stream(r, first, out, n, lanes_normal);
 }

@@ -151,7 +151,7 @@ def main():
         "scalar": torch.tensor(3.25, dtype=torch.float32),
         "empty": torch.zeros(0, 4, dtype=torch.float32),
     }
-    save_file(t, os.path.join(st_dir, "dtypes.safetensors"), metadata={"format": "pt", "by": "golden"})
+    save_file(t, os.path.join(st_dir, "dtypes.safetensors"), metadata={"format": "pt"})  # one key: safetensors orders metadata by hash
     with open(os.path.join(st_dir, "dtypes.values.json"), "w") as f:
         json.dump({k: {"shape": list(v.shape), "values": [float(x) for x in v.double().flatten()]}
                    for k, v in t.items()}, f, indent=1)

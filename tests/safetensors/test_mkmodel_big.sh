@@ -16,6 +16,8 @@ else
 fi
 size=$(stat -c %s "$work/m/diffusion_pytorch_model.safetensors")
 [ "$size" -gt 2800000000 ] || { echo "FAIL: size $size"; fail=1; }
-"$sf" inspect --summary "$work/m" | tee /dev/stderr | grep -q "config: *wan2.1-t2v-1.3b" || { echo "FAIL: inspect"; fail=1; }
+out=$("$sf" inspect --summary "$work/m")
+echo "$out"
+grep -q "config: *wan2.1-t2v-1.3b" <<<"$out" || { echo "FAIL: inspect"; fail=1; }
 [ "$fail" = 0 ] && echo "st_mkmodel_1_3b: ok"
 exit $fail

@@ -41,16 +41,17 @@ PY
     done
 done
 # pipeline form
-"$sf" mkmodel -o "$work/pipe" 2>/dev/null
+SF_THREADS=1 "$sf" mkmodel -o "$work/pipe" 2>/dev/null
 for f in model_index.json transformer/config.json transformer/diffusion_pytorch_model.safetensors; do
     [ -f "$work/pipe/$f" ] || { echo "FAIL: pipeline lacks $f"; fail=1; }
 done
 "$sf" inspect --summary "$work/pipe" | grep -q "^kind: *diffusers pipeline" || { echo "FAIL: inspect pipeline kind"; fail=1; }
-# reproducible: same seed, same bytes; another seed, other bytes
-"$sf" mkmodel --component dit -o "$work/again" 2>/dev/null
+# reproducible: same seed, same bytes (whatever the thread count); another seed, other bytes
+SF_THREADS=3 "$sf" mkmodel --component dit -o "$work/again" 2>/dev/null
 cmp -s "$work/pipe/transformer/diffusion_pytorch_model.safetensors" "$work/again/diffusion_pytorch_model.safetensors" || { echo "FAIL: same seed, different bytes"; fail=1; }
-"$sf" mkmodel --component dit --seed 9 -o "$work/seed9" 2>/dev/null
-cmp -s "$work/again/diffusion_pytorch_model.safetensors" "$work/seed9/diffusion_pytorch_model.safetensors" && { echo "FAIL: seed ignored"; fail=1; }
+"$sf" mkmodel --component dit --seed 9 -o "$work/deeper/seed9" 2>/dev/null
+[ -f "$work/deeper/seed9/config.json" ] || { echo "FAIL: -o with missing parents"; fail=1; }
+cmp -s "$work/again/diffusion_pytorch_model.safetensors" "$work/deeper/seed9/diffusion_pytorch_model.safetensors" && { echo "FAIL: seed ignored"; fail=1; }
 # custom sizes
 "$sf" mkmodel --dim 96 --heads 3 --layers 1 --ffn-dim 64 --text-dim 16 --component dit -o "$work/custom" 2>/dev/null
 "$sf" inspect --json "$work/custom" | python3 -c 'import json,sys; c=json.load(sys.stdin)["dit"]["config"]; assert (c["dim"],c["n_heads"],c["n_layers"],c["ffn_dim"],c["text_dim"])==(96,3,1,64,16), c' || { echo "FAIL: custom config"; fail=1; }

@@ -24,6 +24,8 @@ static size_t make(unsigned char *buf, const char *hdr, uint64_t claimed_len, si
 
 static unsigned char buf[1 << 16];
 
+#define NEEDLES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 /* Opens bytes, expects status want and one line with the needles. */
 static void expect(const char *what, size_t n, int want, const char *const *needles)
 {
@@ -39,9 +41,47 @@ static void expect(const char *what, size_t n, int want, const char *const *need
     CHECK(one_line_with(what, msg, needles));
 }
 
-#define NEEDLES(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 static size_t hdr(const char *h, size_t data_len) { return make(buf, h, strlen(h), data_len); }
+
+#define T1(name, dt, shape, offs) "{\"" name "\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" offs "}}"
+
+/* Headers with a correct length field: each breaks one rule. */
+static const struct {
+    const char *what, *header;
+    size_t data_len;
+    int status;
+    const char *const *needles;
+} cases[] = {
+    {"overlap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'b'", "overlap tensor 'a'")},
+    {"unknown dtype", T1("w", "F33", "[1]", "[0,4]"), 4, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'w'", "unknown dtype 'F33'")},
+    {"unsupported dtype", T1("w", "F8_E4M3", "[4]", "[0,4]"), 4, SF_E_UNSUPPORTED,
+     NEEDLES("bad.safetensors", "tensor 'w'", "F8_E4M3 is not supported")},
+    {"shape x dtype", T1("w", "F32", "[2,3]", "[0,20]"), 20, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'w'", "[2, 3]", "needs 24 bytes", "hold 20")},
+    {"data truncated", T1("w", "F32", "[4]", "[0,16]"), 8, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'w'", "truncated")},
+    {"hole", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'b'", "hole of 4 bytes", "'a'")},
+    {"trailing", T1("a", "F32", "[1]", "[0,4]"), 8, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "4 bytes follow the last tensor 'a'")},
+    {"bad json", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}", 4, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "header JSON: line 1")},
+    {"negative dim", T1("a", "F32", "[-1]", "[0,4]"), 4, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'a'", "shape[0]")},
+    {"reversed offsets", T1("a", "F32", "[1]", "[4,0]"), 4, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'a'", "end before")},
+    {"unknown field", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", 4,
+     SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'a'", "unknown header field 'x'")},
+    {"shape overflow", T1("a", "F32", "[4611686018427387904,4]", "[0,4]"), 4, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "tensor 'a'", "too large")},
+    {"not an object", "[1,2]", 0, SF_E_FORMAT, NEEDLES("bad.safetensors", "not start with '{'")},
+    {"metadata value", "{\"__metadata__\":{\"a\":1}}", 0, SF_E_FORMAT,
+     NEEDLES("bad.safetensors", "__metadata__ 'a'")},
+};
 
 int main(void)
 {
@@ -53,36 +93,8 @@ int main(void)
     expect("oversized header", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "exceeds the 100000000-byte limit"));
     n = make(buf, "{}", 0xffffffffffffffffull, 0);
     expect("huge header length", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "header length"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-            "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12);
-    expect("overlap", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'b'", "overlap tensor 'a'"));
-    n = hdr("{\"w\":{\"dtype\":\"F33\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
-    expect("unknown dtype", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'w'", "unknown dtype 'F33'"));
-    n = hdr("{\"w\":{\"dtype\":\"F8_E4M3\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4);
-    expect("unsupported dtype", n, SF_E_UNSUPPORTED, NEEDLES("bad.safetensors", "tensor 'w'", "F8_E4M3 is not supported"));
-    n = hdr("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 20);
-    expect("shape x dtype", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'w'", "[2, 3]", "needs 24 bytes", "hold 20"));
-    n = hdr("{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8);
-    expect("data truncated", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'w'", "truncated"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-            "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12);
-    expect("hole", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'b'", "hole of 4 bytes", "'a'"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8);
-    expect("trailing", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "4 bytes follow the last tensor 'a'"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}", 4);
-    expect("bad json", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "header JSON: line 1"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4);
-    expect("negative dim", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'a'", "shape[0]"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4);
-    expect("reversed offsets", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'a'", "end before"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", 4);
-    expect("unknown field", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'a'", "unknown header field 'x'"));
-    n = hdr("{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,4]}}", 4);
-    expect("shape overflow", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "tensor 'a'", "too large"));
-    n = hdr("[1,2]", 0);
-    expect("not an object", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "not start with '{'"));
-    n = hdr("{\"__metadata__\":{\"a\":1}}", 0);
-    expect("metadata value", n, SF_E_FORMAT, NEEDLES("bad.safetensors", "__metadata__ 'a'"));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect(cases[i].what, hdr(cases[i].header, cases[i].data_len), cases[i].status, cases[i].needles);
 
     /* Edges that are valid: no tensors; zero-size tensors sharing an offset; a scalar. */
     struct sf_st *st = NULL;

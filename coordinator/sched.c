@@ -1,0 +1,206 @@
+/* sched.c — list scheduling of work units over worker groups (sf_sched.h), used by plan to
+ * predict a makespan and by render to choose the next unit. The simulation is event driven:
+ * at every moment a group is free and a unit is ready, the largest ready unit starts; ties go
+ * to the lowest index and the lowest group, so the result is deterministic. */
+#include "sf_sched.h"
+#include "sf_log.h"
+#include "sf_status.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int sf_sched_pick(const struct sf_sched_unit *u, int n, const unsigned char *ready)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (ready[i] && (best < 0 || u[i].seconds > u[best].seconds)) best = i;
+    return best;
+}
+
+void sf_sched_result_fini(struct sf_sched_result *r)
+{
+    if (!r) return;
+    free(r->start);
+    free(r->group);
+    free(r->path);
+    memset(r, 0, sizeof *r);
+}
+
+/* Longest chain ending at each unit, in a topological order; fails on a cycle. */
+static int critical_path(const struct sf_sched_unit *u, int n, struct sf_sched_result *r)
+{
+    int st = SF_OK;
+    double *finish = calloc((size_t)n + 1, sizeof *finish);
+    int *pred = malloc(((size_t)n + 1) * sizeof *pred), *state = calloc((size_t)n + 1, sizeof *state);
+    int *stack = malloc(((size_t)n + 1) * sizeof *stack), *it = calloc((size_t)n + 1, sizeof *it);
+    if (!finish || !pred || !state || !stack || !it) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    /* Iterative DFS: state 0 new, 1 on the stack, 2 done. */
+    for (int root = 0; root < n; root++) {
+        if (state[root]) continue;
+        int sp = 0;
+        stack[sp++] = root;
+        state[root] = 1;
+        while (sp) {
+            int v = stack[sp - 1];
+            if (it[v] < u[v].n_deps) {
+                int d = u[v].deps[it[v]++];
+                if (state[d] == 1) {
+                    SF_ERROR("sched", "dependency cycle through units %d and %d", v, d);
+                    st = SF_E_INVAL;
+                    goto out;
+                }
+                if (state[d] == 0) {
+                    state[d] = 1;
+                    stack[sp++] = d;
+                }
+                continue;
+            }
+            double best = 0;
+            pred[v] = -1;
+            for (int k = 0; k < u[v].n_deps; k++) {
+                int d = u[v].deps[k];
+                if (finish[d] > best) {
+                    best = finish[d];
+                    pred[v] = d;
+                }
+            }
+            finish[v] = best + u[v].seconds;
+            state[v] = 2;
+            sp--;
+        }
+    }
+    int end = -1;
+    for (int i = 0; i < n; i++)
+        if (end < 0 || finish[i] > finish[end]) end = i;
+    r->critical_path = end >= 0 ? finish[end] : 0;
+    r->path = malloc(((size_t)n + 1) * sizeof *r->path);
+    if (!r->path) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    int len = 0;
+    for (int v = end; v >= 0; v = pred[v]) r->path[len++] = v;
+    for (int i = 0; i < len / 2; i++) {
+        int t = r->path[i];
+        r->path[i] = r->path[len - 1 - i];
+        r->path[len - 1 - i] = t;
+    }
+    r->path_len = len;
+out:
+    free(finish);
+    free(pred);
+    free(state);
+    free(stack);
+    free(it);
+    return st;
+}
+
+int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups,
+                      struct sf_sched_result *out)
+{
+    int st = SF_OK;
+    memset(out, 0, sizeof *out);
+    SF_ASSERT(n >= 0 && n_groups >= 1);
+    size_t n_edges = 0;
+    for (int i = 0; i < n; i++) {
+        SF_ASSERT(u[i].n_deps >= 0 && u[i].n_deps <= SF_SCHED_MAX_DEPS && u[i].seconds >= 0);
+        for (int k = 0; k < u[i].n_deps; k++)
+            if (u[i].deps[k] < 0 || u[i].deps[k] >= n || u[i].deps[k] == i) {
+                SF_ERROR("sched", "unit %d depends on unit %d, which does not exist", i, u[i].deps[k]);
+                return SF_E_INVAL;
+            }
+        n_edges += (size_t)u[i].n_deps;
+    }
+    SF_TRY(st, critical_path(u, n, out));
+    size_t nn = (size_t)n + 1;
+    double *group_free = calloc((size_t)n_groups, sizeof *group_free);
+    int *running = malloc((size_t)n_groups * sizeof *running), n_running = 0;
+    int *missing = calloc(nn, sizeof *missing), *first = calloc(nn + 1, sizeof *first);
+    int *dependents = malloc((n_edges + 1) * sizeof *dependents);
+    unsigned char *ready = calloc(nn, 1);
+    double *finish = malloc(nn * sizeof *finish);
+    out->start = malloc(nn * sizeof *out->start);
+    out->group = malloc(nn * sizeof *out->group);
+    if (!group_free || !running || !missing || !first || !dependents || !ready || !finish ||
+        !out->start || !out->group) {
+        st = SF_E_NOMEM;
+        goto done;
+    }
+    /* Dependents in CSR form: dependents[first[d] .. first[d+1]) wait for d. */
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < u[i].n_deps; k++) first[u[i].deps[k] + 1]++;
+    for (int i = 0; i < n; i++) first[i + 1] += first[i];
+    {
+        int *fill = calloc(nn, sizeof *fill);
+        if (!fill) {
+            st = SF_E_NOMEM;
+            goto done;
+        }
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < u[i].n_deps; k++) {
+                int d = u[i].deps[k];
+                dependents[first[d] + fill[d]++] = i;
+            }
+        free(fill);
+    }
+    for (int i = 0; i < n; i++) {
+        missing[i] = u[i].n_deps;
+        ready[i] = missing[i] == 0;
+    }
+    int started = 0;
+    double now = 0;
+    while (started < n) {
+        /* Start the largest ready units on the groups free at `now` (lowest index first). */
+        for (int g = 0; g < n_groups; g++) {
+            if (group_free[g] > now) continue;
+            int i = sf_sched_pick(u, n, ready);
+            if (i < 0) break;
+            ready[i] = 0;
+            out->start[i] = now;
+            out->group[i] = g;
+            finish[i] = now + u[i].seconds;
+            group_free[g] = finish[i];
+            out->busy += u[i].seconds;
+            running[n_running++] = i;
+            started++;
+        }
+        if (!n_running) break; /* nothing runs and nothing is ready: cannot happen without a cycle */
+        /* Advance to the earliest finish and release the dependents of everything done by then. */
+        double next = finish[running[0]];
+        for (int k = 1; k < n_running; k++)
+            if (finish[running[k]] < next) next = finish[running[k]];
+        now = next;
+        for (int k = 0; k < n_running;) {
+            int i = running[k];
+            if (finish[i] > now) {
+                k++;
+                continue;
+            }
+            running[k] = running[--n_running];
+            if (finish[i] > out->makespan) out->makespan = finish[i];
+            for (int e = first[i]; e < first[i + 1]; e++)
+                if (--missing[dependents[e]] == 0) ready[dependents[e]] = 1;
+        }
+    }
+    while (n_running) { /* drain (only reached when the last units were started) */
+        int i = running[--n_running];
+        if (finish[i] > out->makespan) out->makespan = finish[i];
+    }
+    out->utilisation = out->makespan > 0 ? out->busy / (out->makespan * n_groups) : 0;
+done:
+    free(group_free);
+    free(running);
+    free(missing);
+    free(first);
+    free(dependents);
+    free(ready);
+    free(finish);
+    if (st) sf_sched_result_fini(out);
+    return st;
+out:
+    sf_sched_result_fini(out);
+    return st;
+}
