@@ -5,6 +5,7 @@
  *   build/bench/vae_decode --model DIR [--frames T] [--height H] [--width W] [--threads N]
  *                          [--vae-tile T[:S]] */
 #define _POSIX_C_SOURCE 200809L
+#include "sf_cost.h"
 #include "sf_ops.h"
 #include "sf_status.h"
 #include "sf_vae.h"
@@ -106,6 +107,10 @@ int main(int argc, char **argv)
                "peak RSS %.0f MB\n", T, 1 + 4 * (T - 1), W, H, nthreads,
                tiling.tile_px ? " (tiled)" : "", total, tm.chunk[0], per, tm.chunk[0] + 20 * per,
                ctotal, tm.cchunk[0], cper, tm.cchunk[0] + 20 * cper, ru.ru_maxrss / 1024.0);
+        double fl = sf_cost_vae_decode(sf_vae_config_of(vae)->decoder_base_dim, T, h, w);
+        printf("  %.0f GFLOP (sf_cost_vae_decode%s): %.1f GFLOP/s wall, %.1f GFLOP/s per "
+               "CPU-second\n", fl / 1e9, tiling.tile_px ? ", untiled count" : "",
+               fl / total / 1e9, fl / ctotal / 1e9);
     }
     free(z);
     sf_vae_destroy(vae);

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static struct sf_st *cases;
 
@@ -114,6 +115,19 @@ int main(void)
         free(back), free(rgb), free(rgb16);
     }
     free(u8), free(u16), free(x3);
+
+    /* latent normalisation: (z - mean) / std per channel, and back */
+    {
+        const struct sf_vae_config *c = sf_vae_config_of(v);
+        float z[16 * 2 * 3], back[16 * 2 * 3];
+        sf_test_fill(z, 96, 3);
+        memcpy(back, z, sizeof z);
+        sf_vae_normalize(v, back, 2, 1, 3);
+        CHECK(fabsf(back[5 * 6 + 4] - (z[5 * 6 + 4] - c->latents_mean[5]) / c->latents_std[5]) < 1e-6f);
+        CHECK(fabsf(c->latents_mean[0] - -0.7571f) < 1e-6f && fabsf(c->latents_std[15] - 1.9160f) < 1e-6f);
+        sf_vae_denormalize(v, back, 2, 1, 3);
+        sf_test_close_f32("normalize round trip", back, z, 96, 1e-6);
+    }
 
     /* frames arrive one latent frame at a time: 1, then 4 per latent frame */
     float *z3 = vae_case(cases, "dec3.z", s, NULL);
