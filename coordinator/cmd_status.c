@@ -33,7 +33,7 @@ struct unit {
 struct shot {
     const char *label;
     int state, step, steps, group;
-    int n, n_done, n_running, n_failed;
+    int n, n_done, n_running, n_failed, denoise_running;
     double t_start, t_end, eta;
     const char *error, *host;
 };
@@ -197,9 +197,13 @@ int sf_cmd_status(int argc, char **argv)
         if (x->state == 3) s->error = x->error;
         if (x->state == 1 || (x->state >= 2 && s->group < 0))
             s->group = x->group, s->host = x->host;
-        if (!strcmp(x->kind, "denoise")) {
+        /* step n/N: the running denoise unit (a shot with several takes or aspects has one
+         * per take x aspect), else the one furthest along */
+        if (!strcmp(x->kind, "denoise") && !s->denoise_running &&
+            (x->state == 1 || x->step >= s->step)) {
             s->step = x->step;
             s->steps = x->steps;
+            s->denoise_running = x->state == 1;
             if (x->state == 1 && x->step > 0)
                 s->eta = (x->t_last - x->t_step0) / x->step * (x->steps - x->step);
         }
