@@ -36,6 +36,13 @@ assert any(p.endswith("campaign.yaml") for p in paths) and any("vae/" in p for p
 assert all(len(i["sha256"]) == 64 for i in m["inputs"])
 assert m["world"]["ranks"] == 3 and m["world"]["groups"] == 3
 PY
+# the final tier (Euler, guidance 1: the conditional pass alone) agrees with itself across ranks
+SF_THREADS=1 render fin1 1 --tier final --cache "$work/c1" || die "final tier np 1"
+SF_THREADS=1 render fin2 2 --tier final --cache "$work/c1" || die "final tier np 2"
+fin=$(frames fin1)
+[ "$(wc -l <<<"$fin")" = 3 ] && [ "$fin" = "$(frames fin2)" ] || die "final tier: np 1 and 2 differ"
+[ "$fin" != "$ref" ] || die "final tier gave the draft's frames"
+
 # a second run with a warm cache reuses the prompt encodings and gives the same frames
 SF_THREADS=1 render np1-warm 1 --cache "$work/c1" || die "warm cache run"
 grep -q "cached" "$work/np1-warm.log" || die "warm run did not reuse the prompt cache"
