@@ -19,6 +19,7 @@
 #include "sf_safetensors.h"
 #include "sf_status.h"
 #include "sf_umt5.h"
+#include "sf_vae.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +41,7 @@ struct mk_opts {
     int all;            /* --component all: every component that exists, pipeline form */
     enum sf_component only; /* otherwise the one component asked for */
     struct sf_umt5_config text; /* the text encoder's config (vocabulary from --vocab) */
+    int vae_dim;        /* VAE base width (--vae-dim, 96 = the released VAE) */
     uint64_t seed;
     int list, json;
     const char *out;
@@ -120,16 +122,22 @@ static int fill_threads(void)
     return n < 1 ? 1 : n > MAX_FILL_THREADS ? MAX_FILL_THREADS : (int)n;
 }
 
+/* Grows a fill callback's fp32 scratch to n elements; 0, or -1 without memory. */
+static int grow_scratch(float **scratch, size_t *cap, size_t n)
+{
+    if (n <= *cap) return 0;
+    float *s = realloc(*scratch, n * sizeof *s);
+    if (!s) return -1;
+    *scratch = s;
+    *cap = n;
+    return 0;
+}
+
 static int mk_fill(void *ctx, size_t i, uint64_t offset, void *buf, size_t n)
 {
     struct mk_fill *f = ctx;
     size_t es = sf_dtype_size(f->dtype), ne = n / es;
-    if (ne > f->scratch_n) {
-        float *s = realloc(f->scratch, ne * sizeof *s);
-        if (!s) return SF_E_NOMEM;
-        f->scratch = s;
-        f->scratch_n = ne;
-    }
+    if (grow_scratch(&f->scratch, &f->scratch_n, ne)) return SF_E_NOMEM;
     /* Split into parts of whole Philox blocks (4 elements), one per thread; small tensors
      * stay on this thread. */
     int nt = ne < (1u << 16) ? 1 : f->threads;
@@ -387,21 +395,163 @@ out:
     return st;
 }
 
+/* ---- the VAE ------------------------------------------------------------------------------- */
+
+struct vae_fill_ctx {
+    const struct sf_vae_tensor *t;
+    enum sf_dtype dtype;
+    uint64_t seed;
+    float *scratch;
+    size_t scratch_n;
+};
+
+/* sf_vae_fill keyed by the diffusers name, so both layouts of one seed hold the same numbers */
+static int vae_fill(void *ctx, size_t i, uint64_t offset, void *buf, size_t n)
+{
+    struct vae_fill_ctx *f = ctx;
+    size_t es = sf_dtype_size(f->dtype), ne = n / es;
+    if (grow_scratch(&f->scratch, &f->scratch_n, ne)) return SF_E_NOMEM;
+    sf_vae_fill(&f->t[i], f->seed, offset / es, f->scratch, ne);
+    sf_convert_from_f32(f->dtype, f->scratch, buf, ne);
+    return SF_OK;
+}
+
+static int vae_tensors(const struct mk_opts *o, struct sf_vae_config *cfg, struct sf_vae_tensor **t,
+                       int *n)
+{
+    sf_vae_config_default(cfg, o->vae_dim);
+    *n = sf_vae_tensor_list(cfg, NULL, 0);
+    *t = malloc((size_t)*n * sizeof **t);
+    if (!*t) return SF_E_NOMEM;
+    sf_vae_tensor_list(cfg, *t, *n);
+    return SF_OK;
+}
+
+static int vae_list(const struct mk_opts *o, FILE *out, struct sf_jw *jw)
+{
+    struct sf_vae_config cfg;
+    struct sf_vae_tensor *t;
+    int n;
+    if (vae_tensors(o, &cfg, &t, &n)) return SF_E_NOMEM;
+    for (int i = 0; i < n; i++) {
+        const char *name = o->layout == SF_LAYOUT_OFFICIAL ? t[i].official : t[i].name;
+        if (jw) {
+            sf_jw_obj_begin(jw);
+            sf_jw_key(jw, "name"), sf_jw_str(jw, name);
+            sf_jw_key(jw, "dtype"), sf_jw_str(jw, sf_dtype_st_name(o->dtype));
+            sf_jw_key(jw, "shape"), sf_jw_arr_begin(jw);
+            for (int d = 0; d < t[i].ndim; d++) sf_jw_int(jw, t[i].shape[d]);
+            sf_jw_arr_end(jw);
+            sf_jw_obj_end(jw);
+            continue;
+        }
+        fprintf(out, "%s\t", name);
+        for (int d = 0; d < t[i].ndim; d++)
+            fprintf(out, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
+        fprintf(out, "\t%s\n", sf_dtype_st_name(o->dtype));
+    }
+    free(t);
+    return SF_OK;
+}
+
+static void vae_config_json(const struct mk_opts *o, FILE *f)
+{
+    struct sf_vae_config c;
+    sf_vae_config_default(&c, o->vae_dim);
+    struct sf_jw w;
+    sf_jw_init(&w, f, 2);
+    sf_jw_obj_begin(&w);
+    sf_jw_key(&w, "_class_name"), sf_jw_str(&w, "AutoencoderKLWan");
+    sf_jw_key(&w, "_diffusers_version"), sf_jw_str(&w, DIFFUSERS_VERSION);
+    sf_jw_key(&w, "attn_scales"), sf_jw_arr_begin(&w), sf_jw_arr_end(&w);
+    sf_jw_key(&w, "base_dim"), sf_jw_int(&w, c.base_dim);
+    sf_jw_key(&w, "decoder_base_dim"), sf_jw_null(&w);
+    sf_jw_key(&w, "dim_mult"), sf_jw_arr_begin(&w);
+    for (int i = 0; i < c.n_stages; i++) sf_jw_int(&w, c.dim_mult[i]);
+    sf_jw_arr_end(&w);
+    sf_jw_key(&w, "dropout"), sf_jw_num(&w, 0.0);
+    sf_jw_key(&w, "in_channels"), sf_jw_int(&w, 3);
+    sf_jw_key(&w, "is_residual"), sf_jw_bool(&w, 0);
+    sf_jw_key(&w, "latents_mean"), sf_jw_arr_begin(&w);
+    for (int i = 0; i < c.z_dim; i++) sf_jw_num(&w, (double)c.latents_mean[i]);
+    sf_jw_arr_end(&w);
+    sf_jw_key(&w, "latents_std"), sf_jw_arr_begin(&w);
+    for (int i = 0; i < c.z_dim; i++) sf_jw_num(&w, (double)c.latents_std[i]);
+    sf_jw_arr_end(&w);
+    sf_jw_key(&w, "num_res_blocks"), sf_jw_int(&w, c.num_res_blocks);
+    sf_jw_key(&w, "out_channels"), sf_jw_int(&w, 3);
+    sf_jw_key(&w, "patch_size"), sf_jw_null(&w);
+    sf_jw_key(&w, "scale_factor_spatial"), sf_jw_int(&w, 8);
+    sf_jw_key(&w, "scale_factor_temporal"), sf_jw_int(&w, 4);
+    sf_jw_key(&w, "temperal_downsample"), sf_jw_arr_begin(&w);
+    for (int i = 0; i < c.n_stages - 1; i++) sf_jw_bool(&w, c.temporal_down[i]);
+    sf_jw_arr_end(&w);
+    sf_jw_key(&w, "z_dim"), sf_jw_int(&w, c.z_dim);
+    sf_jw_obj_end(&w);
+    sf_jw_finish(&w);
+}
+
+/* diffusers: config.json + diffusion_pytorch_model.safetensors; official: Wan2.1_VAE.safetensors
+ * (the released .pth converted), whose config is the released one with the base width taken from
+ * the shapes. */
+static int vae_write(const struct mk_opts *o, const char *dir)
+{
+    int st = SF_OK, n = 0;
+    struct sf_vae_config cfg;
+    struct sf_vae_tensor *t = NULL;
+    struct sf_st_desc *d = NULL;
+    char path[SF_MODEL_PATH_MAX];
+    struct vae_fill_ctx fill = {.dtype = o->dtype, .seed = o->seed};
+    SF_TRY(st, vae_tensors(o, &cfg, &t, &n));
+    if (!(d = calloc((size_t)n, sizeof *d))) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        d[i].name = o->layout == SF_LAYOUT_OFFICIAL ? t[i].official : t[i].name;
+        d[i].dtype = o->dtype;
+        d[i].n_dims = t[i].ndim;
+        memcpy(d[i].shape, t[i].shape, sizeof t[i].shape);
+    }
+    fill.t = t;
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    const char *meta[] = {"format", "pt", "shotfarm_mkmodel_seed", seed};
+    if (o->layout == SF_LAYOUT_OFFICIAL) {
+        snprintf(path, sizeof path, "%s/Wan2.1_VAE.safetensors", dir);
+        SF_TRY(st, sf_st_write(path, d, (size_t)n, meta, 2, vae_fill, &fill));
+    } else {
+        snprintf(path, sizeof path, "%s/diffusion_pytorch_model.safetensors", dir);
+        SF_TRY(st, sf_st_write(path, d, (size_t)n, meta, 2, vae_fill, &fill));
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        SF_TRY(st, write_text(path, vae_config_json, o));
+    }
+out:
+    free(fill.scratch);
+    free(d);
+    free(t);
+    return st;
+}
+
+
 /* ---- the component table ------------------------------------------------------------------ */
 
 struct mk_component {
     enum sf_component id;
-    /* The tensors it writes (a malloc'ed plan; --list prints it). */
+    /* The tensors it writes (a malloc'ed plan; --list prints it). NULL for a component with
+     * its own fill (the VAE's golden-reproducible sf_vae_fill), which lists itself with `list`. */
     int (*plan)(const struct mk_opts *o, struct mk_tensor **out, size_t *n);
+    int (*list)(const struct mk_opts *o, FILE *out, struct sf_jw *jw);
     /* Writes config.json and weights into dir (which exists). */
     int (*write)(const struct mk_opts *o, const char *dir);
     const char *library, *cls; /* model_index.json entry */
 };
 
 static const struct mk_component mk_components[] = {
-    {SF_COMPONENT_DIT, dit_plan, dit_write, "diffusers", "WanTransformer3DModel"},
-    {SF_COMPONENT_TEXT, text_plan, text_write, "transformers", "UMT5EncoderModel"},
-    /* VAE, tokenizer: added by their issues. */
+    {SF_COMPONENT_DIT, dit_plan, NULL, dit_write, "diffusers", "WanTransformer3DModel"},
+    {SF_COMPONENT_TEXT, text_plan, NULL, text_write, "transformers", "UMT5EncoderModel"},
+    {SF_COMPONENT_VAE, NULL, vae_list, vae_write, "diffusers", "AutoencoderKLWan"},
+    /* tokenizer: added by its issue. */
 };
 #define N_MK_COMPONENTS (sizeof mk_components / sizeof mk_components[0])
 
@@ -409,6 +559,7 @@ static const struct mk_component mk_components[] = {
 static int list_component(const struct mk_opts *o, const struct mk_component *m, FILE *out,
                           struct sf_jw *jw)
 {
+    if (!m->plan) return m->list(o, out, jw);
     struct mk_tensor *t = NULL;
     size_t n = 0;
     int st = m->plan(o, &t, &n);
@@ -482,8 +633,9 @@ static void usage(FILE *f)
             "                     .safetensors, a pipeline dir for --component all) or official\n"
             "                     (a Wan2.1 checkpoint directory: WanModel config and names)\n"
             "  --component C      all (default: every component this build has, as a pipeline\n"
-            "                     directory), dit (just the transformer) or text (just the umT5\n"
-            "                     text encoder), as a component directory\n"
+            "                     directory), dit (just the transformer), text (just the umT5\n"
+            "                     text encoder) or vae, as a component directory\n"
+            "  --vae-dim N        VAE base width (default 96, the released VAE; smaller for tests)\n"
             "  --vocab N          text encoder vocabulary (default: 256384, umT5's, for text_dim\n"
             "                     4096; else 8100, the test tokenizer examples/models/\n"
             "                     tokenizer.json)\n"
@@ -503,9 +655,11 @@ int sf_cmd_mkmodel(int argc, char **argv)
         {"layout", required_argument, 0, 'l'}, {"component", required_argument, 0, 'C'},
         {"seed", required_argument, 0, 's'}, {"list", no_argument, 0, 'i'},
         {"json", no_argument, 0, 'j'}, {"output", required_argument, 0, 'o'},
-        {"vocab", required_argument, 0, 'V'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"vocab", required_argument, 0, 'V'}, {"vae-dim", required_argument, 0, 'W'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
-    struct mk_opts o = {.dtype = SF_DTYPE_BF16, .layout = SF_LAYOUT_DIFFUSERS, .all = 1};
+    struct mk_opts o = {.dtype = SF_DTYPE_BF16, .layout = SF_LAYOUT_DIFFUSERS, .all = 1,
+                        .vae_dim = 96};
+    long vae_dim = 96;
     const char *config = "tiny";
     long dim = 0, layers = 0, heads = 0, ffn = 0, text = 0, freq = 0, vocab = 0;
     int st = SF_OK, c;
@@ -521,6 +675,14 @@ int sf_cmd_mkmodel(int argc, char **argv)
         case 'T': SF_TRY(st, sf_cli_parse_int(CMD, "--text-dim", optarg, 1, 1 << 16, &text)); break;
         case 'Q': SF_TRY(st, sf_cli_parse_int(CMD, "--freq-dim", optarg, 2, 1 << 16, &freq)); break;
         case 'V': SF_TRY(st, sf_cli_parse_int(CMD, "--vocab", optarg, 1, 1L << 30, &vocab)); break;
+        case 'W':
+            SF_TRY(st, sf_cli_parse_int(CMD, "--vae-dim", optarg, 2, 1024, &vae_dim));
+            if (vae_dim % 2) {
+                st = sf_cli_usage_error(CMD, "--vae-dim %ld: the width must be even", vae_dim);
+                goto out;
+            }
+            o.vae_dim = (int)vae_dim;
+            break;
         case 'd':
             if (sf_dtype_parse(optarg, &o.dtype) || !(o.dtype == SF_DTYPE_BF16 ||
                 o.dtype == SF_DTYPE_F16 || o.dtype == SF_DTYPE_F32)) {
@@ -537,12 +699,15 @@ int sf_cmd_mkmodel(int argc, char **argv)
         case 'C':
             if (strcmp(optarg, "all") == 0) {
                 o.all = 1;
-            } else if (strcmp(optarg, "dit") == 0 || strcmp(optarg, "text") == 0) {
+            } else if (strcmp(optarg, "dit") == 0 || strcmp(optarg, "text") == 0 ||
+                       strcmp(optarg, "vae") == 0) {
                 o.all = 0;
-                o.only = optarg[0] == 'd' ? SF_COMPONENT_DIT : SF_COMPONENT_TEXT;
+                o.only = optarg[0] == 'd'   ? SF_COMPONENT_DIT
+                         : optarg[0] == 't' ? SF_COMPONENT_TEXT
+                                            : SF_COMPONENT_VAE;
             } else {
-                st = sf_cli_usage_error(CMD, "--component '%s': use all, dit or text (the VAE "
-                                        "arrives with its issue)", optarg);
+                st = sf_cli_usage_error(CMD, "--component '%s': use all, dit, text or vae",
+                                        optarg);
                 goto out;
             }
             break;
@@ -639,8 +804,11 @@ int sf_cmd_mkmodel(int argc, char **argv)
         } else {
             snprintf(dir, sizeof dir, "%s", o.out);
         }
+        char what[48];
+        if (m->id == SF_COMPONENT_VAE) snprintf(what, sizeof what, "base width %d", o.vae_dim);
+        else snprintf(what, sizeof what, "%s", o.cfg.name);
         SF_INFO(CMD, "writing the %s (%s, %s layout, %s, seed %llu) into %s",
-                sf_component_info(m->id)->name, o.cfg.name, sf_layout_name(o.layout),
+                sf_component_info(m->id)->name, what, sf_layout_name(o.layout),
                 sf_dtype_name(o.dtype), (unsigned long long)o.seed, dir);
         SF_TRY(st, m->write(&o, dir));
     }

@@ -3,18 +3,6 @@
  * coordinator/cmd_NAME.c. */
 #include "sf_cli.h"
 
-int sf_cmd_render(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("render", "the farm core arrives after the engine");
-}
-
-int sf_cmd_status(int argc, char **argv)
-{
-    (void)argc; (void)argv;
-    return sf_cli_not_built("status", "run directories arrive with the farm core");
-}
-
 int sf_cmd_submit(int argc, char **argv)
 {
     (void)argc; (void)argv;

@@ -2,14 +2,14 @@
  * classifier-free guidance through the DiT, from a safetensors file holding `noise`, `context`
  * and `negative_context` to one holding `latent` (docs/forward.md). Called by cmd_forward.c;
  * the golden tests (tests/sampler/) run the binary on the reference fixtures.
- * Each step runs the conditional and unconditional passes as one batch of two
- * (sf_dit_forward_batch), combines them with uncond + g·(cond − uncond) and steps the sampler;
- * g = 1 is the conditional pass alone, as diffusers does. Everything is allocated before the
- * loop. --save-state writes the sampler state after every step and --resume continues from one:
+ * The loop itself is node/sf_denoise.h (shared with render's denoise units): cond and uncond
+ * as one batch of two, uncond + g·(cond − uncond), g = 1 the conditional pass alone.
+ * --save-state writes the sampler state after every step and --resume continues from one:
  * the resumed latent is bit-identical to an uninterrupted run on the same machine and build.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
+#include "sf_denoise.h"
 #include "sf_dit.h"
 #include "sf_forward.h"
 #include "sf_json.h"
@@ -264,6 +264,22 @@ static int check_resumed(const struct sf_sampler *s, const struct opts *o)
                               s->guidance);
 }
 
+/* After each step: keep the trajectory row and save the state when asked. */
+struct step_ctx {
+    float *traj;
+    const char *save_state;
+};
+
+static int after_step(void *arg, const struct sf_sampler *s, double t)
+{
+    (void)t;
+    struct step_ctx *c = arg;
+    if (c->traj)
+        memcpy(c->traj + (size_t)s->step * s->n, sf_sampler_sample(s),
+               (size_t)s->n * sizeof *c->traj);
+    return c->save_state ? sf_sampler_save(s, c->save_state) : SF_OK;
+}
+
 int sf_forward_denoise(int argc, char **argv)
 {
     struct opts o;
@@ -275,7 +291,7 @@ int sf_forward_denoise(int argc, char **argv)
     struct sf_st *in = NULL;
     struct sf_dit *dit = NULL;
     struct sf_sampler *s = NULL;
-    float *noise = NULL, *ctx = NULL, *neg = NULL, *cond = NULL, *uncond = NULL, *traj = NULL;
+    float *noise = NULL, *ctx = NULL, *neg = NULL, *traj = NULL;
     const struct sf_st_tensor *tn = NULL, *tc, *tu;
     SF_TRY(st, sf_st_open(o.in, &in));
     SF_TRY(st, load_input(in, "context", 2, "(rows, text_dim)", &tc, &ctx));
@@ -318,10 +334,8 @@ int sf_forward_denoise(int argc, char **argv)
     SF_TRY(st, check_context(tc, cfg, o.model));
     SF_TRY(st, check_context(tu, cfg, o.model));
 
-    cond = malloc((size_t)n * sizeof *cond);
-    uncond = malloc((size_t)n * sizeof *uncond);
     if (o.trajectory) traj = malloc((size_t)(s->n_steps + 1) * (size_t)n * sizeof *traj);
-    if (!cond || !uncond || (o.trajectory && !traj)) {
+    if (o.trajectory && !traj) {
         st = SF_E_NOMEM;
         goto out;
     }
@@ -330,7 +344,6 @@ int sf_forward_denoise(int argc, char **argv)
     const int first = s->step;
     const int stop =
         o.stop_after >= 0 && o.stop_after < s->n_steps ? (int)o.stop_after : s->n_steps;
-    const float g = (float)s->guidance;
     SF_INFO("denoise",
             "%s/%s, %d steps (from step %d), shift %g, guidance %g, latent "
             "[%lld, %lld, %lld, %lld]",
@@ -338,25 +351,9 @@ int sf_forward_denoise(int argc, char **argv)
             s->shift, s->guidance, (long long)shape[0], (long long)shape[1], (long long)shape[2],
             (long long)shape[3]);
     t0 = now();
-    while (!sf_sampler_done(s) && s->step < stop) {
-        const double t = sf_sampler_timestep(s);
-        const float *x = sf_sampler_sample(s);
-        if (g == 1.0f) {
-            SF_TRY(st, sf_dit_forward(dit, x, thw, t, ctx, tc->shape[0], cond));
-        } else {
-            const float *xs[2] = {x, x}, *cs[2] = {ctx, neg};
-            const double ts[2] = {t, t};
-            const int64_t rows[2] = {tc->shape[0], tu->shape[0]};
-            float *outs[2] = {cond, uncond};
-            SF_TRY(st, sf_dit_forward_batch(dit, 2, xs, thw, ts, cs, rows, outs));
-            sf_sampler_cfg(cond, cond, uncond, g, n);
-        }
-        sf_sampler_step(s, cond);
-        if (traj)
-            memcpy(traj + (size_t)s->step * n, sf_sampler_sample(s), (size_t)n * sizeof *traj);
-        if (o.save_state) SF_TRY(st, sf_sampler_save(s, o.save_state));
-        SF_DEBUG("denoise", "step %d/%d t=%g done", s->step, s->n_steps, t);
-    }
+    struct step_ctx sc = {.traj = traj, .save_state = o.save_state};
+    SF_TRY(st, sf_denoise_run(dit, s, thw, ctx, tc->shape[0], neg, tu->shape[0], stop, after_step,
+                              &sc));
     const double t_loop = now() - t0;
     const int ran = s->step - first;
     /* stopped before any step ran (--stop-after 0, or at the resumed step): still leave a state */
@@ -447,8 +444,6 @@ out:
     free(noise);
     free(ctx);
     free(neg);
-    free(cond);
-    free(uncond);
     free(traj);
     sf_sampler_destroy(s);
     sf_dit_destroy(dit);

@@ -170,6 +170,7 @@ static int add_unit(struct builder *b, enum sf_unit_kind kind, int seq, double f
     va_end(ap);
     u->kind = kind;
     u->sequence = seq;
+    u->shot = u->take = u->aspect = u->element = -1;
     u->flops = flops;
     u->mem_bytes = mem;
     u->seconds = eff > 0 ? flops / (b->dev_flops * eff) : 0;
@@ -192,6 +193,7 @@ static int text_unit(struct builder *b, const char **texts, int *text_units, int
                : add_unit(b, SF_UNIT_TEXT, -1, fl, b->opt->hw->eff_text, mem, NULL, 0,
                           "encode Wan's default negative prompt");
     if (u < 0) return -1;
+    b->p->units[u].text = s;
     texts[*n_texts] = s;
     text_units[(*n_texts)++] = u;
     return u;
@@ -245,6 +247,7 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
                             vae_decode_mem(&m, w, h), NULL, 0, "identity %s (%d refs%s)", el->id,
                             el->n_refs, el->clip ? " + clip" : "");
         if (ident[e] < 0) { st = SF_E_NOMEM; goto out; }
+        out->units[ident[e]].element = e;
     }
 
     for (int si = 0; si < n_shots; si++) {
@@ -280,12 +283,14 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
                                   seq->id, s->id, t + 1, sf_aspect_name((enum sf_aspect)a));
                 if (dn < 0) { st = SF_E_NOMEM; goto out; }
                 out->units[dn].video_seconds = s->duration_ms / 1000.0;
+                out->units[dn].shot = si, out->units[dn].take = t, out->units[dn].aspect = a;
                 out->video_seconds += s->duration_ms / 1000.0;
                 int dc = add_unit(&b, SF_UNIT_DECODE, s->sequence,
                                   sf_cost_vae_decode(m.vae_dim, lf, lh, lw), opt->hw->eff_vae,
                                   vae_decode_mem(&m, w, h), &dn, 1, "%s/%s take %d %s decode",
                                   seq->id, s->id, t + 1, sf_aspect_name((enum sf_aspect)a));
                 if (dc < 0) { st = SF_E_NOMEM; goto out; }
+                out->units[dc].shot = si, out->units[dc].take = t, out->units[dc].aspect = a;
                 if (t == s->selected_take) sel_decode[si * SF_ASPECT_COUNT + a] = dc;
             }
         }

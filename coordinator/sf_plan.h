@@ -39,6 +39,11 @@ struct sf_plan_unit {
     double seconds;       /* on one worker group */
     double mem_bytes;     /* peak per rank */
     double video_seconds; /* seconds of video this unit produces (denoise units) */
+    /* What the unit works on, for render (which runs these same units): */
+    int shot, take, aspect; /* shot index, take (0-based), enum sf_aspect; -1 when not per shot */
+    const char *text;     /* text units: the prompt (owned by the campaign); "" = Wan's default
+                             negative prompt */
+    int element;          /* identity units: element index, else -1 */
 };
 
 struct sf_plan_options {

@@ -77,6 +77,9 @@ static int build_image(const struct sf_h5_array *arrays, int n_arrays,
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1, lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_fapl_core(fapl, 1 << 20, 0); /* in memory, never written by HDF5 itself */
     H5Pset_create_intermediate_group(lcpl, 1);
+    /* no object timestamps: the same arrays give the same bytes (render's latents compare) */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0);
     file = H5Fcreate("sf_h5pack_image", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     SF_TRY(st, sf_h5_check(file, "create an in-memory HDF5 file"));
     SF_TRY(st, write_string_attr(file, "sf_format", "shotfarm h5pack 1"));
@@ -87,7 +90,7 @@ static int build_image(const struct sf_h5_array *arrays, int n_arrays,
         hsize_t dims[SF_H5PACK_MAX_DIMS];
         for (int d = 0; d < a->ndim; d++) dims[d] = (hsize_t)a->shape[d];
         hid_t space = a->ndim ? H5Screate_simple(a->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
-        hid_t ds = H5Dcreate2(file, a->name, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t ds = H5Dcreate2(file, a->name, type, space, lcpl, dcpl, H5P_DEFAULT);
         int ok = sf_h5_check(ds, a->name) == SF_OK;
         if (ok) ok = sf_h5_check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data),
                                  a->name) == SF_OK;
@@ -138,6 +141,7 @@ out:
     if (file >= 0) H5Fclose(file);
     H5Pclose(fapl);
     H5Pclose(lcpl);
+    H5Pclose(dcpl);
     return st;
 }
 

@@ -17,6 +17,18 @@ static struct timespec t0;
 static int t0_set;
 static int log_rank = -1;
 static enum sf_log_level log_level = SF_LOG_INFO;
+/* The first error line of this thread since sf_log_error_mark (render reports it as a unit's
+ * cause). Thread-local, so a coordinator thread and a worker never see each other's. */
+static _Thread_local char first_error[512];
+static _Thread_local int first_error_set;
+
+void sf_log_error_mark(void)
+{
+    first_error[0] = '\0';
+    first_error_set = 0;
+}
+
+const char *sf_log_first_error(void) { return first_error; }
 
 int sf_log_parse_level(const char *s)
 {
@@ -53,6 +65,15 @@ double sf_log_elapsed(void)
 
 void sf_logv(enum sf_log_level level, const char *module, const char *fmt, va_list ap)
 {
+    if (level == SF_LOG_ERROR && !first_error_set) {
+        va_list aq;
+        va_copy(aq, ap);
+        int k = snprintf(first_error, sizeof first_error, "%s: ", module);
+        if (k > 0 && (size_t)k < sizeof first_error)
+            vsnprintf(first_error + k, sizeof first_error - (size_t)k, fmt, aq);
+        va_end(aq);
+        first_error_set = 1;
+    }
     if ((int)level > (int)log_level || (int)level < 0) return;
     char line[2048];
     static const char *tag[] = {"error: ", "warning: ", "", ""};

@@ -23,6 +23,11 @@ int sf_log_parse_level(const char *s);
 /* Seconds since sf_log_init(). */
 double sf_log_elapsed(void);
 
+/* Error capture: sf_log_error_mark() forgets, sf_log_first_error() returns the first error line
+ * ("module: text") this thread logged since (even below the log level), "" when none. Render
+ * uses it to report a failed unit's cause. */
+void sf_log_error_mark(void);
+const char *sf_log_first_error(void);
 void sf_log(enum sf_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void sf_logv(enum sf_log_level level, const char *module, const char *fmt, va_list ap);

@@ -1,0 +1,924 @@
+/* cmd_render.c — `shotfarm render CAMPAIGN -o RUNDIR`: the farm core (docs/render.md). Called by
+ * main.c, under mpirun/srun or as a singleton.
+ *
+ * Every rank loads the campaign and expands it into the same job list (render_plan.c). Rank 0
+ * hashes the inputs, writes RUNDIR/manifest.json durably and starts the coordinator in a thread;
+ * every rank (rank 0 included) runs the worker loop on its main thread: wait for a job index,
+ * run it (render_work.c), report started / step / finished / failed. The coordinator gives the
+ * largest ready job (sf_sched_pick, the plan's rule) to whichever group is idle, never blocks on
+ * one group, waits with MPI_Iprobe plus a sleeping back-off, and is the only writer of
+ * RUNDIR/events.jsonl. A failed job fails its dependents with the cause; the others go on; the
+ * exit status is 1 when anything failed.
+ *
+ * Threading rule (MPI_THREAD_MULTIPLE): the coordinator thread makes MPI calls on its own tags
+ * and file writes of JSON only; the main thread of every process makes every HDF5 call (HDF5's
+ * parallel build is not thread-safe) and every compute call.
+ */
+#define _GNU_SOURCE
+#include "sf_build_info.h"
+#include "sf_campaign.h"
+#include "sf_cli.h"
+#include "sf_comm.h"
+#include "sf_errors.h"
+#include "sf_file.h"
+#include "sf_hash.h"
+#include "sf_json.h"
+#include "sf_log.h"
+#include "sf_ops.h"
+#include "sf_render.h"
+#include "sf_sched.h"
+#include "sf_status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <hdf5.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <mpi.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CMD "render"
+#define TAG_JOB 7101   /* coordinator -> group leader: int job index, -1 = stop */
+#define TAG_EVENT 7102 /* group leader -> coordinator: struct event_msg */
+
+extern char *openblas_get_corename(void);
+extern char *openblas_get_config(void);
+
+enum ev_type { EV_STARTED, EV_STEP, EV_FINISHED, EV_FAILED };
+
+struct event_msg {
+    int32_t job, type, step, n_steps, status, group, rank, pad;
+    double t; /* wall clock (Unix seconds) at the worker */
+    char host[64];
+    char text[448];
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: [mpirun -np N] shotfarm render CAMPAIGN -o RUNDIR [--model DIR]\n"
+            "         [--tokenizer FILE] [--tp K] [--tier draft|final] [--cache DIR]\n"
+            "         [--threads N]\n\n"
+            "Renders every shot of CAMPAIGN into RUNDIR: prompt encodings (cached in --cache),\n"
+            "denoising per shot x take x aspect, VAE decode, lossless shot files in\n"
+            "RUNDIR/shots/ (FFV1 in Matroska), final latents in RUNDIR/latents/, manifest.json\n"
+            "and events.jsonl. Output does not depend on the number of ranks or threads.\n"
+            "See docs/render.md.\n\n"
+            "options:\n"
+            "  -o, --output DIR   the run directory (created)\n"
+            "  --model DIR        the pipeline directory (shotfarm mkmodel -o DIR); default: the\n"
+            "                     campaign's model.dir\n"
+            "  --tokenizer FILE   tokenizer.json (default: MODEL/tokenizer/tokenizer.json)\n"
+            "  --tp K             ranks per worker group (tensor parallel; only 1 so far)\n"
+            "  --tier T           draft (default) or final: the campaign's tier settings\n"
+            "  --cache DIR        caches shared by runs (default ~/.cache/shotfarm)\n"
+            "  --threads N        compute threads per rank (default: SF_THREADS, else cores /\n"
+            "                     ranks on the node)\n");
+}
+
+struct opts {
+    const char *campaign, *rundir, *model, *tokenizer, *cache;
+    long tp, threads;
+    int tier;
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {{"output", required_argument, 0, 'o'},
+                                       {"model", required_argument, 0, 'm'},
+                                       {"tokenizer", required_argument, 0, 'k'},
+                                       {"tp", required_argument, 0, 'p'},
+                                       {"tier", required_argument, 0, 't'},
+                                       {"cache", required_argument, 0, 'c'},
+                                       {"threads", required_argument, 0, 'n'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    *o = (struct opts){.tp = 1};
+    optind = 1;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
+        switch (c) {
+        case 'o':
+            o->rundir = optarg;
+            break;
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'k':
+            o->tokenizer = optarg;
+            break;
+        case 'c':
+            o->cache = optarg;
+            break;
+        case 'p':
+            if (sf_cli_parse_int(CMD, "--tp", optarg, 1, 64, &o->tp)) return SF_E_USAGE;
+            break;
+        case 'n':
+            if (sf_cli_parse_int(CMD, "--threads", optarg, 1, 4096, &o->threads)) return SF_E_USAGE;
+            break;
+        case 't':
+            if (strcmp(optarg, "draft") == 0)
+                o->tier = 0;
+            else if (strcmp(optarg, "final") == 0)
+                o->tier = 1;
+            else
+                return sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case ':':
+            return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) o->campaign = argv[optind++];
+    if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!o->campaign || !o->rundir)
+        return sf_cli_usage_error(CMD, "give a campaign file and -o RUNDIR");
+    if (o->tp != 1)
+        return sf_cli_usage_error(CMD,
+                                  "--tp %ld: the tensor-parallel DiT (branch `tp`) is not in "
+                                  "render yet; use --tp 1 (one rank per worker group)",
+                                  o->tp);
+    return SF_OK;
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Sleeps *ns and doubles it up to 20 ms: the wait of every probe loop (never a busy spin). */
+static void back_off(long *ns)
+{
+    struct timespec ts = {0, *ns};
+    nanosleep(&ts, NULL);
+    if (*ns < 20000000L) *ns *= 2;
+}
+
+/* ---- input hashes ------------------------------------------------------------------------ */
+
+struct input {
+    char path[SF_RENDER_PATH_MAX];
+    char sha[SF_SHA256_HEX];
+    long long bytes;
+};
+
+struct inputs {
+    struct input *v;
+    int n, cap;
+};
+
+static int add_input(struct inputs *in, const char *path)
+{
+    if (in->n == in->cap) {
+        int nc = in->cap ? 2 * in->cap : 64;
+        struct input *nv = realloc(in->v, (size_t)nc * sizeof *nv);
+        if (!nv) return SF_E_NOMEM;
+        in->v = nv;
+        in->cap = nc;
+    }
+    struct input *e = &in->v[in->n];
+    snprintf(e->path, sizeof e->path, "%s", path);
+    uint8_t d[SF_SHA256_BYTES];
+    int st = sf_sha256_file(path, d);
+    if (st) return st;
+    sf_sha256_hex(d, e->sha);
+    struct stat sb;
+    e->bytes = stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+    in->n++;
+    return SF_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every regular file under dir (recursively, sorted by name). */
+static int add_tree(struct inputs *in, const char *dir)
+{
+    int st = SF_OK;
+    DIR *d = opendir(dir);
+    if (!d) return sf_err_errno(errno, "open the model directory", dir);
+    char **names = NULL;
+    int n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nn = realloc(names, (size_t)cap * sizeof *nn);
+            if (!nn) {
+                st = SF_E_NOMEM;
+                goto out;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+        n++;
+    }
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int i = 0; i < n && st == SF_OK; i++) {
+        char p[SF_RENDER_PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        struct stat sb;
+        if (stat(p, &sb) != 0) continue;
+        st = S_ISDIR(sb.st_mode) ? add_tree(in, p) : S_ISREG(sb.st_mode) ? add_input(in, p) : SF_OK;
+    }
+out:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return st;
+}
+
+/* The text encoder's key: its files (text_encoder/ when the pipeline has one, else every model
+ * file) and the tokenizer. */
+static void text_key(const struct inputs *in, const char *model, const char *tokenizer,
+                     char hex[SF_SHA256_HEX])
+{
+    char te[SF_RENDER_PATH_MAX];
+    snprintf(te, sizeof te, "%s/text_encoder/", model);
+    int any = 0;
+    for (int i = 0; i < in->n; i++)
+        any |= strncmp(in->v[i].path, te, strlen(te)) == 0;
+    struct sf_canon c;
+    uint8_t d[SF_SHA256_BYTES];
+    sf_canon_begin(&c, "shotfarm.text_encoder.v1");
+    for (int i = 0; i < in->n; i++) {
+        const char *p = in->v[i].path;
+        int is_model = strncmp(p, model, strlen(model)) == 0;
+        if ((any && strncmp(p, te, strlen(te)) == 0) || (!any && is_model) ||
+            strcmp(p, tokenizer) == 0)
+            sf_canon_str(&c, p + (is_model ? strlen(model) : 0), in->v[i].sha);
+    }
+    sf_canon_end(&c, d);
+    sf_sha256_hex(d, hex);
+}
+
+/* ---- manifest --------------------------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *v = strchr(line, ':');
+            if (v) {
+                v += 1 + (v[1] == ' ');
+                v[strcspn(v, "\n")] = '\0';
+                snprintf(buf, n, "%s", v);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+struct domain {
+    char cpu[128], simd[32], blas[64];
+};
+
+static void local_domain(struct domain *d)
+{
+    memset(d, 0, sizeof *d);
+    cpu_model(d->cpu, sizeof d->cpu);
+    snprintf(d->simd, sizeof d->simd, "%s", sf_cpu_simd_path());
+    snprintf(d->blas, sizeof d->blas, "%s", openblas_get_corename());
+}
+
+static int write_manifest(const struct opts *o, const struct sf_render_setup *s,
+                          const struct sf_world *w, const struct inputs *in,
+                          const struct domain *doms, int argc, char **argv)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return SF_E_NOMEM;
+    struct sf_jw j;
+    sf_jw_init(&j, f, 2);
+    sf_jw_obj_begin(&j);
+    sf_jw_key(&j, "format"), sf_jw_str(&j, "shotfarm.run.v1");
+    sf_jw_key(&j, "shotfarm"), sf_jw_str(&j, SF_VERSION " (" SF_GIT_COMMIT ")");
+    sf_jw_key(&j, "command"), sf_jw_arr_begin(&j);
+    for (int i = 0; i < argc; i++)
+        sf_jw_str(&j, argv[i]);
+    sf_jw_arr_end(&j);
+    sf_jw_key(&j, "created"), sf_jw_num(&j, wall_now());
+    sf_jw_key(&j, "campaign"), sf_jw_str(&j, o->campaign);
+    sf_jw_key(&j, "tier"), sf_jw_str(&j, o->tier ? "final" : "draft");
+    sf_jw_key(&j, "model"), sf_jw_str(&j, s->model_dir);
+    sf_jw_key(&j, "tokenizer"), sf_jw_str(&j, s->tokenizer);
+    sf_jw_key(&j, "cache"), sf_jw_str(&j, s->cache);
+    sf_jw_key(&j, "text_encoder_key"), sf_jw_str(&j, s->text_key);
+    sf_jw_key(&j, "world"), sf_jw_obj_begin(&j);
+    sf_jw_key(&j, "ranks"), sf_jw_int(&j, w->world_size);
+    sf_jw_key(&j, "nodes"), sf_jw_int(&j, w->n_nodes);
+    sf_jw_key(&j, "tp"), sf_jw_int(&j, w->tp);
+    sf_jw_key(&j, "groups"), sf_jw_int(&j, w->n_groups);
+    sf_jw_obj_end(&j);
+    /* Within one domain results are bit-identical; the rank count and thread count are not in
+     * it because they do not change a bit (tests/render/). */
+    sf_jw_key(&j, "determinism_domain"), sf_jw_obj_begin(&j);
+    sf_jw_key(&j, "cpu"), sf_jw_arr_begin(&j);
+    for (int r = 0; r < w->world_size; r++) {
+        int seen = 0;
+        for (int q = 0; q < r; q++)
+            seen |= memcmp(&doms[q], &doms[r], sizeof doms[r]) == 0;
+        if (seen) continue;
+        sf_jw_obj_begin(&j);
+        sf_jw_key(&j, "model"), sf_jw_str(&j, doms[r].cpu);
+        sf_jw_key(&j, "simd_path"), sf_jw_str(&j, doms[r].simd);
+        sf_jw_key(&j, "openblas_core"), sf_jw_str(&j, doms[r].blas);
+        sf_jw_obj_end(&j);
+    }
+    sf_jw_arr_end(&j);
+    sf_jw_key(&j, "tp"), sf_jw_int(&j, w->tp);
+    sf_jw_key(&j, "guidance_passes"), sf_jw_str(&j, sf_render_guidance_mode());
+    sf_jw_key(&j, "libraries"), sf_jw_obj_begin(&j);
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int vl = 0;
+    MPI_Get_library_version(v, &vl);
+    v[strcspn(v, ",\n")] = '\0';
+    sf_jw_key(&j, "mpi"), sf_jw_str(&j, v);
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(v, sizeof v, "%u.%u.%u", maj, min, rel);
+    sf_jw_key(&j, "hdf5"), sf_jw_str(&j, v);
+    sf_jw_key(&j, "libavcodec"), sf_jw_str(&j, LIBAVCODEC_IDENT);
+    sf_jw_key(&j, "libavformat"), sf_jw_str(&j, LIBAVFORMAT_IDENT);
+    sf_jw_key(&j, "openblas"), sf_jw_str(&j, openblas_get_config());
+    sf_jw_obj_end(&j);
+    sf_jw_obj_end(&j);
+    sf_jw_key(&j, "inputs"), sf_jw_arr_begin(&j);
+    for (int i = 0; i < in->n; i++) {
+        sf_jw_obj_begin(&j);
+        sf_jw_key(&j, "path"), sf_jw_str(&j, in->v[i].path);
+        sf_jw_key(&j, "bytes"), sf_jw_int(&j, in->v[i].bytes);
+        sf_jw_key(&j, "sha256"), sf_jw_str(&j, in->v[i].sha);
+        sf_jw_obj_end(&j);
+    }
+    sf_jw_arr_end(&j);
+    sf_jw_key(&j, "units"), sf_jw_arr_begin(&j);
+    for (int i = 0; i < s->n_jobs; i++) {
+        const struct sf_render_job *u = &s->jobs[i];
+        sf_jw_obj_begin(&j);
+        sf_jw_key(&j, "name"), sf_jw_str(&j, u->name);
+        sf_jw_key(&j, "kind"), sf_jw_str(&j, sf_job_kind_name(u->kind));
+        sf_jw_key(&j, "shot"), sf_jw_str(&j, u->shot_label);
+        sf_jw_key(&j, "steps"), sf_jw_int(&j, u->kind == SF_JOB_DENOISE ? u->steps : 0);
+        sf_jw_key(&j, "output");
+        if (u->kind == SF_JOB_SKIP)
+            sf_jw_null(&j);
+        else
+            sf_jw_str(&j, u->out);
+        sf_jw_key(&j, "deps"), sf_jw_arr_begin(&j);
+        for (int d = 0; d < s->sched[i].n_deps; d++)
+            sf_jw_int(&j, s->sched[i].deps[d]);
+        sf_jw_arr_end(&j);
+        sf_jw_obj_end(&j);
+    }
+    sf_jw_arr_end(&j);
+    sf_jw_obj_end(&j);
+    sf_jw_finish(&j);
+    int st = fclose(f) == 0 ? SF_OK : SF_E_NOMEM;
+    char path[SF_RENDER_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/manifest.json", s->rundir);
+    if (st == SF_OK) st = sf_file_write_atomic(path, buf, len);
+    free(buf);
+    return st;
+}
+
+/* ---- the coordinator (rank 0, its own thread) -------------------------------------------- */
+
+enum job_state { J_PENDING, J_RUNNING, J_DONE, J_FAILED, J_SKIPPED };
+
+struct coord {
+    const struct sf_render_setup *s;
+    MPI_Comm comm;
+    int n_groups;
+    int *leader; /* world rank of each group's leader */
+    int *busy;   /* job of each group, -1 when idle */
+    unsigned char *state, *ready;
+    int events_fd;
+    int tty;
+    int shown; /* progress lines on screen */
+    int *step, *group_of;
+    double *started;
+    char (*cause)[448]; /* each failed job's cause, passed on to its dependents */
+    int n_failed, n_done;
+    int st; /* first coordinator error (events file, MPI) */
+};
+
+/* One line of events.jsonl; fsynced for terminal events so a crash never loses one. */
+static void event(struct coord *c, const char *what, int job, const struct event_msg *m,
+                  const char *error)
+{
+    const struct sf_render_job *u = &c->s->jobs[job];
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return;
+    struct sf_jw j;
+    sf_jw_init(&j, f, 0);
+    sf_jw_obj_begin(&j);
+    sf_jw_key(&j, "t"), sf_jw_num(&j, wall_now());
+    sf_jw_key(&j, "event"), sf_jw_str(&j, what);
+    sf_jw_key(&j, "job"), sf_jw_int(&j, job);
+    sf_jw_key(&j, "unit"), sf_jw_str(&j, u->name);
+    sf_jw_key(&j, "kind"), sf_jw_str(&j, sf_job_kind_name(u->kind));
+    sf_jw_key(&j, "shot"), sf_jw_str(&j, u->shot_label);
+    if (m) {
+        sf_jw_key(&j, "rank"), sf_jw_int(&j, m->rank);
+        sf_jw_key(&j, "group"), sf_jw_int(&j, m->group);
+        sf_jw_key(&j, "host"), sf_jw_str(&j, m->host);
+        sf_jw_key(&j, "worker_t"), sf_jw_num(&j, m->t);
+        if (m->type == EV_STEP || m->type == EV_STARTED) {
+            sf_jw_key(&j, "step"), sf_jw_int(&j, m->step);
+            sf_jw_key(&j, "steps"), sf_jw_int(&j, m->n_steps);
+        }
+        if (m->type == EV_FINISHED || m->type == EV_FAILED) {
+            sf_jw_key(&j, "seconds"), sf_jw_num(&j, wall_now() - c->started[job]);
+            if (u->kind != SF_JOB_SKIP) sf_jw_key(&j, "output"), sf_jw_str(&j, u->out);
+        }
+    }
+    if (error)
+        sf_jw_key(&j, strcmp(what, "skipped") == 0 ? "reason" : "error"), sf_jw_str(&j, error);
+    sf_jw_obj_end(&j);
+    sf_jw_finish(&j);
+    if (fclose(f) == 0 && c->events_fd >= 0) {
+        ssize_t wr = write(c->events_fd, buf, len);
+        if (wr != (ssize_t)len && !c->st) c->st = sf_err_errno(errno, "append to", "events.jsonl");
+        if (strcmp(what, "step") != 0) fdatasync(c->events_fd);
+    }
+    free(buf);
+}
+
+/* On a terminal: removes the progress lines so a log line can take their place. */
+static void erase(struct coord *c)
+{
+    if (!c->tty || !c->shown) return;
+    char out[32];
+    int n = snprintf(out, sizeof out, "\033[%dA\033[J", c->shown);
+    ssize_t wr = write(STDERR_FILENO, out, (size_t)n);
+    (void)wr;
+    c->shown = 0;
+}
+
+/* On a terminal: one line per active shot, redrawn in place. */
+static void draw(struct coord *c)
+{
+    if (!c->tty) return;
+    char out[8192];
+    int n = 0;
+    if (c->shown) n += snprintf(out + n, sizeof out - (size_t)n, "\033[%dA\033[J", c->shown);
+    c->shown = 0;
+    for (int g = 0; g < c->n_groups && n < (int)sizeof out - 256; g++) {
+        int j = c->busy[g];
+        if (j < 0) continue;
+        const struct sf_render_job *u = &c->s->jobs[j];
+        n += snprintf(out + n, sizeof out - (size_t)n, "  group %-3d %-28.28s %-8s", g,
+                      u->shot_label[0] ? u->shot_label : "prompt", sf_job_kind_name(u->kind));
+        if (u->kind == SF_JOB_DENOISE) {
+            int w = 20, k = u->steps ? c->step[j] * w / u->steps : 0;
+            n += snprintf(out + n, sizeof out - (size_t)n, " [%.*s%*s] %d/%d", k,
+                          "####################", w - k, "", c->step[j], u->steps);
+        }
+        n += snprintf(out + n, sizeof out - (size_t)n, " %5.1fs\n", wall_now() - c->started[j]);
+        c->shown++;
+    }
+    ssize_t wr = write(STDERR_FILENO, out, (size_t)n);
+    (void)wr;
+}
+
+/* Fails every pending job that depends on a failed one, with the cause. */
+static void fail_dependents(struct coord *c)
+{
+    const struct sf_render_setup *s = c->s;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < s->n_jobs; i++) {
+            if (c->state[i] != J_PENDING) continue;
+            for (int d = 0; d < s->sched[i].n_deps; d++) {
+                int dep = s->sched[i].deps[d];
+                if (c->state[dep] != J_FAILED) continue;
+                char why[sizeof c->cause[0] + 200];
+                snprintf(why, sizeof why, "not run: `%s` failed: %s", s->jobs[dep].name,
+                         c->cause[dep]);
+                memcpy(c->cause[i], c->cause[dep], sizeof c->cause[i]);
+                c->state[i] = J_FAILED;
+                c->n_failed++;
+                event(c, "failed", i, NULL, why);
+                SF_WARN("render", "%s: %s", s->jobs[i].name, why);
+                changed = 1;
+                break;
+            }
+        }
+    }
+}
+
+static int all_deps_done(const struct coord *c, int i)
+{
+    for (int d = 0; d < c->s->sched[i].n_deps; d++) {
+        int s = c->state[c->s->sched[i].deps[d]];
+        if (s != J_DONE && s != J_SKIPPED) return 0;
+    }
+    return 1;
+}
+
+static void handle(struct coord *c, const struct event_msg *m)
+{
+    const struct sf_render_job *u = &c->s->jobs[m->job];
+    switch (m->type) {
+    case EV_STARTED:
+        event(c, "started", m->job, m, NULL);
+        if (!c->tty)
+            SF_INFO("render", "%s: started on group %d (rank %d, %s)", u->name, m->group, m->rank,
+                    m->host);
+        break;
+    case EV_STEP:
+        c->step[m->job] = m->step;
+        event(c, "step", m->job, m, NULL);
+        if (!c->tty) SF_INFO("render", "%s: step %d/%d", u->name, m->step, m->n_steps);
+        break;
+    case EV_FINISHED:
+    case EV_FAILED:
+        erase(c);
+        c->busy[m->group] = -1;
+        if (m->type == EV_FINISHED) {
+            c->state[m->job] = J_DONE;
+            c->n_done++;
+            event(c, "finished", m->job, m, NULL);
+            SF_INFO("render", "%s: finished in %.1f s%s%s", u->name,
+                    wall_now() - c->started[m->job], u->kind == SF_JOB_DECODE ? " -> " : "",
+                    u->kind == SF_JOB_DECODE ? u->out : "");
+        } else {
+            c->state[m->job] = J_FAILED;
+            c->n_failed++;
+            memcpy(c->cause[m->job], m->text, sizeof m->text);
+            c->cause[m->job][sizeof c->cause[0] - 1] = '\0';
+            if (!m->text[0])
+                snprintf(c->cause[m->job], sizeof c->cause[m->job], "%s", sf_status_str(m->status));
+            event(c, "failed", m->job, m, m->text[0] ? m->text : sf_status_str(m->status));
+            SF_ERROR("render", "%s failed on group %d: %s", u->name, m->group,
+                     m->text[0] ? m->text : sf_status_str(m->status));
+            fail_dependents(c);
+        }
+        break;
+    }
+    draw(c);
+}
+
+static void *coordinator(void *arg)
+{
+    struct coord *c = arg;
+    const struct sf_render_setup *s = c->s;
+    for (int i = 0; i < s->n_jobs; i++)
+        if (s->jobs[i].kind == SF_JOB_SKIP) {
+            c->state[i] = J_SKIPPED;
+            event(c, "skipped", i, NULL, "not part of render yet (identity bank, assembly)");
+        }
+    long wait_ns = 100000;
+    for (;;) {
+        /* dispatch: the largest ready job to each idle group */
+        int n_running = 0;
+        for (int i = 0; i < s->n_jobs; i++) {
+            c->ready[i] = c->state[i] == J_PENDING && all_deps_done(c, i);
+            n_running += c->state[i] == J_RUNNING;
+        }
+        for (int g = 0; g < c->n_groups; g++) {
+            if (c->busy[g] >= 0) continue;
+            int j = sf_sched_pick(s->sched, s->n_jobs, c->ready);
+            if (j < 0) break;
+            c->ready[j] = 0;
+            c->state[j] = J_RUNNING;
+            c->busy[g] = j;
+            c->started[j] = wall_now();
+            int32_t msg = j;
+            int rc = MPI_Send(&msg, 1, MPI_INT32_T, c->leader[g], TAG_JOB, c->comm);
+            if (rc != MPI_SUCCESS) {
+                c->st = sf_mpi_check(rc, "send a job");
+                goto stop;
+            }
+            n_running++;
+        }
+        if (n_running == 0) {
+            int pending = 0;
+            for (int i = 0; i < s->n_jobs; i++)
+                pending += c->state[i] == J_PENDING;
+            if (!pending) break;
+            /* pending jobs, nothing running, nothing ready: only a dependency on a failed job
+             * can do that, and fail_dependents already handled it */
+            SF_ASSERT(!"render: jobs pending with nothing running");
+        }
+        int flag = 0;
+        MPI_Status ms;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_EVENT, c->comm, &flag, &ms);
+        if (!flag) {
+            back_off(&wait_ns);
+            continue;
+        }
+        wait_ns = 100000;
+        struct event_msg m;
+        MPI_Recv(&m, (int)sizeof m, MPI_BYTE, ms.MPI_SOURCE, TAG_EVENT, c->comm, MPI_STATUS_IGNORE);
+        handle(c, &m);
+    }
+stop:
+    for (int g = 0; g < c->n_groups; g++) {
+        int32_t msg = -1;
+        MPI_Send(&msg, 1, MPI_INT32_T, c->leader[g], TAG_JOB, c->comm);
+    }
+    erase(c);
+    return NULL;
+}
+
+/* ---- the worker loop (every rank's main thread) ----------------------------------------- */
+
+struct worker_ctx {
+    MPI_Comm comm;
+    struct event_msg m;
+};
+
+static void send_event(struct worker_ctx *w, int type, int step, int n_steps, int status,
+                       const char *text)
+{
+    w->m.type = type;
+    w->m.step = step;
+    w->m.n_steps = n_steps;
+    w->m.status = status;
+    w->m.t = wall_now();
+    snprintf(w->m.text, sizeof w->m.text, "%s", text ? text : "");
+    MPI_Send(&w->m, (int)sizeof w->m, MPI_BYTE, 0, TAG_EVENT, w->comm);
+}
+
+static void progress(void *arg, int step, int n_steps)
+{
+    send_event(arg, EV_STEP, step, n_steps, 0, NULL);
+}
+
+static int worker_loop(const struct sf_render_setup *s, const struct sf_world *world, MPI_Comm comm)
+{
+    struct sf_render_worker *w = NULL;
+    int st = sf_render_worker_create(s, &w);
+    if (st) return st;
+    struct worker_ctx wc = {.comm = comm};
+    wc.m.group = world->group;
+    wc.m.rank = world->world_rank;
+    gethostname(wc.m.host, sizeof wc.m.host - 1);
+    long wait_ns = 100000;
+    for (;;) {
+        int flag = 0;
+        MPI_Iprobe(0, TAG_JOB, comm, &flag, MPI_STATUS_IGNORE);
+        if (!flag) {
+            back_off(&wait_ns);
+            continue;
+        }
+        wait_ns = 100000;
+        int32_t job;
+        MPI_Recv(&job, 1, MPI_INT32_T, 0, TAG_JOB, comm, MPI_STATUS_IGNORE);
+        if (job < 0) break;
+        wc.m.job = job;
+        const struct sf_render_job *u = &s->jobs[job];
+        send_event(&wc, EV_STARTED, 0, u->kind == SF_JOB_DENOISE ? u->steps : 0, 0, NULL);
+        int rs = sf_render_job_run(w, job, progress, &wc);
+        if (rs == SF_OK)
+            send_event(&wc, EV_FINISHED, 0, 0, 0, NULL);
+        else
+            send_event(&wc, EV_FAILED, 0, 0, rs, sf_log_first_error());
+    }
+    sf_render_worker_destroy(w);
+    return SF_OK;
+}
+
+/* ---- the command -------------------------------------------------------------------------- */
+
+/* Rank 0's set-up before any job: inputs hashed, text key. Returns a status every rank learns. */
+static int hash_inputs(const struct sf_campaign *c, const struct opts *o,
+                       const struct sf_render_setup *s, struct inputs *in, char key[SF_SHA256_HEX])
+{
+    int st = SF_OK;
+    SF_TRY(st, add_input(in, o->campaign));
+    for (int e = 0; e < sf_campaign_n_elements(c); e++) {
+        const struct sf_element *el = sf_campaign_element(c, e);
+        for (int r = 0; r < el->n_refs; r++)
+            SF_TRY(st, add_input(in, el->refs[r]));
+        if (el->clip) SF_TRY(st, add_input(in, el->clip));
+    }
+    SF_TRY(st, add_tree(in, s->model_dir));
+    int have_tok = 0;
+    for (int i = 0; i < in->n; i++)
+        have_tok |= strcmp(in->v[i].path, s->tokenizer) == 0;
+    if (!have_tok) {
+        if (access(s->tokenizer, R_OK) != 0) {
+            SF_ERROR("render",
+                     "%s: no tokenizer there; pass --tokenizer FILE (e.g. "
+                     "examples/models/tokenizer.json for mkmodel's tiny pipelines)",
+                     s->tokenizer);
+            st = SF_E_NOTFOUND;
+            goto out;
+        }
+        SF_TRY(st, add_input(in, s->tokenizer));
+    }
+    text_key(in, s->model_dir, s->tokenizer, key);
+out:
+    return st;
+}
+
+int sf_cmd_render(int argc, char **argv)
+{
+    struct opts o;
+    int st = parse(argc, argv, &o);
+    if (st == 1) return SF_OK;
+    if (st) return st;
+
+    int inited = 0, provided = 0;
+    MPI_Initialized(&inited);
+    if (!inited && MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
+        SF_ERROR("render", "MPI_Init_thread failed; run under mpirun or srun --mpi=pmix");
+        return SF_E_MPI;
+    }
+    if (inited) MPI_Query_thread(&provided);
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    sf_log_set_rank(rank);
+    struct sf_world *world = NULL;
+    struct sf_campaign *c = NULL;
+    struct sf_diags *diags = NULL;
+    struct sf_render_setup s = {0};
+    struct inputs in = {0};
+    struct domain *doms = NULL;
+    struct coord co = {.events_fd = -1};
+    MPI_Comm comm = MPI_COMM_NULL;
+    pthread_t thread;
+    int thread_started = 0;
+    char why[256] = "";
+    char model[SF_RENDER_PATH_MAX], tok[SF_RENDER_PATH_MAX + 32], cache[SF_RENDER_PATH_MAX],
+        rundir[SF_RENDER_PATH_MAX];
+
+    if (provided < MPI_THREAD_MULTIPLE) {
+        SF_ERROR("render",
+                 "this MPI gives thread level %d, render needs MPI_THREAD_MULTIPLE "
+                 "(Open MPI 4.1 on Debian has it); rebuild MPI with thread support",
+                 provided);
+        st = SF_E_UNSUPPORTED;
+        goto out;
+    }
+    if (o.threads) sf_threads_init((int)o.threads);
+    SF_TRY(st, sf_world_create(MPI_COMM_WORLD, (int)o.tp, &world, why, sizeof why));
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+
+    st = sf_campaign_load(o.campaign, 0, &c, &diags);
+    if (st == SF_E_VALIDATION && rank == 0) sf_diags_print(diags, stderr);
+    if (st) goto out;
+    const struct sf_model_settings *ms = sf_campaign_model(c);
+    const char *mdir = o.model ? o.model : ms->dir;
+    if (!mdir) {
+        st = sf_cli_usage_error(CMD,
+                                "%s: the campaign names no model.dir; pass --model DIR "
+                                "(make one with: shotfarm mkmodel --config %s -o DIR)",
+                                o.campaign, ms->config ? ms->config : "tiny");
+        goto out;
+    }
+    if (!realpath(mdir, model)) {
+        st = sf_err_errno(errno, "find the model directory", mdir);
+        goto out;
+    }
+    if (o.tokenizer)
+        snprintf(tok, sizeof tok, "%s", o.tokenizer);
+    else
+        snprintf(tok, sizeof tok, "%s/tokenizer/tokenizer.json", model);
+    if (o.cache) {
+        snprintf(cache, sizeof cache, "%s", o.cache);
+    } else {
+        const char *home = getenv("HOME");
+        snprintf(cache, sizeof cache, "%s/.cache/shotfarm", home && *home ? home : "/tmp");
+    }
+    snprintf(rundir, sizeof rundir, "%s", o.rundir);
+    s.model_dir = model;
+    s.tokenizer = tok;
+    s.cache = cache;
+    s.rundir = rundir;
+
+    /* rank 0 hashes; everyone learns the outcome and the text key */
+    int hs = SF_OK;
+    if (rank == 0) {
+        hs = hash_inputs(c, &o, &s, &in, s.text_key);
+        if (hs == SF_OK) hs = sf_render_mkdirs(rundir, 0);
+    }
+    MPI_Bcast(&hs, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Bcast(s.text_key, SF_SHA256_HEX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if ((st = hs)) goto out;
+    SF_TRY(st, sf_render_expand(c, o.tier, (int)o.tp, &s));
+
+    struct domain mine;
+    local_domain(&mine);
+    doms = calloc((size_t)world->world_size, sizeof *doms);
+    if (!doms) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, doms, (int)sizeof mine, MPI_BYTE, 0,
+               MPI_COMM_WORLD);
+    int leader_info[2] = {world->group, world->group_rank}, *all = NULL;
+    if (rank == 0 && !(all = malloc(2 * sizeof *all * (size_t)world->world_size))) st = SF_E_NOMEM;
+    MPI_Gather(leader_info, 2, MPI_INT, all, 2, MPI_INT, 0, MPI_COMM_WORLD);
+
+    if (rank == 0 && st == SF_OK) {
+        st = write_manifest(&o, &s, world, &in, doms, argc, argv);
+        char ev[SF_RENDER_PATH_MAX + 16];
+        snprintf(ev, sizeof ev, "%s/events.jsonl", rundir);
+        if (st == SF_OK &&
+            (co.events_fd = open(ev, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
+            st = sf_err_errno(errno, "open", ev);
+        co.s = &s;
+        co.comm = comm;
+        co.n_groups = world->n_groups;
+        /* mpirun pipes the ranks' output: SF_PROGRESS=tty asks for the progress lines anyway */
+        const char *pe = getenv("SF_PROGRESS");
+        co.tty = pe && *pe ? strcmp(pe, "tty") == 0 : isatty(STDERR_FILENO);
+        co.leader = calloc((size_t)world->n_groups, sizeof *co.leader);
+        co.busy = calloc((size_t)world->n_groups, sizeof *co.busy);
+        co.state = calloc((size_t)s.n_jobs + 1, 1);
+        co.ready = calloc((size_t)s.n_jobs + 1, 1);
+        co.step = calloc((size_t)s.n_jobs + 1, sizeof *co.step);
+        co.started = calloc((size_t)s.n_jobs + 1, sizeof *co.started);
+        co.cause = calloc((size_t)s.n_jobs + 1, sizeof *co.cause);
+        if (st == SF_OK &&
+            (!co.leader || !co.busy || !co.state || !co.ready || !co.step || !co.started))
+            st = SF_E_NOMEM;
+        if (st == SF_OK) {
+            for (int r = 0; r < world->world_size; r++)
+                if (all[2 * r + 1] == 0) co.leader[all[2 * r]] = r;
+            for (int g = 0; g < world->n_groups; g++)
+                co.busy[g] = -1;
+            SF_INFO("render", "%d units on %d worker group%s (%d rank%s, tp %d) into %s", s.n_jobs,
+                    world->n_groups, world->n_groups == 1 ? "" : "s", world->world_size,
+                    world->world_size == 1 ? "" : "s", world->tp, rundir);
+            if (pthread_create(&thread, NULL, coordinator, &co) == 0)
+                thread_started = 1;
+            else
+                st = SF_E_NOMEM;
+        }
+    }
+    free(all);
+    MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (st) goto out;
+
+    st = worker_loop(&s, world, comm);
+    if (thread_started) {
+        pthread_join(thread, NULL);
+        thread_started = 0;
+        if (co.st) st = co.st;
+        int n_shots = 0;
+        for (int i = 0; i < s.n_jobs; i++)
+            n_shots += s.jobs[i].kind == SF_JOB_DECODE && co.state[i] == J_DONE;
+        if (co.n_failed) {
+            SF_ERROR("render", "%d of %d units failed (see `shotfarm status %s`)", co.n_failed,
+                     s.n_jobs, rundir);
+            if (!st) st = SF_E_IO;
+        }
+        printf("%s: %d shot file%s in %s/shots/, latents in %s/latents/, %d unit%s failed\n",
+               rundir, n_shots, n_shots == 1 ? "" : "s", rundir, rundir, co.n_failed,
+               co.n_failed == 1 ? "" : "s");
+        fflush(stdout);
+    }
+out:
+    if (thread_started) pthread_join(thread, NULL);
+    if (co.events_fd >= 0) close(co.events_fd);
+    free(co.leader);
+    free(co.busy);
+    free(co.state);
+    free(co.ready);
+    free(co.step);
+    free(co.started);
+    free(co.cause);
+    free(doms);
+    free(in.v);
+    sf_render_setup_fini(&s);
+    sf_campaign_destroy(c);
+    sf_diags_destroy(diags);
+    if (why[0] && rank == 0) SF_ERROR("render", "%s", why);
+    sf_world_destroy(world);
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+    if (!inited) MPI_Finalize();
+    return st;
+}

@@ -1,0 +1,296 @@
+/* cmd_status.c — `shotfarm status RUNDIR [--json]`: per shot state, denoising step n/N,
+ * elapsed time, ETA, worker group and last error of a run directory, read from manifest.json
+ * (the units and which shot each belongs to) and events.jsonl (what happened). Called by main.c;
+ * safe to run while a render is writing: a torn last line of events.jsonl (a render killed
+ * mid-write, or caught mid-append) is skipped. The ETA is the denoise unit's mean step time
+ * times its remaining steps; other units have none.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sf_cli.h"
+#include "sf_file.h"
+#include "sf_json.h"
+#include "sf_log.h"
+#include "sf_status.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CMD "status"
+#define MAX_FILE (256u << 20)
+
+struct unit {
+    const char *name, *kind, *shot;
+    int steps;
+    int state; /* 0 pending, 1 running, 2 done, 3 failed, 4 skipped */
+    int step, group;
+    double t_start, t_last, t_step0;
+    const char *error, *host;
+};
+
+struct shot {
+    const char *label;
+    int state, step, steps, group;
+    int n, n_done, n_running, n_failed, denoise_running;
+    double t_start, t_end, eta;
+    const char *error, *host;
+};
+
+static const char *state_name(int s)
+{
+    static const char *n[] = {"pending", "running", "done", "failed", "skipped"};
+    return n[s];
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: shotfarm status RUNDIR [--json]\n\n"
+               "Per shot of a render: state (pending, running, done, failed), denoising step\n"
+               "n/N, elapsed seconds, ETA, worker group and the last error, from\n"
+               "RUNDIR/manifest.json and RUNDIR/events.jsonl (docs/render.md).\n\n"
+               "options:\n"
+               "  --json   one JSON document on stdout\n");
+}
+
+static int load_json(const char *path, char **text, struct sf_json_doc **doc)
+{
+    size_t n = 0;
+    int st = sf_file_read_all(path, MAX_FILE, text, &n);
+    if (st) return st;
+    char err[160];
+    *doc = sf_json_parse(*text, n, err, sizeof err);
+    if (!*doc) {
+        SF_ERROR(CMD,
+                 "%s: %s; the run directory is damaged (render writes it durably: was it "
+                 "edited?)",
+                 path, err);
+        return SF_E_FORMAT;
+    }
+    return SF_OK;
+}
+
+int sf_cmd_status(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int json = 0;
+    optind = 1;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'h')
+            return usage(stdout), SF_OK;
+        else
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+    }
+    if (optind + 1 != argc) return sf_cli_usage_error(CMD, "give one run directory");
+    const char *rundir = argv[optind];
+    int st = SF_OK;
+    char *mtext = NULL, *etext = NULL, path[8192];
+    struct sf_json_doc *mdoc = NULL;
+    struct sf_json_doc **edocs = NULL;
+    size_t n_edocs = 0;
+    struct unit *u = NULL;
+    struct shot *sh = NULL;
+    int n_units = 0, n_shots = 0;
+
+    snprintf(path, sizeof path, "%s/manifest.json", rundir);
+    SF_TRY(st, load_json(path, &mtext, &mdoc));
+    const struct sf_json *units = sf_json_get(sf_json_root(mdoc), "units");
+    if (!units || units->type != SF_JSON_ARRAY) {
+        SF_ERROR(CMD, "%s: no `units` array; is this a shotfarm run directory?", path);
+        st = SF_E_FORMAT;
+        goto out;
+    }
+    n_units = (int)units->n;
+    u = calloc((size_t)n_units + 1, sizeof *u);
+    sh = calloc((size_t)n_units + 1, sizeof *sh);
+    if (!u || !sh) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n_units; i++) {
+        const struct sf_json *x = units->items[i];
+        int64_t steps = 0;
+        u[i].name = sf_json_get_str(x, "name");
+        u[i].kind = sf_json_get_str(x, "kind");
+        u[i].shot = sf_json_get_str(x, "shot");
+        sf_json_get_int(x, "steps", &steps);
+        u[i].steps = (int)steps;
+        u[i].group = -1;
+        if (!u[i].name || !u[i].kind || !u[i].shot) {
+            SF_ERROR(CMD, "%s: units[%d] lacks name, kind or shot", path, i);
+            st = SF_E_FORMAT;
+            goto out;
+        }
+    }
+
+    /* events: one JSON document per line */
+    snprintf(path, sizeof path, "%s/events.jsonl", rundir);
+    size_t elen = 0;
+    if (sf_file_read_all(path, MAX_FILE, &etext, &elen) == SF_OK) {
+        size_t lines = 1;
+        for (size_t i = 0; i < elen; i++)
+            lines += etext[i] == '\n';
+        edocs = calloc(lines, sizeof *edocs);
+        if (!edocs) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+        for (char *p = etext, *e; p < etext + elen; p = e + 1) {
+            e = memchr(p, '\n', (size_t)(etext + elen - p));
+            if (!e) break; /* torn last line */
+            char err[128];
+            struct sf_json_doc *d = sf_json_parse(p, (size_t)(e - p), err, sizeof err);
+            if (!d) continue;
+            edocs[n_edocs++] = d;
+            const struct sf_json *ev = sf_json_root(d);
+            int64_t job = -1, step = 0, group = -1;
+            double t = 0;
+            sf_json_get_int(ev, "job", &job);
+            sf_json_get_num(ev, "t", &t);
+            const char *what = sf_json_get_str(ev, "event");
+            if (job < 0 || job >= n_units || !what) continue;
+            struct unit *x = &u[job];
+            if (sf_json_get_int(ev, "group", &group) == 0) x->group = (int)group;
+            if (sf_json_get_str(ev, "host")) x->host = sf_json_get_str(ev, "host");
+            if (!x->t_start) x->t_start = t;
+            x->t_last = t;
+            if (strcmp(what, "started") == 0) {
+                x->state = 1;
+                x->t_start = x->t_step0 = t;
+            } else if (strcmp(what, "step") == 0 && sf_json_get_int(ev, "step", &step) == 0) {
+                x->step = (int)step;
+            } else if (strcmp(what, "finished") == 0) {
+                x->state = 2;
+                x->step = x->steps;
+            } else if (strcmp(what, "failed") == 0) {
+                x->state = 3;
+                x->error = sf_json_get_str(ev, "error");
+            } else if (strcmp(what, "skipped") == 0) {
+                x->state = 4;
+            }
+        }
+    }
+
+    /* per shot */
+    struct timespec now_ts;
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    const double now = (double)now_ts.tv_sec + now_ts.tv_nsec * 1e-9;
+    int counts[5] = {0};
+    for (int i = 0; i < n_units; i++) {
+        counts[u[i].state]++;
+        if (!u[i].shot[0]) continue; /* prompt units: a failure shows in its shots' units */
+        int k = 0;
+        while (k < n_shots && strcmp(sh[k].label, u[i].shot) != 0)
+            k++;
+        if (k == n_shots) {
+            sh[n_shots++] = (struct shot){.label = u[i].shot, .group = -1, .eta = -1};
+        }
+        struct shot *s = &sh[k];
+        const struct unit *x = &u[i];
+        if (x->t_start && (!s->t_start || x->t_start < s->t_start)) s->t_start = x->t_start;
+        if (x->t_last > s->t_end) s->t_end = x->t_last;
+        if (x->state == 3) s->error = x->error;
+        if (x->state == 1 || (x->state >= 2 && s->group < 0))
+            s->group = x->group, s->host = x->host;
+        /* step n/N: the running denoise unit (a shot with several takes or aspects has one
+         * per take x aspect), else the one furthest along */
+        if (!strcmp(x->kind, "denoise") && !s->denoise_running &&
+            (x->state == 1 || x->step >= s->step)) {
+            s->step = x->step;
+            s->steps = x->steps;
+            s->denoise_running = x->state == 1;
+            if (x->state == 1 && x->step > 0)
+                s->eta = (x->t_last - x->t_step0) / x->step * (x->steps - x->step);
+        }
+        s->n++;
+        s->n_done += x->state == 2 || x->state == 4;
+        s->n_running += x->state == 1;
+        s->n_failed += x->state == 3;
+    }
+    /* a shot is failed when any of its units failed, done when all are, running once any
+     * started, else pending */
+    for (int k = 0; k < n_shots; k++) {
+        struct shot *s = &sh[k];
+        s->state = s->n_failed ? 3 : s->n_done == s->n ? 2 : s->n_running || s->n_done ? 1 : 0;
+    }
+
+    if (json) {
+        struct sf_jw w;
+        sf_jw_init(&w, stdout, 2);
+        sf_jw_obj_begin(&w);
+        sf_jw_key(&w, "rundir"), sf_jw_str(&w, rundir);
+        sf_jw_key(&w, "units"), sf_jw_obj_begin(&w);
+        for (int s = 0; s < 5; s++)
+            sf_jw_key(&w, state_name(s)), sf_jw_int(&w, counts[s]);
+        sf_jw_obj_end(&w);
+        sf_jw_key(&w, "shots"), sf_jw_arr_begin(&w);
+        for (int k = 0; k < n_shots; k++) {
+            const struct shot *s = &sh[k];
+            sf_jw_obj_begin(&w);
+            sf_jw_key(&w, "shot"), sf_jw_str(&w, s->label);
+            sf_jw_key(&w, "state"), sf_jw_str(&w, state_name(s->state));
+            sf_jw_key(&w, "step"), sf_jw_int(&w, s->step);
+            sf_jw_key(&w, "steps"), sf_jw_int(&w, s->steps);
+            sf_jw_key(&w, "elapsed");
+            if (s->t_start)
+                sf_jw_num(&w, (s->state == 1 ? now : s->t_end) - s->t_start);
+            else
+                sf_jw_null(&w);
+            sf_jw_key(&w, "eta");
+            if (s->eta >= 0)
+                sf_jw_num(&w, s->eta);
+            else
+                sf_jw_null(&w);
+            sf_jw_key(&w, "group");
+            if (s->group >= 0)
+                sf_jw_int(&w, s->group);
+            else
+                sf_jw_null(&w);
+            sf_jw_key(&w, "host");
+            if (s->host)
+                sf_jw_str(&w, s->host);
+            else
+                sf_jw_null(&w);
+            sf_jw_key(&w, "error");
+            if (s->error)
+                sf_jw_str(&w, s->error);
+            else
+                sf_jw_null(&w);
+            sf_jw_obj_end(&w);
+        }
+        sf_jw_arr_end(&w);
+        sf_jw_obj_end(&w);
+        sf_jw_finish(&w);
+    } else {
+        printf("%s: %d units: %d done, %d running, %d pending, %d failed, %d skipped\n", rundir,
+               n_units, counts[2], counts[1], counts[0], counts[3], counts[4]);
+        printf("%-32s %-8s %7s %9s %8s %5s  %s\n", "shot", "state", "step", "elapsed", "eta",
+               "group", "error");
+        for (int k = 0; k < n_shots; k++) {
+            const struct shot *s = &sh[k];
+            char step[24] = "-", el[24] = "-", eta[24] = "-", grp[16] = "-";
+            if (s->steps) snprintf(step, sizeof step, "%d/%d", s->step, s->steps);
+            if (s->t_start)
+                snprintf(el, sizeof el, "%.1fs", (s->state == 1 ? now : s->t_end) - s->t_start);
+            if (s->eta >= 0) snprintf(eta, sizeof eta, "%.1fs", s->eta);
+            if (s->group >= 0) snprintf(grp, sizeof grp, "%d", s->group);
+            printf("%-32s %-8s %7s %9s %8s %5s  %s\n", s->label, state_name(s->state), step, el,
+                   eta, grp, s->error ? s->error : "");
+        }
+    }
+out:
+    for (size_t i = 0; i < n_edocs; i++)
+        sf_json_free(edocs[i]);
+    free(edocs);
+    sf_json_free(mdoc);
+    free(mtext);
+    free(etext);
+    free(u);
+    free(sh);
+    return st;
+}

@@ -1,0 +1,85 @@
+/* sf_render.h — the pieces of `shotfarm render` (docs/render.md), shared by its files:
+ *   render_plan.c   the campaign expanded into jobs (sf_plan_build's units, so plan and render
+ *                   agree), with every output path and cache key fixed before anything runs;
+ *   render_work.c   what a worker group does with one job (text encoding, denoising, decoding);
+ *   cmd_render.c    MPI set-up, the coordinator thread, the worker loop, manifest and events;
+ *   cmd_status.c    `shotfarm status RUNDIR` from manifest.json and events.jsonl.
+ * Every rank expands the campaign itself, identically, so the coordinator sends only job indices.
+ */
+#ifndef SF_RENDER_H
+#define SF_RENDER_H
+
+#include <stdint.h>
+
+#include "sf_hash.h"
+#include "sf_sched.h"
+
+#define SF_RENDER_PATH_MAX 4096
+
+enum sf_job_kind {
+    SF_JOB_TEXT,    /* tokenize + umT5-encode one distinct prompt into the cache */
+    SF_JOB_DENOISE, /* one shot x take x aspect: noise -> final latent in RUNDIR/latents/ */
+    SF_JOB_DECODE,  /* that latent -> frames -> RUNDIR/shots/STEM.mkv */
+    SF_JOB_SKIP,    /* planned units render does not run yet (identity bank, assembly) */
+};
+const char *sf_job_kind_name(enum sf_job_kind k);
+
+struct sf_render_job {
+    enum sf_job_kind kind;
+    char name[160];      /* the plan's unit name */
+    char shot_label[96]; /* "sequence/shot" for per-shot jobs, "" otherwise */
+    char stem[160];      /* "sequence.shot.take1.16x9": file names of this job's outputs */
+    int shot, take, aspect;
+    /* text */
+    const char *prompt; /* the prompt as written (Wan's default negative substituted) */
+    /* denoise */
+    int text_job, neg_job;
+    int width, height, frames;    /* pixels and model frames */
+    int64_t latent[3];            /* latent frames, height, width */
+    uint32_t seed;                /* the shot's seed + take (Philox key) */
+    int steps, sampler, schedule; /* sampler / schedule as the enum values of sf_sampler.h */
+    double shift, guidance;
+    /* decode */
+    int denoise_job;
+    char out[SF_RENDER_PATH_MAX]; /* text: cache file; denoise: latent .h5; decode: shot .mkv */
+};
+
+struct sf_render_setup {
+    const char *model_dir; /* the pipeline directory (transformer/, text_encoder/, vae/) */
+    const char *tokenizer; /* tokenizer.json */
+    const char *rundir, *cache;
+    char text_key[SF_SHA256_HEX]; /* SHA-256 of the text encoder's files and the tokenizer */
+    int text_len;                 /* the DiT's text rows (512): tokenizer max_len */
+    int n_jobs;
+    struct sf_render_job *jobs;
+    struct sf_sched_unit *sched; /* parallel to jobs: durations (largest first) and deps */
+    int64_t max_latent[3];
+};
+
+struct sf_campaign;
+/* Expands the campaign for `tier` (0 draft, 1 final) at tensor-parallel degree tp. Needs
+ * setup->model_dir, tokenizer, rundir, cache and text_key set. Fails with the plan's statuses
+ * (logged) or SF_E_INVAL for a prompt that is not valid UTF-8. sf_render_setup_fini frees. */
+int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_render_setup *s);
+void sf_render_setup_fini(struct sf_render_setup *s);
+
+/* ---- workers (render_work.c) ---------------------------------------------------------- */
+struct sf_render_worker;
+/* A worker of one group: loads each model part on first use and keeps it. */
+int sf_render_worker_create(const struct sf_render_setup *s, struct sf_render_worker **out);
+void sf_render_worker_destroy(struct sf_render_worker *w);
+/* Called after each denoising step. */
+typedef void (*sf_render_progress_fn)(void *arg, int step, int n_steps);
+/* Runs job j. Returns SF_OK or the failure's status; the cause is the first error line this
+ * thread logged (sf_log_first_error) — a part that failed to load fails every job that needs
+ * it with the same cause, without retrying the load. */
+int sf_render_job_run(struct sf_render_worker *w, int j, sf_render_progress_fn fn, void *arg);
+
+/* How the guidance passes run (SF_DENOISE_GUIDANCE_MODE), for the manifest: cmd_render.c cannot
+ * include node/sf_sampler.h beside io/sf_campaign.h (their enumerators share names). */
+const char *sf_render_guidance_mode(void);
+
+/* mkdir -p of path's directory part (dir_of_file 1) or of path itself. SF_E_IO logged. */
+int sf_render_mkdirs(const char *path, int dir_of_file);
+
+#endif

@@ -1,0 +1,27 @@
+# Shared by the render tests: a tiny fp32 pipeline (VAE base width 8) and helpers.
+set -u
+sf=${SF_SHOTFARM:?}
+src=${SF_SOURCE_DIR:?}
+mpiexec=${MPIEXEC:-mpirun}
+campaign=$src/tests/render/campaign.yaml
+tokenizer=$src/examples/models/tokenizer.json
+work=$(mktemp -d "${TMPDIR:-/tmp}/sf-render.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+command -v ffmpeg >/dev/null || { echo "ffmpeg not installed: skipped"; exit 77; }
+"$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$work/model" 2>"$work/mkmodel.log" \
+    || { cat "$work/mkmodel.log"; exit 1; }
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+# render NAME NP [args...]: renders the test campaign into $work/NAME, logs in $work/NAME.log
+render() {
+    local name=$1 np=$2
+    shift 2
+    "$mpiexec" -np "$np" "$sf" render "$campaign" -o "$work/$name" --model "$work/model" \
+        --tokenizer "$tokenizer" "$@" >"$work/$name.out" 2>"$work/$name.log"
+}
+# frames NAME: one line per shot file, its name and the md5 of its framemd5 listing
+frames() {
+    for f in "$work/$1"/shots/*.mkv; do
+        echo "$(basename "$f") $(ffmpeg -loglevel error -i "$f" -f framemd5 - | md5sum | cut -c1-32)"
+    done
+}
