@@ -94,6 +94,7 @@ static int bind_linear(struct binder *b, const char *module, int64_t out, int64_
     size_t n = (size_t)(out * cols) * es;
     int st = sf_st_read(w, w->dtype, 0, out, cols * b->rank, cols, b->owned_next, n);
     if (st != SF_OK) return st;
+    sf_st_release(b->files->st, w); /* the read faulted in the other ranks' columns too */
     sf_tensor_view(&l->w, w->dtype, 2, (int64_t[]){out, cols}, b->owned_next);
     b->owned_next += (n + 63) / 64 * 64;
     sf_tensor_view(&l->b, bias->dtype, 1, (int64_t[]){out}, bias->data);
