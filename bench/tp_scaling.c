@@ -105,11 +105,15 @@ int main(int argc, char **argv)
                                           {"uncached", no_argument, 0, 'u'},
                                           {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "m:l:r:u", longs, NULL)) != -1;) {
-        if (c == 'm') model = optarg;
+        if (c == 'm')
+            model = optarg;
         else if (c == 'l' && sscanf(optarg, "%ld,%ld,%ld", &thw[0], &thw[1], &thw[2]) == 3) {
-        } else if (c == 'r') reps = atoi(optarg);
-        else if (c == 'u') uncached = 1;
-        else model = NULL, optind = argc, reps = 0;
+        } else if (c == 'r')
+            reps = atoi(optarg);
+        else if (c == 'u')
+            uncached = 1;
+        else
+            model = NULL, optind = argc, reps = 0;
     }
     if (!model || reps < 1) {
         if (rank == 0)
@@ -163,19 +167,20 @@ int main(int argc, char **argv)
     double mem[5] = {(double)sf_dit_weight_bytes(m), (double)sharded, (double)copied,
                      mapped_weights_rss(), status_kb("RssAnon") * 1024};
     double all[5 * 64];
-    if (size <= 64)
-        MPI_Gather(mem, 5, MPI_DOUBLE, all, 5, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (size <= 64) MPI_Gather(mem, 5, MPI_DOUBLE, all, 5, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     double flops = sf_dit_flops(c, L, c->text_len), Lt = c->text_len, D = c->dim;
     if (!uncached) /* the text MLP and cross-attention keys/values are in the context */
         flops -= 2 * Lt * ((double)c->text_dim * D + D * D) + 4 * Lt * D * D * c->n_layers;
     if (rank == 0) {
-        printf("tp %d x %d thread%s, %lld tokens, %s pass: %.3f s (%.1f GFLOP/s), comm %.3f s (%.1f%%, %.1f MB all-reduced per rank), load %.2f s\n",
+        printf("tp %d x %d thread%s, %lld tokens, %s pass: %.3f s (%.1f GFLOP/s), comm %.3f s "
+               "(%.1f%%, %.1f MB all-reduced per rank), load %.2f s\n",
                size, threads, threads == 1 ? "" : "s", (long long)L,
                uncached ? "uncached" : "cached-context", best, flops / best / 1e9, best_comm,
                100 * best_comm / best, bytes / 1e6, load_s);
         for (int r = 0; r < size && size <= 64; r++) {
             const double *v = all + 5 * r;
-            printf("  rank %d: weights %.1f MB (slices %.1f MB, %.1f MB copied), weight pages mapped %.1f MB, "
+            printf("  rank %d: weights %.1f MB (slices %.1f MB, %.1f MB copied), weight pages "
+                   "mapped %.1f MB, "
                    "RssAnon %.1f MB\n",
                    r, v[0] / 1e6, v[1] / 1e6, v[2] / 1e6, v[3] / 1e6, v[4] / 1e6);
         }

@@ -336,8 +336,8 @@ static int self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n,
  * computed from m->ctx into m->k / m->v (the key norm's all-reduce joined with the query's: q
  * and its rows rq are passed through), or taken from each sample's precomputed context. */
 static int text_kv(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
-                   const struct sf_dit_context *const *cc, float *q, int64_t rq,
-                   const float **kp, const float **vp)
+                   const struct sf_dit_context *const *cc, float *q, int64_t rq, const float **kp,
+                   const float **vp)
 {
     int64_t Dl = m->dl, D = m->cfg.dim, Lt = m->cfg.text_len;
     if (cc) {

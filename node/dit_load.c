@@ -27,8 +27,8 @@ struct binder {
     const struct sf_dit_weights *files;
     int tp, rank;
     uint64_t bytes, sharded, copied; /* as in struct sf_dit_params */
-    float *vec_next;   /* next free fp32 slot in p->vecs */
-    char *owned_next;  /* next free byte of p->owned */
+    float *vec_next;                 /* next free fp32 slot in p->vecs */
+    char *owned_next;                /* next free byte of p->owned */
 };
 
 static const struct sf_st_tensor *get(struct binder *b, const char *official, int64_t numel)
@@ -183,8 +183,8 @@ int sf_dit_params_open(const char *model_path, int tp, int rank, struct sf_dit_p
     p->vecs = malloc(((size_t)c->n_layers * 12 + 2) * (size_t)D * sizeof *p->vecs);
     p->owned = owned ? aligned_alloc(64, owned) : NULL;
     if (!p->blocks || !p->vecs || (owned && !p->owned)) {
-        SF_ERROR("dit", "%s: out of memory binding the weights (%.1f MB of tp slices)",
-                 model_path, owned / 1e6);
+        SF_ERROR("dit", "%s: out of memory binding the weights (%.1f MB of tp slices)", model_path,
+                 owned / 1e6);
         st = SF_E_NOMEM;
         goto out;
     }

@@ -91,9 +91,9 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
 /* Precomputes what a forward pass needs from a context (its text embedding pushed through every
  * block's cross-attention key/value projections): the same at every denoising step, so a
  * sampler makes one per prompt and shot. Costs the text MLP plus 4·text_len·dim² FLOPs per block
- * once, and holds sf_dit_context_bytes (189 MB for 1.3B, 839 MB for 14B; 1/tp of it per rank). context and
- * n_ctx_rows as in sf_dit_forward. Uses m's buffers: not concurrently with a forward pass on m.
- * Returns SF_OK and *out (the caller destroys it before m), SF_E_INVAL or SF_E_NOMEM. */
+ * once, and holds sf_dit_context_bytes (189 MB for 1.3B, 839 MB for 14B; 1/tp of it per rank).
+ * context and n_ctx_rows as in sf_dit_forward. Uses m's buffers: not concurrently with a forward
+ * pass on m. Returns SF_OK and *out (the caller destroys it before m), SF_E_INVAL or SF_E_NOMEM. */
 int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_rows,
                           struct sf_dit_context **out);
 /* NULL does nothing. */

@@ -189,9 +189,10 @@ static void bad_tp_case(struct sf_world *w)
     char model[1200], text[4096], want[1500];
     snprintf(model, sizeof model, "%s/h4-f32", fixtures);
     CHECK_EQ_INT(load_captured(w, model, text, sizeof text), SF_E_INVAL);
-    snprintf(want, sizeof want,
-             "dit: error: --tp 3 does not divide the 4 attention heads of %s; valid degrees: 1 2 4\n",
-             model);
+    snprintf(
+        want, sizeof want,
+        "dit: error: --tp 3 does not divide the 4 attention heads of %s; valid degrees: 1 2 4\n",
+        model);
     if (w->group_rank == 0) {
         /* one line: "  0.0s r0 dit: error: ...\n" */
         const char *at = strstr(text, "dit: ");
