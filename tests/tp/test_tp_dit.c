@@ -14,9 +14,9 @@
 #include "sf_comm.h"
 #include "sf_dit.h"
 #include "sf_log.h"
-#include "sf_safetensors.h"
 #include "sf_status.h"
 #include "sf_test.h"
+#include "sf_test_st.h"
 
 #include <mpi.h>
 #include <stdlib.h>
@@ -25,27 +25,6 @@
 static char fixtures[1024];
 static int world_rank;
 
-static float *load_f32(const char *path, const char *name, int64_t shape[4], size_t *n)
-{
-    struct sf_st *st = NULL;
-    float *v = NULL;
-    if (sf_st_open(path, &st) != SF_OK) {
-        sf_test_failures++;
-        return NULL;
-    }
-    const struct sf_st_tensor *t = sf_st_find(st, name);
-    CHECK(t != NULL);
-    if (t) {
-        *n = t->n_elems;
-        for (int d = 0; d < 4 && shape; d++)
-            shape[d] = d < t->n_dims ? t->shape[d] : 1;
-        v = malloc(t->n_elems * sizeof *v);
-        CHECK(sf_st_read_all(t, SF_DTYPE_F32, v, t->n_elems * sizeof *v) == SF_OK);
-    }
-    sf_st_close(st);
-    return v;
-}
-
 static uint64_t hash_bytes(const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -53,17 +32,6 @@ static uint64_t hash_bytes(const void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 1099511628211ull;
     return h;
-}
-
-static double rel_err(const float *a, const float *b, size_t n)
-{
-    double worst = 0, amax = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]), r = fabs((double)b[i]);
-        worst = d > worst ? d : worst;
-        amax = r > amax ? r : amax;
-    }
-    return worst / amax;
 }
 
 static void golden_case(struct sf_world *w, const char *name)
@@ -76,8 +44,8 @@ static void golden_case(struct sf_world *w, const char *name)
     snprintf(ref, sizeof ref, "%s/%s.ref.safetensors", fixtures, name);
     size_t nx = 0, nc = 0, nr = 0, nt = 0;
     int64_t xs[4], cs[4], rs[4];
-    float *x = load_f32(in, "x", xs, &nx), *ctx = load_f32(in, "context", cs, &nc);
-    float *t = load_f32(in, "t", NULL, &nt), *want = load_f32(ref, "out", rs, &nr);
+    float *x = sf_test_load_f32(in, "x", xs, &nx), *ctx = sf_test_load_f32(in, "context", cs, &nc);
+    float *t = sf_test_load_f32(in, "t", NULL, &nt), *want = sf_test_load_f32(ref, "out", rs, &nr);
     float *out = malloc(nr * 4), *again = malloc(nr * 4), *whole = malloc(nr * 4);
     float *o2[2] = {malloc(nr * 4), malloc(nr * 4)}, *x2 = malloc(nx * 4);
     struct sf_dit *m = NULL, *m1 = NULL;
@@ -95,7 +63,7 @@ static void golden_case(struct sf_world *w, const char *name)
     snprintf(what, sizeof what, "%s tp %d rank %d vs diffusers", name, tp, g->rank);
     if (sf_test_close_f32(what, out, want, nr, 1e-4) && g->rank == 0)
         fprintf(stderr, "%s: ok, max|a-b| = %.3g max|ref| (tolerance 1e-4)\n", what,
-                rel_err(out, want, nr));
+                sf_test_rel_err(out, want, nr));
     CHECK_EQ_INT(sf_dit_forward(m1, x, thw, t[0], ctx, cs[0], whole), SF_OK);
     snprintf(what, sizeof what, "%s tp %d rank %d vs tp 1", name, tp, g->rank);
     sf_test_close_f32(what, out, whole, nr, 1e-5);
