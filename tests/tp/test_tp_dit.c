@@ -6,8 +6,8 @@
  *   - all ranks of a group hold bit-identical outputs, a second pass on the same inputs is
  *     bit-identical to the first, and so is every other group's run (the all-reduce sums in a
  *     fixed order);
- *   - a batch of two with precomputed (sharded) contexts matches, the cached single pass is
- *     bit-identical to the uncached one;
+ *   - batches of two, with and without precomputed (sharded) contexts, match; the cached single
+ *     pass is bit-identical to the uncached one;
  *   - each rank holds the replicated tensors plus exactly 1/tp of the sharded ones.
  * With the argument "bad-tp" (NP 3): loading a 4-head model at tp 3 fails on every rank with
  * SF_E_INVAL and exactly one error line (rank 0's) listing the valid degrees. */
@@ -103,6 +103,14 @@ static void golden_case(struct sf_world *w, const char *name)
         sf_test_close_f32(what, o2[0], want, nr, 1e-4);
         CHECK_EQ_INT(sf_dit_forward(m1, x2, thw, 250.0, ctx + cs[1], cs[0] - 2, whole), SF_OK);
         snprintf(what, sizeof what, "%s tp %d cached batch sample 1 vs tp 1", name, tp);
+        sf_test_close_f32(what, o2[1], whole, nr, 1e-5);
+        /* The uncached batch: both samples' text keys/values normed in one all-reduce. */
+        const float *cv[2] = {ctx, ctx + cs[1]};
+        const int64_t rows[2] = {cs[0], cs[0] - 2};
+        CHECK_EQ_INT(sf_dit_forward_batch(m, 2, xv, thw, tv, cv, rows, o2), SF_OK);
+        snprintf(what, sizeof what, "%s tp %d batch sample 0 vs diffusers", name, tp);
+        sf_test_close_f32(what, o2[0], want, nr, 1e-4);
+        snprintf(what, sizeof what, "%s tp %d batch sample 1 vs tp 1", name, tp);
         sf_test_close_f32(what, o2[1], whole, nr, 1e-5);
     }
 
