@@ -6,6 +6,7 @@
  * before any pointer is formed), and tensors are validated in offset order so that an overlap
  * names both tensors. Data pointers are not aligned: reads go through memcpy. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise(MADV_DONTNEED): posix_madvise's DONTNEED is a no-op on Linux */
 #include "sf_safetensors.h"
 #include "sf_file.h"
 #include "sf_errors.h"
@@ -580,6 +581,21 @@ int sf_st_read_all(const struct sf_st_tensor *t, enum sf_dtype dst_dtype, void *
     int64_t cols = t->n_dims ? (int64_t)sf_st_shape_elems(t->n_dims - 1, t->shape + 1) : 1;
     if (rows == 0) cols = 0;
     return sf_st_read(t, dst_dtype, 0, rows, 0, cols, dst, dst_bytes);
+}
+
+void sf_st_release(const struct sf_st *st, const struct sf_st_tensor *t)
+{
+    const unsigned char *p = t->data;
+    for (size_t i = 0; i < st->n_files; i++) {
+        const struct st_file *f = &st->files[i];
+        if (!f->mapped || p < f->map || p >= f->map + f->map_len) continue;
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t a = ((uintptr_t)p + page - 1) / page * page;
+        uintptr_t b = ((uintptr_t)p + t->n_bytes) / page * page;
+        /* Read-only private file mapping: dropped pages come back from the file unchanged. */
+        if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+        return;
+    }
 }
 
 /* ---- writing ---------------------------------------------------------------------------- */

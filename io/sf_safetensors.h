@@ -79,6 +79,12 @@ int sf_st_read(const struct sf_st_tensor *t, enum sf_dtype dst_dtype, int64_t ro
 /* The whole tensor (n_elems elements of dst_dtype). */
 int sf_st_read_all(const struct sf_st_tensor *t, enum sf_dtype dst_dtype, void *dst,
                    size_t dst_bytes);
+/* Drops this process's resident pages of t (the whole pages inside its bytes) from the mapping:
+ * for a tensor read once into a copy, e.g. a tensor-parallel rank's column slice, whose reading
+ * touched every page of the other ranks' columns too. The page cache keeps the pages and a later
+ * access maps them again unchanged (the mapping is read-only). Nothing for borrowed bytes
+ * (sf_st_open_mem). Cannot fail (madvise errors are ignored: only memory use is at stake). */
+void sf_st_release(const struct sf_st *st, const struct sf_st_tensor *t);
 
 /* ---- writing -------------------------------------------------------------------------- */
 

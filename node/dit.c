@@ -8,7 +8,16 @@
  * zero-padded to text_len rows BEFORE the text MLP and all rows are attended unmasked, so pad rows
  * carry text_embedding(0) = a bias-only vector, not zeros; (3) the head is modulated by the time
  * embedding e itself (no SiLU, not the 6-vector projection); (4) Wan's norm3 (affine, before
- * cross-attention) is diffusers' norm2, while diffusers' norm3 is the FFN's plain LayerNorm. */
+ * cross-attention) is diffusers' norm2, while diffusers' norm3 is the FFN's plain LayerNorm.
+ *
+ * Tensor parallel (opts.comm of tp > 1 ranks, Megatron style): each rank holds n_heads/tp heads
+ * (q/k/v column-parallel, Dl = D/tp features) and ffn_dim/tp FFN columns (FFN-up column-parallel);
+ * attention-out and FFN-down are row-parallel, their partial sums all-reduced once each (the bias
+ * added by rank 0 alone, before the sum). Wan's q/k RMSNorm spans all heads, so each rank's sum of
+ * squares per token is all-reduced (fp64) before scaling its own features. Embeddings,
+ * modulation, LayerNorms and the head are replicated: every rank ends with the same residual
+ * stream and the same output. The all-reduce sums in a fixed order (sf_comm.h), so a tp run is
+ * bit-identical when repeated; tp = 1 takes exactly the single-process path (no collective). */
 #include "sf_dit.h"
 
 #include <math.h>
@@ -16,6 +25,7 @@
 #include <string.h>
 
 #include "dit_load.h"
+#include "sf_comm.h"
 #include "sf_log.h"
 #include "sf_ops.h"
 #include "sf_status.h"
@@ -27,6 +37,9 @@ struct sf_dit {
     struct sf_dit_config cfg;
     struct sf_dit_params w;
     struct sf_dit_opts opts;
+    struct sf_comm *comm;   /* the tensor-parallel group (sf_comm_self() for tp = 1) */
+    int tp, heads;          /* group size; heads on this rank (n_heads / tp) */
+    int64_t dl, fl;         /* this rank's attention features (dim / tp) and FFN columns */
     int64_t ffn_rows;       /* rows of the FFN buffer */
     struct sf_arena arena;  /* every activation buffer */
     struct sf_rope3d *rope; /* for grid rope_thw; rebuilt when the grid changes */
@@ -37,7 +50,8 @@ struct sf_dit {
     float *q;      /* (R, D) queries, then the sub-layer's output before the residual add;
                       also the patch embedding's (D, L) output */
     float *k, *v;  /* (max(R, T), D) keys, values; k also holds the text MLP's hidden layer */
-    float *ffn;    /* (ffn_rows, F) */
+    float *ffn;    /* (ffn_rows, F / tp) */
+    double *ss;    /* (R + max(R, T)) per-row sums of squares of the q/k RMSNorm (tp > 1) */
     float *ho;     /* (R, out_dim * patch volume) head output */
     float *ctx_in; /* (T, text_dim) zero-padded context */
     float *ctx;    /* (T, D) embedded context */
@@ -52,7 +66,7 @@ struct sf_dit {
  * all a forward pass needs from the context, and the same at every denoising step. */
 struct sf_dit_context {
     const struct sf_dit *model;
-    float *kv; /* (n_layers, 2, text_len, D): RMS-normed keys, then values, per block */
+    float *kv; /* (n_layers, 2, text_len, D / tp): RMS-normed keys, then values, per block */
 };
 
 static size_t arena_need(size_t n_floats)
@@ -77,7 +91,7 @@ static int alloc_buffers(struct sf_dit *m)
         {&m->q, R * D},
         {&m->k, KV * D},
         {&m->v, KV * D},
-        {&m->ffn, (size_t)m->ffn_rows * c->ffn_dim},
+        {&m->ffn, (size_t)m->ffn_rows * (size_t)m->fl},
         {&m->ho, R * c->out_dim * P},
         {&m->ctx_in, T * c->text_dim},
         {&m->ctx, T * D},
@@ -91,6 +105,8 @@ static int alloc_buffers(struct sf_dit *m)
     size_t total = 0;
     for (size_t i = 0; i < n_bufs; i++)
         total += arena_need(bufs[i].n);
+    size_t ss_doubles = m->tp > 1 ? R + KV : 0; /* self-attention: q and k rows; cross: q, text */
+    total += arena_need(2 * ss_doubles);
     int st = sf_arena_init(&m->arena, total);
     if (st != SF_OK) {
         SF_ERROR("dit",
@@ -101,6 +117,7 @@ static int alloc_buffers(struct sf_dit *m)
     }
     for (size_t i = 0; i < n_bufs; i++)
         *bufs[i].p = sf_arena_alloc(&m->arena, bufs[i].n * 4);
+    if (ss_doubles) m->ss = sf_arena_alloc(&m->arena, ss_doubles * sizeof *m->ss);
     return SF_OK;
 }
 
@@ -119,8 +136,13 @@ int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf
     int st;
     m->opts = *opts;
     if (m->opts.max_batch == 0) m->opts.max_batch = 1;
-    SF_TRY(st, sf_dit_params_open(model_dir, &m->w));
+    m->comm = opts->comm ? opts->comm : sf_comm_self();
+    m->tp = m->comm->size;
+    SF_TRY(st, sf_dit_params_open(model_dir, m->tp, m->comm->rank, &m->w));
     m->cfg = m->w.files.cfg;
+    m->heads = m->cfg.n_heads / m->tp;
+    m->dl = m->cfg.dim / m->tp;
+    m->fl = m->cfg.ffn_dim / m->tp;
     if (!m->opts.max_tokens) {
         const int *p = m->cfg.patch;
         m->opts.max_tokens =
@@ -153,6 +175,12 @@ uint64_t sf_dit_weight_bytes(const struct sf_dit *m)
     return m->w.bytes;
 }
 
+void sf_dit_weight_split(const struct sf_dit *m, uint64_t *sharded, uint64_t *copied)
+{
+    if (sharded) *sharded = m->w.sharded_bytes;
+    if (copied) *copied = m->w.copied_bytes;
+}
+
 uint64_t sf_dit_buffer_bytes(const struct sf_dit *m)
 {
     return m->arena.size;
@@ -173,6 +201,50 @@ static void residual_add(float *x, const float *y, const float *gate, int64_t ro
             for (int64_t c = 0; c < cols; c++)
                 xr[c] += yr[c];
     }
+}
+
+/* RMSNorm over all D features of rows whose features are split over the group: x holds this
+ * rank's (rows, D/tp) block and w its D/tp weights. Each rank's per-row sum of squares is summed
+ * over the group first (fp64, like the kernel's accumulation). a and b (b may be NULL) are
+ * normalised with one all-reduce. tp = 1 is sf_rmsnorm over the full rows. */
+static int rmsnorm_heads(struct sf_dit *m, float *a, const float *wa, int64_t ra, float *b,
+                         const float *wb, int64_t rb)
+{
+    int64_t D = m->cfg.dim, dl = m->dl;
+    if (m->tp == 1) {
+        sf_rmsnorm(a, wa, a, ra, D, m->cfg.eps);
+        if (b) sf_rmsnorm(b, wb, b, rb, D, m->cfg.eps);
+        return SF_OK;
+    }
+    if (!b) rb = 0;
+    for (int64_t r = 0; r < ra + rb; r++) {
+        const float *x = r < ra ? a + r * dl : b + (r - ra) * dl;
+        double ss = 0;
+        for (int64_t c = 0; c < dl; c++)
+            ss += (double)x[c] * x[c];
+        m->ss[r] = ss;
+    }
+    int st = sf_comm_allreduce_sum_f64(m->comm, m->ss, (size_t)(ra + rb));
+    if (st != SF_OK) return st;
+    for (int64_t r = 0; r < ra + rb; r++) {
+        float *x = r < ra ? a + r * dl : b + (r - ra) * dl;
+        const float *w = r < ra ? wa : wb;
+        float inv = (float)(1.0 / sqrt(m->ss[r] / (double)D + (double)m->cfg.eps));
+        for (int64_t c = 0; c < dl; c++)
+            x[c] = x[c] * inv * w[c];
+    }
+    return SF_OK;
+}
+
+/* A row-parallel Linear: y (n, D) = x (n, k) · Wᵀ over this rank's k input features, summed
+ * over the group; rank 0 adds the bias before the sum. tp = 1 is sf_linear. With sum = 0 the
+ * caller all-reduces y later (the FFN's row chunks share one all-reduce). */
+static int linear_row_parallel(struct sf_dit *m, const float *x, int64_t n, int64_t k,
+                               const struct sf_dit_linear *l, float *y, int sum)
+{
+    sf_linear(x, n, k, &l->w, m->comm->rank == 0 ? &l->b : NULL, y);
+    if (m->tp == 1 || !sum) return SF_OK;
+    return sf_comm_allreduce_sum_f32(m->comm, y, (size_t)(n * m->cfg.dim));
 }
 
 /* Patch embedding of one sample: Conv3d with kernel = stride = patch, then (D, L) -> (L, D)
@@ -236,100 +308,113 @@ static void norm_modulate(struct sf_dit *m, int n, int64_t L, const float *mods,
     }
 }
 
-static void self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n, int64_t L)
+/* q, k, v of this rank's heads (R, Dl), attention into m->h (R, Dl), then the row-parallel
+ * output projection into m->q (R, D). */
+static int self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n, int64_t L)
 {
     const struct sf_dit_config *c = &m->cfg;
-    int64_t D = c->dim, R = n * L;
-    int hd = c->dim / c->n_heads;
+    int64_t D = c->dim, R = n * L, Dl = m->dl;
+    int hd = c->dim / c->n_heads, H = m->heads;
     sf_linear(m->h, R, D, &b->self.q.w, &b->self.q.b, m->q);
     sf_linear(m->h, R, D, &b->self.k.w, &b->self.k.b, m->k);
     sf_linear(m->h, R, D, &b->self.v.w, &b->self.v.b, m->v);
-    sf_rmsnorm(m->q, b->self.norm_q, m->q, R, D, c->eps);
-    sf_rmsnorm(m->k, b->self.norm_k, m->k, R, D, c->eps);
+    int st = rmsnorm_heads(m, m->q, b->self.norm_q, R, m->k, b->self.norm_k, R);
+    if (st != SF_OK) return st;
     for (int i = 0; i < n; i++) {
-        int64_t o = (int64_t)i * L * D;
-        sf_rope3d_apply(m->rope, m->q + o, L, c->n_heads);
-        sf_rope3d_apply(m->rope, m->k + o, L, c->n_heads);
-        sf_attention(m->q + o, D, m->k + o, D, m->v + o, D, m->h + o, D, L, L, c->n_heads, hd, L,
+        int64_t o = (int64_t)i * L * Dl;
+        sf_rope3d_apply(m->rope, m->q + o, L, H);
+        sf_rope3d_apply(m->rope, m->k + o, L, H);
+        sf_attention(m->q + o, Dl, m->k + o, Dl, m->v + o, Dl, m->h + o, Dl, L, L, H, hd, L,
                      1.0f / sqrtf((float)hd));
     }
-    sf_linear(m->h, R, D, &b->self.o.w, &b->self.o.b, m->q);
+    return linear_row_parallel(m, m->h, R, Dl, &b->self.o, m->q, 1);
 }
 
 /* Keys (RMS-normed) and values of the text for block `layer`, all n samples: computed from
  * m->ctx into m->k / m->v, or taken from each sample's precomputed context. */
-static void text_kv(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
-                    const struct sf_dit_context *const *cc, const float **kp, const float **vp)
+/* Keys (RMS-normed) and values of this rank's heads of the text for block `layer`, all n samples:
+ * computed from m->ctx into m->k / m->v (the key norm's all-reduce joined with the query's: q
+ * and its rows rq are passed through), or taken from each sample's precomputed context. */
+static int text_kv(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
+                   const struct sf_dit_context *const *cc, float *q, int64_t rq, const float **kp,
+                   const float **vp)
 {
-    int64_t D = m->cfg.dim, Lt = m->cfg.text_len;
+    int64_t Dl = m->dl, D = m->cfg.dim, Lt = m->cfg.text_len;
     if (cc) {
         for (int i = 0; i < n; i++) {
-            kp[i] = cc[i]->kv + (int64_t)layer * 2 * Lt * D;
-            vp[i] = kp[i] + Lt * D;
+            kp[i] = cc[i]->kv + (int64_t)layer * 2 * Lt * Dl;
+            vp[i] = kp[i] + Lt * Dl;
         }
-        return;
+        return rmsnorm_heads(m, q, b->cross.norm_q, rq, NULL, NULL, 0);
     }
     sf_linear(m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
-    sf_rmsnorm(m->k, b->cross.norm_k, m->k, n * Lt, D, m->cfg.eps);
+    int st = rmsnorm_heads(m, q, b->cross.norm_q, rq, m->k, b->cross.norm_k, n * Lt);
     sf_linear(m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
     for (int i = 0; i < n; i++) {
-        kp[i] = m->k + (int64_t)i * Lt * D;
-        vp[i] = m->v + (int64_t)i * Lt * D;
+        kp[i] = m->k + (int64_t)i * Lt * Dl;
+        vp[i] = m->v + (int64_t)i * Lt * Dl;
     }
+    return st;
 }
 
-static void cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
-                            int64_t L, const struct sf_dit_context *const *cc)
+static int cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int layer, int n,
+                           int64_t L, const struct sf_dit_context *const *cc)
 {
     const struct sf_dit_config *c = &m->cfg;
-    int64_t D = c->dim, R = n * L, Lt = c->text_len;
+    int64_t D = c->dim, R = n * L, Lt = c->text_len, Dl = m->dl;
     int hd = c->dim / c->n_heads;
     const float *kp[SF_DIT_MAX_BATCH], *vp[SF_DIT_MAX_BATCH];
     sf_layernorm(m->xs, b->norm3_w, b->norm3_b, m->h, R, D, c->eps);
     sf_linear(m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
-    sf_rmsnorm(m->q, b->cross.norm_q, m->q, R, D, c->eps);
-    text_kv(m, b, layer, n, cc, kp, vp);
+    int st = text_kv(m, b, layer, n, cc, m->q, R, kp, vp);
+    if (st != SF_OK) return st;
     for (int i = 0; i < n; i++) {
-        int64_t o = (int64_t)i * L * D;
-        sf_attention(m->q + o, D, kp[i], D, vp[i], D, m->h + o, D, L, Lt, c->n_heads, hd, Lt,
+        int64_t o = (int64_t)i * L * Dl;
+        sf_attention(m->q + o, Dl, kp[i], Dl, vp[i], Dl, m->h + o, Dl, L, Lt, m->heads, hd, Lt,
                      1.0f / sqrtf((float)hd));
     }
-    sf_linear(m->h, R, D, &b->cross.o.w, &b->cross.o.b, m->q);
+    return linear_row_parallel(m, m->h, R, Dl, &b->cross.o, m->q, 1);
 }
 
-static void ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
+/* FFN-up on this rank's columns, GELU, FFN-down partial sums into m->q, in row chunks; one
+ * all-reduce of the whole (R, D) at the end. */
+static int ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
 {
-    int64_t D = m->cfg.dim, F = m->cfg.ffn_dim;
+    int64_t D = m->cfg.dim, F = m->fl;
     for (int64_t r0 = 0; r0 < R; r0 += m->ffn_rows) {
         int64_t rows = R - r0 < m->ffn_rows ? R - r0 : m->ffn_rows;
         sf_linear(m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
         sf_gelu_tanh(m->ffn, rows * F);
-        sf_linear(m->ffn, rows, F, &b->ffn2.w, &b->ffn2.b, m->q + r0 * D);
+        linear_row_parallel(m, m->ffn, rows, F, &b->ffn2, m->q + r0 * D, 0);
     }
+    if (m->tp == 1) return SF_OK;
+    return sf_comm_allreduce_sum_f32(m->comm, m->q, (size_t)(R * D));
 }
 
-static void block_forward(struct sf_dit *m, int layer, int n, int64_t L,
-                          const struct sf_dit_context *const *cc)
+static int block_forward(struct sf_dit *m, int layer, int n, int64_t L,
+                         const struct sf_dit_context *const *cc)
 {
     const struct sf_dit_block *b = &m->w.blocks[layer];
     int64_t D = m->cfg.dim;
+    int st;
     /* mod[i] = (shift_msa, scale_msa, gate_msa, shift_ffn, scale_ffn, gate_ffn) of sample i */
     for (int i = 0; i < n; i++)
         for (int64_t j = 0; j < 6 * D; j++)
             m->mod[i * 6 * D + j] = b->modulation[j] + m->e0[i * 6 * D + j];
 
     norm_modulate(m, n, L, m->mod, 6 * D, 0 * D, 1 * D);
-    self_attention(m, b, n, L);
+    if ((st = self_attention(m, b, n, L)) != SF_OK) return st;
     for (int i = 0; i < n; i++)
         residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 2 * D, L, D);
 
-    cross_attention(m, b, layer, n, L, cc);
+    if ((st = cross_attention(m, b, layer, n, L, cc)) != SF_OK) return st;
     residual_add(m->xs, m->q, NULL, n * L, D);
 
     norm_modulate(m, n, L, m->mod, 6 * D, 3 * D, 4 * D);
-    ffn(m, b, n * L);
+    if ((st = ffn(m, b, n * L)) != SF_OK) return st;
     for (int i = 0; i < n; i++)
         residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 5 * D, L, D);
+    return SF_OK;
 }
 
 /* Head: LayerNorm, modulation by (head table + e), Linear(D, out_dim * patch volume). */
@@ -410,20 +495,24 @@ static int prepare(struct sf_dit *m, int n, const int64_t thw[3], int64_t *L)
     return SF_OK;
 }
 
-/* Everything after the text embedding (in m->ctx, or precomputed in cc). */
-static void run(struct sf_dit *m, int n, int64_t L, const float *const *x, const int64_t thw[3],
-                const double *t, const struct sf_dit_context *const *cc, float *const *out)
+/* Everything after the text embedding (in m->ctx, or precomputed in cc). Fails only when a
+ * collective does (tp > 1), leaving out unwritten. */
+static int run(struct sf_dit *m, int n, int64_t L, const float *const *x, const int64_t thw[3],
+               const double *t, const struct sf_dit_context *const *cc, float *const *out)
 {
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, P = (int64_t)c->patch[0] * c->patch[1] * c->patch[2];
     for (int i = 0; i < n; i++)
         patch_embed(m, x[i], thw, m->xs + i * L * D, L);
     time_embed(m, n, t);
-    for (int l = 0; l < c->n_layers; l++)
-        block_forward(m, l, n, L, cc);
+    for (int l = 0; l < c->n_layers; l++) {
+        int st = block_forward(m, l, n, L, cc);
+        if (st != SF_OK) return st;
+    }
     head(m, n, L);
     for (int i = 0; i < n; i++)
         unpatchify(c, m->ho + i * L * P * c->out_dim, thw, out[i]);
+    return SF_OK;
 }
 
 int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
@@ -436,8 +525,7 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
         st = check_rows(&m->cfg, n_ctx_rows[i]);
     if (st != SF_OK) return st;
     text_embed(m, n, context, n_ctx_rows);
-    run(m, n, L, x, thw, t, NULL, out);
-    return SF_OK;
+    return run(m, n, L, x, thw, t, NULL, out);
 }
 
 int sf_dit_forward(struct sf_dit *m, const float *x, const int64_t thw[3], double t,
@@ -455,26 +543,30 @@ int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_
                           struct sf_dit_context **out)
 {
     const struct sf_dit_config *c = &m->cfg;
-    int64_t D = c->dim, Lt = c->text_len;
+    int64_t D = c->dim, Lt = c->text_len, Dl = m->dl;
+    size_t bytes = sf_dit_context_bytes(c) / (size_t)m->tp;
     *out = NULL;
     int st = check_rows(c, n_ctx_rows);
     if (st != SF_OK) return st;
     struct sf_dit_context *cc = calloc(1, sizeof *cc);
-    if (cc) cc->kv = malloc(sf_dit_context_bytes(c));
+    if (cc) cc->kv = malloc(bytes);
     if (!cc || !cc->kv) {
-        SF_ERROR("dit", "cannot allocate %.1f MB for a precomputed context",
-                 sf_dit_context_bytes(c) / 1e6);
+        SF_ERROR("dit", "cannot allocate %.1f MB for a precomputed context", bytes / 1e6);
         sf_dit_context_destroy(cc);
         return SF_E_NOMEM;
     }
     cc->model = m;
     text_embed(m, 1, &context, &n_ctx_rows);
-    for (int l = 0; l < c->n_layers; l++) {
+    for (int l = 0; l < c->n_layers && st == SF_OK; l++) {
         const struct sf_dit_block *b = &m->w.blocks[l];
-        float *k = cc->kv + (int64_t)l * 2 * Lt * D, *v = k + Lt * D;
+        float *k = cc->kv + (int64_t)l * 2 * Lt * Dl, *v = k + Lt * Dl;
         sf_linear(m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);
-        sf_rmsnorm(k, b->cross.norm_k, k, Lt, D, c->eps);
+        st = rmsnorm_heads(m, k, b->cross.norm_k, Lt, NULL, NULL, 0);
         sf_linear(m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
+    }
+    if (st != SF_OK) {
+        sf_dit_context_destroy(cc);
+        return st;
     }
     *out = cc;
     return SF_OK;
@@ -496,6 +588,5 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++)
         SF_ASSERT(ctx[i] && ctx[i]->model == m); /* a context of another model is a bug */
-    run(m, n, L, x, thw, t, ctx, out);
-    return SF_OK;
+    return run(m, n, L, x, thw, t, ctx, out);
 }

@@ -2,7 +2,17 @@
  * (diffusers or official names) and dtype of the files (opened and checked by sf_model_dir.h).
  * Large tensors are views into the mmapped safetensors data; the vectors that the fp32
  * norm/modulation ops take as float * (norm weights and biases, modulation tables) are widened
- * into one fp32 allocation. */
+ * into one fp32 allocation.
+ *
+ * Tensor parallel (tp ranks, this one `rank`): each rank binds only its slice of the sharded
+ * tensors. Column-parallel weights (q/k/v of both attentions, FFN-up; Megatron's terms) are split
+ * by output feature = by rows of the (out, in) matrix, which are contiguous in the file, so the
+ * rank's slice is a view into the mapping and only its pages are ever touched. Row-parallel
+ * weights (attention-out, FFN-down) are split by input feature = by columns, which are strided in
+ * the file: the rank's columns are copied once at load (sf_st_read, file dtype kept) into one
+ * owned allocation, so the mapping's pages of other ranks' columns are never read. Everything
+ * else (embeddings, modulation, norms, head, the row-parallel biases) is replicated. tp = 1 binds
+ * exactly what it always did: whole views, no copies. */
 #ifndef SF_DIT_LOAD_H
 #define SF_DIT_LOAD_H
 
@@ -13,25 +23,30 @@
 #include "sf_tensor.h"
 
 struct sf_dit_linear {
-    struct sf_tensor w; /* (out, in) */
-    struct sf_tensor b; /* (out) */
+    struct sf_tensor w; /* (out, in); this rank's (out/tp, in) or (out, in/tp) when sharded */
+    struct sf_tensor b; /* (out) or this rank's (out/tp) */
 };
 
 struct sf_dit_attn {
-    struct sf_dit_linear q, k, v, o; /* each (D, D) */
-    const float *norm_q, *norm_k;    /* (D) RMSNorm weights over all heads */
+    struct sf_dit_linear q, k, v, o; /* each (D, D): q/k/v split by rows, o by columns */
+    const float *norm_q, *norm_k;    /* (D) RMSNorm weights over all heads; sharded: this
+                                        rank's D/tp of them (the norm still spans D) */
 };
 
 struct sf_dit_block {
     const float *modulation; /* (6, D): shift/scale/gate of attention, then of the FFN */
     struct sf_dit_attn self, cross;
     const float *norm3_w, *norm3_b;  /* (D) affine LayerNorm before cross-attention */
-    struct sf_dit_linear ffn1, ffn2; /* (F, D), (D, F) */
+    struct sf_dit_linear ffn1, ffn2; /* (F, D), (D, F): ffn1 split by rows, ffn2 by columns */
 };
 
 struct sf_dit_params {
     struct sf_dit_weights files;       /* config, layout and the open safetensors (the mapping) */
-    uint64_t bytes;                    /* bytes of all bound tensors, as stored */
+    int tp, rank;                      /* the split: this rank's shard of tp */
+    uint64_t bytes;                    /* bytes of the tensors (or slices) bound, as stored */
+    uint64_t sharded_bytes;            /* ... of which slices of sharded tensors */
+    uint64_t copied_bytes;             /* ... of which copied out of the mapping (in `owned`) */
+    void *owned;                       /* the row-parallel slices (tp > 1), in file dtype */
     struct sf_tensor patch_w;          /* (D, in_dim, pt, ph, pw) */
     struct sf_tensor patch_b;          /* (D) */
     struct sf_dit_linear text1, text2; /* (D, text_dim), (D, D) */
@@ -43,9 +58,11 @@ struct sf_dit_params {
 };
 
 /* Opens the DiT of a model path (any form sf_model_dir_detect accepts; the config and every
- * tensor are checked there) and binds its tensors by role. On failure logs one line naming the
- * file and the tensor or field, returns SF_E_* and leaves *p closed. */
-int sf_dit_params_open(const char *model_path, struct sf_dit_params *p);
+ * tensor are checked there) and binds its tensors by role, rank `rank`'s shard of tp (1, 0: the
+ * whole model). On failure logs one line naming the file and the tensor or field (or, for a tp
+ * that does not split the heads and FFN evenly, the valid degrees; logged by rank 0 only),
+ * returns SF_E_* and leaves *p closed. */
+int sf_dit_params_open(const char *model_path, int tp, int rank, struct sf_dit_params *p);
 /* Frees what sf_dit_params_open made; a zeroed struct is fine. */
 void sf_dit_params_close(struct sf_dit_params *p);
 

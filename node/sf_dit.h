@@ -29,6 +29,7 @@
 
 #include "sf_config.h"
 
+struct sf_comm;
 struct sf_dit;
 struct sf_dit_context;
 
@@ -39,10 +40,17 @@ struct sf_dit_opts {
     int64_t max_tokens;    /* largest video token count (F/pt)*(H/ph)*(W/pw) of one sample, or 0: */
     int64_t max_latent[3]; /* ... the largest latent (frames, height, width) instead */
     int max_batch; /* samples per call, 1..SF_DIT_MAX_BATCH (2: both CFG branches); 0 means 1 */
+    /* Tensor parallel: the worker group this rank belongs to (borrowed; it must outlive the
+     * model), or NULL for one process (sf_comm_self()). With comm->size = tp > 1 this rank loads
+     * and computes its shard (n_heads/tp heads, ffn_dim/tp FFN columns; docs/forward.md), and
+     * sf_dit_load, every forward call and sf_dit_context_create become collectives: all ranks
+     * of the group make the same calls with the same arguments, and all get the same output. */
+    struct sf_comm *comm;
 };
 
 /* Opens the DiT of a model directory (either layout, any weight dtype), checks every tensor
- * against the config (one error line naming the file, tensor and what was expected), and sizes
+ * against the config (one error line naming the file, tensor and what was expected; a tp that
+ * does not divide the heads and FFN width gets one line listing the valid degrees), and sizes
  * the activation buffers for opts. Returns SF_OK and *out (owned by the caller, freed with
  * sf_dit_destroy), or SF_E_NOTFOUND / SF_E_FORMAT / SF_E_INVAL / SF_E_UNSUPPORTED / SF_E_IO /
  * SF_E_NOMEM with *out NULL. */
@@ -52,8 +60,13 @@ void sf_dit_destroy(struct sf_dit *m);
 
 /* The loaded configuration (borrowed, valid until sf_dit_destroy). */
 const struct sf_dit_config *sf_dit_get_config(const struct sf_dit *m);
-/* Bytes of the weights as stored (what mmap brings in), and of the activation buffers. */
+/* Bytes of the weights this rank holds, as stored (what mmap brings in; at tp > 1 the replicated
+ * tensors plus 1/tp of the sharded ones), and of the activation buffers. */
 uint64_t sf_dit_weight_bytes(const struct sf_dit *m);
+/* Of sf_dit_weight_bytes: *sharded the bytes of this rank's slices of sharded tensors (0 at
+ * tp = 1), *copied those copied out of the mapping at load (the row-parallel slices, whose
+ * columns are strided in the file). Either pointer may be NULL. */
+void sf_dit_weight_split(const struct sf_dit *m, uint64_t *sharded, uint64_t *copied);
 uint64_t sf_dit_buffer_bytes(const struct sf_dit *m);
 
 /* One forward pass of one sample.
@@ -78,9 +91,9 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
 /* Precomputes what a forward pass needs from a context (its text embedding pushed through every
  * block's cross-attention key/value projections): the same at every denoising step, so a
  * sampler makes one per prompt and shot. Costs the text MLP plus 4·text_len·dim² FLOPs per block
- * once, and holds sf_dit_context_bytes (189 MB for 1.3B, 839 MB for 14B). context and
- * n_ctx_rows as in sf_dit_forward. Uses m's buffers: not concurrently with a forward pass on m.
- * Returns SF_OK and *out (the caller destroys it before m), SF_E_INVAL or SF_E_NOMEM. */
+ * once, and holds sf_dit_context_bytes (189 MB for 1.3B, 839 MB for 14B; 1/tp of it per rank).
+ * context and n_ctx_rows as in sf_dit_forward. Uses m's buffers: not concurrently with a forward
+ * pass on m. Returns SF_OK and *out (the caller destroys it before m), SF_E_INVAL or SF_E_NOMEM. */
 int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_rows,
                           struct sf_dit_context **out);
 /* NULL does nothing. */

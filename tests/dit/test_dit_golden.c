@@ -10,34 +10,13 @@
 #include "sf_safetensors.h"
 #include "sf_status.h"
 #include "sf_test.h"
+#include "sf_test_st.h"
 
 #include <stdlib.h>
 #include <sys/wait.h>
 
 static char fixtures[1024], outdir[1024];
 static const char *shotfarm;
-
-static float *load_f32(const char *path, const char *name, int64_t shape[4], size_t *n)
-{
-    struct sf_st *st = NULL;
-    float *v = NULL;
-    if (sf_st_open(path, &st) != SF_OK) {
-        fprintf(stderr, "cannot open %s\n", path);
-        sf_test_failures++;
-        return NULL;
-    }
-    const struct sf_st_tensor *t = sf_st_find(st, name);
-    CHECK(t != NULL);
-    if (t) {
-        *n = t->n_elems;
-        for (int d = 0; d < 4 && shape; d++)
-            shape[d] = d < t->n_dims ? t->shape[d] : 1;
-        v = malloc(t->n_elems * sizeof *v);
-        CHECK(sf_st_read_all(t, SF_DTYPE_F32, v, t->n_elems * sizeof *v) == SF_OK);
-    }
-    sf_st_close(st);
-    return v;
-}
 
 static void golden_case(const char *name, double k)
 {
@@ -54,7 +33,8 @@ static void golden_case(const char *name, double k)
     if (rc != 0) return;
     size_t n_got = 0, n_ref = 0;
     int64_t s_got[4], s_ref[4];
-    float *got = load_f32(out, "out", s_got, &n_got), *want = load_f32(ref, "out", s_ref, &n_ref);
+    float *got = sf_test_load_f32(out, "out", s_got, &n_got),
+          *want = sf_test_load_f32(ref, "out", s_ref, &n_ref);
     if (got && want) {
         for (int d = 0; d < 4; d++)
             CHECK_EQ_INT(s_got[d], s_ref[d]);
@@ -62,15 +42,9 @@ static void golden_case(const char *name, double k)
         if (n_got == n_ref) {
             char what[256];
             snprintf(what, sizeof what, "dit golden %s", name);
-            double worst = 0, amax = 0;
-            for (size_t i = 0; i < n_got; i++) {
-                double d = fabs((double)got[i] - want[i]), r = fabs((double)want[i]);
-                worst = d > worst ? d : worst;
-                amax = r > amax ? r : amax;
-            }
             if (sf_test_close_f32(what, got, want, n_got, k))
                 fprintf(stderr, "%s: ok, max|a-b| = %.3g max|ref| (tolerance %.0e)\n", what,
-                        worst / amax, k);
+                        sf_test_rel_err(got, want, n_got), k);
         }
     }
     free(got);
@@ -87,10 +61,10 @@ static void batch_case(const char *name)
     snprintf(ref, sizeof ref, "%s/%s.ref.safetensors", fixtures, name);
     size_t nx, nc, nr;
     int64_t xs[4], cs[4], rs[4];
-    float *x = load_f32(in, "x", xs, &nx), *ctx = load_f32(in, "context", cs, &nc);
-    float *want = load_f32(ref, "out", rs, &nr);
+    float *x = sf_test_load_f32(in, "x", xs, &nx), *ctx = sf_test_load_f32(in, "context", cs, &nc);
+    float *want = sf_test_load_f32(ref, "out", rs, &nr);
     size_t nt;
-    float *t = load_f32(in, "t", NULL, &nt);
+    float *t = sf_test_load_f32(in, "t", NULL, &nt);
     struct sf_dit *m = NULL;
     float *x2 = malloc(nx * sizeof *x2), *o[2] = {malloc(nr * 4), malloc(nr * 4)};
     float *single = malloc(nr * 4);
