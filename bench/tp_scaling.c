@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "sf_comm.h"
+#include "sf_cost.h"
 #include "sf_dit.h"
 #include "sf_log.h"
 #include "sf_ops.h"
@@ -177,9 +178,9 @@ int main(int argc, char **argv)
                      mapped_weights_rss(), status_kb("RssAnon") * 1024};
     double all[5 * 64];
     if (size <= 64) MPI_Gather(mem, 5, MPI_DOUBLE, all, 5, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    double flops = sf_dit_flops(c, L, c->text_len), Lt = c->text_len, D = c->dim;
-    if (!uncached) /* the text MLP and cross-attention keys/values are in the context */
-        flops -= 2 * Lt * ((double)c->text_dim * D + D * D) + 4 * Lt * D * D * c->n_layers;
+    struct sf_cost_dit cost = sf_cost_dit_forward(c, L, c->text_len);
+    /* a cached pass: the text MLP and cross-attention keys/values are in the context */
+    double flops = uncached ? cost.total : cost.total - cost.text_side;
     if (rank == 0) {
         printf("tp %d x %d thread%s, %lld tokens, %s pass: %.3f s (%.1f GFLOP/s; cpu %.3f s), comm "
                "%.3f s "

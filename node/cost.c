@@ -25,6 +25,7 @@ struct sf_cost_dit sf_cost_dit_forward(const struct sf_dit_config *c, int64_t to
               + 2.0 * Lt * (c->text_dim * D + D * D)    /* text MLP */
               + 2.0 * (c->freq_dim * D + D * D + 6.0 * D * D); /* time MLPs */
     r.total = r.linear + r.attn_self + r.attn_cross + r.embed;
+    r.text_side = 2.0 * Lt * (c->text_dim * D + D * D) + c->n_layers * 4.0 * Lt * D * D;
     return r;
 }
 

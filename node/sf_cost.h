@@ -16,6 +16,10 @@ struct sf_cost_dit {
     double attn_cross; /* the same against the text tokens */
     double embed;      /* patch embedding, head, text and time embeddings */
     double total;
+    /* The part a per-prompt precomputed context (sf_dit_context_create) removes from each pass:
+     * the text MLP and every block's cross-attention k/v projections of the text. Included in
+     * the fields above. */
+    double text_side;
 };
 
 /* One DiT forward pass (one guidance branch) on `tokens` video tokens and `text_len` context
