@@ -210,6 +210,9 @@ int sf_cmd_plan(int argc, char **argv)
                                 .tp = 0, .tier = SF_TIER_FINAL, .credit_usd = SF_PLAN_DEFAULT_CREDIT_USD};
     int json = 0, st = SF_OK, opt;
     long v;
+    struct sf_campaign *c = NULL;
+    struct sf_diags *d = NULL;
+    struct sf_plan p = {0};
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -233,9 +236,6 @@ int sf_cmd_plan(int argc, char **argv)
         }
     }
     if (optind != argc - 1) return sf_cli_usage_error("plan", "expected one campaign file");
-    struct sf_campaign *c = NULL;
-    struct sf_diags *d = NULL;
-    struct sf_plan p = {0};
     st = sf_campaign_load(argv[optind], SF_CAMPAIGN_NO_MEDIA, &c, &d);
     if (st) {
         sf_diags_print(d, stderr);
