@@ -18,7 +18,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: shotfarm plan CAMPAIGN [--nodes N] [--gpus-per-node G] [--tp K]\n"
             "                     [--gpu h100|h200|a100|l40s|cpu] [--tier draft|final]\n"
-            "                     [--price-per-gpu-hour USD] [--credit-usd USD] [--json]\n\n"
+            "                     [--price-per-gpu-hour USD] [--credit-usd USD] [--model DIR]\n"
+            "                     [--json]\n\n"
             "What the campaign will cost before anything runs: its work units (prompt encodings,\n"
             "identity bank, denoising per shot x take x aspect, VAE decodes, assembly), their\n"
             "FLOPs and time on the chosen hardware, peak memory per rank (refused when a unit\n"
@@ -32,6 +33,8 @@ static void usage(FILE *f)
             "  --tier draft|final     which tier to plan (default final)\n"
             "  --price-per-gpu-hour X cost of one device-hour in USD (default: the profile's)\n"
             "  --credit-usd X         USD value of one hosted credit (default %.2f, an assumption)\n"
+            "  --model DIR            size the model from this directory's DiT (config.json or\n"
+            "                         shapes) instead of the campaign's model settings\n"
             "  --json                 one JSON document on stdout\n",
             SF_PLAN_DEFAULT_CREDIT_USD);
 }
@@ -204,6 +207,7 @@ int sf_cmd_plan(int argc, char **argv)
         {"tp", required_argument, 0, 't'},    {"gpu", required_argument, 0, 'G'},
         {"tier", required_argument, 0, 'T'},  {"price-per-gpu-hour", required_argument, 0, 'p'},
         {"credit-usd", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'},
+        {"model", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
     };
     struct sf_plan_options o = {.hw = sf_plan_profile("h100"), .nodes = 1, .devices_per_node = 8,
@@ -231,6 +235,7 @@ int sf_cmd_plan(int argc, char **argv)
         case 'p': SF_TRY(st, sf_cli_parse_double("plan", "--price-per-gpu-hour", optarg, 0, 1e6, &o.price_per_hour)); break;
         case 'c': SF_TRY(st, sf_cli_parse_double("plan", "--credit-usd", optarg, 0, 1e6, &o.credit_usd)); break;
         case 'j': json = 1; break;
+        case 'm': o.model_dir = optarg; break;
         case 'h': usage(stdout); return SF_OK;
         default: return sf_cli_usage_error("plan", "unknown option");
         }

@@ -8,6 +8,7 @@
 #include "sf_config.h"
 #include "sf_cost.h"
 #include "sf_log.h"
+#include "sf_model_dir.h"
 #include "sf_status.h"
 
 #include <math.h>
@@ -86,13 +87,30 @@ struct model_dims {
     double weight_bytes_per_param;
 };
 
-static int model_dims(const struct sf_campaign *c, struct model_dims *m)
+/* The DiT config of a model directory (its config.json, or the tensor shapes). */
+static int dir_config(const char *dir, struct sf_dit_config *cfg)
+{
+    struct sf_model_dir md;
+    struct sf_dit_weights w;
+    int st = sf_model_dir_detect(dir, &md);
+    if (st == SF_OK) st = sf_model_dir_open_dit(&md, &w);
+    if (st == SF_OK) {
+        *cfg = w.cfg;
+        sf_dit_weights_fini(&w);
+    }
+    return st;
+}
+
+static int model_dims(const struct sf_campaign *c, const char *model_dir, struct model_dims *m)
 {
     const struct sf_model_settings *ms = sf_campaign_model(c);
-    if (!ms->config || sf_dit_config_by_name(ms->config, &m->dit) != 0) {
-        SF_ERROR("plan", "%s: model: plan needs a named config (tiny, wan2.1-t2v-1.3b, "
-                 "wan2.1-t2v-14b); reading a model directory's config is not supported yet",
-                 sf_campaign_name(c));
+    const char *dir = model_dir ? model_dir : ms->config ? NULL : ms->dir;
+    if (dir) {
+        int st = dir_config(dir, &m->dit);
+        if (st) return st;
+    } else if (!ms->config || sf_dit_config_by_name(ms->config, &m->dit) != 0) {
+        SF_ERROR("plan", "%s: model: give a config (tiny, wan2.1-t2v-1.3b, wan2.1-t2v-14b) or a "
+                 "model directory (model.dir, or --model DIR)", sf_campaign_name(c));
         return SF_E_UNSUPPORTED;
     }
     if (m->dit.text_dim == 4096) { /* umT5-XXL */
@@ -207,7 +225,7 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
     const char **texts = NULL;
     int *text_units = NULL, *ident = NULL, *sel_decode = NULL, n_texts = 0;
     struct model_dims m;
-    SF_TRY(st, model_dims(c, &m));
+    SF_TRY(st, model_dims(c, opt->model_dir, &m));
     int devices = opt->nodes * opt->devices_per_node;
     if (opt->tp < 1 || opt->devices_per_node % opt->tp) {
         SF_ERROR("plan", "--tp %d must divide --gpus-per-node %d (a worker group never spans "

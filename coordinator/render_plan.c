@@ -69,7 +69,8 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
                                  .nodes = 1,
                                  .devices_per_node = tp,
                                  .tp = tp,
-                                 .tier = (enum sf_tier_kind)tier};
+                                 .tier = (enum sf_tier_kind)tier,
+                                 .model_dir = s->model_dir};
     SF_TRY(st, sf_plan_build(c, &po, &p));
     struct sf_dit_config dc;
     if (sf_dit_config_by_name(sf_campaign_model(c)->config, &dc) == 0)

@@ -52,6 +52,8 @@ struct sf_plan_options {
     enum sf_tier_kind tier;
     double price_per_hour;  /* <= 0: the profile's default */
     double credit_usd;      /* value of one hosted credit in USD */
+    const char *model_dir;  /* a model directory whose DiT config.json (or shapes) size the model;
+                               NULL: the campaign's model (its config name, else its dir) */
 };
 
 struct sf_plan {

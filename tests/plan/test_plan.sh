@@ -52,6 +52,19 @@ assert abs(dn[0]["seconds"] - 2.83e16 / (989e12 * 0.45)) < 0.7, dn[0]["seconds"]
 assert len([u for u in d["units"] if u["kind"] == "text"]) == 2  # prompt + default negative
 PY
 
+# 2b. --model DIR sizes the model from the directory's DiT (a 1-layer dim-96 model here), not
+#     the campaign's config name: far fewer FLOPs than the 1.3B figure above.
+"$sf" mkmodel --config tiny --dim 96 --heads 3 --layers 1 --component dit -o "$dir/m" >/dev/null 2>&1 ||
+    say "mkmodel for --model failed"
+"$sf" plan "$dir/one.yaml" --model "$dir/m" --json >"$dir/m.json" || say "plan --model exited $?"
+python3 - "$dir/m.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+dn = [u for u in d["units"] if u["kind"] == "denoise"][0]
+assert 0 < dn["flops"] < 2.83e16 / 100, dn["flops"]
+PY
+"$sf" plan "$dir/one.yaml" --model "$dir/nope" >/dev/null 2>&1 && say "plan --model with a missing dir succeeded"
+
 # 3. 14B in fp32 at 720p does not fit an L40S at tp 1: refused with the numbers and a fix.
 sed 's/wan2.1-t2v-1.3b, dtype: bf16/wan2.1-t2v-14b, dtype: fp32/; s/832x480/1280x720/' "$dir/one.yaml" >"$dir/big.yaml"
 err=$("$sf" plan "$dir/big.yaml" --gpu l40s 2>&1 >/dev/null); rc=$?
