@@ -9,11 +9,13 @@
  * carry text_embedding(0) = a bias-only vector, not zeros; (3) the head is modulated by the time
  * embedding e itself (no SiLU, not the 6-vector projection); (4) Wan's norm3 (affine, before
  * cross-attention) is diffusers' norm2, while diffusers' norm3 is the FFN's plain LayerNorm. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "sf_dit.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dit_load.h"
 #include "sf_log.h"
@@ -46,6 +48,7 @@ struct sf_dit {
     float *et;     /* (B, D) scratch of the time MLP */
     float *e0;     /* (B, 6D) time projection */
     float *mod;    /* (B, 6D) a block's modulation: table + e0 */
+    struct sf_dit_timing *timing; /* NULL, or where lin()/att() add their wall time */
 };
 
 /* A prompt's text embedding pushed through every block's cross-attention key/value projections:
@@ -158,21 +161,74 @@ uint64_t sf_dit_buffer_bytes(const struct sf_dit *m)
     return m->arena.size;
 }
 
+void sf_dit_set_timing(struct sf_dit *m, struct sf_dit_timing *t)
+{
+    m->timing = t;
+}
+
 /* ---- the pieces of a forward pass ------------------------------------------------------- */
 
-/* x[r, c] += y[r, c] * gate[c] (gate NULL: plain add), the fp32 residual update. */
-static void residual_add(float *x, const float *y, const float *gate, int64_t rows, int64_t cols)
+static double now_s(void)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        float *xr = x + r * cols;
-        const float *yr = y + r * cols;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* sf_linear / sf_attention, adding their wall time to m->timing when it is set (two clock
+ * reads per call, a few hundred calls per pass: free). */
+static void lin(struct sf_dit *m, const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
+                const struct sf_tensor *bias, float *y)
+{
+    double t0 = m->timing ? now_s() : 0.0;
+    sf_linear(x, n, k, w, bias, y);
+    if (m->timing) m->timing->linear += now_s() - t0;
+}
+
+static void att(struct sf_dit *m, const float *q, const float *k, const float *v, float *out,
+                int64_t Lq, int64_t Lk)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim;
+    int hd = c->dim / c->n_heads;
+    double t0 = m->timing ? now_s() : 0.0;
+    sf_attention(q, D, k, D, v, D, out, D, Lq, Lk, c->n_heads, hd, Lk, 1.0f / sqrtf((float)hd));
+    if (m->timing) m->timing->attention += now_s() - t0;
+}
+
+/* x[r, c] += y[r, c] * gate[c] over n samples of L rows (sample i's gate at gates + i*stride;
+ * gates NULL: plain add), the fp32 residual update, in row chunks on the pool (elementwise, so
+ * the result does not depend on the thread count). */
+#define RESIDUAL_ROWS 32
+struct residual_job {
+    float *x;
+    const float *y, *gates;
+    int64_t stride, L, rows, cols;
+};
+
+static void residual_item(void *ctx, int64_t item)
+{
+    const struct residual_job *j = ctx;
+    int64_t r1 = (item + 1) * RESIDUAL_ROWS < j->rows ? (item + 1) * RESIDUAL_ROWS : j->rows;
+    for (int64_t r = item * RESIDUAL_ROWS; r < r1; r++) {
+        float *xr = j->x + r * j->cols;
+        const float *yr = j->y + r * j->cols;
+        const float *gate = j->gates ? j->gates + r / j->L * j->stride : NULL;
         if (gate)
-            for (int64_t c = 0; c < cols; c++)
+            for (int64_t c = 0; c < j->cols; c++)
                 xr[c] += yr[c] * gate[c];
         else
-            for (int64_t c = 0; c < cols; c++)
+            for (int64_t c = 0; c < j->cols; c++)
                 xr[c] += yr[c];
     }
+}
+
+static void residual_add(float *x, const float *y, const float *gates, int64_t stride, int n,
+                         int64_t L, int64_t cols)
+{
+    struct residual_job j = {
+        .x = x, .y = y, .gates = gates, .stride = stride, .L = L, .rows = n * L, .cols = cols};
+    sf_parallel_for((j.rows + RESIDUAL_ROWS - 1) / RESIDUAL_ROWS, residual_item, &j);
 }
 
 /* Patch embedding of one sample: Conv3d with kernel = stride = patch, then (D, L) -> (L, D)
@@ -198,12 +254,12 @@ static void time_embed(struct sf_dit *m, int n, const double *t)
     int64_t D = c->dim;
     for (int i = 0; i < n; i++)
         sf_timestep_embedding(t[i], c->freq_dim, m->sinus + (int64_t)i * c->freq_dim);
-    sf_linear(m->sinus, n, c->freq_dim, &m->w.time1.w, &m->w.time1.b, m->et);
+    lin(m, m->sinus, n, c->freq_dim, &m->w.time1.w, &m->w.time1.b, m->et);
     sf_silu(m->et, n * D);
-    sf_linear(m->et, n, D, &m->w.time2.w, &m->w.time2.b, m->e);
+    lin(m, m->et, n, D, &m->w.time2.w, &m->w.time2.b, m->e);
     memcpy(m->et, m->e, (size_t)(n * D) * sizeof *m->et);
     sf_silu(m->et, n * D);
-    sf_linear(m->et, n, D, &m->w.time_proj.w, &m->w.time_proj.b, m->e0);
+    lin(m, m->et, n, D, &m->w.time_proj.w, &m->w.time_proj.b, m->e0);
 }
 
 /* ctx = text_embedding(context zero-padded to text_len rows) for n samples. */
@@ -217,9 +273,9 @@ static void text_embed(struct sf_dit *m, int n, const float *const *context, con
         memset(dst + rows[i] * Td, 0, (size_t)((Lt - rows[i]) * Td) * sizeof *dst);
     }
     float *hid = m->k; /* (n*Lt, D) scratch */
-    sf_linear(m->ctx_in, n * Lt, Td, &m->w.text1.w, &m->w.text1.b, hid);
+    lin(m, m->ctx_in, n * Lt, Td, &m->w.text1.w, &m->w.text1.b, hid);
     sf_gelu_tanh(hid, n * Lt * c->dim);
-    sf_linear(hid, n * Lt, c->dim, &m->w.text2.w, &m->w.text2.b, m->ctx);
+    lin(m, hid, n * Lt, c->dim, &m->w.text2.w, &m->w.text2.b, m->ctx);
 }
 
 /* h = LayerNorm (no affine) of all n*L rows of xs, then per sample h*(1+scale)+shift, where
@@ -240,20 +296,18 @@ static void self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n
 {
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, R = n * L;
-    int hd = c->dim / c->n_heads;
-    sf_linear(m->h, R, D, &b->self.q.w, &b->self.q.b, m->q);
-    sf_linear(m->h, R, D, &b->self.k.w, &b->self.k.b, m->k);
-    sf_linear(m->h, R, D, &b->self.v.w, &b->self.v.b, m->v);
+    lin(m, m->h, R, D, &b->self.q.w, &b->self.q.b, m->q);
+    lin(m, m->h, R, D, &b->self.k.w, &b->self.k.b, m->k);
+    lin(m, m->h, R, D, &b->self.v.w, &b->self.v.b, m->v);
     sf_rmsnorm(m->q, b->self.norm_q, m->q, R, D, c->eps);
     sf_rmsnorm(m->k, b->self.norm_k, m->k, R, D, c->eps);
     for (int i = 0; i < n; i++) {
         int64_t o = (int64_t)i * L * D;
         sf_rope3d_apply(m->rope, m->q + o, L, c->n_heads);
         sf_rope3d_apply(m->rope, m->k + o, L, c->n_heads);
-        sf_attention(m->q + o, D, m->k + o, D, m->v + o, D, m->h + o, D, L, L, c->n_heads, hd, L,
-                     1.0f / sqrtf((float)hd));
+        att(m, m->q + o, m->k + o, m->v + o, m->h + o, L, L);
     }
-    sf_linear(m->h, R, D, &b->self.o.w, &b->self.o.b, m->q);
+    lin(m, m->h, R, D, &b->self.o.w, &b->self.o.b, m->q);
 }
 
 /* Keys (RMS-normed) and values of the text for block `layer`, all n samples: computed from
@@ -269,9 +323,9 @@ static void text_kv(struct sf_dit *m, const struct sf_dit_block *b, int layer, i
         }
         return;
     }
-    sf_linear(m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
+    lin(m, m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
     sf_rmsnorm(m->k, b->cross.norm_k, m->k, n * Lt, D, m->cfg.eps);
-    sf_linear(m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
+    lin(m, m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
     for (int i = 0; i < n; i++) {
         kp[i] = m->k + (int64_t)i * Lt * D;
         vp[i] = m->v + (int64_t)i * Lt * D;
@@ -283,18 +337,16 @@ static void cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int 
 {
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, R = n * L, Lt = c->text_len;
-    int hd = c->dim / c->n_heads;
     const float *kp[SF_DIT_MAX_BATCH], *vp[SF_DIT_MAX_BATCH];
     sf_layernorm(m->xs, b->norm3_w, b->norm3_b, m->h, R, D, c->eps);
-    sf_linear(m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
+    lin(m, m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
     sf_rmsnorm(m->q, b->cross.norm_q, m->q, R, D, c->eps);
     text_kv(m, b, layer, n, cc, kp, vp);
     for (int i = 0; i < n; i++) {
         int64_t o = (int64_t)i * L * D;
-        sf_attention(m->q + o, D, kp[i], D, vp[i], D, m->h + o, D, L, Lt, c->n_heads, hd, Lt,
-                     1.0f / sqrtf((float)hd));
+        att(m, m->q + o, kp[i], vp[i], m->h + o, L, Lt);
     }
-    sf_linear(m->h, R, D, &b->cross.o.w, &b->cross.o.b, m->q);
+    lin(m, m->h, R, D, &b->cross.o.w, &b->cross.o.b, m->q);
 }
 
 static void ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
@@ -302,9 +354,9 @@ static void ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
     int64_t D = m->cfg.dim, F = m->cfg.ffn_dim;
     for (int64_t r0 = 0; r0 < R; r0 += m->ffn_rows) {
         int64_t rows = R - r0 < m->ffn_rows ? R - r0 : m->ffn_rows;
-        sf_linear(m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
+        lin(m, m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
         sf_gelu_tanh(m->ffn, rows * F);
-        sf_linear(m->ffn, rows, F, &b->ffn2.w, &b->ffn2.b, m->q + r0 * D);
+        lin(m, m->ffn, rows, F, &b->ffn2.w, &b->ffn2.b, m->q + r0 * D);
     }
 }
 
@@ -320,16 +372,14 @@ static void block_forward(struct sf_dit *m, int layer, int n, int64_t L,
 
     norm_modulate(m, n, L, m->mod, 6 * D, 0 * D, 1 * D);
     self_attention(m, b, n, L);
-    for (int i = 0; i < n; i++)
-        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 2 * D, L, D);
+    residual_add(m->xs, m->q, m->mod + 2 * D, 6 * D, n, L, D);
 
     cross_attention(m, b, layer, n, L, cc);
-    residual_add(m->xs, m->q, NULL, n * L, D);
+    residual_add(m->xs, m->q, NULL, 0, n, L, D);
 
     norm_modulate(m, n, L, m->mod, 6 * D, 3 * D, 4 * D);
     ffn(m, b, n * L);
-    for (int i = 0; i < n; i++)
-        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 5 * D, L, D);
+    residual_add(m->xs, m->q, m->mod + 5 * D, 6 * D, n, L, D);
 }
 
 /* Head: LayerNorm, modulation by (head table + e), Linear(D, out_dim * patch volume). */
@@ -341,7 +391,7 @@ static void head(struct sf_dit *m, int n, int64_t L)
         for (int64_t j = 0; j < 2 * D; j++)
             hm[i * 2 * D + j] = m->w.head_modulation[j] + m->e[i * D + j % D];
     norm_modulate(m, n, L, hm, 2 * D, 0, D);
-    sf_linear(m->h, n * L, D, &m->w.head.w, &m->w.head.b, m->ho);
+    lin(m, m->h, n * L, D, &m->w.head.w, &m->w.head.b, m->ho);
 }
 
 /* Token (f, h, w) row of (pt, ph, pw, C) values, C innermost -> out (C, F, H, W). */
@@ -435,8 +485,10 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
     for (int i = 0; st == SF_OK && i < n; i++)
         st = check_rows(&m->cfg, n_ctx_rows[i]);
     if (st != SF_OK) return st;
+    double t0 = m->timing ? now_s() : 0.0;
     text_embed(m, n, context, n_ctx_rows);
     run(m, n, L, x, thw, t, NULL, out);
+    if (m->timing) m->timing->total += now_s() - t0;
     return SF_OK;
 }
 
@@ -472,9 +524,9 @@ int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_
     for (int l = 0; l < c->n_layers; l++) {
         const struct sf_dit_block *b = &m->w.blocks[l];
         float *k = cc->kv + (int64_t)l * 2 * Lt * D, *v = k + Lt * D;
-        sf_linear(m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);
+        lin(m, m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);
         sf_rmsnorm(k, b->cross.norm_k, k, Lt, D, c->eps);
-        sf_linear(m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
+        lin(m, m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
     }
     *out = cc;
     return SF_OK;
@@ -496,6 +548,8 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++)
         SF_ASSERT(ctx[i] && ctx[i]->model == m); /* a context of another model is a bug */
+    double t0 = m->timing ? now_s() : 0.0;
     run(m, n, L, x, thw, t, ctx, out);
+    if (m->timing) m->timing->total += now_s() - t0;
     return SF_OK;
 }
