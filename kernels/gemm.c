@@ -19,7 +19,7 @@
 #include <cblas.h>
 #endif
 
-#define LIN_TN 256                  /* output features per weight tile */
+#define LIN_TN 384                  /* output features per weight tile */
 #define LIN_TM 1024                 /* activation rows per item */
 #define GEMM_TM 256                 /* sf_gemm_f32 tile rows */
 #define GEMM_TN 512                 /* sf_gemm_f32 tile columns */
