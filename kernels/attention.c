@@ -10,7 +10,7 @@
 #include "cpu.h"
 #include "sf_status.h"
 
-#define ATT_BQ 128 /* queries per task */
+#define ATT_BQ 256 /* queries per task */
 #define ATT_BK 256 /* keys per tile */
 
 struct att_job {

@@ -19,8 +19,8 @@
 #include <cblas.h>
 #endif
 
-#define LIN_TN 256                  /* output features per weight tile */
-#define LIN_TM 512                  /* activation rows per item */
+#define LIN_TN 384                  /* output features per weight tile */
+#define LIN_TM 1024                 /* activation rows per item */
 #define GEMM_TM 256                 /* sf_gemm_f32 tile rows */
 #define GEMM_TN 512                 /* sf_gemm_f32 tile columns */
 #define GEMM_SERIAL_FLOPS (1 << 22) /* below this, one call on the caller's thread */

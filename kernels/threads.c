@@ -8,10 +8,20 @@
  * never oversubscribe the cores and OpenBLAS's own split cannot change results.
  * Nested calls (a task calling sf_parallel_for) and calls from a second thread while the pool is
  * busy run serially in the calling thread. Workers sleep on a condition variable (no spinning:
- * the machines are shared). */
+ * the machines are shared).
+ *
+ * OpenBLAS's kernel choice: a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels from the CPU
+ * model number at load time and falls back to "Prescott" (SSE3) for models it does not know —
+ * OpenBLAS 0.3.21 on an Emerald Rapids VM (family 6 model 207) does, and runs sgemm at half
+ * speed. The first sf_threads_init re-runs OpenBLAS's core selection with the best core the CPU's
+ * feature flags allow (SkylakeX for AVX-512, Haswell for AVX2+FMA) when it chose a generic one,
+ * unless OPENBLAS_CORETYPE is set. Kernels differ in summation order, so this changes results in
+ * the last bits; they stay independent of the thread count. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cpu.h"
@@ -113,6 +123,38 @@ static int default_threads(void)
     return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
+#ifdef SF_HAVE_OPENBLAS
+/* Exported by DYNAMIC_ARCH builds of OpenBLAS only (weak: absent elsewhere). quit forgets the
+ * chosen kernel table; init chooses again, reading OPENBLAS_CORETYPE. */
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+
+static void openblas_pick_core(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    const char *core = openblas_get_corename();
+    if (getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init || !gotoblas_dynamic_quit || !core ||
+        (strcmp(core, "Prescott") && strcmp(core, "Core2") && strcmp(core, "Nehalem")))
+        return;
+    const char *want = NULL;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        want = "Haswell";
+#endif
+    if (!want) return;
+    setenv("OPENBLAS_CORETYPE", want, 0);
+    gotoblas_dynamic_quit();
+    gotoblas_dynamic_init();
+    SF_INFO("kernels", "OpenBLAS chose its generic %s kernels for this CPU; now %s (set "
+            "OPENBLAS_CORETYPE to choose)", core, openblas_get_corename());
+}
+#endif
+
 int sf_threads_init(int n)
 {
     if (n <= 0) n = default_threads();
@@ -131,6 +173,7 @@ int sf_threads_init(int n)
         }
     }
 #ifdef SF_HAVE_OPENBLAS
+    openblas_pick_core();
     openblas_set_num_threads(1);
 #endif
     n = pool.n_threads;

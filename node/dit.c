@@ -18,11 +18,13 @@
  * modulation, LayerNorms and the head are replicated: every rank ends with the same residual
  * stream and the same output. The all-reduce sums in a fixed order (sf_comm.h), so a tp run is
  * bit-identical when repeated; tp = 1 takes exactly the single-process path (no collective). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "sf_dit.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dit_load.h"
 #include "sf_comm.h"
@@ -60,6 +62,7 @@ struct sf_dit {
     float *et;     /* (B, D) scratch of the time MLP */
     float *e0;     /* (B, 6D) time projection */
     float *mod;    /* (B, 6D) a block's modulation: table + e0 */
+    struct sf_dit_timing *timing; /* NULL, or where lin()/att() add their wall time */
 };
 
 /* A prompt's text embedding pushed through every block's cross-attention key/value projections:
@@ -186,19 +189,64 @@ uint64_t sf_dit_buffer_bytes(const struct sf_dit *m)
     return m->arena.size;
 }
 
+void sf_dit_set_timing(struct sf_dit *m, struct sf_dit_timing *t)
+{
+    m->timing = t;
+}
+
 /* ---- the pieces of a forward pass ------------------------------------------------------- */
 
-/* x[r, c] += y[r, c] * gate[c] (gate NULL: plain add), the fp32 residual update. */
-static void residual_add(float *x, const float *y, const float *gate, int64_t rows, int64_t cols)
+static double now_s(void)
 {
-    for (int64_t r = 0; r < rows; r++) {
-        float *xr = x + r * cols;
-        const float *yr = y + r * cols;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* sf_linear / sf_attention, adding their wall time to m->timing when it is set (two clock
+ * reads per call, a few hundred calls per pass: free). */
+static void lin(struct sf_dit *m, const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
+                const struct sf_tensor *bias, float *y)
+{
+    double t0 = m->timing ? now_s() : 0.0;
+    sf_linear(x, n, k, w, bias, y);
+    if (m->timing) m->timing->linear += now_s() - t0;
+}
+
+static void att(struct sf_dit *m, const float *q, const float *k, const float *v, float *out,
+                int64_t Lq, int64_t Lk)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t Dl = m->dl; /* this rank's heads: D / tp features per row */
+    int hd = c->dim / c->n_heads;
+    double t0 = m->timing ? now_s() : 0.0;
+    sf_attention(q, Dl, k, Dl, v, Dl, out, Dl, Lq, Lk, m->heads, hd, Lk, 1.0f / sqrtf((float)hd));
+    if (m->timing) m->timing->attention += now_s() - t0;
+}
+
+/* x[r, c] += y[r, c] * gate[c] over n samples of L rows (sample i's gate at gates + i*stride;
+ * gates NULL: plain add), the fp32 residual update, in row chunks on the pool (elementwise, so
+ * the result does not depend on the thread count). */
+#define RESIDUAL_ROWS 32
+struct residual_job {
+    float *x;
+    const float *y, *gates;
+    int64_t stride, L, rows, cols;
+};
+
+static void residual_item(void *ctx, int64_t item)
+{
+    const struct residual_job *j = ctx;
+    int64_t r1 = (item + 1) * RESIDUAL_ROWS < j->rows ? (item + 1) * RESIDUAL_ROWS : j->rows;
+    for (int64_t r = item * RESIDUAL_ROWS; r < r1; r++) {
+        float *xr = j->x + r * j->cols;
+        const float *yr = j->y + r * j->cols;
+        const float *gate = j->gates ? j->gates + r / j->L * j->stride : NULL;
         if (gate)
-            for (int64_t c = 0; c < cols; c++)
+            for (int64_t c = 0; c < j->cols; c++)
                 xr[c] += yr[c] * gate[c];
         else
-            for (int64_t c = 0; c < cols; c++)
+            for (int64_t c = 0; c < j->cols; c++)
                 xr[c] += yr[c];
     }
 }
@@ -242,9 +290,17 @@ static int rmsnorm_heads(struct sf_dit *m, float *a, const float *wa, int64_t ra
 static int linear_row_parallel(struct sf_dit *m, const float *x, int64_t n, int64_t k,
                                const struct sf_dit_linear *l, float *y, int sum)
 {
-    sf_linear(x, n, k, &l->w, m->comm->rank == 0 ? &l->b : NULL, y);
+    lin(m, x, n, k, &l->w, m->comm->rank == 0 ? &l->b : NULL, y);
     if (m->tp == 1 || !sum) return SF_OK;
     return sf_comm_allreduce_sum_f32(m->comm, y, (size_t)(n * m->cfg.dim));
+}
+
+static void residual_add(float *x, const float *y, const float *gates, int64_t stride, int n,
+                         int64_t L, int64_t cols)
+{
+    struct residual_job j = {
+        .x = x, .y = y, .gates = gates, .stride = stride, .L = L, .rows = n * L, .cols = cols};
+    sf_parallel_for((j.rows + RESIDUAL_ROWS - 1) / RESIDUAL_ROWS, residual_item, &j);
 }
 
 /* Patch embedding of one sample: Conv3d with kernel = stride = patch, then (D, L) -> (L, D)
@@ -270,12 +326,12 @@ static void time_embed(struct sf_dit *m, int n, const double *t)
     int64_t D = c->dim;
     for (int i = 0; i < n; i++)
         sf_timestep_embedding(t[i], c->freq_dim, m->sinus + (int64_t)i * c->freq_dim);
-    sf_linear(m->sinus, n, c->freq_dim, &m->w.time1.w, &m->w.time1.b, m->et);
+    lin(m, m->sinus, n, c->freq_dim, &m->w.time1.w, &m->w.time1.b, m->et);
     sf_silu(m->et, n * D);
-    sf_linear(m->et, n, D, &m->w.time2.w, &m->w.time2.b, m->e);
+    lin(m, m->et, n, D, &m->w.time2.w, &m->w.time2.b, m->e);
     memcpy(m->et, m->e, (size_t)(n * D) * sizeof *m->et);
     sf_silu(m->et, n * D);
-    sf_linear(m->et, n, D, &m->w.time_proj.w, &m->w.time_proj.b, m->e0);
+    lin(m, m->et, n, D, &m->w.time_proj.w, &m->w.time_proj.b, m->e0);
 }
 
 /* ctx = text_embedding(context zero-padded to text_len rows) for n samples. */
@@ -289,9 +345,9 @@ static void text_embed(struct sf_dit *m, int n, const float *const *context, con
         memset(dst + rows[i] * Td, 0, (size_t)((Lt - rows[i]) * Td) * sizeof *dst);
     }
     float *hid = m->k; /* (n*Lt, D) scratch */
-    sf_linear(m->ctx_in, n * Lt, Td, &m->w.text1.w, &m->w.text1.b, hid);
+    lin(m, m->ctx_in, n * Lt, Td, &m->w.text1.w, &m->w.text1.b, hid);
     sf_gelu_tanh(hid, n * Lt * c->dim);
-    sf_linear(hid, n * Lt, c->dim, &m->w.text2.w, &m->w.text2.b, m->ctx);
+    lin(m, hid, n * Lt, c->dim, &m->w.text2.w, &m->w.text2.b, m->ctx);
 }
 
 /* h = LayerNorm (no affine) of all n*L rows of xs, then per sample h*(1+scale)+shift, where
@@ -314,18 +370,17 @@ static int self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n,
 {
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, R = n * L, Dl = m->dl;
-    int hd = c->dim / c->n_heads, H = m->heads;
-    sf_linear(m->h, R, D, &b->self.q.w, &b->self.q.b, m->q);
-    sf_linear(m->h, R, D, &b->self.k.w, &b->self.k.b, m->k);
-    sf_linear(m->h, R, D, &b->self.v.w, &b->self.v.b, m->v);
+    int H = m->heads;
+    lin(m, m->h, R, D, &b->self.q.w, &b->self.q.b, m->q);
+    lin(m, m->h, R, D, &b->self.k.w, &b->self.k.b, m->k);
+    lin(m, m->h, R, D, &b->self.v.w, &b->self.v.b, m->v);
     int st = rmsnorm_heads(m, m->q, b->self.norm_q, R, m->k, b->self.norm_k, R);
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++) {
         int64_t o = (int64_t)i * L * Dl;
         sf_rope3d_apply(m->rope, m->q + o, L, H);
         sf_rope3d_apply(m->rope, m->k + o, L, H);
-        sf_attention(m->q + o, Dl, m->k + o, Dl, m->v + o, Dl, m->h + o, Dl, L, L, H, hd, L,
-                     1.0f / sqrtf((float)hd));
+        att(m, m->q + o, m->k + o, m->v + o, m->h + o, L, L);
     }
     return linear_row_parallel(m, m->h, R, Dl, &b->self.o, m->q, 1);
 }
@@ -347,9 +402,9 @@ static int text_kv(struct sf_dit *m, const struct sf_dit_block *b, int layer, in
         }
         return rmsnorm_heads(m, q, b->cross.norm_q, rq, NULL, NULL, 0);
     }
-    sf_linear(m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
+    lin(m, m->ctx, n * Lt, D, &b->cross.k.w, &b->cross.k.b, m->k);
     int st = rmsnorm_heads(m, q, b->cross.norm_q, rq, m->k, b->cross.norm_k, n * Lt);
-    sf_linear(m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
+    lin(m, m->ctx, n * Lt, D, &b->cross.v.w, &b->cross.v.b, m->v);
     for (int i = 0; i < n; i++) {
         kp[i] = m->k + (int64_t)i * Lt * Dl;
         vp[i] = m->v + (int64_t)i * Lt * Dl;
@@ -362,16 +417,14 @@ static int cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int l
 {
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, R = n * L, Lt = c->text_len, Dl = m->dl;
-    int hd = c->dim / c->n_heads;
     const float *kp[SF_DIT_MAX_BATCH], *vp[SF_DIT_MAX_BATCH];
     sf_layernorm(m->xs, b->norm3_w, b->norm3_b, m->h, R, D, c->eps);
-    sf_linear(m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
+    lin(m, m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
     int st = text_kv(m, b, layer, n, cc, m->q, R, kp, vp);
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++) {
         int64_t o = (int64_t)i * L * Dl;
-        sf_attention(m->q + o, Dl, kp[i], Dl, vp[i], Dl, m->h + o, Dl, L, Lt, m->heads, hd, Lt,
-                     1.0f / sqrtf((float)hd));
+        att(m, m->q + o, kp[i], vp[i], m->h + o, L, Lt);
     }
     return linear_row_parallel(m, m->h, R, Dl, &b->cross.o, m->q, 1);
 }
@@ -383,7 +436,7 @@ static int ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
     int64_t D = m->cfg.dim, F = m->fl;
     for (int64_t r0 = 0; r0 < R; r0 += m->ffn_rows) {
         int64_t rows = R - r0 < m->ffn_rows ? R - r0 : m->ffn_rows;
-        sf_linear(m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
+        lin(m, m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
         sf_gelu_tanh(m->ffn, rows * F);
         linear_row_parallel(m, m->ffn, rows, F, &b->ffn2, m->q + r0 * D, 0);
     }
@@ -404,16 +457,14 @@ static int block_forward(struct sf_dit *m, int layer, int n, int64_t L,
 
     norm_modulate(m, n, L, m->mod, 6 * D, 0 * D, 1 * D);
     if ((st = self_attention(m, b, n, L)) != SF_OK) return st;
-    for (int i = 0; i < n; i++)
-        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 2 * D, L, D);
+    residual_add(m->xs, m->q, m->mod + 2 * D, 6 * D, n, L, D);
 
     if ((st = cross_attention(m, b, layer, n, L, cc)) != SF_OK) return st;
-    residual_add(m->xs, m->q, NULL, n * L, D);
+    residual_add(m->xs, m->q, NULL, 0, n, L, D);
 
     norm_modulate(m, n, L, m->mod, 6 * D, 3 * D, 4 * D);
     if ((st = ffn(m, b, n * L)) != SF_OK) return st;
-    for (int i = 0; i < n; i++)
-        residual_add(m->xs + i * L * D, m->q + i * L * D, m->mod + i * 6 * D + 5 * D, L, D);
+    residual_add(m->xs, m->q, m->mod + 5 * D, 6 * D, n, L, D);
     return SF_OK;
 }
 
@@ -426,7 +477,7 @@ static void head(struct sf_dit *m, int n, int64_t L)
         for (int64_t j = 0; j < 2 * D; j++)
             hm[i * 2 * D + j] = m->w.head_modulation[j] + m->e[i * D + j % D];
     norm_modulate(m, n, L, hm, 2 * D, 0, D);
-    sf_linear(m->h, n * L, D, &m->w.head.w, &m->w.head.b, m->ho);
+    lin(m, m->h, n * L, D, &m->w.head.w, &m->w.head.b, m->ho);
 }
 
 /* Token (f, h, w) row of (pt, ph, pw, C) values, C innermost -> out (C, F, H, W). */
@@ -524,8 +575,11 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
     for (int i = 0; st == SF_OK && i < n; i++)
         st = check_rows(&m->cfg, n_ctx_rows[i]);
     if (st != SF_OK) return st;
+    double t0 = m->timing ? now_s() : 0.0;
     text_embed(m, n, context, n_ctx_rows);
-    return run(m, n, L, x, thw, t, NULL, out);
+    st = run(m, n, L, x, thw, t, NULL, out);
+    if (m->timing) m->timing->total += now_s() - t0;
+    return st;
 }
 
 int sf_dit_forward(struct sf_dit *m, const float *x, const int64_t thw[3], double t,
@@ -560,9 +614,9 @@ int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_
     for (int l = 0; l < c->n_layers && st == SF_OK; l++) {
         const struct sf_dit_block *b = &m->w.blocks[l];
         float *k = cc->kv + (int64_t)l * 2 * Lt * Dl, *v = k + Lt * Dl;
-        sf_linear(m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);
+        lin(m, m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);
         st = rmsnorm_heads(m, k, b->cross.norm_k, Lt, NULL, NULL, 0);
-        sf_linear(m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
+        lin(m, m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
     }
     if (st != SF_OK) {
         sf_dit_context_destroy(cc);
@@ -588,5 +642,8 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++)
         SF_ASSERT(ctx[i] && ctx[i]->model == m); /* a context of another model is a bug */
-    return run(m, n, L, x, thw, t, ctx, out);
+    double t0 = m->timing ? now_s() : 0.0;
+    st = run(m, n, L, x, thw, t, ctx, out);
+    if (m->timing) m->timing->total += now_s() - t0;
+    return st;
 }

@@ -106,6 +106,16 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
                           const double *t, const struct sf_dit_context *const *ctx,
                           float *const *out);
 
+/* Wall-clock split of forward passes (bench/dit_step): seconds spent in sf_linear, in
+ * sf_attention and in whole passes (the rest = total - linear - attention: norms, modulation,
+ * RoPE, residual adds, embeddings' glue). Adds to *t during every forward call on m until set
+ * back to NULL; t is the caller's and must outlive that. Two clock reads per GEMM/attention
+ * call, so it costs nothing measurable; NULL (the default) costs one branch. */
+struct sf_dit_timing {
+    double linear, attention, total;
+};
+void sf_dit_set_timing(struct sf_dit *m, struct sf_dit_timing *t);
+
 /* FLOPs of a forward pass: sf_cost_dit_forward (node/sf_cost.h, docs/cost-model.md). */
 
 #endif

@@ -1,6 +1,7 @@
 /* test_dit_layouts.c — the same random weights (`shotfarm mkmodel --config tiny --seed 5`) written
  * in the diffusers and in the official layout give bit-identical forward passes, and the result
- * does not depend on the thread count (DESIGN.md: bit-identical within a determinism domain).
+ * does not depend on the thread count (DESIGN.md: bit-identical within a determinism domain),
+ * nor on sf_dit_set_timing, whose split must add up (bench/dit_step reports it).
  * Complements the golden test, which proves each layout against its own reference. */
 #include "sf_dit.h"
 #include "sf_ops.h"
@@ -13,7 +14,7 @@
 #define H 4
 #define W 6
 
-static int forward(const char *dir, int threads, float *out)
+static int forward(const char *dir, int threads, float *out, struct sf_dit_timing *tm)
 {
     static float x[16 * F * H * W], ctx[9 * 64];
     sf_test_fill(x, sizeof x / sizeof x[0], 11);
@@ -22,6 +23,7 @@ static int forward(const char *dir, int threads, float *out)
     struct sf_dit *m = NULL;
     struct sf_dit_opts o = {.max_latent = {F, H, W}};
     int st = sf_dit_load(dir, &o, &m);
+    if (st == SF_OK) sf_dit_set_timing(m, tm);
     if (st == SF_OK) st = sf_dit_forward(m, x, (int64_t[]){F, H, W}, 500.0, ctx, 9, out);
     sf_dit_destroy(m);
     return st;
@@ -42,9 +44,11 @@ int main(void)
         CHECK(system(cmd) == 0);
     }
     static float out[3][16 * F * H * W];
-    CHECK_EQ_INT(forward(dirs[0], 1, out[0]), SF_OK);
-    CHECK_EQ_INT(forward(dirs[1], 1, out[1]), SF_OK);
-    CHECK_EQ_INT(forward(dirs[0], 2, out[2]), SF_OK);
+    struct sf_dit_timing tm = {0};
+    CHECK_EQ_INT(forward(dirs[0], 1, out[0], NULL), SF_OK);
+    CHECK_EQ_INT(forward(dirs[1], 1, out[1], NULL), SF_OK);
+    CHECK_EQ_INT(forward(dirs[0], 2, out[2], &tm), SF_OK);
+    CHECK(tm.linear > 0 && tm.attention > 0 && tm.linear + tm.attention <= tm.total);
     CHECK(memcmp(out[0], out[1], sizeof out[0]) == 0);
     CHECK(memcmp(out[0], out[2], sizeof out[0]) == 0);
     double amax = 0;

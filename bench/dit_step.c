@@ -1,0 +1,219 @@
+/* bench/dit_step.c — times one guided denoising step of the DiT (both CFG branches in one
+ * sf_dit_forward_batch call, as the sampler runs them) after a warm-up, and in the same run the
+ * machine's OpenBLAS cblas_sgemm 2048^3 peak with --threads OpenBLAS threads (measured before and
+ * after the steps, since the shared machine's load drifts). Reports effective GFLOP/s from
+ * sf_cost_dit_forward (node/sf_cost.h, docs/cost-model.md), the split between GEMM (sf_linear),
+ * attention and the rest (sf_dit_set_timing), and peak RSS. Results go to BENCHMARKS.md next
+ * to stable-diffusion.cpp and diffusers run back to back (scripts/bench/dit_step_peers.sh).
+ *
+ *   build/bench/dit_step --model DIR [--threads 2] [--reps 1] [--latent F,H,W]...
+ *                        [--warmup small|full] [--no-sgemm]
+ *
+ * Default latents: 2,32,32 (256x256x5 frames, 512 tokens) and 2,60,104 (832x480x5, 3120).
+ * The context is zero rows (padded to text_len inside), as stable-diffusion.cpp runs without a
+ * text encoder; the FLOPs do not depend on it. The subtle thing: the warm-up pages the mmapped
+ * weights in and grows every per-thread scratch buffer; "small" does it with a 1x2x2 latent (the
+ * same weight tiles, a fraction of the time), "full" runs a whole step of the first size. */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "sf_cost.h"
+#include "sf_dit.h"
+#include "sf_ops.h"
+#include "sf_status.h"
+#ifdef SF_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#define MAX_SIZES 8
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+/* Best of 2 runs of a 2048^3 sgemm with n_threads OpenBLAS threads, in GFLOP/s; OpenBLAS goes
+ * back to one thread after (our pool owns parallelism everywhere else). */
+static double sgemm_peak(int n_threads)
+{
+    const int n = 2048;
+    size_t bytes = (size_t)n * n * sizeof(float);
+    float *a = malloc(bytes), *b = malloc(bytes), *c = malloc(bytes);
+    if (!a || !b || !c) {
+        fprintf(stderr, "dit_step: out of memory for the sgemm baseline\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        a[i] = (float)(i % 7) * 0.25f - 0.5f;
+        b[i] = (float)(i % 5) * 0.125f - 0.25f;
+    }
+    double best = 1e30;
+#ifdef SF_HAVE_OPENBLAS
+    openblas_set_num_threads(n_threads);
+#else
+    (void)n_threads;
+#endif
+    for (int r = 0; r < 2; r++) {
+        double t0 = wall();
+#ifdef SF_HAVE_OPENBLAS
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                    c, n);
+#else
+        sf_gemm_f32(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+#endif
+        double t = wall() - t0;
+        if (t < best) best = t;
+    }
+#ifdef SF_HAVE_OPENBLAS
+    openblas_set_num_threads(1);
+#endif
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * n * n * (double)n / best / 1e9;
+}
+
+static double load_avg(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1.0;
+        fclose(f);
+    }
+    return l;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: dit_step --model DIR [--threads N] [--reps R] [--latent F,H,W]...\n"
+                "                [--warmup small|full] [--no-sgemm]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *model = NULL;
+    int threads = 2, reps = 1, n_sizes = 0, do_sgemm = 1, warm_full = 0;
+    int64_t sizes[MAX_SIZES][3];
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"reps", required_argument, 0, 'r'},
+                                         {"latent", required_argument, 0, 'l'},
+                                         {"warmup", required_argument, 0, 'w'},
+                                         {"no-sgemm", no_argument, 0, 'n'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 't': threads = atoi(optarg); break;
+        case 'r': reps = atoi(optarg); break;
+        case 'n': do_sgemm = 0; break;
+        case 'w': warm_full = !strcmp(optarg, "full"); break;
+        case 'l': {
+            long long f, h, w;
+            if (n_sizes == MAX_SIZES || sscanf(optarg, "%lld,%lld,%lld", &f, &h, &w) != 3) {
+                fprintf(stderr, "dit_step: --latent %s: give F,H,W (at most %d sizes)\n", optarg,
+                        MAX_SIZES);
+                return 2;
+            }
+            sizes[n_sizes][0] = f, sizes[n_sizes][1] = h, sizes[n_sizes][2] = w;
+            n_sizes++;
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!model || threads < 1 || reps < 1) {
+        usage(stderr);
+        return 2;
+    }
+    if (!n_sizes) {
+        const int64_t def[2][3] = {{2, 32, 32}, {2, 60, 104}};
+        memcpy(sizes, def, sizeof def);
+        n_sizes = 2;
+    }
+    sf_threads_init(threads);
+    double peak0 = do_sgemm ? sgemm_peak(threads) : 0.0;
+    printf("sgemm 2048^3, %d OpenBLAS threads: %.1f GFLOP/s (load %.1f)\n", threads, peak0,
+           load_avg());
+
+    int64_t max_lat[3] = {2, 2, 2};
+    for (int s = 0; s < n_sizes; s++)
+        for (int d = 0; d < 3; d++)
+            if (sizes[s][d] > max_lat[d]) max_lat[d] = sizes[s][d];
+    struct sf_dit_opts o = {.max_latent = {max_lat[0], max_lat[1], max_lat[2]}, .max_batch = 2};
+    struct sf_dit *m = NULL;
+    if (sf_dit_load(model, &o, &m) != SF_OK) return 1;
+    const struct sf_dit_config *cfg = sf_dit_get_config(m);
+    size_t cap = (size_t)cfg->in_dim * max_lat[0] * max_lat[1] * max_lat[2];
+    size_t cap_out = (size_t)cfg->out_dim * max_lat[0] * max_lat[1] * max_lat[2];
+    float *x = malloc(cap * sizeof *x), *o0 = malloc(cap_out * sizeof *o0),
+          *o1 = malloc(cap_out * sizeof *o1);
+    if (!x || !o0 || !o1) {
+        fprintf(stderr, "dit_step: out of memory for latents\n");
+        return 1;
+    }
+    for (size_t i = 0; i < cap; i++)
+        x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    const float *xs[2] = {x, x}, *ctx[2] = {NULL, NULL};
+    const int64_t rows[2] = {0, 0};
+    const double t[2] = {500.0, 500.0};
+    float *outs[2] = {o0, o1};
+
+    double tw = wall();
+    const int64_t small[3] = {1, 2, 2};
+    if (sf_dit_forward_batch(m, 2, xs, warm_full ? sizes[0] : small, t, ctx, rows, outs) != SF_OK)
+        return 1;
+    printf("warm-up (%s): %.1f s; weights %.1f MiB, activation buffers %.1f MiB\n",
+           warm_full ? "full" : "1x2x2 latent", wall() - tw, sf_dit_weight_bytes(m) / 1048576.0,
+           sf_dit_buffer_bytes(m) / 1048576.0);
+
+    printf("\n| latent | tokens | step s | GFLOP/step | GFLOP/s | GEMM | attention | rest | "
+           "load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int s = 0; s < n_sizes; s++) {
+        int64_t L = sf_cost_dit_tokens(cfg, sizes[s][0], sizes[s][1], sizes[s][2]);
+        struct sf_cost_dit cost = sf_cost_dit_forward(cfg, L, cfg->text_len);
+        double flops = 2.0 * cost.total; /* two guidance branches */
+        for (int r = 0; r < reps; r++) {
+            struct sf_dit_timing tm = {0};
+            sf_dit_set_timing(m, &tm);
+            double t0 = wall();
+            if (sf_dit_forward_batch(m, 2, xs, sizes[s], t, ctx, rows, outs) != SF_OK) return 1;
+            double dt = wall() - t0;
+            sf_dit_set_timing(m, NULL);
+            double rest = tm.total - tm.linear - tm.attention;
+            printf("| %lldx%lldx%lld | %lld | %.2f | %.0f | %.1f | %.0f%% | %.0f%% | %.0f%% | "
+                   "%.1f |\n",
+                   (long long)sizes[s][0], (long long)sizes[s][1], (long long)sizes[s][2],
+                   (long long)L, dt, flops / 1e9, flops / dt / 1e9, 100 * tm.linear / tm.total,
+                   100 * tm.attention / tm.total, 100 * rest / tm.total, load_avg());
+            fflush(stdout);
+        }
+    }
+    printf("\npeak RSS %.1f MiB (weights %.1f MiB + 1 GiB = %.1f MiB allowed)\n", peak_rss_mib(),
+           sf_dit_weight_bytes(m) / 1048576.0, sf_dit_weight_bytes(m) / 1048576.0 + 1024.0);
+    if (do_sgemm)
+        printf("sgemm 2048^3 after the steps: %.1f GFLOP/s (load %.1f)\n", sgemm_peak(threads),
+               load_avg());
+    free(x);
+    free(o0);
+    free(o1);
+    sf_dit_destroy(m);
+    return 0;
+}
