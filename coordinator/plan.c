@@ -18,8 +18,8 @@
 
 /* Dense bf16 peaks from the vendors' data sheets (SXM parts); efficiencies are assumptions: a
  * DiT step in bf16 with flash attention typically reaches 40-50% of peak, convolution-heavy VAE
- * decoding less. CPU: OpenBLAS sgemm on one core of the Zen 3 machines this project runs on
- * (NOTES-infra: 95 GFLOP/s), and half of that for a whole step until bench/dit_step says. */
+ * decoding less. CPU: per core, half of OpenBLAS sgemm 2048^3 on 2 cores and the DiT step's
+ * measured fraction of it (BENCHMARKS.md § DiT step on CPU, bench/dit_step). */
 static const struct sf_hw_profile profiles[] = {
     {"h100", "NVIDIA H100 SXM 80 GB", 989e12, 80e9, 0.45, 0.25, 0.35,
      "assumption (no GPU measurement in BENCHMARKS.md yet)", 2.50, 0},
@@ -29,8 +29,9 @@ static const struct sf_hw_profile profiles[] = {
      "assumption (no GPU measurement in BENCHMARKS.md yet)", 1.60, 0},
     {"l40s", "NVIDIA L40S 48 GB", 362e12, 48e9, 0.40, 0.25, 0.30,
      "assumption (no GPU measurement in BENCHMARKS.md yet)", 1.00, 0},
-    {"cpu", "one CPU core (x86-64 AVX2, OpenBLAS)", 95e9, 8e9, 0.50, 0.30, 0.50,
-     "peak measured (OpenBLAS sgemm, NOTES-infra); efficiencies assumed until bench/dit_step",
+    {"cpu", "one CPU core (x86-64 AVX-512, OpenBLAS)", 166e9, 8e9, 0.51, 0.30, 0.50,
+     "measured for the DiT (BENCHMARKS.md, DiT step on CPU: sgemm 2048^3 333 GFLOP/s on 2 cores, "
+     "a 1.3B step at 3120 tokens 51% of it); VAE and text assumed",
      0.04, 1},
     {0},
 };
