@@ -16,8 +16,10 @@
  * wait for their next job in the same sleeping probe loop rather than in a spinning MPI_Bcast,
  * which would take a core from the leader. Only the leader reports and writes files. The stop
  * message goes to every rank. Each rank receives its jobs in the order they were sent (one
- * source, one tag), so the ranks of a group enter the same denoise jobs in the same order. A failed job fails its dependents with the cause; the others go on; the
- * exit status is 1 when anything failed.
+ * source, one tag), so the ranks of a group enter the same denoise jobs in the same order.
+ *
+ * A failed job fails its dependents with the cause; the others go on; the exit status is 1 when
+ * anything failed.
  *
  * Threading rule (MPI_THREAD_MULTIPLE): the coordinator thread makes MPI calls on its own tags
  * and file writes of JSON only; the main thread of every process makes every HDF5 call (HDF5's
@@ -425,7 +427,7 @@ struct coord {
     int *leader; /* world rank of each group's leader */
     int n_ranks;
     int *rank_group; /* group of each world rank */
-    int *busy;   /* job of each group, -1 when idle */
+    int *busy;       /* job of each group, -1 when idle */
     unsigned char *state, *ready;
     int events_fd;
     int tty;
@@ -625,8 +627,7 @@ static void *coordinator(void *arg)
             int32_t msg = j;
             int rc = MPI_Send(&msg, 1, MPI_INT32_T, c->leader[g], TAG_JOB, c->comm);
             for (int r = 0; r < c->n_ranks && rc == MPI_SUCCESS; r++)
-                if (s->jobs[j].kind == SF_JOB_DENOISE && c->rank_group[r] == g &&
-                    r != c->leader[g])
+                if (s->jobs[j].kind == SF_JOB_DENOISE && c->rank_group[r] == g && r != c->leader[g])
                     rc = MPI_Send(&msg, 1, MPI_INT32_T, r, TAG_JOB, c->comm);
             if (rc != MPI_SUCCESS) {
                 c->st = sf_mpi_check(rc, "send a job");
@@ -888,8 +889,8 @@ int sf_cmd_render(int argc, char **argv)
         co.step = calloc((size_t)s.n_jobs + 1, sizeof *co.step);
         co.started = calloc((size_t)s.n_jobs + 1, sizeof *co.started);
         co.cause = calloc((size_t)s.n_jobs + 1, sizeof *co.cause);
-        if (st == SF_OK &&
-            (!co.leader || !co.rank_group || !co.busy || !co.state || !co.ready || !co.step || !co.started))
+        if (st == SF_OK && (!co.leader || !co.rank_group || !co.busy || !co.state || !co.ready ||
+                            !co.step || !co.started))
             st = SF_E_NOMEM;
         if (st == SF_OK) {
             for (int r = 0; r < world->world_size; r++) {

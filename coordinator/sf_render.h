@@ -63,8 +63,8 @@ struct sf_campaign;
 int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_render_setup *s);
 void sf_render_setup_fini(struct sf_render_setup *s);
 /* SF_OK when tensor-parallel degree tp splits the DiT of model_dir (its heads and FFN width);
- * otherwise SF_E_USAGE (exit 2) with one error line listing the valid degrees, or the model directory's
- * own status (logged) when its DiT cannot be opened. */
+ * otherwise SF_E_USAGE (exit 2) with one error line listing the valid degrees, or the model
+ * directory's own status (logged) when its DiT cannot be opened. */
 int sf_render_check_tp(const char *model_dir, int tp);
 
 /* ---- workers (render_work.c) ---------------------------------------------------------- */

@@ -5,7 +5,7 @@
 # 1e-5·max|ref| (tp changes the reduction order, so tp 1 and 2 are different determinism
 # domains; measured 3.6e-7); groups, not ranks, are the workers; the campaign's model.tp is
 # used when --tp is not given, and --tp overrides it; a tp that does not split the model is
-# refused with one line (exit 2).
+# refused with one line (exit 2); a unit failing in a group is reported while the others finish.
 . "$(dirname "$0")/common.sh"
 sed 's/^  tp: 1$/  tp: 2/' "$campaign" >"$work/campaign-tp2.yaml"
 grep -q '^  tp: 2$' "$work/campaign-tp2.yaml" || die "could not make the tp 2 campaign"
@@ -56,6 +56,20 @@ for path, ranks in ((sys.argv[2], 4), (sys.argv[3], 2)):
     assert m["determinism_domain"]["tp"] == 2, m["determinism_domain"]
     assert m["world"] == {"ranks": ranks, "nodes": 1, "tp": 2, "groups": ranks // 2}, m["world"]
 PY
+# a failing unit in a group: alpha/two's latent path is blocked, so the leader fails to write
+# it after the sharded passes while its partner finished; the failure is reported with the path,
+# the other shots finish, and every rank stops (no hang)
+mkdir -p "$work/blocked/latents/alpha.two.take1.16x9.h5/x"
+SF_THREADS=1 render blocked 2 --tp 2 --cache "$work/c2"
+rc=$?
+[ $rc = 1 ] || die "tp 2 with a blocked latent: exit $rc, want 1"
+[ -s "$work/blocked/shots/alpha.one.take1.16x9.mkv" ] && [ -s "$work/blocked/shots/beta.three.take1.1x1.mkv" ] \
+    || die "tp 2 with a blocked latent: the other shots were not decoded"
+st=$("$sf" status "$work/blocked" --json)
+python3 -c 'import json,sys; s={x["shot"]: x for x in json.loads(sys.argv[1])["shots"]}
+assert s["alpha/two"]["state"] == "failed" and "alpha.two.take1.16x9.h5" in s["alpha/two"]["error"], s
+assert s["alpha/one"]["state"] == "done" and s["beta/three"]["state"] == "done", s' "$st" \
+    || die "status after a blocked latent at tp 2: $st"
 # a degree the tiny DiT's 4 heads cannot take: one line, exit 2, nothing rendered
 campaign=$src/tests/render/campaign.yaml
 SF_THREADS=1 render tp3 3 --tp 3 --cache "$work/c1"
