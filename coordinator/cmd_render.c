@@ -7,8 +7,19 @@
  * run it (render_work.c), report started / step / finished / failed. The coordinator gives the
  * largest ready job (sf_sched_pick, the plan's rule) to whichever group is idle, never blocks on
  * one group, waits with MPI_Iprobe plus a sleeping back-off, and is the only writer of
- * RUNDIR/events.jsonl. A failed job fails its dependents with the cause; the others go on; the
- * exit status is 1 when anything failed.
+ * RUNDIR/events.jsonl.
+ *
+ * Tensor parallel (--tp K > 1, sf_world_create): a worker group is K ranks of one node and
+ * counts as one worker. The coordinator sends a denoise job to every rank of the group (they
+ * all run the sharded DiT, a collective, and end with the same bits) and a text or decode job
+ * to the leader (group rank 0) alone: umT5 and the VAE are not sharded, and the other ranks
+ * wait for their next job in the same sleeping probe loop rather than in a spinning MPI_Bcast,
+ * which would take a core from the leader. Only the leader reports and writes files. The stop
+ * message goes to every rank. Each rank receives its jobs in the order they were sent (one
+ * source, one tag), so the ranks of a group enter the same denoise jobs in the same order.
+ *
+ * A failed job fails its dependents with the cause; the others go on; the exit status is 1 when
+ * anything failed.
  *
  * Threading rule (MPI_THREAD_MULTIPLE): the coordinator thread makes MPI calls on its own tags
  * and file writes of JSON only; the main thread of every process makes every HDF5 call (HDF5's
@@ -77,7 +88,9 @@ static void usage(FILE *f)
             "  --model DIR        the pipeline directory (shotfarm mkmodel -o DIR); default: the\n"
             "                     campaign's model.dir\n"
             "  --tokenizer FILE   tokenizer.json (default: MODEL/tokenizer/tokenizer.json)\n"
-            "  --tp K             ranks per worker group (tensor parallel; only 1 so far)\n"
+            "  --tp K             ranks per worker group (tensor parallel; default: the\n"
+            "                     campaign's model.tp); K must divide the ranks of each node\n"
+            "                     and the DiT's heads and FFN width\n"
             "  --tier T           draft (default) or final: the campaign's tier settings\n"
             "  --cache DIR        caches shared by runs (default ~/.cache/shotfarm)\n"
             "  --threads N        compute threads per rank (default: SF_THREADS, else cores /\n"
@@ -101,7 +114,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"threads", required_argument, 0, 'n'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-    *o = (struct opts){.tp = 1};
+    *o = (struct opts){.tp = 0}; /* 0: the campaign's model.tp */
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
@@ -145,11 +158,6 @@ static int parse(int argc, char **argv, struct opts *o)
     if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->campaign || !o->rundir)
         return sf_cli_usage_error(CMD, "give a campaign file and -o RUNDIR");
-    if (o->tp != 1)
-        return sf_cli_usage_error(CMD,
-                                  "--tp %ld: the tensor-parallel DiT (branch `tp`) is not in "
-                                  "render yet; use --tp 1 (one rank per worker group)",
-                                  o->tp);
     return SF_OK;
 }
 
@@ -417,7 +425,9 @@ struct coord {
     MPI_Comm comm;
     int n_groups;
     int *leader; /* world rank of each group's leader */
-    int *busy;   /* job of each group, -1 when idle */
+    int n_ranks;
+    int *rank_group; /* group of each world rank */
+    int *busy;       /* job of each group, -1 when idle */
     unsigned char *state, *ready;
     int events_fd;
     int tty;
@@ -613,8 +623,12 @@ static void *coordinator(void *arg)
             c->state[j] = J_RUNNING;
             c->busy[g] = j;
             c->started[j] = wall_now();
+            /* the leader first; a denoise job also to the group's other ranks */
             int32_t msg = j;
             int rc = MPI_Send(&msg, 1, MPI_INT32_T, c->leader[g], TAG_JOB, c->comm);
+            for (int r = 0; r < c->n_ranks && rc == MPI_SUCCESS; r++)
+                if (s->jobs[j].kind == SF_JOB_DENOISE && c->rank_group[r] == g && r != c->leader[g])
+                    rc = MPI_Send(&msg, 1, MPI_INT32_T, r, TAG_JOB, c->comm);
             if (rc != MPI_SUCCESS) {
                 c->st = sf_mpi_check(rc, "send a job");
                 goto stop;
@@ -643,9 +657,9 @@ static void *coordinator(void *arg)
         handle(c, &m);
     }
 stop:
-    for (int g = 0; g < c->n_groups; g++) {
+    for (int r = 0; r < c->n_ranks; r++) { /* every rank, leaders or not */
         int32_t msg = -1;
-        MPI_Send(&msg, 1, MPI_INT32_T, c->leader[g], TAG_JOB, c->comm);
+        MPI_Send(&msg, 1, MPI_INT32_T, r, TAG_JOB, c->comm);
     }
     erase(c);
     return NULL;
@@ -678,7 +692,8 @@ static void progress(void *arg, int step, int n_steps)
 static int worker_loop(const struct sf_render_setup *s, const struct sf_world *world, MPI_Comm comm)
 {
     struct sf_render_worker *w = NULL;
-    int st = sf_render_worker_create(s, &w);
+    const int leader = world->group_rank == 0;
+    int st = sf_render_worker_create(s, world->tp > 1 ? world->group_comm : NULL, &w);
     if (st) return st;
     struct worker_ctx wc = {.comm = comm};
     wc.m.group = world->group;
@@ -698,6 +713,12 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
         if (job < 0) break;
         wc.m.job = job;
         const struct sf_render_job *u = &s->jobs[job];
+        if (!leader) { /* a denoise job of the group: compute the shard, the leader reports */
+            if (sf_render_job_run(w, job, NULL, NULL) != SF_OK)
+                SF_ERROR("render", "%s failed on group rank %d: %s", u->name, world->group_rank,
+                         sf_log_first_error());
+            continue;
+        }
         send_event(&wc, EV_STARTED, 0, u->kind == SF_JOB_DENOISE ? u->steps : 0, 0, NULL);
         int rs = sf_render_job_run(w, job, progress, &wc);
         if (rs == SF_OK)
@@ -783,13 +804,16 @@ int sf_cmd_render(int argc, char **argv)
         goto out;
     }
     if (o.threads) sf_threads_init((int)o.threads);
-    SF_TRY(st, sf_world_create(MPI_COMM_WORLD, (int)o.tp, &world, why, sizeof why));
-    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
-
     st = sf_campaign_load(o.campaign, 0, &c, &diags);
     if (st == SF_E_VALIDATION && rank == 0) sf_diags_print(diags, stderr);
     if (st) goto out;
     const struct sf_model_settings *ms = sf_campaign_model(c);
+    if (!o.tp) o.tp = ms->tp; /* --tp overrides the campaign */
+    st = sf_world_create(MPI_COMM_WORLD, (int)o.tp, &world, why, sizeof why);
+    if (st == SF_E_INVAL) st = SF_E_USAGE; /* the ranks per node do not split into groups */
+    if (st) goto out;
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+
     const char *mdir = o.model ? o.model : ms->dir;
     if (!mdir) {
         st = sf_cli_usage_error(CMD,
@@ -821,7 +845,8 @@ int sf_cmd_render(int argc, char **argv)
     /* rank 0 hashes; everyone learns the outcome and the text key */
     int hs = SF_OK;
     if (rank == 0) {
-        hs = hash_inputs(c, &o, &s, &in, s.text_key);
+        if (o.tp > 1) hs = sf_render_check_tp(model, (int)o.tp);
+        if (hs == SF_OK) hs = hash_inputs(c, &o, &s, &in, s.text_key);
         if (hs == SF_OK) hs = sf_render_mkdirs(rundir, 0);
     }
     MPI_Bcast(&hs, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -856,18 +881,22 @@ int sf_cmd_render(int argc, char **argv)
         const char *pe = getenv("SF_PROGRESS");
         co.tty = pe && *pe ? strcmp(pe, "tty") == 0 : isatty(STDERR_FILENO);
         co.leader = calloc((size_t)world->n_groups, sizeof *co.leader);
+        co.n_ranks = world->world_size;
+        co.rank_group = calloc((size_t)world->world_size, sizeof *co.rank_group);
         co.busy = calloc((size_t)world->n_groups, sizeof *co.busy);
         co.state = calloc((size_t)s.n_jobs + 1, 1);
         co.ready = calloc((size_t)s.n_jobs + 1, 1);
         co.step = calloc((size_t)s.n_jobs + 1, sizeof *co.step);
         co.started = calloc((size_t)s.n_jobs + 1, sizeof *co.started);
         co.cause = calloc((size_t)s.n_jobs + 1, sizeof *co.cause);
-        if (st == SF_OK &&
-            (!co.leader || !co.busy || !co.state || !co.ready || !co.step || !co.started))
+        if (st == SF_OK && (!co.leader || !co.rank_group || !co.busy || !co.state || !co.ready ||
+                            !co.step || !co.started))
             st = SF_E_NOMEM;
         if (st == SF_OK) {
-            for (int r = 0; r < world->world_size; r++)
+            for (int r = 0; r < world->world_size; r++) {
+                co.rank_group[r] = all[2 * r];
                 if (all[2 * r + 1] == 0) co.leader[all[2 * r]] = r;
+            }
             for (int g = 0; g < world->n_groups; g++)
                 co.busy[g] = -1;
             SF_INFO("render", "%d units on %d worker group%s (%d rank%s, tp %d) into %s", s.n_jobs,
@@ -905,6 +934,7 @@ out:
     if (thread_started) pthread_join(thread, NULL);
     if (co.events_fd >= 0) close(co.events_fd);
     free(co.leader);
+    free(co.rank_group);
     free(co.busy);
     free(co.state);
     free(co.ready);

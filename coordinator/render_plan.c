@@ -10,7 +10,9 @@
 #include "sf_campaign.h"
 #include "sf_config.h"
 #include "sf_hash.h"
+#include "sf_comm.h"
 #include "sf_log.h"
+#include "sf_model_dir.h"
 #include "sf_plan.h"
 #include "sf_prompt_clean.h"
 #include "sf_status.h"
@@ -144,6 +146,21 @@ out:
     sf_plan_fini(&p);
     if (st) sf_render_setup_fini(s);
     return st;
+}
+
+int sf_render_check_tp(const char *model_dir, int tp)
+{
+    struct sf_model_dir md;
+    struct sf_dit_weights w;
+    char why[256];
+    int st = sf_model_dir_detect(model_dir, &md);
+    if (st == SF_OK) st = sf_model_dir_open_dit(&md, &w);
+    if (st != SF_OK) return st;
+    st = sf_tp_check_model(tp, w.cfg.n_heads, w.cfg.ffn_dim, model_dir, why, sizeof why);
+    sf_dit_weights_fini(&w);
+    if (st == SF_OK) return SF_OK;
+    SF_ERROR("render", "%s (the degree is --tp, else the campaign's model.tp)", why);
+    return SF_E_USAGE; /* exit 2: the command or campaign asks for a split the model lacks */
 }
 
 void sf_render_setup_fini(struct sf_render_setup *s)

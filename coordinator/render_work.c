@@ -1,13 +1,17 @@
 /* render_work.c — what a worker group does with one render job (sf_render.h): encode a prompt
  * into the shared cache, denoise one shot x take x aspect into RUNDIR/latents/, decode a latent
  * into a lossless shot file in RUNDIR/shots/. Called by the worker loop of cmd_render.c on the
- * main thread of each group leader, which is therefore the one thread that makes HDF5 calls.
+ * main thread of every rank, which is therefore the one thread that makes HDF5 calls. In a
+ * tensor-parallel group (tp > 1) every rank of the group runs each denoise job with its shard of
+ * the DiT (the same calls, the same bits out); only the leader (group rank 0) reports progress
+ * and writes the latent, and only the leader is given text and decode jobs.
  * The subtle thing is determinism: the initial noise of a latent plane is keyed by (shot seed +
  * take | aspect, latent frame, channel) and the position inside the plane (sf_rng.h), never by a
  * stream, so a job gives the same bits on any group, in any order. Model parts load on first use
  * and stay; one that fails to load fails every job that needs it with the same cause. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_render.h"
+#include "sf_comm.h"
 #include "sf_denoise.h"
 #include "sf_dit.h"
 #include "sf_h5pack.h"
@@ -38,6 +42,8 @@ struct part {
 
 struct sf_render_worker {
     const struct sf_render_setup *s;
+    struct sf_comm *comm; /* the group (tp > 1) or NULL */
+    int leader;           /* group rank 0: reports and writes */
     struct part dit, umt5, vae, tok;
 };
 
@@ -79,11 +85,14 @@ int sf_render_mkdirs(const char *path, int dir_of_file)
     return SF_OK;
 }
 
-int sf_render_worker_create(const struct sf_render_setup *s, struct sf_render_worker **out)
+int sf_render_worker_create(const struct sf_render_setup *s, struct sf_comm *group,
+                            struct sf_render_worker **out)
 {
     *out = calloc(1, sizeof **out);
     if (!*out) return SF_E_NOMEM;
     (*out)->s = s;
+    (*out)->comm = group && group->size > 1 ? group : NULL;
+    (*out)->leader = !group || group->rank == 0;
     return SF_OK;
 }
 
@@ -232,7 +241,8 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
     if (!w->dit.p) {
         struct sf_dit_opts o = {
             .max_latent = {w->s->max_latent[0], w->s->max_latent[1], w->s->max_latent[2]},
-            .max_batch = 2};
+            .max_batch = 2,
+            .comm = w->comm};
         SF_TRY(st,
                part_ready(&w->dit, sf_dit_load(w->s->model_dir, &o, (struct sf_dit **)&w->dit.p)));
     }
@@ -257,8 +267,9 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
            sf_sampler_create((enum sf_sampler_kind)j->sampler, (enum sf_schedule_kind)j->schedule,
                              j->steps, j->shift, j->guidance, n, noise, &s));
     const int64_t thw[3] = {T, H, W};
-    struct progress p = {fn, arg};
+    struct progress p = {w->leader ? fn : NULL, arg};
     SF_TRY(st, sf_denoise_run(w->dit.p, s, thw, ctx, ctx_rows, neg, neg_rows, -1, on_step, &p));
+    if (!w->leader) goto out; /* the leader holds the same bits and writes them */
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
     struct sf_h5_array a = {.name = "latent",
                             .dtype = SF_DTYPE_F32,
@@ -354,6 +365,7 @@ int sf_render_job_run(struct sf_render_worker *w, int j, sf_render_progress_fn f
 {
     const struct sf_render_job *job = &w->s->jobs[j];
     sf_log_error_mark();
+    SF_ASSERT(w->leader || job->kind == SF_JOB_DENOISE);
     switch (job->kind) {
     case SF_JOB_TEXT:
         return run_text(w, job);

@@ -62,13 +62,24 @@ struct sf_campaign;
  * (logged) or SF_E_INVAL for a prompt that is not valid UTF-8. sf_render_setup_fini frees. */
 int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_render_setup *s);
 void sf_render_setup_fini(struct sf_render_setup *s);
+/* SF_OK when tensor-parallel degree tp splits the DiT of model_dir (its heads and FFN width);
+ * otherwise SF_E_USAGE (exit 2) with one error line listing the valid degrees, or the model
+ * directory's own status (logged) when its DiT cannot be opened. */
+int sf_render_check_tp(const char *model_dir, int tp);
 
 /* ---- workers (render_work.c) ---------------------------------------------------------- */
 struct sf_render_worker;
-/* A worker of one group: loads each model part on first use and keeps it. */
-int sf_render_worker_create(const struct sf_render_setup *s, struct sf_render_worker **out);
+struct sf_comm;
+/* One rank of a worker group: loads each model part on first use and keeps it. group is the
+ * group's communicator (borrowed; it must outlive the worker), or NULL for a group of one. With
+ * group->size > 1 the DiT is sharded over the group, every rank of the group must run the same
+ * denoise jobs in the same order (they are collectives), and only group rank 0 (the leader) may
+ * run text and decode jobs; the others compute but neither report progress nor write. Fails
+ * with SF_E_NOMEM only. */
+int sf_render_worker_create(const struct sf_render_setup *s, struct sf_comm *group,
+                            struct sf_render_worker **out);
 void sf_render_worker_destroy(struct sf_render_worker *w);
-/* Called after each denoising step. */
+/* Called after each denoising step (on the group leader only). */
 typedef void (*sf_render_progress_fn)(void *arg, int step, int n_steps);
 /* Runs job j. Returns SF_OK or the failure's status; the cause is the first error line this
  * thread logged (sf_log_first_error) — a part that failed to load fails every job that needs

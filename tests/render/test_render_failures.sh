@@ -64,9 +64,9 @@ rm -rf "$work/mismatch/text_encoder"
 [ $? = 1 ] || die "mismatched text_dim: exit not 1"
 grep -q "disagree on text_dim" "$work/mism.log" || die "mismatched text_dim: $(grep error "$work/mism.log" | head -3)"
 
-# usage errors: one line, exit 2, before any MPI work
+# usage errors: one line, exit 2, before any unit runs (tp 2 needs ranks in pairs)
 err=$("$sf" render "$campaign" -o "$work/x" --model "$work/model" --tp 2 2>&1 >/dev/null)
-[ $? = 2 ] && grep -q "tensor-parallel DiT" <<<"$err" || die "--tp 2: $err"
+[ $? = 2 ] && grep -q "1 ranks, not a multiple of --tp 2" <<<"$err" || die "--tp 2 on 1 rank: $err"
 err=$("$sf" render "$campaign" -o "$work/x" 2>&1 >/dev/null)
 [ $? = 2 ] && grep -q "pass --model DIR" <<<"$err" || die "no model: $err"
 err=$("$sf" render "$campaign" --model "$work/model" 2>&1 >/dev/null)
