@@ -1,7 +1,6 @@
 /* sf_forward.h — `shotfarm forward COMPONENT`: run one model component on a safetensors input
  * and write a safetensors output (docs/forward.md). Each component lives in its own
- * coordinator/forward_<component>.c; components whose part has not landed yet are in
- * forward_stubs.c. The golden tests go through these same functions. */
+ * coordinator/forward_<component>.c. The golden tests go through these same functions. */
 #ifndef SF_FORWARD_H
 #define SF_FORWARD_H
 
