@@ -105,7 +105,8 @@ typedef int (*sf_vae_frames_fn)(void *ctx, const float *x, int64_t frame0, int64
                                 int64_t height, int64_t width);
 
 /* Decodes z (z_dim, T, h, w), T >= 1, into 1 + 4(T-1) frames of 8h × 8w, handed to emit one
- * latent frame's worth at a time (1 frame, then 4 per latent frame). tiling may be NULL.
+ * latent frame's worth at a time (1 frame, then 4 per latent frame) — as they are made, or, when
+ * tiling applies, after the last tile. tiling may be NULL. Not reentrant for one VAE object.
  * Fails with SF_E_INVAL (sizes; logged), SF_E_NOMEM, or emit's status. */
 int sf_vae_decode(struct sf_vae *vae, const float *z, int64_t T, int64_t h, int64_t w,
                   const struct sf_vae_tiling *tiling, sf_vae_frames_fn emit, void *ctx);

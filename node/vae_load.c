@@ -10,6 +10,7 @@
 #include "sf_vae.h"
 #include "vae_arch.h"
 
+#include "sf_json.h"
 #include "sf_log.h"
 #include "sf_safetensors.h"
 #include "sf_status.h"
@@ -76,6 +77,23 @@ static int join(char *out, size_t n, const char *a, const char *b)
     return 0;
 }
 
+/* 1 when the config.json at path names class AutoencoderKLWan (or no class at all); the DiT's
+ * config.json of an official checkpoint dir sits where a component's would. */
+static int is_vae_config(const char *path)
+{
+    char text[65536], err[128];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    struct sf_json_doc *doc = sf_json_parse(text, n, err, sizeof err);
+    if (!doc) return 1; /* malformed: let sf_vae_config_read say why */
+    const char *cls = sf_json_get_str(sf_json_root(doc), "_class_name");
+    int yes = !cls || !strcmp(cls, "AutoencoderKLWan");
+    sf_json_free(doc);
+    return yes;
+}
+
 /* Finds config.json and the weights of the VAE under dir. */
 static int locate(const char *dir, char *cfg_path, char *w_path, size_t n, int *official)
 {
@@ -90,7 +108,7 @@ static int locate(const char *dir, char *cfg_path, char *w_path, size_t n, int *
     for (int i = 0; i < 2; i++) {
         join(base, sizeof base, dir, comp[i]);
         join(cfg_path, n, base, "/config.json");
-        if (!is_file(cfg_path)) continue;
+        if (!is_file(cfg_path) || (i == 1 && !is_vae_config(cfg_path))) continue;
         join(w_path, n, base, "/diffusion_pytorch_model.safetensors");
         if (is_file(w_path)) return SF_OK;
         join(w_path, n, base, "/diffusion_pytorch_model.safetensors.index.json");
