@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "sf_cost.h"
+#include "sf_log.h"
 #include "sf_dit.h"
 #include "sf_ops.h"
 #include "sf_status.h"
@@ -31,13 +32,6 @@
 #endif
 
 #define MAX_SIZES 8
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static double peak_rss_mib(void)
 {
@@ -68,14 +62,14 @@ static double sgemm_peak(int n_threads)
     (void)n_threads;
 #endif
     for (int r = 0; r < 2; r++) {
-        double t0 = wall();
+        double t0 = sf_time_now();
 #ifdef SF_HAVE_OPENBLAS
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
                     c, n);
 #else
         sf_gemm_f32(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
 #endif
-        double t = wall() - t0;
+        double t = sf_time_now() - t0;
         if (t < best) best = t;
     }
 #ifdef SF_HAVE_OPENBLAS
@@ -176,12 +170,12 @@ int main(int argc, char **argv)
     const double t[2] = {500.0, 500.0};
     float *outs[2] = {o0, o1};
 
-    double tw = wall();
+    double tw = sf_time_now();
     const int64_t small[3] = {1, 2, 2};
     if (sf_dit_forward_batch(m, 2, xs, warm_full ? sizes[0] : small, t, ctx, rows, outs) != SF_OK)
         return 1;
     printf("warm-up (%s): %.1f s; weights %.1f MiB, activation buffers %.1f MiB\n",
-           warm_full ? "full" : "1x2x2 latent", wall() - tw, sf_dit_weight_bytes(m) / 1048576.0,
+           warm_full ? "full" : "1x2x2 latent", sf_time_now() - tw, sf_dit_weight_bytes(m) / 1048576.0,
            sf_dit_buffer_bytes(m) / 1048576.0);
 
     printf("\n| latent | tokens | step s | GFLOP/step | GFLOP/s | GEMM | attention | rest | "
@@ -193,9 +187,9 @@ int main(int argc, char **argv)
         for (int r = 0; r < reps; r++) {
             struct sf_dit_timing tm = {0};
             sf_dit_set_timing(m, &tm);
-            double t0 = wall();
+            double t0 = sf_time_now();
             if (sf_dit_forward_batch(m, 2, xs, sizes[s], t, ctx, rows, outs) != SF_OK) return 1;
-            double dt = wall() - t0;
+            double dt = sf_time_now() - t0;
             sf_dit_set_timing(m, NULL);
             double rest = tm.total - tm.linear - tm.attention;
             printf("| %lldx%lldx%lld | %lld | %.2f | %.0f | %.1f | %.0f%% | %.0f%% | %.0f%% | "

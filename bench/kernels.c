@@ -19,18 +19,12 @@
 #include <time.h>
 
 #include "sf_ops.h"
+#include "sf_log.h"
 #ifdef SF_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
 
 static int reps = 2;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static float *buf(size_t n, unsigned seed)
 {
@@ -51,9 +45,9 @@ static float *buf(size_t n, unsigned seed)
     do {                                                                                           \
         var = 1e30;                                                                                \
         for (int r_ = 0; r_ < reps; r_++) {                                                        \
-            double t0_ = now();                                                                    \
+            double t0_ = sf_time_now();                                                                    \
             stmt;                                                                                  \
-            double t_ = now() - t0_;                                                               \
+            double t_ = sf_time_now() - t0_;                                                               \
             if (t_ < var) var = t_;                                                                \
         }                                                                                          \
     } while (0)

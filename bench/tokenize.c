@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_json.h"
+#include "sf_log.h"
 #include "sf_prompt_clean.h"
 #include "sf_tokenizer.h"
 
@@ -16,13 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The whole file, or NULL (the reason is logged). */
 static char *read_all(const char *path, size_t *n)
@@ -56,14 +50,14 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < cases->n; i++) total_bytes += sf_json_get(cases->items[i], "text")->str_len;
     double best_enc = 1e30, best_all = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = sf_time_now();
         total_ids = 0;
         for (size_t i = 0; i < cases->n; i++) {
             const struct sf_json *c = sf_json_get(cases->items[i], "clean");
             sf_tokenizer_encode(tok, c->str, c->str_len, 512, 0, ids, &n_ids, &tr);
             total_ids += n_ids;
         }
-        double t1 = now();
+        double t1 = sf_time_now();
         for (size_t i = 0; i < cases->n; i++) {
             const struct sf_json *c = sf_json_get(cases->items[i], "text");
             char *clean = NULL;
@@ -72,7 +66,7 @@ int main(int argc, char **argv)
             sf_tokenizer_encode(tok, clean, cl, 512, 0, ids, &n_ids, &tr);
             free(clean);
         }
-        double t2 = now();
+        double t2 = sf_time_now();
         if (t1 - t0 < best_enc) best_enc = t1 - t0;
         if (t2 - t1 < best_all) best_all = t2 - t1;
     }

@@ -6,6 +6,7 @@
  *                          [--vae-tile T[:S]] */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cost.h"
+#include "sf_log.h"
 #include "sf_ops.h"
 #include "sf_status.h"
 #include "sf_vae.h"
@@ -16,13 +17,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* CPU seconds of all threads: on a shared, oversubscribed machine this is the steadier measure */
 static double cpu(void)
@@ -41,7 +35,7 @@ static int on_frames(void *ctx, const float *x, int64_t frame0, int64_t n, int64
 {
     struct timing *t = ctx;
     (void)x, (void)frame0, (void)n, (void)H, (void)W;
-    double t1 = now(), c1 = cpu();
+    double t1 = sf_time_now(), c1 = cpu();
     if (t->n < 512) t->chunk[t->n] = t1 - t->last, t->cchunk[t->n++] = c1 - t->clast;
     t->last = t1;
     t->clast = c1;
@@ -90,10 +84,10 @@ int main(int argc, char **argv)
         z[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1) * 2.6f;
     }
     struct timing tm = {0};
-    tm.t0 = tm.last = now();
+    tm.t0 = tm.last = sf_time_now();
     tm.c0 = tm.clast = cpu();
     int st = sf_vae_decode(vae, z, T, h, w, &tiling, on_frames, &tm);
-    double total = now() - tm.t0, ctotal = cpu() - tm.c0;
+    double total = sf_time_now() - tm.t0, ctotal = cpu() - tm.c0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (st == SF_OK) {

@@ -63,13 +63,6 @@ static void usage(FILE *f)
         SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* An input tensor of `ndim` dimensions (described by `dims` for the message) as a malloc'ed
  * fp32 array. SF_E_NOTFOUND / SF_E_FORMAT with one logged line naming the file and tensor. */
 static int load_input(const struct sf_st *in, const char *name, int ndim, const char *dims,
@@ -319,9 +312,9 @@ int sf_forward_denoise(int argc, char **argv)
 
     const int64_t thw[3] = {shape[1], shape[2], shape[3]};
     struct sf_dit_opts dopts = {.max_latent = {thw[0], thw[1], thw[2]}, .max_batch = 2};
-    double t0 = now();
+    double t0 = sf_time_now();
     SF_TRY(st, sf_dit_load(o.model, &dopts, &dit));
-    double t_load = now() - t0;
+    double t_load = sf_time_now() - t0;
     const struct sf_dit_config *cfg = sf_dit_get_config(dit);
     if (shape[0] != cfg->in_dim || cfg->out_dim != cfg->in_dim) {
         SF_ERROR("forward",
@@ -350,11 +343,11 @@ int sf_forward_denoise(int argc, char **argv)
             sf_sampler_kind_name(s->kind), sf_schedule_kind_name(s->schedule), s->n_steps, first,
             s->shift, s->guidance, (long long)shape[0], (long long)shape[1], (long long)shape[2],
             (long long)shape[3]);
-    t0 = now();
+    t0 = sf_time_now();
     struct step_ctx sc = {.traj = traj, .save_state = o.save_state};
     SF_TRY(st, sf_denoise_run(dit, s, thw, ctx, tc->shape[0], neg, tu->shape[0], stop, after_step,
                               &sc));
-    const double t_loop = now() - t0;
+    const double t_loop = sf_time_now() - t0;
     const int ran = s->step - first;
     /* stopped before any step ran (--stop-after 0, or at the resumed step): still leave a state */
     if (o.save_state && ran == 0 && !sf_sampler_done(s))

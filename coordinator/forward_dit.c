@@ -114,13 +114,6 @@ static int read_t(const struct sf_st *in, double *t)
     return st;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int sf_forward_dit(int argc, char **argv)
 {
     const char *model = NULL, *inpath = NULL, *outpath = NULL;
@@ -189,9 +182,9 @@ int sf_forward_dit(int argc, char **argv)
     /* The buffers are sized for exactly this latent. */
     const int64_t thw[3] = {xt->shape[1], xt->shape[2], xt->shape[3]};
     struct sf_dit_opts o = {.max_latent = {thw[0], thw[1], thw[2]}, .max_batch = 1};
-    double t0 = now();
+    double t0 = sf_time_now();
     SF_TRY(st, sf_dit_load(model, &o, &dit));
-    double t_load = now() - t0;
+    double t_load = sf_time_now() - t0;
     const struct sf_dit_config *cfg = sf_dit_get_config(dit);
     if (xt->shape[0] != cfg->in_dim) {
         SF_ERROR("forward", "%s: tensor `x` has %lld channels; the model %s takes %d (in_dim)",
@@ -213,9 +206,9 @@ int sf_forward_dit(int argc, char **argv)
         st = SF_E_NOMEM;
         goto out;
     }
-    t0 = now();
+    t0 = sf_time_now();
     SF_TRY(st, sf_dit_forward(dit, x, thw, t, ctx, ct->shape[0], out));
-    double t_fwd = now() - t0;
+    double t_fwd = sf_time_now() - t0;
 
     struct sf_st_desc d = {.name = "out",
                            .dtype = SF_DTYPE_F32,

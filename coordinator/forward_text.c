@@ -61,13 +61,6 @@ static const char *at(char *buf, size_t n, int batched, int64_t b, int64_t j)
     return buf;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Reads an integer (B, L) tensor as int64; dtypes I64, I32, U8. */
 static int read_ints(const char *path, const struct sf_st_tensor *t, int64_t *dst)
 {
@@ -224,9 +217,9 @@ int sf_forward_text(int argc, char **argv)
         if (n > N) N = n;
     }
 
-    double t0 = now_s();
+    double t0 = sf_time_now();
     SF_TRY(st, sf_umt5_load(model, &te));
-    double t1 = now_s();
+    double t1 = sf_time_now();
     const struct sf_umt5_config *cfg = sf_umt5_get_config(te);
     const int64_t D = cfg->d_model;
     for (int64_t b = 0; b < B; b++) {
@@ -250,7 +243,7 @@ int sf_forward_text(int argc, char **argv)
     }
     for (int64_t b = 0; b < B; b++)
         SF_TRY(st, sf_umt5_encode(te, ids + b * L, lens[b], hs + b * N * D));
-    double t2 = now_s();
+    double t2 = sf_time_now();
     struct sf_st_desc d[2] = {
         {.name = "last_hidden_state", .dtype = SF_DTYPE_F32, .n_dims = batched ? 3 : 2},
         {.name = "seq_lens", .dtype = SF_DTYPE_I64, .n_dims = 1, .shape = {B}, .data = lens},

@@ -55,13 +55,6 @@ static void usage(FILE *f, int encode)
                "  --json          print one JSON document with shapes and timing\n");
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Reads input tensor `name` as fp32 (C, F, H, W), accepting a leading batch of 1. */
 static int read_input(const struct sf_st *in, const char *name, const char *cmd, float **out,
                       int64_t shape[4])
@@ -156,9 +149,9 @@ static int run(int argc, char **argv, int encode)
         SF_TRY(st, sf_st_open(inpath, &in));
         SF_TRY(st, read_input(in, encode ? "x" : "z", cmd, &src, s));
     }
-    double t0 = now();
+    double t0 = sf_time_now();
     SF_TRY(st, sf_vae_load(model, &vae));
-    double t_load = now() - t0;
+    double t_load = sf_time_now() - t0;
     const struct sf_vae_config *cfg = sf_vae_config_of(vae);
     const char *in_name = encode ? "x" : "z";
     int want_c = encode ? 3 : cfg->z_dim;
@@ -189,10 +182,10 @@ static int run(int argc, char **argv, int encode)
         st = SF_E_NOMEM;
         goto out;
     }
-    t0 = now();
+    t0 = sf_time_now();
     if (encode) SF_TRY(st, sf_vae_encode(vae, src, s[1], s[2], s[3], dst));
     else SF_TRY(st, sf_vae_decode_to(vae, src, s[1], s[2], s[3], &tiling, dst));
-    double t_run = now() - t0;
+    double t_run = sf_time_now() - t0;
 
     struct sf_st_desc d[2] = {{.name = encode ? "z" : "x", .dtype = SF_DTYPE_F32, .n_dims = 4,
                                .shape = {o[0], o[1], o[2], o[3]}, .data = dst}};

@@ -63,6 +63,13 @@ double sf_log_elapsed(void)
     return (double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec);
 }
 
+double sf_time_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void sf_logv(enum sf_log_level level, const char *module, const char *fmt, va_list ap)
 {
     if (level == SF_LOG_ERROR && !first_error_set) {

@@ -22,6 +22,8 @@ enum sf_log_level sf_log_get_level(void);
 int sf_log_parse_level(const char *s);
 /* Seconds since sf_log_init(). */
 double sf_log_elapsed(void);
+/* CLOCK_MONOTONIC in seconds: the one clock for timing anything (benchmarks, step timers). */
+double sf_time_now(void);
 
 /* Error capture: sf_log_error_mark() forgets, sf_log_first_error() returns the first error line
  * ("module: text") this thread logged since (even below the log level), "" when none. Render

@@ -2,6 +2,7 @@
  * one-rank communicator, and tensor-parallel degree checks. Part of the minimal build. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_comm.h"
+#include "sf_log.h"
 #include "sf_status.h"
 
 #include <stdio.h>
@@ -9,18 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 #define TIMED(c, bytes, call)                                                                      \
     do {                                                                                           \
-        double t0_ = now();                                                                        \
+        double t0_ = sf_time_now();                                                                        \
         int st_ = (call);                                                                          \
-        (c)->comm_seconds += now() - t0_;                                                          \
+        (c)->comm_seconds += sf_time_now() - t0_;                                                          \
         (c)->comm_bytes += (uint64_t)(bytes);                                                      \
         return st_;                                                                                \
     } while (0)

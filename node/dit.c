@@ -196,21 +196,14 @@ void sf_dit_set_timing(struct sf_dit *m, struct sf_dit_timing *t)
 
 /* ---- the pieces of a forward pass ------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* sf_linear / sf_attention, adding their wall time to m->timing when it is set (two clock
  * reads per call, a few hundred calls per pass: free). */
 static void lin(struct sf_dit *m, const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
                 const struct sf_tensor *bias, float *y)
 {
-    double t0 = m->timing ? now_s() : 0.0;
+    double t0 = m->timing ? sf_time_now() : 0.0;
     sf_linear(x, n, k, w, bias, y);
-    if (m->timing) m->timing->linear += now_s() - t0;
+    if (m->timing) m->timing->linear += sf_time_now() - t0;
 }
 
 static void att(struct sf_dit *m, const float *q, const float *k, const float *v, float *out,
@@ -219,9 +212,9 @@ static void att(struct sf_dit *m, const float *q, const float *k, const float *v
     const struct sf_dit_config *c = &m->cfg;
     int64_t Dl = m->dl; /* this rank's heads: D / tp features per row */
     int hd = c->dim / c->n_heads;
-    double t0 = m->timing ? now_s() : 0.0;
+    double t0 = m->timing ? sf_time_now() : 0.0;
     sf_attention(q, Dl, k, Dl, v, Dl, out, Dl, Lq, Lk, m->heads, hd, Lk, 1.0f / sqrtf((float)hd));
-    if (m->timing) m->timing->attention += now_s() - t0;
+    if (m->timing) m->timing->attention += sf_time_now() - t0;
 }
 
 /* x[r, c] += y[r, c] * gate[c] over n samples of L rows (sample i's gate at gates + i*stride;
@@ -575,10 +568,10 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
     for (int i = 0; st == SF_OK && i < n; i++)
         st = check_rows(&m->cfg, n_ctx_rows[i]);
     if (st != SF_OK) return st;
-    double t0 = m->timing ? now_s() : 0.0;
+    double t0 = m->timing ? sf_time_now() : 0.0;
     text_embed(m, n, context, n_ctx_rows);
     st = run(m, n, L, x, thw, t, NULL, out);
-    if (m->timing) m->timing->total += now_s() - t0;
+    if (m->timing) m->timing->total += sf_time_now() - t0;
     return st;
 }
 
@@ -642,8 +635,8 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++)
         SF_ASSERT(ctx[i] && ctx[i]->model == m); /* a context of another model is a bug */
-    double t0 = m->timing ? now_s() : 0.0;
+    double t0 = m->timing ? sf_time_now() : 0.0;
     st = run(m, n, L, x, thw, t, ctx, out);
-    if (m->timing) m->timing->total += now_s() - t0;
+    if (m->timing) m->timing->total += sf_time_now() - t0;
     return st;
 }

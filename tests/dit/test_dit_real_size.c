@@ -6,6 +6,7 @@
  * directory and removed afterwards. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_dit.h"
+#include "sf_log.h"
 #include "sf_status.h"
 #include "sf_test.h"
 
@@ -13,13 +14,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static double peak_rss_bytes(void)
 {
@@ -44,21 +38,21 @@ int main(void)
                      "'%s' mkmodel --config wan2.1-t2v-1.3b --dtype bf16 "
                      "--layout official --component dit --seed 3 -o '%s'",
                      exe, dir);
-            double t0 = now();
+            double t0 = sf_time_now();
             if (system(cmd) != 0) {
                 fprintf(stderr, "mkmodel failed: %s\n", cmd);
                 return 1;
             }
-            fprintf(stderr, "mkmodel: %.1f s\n", now() - t0);
+            fprintf(stderr, "mkmodel: %.1f s\n", sf_time_now() - t0);
         }
     }
 
     double rss0 = peak_rss_bytes();
     struct sf_dit *m = NULL;
     struct sf_dit_opts o = {.max_latent = {2, 8, 8}, .max_batch = 1};
-    double t0 = now();
+    double t0 = sf_time_now();
     CHECK_EQ_INT(sf_dit_load(dir, &o, &m), SF_OK);
-    double t_load = now() - t0;
+    double t_load = sf_time_now() - t0;
     if (!m) return sf_test_result("dit_real_size");
     const struct sf_dit_config *c = sf_dit_get_config(m);
     CHECK_EQ_INT(c->dim, 1536);
@@ -72,9 +66,9 @@ int main(void)
     sf_test_fill(x, sizeof x / sizeof x[0], 1);
     sf_test_fill(ctx, (size_t)20 * 4096, 2);
     const int64_t thw[3] = {2, 8, 8};
-    t0 = now();
+    t0 = sf_time_now();
     CHECK_EQ_INT(sf_dit_forward(m, x, thw, 999.0, ctx, 20, out), SF_OK);
-    double t_fwd = now() - t0;
+    double t_fwd = sf_time_now() - t0;
     int finite = 1;
     double amax = 0;
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {

@@ -8,6 +8,7 @@
  * 12 GB. */
 #define _GNU_SOURCE /* wait4 */
 #include "umt5_test_util.h"
+#include "sf_log.h"
 
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -19,13 +20,6 @@
 
 #define TOKENS 512
 #define SLACK_BYTES (1.5 * 1024 * 1024 * 1024)
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* Size of the encoder's model.safetensors: dir is a component directory (what mkmodel
  * --component text writes) or holds one as text_encoder/. */
@@ -50,13 +44,13 @@ int main(void)
             fprintf(stderr, "umt5_xxl_memory: skipped, fewer than 12 GB free here\n");
             return SF_TEST_SKIP;
         }
-        double t0 = now();
+        double t0 = sf_time_now();
         snprintf(cmd, sizeof cmd,
                  "'%s' mkmodel --component text --config wan2.1-t2v-1.3b --dtype bf16 -o '%s'",
                  env_or_die("SF_SHOTFARM"), dir);
         CHECK_EQ_INT(system(cmd), 0);
         fprintf(stderr, "umt5_xxl_memory: mkmodel wrote %.2f GB in %.1f s\n",
-                weight_bytes(dir) / 1e9, now() - t0);
+                weight_bytes(dir) / 1e9, sf_time_now() - t0);
     }
     double wb = weight_bytes(dir);
     CHECK(wb > 10e9);
@@ -71,7 +65,7 @@ int main(void)
     CHECK(sf_st_write("xxl_in.safetensors", &d, 1, NULL, 0, NULL, NULL) == 0);
 
     /* the child: forward text, measured by wait4's rusage */
-    double t0 = now();
+    double t0 = sf_time_now();
     pid_t pid = fork();
     if (pid == 0) {
         execl(env_or_die("SF_SHOTFARM"), "shotfarm", "forward", "text", "--model", dir, "-i",
@@ -81,7 +75,7 @@ int main(void)
     int status = 0;
     struct rusage ru;
     CHECK(wait4(pid, &status, 0, &ru) == pid);
-    double wall = now() - t0;
+    double wall = sf_time_now() - t0;
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     double peak = (double)ru.ru_maxrss * 1024.0;
     fprintf(stderr,
