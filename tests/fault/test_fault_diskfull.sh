@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Disk full (issue 16 § Proof; docs/testing.md § fault): SF_FAULT_WRITE=N makes the N-th durable
+# write of the process fail with ENOSPC (N:EFBIG for EFBIG). With -np 1 (and the prompt cache
+# warm from the reference) the write order is fixed, so N is found by counting: launches with
+# N = 1, 2, ... until the failing write is the HDF5 file of a unit's second (or later)
+# checkpoint. That launch must exit non-zero with an error line naming the checkpoint and saying
+# the disk is full (no HDF5 diagnostics dump), leave no temporary file, keep the previous
+# checkpoint verifying (`shotfarm inspect`), and a relaunch without the fault must resume from
+# that previous checkpoint and end identical to an uninterrupted render. The same N with EFBIG
+# must say "File too large" and recover the same way.
+. "$(dirname "$0")/common.sh"
+reference
+# failed_write NAME TAG: the path of the write that failed in that launch's log ("" if none)
+failed_write() {
+    sed -n 's/.*error: write: \(.*\): \(No space left on device\|File too large\).*/\1/p' \
+        "$work/$1.$2.log" | head -1
+}
+n=0 path=
+while [ $n -lt 40 ]; do
+    n=$((n + 1))
+    rm -rf "$work/full" "$work/full.launches"
+    SF_FAULT_WRITE=$n launch full 1 1
+    await 60
+    path=$(failed_write full 1)
+    [[ $path == */ckpt/*.step*.h5 ]] && [[ ${path##*.step} != 0001.h5 ]] && break
+    [ $rc = 0 ] && { die "SF_FAULT_WRITE=$n: the render exited 0 without any failed checkpoint write"; break; }
+    path=
+done
+[ -n "$path" ] || { die "no N up to $n hit a checkpoint write"; exit 1; }
+echo "SF_FAULT_WRITE=$n fails the write of ${path#"$work"/} (found by counting from 1)"
+stem=$(basename "$path")
+step=$((10#$(sed 's/.*\.step\([0-9]*\)\.h5/\1/' <<<"$stem")))
+stem=${stem%.step*}
+prev=$(printf '%s.step%04d.h5' "$stem" $((step - 1)))
+for errname in ENOSPC EFBIG; do
+    run=full
+    if [ $errname = EFBIG ]; then
+        run=big
+        SF_FAULT_WRITE=$n:EFBIG launch big 1 1
+        await 60
+    fi
+    want="No space left on device"
+    [ $errname = EFBIG ] && want="File too large"
+    [ $rc != 0 ] && [ $rc != 124 ] || die "$errname: exit $rc, want non-zero"
+    grep "error" "$work/$run.1.log" | grep -F "$work/$run/ckpt/$(basename "$path")" | grep -q "$want" \
+        || { die "$errname: no error line naming ckpt/$(basename "$path") and saying \"$want\""; log_tail $run 1; }
+    ! grep -q "HDF5-DIAG" "$work/$run.1.log" || die "$errname: HDF5 diagnostics in the log"
+    k=$(grep -c "error" "$work/$run.1.log")
+    [ "$k" -le 3 ] || { die "$errname: $k error lines for one failed write"; grep error "$work/$run.1.log"; }
+    tmp=$(ls "$work/$run/ckpt" | grep -v '\.h5$\|\.h5\.sha256$')
+    [ -z "$tmp" ] || die "$errname: left in ckpt/: $tmp"
+    [ ! -e "$work/$run/ckpt/$(basename "$path")" ] || die "$errname: the failed checkpoint was published"
+    "$sf" inspect "$work/$run/ckpt/$prev" 2>&1 | grep -q "verified: yes" \
+        || die "$errname: the previous checkpoint ckpt/$prev does not verify"
+    launch $run 2 1
+    await 120
+    [ $rc = 0 ] || { die "$errname: the relaunch without the fault exited $rc"; log_tail $run 2 20; continue; }
+    python3 - "$work/$run" "$work/$run.launches" "$stem" "$prev" $((step - 1)) <<PY || die "$errname: resume point"
+import os, sys
+sys.path.insert(0, "$here")
+import faultlib
+rundir, launches, stem, prev, step = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+name = [n for n, s, _ in faultlib.denoise_units(rundir) if s == stem][0]
+st = [e for e in faultlib.launches(rundir, launches)[1][1] if e["event"] == "started" and e["unit"] == name]
+got = [(e.get("step"), os.path.basename(e.get("checkpoint") or "")) for e in st]
+assert got == [(step, prev)], "%s started %s in the relaunch, want step %d from %s" % (name, got, step, prev)
+PY
+    same_as_ref $run
+done
+[ "$fail" = 0 ] && echo "fault_diskfull: ok (write $n = ckpt step $step: ENOSPC and EFBIG reported, step $((step - 1)) kept, identical after resume)"
+exit $fail

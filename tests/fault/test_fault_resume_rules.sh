@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Resume rules (issue 16 § Resume and failure; docs/testing.md § fault):
+#  1. `--resume` on an empty directory: exit 2, one line saying there is nothing to resume
+#     (no manifest.json), nothing written;
+#  2. a finished run launched again runs nothing: no `started` event, a `reused` event for every
+#     denoise and decode unit, exit 0, run_end 0, output files untouched (same inode and mtime);
+#  3. a changed model, campaign seed or sampler is refused (exit 2, an error line naming it) and
+#     leaves the outputs untouched;
+#  4. an edited prompt of one shot re-renders that shot only (`reused` for the others, their
+#     files untouched) and its frames equal a fresh render of the edited campaign;
+#  5. the changed seed with --force renders, identical to a fresh render with that seed.
+. "$(dirname "$0")/common.sh"
+# stamp NAME: inode and mtime (ns) of every final latent and shot file of $work/NAME
+stamp() { stat -c '%n %i %y' "$work/$1"/latents/*.h5 "$work/$1"/shots/*.mkv; }
+# refused WHAT TAG: the launch exited 2 with an error line naming WHAT, outputs untouched
+refused() {
+    [ $rc = 2 ] || { die "changed $1: exit $rc, want 2"; log_tail run $2; }
+    grep "error" "$work/run.$2.log" | grep -qi "$1" || { die "changed $1: no error line naming it"; log_tail run $2; }
+    echo "changed $1: $(grep "error" "$work/run.$2.log" | head -1)"
+    [ "$(stamp run)" = "$before" ] || die "changed $1: the refused launch touched the outputs"
+}
+
+mkdir "$work/empty"
+run_to_end empty 1 1 --resume
+[ $rc = 2 ] || die "--resume on an empty directory: exit $rc, want 2"
+grep -q "manifest.json\|nothing to resume" "$work/empty.1.log" \
+    || die "--resume on an empty directory: no line about manifest.json: $(cat "$work/empty.1.log")"
+echo "--resume on an empty directory: $(grep -m1 "error" "$work/empty.1.log")"
+[ -z "$(ls "$work/empty")" ] || die "--resume on an empty directory wrote $(ls "$work/empty")"
+
+run_to_end run 1 2
+[ $rc = 0 ] || { die "first render exited $rc"; log_tail run 1 20; exit 1; }
+before=$(stamp run)
+run_to_end run 2 2
+[ $rc = 0 ] || die "relaunch of a finished run: exit $rc, want 0"
+python3 - "$work/run" "$work/run.launches" <<PY || die "relaunch of a finished run"
+import json, sys
+sys.path.insert(0, "$here")
+import faultlib
+rundir, launches = sys.argv[1:3]
+ev = faultlib.launches(rundir, launches)[1][1]
+ran = [e["unit"] for e in ev if e["event"] in ("started", "step", "finished", "failed")]
+assert not ran, "units ran again: %s" % ran
+m = json.load(open(rundir + "/manifest.json"))
+want = {u["name"] for u in m["units"] if u["kind"] in ("denoise", "decode")}
+got = {e["unit"] for e in ev if e["event"] == "reused"}
+assert want <= got, "no reused event for %s" % sorted(want - got)
+ends = [e.get("status") for e in ev if e["event"] == "run_end"]
+assert ends == [0], "run_end statuses %s" % ends
+PY
+[ "$(stamp run)" = "$before" ] || { die "relaunch of a finished run touched its outputs"; diff <(echo "$before") <(stamp run); }
+
+mv "$work/model" "$work/model0"
+"$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 --seed 1 -o "$work/model" 2>/dev/null || die "mkmodel --seed 1"
+run_to_end run model 2
+refused model model
+rm -rf "$work/model" && mv "$work/model0" "$work/model"
+sed -i 's/^seed: 11$/seed: 12/' "$campaign"
+run_to_end run seed 2
+refused seed seed
+sed -i 's/^seed: 12$/seed: 11/; 0,/sampler: unipc/s//sampler: euler/' "$campaign"
+run_to_end run sampler 2
+refused sampler sampler
+sed -i '0,/sampler: euler/s//sampler: unipc/' "$campaign"
+cmp -s "$campaign" "$here/campaign.yaml" || die "test bug: the campaign was not restored"
+
+sed -i 's/A paper boat on a rainy street/A paper boat on a sunny street/' "$campaign"
+run_to_end run prompt 2
+[ $rc = 0 ] || { die "edited prompt: exit $rc"; log_tail run prompt 20; }
+python3 - "$work/run" "$work/run.launches" <<PY || die "edited prompt"
+import sys
+sys.path.insert(0, "$here")
+import faultlib
+ev = dict(faultlib.launches(*sys.argv[1:3]))["prompt"]
+ran = {e["unit"] for e in ev if e["event"] == "started"}
+want = {"alpha/two take 1 16:9 denoise", "alpha/two take 1 16:9 decode"}
+assert want <= ran, "not re-rendered: %s" % sorted(want - ran)
+other = [u for u in ran if u not in want and not u.startswith("encode prompt \"A paper boat")]
+assert not other, "units of unchanged shots ran: %s" % other
+reused = {e["unit"] for e in ev if e["event"] == "reused"}
+for s in ("alpha/one take 1 16:9", "beta/three take 1 1:1"):
+    for k in ("denoise", "decode"):
+        assert "%s %s" % (s, k) in reused, "no reused event for %s %s" % (s, k)
+PY
+diff <(grep -v alpha.two <<<"$before") <(stamp run | grep -v alpha.two) >/dev/null \
+    || die "edited prompt: files of the unchanged shots were touched"
+run_to_end fresh-prompt 1 2
+[ "$(frames run)" = "$(frames fresh-prompt)" ] || die "edited prompt: frames differ from a fresh render of the edited campaign"
+
+sed -i 's/^seed: 11$/seed: 12/' "$campaign"
+run_to_end run force 2 --force
+[ $rc = 0 ] || { die "--force with a changed seed: exit $rc"; log_tail run force 20; }
+run_to_end fresh-seed 1 2
+[ "$(frames run)" = "$(frames fresh-seed)" ] || die "--force with a changed seed: frames differ from a fresh render with that seed"
+[ "$(frames run)" != "$(frames fresh-prompt)" ] || die "--force with a changed seed: the frames did not change"
+[ "$fail" = 0 ] && echo "fault_resume_rules: ok"
+exit $fail

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Signal test (issue 16 § Proof; docs/testing.md § fault):
+#  1. SIGUSR1 to mpirun (it forwards it to the ranks) after 3 step events -> exit 75, run_end
+#     status 75, an `interrupted` event (step, checkpoint) for every unit that was denoising,
+#     naming the newest checkpoint, and every checkpoint in ckpt/ verifies (`shotfarm inspect`);
+#  2. the relaunch resumes each unit from that step without recomputing a step <= k; SIGTERM to
+#     the ranks (what Slurm does on preemption; SIGTERM to mpirun makes Open MPI 4 SIGKILL the
+#     ranks 1 s later and exit 1) -> exit 75 again, same checks;
+#  3. the third launch completes with frames and latents identical to an uninterrupted render.
+. "$(dirname "$0")/common.sh"
+reference
+export SF_FAULT_STEP_DELAY_MS=300
+snaps=()
+for sig in USR1 TERM; do
+    tag=$sig
+    launch run $tag 2
+    wait_events run step 3 60 || { await 5; die "$sig launch ended (exit $rc) before 3 step events"; break; }
+    if [ $sig = USR1 ]; then
+        kill -USR1 "$lpid"
+    else
+        kill -TERM $(pgrep -P "$lpid")
+    fi
+    t0=$(date +%s.%N)
+    await 60
+    echo "SIG$sig: exit $rc after $(python3 -c "import time; print('%.1f' % (time.time() - $t0))") s"
+    [ $rc = 75 ] || { die "SIG$sig: exit $rc, want 75"; log_tail run $tag; }
+    every_ckpt_verifies run
+    [ "$ckpts" -gt 0 ] || die "SIG$sig: no checkpoint in ckpt/"
+    faultlib snapshot "$work/run" "$sf" >"$work/$sig.json" || die "snapshot"
+    snaps+=("$work/$sig.json")
+    faultlib interrupted "$work/run" "$work/run.launches" $tag "$work/$sig.json" \
+        || die "SIG$sig: interrupted events"
+done
+[ "$fail" = 0 ] || exit 1
+unset SF_FAULT_STEP_DELAY_MS
+launch run final 2
+await 120
+[ $rc = 0 ] || { die "the last launch exited $rc, want 0"; log_tail run final 20; }
+same_as_ref run
+out=$(faultlib resumes "$work/run" "$work/run.launches" "${snaps[@]}") || die "resume points:"
+echo "$out"
+k=$(sed -n 's/^resumed from a checkpoint (k > 0): //p' <<<"$out")
+[ "${k:-0}" -ge 2 ] || die "only ${k:-0} units resumed from a checkpoint (k > 0); want >= 2"
+[ "$fail" = 0 ] && echo "fault_signal: ok (SIGUSR1 and SIGTERM -> 75, $k resumes, identical to the uninterrupted render)"
+exit $fail
