@@ -97,3 +97,20 @@ every_ckpt_verifies() {
     done
     ckpts=$n
 }
+
+# finish_run MIN SNAPSHOT...: the last launch of $work/run (no fault hooks) must exit 0 with the
+# reference's result, and each launch after a death (snapshot i, faultlib.py snapshot) must
+# resume as the snapshot says; at least MIN units must resume from k > 0 (count in $k).
+finish_run() {
+    local min=$1 out
+    shift
+    unset SF_FAULT_STEP_DELAY_MS
+    launch run final 2
+    await 120
+    [ $rc = 0 ] || { die "the last launch exited $rc, want 0"; log_tail run final 20; }
+    same_as_ref run
+    out=$(faultlib resumes "$work/run" "$work/run.launches" "$@") || die "resume points:"
+    echo "$out"
+    k=$(sed -n 's/^resumed from a checkpoint (k > 0): //p' <<<"$out")
+    [ "${k:-0}" -ge "$min" ] || die "only ${k:-0} units resumed from a checkpoint (k > 0); want >= $min"
+}

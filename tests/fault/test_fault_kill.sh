@@ -38,7 +38,7 @@ for m in "${plan[@]}"; do
         fi
         pids=($(pgrep -P "$lpid" | sort -n))
         victim=${pids[$((rank % ${#pids[@]}))]}
-        echo "death $i: kill -9 $victim (rank pid $((rank % ${#pids[@]} + 1)) of ${#pids[@]}) after $n step events"
+        echo "death $i: kill -9 $victim (child $((rank % ${#pids[@]} + 1)) of ${#pids[@]} of mpirun) after $n step events"
         kill -9 "$victim"
         await 60
     else
@@ -68,15 +68,7 @@ PY
 done
 [ "$fail" = 0 ] || { echo "seed $seed"; exit 1; }
 
-unset SF_FAULT_STEP_DELAY_MS
-launch run final 2
-await 120
-[ $rc = 0 ] || { die "the last launch exited $rc, want 0"; log_tail run final 20; }
-same_as_ref run
-out=$(faultlib resumes "$work/run" "$work/run.launches" "${snaps[@]}") || die "resume points:"
-echo "$out"
-k=$(sed -n 's/^resumed from a checkpoint (k > 0): //p' <<<"$out")
-[ "${k:-0}" -ge 3 ] || die "only ${k:-0} units resumed from a checkpoint (k > 0); want >= 3"
+finish_run 3 "${snaps[@]}"
 python3 - "$work/run/events.jsonl" <<'PY' || die "run / run_end events"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]

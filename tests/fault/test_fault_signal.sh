@@ -32,14 +32,6 @@ for sig in USR1 TERM; do
         || die "SIG$sig: interrupted events"
 done
 [ "$fail" = 0 ] || exit 1
-unset SF_FAULT_STEP_DELAY_MS
-launch run final 2
-await 120
-[ $rc = 0 ] || { die "the last launch exited $rc, want 0"; log_tail run final 20; }
-same_as_ref run
-out=$(faultlib resumes "$work/run" "$work/run.launches" "${snaps[@]}") || die "resume points:"
-echo "$out"
-k=$(sed -n 's/^resumed from a checkpoint (k > 0): //p' <<<"$out")
-[ "${k:-0}" -ge 2 ] || die "only ${k:-0} units resumed from a checkpoint (k > 0); want >= 2"
+finish_run 2 "${snaps[@]}"
 [ "$fail" = 0 ] && echo "fault_signal: ok (SIGUSR1 and SIGTERM -> 75, $k resumes, identical to the uninterrupted render)"
 exit $fail
