@@ -49,27 +49,34 @@
 #include <libavformat/avformat.h>
 #include <mpi.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CMD "render"
-#define TAG_JOB 7101   /* coordinator -> group leader: int job index, -1 = stop */
+#define TAG_JOB 7101   /* coordinator -> worker: int32 job index or one of: */
+#define SF_RENDER_MSG_END (-1)  /* no more work: leave the worker loop */
+#define SF_RENDER_MSG_STOP (-2) /* a signal: checkpoint at the next step boundary and stop */
 #define TAG_EVENT 7102 /* group leader -> coordinator: struct event_msg */
 
 extern char *openblas_get_corename(void);
 extern char *openblas_get_config(void);
 
-enum ev_type { EV_STARTED, EV_STEP, EV_FINISHED, EV_FAILED };
+/* EV_SIGNAL: a rank received SIGTERM/SIGUSR1 (status = the signal) while idle; the others
+ * say what happened to a job. EV_STEP of a decode job counts frames: progress for the stall
+ * timeout, not logged. */
+enum ev_type { EV_STARTED, EV_STEP, EV_FINISHED, EV_FAILED, EV_CKPT, EV_INTERRUPTED, EV_SIGNAL };
 
 struct event_msg {
     int32_t job, type, step, n_steps, status, group, rank, pad;
     double t; /* wall clock (Unix seconds) at the worker */
     char host[64];
-    char text[448];
+    char text[SF_RENDER_PATH_MAX + 64]; /* the error, or a checkpoint's path */
 };
 
 static void usage(FILE *f)
@@ -77,7 +84,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: [mpirun -np N] shotfarm render CAMPAIGN -o RUNDIR [--model DIR]\n"
             "         [--tokenizer FILE] [--tp K] [--tier draft|final] [--cache DIR]\n"
-            "         [--threads N]\n\n"
+            "         [--threads N] [--resume] [--force] [--ckpt-every N|Ns|Nm]\n"
+            "         [--signal-grace S] [--max-retries N] [--stall-timeout S]\n\n"
             "Renders every shot of CAMPAIGN into RUNDIR: prompt encodings (cached in --cache),\n"
             "denoising per shot x take x aspect, VAE decode, lossless shot files in\n"
             "RUNDIR/shots/ (FFV1 in Matroska), final latents in RUNDIR/latents/, manifest.json\n"
@@ -94,14 +102,68 @@ static void usage(FILE *f)
             "  --tier T           draft (default) or final: the campaign's tier settings\n"
             "  --cache DIR        caches shared by runs (default ~/.cache/shotfarm)\n"
             "  --threads N        compute threads per rank (default: SF_THREADS, else cores /\n"
-            "                     ranks on the node)\n");
+            "                     ranks on the node)\n\n"
+            "checkpoints and resume (docs/render.md):\n"
+            "  An existing RUNDIR with a manifest is resumed: finished units are kept, unfinished\n"
+            "  ones continue from their newest valid checkpoint in RUNDIR/ckpt/.\n"
+            "  --resume           insist on resuming: an error when RUNDIR has nothing to resume\n"
+            "  --force            resume even though the model, sampler settings or campaign seed\n"
+            "                     changed (the units they change are rendered again)\n"
+            "  --ckpt-every E     checkpoint each denoise unit every N steps (E = N) or every N\n"
+            "                     seconds / minutes (E = Ns / Nm); default 60s\n"
+            "  --signal-grace S   on SIGTERM/SIGUSR1 every unit checkpoints at its next step and\n"
+            "                     render exits 75; after S seconds (default 60) it exits 75 at\n"
+            "                     once, keeping the last periodic checkpoints\n"
+            "  --max-retries N    a unit running during two consecutive job deaths counts one\n"
+            "                     failure; after more than N (default 2) it is marked failed\n"
+            "  --stall-timeout S  fail a unit that reports no progress for S seconds (default\n"
+            "                     1800); the rest of the campaign completes, exit 1\n");
 }
 
 struct opts {
     const char *campaign, *rundir, *model, *tokenizer, *cache;
-    long tp, threads;
-    int tier;
+    long tp, threads, max_retries;
+    int tier, resume, force;
+    int ckpt_steps;      /* > 0: every N steps */
+    double ckpt_seconds; /* else every this many seconds */
+    double signal_grace, stall_timeout;
 };
+
+/* "N" steps, "Ns" seconds or "Nm" minutes (N > 0). */
+static int parse_every(const char *v, struct opts *o)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || errno || !(x > 0) || x > 1e7 ||
+        (*end && strcmp(end, "s") != 0 && strcmp(end, "m") != 0))
+        return sf_cli_usage_error(CMD,
+                                  "--ckpt-every '%s': give N steps (e.g. 5), N seconds (60s) "
+                                  "or N minutes (10m)",
+                                  v);
+    o->ckpt_steps = 0;
+    o->ckpt_seconds = 0;
+    if (!*end) {
+        if (x != (int)x)
+            return sf_cli_usage_error(CMD, "--ckpt-every '%s': a step count is a whole number",
+                                      v);
+        o->ckpt_steps = (int)x;
+    } else {
+        o->ckpt_seconds = *end == 'm' ? 60 * x : x;
+    }
+    return SF_OK;
+}
+
+static int parse_seconds(const char *opt, const char *v, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end || errno || !(x >= 0) || x > 1e7)
+        return sf_cli_usage_error(CMD, "%s '%s': give a number of seconds", opt, v);
+    *out = x;
+    return SF_OK;
+}
 
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -112,9 +174,19 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"tier", required_argument, 0, 't'},
                                        {"cache", required_argument, 0, 'c'},
                                        {"threads", required_argument, 0, 'n'},
+                                       {"resume", no_argument, 0, 'R'},
+                                       {"force", no_argument, 0, 'F'},
+                                       {"ckpt-every", required_argument, 0, 'C'},
+                                       {"signal-grace", required_argument, 0, 'G'},
+                                       {"max-retries", required_argument, 0, 'M'},
+                                       {"stall-timeout", required_argument, 0, 'S'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-    *o = (struct opts){.tp = 0}; /* 0: the campaign's model.tp */
+    *o = (struct opts){.tp = 0, /* 0: the campaign's model.tp */
+                       .max_retries = 2,
+                       .ckpt_seconds = 60,
+                       .signal_grace = 60,
+                       .stall_timeout = 1800};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
@@ -144,6 +216,27 @@ static int parse(int argc, char **argv, struct opts *o)
                 o->tier = 1;
             else
                 return sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
+            break;
+        case 'R':
+            o->resume = 1;
+            break;
+        case 'F':
+            o->force = 1;
+            break;
+        case 'C':
+            if (parse_every(optarg, o)) return SF_E_USAGE;
+            break;
+        case 'G':
+            if (parse_seconds("--signal-grace", optarg, &o->signal_grace)) return SF_E_USAGE;
+            break;
+        case 'S':
+            if (parse_seconds("--stall-timeout", optarg, &o->stall_timeout)) return SF_E_USAGE;
+            if (!(o->stall_timeout > 0))
+                return sf_cli_usage_error(CMD, "--stall-timeout must be more than 0 seconds");
+            break;
+        case 'M':
+            if (sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries))
+                return SF_E_USAGE;
             break;
         case 'h':
             usage(stdout);
@@ -256,24 +349,26 @@ out:
     return st;
 }
 
-/* The text encoder's key: its files (text_encoder/ when the pipeline has one, else every model
- * file) and the tokenizer. */
-static void text_key(const struct inputs *in, const char *model, const char *tokenizer,
-                     char hex[SF_SHA256_HEX])
+/* A model component's key: the files of its folder (sub, e.g. "text_encoder/") when the
+ * pipeline has one, else every model file, plus `extra` (the tokenizer for the text encoder).
+ * Paths are hashed relative to the model directory, so a moved model keeps its keys. */
+static void component_key(const struct inputs *in, const char *model, const char *sub,
+                          const char *extra, char hex[SF_SHA256_HEX])
 {
-    char te[SF_RENDER_PATH_MAX];
-    snprintf(te, sizeof te, "%s/text_encoder/", model);
+    char dir[SF_RENDER_PATH_MAX], version[64];
+    snprintf(dir, sizeof dir, "%s/%s", model, sub);
     int any = 0;
     for (int i = 0; i < in->n; i++)
-        any |= strncmp(in->v[i].path, te, strlen(te)) == 0;
+        any |= strncmp(in->v[i].path, dir, strlen(dir)) == 0;
     struct sf_canon c;
     uint8_t d[SF_SHA256_BYTES];
-    sf_canon_begin(&c, "shotfarm.text_encoder.v1");
+    snprintf(version, sizeof version, "shotfarm.%.*s.v1", (int)strcspn(sub, "/"), sub);
+    sf_canon_begin(&c, version);
     for (int i = 0; i < in->n; i++) {
         const char *p = in->v[i].path;
         int is_model = strncmp(p, model, strlen(model)) == 0;
-        if ((any && strncmp(p, te, strlen(te)) == 0) || (!any && is_model) ||
-            strcmp(p, tokenizer) == 0)
+        if ((any && strncmp(p, dir, strlen(dir)) == 0) || (!any && is_model) ||
+            (extra && strcmp(p, extra) == 0))
             sf_canon_str(&c, p + (is_model ? strlen(model) : 0), in->v[i].sha);
     }
     sf_canon_end(&c, d);
@@ -316,7 +411,8 @@ static void local_domain(struct domain *d)
 
 static int write_manifest(const struct opts *o, const struct sf_render_setup *s,
                           const struct sf_world *w, const struct inputs *in,
-                          const struct domain *doms, int argc, char **argv)
+                          const struct domain *doms, const struct sf_render_identity *id,
+                          int attempt, int argc, char **argv)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -332,6 +428,15 @@ static int write_manifest(const struct opts *o, const struct sf_render_setup *s,
         sf_jw_str(&j, argv[i]);
     sf_jw_arr_end(&j);
     sf_jw_key(&j, "created"), sf_jw_num(&j, wall_now());
+    sf_jw_key(&j, "attempt"), sf_jw_int(&j, attempt);
+    sf_jw_key(&j, "identity"), sf_render_identity_json(&j, id);
+    sf_jw_key(&j, "checkpoints"), sf_jw_obj_begin(&j);
+    sf_jw_key(&j, "dir"), sf_jw_str(&j, s->ckpt_dir);
+    if (s->ckpt_steps > 0)
+        sf_jw_key(&j, "every_steps"), sf_jw_int(&j, s->ckpt_steps);
+    else
+        sf_jw_key(&j, "every_seconds"), sf_jw_num(&j, s->ckpt_seconds);
+    sf_jw_obj_end(&j);
     sf_jw_key(&j, "campaign"), sf_jw_str(&j, o->campaign);
     sf_jw_key(&j, "tier"), sf_jw_str(&j, o->tier ? "final" : "draft");
     sf_jw_key(&j, "model"), sf_jw_str(&j, s->model_dir);
@@ -393,6 +498,11 @@ static int write_manifest(const struct opts *o, const struct sf_render_setup *s,
         sf_jw_key(&j, "name"), sf_jw_str(&j, u->name);
         sf_jw_key(&j, "kind"), sf_jw_str(&j, sf_job_kind_name(u->kind));
         sf_jw_key(&j, "shot"), sf_jw_str(&j, u->shot_label);
+        sf_jw_key(&j, "key");
+        if (u->key[0])
+            sf_jw_str(&j, u->key);
+        else
+            sf_jw_null(&j);
         sf_jw_key(&j, "steps"), sf_jw_int(&j, u->kind == SF_JOB_DENOISE ? u->steps : 0);
         sf_jw_key(&j, "output");
         if (u->kind == SF_JOB_SKIP)
@@ -416,34 +526,89 @@ static int write_manifest(const struct opts *o, const struct sf_render_setup *s,
     return st;
 }
 
+/* ---- signals (every rank) ------------------------------------------------------------------ */
+
+/* SIGTERM / SIGUSR1: the first one received, read by the worker at its next step boundary and
+ * by the coordinator thread. The handler also appends "UNIT SIGNO" to RUNDIR/signals/A.R
+ * (launch A, rank R) with async-signal-safe calls only: the record that this rank's unit was
+ * stopped from outside, which resume reads to tell a preempted or torn-down unit from one that
+ * crashed its rank (render_resume.c). */
+static volatile sig_atomic_t g_signal;
+static volatile sig_atomic_t g_job = -1; /* the job this rank runs, -1 when idle */
+static const struct sf_render_job *g_jobs;
+static char g_sigpath[SF_RENDER_PATH_MAX + 64];
+
+static void on_signal(int signo)
+{
+    const int saved = errno;
+    if (!g_signal) g_signal = signo;
+    const int j = g_job;
+    const char *name = j >= 0 && g_jobs ? g_jobs[j].name : "-";
+    char line[sizeof g_jobs[0].name + 16];
+    size_t n = 0;
+    for (; name[n] && n < sizeof g_jobs[0].name; n++)
+        line[n] = name[n];
+    line[n++] = ' ';
+    if (signo >= 10) line[n++] = (char)('0' + signo / 10 % 10);
+    line[n++] = (char)('0' + signo % 10);
+    line[n++] = '\n';
+    int fd = g_sigpath[0] ? open(g_sigpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666) : -1;
+    if (fd >= 0) {
+        ssize_t wr = write(fd, line, n);
+        (void)wr;
+        close(fd);
+    }
+    errno = saved;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
 /* ---- the coordinator (rank 0, its own thread) -------------------------------------------- */
 
 enum job_state { J_PENDING, J_RUNNING, J_DONE, J_FAILED, J_SKIPPED };
+#define GROUP_LOST (-2) /* busy[] of a group that stalled: never given work again */
 
 struct coord {
     const struct sf_render_setup *s;
+    const struct sf_render_resume *resume;
+    const struct opts *o;
     MPI_Comm comm;
-    int n_groups;
+    int n_groups, tp, attempt;
     int *leader; /* world rank of each group's leader */
     int n_ranks;
     int *rank_group; /* group of each world rank */
-    int *busy;       /* job of each group, -1 when idle */
+    int *busy;       /* job of each group, -1 when idle, GROUP_LOST */
     unsigned char *state, *ready;
     int events_fd;
     int tty;
     int shown; /* progress lines on screen */
-    int *step, *group_of;
-    double *started;
+    int *step, *ckpt_step;
+    char (*ckpt)[SF_RENDER_PATH_MAX + 64]; /* per group: its running unit's newest checkpoint */
+    double *started, *alive; /* when dispatched; the last sign of progress (monotonic) */
     char (*cause)[448]; /* each failed job's cause, passed on to its dependents */
-    int n_failed, n_done;
-    int st; /* first coordinator error (events file, MPI) */
+    int n_failed, n_done, n_reused, n_lost;
+    int stopping;      /* a signal arrived: no new work; running units checkpoint and stop */
+    int interrupted;   /* units were stopped by the signal: exit 75 */
+    double deadline;   /* of the signal grace (monotonic) */
+    int exit_code;     /* of the launch, in run_end */
+    int st;            /* first coordinator error (events file, MPI) */
 };
 
-/* One line of events.jsonl; fsynced for terminal events so a crash never loses one. */
-static void event(struct coord *c, const char *what, int job, const struct event_msg *m,
-                  const char *error)
+/* One line of events.jsonl; fsynced unless it is a step (resume and status read these after a
+ * crash). ex writes the event's own extra fields, or is NULL. */
+static void event_ex(struct coord *c, const char *what, int job, const struct event_msg *m,
+                     const char *error, void (*ex)(struct sf_jw *j, const void *arg),
+                     const void *arg)
 {
-    const struct sf_render_job *u = &c->s->jobs[job];
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -453,24 +618,33 @@ static void event(struct coord *c, const char *what, int job, const struct event
     sf_jw_obj_begin(&j);
     sf_jw_key(&j, "t"), sf_jw_num(&j, wall_now());
     sf_jw_key(&j, "event"), sf_jw_str(&j, what);
-    sf_jw_key(&j, "job"), sf_jw_int(&j, job);
-    sf_jw_key(&j, "unit"), sf_jw_str(&j, u->name);
-    sf_jw_key(&j, "kind"), sf_jw_str(&j, sf_job_kind_name(u->kind));
-    sf_jw_key(&j, "shot"), sf_jw_str(&j, u->shot_label);
+    if (job >= 0) {
+        const struct sf_render_job *u = &c->s->jobs[job];
+        sf_jw_key(&j, "job"), sf_jw_int(&j, job);
+        sf_jw_key(&j, "unit"), sf_jw_str(&j, u->name);
+        sf_jw_key(&j, "kind"), sf_jw_str(&j, sf_job_kind_name(u->kind));
+        sf_jw_key(&j, "shot"), sf_jw_str(&j, u->shot_label);
+    }
     if (m) {
         sf_jw_key(&j, "rank"), sf_jw_int(&j, m->rank);
         sf_jw_key(&j, "group"), sf_jw_int(&j, m->group);
         sf_jw_key(&j, "host"), sf_jw_str(&j, m->host);
         sf_jw_key(&j, "worker_t"), sf_jw_num(&j, m->t);
-        if (m->type == EV_STEP || m->type == EV_STARTED) {
+        if (m->type == EV_STEP || m->type == EV_STARTED || m->type == EV_CKPT ||
+            m->type == EV_INTERRUPTED) {
             sf_jw_key(&j, "step"), sf_jw_int(&j, m->step);
-            sf_jw_key(&j, "steps"), sf_jw_int(&j, m->n_steps);
+            if (m->type != EV_CKPT) sf_jw_key(&j, "steps"), sf_jw_int(&j, m->n_steps);
         }
         if (m->type == EV_FINISHED || m->type == EV_FAILED) {
             sf_jw_key(&j, "seconds"), sf_jw_num(&j, wall_now() - c->started[job]);
-            if (u->kind != SF_JOB_SKIP) sf_jw_key(&j, "output"), sf_jw_str(&j, u->out);
+            if (c->s->jobs[job].kind != SF_JOB_SKIP)
+                sf_jw_key(&j, "output"), sf_jw_str(&j, c->s->jobs[job].out);
         }
+        if ((m->type == EV_STARTED || m->type == EV_INTERRUPTED) && m->text[0])
+            sf_jw_key(&j, "checkpoint"), sf_jw_str(&j, m->text);
+        if (m->type == EV_CKPT) sf_jw_key(&j, "path"), sf_jw_str(&j, m->text);
     }
+    if (ex) ex(&j, arg);
     if (error)
         sf_jw_key(&j, strcmp(what, "skipped") == 0 ? "reason" : "error"), sf_jw_str(&j, error);
     sf_jw_obj_end(&j);
@@ -481,6 +655,12 @@ static void event(struct coord *c, const char *what, int job, const struct event
         if (strcmp(what, "step") != 0) fdatasync(c->events_fd);
     }
     free(buf);
+}
+
+static void event(struct coord *c, const char *what, int job, const struct event_msg *m,
+                  const char *error)
+{
+    event_ex(c, what, job, m, error, NULL, NULL);
 }
 
 /* On a terminal: removes the progress lines so a log line can take their place. */
@@ -555,20 +735,140 @@ static int all_deps_done(const struct coord *c, int i)
     return 1;
 }
 
+static void fail_job(struct coord *c, int job, const char *why)
+{
+    c->state[job] = J_FAILED;
+    c->n_failed++;
+    snprintf(c->cause[job], sizeof c->cause[job], "%.*s", (int)sizeof c->cause[job] - 1, why);
+}
+
+/* Sends job index (or a control value) to one rank; an MPI failure stops the coordinator. */
+static int send_to(struct coord *c, int rank, int32_t msg)
+{
+    int rc = MPI_Send(&msg, 1, MPI_INT32_T, rank, TAG_JOB, c->comm);
+    if (rc != MPI_SUCCESS && !c->st) c->st = sf_mpi_check(rc, "send to a worker");
+    return rc == MPI_SUCCESS;
+}
+
+static void ex_signal(struct sf_jw *j, const void *arg)
+{
+    const struct event_msg *m = arg;
+    sf_jw_key(j, "signal"), sf_jw_int(j, m->status);
+    sf_jw_key(j, "rank"), sf_jw_int(j, m->rank);
+}
+
+/* A signal reached a rank: no new work; every running denoise unit is told to checkpoint at its
+ * next step boundary and stop (text and decode units finish). */
+static void begin_stop(struct coord *c, const struct event_msg *m)
+{
+    if (c->stopping) return;
+    c->stopping = 1;
+    c->deadline = sf_time_now() + c->o->signal_grace;
+    erase(c);
+    SF_WARN("render",
+            "signal %d on rank %d: every running unit checkpoints at its next step, then "
+            "render exits 75 (at the latest in %.0f s, --signal-grace)",
+            m->status, m->rank, c->o->signal_grace);
+    event_ex(c, "signal", -1, NULL, NULL, ex_signal, m);
+    for (int g = 0; g < c->n_groups; g++) {
+        int j = c->busy[g];
+        if (j < 0 || c->s->jobs[j].kind != SF_JOB_DENOISE) continue;
+        for (int r = 0; r < c->n_ranks; r++)
+            if (c->rank_group[r] == g) send_to(c, r, SF_RENDER_MSG_STOP);
+    }
+}
+
+struct job_ref {
+    const struct coord *c;
+    int job, group;
+};
+
+static void ex_ckpt(struct sf_jw *j, const void *arg)
+{
+    const struct coord *c = ((const struct job_ref *)arg)->c;
+    const int job = ((const struct job_ref *)arg)->job;
+    const int g = ((const struct job_ref *)arg)->group;
+    sf_jw_key(j, "step"), sf_jw_int(j, c->ckpt_step[job]);
+    sf_jw_key(j, "checkpoint");
+    if (c->ckpt[g][0])
+        sf_jw_str(j, c->ckpt[g]);
+    else
+        sf_jw_null(j);
+}
+
+/* The grace ran out with units still running: they keep their last periodic checkpoint. */
+static void grace_expired(struct coord *c)
+{
+    for (int g = 0; g < c->n_groups; g++) {
+        int job = c->busy[g];
+        if (job < 0) continue;
+        const struct job_ref ref = {c, job, g};
+        event_ex(c, "interrupted", job, NULL,
+                 "no step boundary within --signal-grace; its last periodic checkpoint is kept",
+                 ex_ckpt, &ref);
+        SF_WARN("render", "%s: no step boundary within %.0f s (--signal-grace); resuming "
+                "will continue from step %d", c->s->jobs[job].name, c->o->signal_grace,
+                c->ckpt_step[job]);
+    }
+}
+
+/* A running unit without progress for --stall-timeout: failed, its group never used again. */
+static void stalled(struct coord *c, int g)
+{
+    int job = c->busy[g];
+    char why[256];
+    snprintf(why, sizeof why,
+             "stalled: no progress for %.0f s on group %d (--stall-timeout); the group is not "
+             "used again in this launch",
+             sf_time_now() - c->alive[job], g);
+    erase(c);
+    c->busy[g] = GROUP_LOST;
+    c->n_lost++;
+    fail_job(c, job, why);
+    event(c, "failed", job, NULL, why);
+    SF_ERROR("render", "%s %s", c->s->jobs[job].name, why);
+    fail_dependents(c);
+}
+
 static void handle(struct coord *c, const struct event_msg *m)
 {
     const struct sf_render_job *u = &c->s->jobs[m->job];
+    if (m->type != EV_SIGNAL) c->alive[m->job] = sf_time_now();
     switch (m->type) {
+    case EV_SIGNAL:
+        begin_stop(c, m);
+        break;
     case EV_STARTED:
+        c->step[m->job] = m->step;
+        c->ckpt_step[m->job] = m->step;
+        snprintf(c->ckpt[m->group], sizeof c->ckpt[0], "%s", m->text);
         event(c, "started", m->job, m, NULL);
-        if (!c->tty)
-            SF_INFO("render", "%s: started on group %d (rank %d, %s)", u->name, m->group, m->rank,
-                    m->host);
+        if (!c->tty && m->step > 0)
+            SF_INFO("render", "%s: continuing at step %d/%d on group %d (rank %d, %s) from %s",
+                    u->name, m->step, m->n_steps, m->group, m->rank, m->host, m->text);
+        else if (!c->tty)
+            SF_INFO("render", "%s: started on group %d (rank %d, %s)", u->name, m->group,
+                    m->rank, m->host);
         break;
     case EV_STEP:
+        if (u->kind != SF_JOB_DENOISE) break; /* decode progress: alive, nothing to log */
         c->step[m->job] = m->step;
         event(c, "step", m->job, m, NULL);
         if (!c->tty) SF_INFO("render", "%s: step %d/%d", u->name, m->step, m->n_steps);
+        break;
+    case EV_CKPT:
+        c->ckpt_step[m->job] = m->step;
+        snprintf(c->ckpt[m->group], sizeof c->ckpt[0], "%s", m->text);
+        event(c, "checkpoint", m->job, m, NULL);
+        break;
+    case EV_INTERRUPTED:
+        erase(c);
+        c->busy[m->group] = -1;
+        c->state[m->job] = J_PENDING;
+        c->interrupted = 1;
+        event(c, "interrupted", m->job, m, NULL);
+        SF_INFO("render", "%s: stopped at step %d/%d, checkpoint %s", u->name, m->step,
+                m->n_steps, m->text[0] ? m->text : "(none)");
         break;
     case EV_FINISHED:
     case EV_FAILED:
@@ -582,15 +882,9 @@ static void handle(struct coord *c, const struct event_msg *m)
                     wall_now() - c->started[m->job], u->kind == SF_JOB_DECODE ? " -> " : "",
                     u->kind == SF_JOB_DECODE ? u->out : "");
         } else {
-            c->state[m->job] = J_FAILED;
-            c->n_failed++;
-            memcpy(c->cause[m->job], m->text, sizeof m->text);
-            c->cause[m->job][sizeof c->cause[0] - 1] = '\0';
-            if (!m->text[0])
-                snprintf(c->cause[m->job], sizeof c->cause[m->job], "%s", sf_status_str(m->status));
-            event(c, "failed", m->job, m, m->text[0] ? m->text : sf_status_str(m->status));
-            SF_ERROR("render", "%s failed on group %d: %s", u->name, m->group,
-                     m->text[0] ? m->text : sf_status_str(m->status));
+            fail_job(c, m->job, m->text[0] ? m->text : sf_status_str(m->status));
+            event(c, "failed", m->job, m, c->cause[m->job]);
+            SF_ERROR("render", "%s failed on group %d: %s", u->name, m->group, c->cause[m->job]);
             fail_dependents(c);
         }
         break;
@@ -598,52 +892,151 @@ static void handle(struct coord *c, const struct event_msg *m)
     draw(c);
 }
 
+static void ex_run(struct sf_jw *j, const void *arg)
+{
+    const struct coord *c = arg;
+    sf_jw_key(j, "attempt"), sf_jw_int(j, c->attempt);
+    sf_jw_key(j, "resumed"), sf_jw_bool(j, c->resume->resumed);
+    sf_jw_key(j, "ranks"), sf_jw_int(j, c->n_ranks);
+    sf_jw_key(j, "tp"), sf_jw_int(j, c->tp);
+    sf_jw_key(j, "groups"), sf_jw_int(j, c->n_groups);
+}
+
+static void ex_run_end(struct sf_jw *j, const void *arg)
+{
+    const struct coord *c = arg;
+    sf_jw_key(j, "attempt"), sf_jw_int(j, c->attempt);
+    sf_jw_key(j, "status"), sf_jw_int(j, c->exit_code);
+    sf_jw_key(j, "done"), sf_jw_int(j, c->n_done);
+    sf_jw_key(j, "reused"), sf_jw_int(j, c->n_reused);
+    sf_jw_key(j, "failed"), sf_jw_int(j, c->n_failed);
+}
+
+struct dispatch_info {
+    int group, ranks; /* the ranks it is sent to: the group for denoise, else the leader */
+    const char *key;
+};
+
+static void ex_dispatched(struct sf_jw *j, const void *arg)
+{
+    const struct dispatch_info *d = arg;
+    sf_jw_key(j, "group"), sf_jw_int(j, d->group);
+    sf_jw_key(j, "ranks"), sf_jw_int(j, d->ranks);
+    sf_jw_key(j, "key"), sf_jw_str(j, d->key);
+}
+
+static void ex_key(struct sf_jw *j, const void *arg)
+{
+    sf_jw_key(j, "key"), sf_jw_str(j, arg);
+}
+
+static void ex_poisoned(struct sf_jw *j, const void *arg)
+{
+    sf_jw_key(j, "poisoned"), sf_jw_bool(j, 1);
+    sf_jw_key(j, "failures"), sf_jw_int(j, *(const int *)arg);
+}
+
+/* The launch's start: what earlier launches finished is reused, poisoned units fail. */
+static void start_launch(struct coord *c)
+{
+    const struct sf_render_setup *s = c->s;
+    event_ex(c, "run", -1, NULL, NULL, ex_run, c);
+    for (int i = 0; i < s->n_jobs; i++) {
+        if (s->jobs[i].kind == SF_JOB_SKIP) {
+            c->state[i] = J_SKIPPED;
+            event(c, "skipped", i, NULL, "not part of render yet (identity bank, assembly)");
+        } else if (c->resume->reuse[i]) {
+            c->state[i] = J_DONE;
+            c->n_reused++;
+            event_ex(c, "reused", i, NULL, NULL, ex_key, s->jobs[i].key);
+        }
+    }
+    for (int i = 0; i < s->n_jobs; i++) {
+        if (c->state[i] != J_PENDING || !c->resume->poisoned[i]) continue;
+        char why[300];
+        snprintf(why, sizeof why,
+                 "poisoned: it was running in %d pair%s of consecutive job deaths that were not "
+                 "signals to its group (a unit that crashes its rank); not retried "
+                 "(--max-retries %ld)",
+                 c->resume->failures[i], c->resume->failures[i] == 1 ? "" : "s",
+                 c->o->max_retries);
+        fail_job(c, i, why);
+        event_ex(c, "failed", i, NULL, why, ex_poisoned, &c->resume->failures[i]);
+        SF_ERROR("render", "%s %s", s->jobs[i].name, why);
+    }
+    fail_dependents(c);
+    if (c->n_reused)
+        SF_INFO("render", "resuming launch %d: %d unit%s finished earlier and kept", c->attempt,
+                c->n_reused, c->n_reused == 1 ? "" : "s");
+}
+
 static void *coordinator(void *arg)
 {
     struct coord *c = arg;
     const struct sf_render_setup *s = c->s;
-    for (int i = 0; i < s->n_jobs; i++)
-        if (s->jobs[i].kind == SF_JOB_SKIP) {
-            c->state[i] = J_SKIPPED;
-            event(c, "skipped", i, NULL, "not part of render yet (identity bank, assembly)");
-        }
+    int abort_job = 0;
+    start_launch(c);
     long wait_ns = 100000;
     for (;;) {
+        if (!c->stopping && g_signal)
+            begin_stop(c, &(struct event_msg){.status = g_signal, .rank = 0});
         /* dispatch: the largest ready job to each idle group */
         int n_running = 0;
         for (int i = 0; i < s->n_jobs; i++) {
-            c->ready[i] = c->state[i] == J_PENDING && all_deps_done(c, i);
+            c->ready[i] = !c->stopping && c->state[i] == J_PENDING && all_deps_done(c, i);
             n_running += c->state[i] == J_RUNNING;
         }
         for (int g = 0; g < c->n_groups; g++) {
-            if (c->busy[g] >= 0) continue;
+            if (c->busy[g] != -1) continue;
             int j = sf_sched_pick(s->sched, s->n_jobs, c->ready);
             if (j < 0) break;
+            const int denoise = s->jobs[j].kind == SF_JOB_DENOISE;
             c->ready[j] = 0;
             c->state[j] = J_RUNNING;
             c->busy[g] = j;
             c->started[j] = wall_now();
+            c->alive[j] = sf_time_now();
+            c->ckpt[g][0] = '\0';
+            /* recorded before it is sent: a job death from here on is charged to it */
+            const struct dispatch_info info = {g, denoise ? c->tp : 1, s->jobs[j].key};
+            event_ex(c, "dispatched", j, NULL, NULL, ex_dispatched, &info);
             /* the leader first; a denoise job also to the group's other ranks */
-            int32_t msg = j;
-            int rc = MPI_Send(&msg, 1, MPI_INT32_T, c->leader[g], TAG_JOB, c->comm);
-            for (int r = 0; r < c->n_ranks && rc == MPI_SUCCESS; r++)
-                if (s->jobs[j].kind == SF_JOB_DENOISE && c->rank_group[r] == g && r != c->leader[g])
-                    rc = MPI_Send(&msg, 1, MPI_INT32_T, r, TAG_JOB, c->comm);
-            if (rc != MPI_SUCCESS) {
-                c->st = sf_mpi_check(rc, "send a job");
-                goto stop;
-            }
+            int ok = send_to(c, c->leader[g], j);
+            for (int r = 0; r < c->n_ranks && ok; r++)
+                if (denoise && c->rank_group[r] == g && r != c->leader[g]) ok = send_to(c, r, j);
+            if (!ok) goto stop;
             n_running++;
         }
         if (n_running == 0) {
-            int pending = 0;
+            if (c->stopping) break;
+            int pending = 0, live = 0;
             for (int i = 0; i < s->n_jobs; i++)
                 pending += c->state[i] == J_PENDING;
+            for (int g = 0; g < c->n_groups; g++)
+                live += c->busy[g] != GROUP_LOST;
             if (!pending) break;
+            if (!live) { /* every group stalled: nothing can run what is left */
+                for (int i = 0; i < s->n_jobs; i++)
+                    if (c->state[i] == J_PENDING) {
+                        fail_job(c, i, "not run: every worker group stalled");
+                        event(c, "failed", i, NULL, c->cause[i]);
+                    }
+                break;
+            }
             /* pending jobs, nothing running, nothing ready: only a dependency on a failed job
              * can do that, and fail_dependents already handled it */
             SF_ASSERT(!"render: jobs pending with nothing running");
         }
+        const double now = sf_time_now();
+        if (c->stopping && now > c->deadline) {
+            grace_expired(c);
+            c->interrupted = 1;
+            abort_job = 1;
+            break;
+        }
+        for (int g = 0; g < c->n_groups; g++)
+            if (c->busy[g] >= 0 && now - c->alive[c->busy[g]] > c->o->stall_timeout)
+                stalled(c, g);
         int flag = 0;
         MPI_Status ms;
         MPI_Iprobe(MPI_ANY_SOURCE, TAG_EVENT, c->comm, &flag, &ms);
@@ -657,11 +1050,19 @@ static void *coordinator(void *arg)
         handle(c, &m);
     }
 stop:
-    for (int r = 0; r < c->n_ranks; r++) { /* every rank, leaders or not */
-        int32_t msg = -1;
-        MPI_Send(&msg, 1, MPI_INT32_T, r, TAG_JOB, c->comm);
-    }
     erase(c);
+    c->exit_code = c->interrupted ? 75 : c->n_failed || c->st ? 1 : 0;
+    event_ex(c, "run_end", -1, NULL, NULL, ex_run_end, c);
+    if (abort_job || c->n_lost) {
+        /* a group that will never answer (stalled, or still inside a step past the grace):
+         * MPI_Finalize would wait for it forever; everything is on disk, end the job here */
+        SF_ERROR("render", "ending the job with exit %d: %s", c->exit_code,
+                 abort_job ? "units did not reach a step boundary within --signal-grace"
+                           : "a worker group stalled");
+        MPI_Abort(c->comm, c->exit_code);
+    }
+    for (int r = 0; r < c->n_ranks; r++) /* every rank, leaders or not */
+        send_to(c, r, SF_RENDER_MSG_END);
     return NULL;
 }
 
@@ -670,6 +1071,11 @@ stop:
 struct worker_ctx {
     MPI_Comm comm;
     struct event_msg m;
+    int ckpt_step;                       /* the running job's newest checkpoint */
+    char ckpt[SF_RENDER_PATH_MAX + 64];  /* and its path */
+    int stop;                            /* the coordinator said SF_RENDER_MSG_STOP */
+    int told;                            /* the coordinator knows of this rank's signal */
+    int mpi_failed;                      /* a send failed: the coordinator is unreachable */
 };
 
 static void send_event(struct worker_ctx *w, int type, int step, int n_steps, int status,
@@ -681,12 +1087,51 @@ static void send_event(struct worker_ctx *w, int type, int step, int n_steps, in
     w->m.status = status;
     w->m.t = wall_now();
     snprintf(w->m.text, sizeof w->m.text, "%s", text ? text : "");
-    MPI_Send(&w->m, (int)sizeof w->m, MPI_BYTE, 0, TAG_EVENT, w->comm);
+    int rc = MPI_Send(&w->m, (int)sizeof w->m, MPI_BYTE, 0, TAG_EVENT, w->comm);
+    if (rc != MPI_SUCCESS && !w->mpi_failed) {
+        /* MPI_ERRORS_RETURN: stop at the next step boundary with a checkpoint, as for a
+         * signal, rather than compute what nobody can be told about */
+        sf_mpi_check(rc, "report to the coordinator (rank 0)");
+        w->mpi_failed = 1;
+    }
 }
 
-static void progress(void *arg, int step, int n_steps)
+static void on_started(void *arg, int step, int n_steps, const char *checkpoint)
+{
+    struct worker_ctx *w = arg;
+    w->ckpt_step = step;
+    snprintf(w->ckpt, sizeof w->ckpt, "%s", checkpoint ? checkpoint : "");
+    send_event(w, EV_STARTED, step, n_steps, 0, checkpoint);
+}
+
+static void on_progress(void *arg, int step, int n_steps)
 {
     send_event(arg, EV_STEP, step, n_steps, 0, NULL);
+}
+
+static void on_checkpoint(void *arg, int step, const char *path)
+{
+    struct worker_ctx *w = arg;
+    w->ckpt_step = step;
+    snprintf(w->ckpt, sizeof w->ckpt, "%s", path);
+    send_event(w, EV_CKPT, step, 0, 0, path);
+}
+
+/* Whether the running unit should stop at this step boundary: a signal here, the
+ * coordinator's stop message (the only message a busy rank can receive), or a lost
+ * coordinator. */
+static int should_stop(void *arg)
+{
+    struct worker_ctx *w = arg;
+    int flag = 0;
+    MPI_Iprobe(0, TAG_JOB, w->comm, &flag, MPI_STATUS_IGNORE);
+    if (flag) {
+        int32_t msg = 0;
+        MPI_Recv(&msg, 1, MPI_INT32_T, 0, TAG_JOB, w->comm, MPI_STATUS_IGNORE);
+        SF_ASSERT(msg == SF_RENDER_MSG_STOP); /* never a job while one runs */
+        w->stop = 1;
+    }
+    return w->stop || g_signal || w->mpi_failed;
 }
 
 static int worker_loop(const struct sf_render_setup *s, const struct sf_world *world, MPI_Comm comm)
@@ -699,8 +1144,16 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
     wc.m.group = world->group;
     wc.m.rank = world->world_rank;
     gethostname(wc.m.host, sizeof wc.m.host - 1);
+    const struct sf_render_report lead = {on_started, on_progress, on_checkpoint, should_stop,
+                                          &wc},
+                                  member = {.stop = should_stop, .arg = &wc};
     long wait_ns = 100000;
     for (;;) {
+        if (g_signal && !wc.told && world->world_rank != 0) { /* rank 0's coordinator sees it */
+            wc.told = 1;
+            wc.m.job = -1;
+            send_event(&wc, EV_SIGNAL, 0, 0, g_signal, NULL);
+        }
         int flag = 0;
         MPI_Iprobe(0, TAG_JOB, comm, &flag, MPI_STATUS_IGNORE);
         if (!flag) {
@@ -710,19 +1163,28 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
         wait_ns = 100000;
         int32_t job;
         MPI_Recv(&job, 1, MPI_INT32_T, 0, TAG_JOB, comm, MPI_STATUS_IGNORE);
-        if (job < 0) break;
+        if (job == SF_RENDER_MSG_END) break;
+        if (job == SF_RENDER_MSG_STOP) continue; /* the job it was meant for has ended */
         wc.m.job = job;
+        wc.stop = 0;
+        wc.ckpt_step = 0;
+        wc.ckpt[0] = '\0';
         const struct sf_render_job *u = &s->jobs[job];
+        g_job = job;
         if (!leader) { /* a denoise job of the group: compute the shard, the leader reports */
-            if (sf_render_job_run(w, job, NULL, NULL) != SF_OK)
+            int rs = sf_render_job_run(w, job, &member);
+            if (rs != SF_OK && rs != SF_E_INTERRUPTED)
                 SF_ERROR("render", "%s failed on group rank %d: %s", u->name, world->group_rank,
                          sf_log_first_error());
+            g_job = -1;
             continue;
         }
-        send_event(&wc, EV_STARTED, 0, u->kind == SF_JOB_DENOISE ? u->steps : 0, 0, NULL);
-        int rs = sf_render_job_run(w, job, progress, &wc);
+        int rs = sf_render_job_run(w, job, &lead);
+        g_job = -1;
         if (rs == SF_OK)
             send_event(&wc, EV_FINISHED, 0, 0, 0, NULL);
+        else if (rs == SF_E_INTERRUPTED)
+            send_event(&wc, EV_INTERRUPTED, wc.ckpt_step, u->steps, rs, wc.ckpt);
         else
             send_event(&wc, EV_FAILED, 0, 0, rs, sf_log_first_error());
     }
@@ -732,9 +1194,11 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
 
 /* ---- the command -------------------------------------------------------------------------- */
 
-/* Rank 0's set-up before any job: inputs hashed, text key. Returns a status every rank learns. */
+/* Rank 0's set-up before any job: inputs hashed; the keys of the text encoder (with the
+ * tokenizer), the DiT and the VAE. Returns a status every rank learns. */
 static int hash_inputs(const struct sf_campaign *c, const struct opts *o,
-                       const struct sf_render_setup *s, struct inputs *in, char key[SF_SHA256_HEX])
+                       const struct sf_render_setup *s, struct inputs *in,
+                       char keys[3][SF_SHA256_HEX])
 {
     int st = SF_OK;
     SF_TRY(st, add_input(in, o->campaign));
@@ -759,9 +1223,46 @@ static int hash_inputs(const struct sf_campaign *c, const struct opts *o,
         }
         SF_TRY(st, add_input(in, s->tokenizer));
     }
-    text_key(in, s->model_dir, s->tokenizer, key);
+    component_key(in, s->model_dir, "text_encoder/", s->tokenizer, keys[0]);
+    component_key(in, s->model_dir, "transformer/", NULL, keys[1]);
+    component_key(in, s->model_dir, "vae/", NULL, keys[2]);
 out:
     return st;
+}
+
+/* One render at a time per run directory: an exclusive lock on RUNDIR/.lock, held by rank 0
+ * until it exits (a requeued job that starts while the old one is still dying waits for
+ * nobody: it is refused and Slurm requeues it again). */
+static int lock_rundir(const char *rundir, int *fd)
+{
+    char p[SF_RENDER_PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/.lock", rundir);
+    *fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0) return sf_err_errno(errno, "open the lock file", p);
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        SF_ERROR("render",
+                 "%s: another render is writing this run directory (it holds %s); wait for it "
+                 "to end, or render into another -o",
+                 rundir, p);
+        return SF_E_IO;
+    }
+    return SF_OK;
+}
+
+/* A torn last line (a writer killed mid-append) gets its newline, so the next event starts a
+ * line of its own. */
+static int open_events(const char *rundir, int *fd)
+{
+    char ev[SF_RENDER_PATH_MAX + 16];
+    snprintf(ev, sizeof ev, "%s/events.jsonl", rundir);
+    *fd = open(ev, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (*fd < 0) return sf_err_errno(errno, "open", ev);
+    struct stat sb;
+    char last = '\n';
+    if (fstat(*fd, &sb) == 0 && sb.st_size > 0 && pread(*fd, &last, 1, sb.st_size - 1) == 1 &&
+        last != '\n' && write(*fd, "\n", 1) != 1)
+        return sf_err_errno(errno, "append to", ev);
+    return SF_OK;
 }
 
 int sf_cmd_render(int argc, char **argv)
@@ -781,16 +1282,19 @@ int sf_cmd_render(int argc, char **argv)
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     sf_log_set_rank(rank);
+    /* a write past a file-size limit fails with EFBIG (a clear error) instead of killing us */
+    signal(SIGXFSZ, SIG_IGN);
     struct sf_world *world = NULL;
     struct sf_campaign *c = NULL;
     struct sf_diags *diags = NULL;
     struct sf_render_setup s = {0};
+    struct sf_render_resume rs = {0};
     struct inputs in = {0};
     struct domain *doms = NULL;
     struct coord co = {.events_fd = -1};
     MPI_Comm comm = MPI_COMM_NULL;
     pthread_t thread;
-    int thread_started = 0;
+    int thread_started = 0, lock_fd = -1;
     char why[256] = "";
     char model[SF_RENDER_PATH_MAX], tok[SF_RENDER_PATH_MAX + 32], cache[SF_RENDER_PATH_MAX],
         rundir[SF_RENDER_PATH_MAX];
@@ -813,6 +1317,7 @@ int sf_cmd_render(int argc, char **argv)
     if (st == SF_E_INVAL) st = SF_E_USAGE; /* the ranks per node do not split into groups */
     if (st) goto out;
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
 
     const char *mdir = o.model ? o.model : ms->dir;
     if (!mdir) {
@@ -841,18 +1346,45 @@ int sf_cmd_render(int argc, char **argv)
     s.tokenizer = tok;
     s.cache = cache;
     s.rundir = rundir;
+    s.tp = (int)o.tp;
+    s.ckpt_steps = o.ckpt_steps;
+    s.ckpt_seconds = o.ckpt_seconds;
+    snprintf(s.ckpt_dir, sizeof s.ckpt_dir, "%s/ckpt", rundir);
 
-    /* rank 0 hashes; everyone learns the outcome and the text key */
+    /* rank 0 hashes; everyone learns the outcome and the component keys */
     int hs = SF_OK;
+    char keys[3][SF_SHA256_HEX] = {"", "", ""};
     if (rank == 0) {
         if (o.tp > 1) hs = sf_render_check_tp(model, (int)o.tp);
-        if (hs == SF_OK) hs = hash_inputs(c, &o, &s, &in, s.text_key);
+        if (hs == SF_OK) hs = hash_inputs(c, &o, &s, &in, keys);
         if (hs == SF_OK) hs = sf_render_mkdirs(rundir, 0);
+        if (hs == SF_OK) hs = lock_rundir(rundir, &lock_fd);
     }
     MPI_Bcast(&hs, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    MPI_Bcast(s.text_key, SF_SHA256_HEX, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(keys, (int)sizeof keys, MPI_CHAR, 0, MPI_COMM_WORLD);
     if ((st = hs)) goto out;
+    memcpy(s.text_key, keys[0], SF_SHA256_HEX);
+    memcpy(s.dit_key, keys[1], SF_SHA256_HEX);
+    memcpy(s.vae_key, keys[2], SF_SHA256_HEX);
     SF_TRY(st, sf_render_expand(c, o.tier, (int)o.tp, &s));
+
+    /* rank 0 decides what this launch resumes; everyone learns the launch number */
+    struct sf_render_identity id;
+    sf_render_identity_of(&s, sf_campaign_seed(c), &id);
+    int rstat[2] = {SF_OK, 1};
+    if (rank == 0) {
+        const struct sf_render_resume_opts ro = {o.resume, o.force, (int)o.max_retries};
+        char sig[SF_RENDER_PATH_MAX + 16];
+        snprintf(sig, sizeof sig, "%s/signals", rundir);
+        rstat[0] = sf_render_resume_plan(&s, &id, &ro, &rs);
+        if (rstat[0] == SF_OK) rstat[0] = sf_render_mkdirs(sig, 0);
+        rstat[1] = rs.attempt;
+    }
+    MPI_Bcast(rstat, 2, MPI_INT, 0, MPI_COMM_WORLD);
+    if ((st = rstat[0])) goto out;
+    g_jobs = s.jobs;
+    snprintf(g_sigpath, sizeof g_sigpath, "%s/signals/%d.%d", rundir, rstat[1], rank);
+    install_signals();
 
     struct domain mine;
     local_domain(&mine);
@@ -868,15 +1400,15 @@ int sf_cmd_render(int argc, char **argv)
     MPI_Gather(leader_info, 2, MPI_INT, all, 2, MPI_INT, 0, MPI_COMM_WORLD);
 
     if (rank == 0 && st == SF_OK) {
-        st = write_manifest(&o, &s, world, &in, doms, argc, argv);
-        char ev[SF_RENDER_PATH_MAX + 16];
-        snprintf(ev, sizeof ev, "%s/events.jsonl", rundir);
-        if (st == SF_OK &&
-            (co.events_fd = open(ev, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666)) < 0)
-            st = sf_err_errno(errno, "open", ev);
+        st = write_manifest(&o, &s, world, &in, doms, &id, rs.attempt, argc, argv);
+        if (st == SF_OK) st = open_events(rundir, &co.events_fd);
         co.s = &s;
+        co.resume = &rs;
+        co.o = &o;
         co.comm = comm;
         co.n_groups = world->n_groups;
+        co.tp = world->tp;
+        co.attempt = rs.attempt;
         /* mpirun pipes the ranks' output: SF_PROGRESS=tty asks for the progress lines anyway */
         const char *pe = getenv("SF_PROGRESS");
         co.tty = pe && *pe ? strcmp(pe, "tty") == 0 : isatty(STDERR_FILENO);
@@ -887,10 +1419,14 @@ int sf_cmd_render(int argc, char **argv)
         co.state = calloc((size_t)s.n_jobs + 1, 1);
         co.ready = calloc((size_t)s.n_jobs + 1, 1);
         co.step = calloc((size_t)s.n_jobs + 1, sizeof *co.step);
+        co.ckpt_step = calloc((size_t)s.n_jobs + 1, sizeof *co.ckpt_step);
         co.started = calloc((size_t)s.n_jobs + 1, sizeof *co.started);
+        co.alive = calloc((size_t)s.n_jobs + 1, sizeof *co.alive);
         co.cause = calloc((size_t)s.n_jobs + 1, sizeof *co.cause);
+        co.ckpt = calloc((size_t)world->n_groups, sizeof *co.ckpt);
         if (st == SF_OK && (!co.leader || !co.rank_group || !co.busy || !co.state || !co.ready ||
-                            !co.step || !co.started))
+                            !co.step || !co.ckpt_step || !co.started || !co.alive || !co.cause ||
+                            !co.ckpt))
             st = SF_E_NOMEM;
         if (st == SF_OK) {
             for (int r = 0; r < world->world_size; r++) {
@@ -899,9 +1435,10 @@ int sf_cmd_render(int argc, char **argv)
             }
             for (int g = 0; g < world->n_groups; g++)
                 co.busy[g] = -1;
-            SF_INFO("render", "%d units on %d worker group%s (%d rank%s, tp %d) into %s", s.n_jobs,
-                    world->n_groups, world->n_groups == 1 ? "" : "s", world->world_size,
-                    world->world_size == 1 ? "" : "s", world->tp, rundir);
+            SF_INFO("render", "%d units on %d worker group%s (%d rank%s, tp %d) into %s%s",
+                    s.n_jobs, world->n_groups, world->n_groups == 1 ? "" : "s",
+                    world->world_size, world->world_size == 1 ? "" : "s", world->tp, rundir,
+                    rs.resumed ? " (resuming)" : "");
             if (pthread_create(&thread, NULL, coordinator, &co) == 0)
                 thread_started = 1;
             else
@@ -925,24 +1462,38 @@ int sf_cmd_render(int argc, char **argv)
                      s.n_jobs, rundir);
             if (!st) st = SF_E_IO;
         }
-        printf("%s: %d shot file%s in %s/shots/, latents in %s/latents/, %d unit%s failed\n",
+        if (co.interrupted) {
+            SF_WARN("render",
+                    "interrupted by a signal: checkpoints are in %s/ckpt; run the same command "
+                    "again to resume (exit 75 asks Slurm to requeue)",
+                    rundir);
+            st = SF_E_INTERRUPTED;
+        }
+        printf("%s: %d shot file%s in %s/shots/, latents in %s/latents/, %d unit%s failed%s\n",
                rundir, n_shots, n_shots == 1 ? "" : "s", rundir, rundir, co.n_failed,
-               co.n_failed == 1 ? "" : "s");
+               co.n_failed == 1 ? "" : "s", co.interrupted ? ", interrupted (exit 75)" : "");
         fflush(stdout);
     }
+    /* every rank exits with the launch's status (mpirun reports the first non-zero one) */
+    MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
 out:
     if (thread_started) pthread_join(thread, NULL);
     if (co.events_fd >= 0) close(co.events_fd);
+    if (lock_fd >= 0) close(lock_fd);
     free(co.leader);
     free(co.rank_group);
     free(co.busy);
     free(co.state);
     free(co.ready);
     free(co.step);
+    free(co.ckpt_step);
     free(co.started);
+    free(co.alive);
     free(co.cause);
+    free(co.ckpt);
     free(doms);
     free(in.v);
+    sf_render_resume_fini(&rs);
     sf_render_setup_fini(&s);
     sf_campaign_destroy(c);
     sf_diags_destroy(diags);

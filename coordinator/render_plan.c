@@ -36,8 +36,9 @@ static void aspect_tag(int a, char *buf, size_t n)
         if (*p == ':') *p = 'x';
 }
 
+/* The text job's cache file, named by its key (hex[]) */
 static int text_path(const struct sf_render_setup *s, const char *prompt, const char *what,
-                     char *out, size_t n)
+                     char *out, size_t n, char hex[SF_SHA256_HEX])
 {
     char *clean = NULL;
     size_t len = 0, bad = 0;
@@ -51,7 +52,6 @@ static int text_path(const struct sf_render_setup *s, const char *prompt, const 
     }
     struct sf_canon c;
     uint8_t d[SF_SHA256_BYTES];
-    char hex[SF_SHA256_HEX];
     sf_canon_begin(&c, "shotfarm.text.v1");
     sf_canon_str(&c, "text_encoder", s->text_key);
     sf_canon_int(&c, "max_len", s->text_len);
@@ -61,6 +61,42 @@ static int text_path(const struct sf_render_setup *s, const char *prompt, const 
     free(clean);
     snprintf(out, n, "%s/text/%s.safetensors", s->cache, hex);
     return SF_OK;
+}
+
+/* A denoise job's key: every input of its latent, including the tensor-parallel degree, which
+ * is part of the determinism domain (docs/render.md § Determinism). A decode job's: the VAE
+ * and its latent's key. Skipped jobs have none. */
+static void unit_key(const struct sf_render_setup *s, struct sf_render_job *j)
+{
+    struct sf_canon c;
+    uint8_t d[SF_SHA256_BYTES];
+    if (j->kind == SF_JOB_DENOISE) {
+        sf_canon_begin(&c, "shotfarm.unit.denoise.v1");
+        sf_canon_str(&c, "dit", s->dit_key);
+        sf_canon_str(&c, "context", s->jobs[j->text_job].key);
+        sf_canon_str(&c, "negative", s->jobs[j->neg_job].key);
+        sf_canon_int(&c, "seed", j->seed);
+        sf_canon_int(&c, "aspect", j->aspect);
+        sf_canon_list_begin(&c, "latent", 3);
+        for (int k = 0; k < 3; k++)
+            sf_canon_int(&c, NULL, j->latent[k]);
+        sf_canon_list_end(&c);
+        sf_canon_int(&c, "steps", j->steps);
+        sf_canon_int(&c, "sampler", j->sampler);
+        sf_canon_int(&c, "schedule", j->schedule);
+        sf_canon_f64(&c, "shift", j->shift);
+        sf_canon_f64(&c, "guidance", j->guidance);
+        sf_canon_str(&c, "guidance_passes", sf_render_guidance_mode());
+        sf_canon_int(&c, "tp", s->tp);
+    } else if (j->kind == SF_JOB_DECODE) {
+        sf_canon_begin(&c, "shotfarm.unit.decode.v1");
+        sf_canon_str(&c, "vae", s->vae_key);
+        sf_canon_str(&c, "latent", s->jobs[j->denoise_job].key);
+    } else {
+        return; /* text: named by its cache key already; skipped: nothing */
+    }
+    sf_canon_end(&c, d);
+    sf_sha256_hex(d, j->key);
 }
 
 int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_render_setup *s)
@@ -106,7 +142,7 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
         case SF_UNIT_TEXT:
             j->kind = SF_JOB_TEXT;
             j->prompt = u->text && *u->text ? u->text : wan_default_negative;
-            SF_TRY(st, text_path(s, j->prompt, u->name, j->out, sizeof j->out));
+            SF_TRY(st, text_path(s, j->prompt, u->name, j->out, sizeof j->out, j->key));
             break;
         case SF_UNIT_DENOISE: {
             const struct sf_shot *sh = sf_campaign_shot(c, u->shot);
@@ -142,6 +178,8 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
             break;
         }
     }
+    for (int i = 0; i < s->n_jobs; i++) /* dependencies come first in the plan */
+        unit_key(s, &s->jobs[i]);
 out:
     sf_plan_fini(&p);
     if (st) sf_render_setup_fini(s);

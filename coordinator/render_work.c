@@ -11,6 +11,7 @@
  * and stay; one that fails to load fails every job that needs it with the same cause. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_render.h"
+#include "sf_ckpt.h"
 #include "sf_comm.h"
 #include "sf_denoise.h"
 #include "sf_dit.h"
@@ -27,10 +28,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A model part loaded on first use; a failed load is remembered with its cause. */
@@ -216,21 +219,111 @@ out:
     return st;
 }
 
+/* ---- fault injection (tests only; docs/testing.md § fault) --------------------------------- */
+
+static long env_long(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtol(v, NULL, 10) : 0;
+}
+
+/* SF_FAULT_CRASH_UNIT / SF_FAULT_STALL_UNIT: this unit's name contains the variable's value. */
+static int fault_unit(const char *name, const char *unit)
+{
+    const char *v = getenv(name);
+    return v && *v && strstr(unit, v);
+}
+
+static void kill_self(const char *path)
+{
+    SF_WARN("render", "SF_FAULT_KILL_CKPT: killed inside the write of %s", path);
+    raise(SIGKILL);
+}
+
+/* ---- denoise --------------------------------------------------------------------------- */
+
 struct progress {
-    sf_render_progress_fn fn;
-    void *arg;
+    struct sf_render_worker *w;
+    const struct sf_render_job *j;
+    const struct sf_render_report *r; /* never NULL */
+    struct sf_ckpt_meta meta;
+    int last_ckpt;      /* step of the newest checkpoint */
+    double last_ckpt_t; /* when it was written (or the unit started) */
+    long delay_ms;      /* SF_FAULT_STEP_DELAY_MS */
 };
 
+static int write_ckpt(struct progress *p, const struct sf_sampler *s)
+{
+    static long n_written; /* this process's checkpoints, for SF_FAULT_KILL_CKPT */
+    char path[SF_RENDER_PATH_MAX + 64];
+    int st = sf_render_mkdirs(p->w->s->ckpt_dir, 0);
+    if (st) return st;
+    if (++n_written == env_long("SF_FAULT_KILL_CKPT")) sf_h5pack_set_publish_hook(kill_self);
+    st = sf_ckpt_write(p->w->s->ckpt_dir, p->j->stem, s, &p->meta, path, sizeof path);
+    sf_h5pack_set_publish_hook(NULL);
+    if (st) return st;
+    p->last_ckpt = s->step;
+    p->last_ckpt_t = sf_time_now();
+    if (p->r->checkpoint) p->r->checkpoint(p->r->arg, s->step, path);
+    return SF_OK;
+}
+
+/* After each step: progress, then the group agrees whether to stop, then the leader writes a
+ * checkpoint when one is due or the group stops, and the group learns whether that worked (a
+ * failed write on the leader must not leave the others waiting in the next step's collective). */
 static int on_step(void *arg, const struct sf_sampler *s, double t)
 {
     (void)t;
     struct progress *p = arg;
-    if (p->fn) p->fn(p->arg, s->step, s->n_steps);
-    return SF_OK;
+    const struct sf_render_setup *su = p->w->s;
+    if (p->delay_ms > 0) {
+        struct timespec ts = {p->delay_ms / 1000, (p->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (p->r->step) p->r->step(p->r->arg, s->step, s->n_steps);
+    if (sf_sampler_done(s)) return SF_OK; /* the latent is published next: nothing to save */
+    double stop = p->r->stop ? p->r->stop(p->r->arg) != 0 : 0;
+    int st = p->w->comm ? sf_comm_allreduce_sum_f64(p->w->comm, &stop, 1) : SF_OK;
+    if (st) return st;
+    if (p->w->leader) {
+        int due = su->ckpt_steps > 0 ? s->step - p->last_ckpt >= su->ckpt_steps
+                                     : sf_time_now() - p->last_ckpt_t >= su->ckpt_seconds;
+        if ((due || stop > 0) && p->last_ckpt != s->step) st = write_ckpt(p, s);
+    }
+    if (p->w->comm) {
+        double failed = st != SF_OK;
+        int cs = sf_comm_allreduce_sum_f64(p->w->comm, &failed, 1);
+        if (cs) return cs;
+        if (failed > 0 && st == SF_OK) {
+            SF_ERROR("render", "%s: the group leader could not write its checkpoint",
+                     p->j->name);
+            st = SF_E_IO;
+        }
+    }
+    if (st) return st;
+    return stop > 0 ? SF_E_INTERRUPTED : SF_OK;
+}
+
+/* A group of several ranks starts from the leader's state: the leader found (or did not find)
+ * the checkpoint; the others receive its step and, when resumed, every state field. */
+static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
+{
+    int32_t step = s->step;
+    int st = sf_comm_broadcast(w->comm, &step, sizeof step, 0);
+    if (st || step == 0) return st;
+    struct sf_sampler_field f[SF_SAMPLER_MAX_FIELDS];
+    const int nf = sf_sampler_fields(s, f);
+    for (int i = SF_SAMPLER_N_CONFIG; i < nf && st == SF_OK; i++) {
+        size_t bytes = sf_dtype_size(f[i].dtype);
+        for (int k = 0; k < f[i].ndim; k++)
+            bytes *= (size_t)f[i].shape[k];
+        st = sf_comm_broadcast(w->comm, f[i].data, bytes, 0);
+    }
+    return st;
 }
 
 static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j,
-                       sf_render_progress_fn fn, void *arg)
+                       const struct sf_render_report *r)
 {
     int st = SF_OK;
     float *ctx = NULL, *neg = NULL, *noise = NULL;
@@ -258,16 +351,41 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
     }
     for (int c = 0; c < cfg->in_dim; c++)
         for (int64_t f = 0; f < T; f++) {
-            struct sf_rng r;
+            struct sf_rng rng;
             const uint64_t ids[3] = {(uint64_t)j->aspect, (uint64_t)f, (uint64_t)c};
-            sf_rng_init(&r, j->seed, ids, 3);
-            sf_rng_normal(&r, 0, noise + ((size_t)c * T + f) * plane, (size_t)plane);
+            sf_rng_init(&rng, j->seed, ids, 3);
+            sf_rng_normal(&rng, 0, noise + ((size_t)c * T + f) * plane, (size_t)plane);
         }
     SF_TRY(st,
            sf_sampler_create((enum sf_sampler_kind)j->sampler, (enum sf_schedule_kind)j->schedule,
                              j->steps, j->shift, j->guidance, n, noise, &s));
+    struct progress p = {.w = w,
+                         .j = j,
+                         .r = r,
+                         .meta = {.unit = j->name,
+                                  .key = j->key,
+                                  .model = w->s->dit_key,
+                                  .seed = j->seed,
+                                  .aspect = j->aspect,
+                                  .shape = {cfg->in_dim, T, H, W}},
+                         .last_ckpt_t = sf_time_now(),
+                         .delay_ms = env_long("SF_FAULT_STEP_DELAY_MS")};
+    char from[SF_RENDER_PATH_MAX + 64] = "";
+    if (w->leader) {
+        int ls = sf_ckpt_load_latest(w->s->ckpt_dir, j->stem, &p.meta, s, from, sizeof from);
+        if (ls != SF_OK && ls != SF_E_NOTFOUND) SF_TRY(st, ls);
+        sf_log_error_mark(); /* a checkpoint skipped for an older one is not this unit's cause */
+    }
+    if (w->comm) SF_TRY(st, share_state(w, s));
+    p.last_ckpt = s->step;
+    if (r->started) r->started(r->arg, s->step, s->n_steps, from[0] ? from : NULL);
+    if (fault_unit("SF_FAULT_CRASH_UNIT", j->name)) {
+        SF_WARN("render", "SF_FAULT_CRASH_UNIT: %s crashes its rank", j->name);
+        raise(SIGKILL);
+    }
+    while (fault_unit("SF_FAULT_STALL_UNIT", j->name))
+        sleep(1);
     const int64_t thw[3] = {T, H, W};
-    struct progress p = {w->leader ? fn : NULL, arg};
     SF_TRY(st, sf_denoise_run(w->dit.p, s, thw, ctx, ctx_rows, neg, neg_rows, -1, on_step, &p));
     if (!w->leader) goto out; /* the leader holds the same bits and writes them */
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
@@ -285,8 +403,13 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
         {.name = "shift", .type = SF_H5_DOUBLE, .d = j->shift},
         {.name = "guidance", .type = SF_H5_DOUBLE, .d = j->guidance},
         {.name = "normalized", .type = SF_H5_INT, .i = 1},
+        {.name = "key", .type = SF_H5_STRING, .s = j->key},
     };
     SF_TRY(st, sf_h5pack_write(j->out, &a, 1, at, (int)(sizeof at / sizeof at[0])));
+    /* published: its checkpoints are history (a failure here costs disk, not the result) */
+    if (sf_ckpt_remove_all(w->s->ckpt_dir, j->stem) != SF_OK)
+        SF_WARN("render", "%s: could not remove its checkpoints from %s", j->name,
+                w->s->ckpt_dir);
 out:
     free(ctx);
     free(neg);
@@ -300,6 +423,8 @@ out:
 struct emit_ctx {
     struct sf_shot_file *f;
     uint8_t *rgb;
+    const struct sf_render_report *r;
+    int64_t done, total; /* frames */
 };
 
 /* x (3, n, H, W) in [-1, 1] -> RGB24 frames, with the reference pipeline's mapping
@@ -323,16 +448,19 @@ static int emit_frames(void *ctx, const float *x, int64_t frame0, int64_t n_fram
             return st;
         }
     }
+    e->done += n_frames; /* progress per chunk: what the stall timeout watches */
+    if (e->r && e->r->step) e->r->step(e->r->arg, (int)e->done, (int)e->total);
     return SF_OK;
 }
 
-static int run_decode(struct sf_render_worker *w, const struct sf_render_job *j)
+static int run_decode(struct sf_render_worker *w, const struct sf_render_job *j,
+                      const struct sf_render_report *r)
 {
     int st = SF_OK;
     const struct sf_render_job *dj = &w->s->jobs[j->denoise_job];
     struct sf_h5pack *pk = NULL;
     float *z = NULL;
-    struct emit_ctx e = {0};
+    struct emit_ctx e = {.r = r, .total = 4 * (dj->latent[0] - 1) + 1};
     SF_TRY(st, part_failed(&w->vae));
     if (!w->vae.p)
         SF_TRY(st, part_ready(&w->vae, sf_vae_load(w->s->model_dir, (struct sf_vae **)&w->vae.p)));
@@ -361,18 +489,21 @@ out:
     return st;
 }
 
-int sf_render_job_run(struct sf_render_worker *w, int j, sf_render_progress_fn fn, void *arg)
+int sf_render_job_run(struct sf_render_worker *w, int j, const struct sf_render_report *r)
 {
+    static const struct sf_render_report none;
     const struct sf_render_job *job = &w->s->jobs[j];
+    if (!r) r = &none;
     sf_log_error_mark();
     SF_ASSERT(w->leader || job->kind == SF_JOB_DENOISE);
+    if (job->kind != SF_JOB_DENOISE && r->started) r->started(r->arg, 0, 0, NULL);
     switch (job->kind) {
     case SF_JOB_TEXT:
         return run_text(w, job);
     case SF_JOB_DENOISE:
-        return run_denoise(w, job, fn, arg);
+        return run_denoise(w, job, r);
     case SF_JOB_DECODE:
-        return run_decode(w, job);
+        return run_decode(w, job, r);
     default:
         return SF_OK;
     }

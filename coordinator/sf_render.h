@@ -42,6 +42,9 @@ struct sf_render_job {
     /* decode */
     int denoise_job;
     char out[SF_RENDER_PATH_MAX]; /* text: cache file; denoise: latent .h5; decode: shot .mkv */
+    /* SHA-256 of everything the output depends on (docs/render.md § Resume): a unit whose key
+     * is unchanged and whose output is present was rendered already */
+    char key[SF_SHA256_HEX];
 };
 
 struct sf_render_setup {
@@ -49,6 +52,14 @@ struct sf_render_setup {
     const char *tokenizer; /* tokenizer.json */
     const char *rundir, *cache;
     char text_key[SF_SHA256_HEX]; /* SHA-256 of the text encoder's files and the tokenizer */
+    char dit_key[SF_SHA256_HEX];  /* ... of the DiT's files (transformer/, else the model's) */
+    char vae_key[SF_SHA256_HEX];  /* ... of the VAE's files (vae/, else the model's) */
+    int tp;                       /* ranks per worker group: part of the denoise key */
+    /* checkpoints (docs/render.md § Checkpoints): every ckpt_steps steps when > 0, else every
+     * ckpt_seconds of a unit's denoising; into ckpt_dir (RUNDIR/ckpt) */
+    int ckpt_steps;
+    double ckpt_seconds;
+    char ckpt_dir[SF_RENDER_PATH_MAX + 16];
     int text_len;                 /* the DiT's text rows (512): tokenizer max_len */
     int n_jobs;
     struct sf_render_job *jobs;
@@ -58,7 +69,8 @@ struct sf_render_setup {
 
 struct sf_campaign;
 /* Expands the campaign for `tier` (0 draft, 1 final) at tensor-parallel degree tp. Needs
- * setup->model_dir, tokenizer, rundir, cache and text_key set. Fails with the plan's statuses
+ * setup->model_dir, tokenizer, rundir, cache, text_key, dit_key and vae_key set; fills every
+ * job's key. Fails with the plan's statuses
  * (logged) or SF_E_INVAL for a prompt that is not valid UTF-8. sf_render_setup_fini frees. */
 int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_render_setup *s);
 void sf_render_setup_fini(struct sf_render_setup *s);
@@ -79,16 +91,81 @@ struct sf_comm;
 int sf_render_worker_create(const struct sf_render_setup *s, struct sf_comm *group,
                             struct sf_render_worker **out);
 void sf_render_worker_destroy(struct sf_render_worker *w);
-/* Called after each denoising step (on the group leader only). */
-typedef void (*sf_render_progress_fn)(void *arg, int step, int n_steps);
-/* Runs job j. Returns SF_OK or the failure's status; the cause is the first error line this
- * thread logged (sf_log_first_error) — a part that failed to load fails every job that needs
- * it with the same cause, without retrying the load. */
-int sf_render_job_run(struct sf_render_worker *w, int j, sf_render_progress_fn fn, void *arg);
+/* What a job tells its caller while it runs. The group leader gets every call; the other ranks
+ * of a tensor-parallel group only `stop` (any member may be asked to stop; the group agrees at
+ * the step boundary). Any member may be NULL. */
+struct sf_render_report {
+    /* once, when the job starts work: step 0, or the step a denoise unit continues from and the
+     * checkpoint it was read from */
+    void (*started)(void *arg, int step, int n_steps, const char *checkpoint);
+    void (*step)(void *arg, int step, int n_steps);             /* after each denoising step */
+    void (*checkpoint)(void *arg, int step, const char *path); /* after each one written */
+    int (*stop)(void *arg); /* nonzero: checkpoint at this step boundary and stop */
+    void *arg;
+};
+/* Runs job j. Returns SF_OK, SF_E_INTERRUPTED (a denoise unit stopped at a step boundary
+ * because `stop` said so, after its checkpoint was reported), or the failure's status; the
+ * cause is the first error line this thread logged (sf_log_first_error) — a part that failed
+ * to load fails every job that needs it with the same cause, without retrying the load. */
+int sf_render_job_run(struct sf_render_worker *w, int j, const struct sf_render_report *r);
+
+/* The job's output is present and complete (a verified latent, a published shot file, a cache
+ * entry that opens): what resume needs to skip it. Makes HDF5 calls. */
+int sf_render_output_ok(const struct sf_render_job *j);
 
 /* How the guidance passes run (SF_DENOISE_GUIDANCE_MODE), for the manifest: cmd_render.c cannot
  * include node/sf_sampler.h beside io/sf_campaign.h (their enumerators share names). */
 const char *sf_render_guidance_mode(void);
+
+/* ---- resume (render_resume.c) ------------------------------------------------------------ */
+
+/* What a run directory was rendered with, beyond the units' keys: a change of any of these is
+ * refused on resume unless --force (manifest.json `identity`). Strings borrowed. */
+struct sf_render_identity {
+    const char *transformer, *vae, *text_encoder; /* the components' keys */
+    const char *sampler, *schedule;               /* names */
+    int steps, tp;
+    double shift, guidance;
+    uint32_t seed; /* the campaign's */
+};
+
+/* This launch's identity (the first denoise job's sampler settings: one tier per render). */
+void sf_render_identity_of(const struct sf_render_setup *s, uint32_t seed,
+                           struct sf_render_identity *id);
+/* Writes it as the manifest's `identity` object (the names resume compares). */
+struct sf_jw;
+void sf_render_identity_json(struct sf_jw *j, const struct sf_render_identity *id);
+
+struct sf_render_resume_opts {
+    int require;     /* --resume: a run directory without a manifest is an error */
+    int force;       /* --force: a changed identity re-renders instead of being refused */
+    int max_retries; /* --max-retries */
+};
+
+/* Per job, what this launch does with what earlier launches left. */
+struct sf_render_resume {
+    int attempt;             /* this launch's number: 1 + the last recorded one */
+    int resumed;             /* an earlier manifest was there */
+    unsigned char *reuse;    /* finished earlier with the same key, output valid: not run */
+    unsigned char *poisoned; /* failures > max_retries: marked failed, not run */
+    int *failures;           /* failures charged: two consecutive job deaths while running */
+};
+
+/* Reads RUNDIR's manifest.json, events.jsonl and signals/ (docs/render.md § Resume) and decides
+ * per job; removes the outputs of jobs that are not reused. Rank 0, before the new manifest is
+ * written; makes HDF5 calls. SF_E_USAGE (exit 2, logged) for --resume with nothing to resume,
+ * an unreadable manifest or a changed identity without force; SF_E_NOMEM; the file errors of
+ * events.jsonl. r is filled even for a fresh directory; sf_render_resume_fini frees. */
+int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_render_identity *id,
+                          const struct sf_render_resume_opts *o, struct sf_render_resume *r);
+void sf_render_resume_fini(struct sf_render_resume *r);
+
+/* Calls fn for every complete JSON object line of the events file at path (a torn line, from a
+ * writer killed mid-append, is skipped); stops at fn's first non-SF_OK and returns it.
+ * SF_E_NOTFOUND when the file does not exist. */
+struct sf_json;
+int sf_render_events_each(const char *path, int (*fn)(void *arg, const struct sf_json *ev),
+                          void *arg);
 
 /* mkdir -p of path's directory part (dir_of_file 1) or of path itself. SF_E_IO logged. */
 int sf_render_mkdirs(const char *path, int dir_of_file);

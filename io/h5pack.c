@@ -25,6 +25,13 @@ struct sf_h5pack {
     char path[4096];
 };
 
+static void (*publish_hook)(const char *path);
+
+void sf_h5pack_set_publish_hook(void (*hook)(const char *path))
+{
+    publish_hook = hook;
+}
+
 static void quiet_hdf5(void)
 {
     static int done;
@@ -160,6 +167,7 @@ int sf_h5pack_write(const char *path, const struct sf_h5_array *arrays, int n_ar
     /* Data first, then its checksum: a crash in between leaves a file without a valid sidecar,
      * which readers refuse (they fall back to the previous checkpoint). */
     SF_TRY(st, sf_file_write_atomic(path, image, size));
+    if (publish_hook) publish_hook(path);
     SF_TRY(st, sf_file_write_atomic(sidecar, line, (size_t)len));
 out:
     free(image);
@@ -342,4 +350,65 @@ int sf_h5pack_attr_string(struct sf_h5pack *p, const char *name, char *buf, size
     H5Tclose(type);
     H5Aclose(at);
     return st;
+}
+
+/* ---- walking the container (inspect) ------------------------------------------------------ */
+
+struct walk {
+    struct sf_h5pack *p;
+    int (*on_array)(void *arg, const struct sf_h5_array *a);
+    int (*on_attr)(void *arg, const struct sf_h5_attr *a);
+    void *arg;
+    int st;
+};
+
+static herr_t visit_object(hid_t obj, const char *name, const H5O_info_t *info, void *op)
+{
+    (void)obj;
+    struct walk *w = op;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    struct sf_h5_array a;
+    w->st = sf_h5pack_describe(w->p, name, &a);
+    if (w->st == SF_OK) w->st = w->on_array(w->arg, &a);
+    return w->st == SF_OK ? 0 : 1;
+}
+
+static herr_t visit_attr(hid_t loc, const char *name, const H5A_info_t *info, void *op)
+{
+    (void)loc;
+    (void)info;
+    struct walk *w = op;
+    if (strcmp(name, "sf_format") == 0) return 0;
+    struct sf_h5_attr a = {.name = name};
+    char s[1024];
+    if (sf_h5pack_attr_int(w->p, name, &a.i) == SF_OK) {
+        a.type = SF_H5_INT;
+    } else if (sf_h5pack_attr_double(w->p, name, &a.d) == SF_OK) {
+        a.type = SF_H5_DOUBLE;
+    } else if (sf_h5pack_attr_string(w->p, name, s, sizeof s) == SF_OK) {
+        a.type = SF_H5_STRING;
+        a.s = s;
+    } else {
+        SF_ERROR("h5pack", "%s: attribute %s is not an integer, number or string", w->p->path,
+                 name);
+        w->st = SF_E_FORMAT;
+        return 1;
+    }
+    w->st = w->on_attr(w->arg, &a);
+    return w->st == SF_OK ? 0 : 1;
+}
+
+int sf_h5pack_walk(struct sf_h5pack *p, int (*on_array)(void *arg, const struct sf_h5_array *a),
+                   int (*on_attr)(void *arg, const struct sf_h5_attr *a), void *arg)
+{
+    struct walk w = {p, on_array, on_attr, arg, SF_OK};
+    if (H5Ovisit2(p->file, H5_INDEX_NAME, H5_ITER_INC, visit_object, &w, H5O_INFO_BASIC) < 0 &&
+        w.st == SF_OK)
+        w.st = sf_h5_check(-1, "list the arrays");
+    if (w.st != SF_OK) return w.st;
+    hsize_t idx = 0;
+    if (H5Aiterate2(p->file, H5_INDEX_NAME, H5_ITER_INC, &idx, visit_attr, &w) < 0 &&
+        w.st == SF_OK)
+        w.st = sf_h5_check(-1, "list the attributes");
+    return w.st;
 }

@@ -65,4 +65,16 @@ int sf_h5pack_attr_double(struct sf_h5pack *p, const char *name, double *out);
 /* Copies a string attribute into buf[n] (NUL-terminated, SF_E_INVAL if it does not fit). */
 int sf_h5pack_attr_string(struct sf_h5pack *p, const char *name, char *buf, size_t n);
 
+/* Everything a container holds, for `shotfarm inspect`: calls on_array for every array (name is
+ * its path, data NULL) in name order, then on_attr for every root attribute except the
+ * container's own sf_format (a string's s and every name are valid during the call only).
+ * A callback's non-SF_OK return stops the walk and is returned. */
+int sf_h5pack_walk(struct sf_h5pack *p, int (*on_array)(void *arg, const struct sf_h5_array *a),
+                   int (*on_attr)(void *arg, const struct sf_h5_attr *a), void *arg);
+
+/* Fault injection for tests (the kill-inside-a-checkpoint test): when set, called once per
+ * sf_h5pack_write between publishing the data file and publishing its sidecar, with the path.
+ * NULL (the default) for none. Not thread-safe, like every HDF5 call here. */
+void sf_h5pack_set_publish_hook(void (*hook)(const char *path));
+
 #endif
