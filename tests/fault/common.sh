@@ -114,3 +114,12 @@ finish_run() {
     k=$(sed -n 's/^resumed from a checkpoint (k > 0): //p' <<<"$out")
     [ "${k:-0}" -ge "$min" ] || die "only ${k:-0} units resumed from a checkpoint (k > 0); want >= $min"
 }
+
+# one_error_line NAME TAG TEXT WHAT: the launch's log has exactly one error line, containing TEXT
+one_error_line() {
+    local lines
+    lines=$(grep "error: " "$work/$1.$2.log")
+    echo "$4: $lines"
+    [ "$(wc -l <<<"$lines")" = 1 ] && grep -qi "$3" <<<"$lines" \
+        || die "$4: want one error line containing \"$3\""
+}

@@ -15,17 +15,14 @@ stamp() { stat -c '%n %i %y' "$work/$1"/latents/*.h5 "$work/$1"/shots/*.mkv; }
 # refused WHAT TAG: the launch exited 2 with an error line naming WHAT, outputs untouched
 refused() {
     [ $rc = 2 ] || { die "changed $1: exit $rc, want 2"; log_tail run $2; }
-    grep "error" "$work/run.$2.log" | grep -qi "$1" || { die "changed $1: no error line naming it"; log_tail run $2; }
-    echo "changed $1: $(grep "error" "$work/run.$2.log" | head -1)"
+    one_error_line run $2 "$1" "changed $1"
     [ "$(stamp run)" = "$before" ] || die "changed $1: the refused launch touched the outputs"
 }
 
 mkdir "$work/empty"
 run_to_end empty 1 1 --resume
 [ $rc = 2 ] || die "--resume on an empty directory: exit $rc, want 2"
-grep -q "manifest.json\|nothing to resume" "$work/empty.1.log" \
-    || die "--resume on an empty directory: no line about manifest.json: $(cat "$work/empty.1.log")"
-echo "--resume on an empty directory: $(grep -m1 "error" "$work/empty.1.log")"
+one_error_line empty 1 "nothing to resume" "--resume on an empty directory"
 [ -z "$(ls "$work/empty")" ] || die "--resume on an empty directory wrote $(ls "$work/empty")"
 
 run_to_end run 1 2
