@@ -4,6 +4,8 @@
 # Every launch checkpoints every step (--ckpt-every 1) and shares one prompt cache.
 . "$(dirname "${BASH_SOURCE[0]}")/../render/common.sh"
 here=$src/tests/fault
+# SF_KEEP_WORK=1 keeps the work directory (run dirs, logs, snapshots) for a post-mortem
+[ -n "${SF_KEEP_WORK:-}" ] && { trap - EXIT; echo "work directory: $work (kept)"; }
 campaign=$work/campaign.yaml # a copy: tests edit it in place between launches
 cp "$here/campaign.yaml" "$campaign"
 faultlib() { python3 "$here/faultlib.py" "$@"; }
