@@ -3,9 +3,9 @@
 # write of the process fail with ENOSPC (N:EFBIG for EFBIG). With -np 1 (and the prompt cache
 # warm from the reference) the write order is fixed, so N is found by counting: launches with
 # N = 1, 2, ... until the failing write is the HDF5 file of a unit's second (or later)
-# checkpoint. That launch must exit non-zero with an error line naming the checkpoint and saying
-# the disk is full (no HDF5 diagnostics dump), leave no temporary file, keep the previous
-# checkpoint verifying (`shotfarm inspect`), and a relaunch without the fault must resume from
+# checkpoint. That launch must exit non-zero with an error line naming the checkpoint and the
+# errno's text, and one saying the disk is full (no HDF5 diagnostics dump), leave no temporary
+# file, keep the previous checkpoint verifying (`shotfarm inspect`), and a relaunch without the fault must resume from
 # that previous checkpoint and end identical to an uninterrupted render. The same N with EFBIG
 # must say "File too large" and recover the same way.
 . "$(dirname "$0")/common.sh"
@@ -42,11 +42,12 @@ for errname in ENOSPC EFBIG; do
     want="No space left on device"
     [ $errname = EFBIG ] && want="File too large"
     [ $rc != 0 ] && [ $rc != 124 ] || die "$errname: exit $rc, want non-zero"
-    grep "error" "$work/$run.1.log" | grep -F "$work/$run/ckpt/$(basename "$path")" | grep -q "$want" \
+    grep "error: " "$work/$run.1.log" | grep -F "$work/$run/ckpt/$(basename "$path")" | grep -q "$want" \
         || { die "$errname: no error line naming ckpt/$(basename "$path") and saying \"$want\""; log_tail $run 1; }
+    full=$(grep "error: " "$work/$run.1.log" | grep -F "$work/$run/ckpt/$(basename "$path")" | grep "disk is full")
+    [ "$(grep -c . <<<"$full")" = 1 ] || { die "$errname: want one error line saying the disk is full"; log_tail $run 1; }
+    echo "$errname: $full"
     ! grep -q "HDF5-DIAG" "$work/$run.1.log" || die "$errname: HDF5 diagnostics in the log"
-    k=$(grep -c "error" "$work/$run.1.log")
-    [ "$k" -le 3 ] || { die "$errname: $k error lines for one failed write"; grep error "$work/$run.1.log"; }
     tmp=$(ls "$work/$run/ckpt" | grep -v '\.h5$\|\.h5\.sha256$')
     [ -z "$tmp" ] || die "$errname: left in ckpt/: $tmp"
     [ ! -e "$work/$run/ckpt/$(basename "$path")" ] || die "$errname: the failed checkpoint was published"
