@@ -5,8 +5,8 @@
 # N = 1, 2, ... until the failing write is the HDF5 file of a unit's second (or later)
 # checkpoint. That launch must exit non-zero with an error line naming the checkpoint and the
 # errno's text, and one saying the disk is full (no HDF5 diagnostics dump), leave no temporary
-# file, keep the previous checkpoint verifying (`shotfarm inspect`), and a relaunch without the fault must resume from
-# that previous checkpoint and end identical to an uninterrupted render. The same N with EFBIG
+# file, keep the previous checkpoint verifying (`shotfarm inspect`), and a relaunch without the
+# fault must resume from that previous checkpoint and end identical to an uninterrupted render. The same N with EFBIG
 # must say "File too large" and recover the same way.
 . "$(dirname "$0")/common.sh"
 reference
