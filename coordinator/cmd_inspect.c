@@ -6,6 +6,8 @@
  * so `inspect` is the way to find out why a model would be refused. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
+#include "sf_file.h"
+#include "sf_inspect_h5.h"
 #include "sf_json.h"
 #include "sf_log.h"
 #include "sf_model_dir.h"
@@ -21,6 +23,9 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: shotfarm inspect [--json] [--summary] FILE|DIR\n\n"
+               "A FILE.h5 (a render checkpoint or final latent) is verified against its .sha256\n"
+               "sidecar first (exit 1 with the reason when it does not verify), then its\n"
+               "attributes and arrays are listed.\n\n"
                "Lists the tensors of a .safetensors file (or sharded .safetensors.index.json) or of\n"
                "a model directory (diffusers pipeline or component, official Wan2.1 checkpoint),\n"
                "with dtypes, shapes and total bytes, and the detected layout and DiT config. The\n"
@@ -141,6 +146,7 @@ int sf_cmd_inspect(int argc, char **argv)
     }
     if (argc - optind != 1)
         return sf_cli_usage_error(CMD, "give one FILE or DIR to inspect");
+    if (sf_str_ends_with(argv[optind], ".h5")) return sf_inspect_h5(argv[optind], json, list);
     SF_TRY(st, sf_model_dir_detect(argv[optind], &md));
     const struct sf_st *tensors;
     if (md.kind == SF_MODEL_FILE) {

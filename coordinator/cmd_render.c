@@ -1008,7 +1008,11 @@ static void *coordinator(void *arg)
             n_running++;
         }
         if (n_running == 0) {
-            if (c->stopping) break;
+            if (c->stopping) { /* stopped by the signal: what is left runs after a requeue */
+                for (int i = 0; i < s->n_jobs; i++)
+                    c->interrupted |= c->state[i] == J_PENDING;
+                break;
+            }
             int pending = 0, live = 0;
             for (int i = 0; i < s->n_jobs; i++)
                 pending += c->state[i] == J_PENDING;

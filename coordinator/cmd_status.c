@@ -10,6 +10,7 @@
 #include "sf_file.h"
 #include "sf_json.h"
 #include "sf_log.h"
+#include "sf_render.h"
 #include "sf_status.h"
 
 #include <getopt.h>
@@ -25,10 +26,70 @@ struct unit {
     const char *name, *kind, *shot;
     int steps;
     int state; /* 0 pending, 1 running, 2 done, 3 failed, 4 skipped */
-    int step, group;
+    int step, group, step0;
     double t_start, t_last, t_step0;
-    const char *error, *host;
+    char *error, *host; /* owned */
 };
+
+struct events {
+    struct unit *u;
+    int n_units;
+    int st;
+};
+
+static void set_str(char **dst, const char *s)
+{
+    if (!s) return;
+    free(*dst);
+    *dst = strdup(s);
+}
+
+/* One event line. Units are matched by index and checked by name (a resumed run rewrites the
+ * manifest; indices of an edited campaign may move). A launch's `run` event puts the units the
+ * previous launch left running back to pending: that launch ended (or died). */
+static int on_event(void *arg, const struct sf_json *e)
+{
+    struct events *ev = arg;
+    int64_t job = -1, step = 0, group = -1;
+    double t = 0;
+    sf_json_get_int(e, "job", &job);
+    sf_json_get_num(e, "t", &t);
+    const char *what = sf_json_get_str(e, "event"), *unit = sf_json_get_str(e, "unit");
+    if (!what) return SF_OK;
+    if (strcmp(what, "run") == 0) {
+        for (int i = 0; i < ev->n_units; i++)
+            if (ev->u[i].state == 1) ev->u[i].state = 0;
+        return SF_OK;
+    }
+    if (job < 0 || job >= ev->n_units || !unit || strcmp(unit, ev->u[job].name) != 0)
+        return SF_OK;
+    struct unit *x = &ev->u[job];
+    if (sf_json_get_int(e, "group", &group) == 0) x->group = (int)group;
+    set_str(&x->host, sf_json_get_str(e, "host"));
+    if (!x->t_start) x->t_start = t;
+    x->t_last = t;
+    if (strcmp(what, "started") == 0) {
+        x->state = 1;
+        x->t_start = x->t_step0 = t;
+        if (sf_json_get_int(e, "step", &step) == 0) x->step = x->step0 = (int)step;
+    } else if (strcmp(what, "step") == 0 && sf_json_get_int(e, "step", &step) == 0) {
+        x->step = (int)step;
+    } else if (strcmp(what, "finished") == 0 || strcmp(what, "reused") == 0) {
+        x->state = 2;
+        x->step = x->steps;
+        free(x->error);
+        x->error = NULL;
+    } else if (strcmp(what, "failed") == 0) {
+        x->state = 3;
+        set_str(&x->error, sf_json_get_str(e, "error"));
+    } else if (strcmp(what, "interrupted") == 0) {
+        x->state = 0;
+        if (sf_json_get_int(e, "step", &step) == 0) x->step = (int)step;
+    } else if (strcmp(what, "skipped") == 0) {
+        x->state = 4;
+    }
+    return SF_OK;
+}
 
 struct shot {
     const char *label;
@@ -89,10 +150,8 @@ int sf_cmd_status(int argc, char **argv)
     if (optind + 1 != argc) return sf_cli_usage_error(CMD, "give one run directory");
     const char *rundir = argv[optind];
     int st = SF_OK;
-    char *mtext = NULL, *etext = NULL, path[8192];
+    char *mtext = NULL, path[8192];
     struct sf_json_doc *mdoc = NULL;
-    struct sf_json_doc **edocs = NULL;
-    size_t n_edocs = 0;
     struct unit *u = NULL;
     struct shot *sh = NULL;
     int n_units = 0, n_shots = 0;
@@ -128,53 +187,12 @@ int sf_cmd_status(int argc, char **argv)
         }
     }
 
-    /* events: one JSON document per line */
+    /* events: one JSON document per line (a torn last line is skipped) */
     snprintf(path, sizeof path, "%s/events.jsonl", rundir);
-    size_t elen = 0;
-    if (sf_file_read_all(path, MAX_FILE, &etext, &elen) == SF_OK) {
-        size_t lines = 1;
-        for (size_t i = 0; i < elen; i++)
-            lines += etext[i] == '\n';
-        edocs = calloc(lines, sizeof *edocs);
-        if (!edocs) {
-            st = SF_E_NOMEM;
-            goto out;
-        }
-        for (char *p = etext, *e; p < etext + elen; p = e + 1) {
-            e = memchr(p, '\n', (size_t)(etext + elen - p));
-            if (!e) break; /* torn last line */
-            char err[128];
-            struct sf_json_doc *d = sf_json_parse(p, (size_t)(e - p), err, sizeof err);
-            if (!d) continue;
-            edocs[n_edocs++] = d;
-            const struct sf_json *ev = sf_json_root(d);
-            int64_t job = -1, step = 0, group = -1;
-            double t = 0;
-            sf_json_get_int(ev, "job", &job);
-            sf_json_get_num(ev, "t", &t);
-            const char *what = sf_json_get_str(ev, "event");
-            if (job < 0 || job >= n_units || !what) continue;
-            struct unit *x = &u[job];
-            if (sf_json_get_int(ev, "group", &group) == 0) x->group = (int)group;
-            if (sf_json_get_str(ev, "host")) x->host = sf_json_get_str(ev, "host");
-            if (!x->t_start) x->t_start = t;
-            x->t_last = t;
-            if (strcmp(what, "started") == 0) {
-                x->state = 1;
-                x->t_start = x->t_step0 = t;
-            } else if (strcmp(what, "step") == 0 && sf_json_get_int(ev, "step", &step) == 0) {
-                x->step = (int)step;
-            } else if (strcmp(what, "finished") == 0) {
-                x->state = 2;
-                x->step = x->steps;
-            } else if (strcmp(what, "failed") == 0) {
-                x->state = 3;
-                x->error = sf_json_get_str(ev, "error");
-            } else if (strcmp(what, "skipped") == 0) {
-                x->state = 4;
-            }
-        }
-    }
+    struct events ev = {u, n_units, SF_OK};
+    st = sf_render_events_each(path, on_event, &ev);
+    if (st == SF_E_NOTFOUND) st = SF_OK; /* not started yet */
+    if (st) goto out;
 
     /* per shot */
     struct timespec now_ts;
@@ -204,8 +222,8 @@ int sf_cmd_status(int argc, char **argv)
             s->step = x->step;
             s->steps = x->steps;
             s->denoise_running = x->state == 1;
-            if (x->state == 1 && x->step > 0)
-                s->eta = (x->t_last - x->t_step0) / x->step * (x->steps - x->step);
+            if (x->state == 1 && x->step > x->step0)
+                s->eta = (x->t_last - x->t_step0) / (x->step - x->step0) * (x->steps - x->step);
         }
         s->n++;
         s->n_done += x->state == 2 || x->state == 4;
@@ -284,12 +302,12 @@ int sf_cmd_status(int argc, char **argv)
         }
     }
 out:
-    for (size_t i = 0; i < n_edocs; i++)
-        sf_json_free(edocs[i]);
-    free(edocs);
+    for (int i = 0; u && i < n_units; i++) {
+        free(u[i].error);
+        free(u[i].host);
+    }
     sf_json_free(mdoc);
     free(mtext);
-    free(etext);
     free(u);
     free(sh);
     return st;

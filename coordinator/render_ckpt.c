@@ -124,15 +124,7 @@ int sf_ckpt_write(const char *dir, const char *stem, const struct sf_sampler *s,
     };
     sf_ckpt_path(dir, stem, s->step, path, n);
     int st = sf_h5pack_write(path, a, na, at, (int)(sizeof at / sizeof at[0]));
-    if (st == SF_E_NOSPC) {
-        SF_ERROR("ckpt",
-                 "%s: the disk is full (or a file-size limit was hit); the checkpoint was not "
-                 "written and the previous one is intact: free space under %s and run the same "
-                 "command again to resume",
-                 path, dir);
-        return st;
-    }
-    if (st) return st;
+    if (st) return st; /* logged with the path; the previous checkpoint is untouched */
     /* keep this one and the newest before it; anything newer was not resumed from */
     int steps[MAX_KEEP], kept_older = 0, removed = 0;
     int k = sf_ckpt_list(dir, stem, steps, MAX_KEEP);

@@ -320,7 +320,8 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
     if (!r->reuse || !r->poisoned || !r->failures) return SF_E_NOMEM;
 
     snprintf(path, sizeof path, "%s/manifest.json", s->rundir);
-    st = sf_file_read_all(path, MAX_JSON, &text, &len);
+    st = sf_file_is_regular(path) ? sf_file_read_all(path, MAX_JSON, &text, &len)
+                                  : SF_E_NOTFOUND;
     if (st == SF_E_NOTFOUND) {
         if (!o->require) return SF_OK; /* a fresh run */
         SF_ERROR("render",

@@ -497,14 +497,29 @@ int sf_render_job_run(struct sf_render_worker *w, int j, const struct sf_render_
     sf_log_error_mark();
     SF_ASSERT(w->leader || job->kind == SF_JOB_DENOISE);
     if (job->kind != SF_JOB_DENOISE && r->started) r->started(r->arg, 0, 0, NULL);
+    int st = SF_OK;
     switch (job->kind) {
     case SF_JOB_TEXT:
-        return run_text(w, job);
+        st = run_text(w, job);
+        break;
     case SF_JOB_DENOISE:
-        return run_denoise(w, job, r);
+        st = run_denoise(w, job, r);
+        break;
     case SF_JOB_DECODE:
-        return run_decode(w, job, r);
+        st = run_decode(w, job, r);
+        break;
     default:
-        return SF_OK;
+        break;
     }
+    if (st == SF_E_NOSPC) { /* the unit's cause says what to do, not only what failed */
+        char what[512];
+        snprintf(what, sizeof what, "%s", sf_log_first_error());
+        sf_log_error_mark();
+        SF_ERROR("render",
+                 "%s: the disk is full (or a file-size limit was hit): %s; nothing was "
+                 "published half-written and the last complete checkpoints are intact: free "
+                 "space and run the same command again to resume",
+                 job->name, what);
+    }
+    return st;
 }

@@ -41,7 +41,7 @@ void sf_ckpt_path(const char *dir, const char *stem, int step, char *out, size_t
  * (temp + fsync + rename + directory fsync for each), then removes the unit's older
  * checkpoints but the newest one before it. The path written goes to path[n]. On failure
  * nothing published before is touched: SF_E_NOSPC (a full disk or a file-size limit) or
- * SF_E_IO, logged with the path and the fix. */
+ * SF_E_IO, logged with the path. */
 int sf_ckpt_write(const char *dir, const char *stem, const struct sf_sampler *s,
                   const struct sf_ckpt_meta *m, char *path, size_t n);
 

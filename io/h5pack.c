@@ -381,11 +381,15 @@ static herr_t visit_attr(hid_t loc, const char *name, const H5A_info_t *info, vo
     if (strcmp(name, "sf_format") == 0) return 0;
     struct sf_h5_attr a = {.name = name};
     char s[1024];
-    if (sf_h5pack_attr_int(w->p, name, &a.i) == SF_OK) {
+    hid_t at = H5Aopen(w->p->file, name, H5P_DEFAULT), type = at >= 0 ? H5Aget_type(at) : -1;
+    const H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
+    if (type >= 0) H5Tclose(type);
+    if (at >= 0) H5Aclose(at);
+    if (cls == H5T_INTEGER && sf_h5pack_attr_int(w->p, name, &a.i) == SF_OK) {
         a.type = SF_H5_INT;
-    } else if (sf_h5pack_attr_double(w->p, name, &a.d) == SF_OK) {
+    } else if (cls == H5T_FLOAT && sf_h5pack_attr_double(w->p, name, &a.d) == SF_OK) {
         a.type = SF_H5_DOUBLE;
-    } else if (sf_h5pack_attr_string(w->p, name, s, sizeof s) == SF_OK) {
+    } else if (cls == H5T_STRING && sf_h5pack_attr_string(w->p, name, s, sizeof s) == SF_OK) {
         a.type = SF_H5_STRING;
         a.s = s;
     } else {
@@ -402,12 +406,12 @@ int sf_h5pack_walk(struct sf_h5pack *p, int (*on_array)(void *arg, const struct 
                    int (*on_attr)(void *arg, const struct sf_h5_attr *a), void *arg)
 {
     struct walk w = {p, on_array, on_attr, arg, SF_OK};
-    if (H5Ovisit2(p->file, H5_INDEX_NAME, H5_ITER_INC, visit_object, &w, H5O_INFO_BASIC) < 0 &&
+    if (on_array && H5Ovisit2(p->file, H5_INDEX_NAME, H5_ITER_INC, visit_object, &w, H5O_INFO_BASIC) < 0 &&
         w.st == SF_OK)
         w.st = sf_h5_check(-1, "list the arrays");
     if (w.st != SF_OK) return w.st;
     hsize_t idx = 0;
-    if (H5Aiterate2(p->file, H5_INDEX_NAME, H5_ITER_INC, &idx, visit_attr, &w) < 0 &&
+    if (on_attr && H5Aiterate2(p->file, H5_INDEX_NAME, H5_ITER_INC, &idx, visit_attr, &w) < 0 &&
         w.st == SF_OK)
         w.st = sf_h5_check(-1, "list the attributes");
     return w.st;

@@ -67,7 +67,8 @@ int sf_h5pack_attr_string(struct sf_h5pack *p, const char *name, char *buf, size
 
 /* Everything a container holds, for `shotfarm inspect`: calls on_array for every array (name is
  * its path, data NULL) in name order, then on_attr for every root attribute except the
- * container's own sf_format (a string's s and every name are valid during the call only).
+ * container's own sf_format (a string's s and every name are valid during the call only);
+ * either callback may be NULL.
  * A callback's non-SF_OK return stops the walk and is returned. */
 int sf_h5pack_walk(struct sf_h5pack *p, int (*on_array)(void *arg, const struct sf_h5_array *a),
                    int (*on_attr)(void *arg, const struct sf_h5_attr *a), void *arg);
