@@ -89,13 +89,16 @@ same_as_ref() {
 # log_tail NAME TAG: the last lines of a launch's log, for failure messages.
 log_tail() { echo "--- $1 launch $2 (last lines of its log)"; tail -n "${3:-8}" "$work/$1.$2.log"; }
 
-# every_ckpt_verifies NAME: `shotfarm inspect` verifies every checkpoint in $work/NAME/ckpt/.
+# verifies FILE: `shotfarm inspect FILE` exits 0 and says "verified: yes"
+verifies() { "$sf" inspect "$1" 2>/dev/null | grep -Eq "^verified: +yes"; }
+
+# every_ckpt_verifies NAME: every checkpoint in $work/NAME/ckpt/ verifies (count in $ckpts).
 every_ckpt_verifies() {
     local f n=0
     for f in "$work/$1"/ckpt/*.h5; do
         [ -e "$f" ] || continue
         n=$((n + 1))
-        "$sf" inspect "$f" 2>&1 | grep -q "verified: yes" || die "$1: ${f#"$work"/} does not verify: $("$sf" inspect "$f" 2>&1 | tail -1)"
+        verifies "$f" || die "$1: ${f#"$work"/} does not verify: $("$sf" inspect "$f" 2>&1 | grep -m1 "error\|verified")"
     done
     ckpts=$n
 }

@@ -61,10 +61,10 @@ def denoise_units(rundir):
 
 
 def verifies(shotfarm, path):
-    """True when `shotfarm inspect PATH` exits 0 and says "verified: yes"."""
+    """True when `shotfarm inspect PATH` exits 0 and says "verified: yes (...)"."""
     r = subprocess.run([shotfarm, "inspect", path], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, universal_newlines=True)
-    return r.returncode == 0 and "verified: yes" in r.stdout
+    return r.returncode == 0 and re.search(r"^verified:\s+yes\b", r.stdout, re.M) is not None
 
 
 def snapshot(rundir, shotfarm):

@@ -4,24 +4,25 @@
 #     status 75, an `interrupted` event (step, checkpoint) for every unit that was denoising,
 #     naming the newest checkpoint, and every checkpoint in ckpt/ verifies (`shotfarm inspect`);
 #  2. the relaunch resumes each unit from that step without recomputing a step <= k; SIGTERM to
-#     the ranks (what Slurm does on preemption; SIGTERM to mpirun makes Open MPI 4 SIGKILL the
-#     ranks 1 s later and exit 1) -> exit 75 again, same checks;
+#     the ranks after the relaunch's first step event (what Slurm does on preemption; SIGTERM
+#     to mpirun makes Open MPI 4 SIGKILL the ranks 1 s later and exit 1) -> exit 75 again, same
+#     checks;
 #  3. the third launch completes with frames and latents identical to an uninterrupted render.
 . "$(dirname "$0")/common.sh"
 reference
 export SF_FAULT_STEP_DELAY_MS=300
 snaps=()
-for sig in USR1 TERM; do
-    tag=$sig
+for sig in USR1:3 TERM:1; do
+    n=${sig#*:}; sig=${sig%:*}; tag=$sig
     launch run $tag 2
-    wait_events run step 3 60 || { await 5; die "$sig launch ended (exit $rc) before 3 step events"; break; }
+    wait_events run step $n 60 || { await 5; die "$sig launch ended (exit $rc) before $n step events"; break; }
     if [ $sig = USR1 ]; then
         kill -USR1 "$lpid"
     else
         kill -TERM $(pgrep -P "$lpid")
     fi
     t0=$(date +%s.%N)
-    await 60
+    await 30
     echo "SIG$sig: exit $rc after $(python3 -c "import time; print('%.1f' % (time.time() - $t0))") s"
     [ $rc = 75 ] || { die "SIG$sig: exit $rc, want 75"; log_tail run $tag; }
     every_ckpt_verifies run
