@@ -51,13 +51,15 @@ run_to_end() {
     await 120
 }
 
-# wait_events NAME EVENT N [SECONDS]: waits until the current launch of NAME (lines from
-# $ev_base on) has logged N events of kind EVENT; returns 1 if the launch ended or SECONDS
+# wait_events NAME REGEX N [SECONDS]: waits until the current launch of NAME (lines from
+# $ev_base on) has N lines of events.jsonl matching REGEX (grep -E; "$STEP" matches a step
+# event, "$STEP.*beta/three" one of that shot); returns 1 if the launch ended or SECONDS
 # (default 30) passed first.
+STEP='"event": *"step"'
 wait_events() {
     local ev="$work/$1/events.jsonl" limit=$(( ${4:-30} * 20 )) i=0 n
     while [ $i -lt $limit ]; do
-        n=$(tail -n +$((ev_base + 1)) "$ev" 2>/dev/null | grep -c "\"event\": *\"$2\"")
+        n=$(tail -n +$((ev_base + 1)) "$ev" 2>/dev/null | grep -Ec "$2")
         [ "$n" -ge "$3" ] && return 0
         kill -0 "$lpid" 2>/dev/null || return 1
         sleep 0.05

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Corruption test (issue 16 § Proof; docs/testing.md § fault): a render (-np 1, so one unit runs
-# at a time) is stopped by SIGUSR1 after 3 step events, leaving a unit with two checkpoints
-# (steps k-1 and k). Then, in two separate runs:
+# at a time) is stopped by SIGUSR1 after 2 step events, so its first unit stops at the next step
+# boundary with two checkpoints (steps 2 and 3). Then, in two separate runs:
 #  - flip: one byte in the middle of the newest checkpoint is inverted;
 #  - cut:  the newest checkpoint is truncated to half its size.
 # `shotfarm inspect` must refuse the damaged file (exit 1, the reason), and the relaunch must
@@ -12,7 +12,7 @@
 reference
 for how in flip cut; do
     SF_FAULT_STEP_DELAY_MS=300 launch $how 1 1
-    wait_events $how step 3 60 || { await 5; die "$how: ended (exit $rc) before 3 step events"; continue; }
+    wait_events $how "$STEP" 2 60 || { await 5; die "$how: ended (exit $rc) before 2 step events"; continue; }
     kill -USR1 "$lpid"
     await 60
     [ $rc = 75 ] || { die "$how: SIGUSR1 gave exit $rc, want 75"; log_tail $how 1; continue; }

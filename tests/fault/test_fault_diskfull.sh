@@ -3,8 +3,8 @@
 # write of the process fail with ENOSPC (N:EFBIG for EFBIG). With -np 1 (and the prompt cache
 # warm from the reference) the write order is fixed, so N is found by counting: launches with
 # N = 1, 2, ... until the failing write is the HDF5 file of a unit's second (or later)
-# checkpoint. That launch must exit non-zero, its first error line naming the checkpoint must say
-# the disk is full and give the errno's text (no HDF5 diagnostics dump), leave no temporary
+# checkpoint. That launch must exit non-zero with error lines naming the checkpoint that give the
+# errno's text and say the disk is full (no HDF5 diagnostics dump), leave no temporary
 # file, keep the previous checkpoint verifying (`shotfarm inspect`), and a relaunch without the
 # fault must resume from that previous checkpoint and end identical to an uninterrupted render.
 # The same N with EFBIG must say "File too large" and recover the same way.
@@ -44,8 +44,8 @@ for errname in ENOSPC EFBIG; do
     [ $rc != 0 ] && [ $rc != 124 ] || die "$errname: exit $rc, want non-zero"
     grep "error: " "$work/$run.1.log" | grep -F "$work/$run/ckpt/$(basename "$path")" | grep -q "$want" \
         || { die "$errname: no error line naming ckpt/$(basename "$path") and saying \"$want\""; log_tail $run 1; }
-    full=$(grep "error: " "$work/$run.1.log" | grep -F -m1 "$work/$run/ckpt/$(basename "$path")")
-    grep -q "disk is full" <<<"$full" || { die "$errname: the first error naming the checkpoint does not say the disk is full"; log_tail $run 1; }
+    full=$(grep "error: " "$work/$run.1.log" | grep -F "$work/$run/ckpt/$(basename "$path")" | grep -m1 "disk is full")
+    [ -n "$full" ] || { die "$errname: no error line naming the checkpoint says the disk is full"; log_tail $run 1; }
     echo "$errname: $full"
     ! grep -q "HDF5-DIAG" "$work/$run.1.log" || die "$errname: HDF5 diagnostics in the log"
     tmp=$(ls "$work/$run/ckpt" | grep -v '\.h5$\|\.h5\.sha256$')

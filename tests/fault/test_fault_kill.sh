@@ -4,7 +4,8 @@
 # one of mpirun's children, once the launch has logged the chosen number of `step` events) and at
 # least 1 inside a checkpoint write (SF_FAULT_KILL_CKPT=N: the HDF5 file is published, its
 # .sha256 sidecar not yet). After each death the render is relaunched on the same RUNDIR; the
-# sixth launch runs to the end. Then:
+# sixth launch runs to the end. --max-retries 9: units that share 5 deaths are not poisoned
+# (fault_poison tests that rule). Then:
 #  - decoded frames (framemd5) and final latent bytes equal an uninterrupted render's;
 #  - every unit unfinished at a death starts in the next launch at the step of the newest
 #    checkpoint that `shotfarm inspect` verified in the ckpt/ listing taken right after the death,
@@ -17,6 +18,11 @@ reference
 mapfile -t plan < <(faultlib plan "$seed")
 echo "kill plan, seed $seed (SF_FAULT_SEED=N for another): ${plan[*]/%/;}"
 export SF_FAULT_STEP_DELAY_MS=300
+# Open MPI SIGTERMs the surviving ranks odls_base_sigkill_timeout (1 s) after one dies and
+# SIGKILLs them another second later; in that time a survivor would run ~3 more steps at this
+# delay and 12 steps could not hold 5 deaths. 0: the survivors are killed at once, as by a node
+# failure. (fault_signal and fault_poison cover the survivors' SIGTERM path.)
+export OMPI_MCA_odls_base_sigkill_timeout=0
 left=12 # denoising steps still to run: 3 shots x 4 steps
 snaps=()
 i=0
@@ -29,8 +35,8 @@ for m in "${plan[@]}"; do
     [ $cap -ge 1 ] || cap=1
     n=$((1 + r % cap))
     if [ "$kind" = step ]; then
-        launch run $i 2
-        if ! wait_events run step $n 60; then
+        launch run $i 2 --max-retries 9
+        if ! wait_events run "$STEP" $n 60; then
             await 5
             die "launch $i ended (exit $rc) before $n step events: no kill"
             log_tail run $i
@@ -43,7 +49,7 @@ for m in "${plan[@]}"; do
         await 60
     else
         echo "death $i: SF_FAULT_KILL_CKPT=$n (SIGKILL inside each rank's checkpoint write $n)"
-        SF_FAULT_KILL_CKPT=$n launch run $i 2
+        SF_FAULT_KILL_CKPT=$n launch run $i 2 --max-retries 9
         await 60
     fi
     [ $rc = 0 ] && { die "launch $i exited 0: the kill did not land"; break; }

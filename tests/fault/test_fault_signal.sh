@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Signal test (issue 16 § Proof; docs/testing.md § fault):
-#  1. SIGUSR1 to mpirun (it forwards it to the ranks) after 3 step events -> exit 75, run_end
-#     status 75, an `interrupted` event (step, checkpoint) for every unit that was denoising,
-#     naming the newest checkpoint, and every checkpoint in ckpt/ verifies (`shotfarm inspect`);
-#  2. the relaunch resumes each unit from that step without recomputing a step <= k; SIGTERM to
-#     the ranks after the relaunch's first step event (what Slurm does on preemption; SIGTERM
-#     to mpirun makes Open MPI 4 SIGKILL the ranks 1 s later and exit 1) -> exit 75 again, same
-#     checks;
-#  3. the third launch completes with frames and latents identical to an uninterrupted render.
+#  1. SIGUSR1 to mpirun (it forwards it to the ranks) at the first step event: both alpha
+#     shots stop at their next step boundary -> exit 75, run_end status 75, an `interrupted`
+#     event (step, checkpoint) for every unit that was denoising, naming the newest checkpoint,
+#     and every checkpoint in ckpt/ verifies (`shotfarm inspect`);
+#  2. the relaunch resumes them without recomputing a step <= k, finishes them and starts
+#     beta/three; at its first step SIGTERM goes to the ranks (what Slurm does on preemption;
+#     SIGTERM to mpirun makes Open MPI 4 SIGKILL the ranks 1 s later and exit 1) -> exit 75
+#     again, same checks;
+#  3. the third launch resumes beta/three and completes with frames and latents identical to an
+#     uninterrupted render.
 . "$(dirname "$0")/common.sh"
 reference
 export SF_FAULT_STEP_DELAY_MS=300
 snaps=()
-for sig in USR1:3 TERM:1; do
-    n=${sig#*:}; sig=${sig%:*}; tag=$sig
+for sig in USR1 TERM; do
+    tag=$sig
     launch run $tag 2
-    wait_events run step $n 60 || { await 5; die "$sig launch ended (exit $rc) before $n step events"; break; }
+    what=$STEP
+    [ $sig = TERM ] && what="$STEP.*beta/three"
+    wait_events run "$what" 1 60 || { await 5; die "$sig launch ended (exit $rc) before a step event"; break; }
     if [ $sig = USR1 ]; then
         kill -USR1 "$lpid"
     else
