@@ -1,6 +1,5 @@
 /* main.c — the shotfarm binary: global options, the command table and exit codes.
- * The only place that exits. Every subcommand lives in its own cmd_*.c file; commands whose
- * issue has not landed yet are in cmd_stubs.c and say so (exit 2). */
+ * The only place that exits. Every subcommand lives in its own cmd_*.c file. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
 #include "sf_build_info.h"
