@@ -185,75 +185,109 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"sbatch", required_argument, 0, 'B'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-    *o = (struct opts){.nodes = 1, .ntasks = 1, .signal_lead = 120, .max_retries = -1,
-                       .sbatch = "sbatch"};
+    *o = (struct opts){
+        .nodes = 1, .ntasks = 1, .signal_lead = 120, .max_retries = -1, .sbatch = "sbatch"};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
         int st = SF_OK;
         switch (c) {
-        case 'o': o->rundir = optarg; break;
-        case 'N': st = sf_cli_parse_int(CMD, "--nodes", optarg, 1, 100000, &o->nodes); break;
+        case 'o':
+            o->rundir = optarg;
+            break;
+        case 'N':
+            st = sf_cli_parse_int(CMD, "--nodes", optarg, 1, 100000, &o->nodes);
+            break;
         case 'R':
             st = sf_cli_parse_int(CMD, "--ntasks-per-node", optarg, 1, 4096, &o->ntasks);
             break;
-        case 'c': st = sf_cli_parse_int(CMD, "--cpus-per-task", optarg, 1, 4096, &o->cpus); break;
+        case 'c':
+            st = sf_cli_parse_int(CMD, "--cpus-per-task", optarg, 1, 4096, &o->cpus);
+            break;
         case 'g': {
             o->gpus = optarg;
             const char *count = strrchr(optarg, ':');
             count = count ? count + 1 : optarg;
             if (!only(optarg, ":_-.") || !*count || strspn(count, "0123456789") != strlen(count))
-                st = sf_cli_usage_error(CMD, "--gpus-per-node '%s': give N or TYPE:N (e.g. 8 "
-                                             "or h100:8)", optarg);
+                st = sf_cli_usage_error(CMD,
+                                        "--gpus-per-node '%s': give N or TYPE:N (e.g. 8 "
+                                        "or h100:8)",
+                                        optarg);
             break;
         }
-        case 'T': o->time = optarg; break;
+        case 'T':
+            o->time = optarg;
+            break;
         case 'P':
             o->partition = optarg;
             if (!only(optarg, "_-.,"))
-                st = sf_cli_usage_error(CMD, "--partition '%s': a partition name (letters, "
-                                             "digits, _ - . and commas)", optarg);
+                st = sf_cli_usage_error(CMD,
+                                        "--partition '%s': a partition name (letters, "
+                                        "digits, _ - . and commas)",
+                                        optarg);
             break;
         case 'A':
             o->account = optarg;
             if (!only(optarg, "_-."))
-                st = sf_cli_usage_error(CMD, "--account '%s': an account name (letters, "
-                                             "digits, _ - .)", optarg);
+                st = sf_cli_usage_error(CMD,
+                                        "--account '%s': an account name (letters, "
+                                        "digits, _ - .)",
+                                        optarg);
             break;
         case 'M': {
             o->mem = optarg;
             size_t n = strspn(optarg, "0123456789");
             if (n == 0 || (optarg[n] && (!strchr("KMGT", optarg[n]) || optarg[n + 1])))
-                st = sf_cli_usage_error(CMD, "--mem '%s': give memory per node as N[K|M|G|T] "
-                                             "(e.g. 64G)", optarg);
+                st = sf_cli_usage_error(CMD,
+                                        "--mem '%s': give memory per node as N[K|M|G|T] "
+                                        "(e.g. 64G)",
+                                        optarg);
             break;
         }
         case 'S':
             st = sf_cli_parse_int(CMD, "--signal-lead", optarg, 2, 65535, &o->signal_lead);
             break;
-        case 'p': st = sf_cli_parse_int(CMD, "--tp", optarg, 1, 64, &o->tp); break;
+        case 'p':
+            st = sf_cli_parse_int(CMD, "--tp", optarg, 1, 64, &o->tp);
+            break;
         case 't':
             o->tier = optarg;
             if (strcmp(optarg, "draft") != 0 && strcmp(optarg, "final") != 0)
                 st = sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
             break;
-        case 'm': o->model = optarg; break;
-        case 'k': o->tokenizer = optarg; break;
-        case 'C': o->cache = optarg; break;
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'k':
+            o->tokenizer = optarg;
+            break;
+        case 'C':
+            o->cache = optarg;
+            break;
         case 'E':
             o->ckpt_every = optarg;
             if (!ckpt_every_ok(optarg))
-                st = sf_cli_usage_error(CMD, "--ckpt-every '%s': give N steps (e.g. 5), N "
-                                             "seconds (60s) or N minutes (10m)", optarg);
+                st = sf_cli_usage_error(CMD,
+                                        "--ckpt-every '%s': give N steps (e.g. 5), N "
+                                        "seconds (60s) or N minutes (10m)",
+                                        optarg);
             break;
         case 'r':
             st = sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries);
             break;
-        case 'n': o->dry_run = 1; break;
-        case 'B': o->sbatch = optarg; break;
-        case 'h': usage(stdout); return 1;
-        case ':': return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
-        default: return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        case 'n':
+            o->dry_run = 1;
+            break;
+        case 'B':
+            o->sbatch = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case ':':
+            return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
         }
         if (st) return st;
     }
@@ -264,12 +298,15 @@ static int parse(int argc, char **argv, struct opts *o)
     if (o->time) {
         long sec;
         if (!time_seconds(o->time, &sec))
-            return sf_cli_usage_error(CMD, "--time '%s': give [D-]HH:MM:SS (e.g. 12:00:00 or "
-                                           "1-00:00:00), minutes, or UNLIMITED", o->time);
+            return sf_cli_usage_error(CMD,
+                                      "--time '%s': give [D-]HH:MM:SS (e.g. 12:00:00 or "
+                                      "1-00:00:00), minutes, or UNLIMITED",
+                                      o->time);
         if (sec >= 0 && sec <= 2 * o->signal_lead)
-            return sf_cli_usage_error(CMD, "--time %s (%ld s) leaves no time to render before "
-                                           "the SIGUSR1 --signal-lead %ld s ahead of it; give "
-                                           "a longer --time or a shorter --signal-lead",
+            return sf_cli_usage_error(CMD,
+                                      "--time %s (%ld s) leaves no time to render before "
+                                      "the SIGUSR1 --signal-lead %ld s ahead of it; give "
+                                      "a longer --time or a shorter --signal-lead",
                                       o->time, sec, o->signal_lead);
     }
     return SF_OK;
@@ -317,23 +354,27 @@ struct job {
 static void write_directives(FILE *f, const struct job *j)
 {
     const struct opts *o = j->o;
-    fprintf(f, "# The job's name in squeue and sacct: the campaign id.\n"
-               "#SBATCH --job-name=%s\n",
+    fprintf(f,
+            "# The job's name in squeue and sacct: the campaign id.\n"
+            "#SBATCH --job-name=%s\n",
             j->name);
-    fprintf(f, "# MPI ranks: --nodes x --ntasks-per-node; a tensor-parallel group (--tp) never\n"
-               "# spans nodes, so the ranks per node are a multiple of it.\n"
-               "#SBATCH --nodes=%ld\n"
-               "#SBATCH --ntasks-per-node=%ld\n",
+    fprintf(f,
+            "# MPI ranks: --nodes x --ntasks-per-node; a tensor-parallel group (--tp) never\n"
+            "# spans nodes, so the ranks per node are a multiple of it.\n"
+            "#SBATCH --nodes=%ld\n"
+            "#SBATCH --ntasks-per-node=%ld\n",
             o->nodes, o->ntasks);
     if (o->cpus)
-        fprintf(f, "# Cores per rank: render runs this many compute threads per rank.\n"
-                   "#SBATCH --cpus-per-task=%ld\n",
+        fprintf(f,
+                "# Cores per rank: render runs this many compute threads per rank.\n"
+                "#SBATCH --cpus-per-task=%ld\n",
                 o->cpus);
     if (o->gpus) fprintf(f, "#SBATCH --gpus-per-node=%s\n", o->gpus);
     if (o->mem) fprintf(f, "# Memory per node.\n#SBATCH --mem=%s\n", o->mem);
     if (o->time)
-        fprintf(f, "# The time limit. Longer renders continue in requeued launches.\n"
-                   "#SBATCH --time=%s\n",
+        fprintf(f,
+                "# The time limit. Longer renders continue in requeued launches.\n"
+                "#SBATCH --time=%s\n",
                 o->time);
     if (o->partition) fprintf(f, "#SBATCH --partition=%s\n", o->partition);
     if (o->account) fprintf(f, "#SBATCH --account=%s\n", o->account);
@@ -352,6 +393,13 @@ static void write_directives(FILE *f, const struct job *j)
             o->signal_lead, o->signal_lead, j->rundir, j->rundir);
 }
 
+/* " \\\n    OPT 'PATH'": one option of the render command on its own line. */
+static void path_arg(FILE *f, const char *opt, const char *path)
+{
+    fprintf(f, " \\\n    %s ", opt);
+    shq(f, path);
+}
+
 /* The srun line and its render command, one option a line. */
 static void write_step(FILE *f, const struct job *j)
 {
@@ -363,12 +411,10 @@ static void write_step(FILE *f, const struct job *j)
     shq(f, j->exe);
     fputs(" render ", f);
     shq(f, j->campaign);
-    fputs(" \\\n    -o ", f);
-    shq(f, j->rundir);
-    fputs(" \\\n    --model ", f);
-    shq(f, j->model);
-    if (o->tokenizer) fputs(" \\\n    --tokenizer ", f), shq(f, j->tokenizer);
-    if (o->cache) fputs(" \\\n    --cache ", f), shq(f, j->cache);
+    path_arg(f, "-o", j->rundir);
+    path_arg(f, "--model", j->model);
+    if (o->tokenizer) path_arg(f, "--tokenizer", j->tokenizer);
+    if (o->cache) path_arg(f, "--cache", j->cache);
     if (o->tp) fprintf(f, " \\\n    --tp %ld", o->tp);
     if (o->tier) fprintf(f, " \\\n    --tier %s", o->tier);
     if (o->cpus) fprintf(f, " \\\n    --threads %ld", o->cpus);
@@ -382,78 +428,83 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
 {
     FILE *f = open_memstream(out, len);
     if (!f) return SF_E_NOMEM;
-    fprintf(f, "#!/bin/bash\n"
-               "# submit.sbatch: renders campaign '%s' into %s under Slurm.\n"
-               "# Written by shotfarm %s (commit %s):\n#   shotfarm",
+    fprintf(f,
+            "#!/bin/bash\n"
+            "# submit.sbatch: renders campaign '%s' into %s under Slurm.\n"
+            "# Written by shotfarm %s (commit %s):\n#   shotfarm",
             j->name, j->rundir, SF_VERSION, SF_GIT_COMMIT);
-    for (int i = 0; i < argc; i++) comment_arg(f, argv[i]);
-    fprintf(f, "\n"
-               "#\n"
-               "# Preemption (docs/submit.md): SIGUSR1 (--signal below, or\n"
-               "# `scancel --signal=USR1 --batch JOB`) reaches the trap, which forwards it to the\n"
-               "# render step; every rank checkpoints at its next denoising step and render exits\n"
-               "# 75; the script then requeues the job, and the next launch resumes from the\n"
-               "# checkpoints in the run directory, ending with the bits of an uninterrupted run.\n"
-               "# Resubmit after editing: sbatch --parsable %s/" SCRIPT_NAME "\n"
-               "#\n",
+    for (int i = 0; i < argc; i++)
+        comment_arg(f, argv[i]);
+    fprintf(f,
+            "\n"
+            "#\n"
+            "# Preemption (docs/submit.md): SIGUSR1 (--signal below, or\n"
+            "# `scancel --signal=USR1 --batch JOB`) reaches the trap, which forwards it to the\n"
+            "# render step; every rank checkpoints at its next denoising step and render exits\n"
+            "# 75; the script then requeues the job, and the next launch resumes from the\n"
+            "# checkpoints in the run directory, ending with the bits of an uninterrupted run.\n"
+            "# Resubmit after editing: sbatch --parsable %s/" SCRIPT_NAME "\n"
+            "#\n",
             j->rundir);
     write_directives(f, j);
-    fprintf(f,
-            "\n"
-            "set -u\n"
-            "log() { echo \"$(date -u +%%FT%%TZ) shotfarm-submit: $*\"; }\n"
-            "restarts=${SLURM_RESTART_COUNT:-0}\n"
-            "log \"job $SLURM_JOB_ID launch $((restarts + 1)) (SLURM_RESTART_COUNT=$restarts) on \\\n"
-            "$SLURM_JOB_NUM_NODES node(s): $SLURM_JOB_NODELIST\"\n"
-            "\n"
-            "# SIGUSR1 (time limit ahead, or scancel --signal=USR1 --batch) and SIGTERM (scancel,\n"
-            "# preemption) are forwarded to the render step as SIGUSR1: checkpoint and exit 75.\n"
-            "# bash runs a trap only between commands, hence `srun ... &` and `wait` below.\n"
-            "step=0 got_usr1=0 got_term=0\n"
-            "forward() {\n"
-            "    if [ \"$1\" = TERM ]; then got_term=1; else got_usr1=1; fi\n"
-            "    if [ \"$step\" = 0 ]; then log \"got SIG$1\"; return; fi\n"
-            "    log \"got SIG$1: render checkpoints at its next step and exits 75\"\n"
-            "    kill -USR1 \"$step\" 2>/dev/null || true\n"
-            "}\n"
-            "trap 'forward USR1' USR1\n"
-            "trap 'forward TERM' TERM\n"
-            "\n");
+    fprintf(
+        f,
+        "\n"
+        "set -u\n"
+        "log() { echo \"$(date -u +%%FT%%TZ) shotfarm-submit: $*\"; }\n"
+        "restarts=${SLURM_RESTART_COUNT:-0}\n"
+        "log \"job $SLURM_JOB_ID launch $((restarts + 1)) (SLURM_RESTART_COUNT=$restarts) on \\\n"
+        "$SLURM_JOB_NUM_NODES node(s): $SLURM_JOB_NODELIST\"\n"
+        "\n"
+        "# SIGUSR1 (time limit ahead, or scancel --signal=USR1 --batch) and SIGTERM (scancel,\n"
+        "# preemption) are forwarded to the render step as SIGUSR1: checkpoint and exit 75.\n"
+        "# bash runs a trap only between commands, hence `srun ... &` and `wait` below.\n"
+        "step=0 got_usr1=0 got_term=0\n"
+        "forward() {\n"
+        "    if [ \"$1\" = TERM ]; then got_term=1; else got_usr1=1; fi\n"
+        "    if [ \"$step\" = 0 ]; then log \"got SIG$1\"; return; fi\n"
+        "    log \"got SIG$1: render checkpoints at its next step and exits 75\"\n"
+        "    kill -USR1 \"$step\" 2>/dev/null || true\n"
+        "}\n"
+        "trap 'forward USR1' USR1\n"
+        "trap 'forward TERM' TERM\n"
+        "\n");
     write_step(f, j);
-    fprintf(f,
-            "step=$!\n"
-            "# a signal that came before $! was known\n"
-            "[ $((got_usr1 + got_term)) = 0 ] || kill -USR1 \"$step\" 2>/dev/null || true\n"
-            "wait \"$step\"\n"
-            "rc=$?\n"
-            "# a trap interrupts wait (status > 128) while the step runs on: wait again\n"
-            "while [ \"$rc\" -gt 128 ] && kill -0 \"$step\" 2>/dev/null; do\n"
-            "    wait \"$step\"\n"
-            "    rc=$?\n"
-            "done\n"
-            "step=0\n"
-            "\n"
-            "case $rc in\n"
-            "0)\n"
-            "    log \"render finished: every unit done\"\n"
-            "    exit 0 ;;\n"
-            "75)\n"
-            "    if [ \"$got_term\" = 1 ]; then\n"
-            "        # SIGTERM is scancel (requeueing would undo it) or a preemption that Slurm\n"
-            "        # requeues by itself. To continue later: submit again, or scontrol requeue.\n"
-            "        log \"render checkpointed (exit 75) after SIGTERM: not requeueing\"\n"
-            "        exit 75\n"
-            "    fi\n"
-            "    # Slurm then stops this launch (SIGTERM to this shell) and holds the job\n"
-            "    # about 120 s (Reason=BeginTime) before it starts again.\n"
-            "    log \"render checkpointed (exit 75): requeueing job $SLURM_JOB_ID\"\n"
-            "    scontrol requeue \"$SLURM_JOB_ID\" || { log \"scontrol requeue failed\"; exit 75; }\n"
-            "    exit 0 ;;\n"
-            "*)\n"
-            "    log \"render exited $rc: not requeued (shotfarm status %s says why)\"\n"
-            "    exit \"$rc\" ;;\n"
-            "esac\n",
-            j->rundir);
+    fprintf(
+        f,
+        "step=$!\n"
+        "# a signal that came before $! was known\n"
+        "[ $((got_usr1 + got_term)) = 0 ] || kill -USR1 \"$step\" 2>/dev/null || true\n"
+        "wait \"$step\"\n"
+        "rc=$?\n"
+        "# a trap interrupts wait (status > 128) while the step runs on: wait again\n"
+        "while [ \"$rc\" -gt 128 ] && kill -0 \"$step\" 2>/dev/null; do\n"
+        "    wait \"$step\"\n"
+        "    rc=$?\n"
+        "done\n"
+        "step=0\n"
+        "\n"
+        "case $rc in\n"
+        "0)\n"
+        "    log \"render finished: every unit done\"\n"
+        "    exit 0 ;;\n"
+        "75)\n"
+        "    if [ \"$got_term\" = 1 ]; then\n"
+        "        # SIGTERM is scancel (requeueing would undo it) or a preemption that Slurm\n"
+        "        # requeues by itself. To continue later: submit again, or scontrol requeue.\n"
+        "        log \"render checkpointed (exit 75) after SIGTERM: not requeueing\"\n"
+        "        exit 75\n"
+        "    fi\n"
+        "    # Slurm then stops this launch (SIGTERM to this shell) and holds the job\n"
+        "    # about 120 s (Reason=BeginTime) before it starts again.\n"
+        "    log \"render checkpointed (exit 75): requeueing job $SLURM_JOB_ID\"\n"
+        "    scontrol requeue \"$SLURM_JOB_ID\" || { log \"scontrol requeue failed\"; exit 75; }\n"
+        "    exit 0 ;;\n"
+        "*)\n"
+        "    log \"render exited $rc: not requeued (shotfarm status %s says why)\"\n"
+        "    exit \"$rc\" ;;\n"
+        "esac\n",
+        j->rundir);
     return fclose(f) == 0 ? SF_OK : SF_E_NOMEM;
 }
 
@@ -461,9 +512,10 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
 static int rundir_ok(const char *dir)
 {
     if (only(dir, "/_-.+,=@~")) return SF_OK;
-    return sf_cli_usage_error(CMD, "-o %s: the run directory goes into #SBATCH lines, which "
-                                   "sbatch does not unquote: use letters, digits and / _ - . + , "
-                                   "= @ ~ only",
+    return sf_cli_usage_error(CMD,
+                              "-o %s: the run directory goes into #SBATCH lines, which "
+                              "sbatch does not unquote: use letters, digits and / _ - . + , "
+                              "= @ ~ only",
                               dir);
 }
 
@@ -476,9 +528,10 @@ static int resolve(const struct opts *o, const struct sf_campaign *c, struct job
     j->name = sf_campaign_name(c);
     j->tp = o->tp ? o->tp : ms->tp;
     if (j->tp > 1 && o->ntasks % j->tp != 0)
-        return sf_cli_usage_error(CMD, "tp %ld (%s) does not divide --ntasks-per-node %ld: a "
-                                       "tensor-parallel group never spans nodes; give "
-                                       "--ntasks-per-node %ld (or a multiple)",
+        return sf_cli_usage_error(CMD,
+                                  "tp %ld (%s) does not divide --ntasks-per-node %ld: a "
+                                  "tensor-parallel group never spans nodes; give "
+                                  "--ntasks-per-node %ld (or a multiple)",
                                   j->tp, o->tp ? "--tp" : "the campaign's model.tp", o->ntasks,
                                   j->tp);
     ssize_t n = readlink("/proc/self/exe", j->exe, sizeof j->exe - 1);
@@ -488,18 +541,21 @@ static int resolve(const struct opts *o, const struct sf_campaign *c, struct job
         return sf_cli_usage_error(CMD, "%s: %s", o->campaign, strerror(errno));
     const char *mdir = o->model ? o->model : ms->dir;
     if (!mdir)
-        return sf_cli_usage_error(CMD, "%s: the campaign names no model.dir; pass --model DIR "
-                                       "(make one with: shotfarm mkmodel --config %s -o DIR)",
+        return sf_cli_usage_error(CMD,
+                                  "%s: the campaign names no model.dir; pass --model DIR "
+                                  "(make one with: shotfarm mkmodel --config %s -o DIR)",
                                   o->campaign, ms->config ? ms->config : "tiny");
     if ((st = existing("--model", mdir, 1, j->model))) return st;
     if (o->tokenizer) {
         if ((st = existing("--tokenizer", o->tokenizer, 0, j->tokenizer))) return st;
     } else {
-        snprintf(j->tokenizer, sizeof j->tokenizer, "%.*s/tokenizer/tokenizer.json",
-                 PATH_MAX - 32, j->model);
+        snprintf(j->tokenizer, sizeof j->tokenizer, "%.*s/tokenizer/tokenizer.json", PATH_MAX - 32,
+                 j->model);
         if (!sf_file_is_regular(j->tokenizer))
-            return sf_cli_usage_error(CMD, "%s has no tokenizer/tokenizer.json; pass "
-                                           "--tokenizer FILE", j->model);
+            return sf_cli_usage_error(CMD,
+                                      "%s has no tokenizer/tokenizer.json; pass "
+                                      "--tokenizer FILE",
+                                      j->model);
     }
     if (o->cache && absolute(o->cache, j->cache, sizeof j->cache))
         return sf_cli_usage_error(CMD, "--cache %s: path too long", o->cache);
@@ -528,8 +584,10 @@ static int run_sbatch(const char *sbatch, const char *script, char *id, size_t i
     close(fd[1]);
     if (err) {
         close(fd[0]);
-        SF_ERROR(CMD, "cannot run %s: %s; install Slurm's client commands or pass --sbatch "
-                      "PATH (the script is %s)", sbatch, strerror(err), script);
+        SF_ERROR(CMD,
+                 "cannot run %s: %s; install Slurm's client commands or pass --sbatch "
+                 "PATH (the script is %s)",
+                 sbatch, strerror(err), script);
         return SF_E_IO;
     }
     size_t n = 0;
