@@ -89,8 +89,9 @@ grep -q '"event": "run".*"ranks": 2' "$w/plain/events.jsonl" || die "plain job: 
 log_of plain | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s)' ||
     die "plain job: no launch line: $(log_of plain | head -3)"
 
-# 2. preemption
-job=$(SF_FAULT_STEP_DELAY_MS=2000 submit pre --ckpt-every 100) || { cat "$w/pre.submit.log"; exit 1; }
+# 2. preemption. The signal must reach a denoise unit before its last step boundary (the render
+#    campaign has 2 steps): 3 s steps leave room for a slow `scancel` -> trap -> srun hop.
+job=$(SF_FAULT_STEP_DELAY_MS=3000 submit pre --ckpt-every 100) || { cat "$w/pre.submit.log"; exit 1; }
 ev=$w/pre/events.jsonl
 for _ in $(seq 600); do
     grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
