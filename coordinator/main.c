@@ -49,7 +49,8 @@ static void print_help(FILE *f)
                 (SF_BUILD_MINIMAL && !c->minimal) ? " [not in this SF_MINIMAL build]" : "");
     fprintf(f, "\nenvironment:\n"
                "  SF_LOG      log level on stderr: error, warn, info (default), debug\n"
-               "  SF_THREADS  compute threads per rank (default: cores / ranks on the node)\n\n"
+               "  SF_THREADS  compute threads per rank (default: Slurm's cpus per task, else the\n"
+               "              affinity mask's CPUs, else cores / ranks on the node)\n\n"
                "exit codes: 0 success, 1 runtime failure, 2 usage or validation error,\n"
                "            75 checkpointed and asking to be requeued (docs/cli.md)\n");
 }
