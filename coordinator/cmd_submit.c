@@ -5,8 +5,8 @@
  *
  * The script carries the whole preemption contract: --requeue, --signal=B:USR1@S, a trap that
  * forwards USR1 to the `srun` render step (render checkpoints at its next step boundary and
- * exits 75), and `scontrol requeue` on 75 — except after a SIGTERM to the batch shell, which is
- * `scancel` (or a preemption Slurm requeues itself): requeueing then would undo a cancel.
+ * exits 75), and `scontrol requeue` on 75 — except after a SIGTERM alone to the batch shell,
+ * which is `scancel` (or a preemption Slurm requeues itself): requeueing would undo a cancel.
  *
  * The subtle thing: the job runs on another node in another directory, so every path is made
  * absolute here; and every value that reaches the script is either checked against a strict
@@ -489,9 +489,10 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "    log \"render finished: every unit done\"\n"
         "    exit 0 ;;\n"
         "75)\n"
-        "    if [ \"$got_term\" = 1 ]; then\n"
-        "        # SIGTERM is scancel (requeueing would undo it) or a preemption that Slurm\n"
-        "        # requeues by itself. To continue later: submit again, or scontrol requeue.\n"
+        "    if [ \"$got_term\" = 1 ] && [ \"$got_usr1\" = 0 ]; then\n"
+        "        # SIGTERM alone is scancel (requeueing would undo it) or a preemption that\n"
+        "        # Slurm requeues by itself. To continue later: submit again, or scontrol\n"
+        "        # requeue. (After a SIGUSR1 a SIGTERM is the time limit: requeue.)\n"
         "        log \"render checkpointed (exit 75) after SIGTERM: not requeueing\"\n"
         "        exit 75\n"
         "    fi\n"

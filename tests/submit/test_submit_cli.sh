@@ -66,6 +66,12 @@ want+=" --signal-grace 60 &"
 args=$(sed -n '/^srun /,/&$/p' out2.txt | sed 's/^srun --mpi=pmix/printf "%s\\n"/; s/ &$//' | bash)
 grep -qxF "$w/it's/c.yaml" <<<"$args" || die "quoted campaign path: $args"
 
+# every time form Slurm takes is accepted as written
+for t in 90 90:30 12:00:00 2-0 2-12:30 2-12:30:00 UNLIMITED; do
+    "$sf" submit "$campaign" -o run4 --model model --tokenizer "$tok" --time "$t" --dry-run \
+        2>err.txt | grep -qxF "#SBATCH --time=$t" || die "--time $t: $(cat err.txt)"
+done
+
 # bad input: one line naming the option and the fix, exit 2, no RUNDIR
 bad() { # bad "EXPECTED MESSAGE" ARGS...
     local want=$1

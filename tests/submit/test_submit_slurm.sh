@@ -10,7 +10,8 @@
 #     bytes;
 #  3. scancel: SIGTERM to the batch shell and the ranks; render checkpoints and exits 75, and the
 #     script does not requeue (that would undo the cancel): CANCELLED, Restarts=0;
-#  4. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
+#  4. SIGUSR1 then SIGTERM to the batch shell (the time limit after its warning): requeued;
+#  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
 # Skips (77) when not root, or Slurm or ffmpeg is missing. The cluster is stopped on any exit;
 # SF_KEEP=DIR copies the work directory (cluster logs included) there first, for debugging.
 set -u
@@ -145,7 +146,28 @@ log_of cancel | grep -q 'render checkpointed (exit 75) after SIGTERM: not requeu
     die "scancel: $(log_of cancel | grep shotfarm-submit)"
 grep -q '"event": "interrupted"' "$ev" || die "scancel: no unit checkpointed"
 
-# 4. sbatch refuses: its own message, exit 1
+# 4. SIGUSR1 then SIGTERM to the batch shell (a time limit that catches a render still
+#    checkpointing): requeued all the same; the pending job is then cancelled
+job=$(SF_FAULT_STEP_DELAY_MS=3000 submit late) || { cat "$w/late.submit.log"; exit 1; }
+ev=$w/late/events.jsonl
+for _ in $(seq 600); do
+    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
+    sleep 0.1
+done
+scancel --signal=USR1 --batch "$job"
+scancel --signal=TERM --batch "$job"
+held=0
+for _ in $(seq 600); do
+    scontrol show job "$job" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && { held=1; break; }
+    sleep 0.1
+done
+elapsed "USR1 + TERM: job $job: $(state "$job")"
+[ $held = 1 ] || die "USR1 + TERM: not requeued: $(log_of late | grep shotfarm-submit)"
+log_of late | grep -q 'got SIGTERM' || die "USR1 + TERM: the TERM did not reach the trap"
+scancel "$job"
+wait_gone "$job" 30 || die "USR1 + TERM: the requeued job did not cancel"
+
+# 5. sbatch refuses: its own message, exit 1
 submit refused --partition nosuch >/dev/null
 rc=$?
 [ $rc = 1 ] || die "unknown partition: exit $rc, want 1"
