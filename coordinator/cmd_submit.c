@@ -128,16 +128,6 @@ static int time_seconds(const char *s, long *sec)
 
 /* render's --ckpt-every forms: N steps, Ns seconds, Nm minutes (N > 0). Checked here so that a
  * typo is refused now rather than when the job starts hours later. */
-static int ckpt_every_ok(const char *s)
-{
-    double x;
-    char unit = 0, extra;
-    int n = sscanf(s, "%lf%c%c", &x, &unit, &extra);
-    if (n < 1 || n > 2 || !(x > 0) || x > 1e7 || !only(s, ".sm")) return 0;
-    if (n == 1) return x == (long)x; /* a step count */
-    return unit == 's' || unit == 'm';
-}
-
 /* Makes path absolute (against the current directory) into out; the file need not exist. */
 static int absolute(const char *path, char *out, size_t n)
 {
@@ -190,7 +180,8 @@ static int parse(int argc, char **argv, struct opts *o)
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
-        int st = SF_OK;
+        int st = SF_OK, every_steps = 0;
+        double every_seconds = 0; /* checked here, passed to render as written */
         switch (c) {
         case 'o':
             o->rundir = optarg;
@@ -266,11 +257,7 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'E':
             o->ckpt_every = optarg;
-            if (!ckpt_every_ok(optarg))
-                st = sf_cli_usage_error(CMD,
-                                        "--ckpt-every '%s': give N steps (e.g. 5), N "
-                                        "seconds (60s) or N minutes (10m)",
-                                        optarg);
+            st = sf_cli_parse_every(CMD, "--ckpt-every", optarg, &every_steps, &every_seconds);
             break;
         case 'r':
             st = sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries);

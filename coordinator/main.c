@@ -7,6 +7,7 @@
 #include "sf_log.h"
 #include "sf_status.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,23 @@ int sf_cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, l
         return sf_cli_usage_error(cmd, "%s: '%s' is not an integer in [%ld, %ld]", opt,
                                   s ? s : "", lo, hi);
     *out = v;
+    return SF_OK;
+}
+
+int sf_cli_parse_every(const char *cmd, const char *opt, const char *s, int *steps,
+                       double *seconds)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = s ? strtod(s, &end) : 0;
+    if (!s || end == s || errno || !(x > 0) || x > 1e7 ||
+        (*end && strcmp(end, "s") != 0 && strcmp(end, "m") != 0) || (!*end && x != (int)x))
+        return sf_cli_usage_error(cmd,
+                                  "%s '%s': give N steps (a whole number, e.g. 5), N seconds "
+                                  "(60s) or N minutes (10m)",
+                                  opt, s ? s : "");
+    *steps = *end ? 0 : (int)x;
+    *seconds = *end == 'm' ? 60 * x : *end ? x : 0;
     return SF_OK;
 }
 
