@@ -32,6 +32,10 @@ struct cpu_simd {
     void (*sgemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc);
+    /* Winograd F(2x2, 3x3) input / output transforms of n tiles (winograd.c documents them). */
+    void (*wino_in)(const float *r0, const float *r1, const float *r2, const float *r3,
+                    int64_t n, float *v, int64_t ldv);
+    void (*wino_out)(const float *m, int64_t ldm, float b, int64_t n, float *y0, float *y1);
 };
 
 extern const struct cpu_simd sf_cpu_simd_portable;

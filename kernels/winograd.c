@@ -21,6 +21,7 @@
 #include "sf_status.h"
 
 #define WINO_MAX_P 256 /* most tiles per task (also bounds a tile row segment) */
+#define WINO_SLACK 16  /* columns past a segment the vector transforms may touch (>= VL) */
 /* Input-transform scratch per task, bytes: WINO_P = this / (16 · kt·cin · 4), in [16, 256]. */
 #define WINO_V_BYTES ((size_t)8 << 20)
 
@@ -55,68 +56,47 @@ void sf_cpu_wino_weight(const float *w, int64_t cout, int64_t kt, int64_t cin, f
 }
 
 /* The input transform of the n tiles (ty, tx0 .. tx0+n-1) of one input plane xt into
- * v[pt * ldv + j], pt = 4·(row point) + column point. */
+ * v[pt * ldv + j] (and junk up to WINO_SLACK columns past n): the 4 input rows are copied into
+ * a zero-filled buffer first — tiles hang over the borders, and the vector loop reads whole
+ * vectors past the last tile. */
 static void tiles_in(const struct conv_geom *g, const float *xt, int64_t ty, int64_t tx0,
                      int64_t n, float *v, int64_t ldv)
 {
-    float row[2 * WINO_MAX_P + 2], t[4][4][WINO_MAX_P]; /* t[input row][column point][tile] */
-    int64_t w0 = 2 * tx0 - g->pw, len = 2 * n + 2;
+    float buf[4][2 * (WINO_MAX_P + WINO_SLACK) + 2];
+    int64_t w0 = 2 * tx0 - g->pw, len = 2 * n + 2, full = 2 * (n + WINO_SLACK) + 2;
     for (int r = 0; r < 4; r++) {
         int64_t hi = 2 * ty - g->ph + r;
+        float *row = buf[r];
         if (hi < 0 || hi >= g->H) {
-            memset(row, 0, (size_t)len * sizeof(float));
-        } else {
-            const float *src = xt + hi * g->W;
-            int64_t a = w0 < 0 ? -w0 : 0, b = g->W - w0 < len ? g->W - w0 : len;
-            if (b < a) b = a;
-            memset(row, 0, (size_t)a * sizeof(float));
-            memcpy(row + a, src + w0 + a, (size_t)(b - a) * sizeof(float));
-            memset(row + b, 0, (size_t)(len - b) * sizeof(float));
+            memset(row, 0, (size_t)full * sizeof(float));
+            continue;
         }
-        for (int64_t j = 0; j < n; j++) { /* d B along the row */
-            const float *d = row + 2 * j;
-            t[r][0][j] = d[0] - d[2];
-            t[r][1][j] = d[1] + d[2];
-            t[r][2][j] = d[2] - d[1];
-            t[r][3][j] = d[1] - d[3];
-        }
+        const float *src = xt + hi * g->W;
+        int64_t lo = w0 < 0 ? -w0 : 0, end = g->W - w0 < len ? g->W - w0 : len;
+        if (end < lo) end = lo;
+        memset(row, 0, (size_t)lo * sizeof(float));
+        memcpy(row + lo, src + w0 + lo, (size_t)(end - lo) * sizeof(float));
+        memset(row + end, 0, (size_t)(full - end) * sizeof(float));
     }
-    for (int c = 0; c < 4; c++) { /* B^T (d B) down the columns */
-        float *v0 = v + (0 * 4 + c) * ldv, *v1 = v + (1 * 4 + c) * ldv;
-        float *v2 = v + (2 * 4 + c) * ldv, *v3 = v + (3 * 4 + c) * ldv;
-        for (int64_t j = 0; j < n; j++) {
-            v0[j] = t[0][c][j] - t[2][c][j];
-            v1[j] = t[1][c][j] + t[2][c][j];
-            v2[j] = t[2][c][j] - t[1][c][j];
-            v3[j] = t[1][c][j] - t[3][c][j];
-        }
-    }
+    sf_cpu_simd()->wino_in(buf[0], buf[1], buf[2], buf[3], n, v, ldv);
 }
 
 /* The output transform of the n tiles (ty, tx0 ..) of channel plane yt (Ho x Wo) from
- * m[pt * ldm + j], plus bias b. */
+ * m[pt * ldm + j], plus bias b: straight into yt, through a row buffer where the last tile
+ * column or row is cropped (odd sizes). */
 static void tiles_out(const struct conv_geom *g, const float *m, int64_t ldm, float b, int64_t ty,
                       int64_t tx0, int64_t n, float *yt)
 {
-    float s[2][4][WINO_MAX_P], row[2 * WINO_MAX_P];
-    for (int c = 0; c < 4; c++) { /* A^T M down the columns */
-        const float *m0 = m + (0 * 4 + c) * ldm, *m1 = m + (1 * 4 + c) * ldm;
-        const float *m2 = m + (2 * 4 + c) * ldm, *m3 = m + (3 * 4 + c) * ldm;
-        for (int64_t j = 0; j < n; j++) {
-            s[0][c][j] = m0[j] + m1[j] + m2[j];
-            s[1][c][j] = m1[j] - m2[j] - m3[j];
-        }
+    int64_t wo0 = 2 * tx0, ho = 2 * ty, nw = g->Wo - wo0 < 2 * n ? g->Wo - wo0 : 2 * n;
+    float *y0 = yt + ho * g->Wo + wo0, *y1 = ho + 1 < g->Ho ? y0 + g->Wo : NULL;
+    if (nw == 2 * n) {
+        sf_cpu_simd()->wino_out(m, ldm, b, n, y0, y1);
+        return;
     }
-    int64_t wo0 = 2 * tx0, nw = g->Wo - wo0 < 2 * n ? g->Wo - wo0 : 2 * n;
-    for (int a = 0; a < 2; a++) { /* (A^T M) A along the rows */
-        int64_t ho = 2 * ty + a;
-        if (ho >= g->Ho) break;
-        for (int64_t j = 0; j < n; j++) {
-            row[2 * j] = s[a][0][j] + s[a][1][j] + s[a][2][j] + b;
-            row[2 * j + 1] = s[a][1][j] - s[a][2][j] - s[a][3][j] + b;
-        }
-        memcpy(yt + ho * g->Wo + wo0, row, (size_t)nw * sizeof(float));
-    }
+    float buf[2][2 * WINO_MAX_P];
+    sf_cpu_simd()->wino_out(m, ldm, b, n, buf[0], y1 ? buf[1] : NULL);
+    memcpy(y0, buf[0], (size_t)nw * sizeof(float));
+    if (y1) memcpy(y1, buf[1], (size_t)nw * sizeof(float));
 }
 
 static void wino_item(void *ctx, int64_t item)
@@ -126,26 +106,29 @@ static void wino_item(void *ctx, int64_t item)
     int64_t to = item / jb->n_blocks, p0 = item % jb->n_blocks * jb->P;
     int64_t np = jb->n_tiles - p0 < jb->P ? jb->n_tiles - p0 : jb->P, d0, d1;
     sf_cpu_conv_tap_range(g, to, &d0, &d1);
+    /* each point's V is Kc x np and M cout x np, with rows of ld = np + WINO_SLACK so that the
+     * vector transforms may run past the last tile of a row */
     int64_t Kc = (d1 - d0) * g->cin, Kfull = g->kt * g->cin, HW = g->H * g->W;
-    float *v = sf_cpu_scratch(SCRATCH_WINO_V, (size_t)(16 * (Kc > 0 ? Kc : 1) * np) * sizeof(float));
-    float *m = sf_cpu_scratch(SCRATCH_WINO_M, (size_t)(16 * g->cout * np) * sizeof(float));
-    /* input transform: row k = (dt - d0)·cin + ci of each point's K x np matrix */
+    int64_t ld = np + WINO_SLACK, kr = Kc > 0 ? Kc : 1;
+    float *v = sf_cpu_scratch(SCRATCH_WINO_V, (size_t)(16 * kr * ld) * sizeof(float));
+    float *m = sf_cpu_scratch(SCRATCH_WINO_M, (size_t)(16 * g->cout * ld) * sizeof(float));
     for (int64_t dt = d0; dt < d1; dt++) {
         int64_t ti = to * g->st - g->pt + dt;
         for (int64_t ci = 0; ci < g->cin; ci++) {
             const float *xt = jb->x + (ci * g->T + ti) * HW;
-            float *vk = v + ((dt - d0) * g->cin + ci) * np;
-            for (int64_t p = p0; p < p0 + np;) {
+            float *vk = v + ((dt - d0) * g->cin + ci) * ld; /* row k = (dt - d0)·cin + ci */
+            for (int64_t p = p0; p < p0 + np;) { /* one tile row segment at a time, in order */
                 int64_t ty = p / jb->tw, tx = p % jb->tw;
                 int64_t n = jb->tw - tx < p0 + np - p ? jb->tw - tx : p0 + np - p;
-                tiles_in(g, xt, ty, tx, n, vk + (p - p0), Kc * np);
+                tiles_in(g, xt, ty, tx, n, vk + (p - p0), Kc * ld);
                 p += n;
             }
         }
     }
     for (int pt = 0; pt < 16; pt++)
-        sf_cpu_sgemm_serial(0, 0, g->cout, np, Kc, 1.0f, jb->u + (pt * g->cout) * Kfull + d0 * g->cin,
-                            Kfull, v + pt * Kc * np, np, 0.0f, m + pt * g->cout * np, np);
+        sf_cpu_sgemm_serial(0, 0, g->cout, np, Kc, 1.0f,
+                            jb->u + (pt * g->cout) * Kfull + d0 * g->cin, Kfull, v + pt * Kc * ld,
+                            ld, 0.0f, m + pt * g->cout * ld, ld);
     int64_t HWo = g->Ho * g->Wo;
     for (int64_t co = 0; co < g->cout; co++) {
         float *yt = jb->y + (co * g->To + to) * HWo;
@@ -153,7 +136,7 @@ static void wino_item(void *ctx, int64_t item)
         for (int64_t p = p0; p < p0 + np;) {
             int64_t ty = p / jb->tw, tx = p % jb->tw;
             int64_t n = jb->tw - tx < p0 + np - p ? jb->tw - tx : p0 + np - p;
-            tiles_out(g, m + co * np + (p - p0), g->cout * np, b, ty, tx, n, yt);
+            tiles_out(g, m + co * ld + (p - p0), g->cout * ld, b, ty, tx, n, yt);
             p += n;
         }
     }
