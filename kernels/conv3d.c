@@ -107,7 +107,8 @@ static void conv_item(void *ctx, int64_t item)
         sf_cpu_sgemm_serial(0, 0, g->cout, np, K, 1.0f, w, c->K, c->x + to * g->H * g->W + p0,
                             g->T * g->H * g->W, 0.0f, y, ldy);
     } else {
-        float *col = sf_cpu_scratch(SCRATCH_CONV_COL, (size_t)(K > 0 ? K : 1) * CONV_P * sizeof(float));
+        float *col =
+            sf_cpu_scratch(SCRATCH_CONV_COL, (size_t)(K > 0 ? K : 1) * CONV_P * sizeof(float));
         float *cr = col;
         for (int64_t dt = d0; dt < d1; dt++) {
             int64_t ti = to * g->st - g->pt + dt;
@@ -164,8 +165,8 @@ static void geom_init(struct conv_geom *g, int64_t cin, int64_t cout, const int6
                             .pw = pad[4]};
 }
 
-static void run_direct(const struct conv_geom *g, const float *x, const float *w,
-                       const float *bias, const int pad[6], float *y)
+static void run_direct(const struct conv_geom *g, const float *x, const float *w, const float *bias,
+                       const int pad[6], float *y)
 {
     struct conv_job c = {.g = *g, .x = x, .w = w, .bias = bias, .y = y};
     c.K = g->kt * g->cin * g->kh * g->kw;
@@ -193,8 +194,8 @@ void sf_cpu_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const s
     geom_init(&g, cin, w->shape[0], in_thw, &w->shape[2], stride, pad);
     if (g.To <= 0 || g.Ho <= 0 || g.Wo <= 0 || g.cout <= 0) return;
     int64_t K = cin * g.kt * g.kh * g.kw;
-    float *wf = sf_cpu_scratch(SCRATCH_CONV_W, (size_t)(g.cout * K + g.kt * g.kh * g.kw) *
-                                                    sizeof(float));
+    float *wf =
+        sf_cpu_scratch(SCRATCH_CONV_W, (size_t)(g.cout * K + g.kt * g.kh * g.kw) * sizeof(float));
     reorder_weight(w, wf, wf + g.cout * K);
     const float *bf = NULL;
     if (bias) {
@@ -263,12 +264,20 @@ void sf_conv3d_plan_run(const struct sf_conv3d_plan *p, const float *x, int64_t 
     struct conv_geom g;
     geom_init(&g, cin, p->cout, in_thw, p->k, p->stride, pad);
     if (g.To <= 0 || g.Ho <= 0 || g.Wo <= 0 || g.cout <= 0) return;
-    if (p->algo == SF_CONV_WINOGRAD) sf_cpu_wino_run(&g, x, p->w, p->bias, y);
-    else run_direct(&g, x, p->w, p->bias, pad, y);
+    if (p->algo == SF_CONV_WINOGRAD)
+        sf_cpu_wino_run(&g, x, p->w, p->bias, y);
+    else
+        run_direct(&g, x, p->w, p->bias, pad, y);
 }
 
-enum sf_conv_algo sf_conv3d_plan_algo(const struct sf_conv3d_plan *p) { return p->algo; }
-size_t sf_conv3d_plan_bytes(const struct sf_conv3d_plan *p) { return p ? p->bytes : 0; }
+enum sf_conv_algo sf_conv3d_plan_algo(const struct sf_conv3d_plan *p)
+{
+    return p->algo;
+}
+size_t sf_conv3d_plan_bytes(const struct sf_conv3d_plan *p)
+{
+    return p ? p->bytes : 0;
+}
 
 void sf_conv3d_plan_destroy(struct sf_conv3d_plan *p)
 {

@@ -33,8 +33,8 @@ struct cpu_simd {
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc);
     /* Winograd F(2x2, 3x3) input / output transforms of n tiles (winograd.c documents them). */
-    void (*wino_in)(const float *r0, const float *r1, const float *r2, const float *r3,
-                    int64_t n, float *v, int64_t ldv);
+    void (*wino_in)(const float *r0, const float *r1, const float *r2, const float *r3, int64_t n,
+                    float *v, int64_t ldv);
     void (*wino_out)(const float *m, int64_t ldm, float b, int64_t n, float *y0, float *y1);
 };
 
@@ -89,8 +89,8 @@ void sf_cpu_conv_tap_range(const struct conv_geom *g, int64_t to, int64_t *d0, i
  * sf_cpu_wino_run: y (cout, To, Ho, Wo) from x (cin, T, H, W) for a geometry with kh = kw = 3
  * and sh = sw = 1, u from sf_cpu_wino_weight, bias (cout) or NULL. */
 void sf_cpu_wino_weight(const float *w, int64_t cout, int64_t kt, int64_t cin, float *u);
-void sf_cpu_wino_run(const struct conv_geom *g, const float *x, const float *u,
-                     const float *bias, float *y);
+void sf_cpu_wino_run(const struct conv_geom *g, const float *x, const float *u, const float *bias,
+                     float *y);
 
 /* CPU implementations of the sf_backend slots (sf_ops.h documents each). */
 void sf_cpu_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,

@@ -86,8 +86,8 @@ static void tile_in_one(const struct conv_geom *g, const float *xt, int64_t ty, 
  * column before the first) stay inside x, it reads x in place and then redoes the tiles that
  * hang over the left or right border one by one (their in-place values saw the neighbouring
  * row's pixels, not zeros). Otherwise the 4 rows are copied into a zero-filled buffer. */
-static void tiles_in(const struct wino_job *jb, const float *xt, int64_t ty, int64_t tx0,
-                     int64_t n, float *v, int64_t ldv)
+static void tiles_in(const struct wino_job *jb, const float *xt, int64_t ty, int64_t tx0, int64_t n,
+                     float *v, int64_t ldv)
 {
     const struct conv_geom *g = jb->g;
     int64_t h0 = 2 * ty - g->ph, w0 = 2 * tx0 - g->pw, span = 2 * (n + WINO_SLACK) + 2;
@@ -182,8 +182,8 @@ static void wino_item(void *ctx, int64_t item)
     }
 }
 
-void sf_cpu_wino_run(const struct conv_geom *g, const float *x, const float *u,
-                     const float *bias, float *y)
+void sf_cpu_wino_run(const struct conv_geom *g, const float *x, const float *u, const float *bias,
+                     float *y)
 {
     SF_ASSERT(g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1);
     struct wino_job jb = {.g = g, .x = x, .u = u, .bias = bias, .y = y};

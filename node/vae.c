@@ -34,9 +34,9 @@
 struct conv {
     struct sf_tensor w, b; /* w viewed (cout, cin, kt, kh, kw); b (cout) */
     int cin, cout, kt, kh, kw;
-    int slot;                     /* feature-cache slot, or -1 */
-    int stride[3];                /* (t, h, w) */
-    struct sf_conv3d_plan *plan;  /* prepared on the side's first use (owned) */
+    int slot;                    /* feature-cache slot, or -1 */
+    int stride[3];               /* (t, h, w) */
+    struct sf_conv3d_plan *plan; /* prepared on the side's first use (owned) */
 };
 
 struct layer {
@@ -52,10 +52,10 @@ struct layer {
 struct side {
     struct layer l[VAE_MAX_MODS];
     int n, n_slots;
-    int prepared;    /* the convs' plans exist */
+    int prepared;      /* the convs' plans exist */
     size_t plan_bytes; /* what they hold (Winograd weights are 16/9 of fp32) */
-    int stream_from; /* decoder: the last upsample3d; encoder: the layer after the last
-                      * downsample3d (see run_side) */
+    int stream_from;   /* decoder: the last upsample3d; encoder: the layer after the last
+                        * downsample3d (see run_side) */
 };
 
 

@@ -367,11 +367,10 @@ static void conv_ref(const struct conv_spec *s, const float *x, const float *wf,
                                     if (ti < 0 || ti >= s->thw[0] || hi < 0 || hi >= s->thw[1] ||
                                         wi < 0 || wi >= s->thw[2])
                                         continue;
-                                    acc += (double)wf[((co * s->cin + ci) * s->k[0] + a) *
-                                                          s->k[1] * s->k[2] +
+                                    acc += (double)wf[((co * s->cin + ci) * s->k[0] + a) * s->k[1] *
+                                                          s->k[2] +
                                                       e * s->k[2] + f] *
-                                           x[((ci * s->thw[0] + ti) * s->thw[1] + hi) *
-                                                 s->thw[2] +
+                                           x[((ci * s->thw[0] + ti) * s->thw[1] + hi) * s->thw[2] +
                                              wi];
                                 }
                     o[((co * ot[0] + t) * ot[1] + h) * ot[2] + q] = (float)acc;

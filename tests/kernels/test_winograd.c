@@ -53,8 +53,8 @@ static void one_case(const struct conv_spec *s, int id)
     conv_ref(s, x, wf, bf, yr);
     char what[160];
     snprintf(what, sizeof what,
-             "case %d: cin %lld cout %lld thw %lldx%lldx%lld k %lld pad %d,%d,%d,%d,%d,%d st %d", id,
-             (long long)s->cin, (long long)s->cout, (long long)s->thw[0], (long long)s->thw[1],
+             "case %d: cin %lld cout %lld thw %lldx%lldx%lld k %lld pad %d,%d,%d,%d,%d,%d st %d",
+             id, (long long)s->cin, (long long)s->cout, (long long)s->thw[0], (long long)s->thw[1],
              (long long)s->thw[2], (long long)s->k[0], s->pad[0], s->pad[1], s->pad[2], s->pad[3],
              s->pad[4], s->pad[5], s->stride[0]);
     size_t at_r, at_d;
