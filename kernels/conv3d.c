@@ -124,21 +124,30 @@ static void conv_item(void *ctx, int64_t item)
     add_bias(g, c->bias, y, ldy, np);
 }
 
-/* w (cout, cin, kt, kh, kw) of any float dtype -> dst (cout, kt, cin, kh, kw) fp32; one
- * (co, ci) row of kt*kh*kw at a time through tmp. */
-static void reorder_weight(const struct sf_tensor *w, float *dst, float *tmp)
+struct reorder_job {
+    const struct sf_tensor *w;
+    float *dst;
+};
+
+/* Output channel co of w (cout, cin, kt, kh, kw), any float dtype, into dst (cout, kt, cin, kh,
+ * kw) fp32. */
+static void reorder_item(void *ctx, int64_t co)
 {
-    int64_t cout = w->shape[0], cin = w->shape[1], kt = w->shape[2],
-            khw = w->shape[3] * w->shape[4];
+    const struct reorder_job *jb = ctx;
+    const struct sf_tensor *w = jb->w;
+    int64_t cin = w->shape[1], kt = w->shape[2], khw = w->shape[3] * w->shape[4];
     size_t es = sf_dtype_size(w->dtype);
-    for (int64_t co = 0; co < cout; co++)
-        for (int64_t ci = 0; ci < cin; ci++) {
-            sf_convert_to_f32(w->dtype, (const char *)w->data + (co * cin + ci) * kt * khw * es,
-                              tmp, (size_t)(kt * khw));
-            for (int64_t dt = 0; dt < kt; dt++)
-                memcpy(dst + ((co * kt + dt) * cin + ci) * khw, tmp + dt * khw,
-                       (size_t)khw * sizeof(float));
-        }
+    for (int64_t ci = 0; ci < cin; ci++)
+        for (int64_t dt = 0; dt < kt; dt++)
+            sf_convert_to_f32(w->dtype,
+                              (const char *)w->data + ((co * cin + ci) * kt + dt) * khw * es,
+                              jb->dst + ((co * kt + dt) * cin + ci) * khw, (size_t)khw);
+}
+
+static void reorder_weight(const struct sf_tensor *w, float *dst)
+{
+    struct reorder_job jb = {w, dst};
+    sf_parallel_for(w->shape[0], reorder_item, &jb);
 }
 
 static void geom_init(struct conv_geom *g, int64_t cin, int64_t cout, const int64_t in_thw[3],
@@ -194,9 +203,8 @@ void sf_cpu_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const s
     geom_init(&g, cin, w->shape[0], in_thw, &w->shape[2], stride, pad);
     if (g.To <= 0 || g.Ho <= 0 || g.Wo <= 0 || g.cout <= 0) return;
     int64_t K = cin * g.kt * g.kh * g.kw;
-    float *wf =
-        sf_cpu_scratch(SCRATCH_CONV_W, (size_t)(g.cout * K + g.kt * g.kh * g.kw) * sizeof(float));
-    reorder_weight(w, wf, wf + g.cout * K);
+    float *wf = sf_cpu_scratch(SCRATCH_CONV_W, (size_t)(g.cout * K) * sizeof(float));
+    reorder_weight(w, wf);
     const float *bf = NULL;
     if (bias) {
         SF_ASSERT(sf_tensor_numel(bias) == g.cout);
@@ -235,19 +243,19 @@ struct sf_conv3d_plan *sf_conv3d_plan_create(const struct sf_tensor *w,
     memcpy(p->stride, stride, sizeof p->stride);
     int64_t taps = p->k[0] * p->k[1] * p->k[2], n = p->cout * p->cin * taps;
     int64_t nw = p->algo == SF_CONV_WINOGRAD ? p->cout * p->cin * p->k[0] * 16 : n;
-    float *tmp = malloc((size_t)(n + taps) * sizeof(float));
+    float *tmp = p->algo == SF_CONV_WINOGRAD ? malloc((size_t)n * sizeof(float)) : NULL;
     p->w = malloc((size_t)nw * sizeof(float));
     p->bias = bias ? malloc((size_t)p->cout * sizeof(float)) : NULL;
-    if (!tmp || !p->w || (bias && !p->bias)) {
+    if ((p->algo == SF_CONV_WINOGRAD && !tmp) || !p->w || (bias && !p->bias)) {
         free(tmp);
         sf_conv3d_plan_destroy(p);
         return NULL;
     }
     if (p->algo == SF_CONV_WINOGRAD) {
-        reorder_weight(w, tmp, tmp + n);
+        reorder_weight(w, tmp);
         sf_cpu_wino_weight(tmp, p->cout, p->k[0], p->cin, p->w);
     } else {
-        reorder_weight(w, p->w, tmp);
+        reorder_weight(w, p->w);
     }
     free(tmp);
     if (bias) sf_convert_to_f32(bias->dtype, bias->data, p->bias, (size_t)p->cout);

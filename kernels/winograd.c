@@ -32,27 +32,40 @@ struct wino_job {
     int64_t tw, n_tiles, P, n_blocks;
 };
 
+struct wweight_job {
+    const float *w;
+    float *u;
+    int64_t cout, K;
+};
+
+/* The 16 transformed values of every 3x3 tap of output channel co. */
+static void wweight_item(void *ctx, int64_t co)
+{
+    const struct wweight_job *jb = ctx;
+    int64_t cout = jb->cout, K = jb->K;
+    for (int64_t k = 0; k < K; k++) {
+        const float *g = jb->w + (co * K + k) * 9;
+        double t[4][3]; /* G g: rows of G applied down the columns of g */
+        for (int c = 0; c < 3; c++) {
+            double g0 = g[c], g1 = g[3 + c], g2 = g[6 + c];
+            t[0][c] = g0;
+            t[1][c] = 0.5 * (g0 + g1 + g2);
+            t[2][c] = 0.5 * (g0 - g1 + g2);
+            t[3][c] = g2;
+        }
+        for (int a = 0; a < 4; a++) { /* (G g) G^T */
+            double r[4] = {t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]),
+                           0.5 * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
+            for (int b = 0; b < 4; b++)
+                jb->u[((a * 4 + b) * cout + co) * K + k] = (float)r[b];
+        }
+    }
+}
+
 void sf_cpu_wino_weight(const float *w, int64_t cout, int64_t kt, int64_t cin, float *u)
 {
-    int64_t K = kt * cin;
-    for (int64_t co = 0; co < cout; co++)
-        for (int64_t k = 0; k < K; k++) {
-            const float *g = w + (co * K + k) * 9;
-            double t[4][3]; /* G g: rows of G applied down the columns of g */
-            for (int c = 0; c < 3; c++) {
-                double g0 = g[c], g1 = g[3 + c], g2 = g[6 + c];
-                t[0][c] = g0;
-                t[1][c] = 0.5 * (g0 + g1 + g2);
-                t[2][c] = 0.5 * (g0 - g1 + g2);
-                t[3][c] = g2;
-            }
-            for (int a = 0; a < 4; a++) { /* (G g) G^T */
-                double r[4] = {t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]),
-                               0.5 * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
-                for (int b = 0; b < 4; b++)
-                    u[((a * 4 + b) * cout + co) * K + k] = (float)r[b];
-            }
-        }
+    struct wweight_job jb = {w, u, cout, kt * cin};
+    sf_parallel_for(cout, wweight_item, &jb);
 }
 
 /* The input transform of one tile (ty, tx), bounds-checked, into v[pt * ldv]: the border tiles
