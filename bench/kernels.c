@@ -245,6 +245,31 @@ static void bench_conv(int quick)
     sf_tensor_destroy(w), free(x), free(y);
 }
 
+/* A prepared VAE conv as the streaming decode runs it: c -> c, 3x3x3, one output frame from 2
+ * cached frames + 1 (no padding in time), H x W, spatial padding 1. Rate in direct-equivalent
+ * FLOP (27 taps), so Winograd shows as the speed-up it gives. */
+static void bench_conv_plan(int64_t c, int64_t H, int64_t W)
+{
+    int64_t thw[3] = {3, H, W};
+    float *x = buf((size_t)(c * 3 * H * W), 22), *y = buf((size_t)(c * H * W), 23);
+    float *wf = buf((size_t)(c * c * 27), 24);
+    struct sf_tensor *w = sf_tensor_create(SF_DTYPE_F32, 5, (int64_t[]){c, c, 3, 3, 3});
+    memcpy(w->data, wf, (size_t)(c * c * 27) * sizeof(float));
+    static const char *names[] = {"sf_conv3d_plan direct", "sf_conv3d_plan Winograd"};
+    static const enum sf_conv_algo algos[] = {SF_CONV_DIRECT, SF_CONV_WINOGRAD};
+    for (int a = 0; a < 2; a++) {
+        struct sf_conv3d_plan *p = sf_conv3d_plan_create(w, NULL, (int[]){1, 1, 1}, algos[a]);
+        double sec;
+        BEST(sec, sf_conv3d_plan_run(p, x, c, thw, (int[]){0, 0, 1, 1, 1, 1}, y));
+        char shape[64];
+        snprintf(shape, sizeof shape, "VAE %lld->%lld 3^3 3x%lldx%lld->1", (long long)c,
+                 (long long)c, (long long)H, (long long)W);
+        row_flops(names[a], shape, sec, 2.0 * c * c * 27 * H * W);
+        sf_conv3d_plan_destroy(p);
+    }
+    sf_tensor_destroy(w), free(x), free(y), free(wf);
+}
+
 int main(int argc, char **argv)
 {
     int threads = 0, quick = 0;
@@ -298,7 +323,11 @@ int main(int argc, char **argv)
     if (PART(linear)) bench_linear(quick);
     if (PART(attention)) bench_attention(quick);
     if (PART(rowwise)) bench_rowwise(quick);
-    if (PART(conv)) bench_conv(quick);
+    if (PART(conv)) {
+        bench_conv(quick);
+        bench_conv_plan(96, quick ? 128 : 256, quick ? 128 : 256);
+        bench_conv_plan(384, quick ? 32 : 64, quick ? 32 : 64);
+    }
     openblas_thread_determinism();
     return 0;
 }

@@ -101,8 +101,9 @@ static void usage(FILE *f)
             "                     and the DiT's heads and FFN width\n"
             "  --tier T           draft (default) or final: the campaign's tier settings\n"
             "  --cache DIR        caches shared by runs (default ~/.cache/shotfarm)\n"
-            "  --threads N        compute threads per rank (default: SF_THREADS, else cores /\n"
-            "                     ranks on the node)\n\n"
+            "  --threads N        compute threads per rank (default: SF_THREADS, else Slurm's\n"
+            "                     cpus per task, else the CPUs of the affinity mask, else\n"
+            "                     cores / ranks on the node)\n\n"
             "checkpoints and resume (docs/render.md):\n"
             "  An existing RUNDIR with a manifest is resumed: finished units are kept, unfinished\n"
             "  ones continue from their newest valid checkpoint in RUNDIR/ckpt/.\n"
@@ -128,42 +129,6 @@ struct opts {
     double ckpt_seconds; /* else every this many seconds */
     double signal_grace, stall_timeout;
 };
-
-/* "N" steps, "Ns" seconds or "Nm" minutes (N > 0). */
-static int parse_every(const char *v, struct opts *o)
-{
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || errno || !(x > 0) || x > 1e7 ||
-        (*end && strcmp(end, "s") != 0 && strcmp(end, "m") != 0))
-        return sf_cli_usage_error(CMD,
-                                  "--ckpt-every '%s': give N steps (e.g. 5), N seconds (60s) "
-                                  "or N minutes (10m)",
-                                  v);
-    o->ckpt_steps = 0;
-    o->ckpt_seconds = 0;
-    if (!*end) {
-        if (x != (int)x)
-            return sf_cli_usage_error(CMD, "--ckpt-every '%s': a step count is a whole number",
-                                      v);
-        o->ckpt_steps = (int)x;
-    } else {
-        o->ckpt_seconds = *end == 'm' ? 60 * x : x;
-    }
-    return SF_OK;
-}
-
-static int parse_seconds(const char *opt, const char *v, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || *end || errno || !(x >= 0) || x > 1e7)
-        return sf_cli_usage_error(CMD, "%s '%s': give a number of seconds", opt, v);
-    *out = x;
-    return SF_OK;
-}
 
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -224,15 +189,16 @@ static int parse(int argc, char **argv, struct opts *o)
             o->force = 1;
             break;
         case 'C':
-            if (parse_every(optarg, o)) return SF_E_USAGE;
+            if (sf_cli_parse_every(CMD, "--ckpt-every", optarg, &o->ckpt_steps, &o->ckpt_seconds))
+                return SF_E_USAGE;
             break;
         case 'G':
-            if (parse_seconds("--signal-grace", optarg, &o->signal_grace)) return SF_E_USAGE;
+            if (sf_cli_parse_double(CMD, "--signal-grace", optarg, 0, 1e7, &o->signal_grace))
+                return SF_E_USAGE;
             break;
         case 'S':
-            if (parse_seconds("--stall-timeout", optarg, &o->stall_timeout)) return SF_E_USAGE;
-            if (!(o->stall_timeout > 0))
-                return sf_cli_usage_error(CMD, "--stall-timeout must be more than 0 seconds");
+            if (sf_cli_parse_double(CMD, "--stall-timeout", optarg, 0.1, 1e7, &o->stall_timeout))
+                return SF_E_USAGE;
             break;
         case 'M':
             if (sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries))

@@ -27,6 +27,7 @@ struct unit {
     int steps;
     int state; /* 0 pending, 1 running, 2 done, 3 failed, 4 skipped */
     int step, group, step0;
+    int dispatches; /* how often it was sent to a worker, over all launches */
     double t_start, t_last, t_step0;
     char *error, *host; /* owned */
 };
@@ -68,7 +69,9 @@ static int on_event(void *arg, const struct sf_json *e)
     set_str(&x->host, sf_json_get_str(e, "host"));
     if (!x->t_start) x->t_start = t;
     x->t_last = t;
-    if (strcmp(what, "started") == 0) {
+    if (strcmp(what, "dispatched") == 0) {
+        x->dispatches++;
+    } else if (strcmp(what, "started") == 0) {
         x->state = 1;
         x->t_start = x->t_step0 = t;
         if (sf_json_get_int(e, "step", &step) == 0) x->step = x->step0 = (int)step;
@@ -95,6 +98,7 @@ struct shot {
     const char *label;
     int state, step, steps, group;
     int n, n_done, n_running, n_failed, denoise_running;
+    int retries; /* the most any of its units was sent again (resumes and restarts) */
     double t_start, t_end, eta;
     const char *error, *host;
 };
@@ -109,7 +113,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: shotfarm status RUNDIR [--json]\n\n"
                "Per shot of a render: state (pending, running, done, failed), denoising step\n"
-               "n/N, elapsed seconds, ETA, worker group and the last error, from\n"
+               "n/N, elapsed seconds, ETA, worker group, retries (times a unit of the shot was\n"
+               "sent again after an interruption or a job death) and the last error, from\n"
                "RUNDIR/manifest.json and RUNDIR/events.jsonl (docs/render.md).\n\n"
                "options:\n"
                "  --json   one JSON document on stdout\n");
@@ -226,6 +231,7 @@ int sf_cmd_status(int argc, char **argv)
                 s->eta = (x->t_last - x->t_step0) / (x->step - x->step0) * (x->steps - x->step);
         }
         s->n++;
+        if (x->dispatches - 1 > s->retries) s->retries = x->dispatches - 1;
         s->n_done += x->state == 2 || x->state == 4;
         s->n_running += x->state == 1;
         s->n_failed += x->state == 3;
@@ -274,6 +280,7 @@ int sf_cmd_status(int argc, char **argv)
                 sf_jw_str(&w, s->host);
             else
                 sf_jw_null(&w);
+            sf_jw_key(&w, "retries"), sf_jw_int(&w, s->retries);
             sf_jw_key(&w, "error");
             if (s->error)
                 sf_jw_str(&w, s->error);
@@ -287,8 +294,8 @@ int sf_cmd_status(int argc, char **argv)
     } else {
         printf("%s: %d units: %d done, %d running, %d pending, %d failed, %d skipped\n", rundir,
                n_units, counts[2], counts[1], counts[0], counts[3], counts[4]);
-        printf("%-32s %-8s %7s %9s %8s %5s  %s\n", "shot", "state", "step", "elapsed", "eta",
-               "group", "error");
+        printf("%-32s %-8s %7s %9s %8s %5s %7s  %s\n", "shot", "state", "step", "elapsed", "eta",
+               "group", "retries", "error");
         for (int k = 0; k < n_shots; k++) {
             const struct shot *s = &sh[k];
             char step[24] = "-", el[24] = "-", eta[24] = "-", grp[16] = "-";
@@ -297,8 +304,8 @@ int sf_cmd_status(int argc, char **argv)
                 snprintf(el, sizeof el, "%.1fs", (s->state == 1 ? now : s->t_end) - s->t_start);
             if (s->eta >= 0) snprintf(eta, sizeof eta, "%.1fs", s->eta);
             if (s->group >= 0) snprintf(grp, sizeof grp, "%d", s->group);
-            printf("%-32s %-8s %7s %9s %8s %5s  %s\n", s->label, state_name(s->state), step, el,
-                   eta, grp, s->error ? s->error : "");
+            printf("%-32s %-8s %7s %9s %8s %5s %7d  %s\n", s->label, state_name(s->state), step,
+                   el, eta, grp, s->retries, s->error ? s->error : "");
         }
     }
 out:

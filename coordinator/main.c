@@ -1,6 +1,5 @@
 /* main.c — the shotfarm binary: global options, the command table and exit codes.
- * The only place that exits. Every subcommand lives in its own cmd_*.c file; commands whose
- * issue has not landed yet are in cmd_stubs.c and say so (exit 2). */
+ * The only place that exits. Every subcommand lives in its own cmd_*.c file. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
 #include "sf_build_info.h"
@@ -8,6 +7,7 @@
 #include "sf_log.h"
 #include "sf_status.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +50,8 @@ static void print_help(FILE *f)
                 (SF_BUILD_MINIMAL && !c->minimal) ? " [not in this SF_MINIMAL build]" : "");
     fprintf(f, "\nenvironment:\n"
                "  SF_LOG      log level on stderr: error, warn, info (default), debug\n"
-               "  SF_THREADS  compute threads per rank (default: cores / ranks on the node)\n\n"
+               "  SF_THREADS  compute threads per rank (default: Slurm's cpus per task, else the\n"
+               "              affinity mask's CPUs, else cores / ranks on the node)\n\n"
                "exit codes: 0 success, 1 runtime failure, 2 usage or validation error,\n"
                "            75 checkpointed and asking to be requeued (docs/cli.md)\n");
 }
@@ -112,6 +113,23 @@ int sf_cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, l
         return sf_cli_usage_error(cmd, "%s: '%s' is not an integer in [%ld, %ld]", opt,
                                   s ? s : "", lo, hi);
     *out = v;
+    return SF_OK;
+}
+
+int sf_cli_parse_every(const char *cmd, const char *opt, const char *s, int *steps,
+                       double *seconds)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = s ? strtod(s, &end) : 0;
+    if (!s || end == s || errno || !(x > 0) || x > 1e7 ||
+        (*end && strcmp(end, "s") != 0 && strcmp(end, "m") != 0) || (!*end && x != (int)x))
+        return sf_cli_usage_error(cmd,
+                                  "%s '%s': give N steps (a whole number, e.g. 5), N seconds "
+                                  "(60s) or N minutes (10m)",
+                                  opt, s ? s : "");
+    *steps = *end ? 0 : (int)x;
+    *seconds = *end == 'm' ? 60 * x : *end ? x : 0;
     return SF_OK;
 }
 

@@ -27,6 +27,10 @@ int sf_cli_not_built(const char *cmd, const char *what);
 /* Parses a positive integer option value into *out; on failure reports it as a usage error
  * naming `opt`. Returns SF_OK or SF_E_USAGE. */
 int sf_cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* A cadence: "N" steps (*steps = N, *seconds = 0), "Ns" seconds or "Nm" minutes (*steps = 0,
+ * *seconds > 0); N > 0. Returns SF_OK or SF_E_USAGE (reported naming opt). */
+int sf_cli_parse_every(const char *cmd, const char *opt, const char *s, int *steps,
+                       double *seconds);
 int sf_cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
                         double *out);
 

@@ -32,6 +32,10 @@ struct cpu_simd {
     void (*sgemm)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc);
+    /* Winograd F(2x2, 3x3) input / output transforms of n tiles (winograd.c documents them). */
+    void (*wino_in)(const float *r0, const float *r1, const float *r2, const float *r3, int64_t n,
+                    float *v, int64_t ldv);
+    void (*wino_out)(const float *m, int64_t ldm, float b, int64_t n, float *y0, float *y1);
 };
 
 extern const struct cpu_simd sf_cpu_simd_portable;
@@ -63,11 +67,30 @@ enum {
     SCRATCH_CONV_COL,
     SCRATCH_GEMM_A,
     SCRATCH_GEMM_B,
+    SCRATCH_WINO_V,
+    SCRATCH_WINO_M,
     SF_CPU_SCRATCH_SLOTS
 };
 void *sf_cpu_scratch(int slot, size_t bytes);
 /* Frees the calling thread's scratch (a pool worker does this as it exits). */
 void sf_cpu_scratch_release(void);
+
+/* One conv3d call's geometry (conv3d.c): input (cin, T, H, W), kernel (kt, kh, kw), output
+ * (cout, To, Ho, Wo), stride (st, sh, sw), front/top/left padding (pt, ph, pw). */
+struct conv_geom {
+    int64_t cin, cout, T, H, W, kt, kh, kw, To, Ho, Wo;
+    int st, sh, sw, pt, ph, pw;
+};
+/* The temporal taps [*d0, *d1) of output frame `to` that meet input frames (the others meet
+ * zero padding and are left out of the sum). */
+void sf_cpu_conv_tap_range(const struct conv_geom *g, int64_t to, int64_t *d0, int64_t *d1);
+/* Winograd F(2x2, 3x3) (winograd.c). sf_cpu_wino_weight: w (cout, kt, cin, 3, 3) fp32 ->
+ * u (16, cout, kt, cin), the transform G g G^T of every 3x3 tap, computed in double.
+ * sf_cpu_wino_run: y (cout, To, Ho, Wo) from x (cin, T, H, W) for a geometry with kh = kw = 3
+ * and sh = sw = 1, u from sf_cpu_wino_weight, bias (cout) or NULL. */
+void sf_cpu_wino_weight(const float *w, int64_t cout, int64_t kt, int64_t cin, float *u);
+void sf_cpu_wino_run(const struct conv_geom *g, const float *x, const float *u, const float *bias,
+                     float *y);
 
 /* CPU implementations of the sf_backend slots (sf_ops.h documents each). */
 void sf_cpu_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,

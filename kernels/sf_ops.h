@@ -120,4 +120,32 @@ void sf_conv3d_out_shape(const int64_t in_thw[3], const int64_t k_thw[3], const 
 void sf_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,
                const struct sf_tensor *bias, const int stride[3], const int pad[6], float *y);
 
+/* A conv3d prepared once for many calls (a model layer): the weight converted to fp32 and laid
+ * out for its algorithm, the bias converted. Runs on the CPU (no backend slot).
+ *   SF_CONV_WINOGRAD: Winograd F(2x2, 3x3) — for kh = kw = 3 with spatial stride 1 (any kt,
+ *     temporal stride and padding); holds 16/9 of the fp32 weight; 2.25x fewer multiplies than
+ *     direct; agrees with the direct path to a few ulps of the sum of |terms| (about 1e-6
+ *     relative to max|y| in tests/kernels/test_winograd.c).
+ *   SF_CONV_DIRECT: im2col + sgemm, as sf_conv3d; any shape.
+ *   SF_CONV_AUTO: Winograd where it applies, else direct.
+ * Either way temporal taps that meet only padding are skipped, results do not depend on the
+ * thread count, and sf_conv3d_plan_run(p, x, cin, in_thw, pad, y) computes what
+ * sf_conv3d(x, cin, in_thw, w, bias, stride, pad, y) computes (to rounding).
+ * create: w (Cout, Cin, kt, kh, kw) and bias (Cout) or NULL of any float dtype, borrowed only
+ * during the call; SF_CONV_WINOGRAD for a shape it does not fit, or a bad stride, is a bug
+ * (SF_ASSERT); NULL when out of memory. The plan is owned by the caller (destroy(NULL) is a
+ * no-op) and may be run from several threads at once. */
+enum sf_conv_algo { SF_CONV_AUTO, SF_CONV_DIRECT, SF_CONV_WINOGRAD };
+struct sf_conv3d_plan;
+struct sf_conv3d_plan *sf_conv3d_plan_create(const struct sf_tensor *w,
+                                             const struct sf_tensor *bias, const int stride[3],
+                                             enum sf_conv_algo algo);
+/* x (cin, in_thw) -> y (Cout, T', H', W') with the plan's stride and pad as in sf_conv3d; a cin
+ * other than the weight's is a bug (SF_ASSERT). x and y must not overlap. */
+void sf_conv3d_plan_run(const struct sf_conv3d_plan *p, const float *x, int64_t cin,
+                        const int64_t in_thw[3], const int pad[6], float *y);
+enum sf_conv_algo sf_conv3d_plan_algo(const struct sf_conv3d_plan *p);
+size_t sf_conv3d_plan_bytes(const struct sf_conv3d_plan *p); /* what the plan holds (0 for NULL) */
+void sf_conv3d_plan_destroy(struct sf_conv3d_plan *p);
+
 #endif

@@ -306,6 +306,122 @@ static void FN(add)(float *y, const float *b, int64_t n)
         y[i] += b[i];
 }
 
+/* ---- Winograd F(2x2, 3x3) transforms (winograd.c) ------------------------------------------ */
+
+/* Lane indices for __builtin_shufflevector (GCC >= 12, Clang): de-interleave the even and odd
+ * floats of two vectors, and interleave two vectors back. */
+#if VL == 4
+#define WINO_EVEN 0, 2, 4, 6
+#define WINO_ODD 1, 3, 5, 7
+#define WINO_ZIP_LO 0, 4, 1, 5
+#define WINO_ZIP_HI 2, 6, 3, 7
+#elif VL == 8
+#define WINO_EVEN 0, 2, 4, 6, 8, 10, 12, 14
+#define WINO_ODD 1, 3, 5, 7, 9, 11, 13, 15
+#define WINO_ZIP_LO 0, 8, 1, 9, 2, 10, 3, 11
+#define WINO_ZIP_HI 4, 12, 5, 13, 6, 14, 7, 15
+#elif VL == 16
+#define WINO_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define WINO_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define WINO_ZIP_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define WINO_ZIP_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#else
+#error "VL must be 4, 8 or 16"
+#endif
+
+/* The 4x4 transform B^T d B of one tile, with its rows given as columns (d0 .. d3 per row):
+ * t = d B along the rows, then B^T down the columns; out[pt], pt = 4·(row point) + column. */
+#define WINO_IN_TILE(T, x, out)                                                                    \
+    do {                                                                                           \
+        T t_[4][4];                                                                                \
+        for (int r_ = 0; r_ < 4; r_++) {                                                           \
+            t_[r_][0] = x[r_][0] - x[r_][2];                                                       \
+            t_[r_][1] = x[r_][1] + x[r_][2];                                                       \
+            t_[r_][2] = x[r_][2] - x[r_][1];                                                       \
+            t_[r_][3] = x[r_][1] - x[r_][3];                                                       \
+        }                                                                                          \
+        for (int c_ = 0; c_ < 4; c_++) {                                                           \
+            out[c_] = t_[0][c_] - t_[2][c_];                                                       \
+            out[4 + c_] = t_[1][c_] + t_[2][c_];                                                   \
+            out[8 + c_] = t_[2][c_] - t_[1][c_];                                                   \
+            out[12 + c_] = t_[1][c_] - t_[3][c_];                                                  \
+        }                                                                                          \
+    } while (0)
+
+/* V = B^T d B of VL consecutive tiles whose 4 input rows start at rows[r] (each read
+ * [0, 2VL + 2)): the even/odd columns are de-interleaved from two loads per row. */
+static inline void FN(wino_in_vl)(const float *const rows[4], vf o[16])
+{
+    vf x[4][4];
+    for (int r = 0; r < 4; r++) {
+        const float *d = rows[r];
+        vf a = FN(ld)(d), b = FN(ld)(d + VL), c = FN(ld)(d + 2), e = FN(ld)(d + 2 + VL);
+        x[r][0] = __builtin_shufflevector(a, b, WINO_EVEN);
+        x[r][1] = __builtin_shufflevector(a, b, WINO_ODD);
+        x[r][2] = __builtin_shufflevector(c, e, WINO_EVEN);
+        x[r][3] = __builtin_shufflevector(c, e, WINO_ODD);
+    }
+    WINO_IN_TILE(vf, x, o);
+}
+
+/* Input transform of n tiles: tile j reads r_a[2j .. 2j+3] of the 4 input rows; V = B^T d B
+ * goes to v[pt * ldv + j]. Whole vectors only: the rows must be readable up to
+ * 2·ceil(n/VL)·VL + 2 floats and v is written up to ceil(n/VL)·VL columns (the lanes past n
+ * hold junk for the caller to ignore or overwrite). */
+static void FN(wino_in)(const float *r0, const float *r1, const float *r2, const float *r3,
+                        int64_t n, float *v, int64_t ldv)
+{
+    vf o[16];
+    for (int64_t j = 0; j < n; j += VL) {
+        const float *rows[4] = {r0 + 2 * j, r1 + 2 * j, r2 + 2 * j, r3 + 2 * j};
+        FN(wino_in_vl)(rows, o);
+        for (int pt = 0; pt < 16; pt++)
+            FN(st)(v + pt * ldv + j, o[pt]);
+    }
+}
+
+/* Y = A^T M A + b of VL tiles from m[pt * ldm], written interleaved to y0 and y1 (2VL floats
+ * each; y1 NULL to skip). */
+static inline void FN(wino_out_vl)(const float *m, int64_t ldm, vf b, float *y0, float *y1)
+{
+    vf s[2][4];
+    for (int c = 0; c < 4; c++) { /* A^T down the columns */
+        vf m0 = FN(ld)(m + c * ldm), m1 = FN(ld)(m + (4 + c) * ldm);
+        vf m2 = FN(ld)(m + (8 + c) * ldm), m3 = FN(ld)(m + (12 + c) * ldm);
+        s[0][c] = m0 + m1 + m2;
+        s[1][c] = m1 - m2 - m3;
+    }
+    for (int a = 0; a < 2; a++) { /* then A along the rows, interleaved back */
+        float *y = a ? y1 : y0;
+        if (!y) break;
+        vf e = s[a][0] + s[a][1] + s[a][2] + b, o = s[a][1] - s[a][2] - s[a][3] + b;
+        FN(st)(y, __builtin_shufflevector(e, o, WINO_ZIP_LO));
+        FN(st)(y + VL, __builtin_shufflevector(e, o, WINO_ZIP_HI));
+    }
+}
+
+/* Output transform of n tiles: Y = A^T M A + b from m[pt * ldm + j] into output rows y0 and y1
+ * (exactly 2n floats each; y1 NULL to skip the second row). m must be readable up to
+ * ceil(n/VL)·VL columns (junk past n is ignored); the last partial vector goes through a copy. */
+static void FN(wino_out)(const float *m, int64_t ldm, float b, int64_t n, float *y0, float *y1)
+{
+    int64_t j = 0;
+    vf vb = FN(splat)(b);
+    for (; j + VL <= n; j += VL)
+        FN(wino_out_vl)(m + j, ldm, vb, y0 + 2 * j, y1 ? y1 + 2 * j : NULL);
+    if (j == n) return;
+    float yb[2][2 * VL];
+    FN(wino_out_vl)(m + j, ldm, vb, yb[0], y1 ? yb[1] : NULL);
+    memcpy(y0 + 2 * j, yb[0], (size_t)(2 * (n - j)) * sizeof(float));
+    if (y1) memcpy(y1 + 2 * j, yb[1], (size_t)(2 * (n - j)) * sizeof(float));
+}
+
+#undef WINO_EVEN
+#undef WINO_ODD
+#undef WINO_ZIP_LO
+#undef WINO_ZIP_HI
+#undef WINO_IN_TILE
+
 /* ---- portable blocked sgemm: packed panels, MR x NR register tile ------------------------- */
 #define MR 4
 #define NR (2 * VL)
@@ -398,4 +514,6 @@ const struct cpu_simd CAT(sf_cpu_simd_, SIMD_NAME) = {
     .scale = FN(scale),
     .add = FN(add),
     .sgemm = FN(sgemm),
+    .wino_in = FN(wino_in),
+    .wino_out = FN(wino_out),
 };

@@ -17,8 +17,9 @@
  * feature flags allow (SkylakeX for AVX-512, Haswell for AVX2+FMA) when it chose a generic one,
  * unless OPENBLAS_CORETYPE is set. Kernels differ in summation order, so this changes results in
  * the last bits; they stay independent of the thread count. */
-#define _POSIX_C_SOURCE 200809L /* setenv */
+#define _GNU_SOURCE /* setenv, sched_getaffinity */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,11 +111,25 @@ static long env_long(const char *name)
     return *end || v <= 0 ? 0 : v;
 }
 
+/* CPUs this process may run on (its affinity mask: what Slurm's task binding, mpirun's
+ * --bind-to or taskset gave it), or 0 when unknown. */
+static long cpus_allowed(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+}
+
+/* SF_THREADS; else Slurm's --cpus-per-task; else the CPUs of the affinity mask when it was
+ * narrowed (the launcher already divided the node); else the node's cores / its ranks. */
 static int default_threads(void)
 {
     long n = env_long("SF_THREADS");
+    if (n <= 0) n = env_long("SLURM_CPUS_PER_TASK");
+    long allowed = cpus_allowed(), online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 0 && allowed > 0 && allowed < online) n = allowed;
     if (n <= 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        long cores = online;
         long ranks = env_long("OMPI_COMM_WORLD_LOCAL_SIZE");
         if (!ranks) ranks = env_long("MPI_LOCALNRANKS");
         if (!ranks) ranks = env_long("SLURM_NTASKS_PER_NODE");

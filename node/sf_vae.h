@@ -107,6 +107,8 @@ typedef int (*sf_vae_frames_fn)(void *ctx, const float *x, int64_t frame0, int64
 /* Decodes z (z_dim, T, h, w), T >= 1, into 1 + 4(T-1) frames of 8h × 8w, handed to emit one
  * latent frame's worth at a time (1 frame, then 4 per latent frame) — as they are made, or, when
  * tiling applies, after the last tile. tiling may be NULL. Not reentrant for one VAE object.
+ * The first call prepares the decoder's convolutions and keeps them with the VAE (fp32, the
+ * 3x3 ones Winograd-transformed: 16/9 of their fp32 size; about 500 MB for the full-width VAE).
  * Fails with SF_E_INVAL (sizes; logged), SF_E_NOMEM, or emit's status. */
 int sf_vae_decode(struct sf_vae *vae, const float *z, int64_t T, int64_t h, int64_t w,
                   const struct sf_vae_tiling *tiling, sf_vae_frames_fn emit, void *ctx);
@@ -115,7 +117,8 @@ int sf_vae_decode_to(struct sf_vae *vae, const float *z, int64_t T, int64_t h, i
                      const struct sf_vae_tiling *tiling, float *x);
 
 /* Encodes x (3, F, H, W) in [-1, 1], F = 1 + 4k, H and W multiples of 8, into the latent mean
- * z (z_dim, 1 + k, H/8, W/8), owned by the caller. Fails with SF_E_INVAL (a frame count that
+ * z (z_dim, 1 + k, H/8, W/8), owned by the caller; prepares the encoder's convolutions on the
+ * first call, as decode does the decoder's. Fails with SF_E_INVAL (a frame count that
  * is not 1 + 4k, sizes; logged) or SF_E_NOMEM. */
 int sf_vae_encode(struct sf_vae *vae, const float *x, int64_t F, int64_t H, int64_t W, float *z);
 

@@ -13,7 +13,9 @@
  * blends each tile in place with the already-blended tiles above and to the left, in row-major
  * order, as diffusers does — the order matters for the numbers.
  * Memory: one pass's activations (the layers after the last temporal upsample run one frame at
- * a time), the caches (two frames per conv input) and, for tiled decode, the video itself.
+ * a time), the caches (two frames per conv input), for tiled decode the video itself, and the
+ * convolutions prepared once per side (struct sf_conv3d_plan: Winograd F(2x2,3x3) for the 3x3
+ * ones, 16/9 of their fp32 weight).
  */
 #include "sf_vae.h"
 #include "vae_arch.h"
@@ -32,7 +34,9 @@
 struct conv {
     struct sf_tensor w, b; /* w viewed (cout, cin, kt, kh, kw); b (cout) */
     int cin, cout, kt, kh, kw;
-    int slot; /* feature-cache slot, or -1 */
+    int slot;                    /* feature-cache slot, or -1 */
+    int stride[3];               /* (t, h, w) */
+    struct sf_conv3d_plan *plan; /* prepared on the side's first use (owned) */
 };
 
 struct layer {
@@ -48,8 +52,10 @@ struct layer {
 struct side {
     struct layer l[VAE_MAX_MODS];
     int n, n_slots;
-    int stream_from; /* decoder: the last upsample3d; encoder: the layer after the last
-                      * downsample3d (see run_side) */
+    int prepared;      /* the convs' plans exist */
+    size_t plan_bytes; /* what they hold (Winograd weights are 16/9 of fp32) */
+    int stream_from;   /* decoder: the last upsample3d; encoder: the layer after the last
+                        * downsample3d (see run_side) */
 };
 
 
@@ -280,33 +286,17 @@ static int causal_conv(const struct conv *cv, struct fcache *fc, const struct ac
                        struct act *y)
 {
     int st, keep = cv->kt - 1;
-    struct act buf = {0}, tap = {0};
+    struct act buf = {0};
     if (keep == 0) fc = NULL;
     SF_TRY(st, with_cache(fc, keep, x, &buf));
+    /* On a first pass (nothing cached) the taps that meet only the zero padding are left out
+     * of the sum by the plan: one frame after nothing costs one tap, not kt. */
     int pad[6] = {keep - (fc ? fc->n : 0), 0, cv->kh / 2, cv->kh / 2, cv->kw / 2, cv->kw / 2};
-    int stride[3] = {1, 1, 1};
     SF_TRY(st, act_new(y, cv->cout, x->t, x->h, x->w));
-    if (x->t == 1 && pad[0] == keep && keep > 0) {
-        /* One frame after nothing (every first pass): all temporal taps but the last meet zero
-         * padding, so run the last tap alone as a 2D conv — kt times fewer FLOPs, same sum. */
-        size_t es = sf_dtype_size(cv->w.dtype), row = (size_t)(cv->kh * cv->kw) * es;
-        SF_TRY(st, act_new(&tap, ((int64_t)cv->cout * cv->cin * (int64_t)row + 3) / 4, 1, 1, 1));
-        const char *src = cv->w.data;
-        for (int64_t r = 0; r < (int64_t)cv->cout * cv->cin; r++)
-            memcpy((char *)tap.d + r * row, src + (r * cv->kt + keep) * row, row);
-        struct sf_tensor w1;
-        sf_tensor_view(&w1, cv->w.dtype, 5, (int64_t[]){cv->cout, cv->cin, 1, cv->kh, cv->kw},
-                       tap.d);
-        pad[0] = 0;
-        sf_conv3d(x->d, x->c, (int64_t[]){1, x->h, x->w}, &w1, &cv->b, stride, pad, y->d);
-    } else {
-        sf_conv3d(buf.d, buf.c, (int64_t[]){buf.t, buf.h, buf.w}, &cv->w, &cv->b, stride, pad,
-                  y->d);
-    }
+    sf_conv3d_plan_run(cv->plan, buf.d, buf.c, (int64_t[]){buf.t, buf.h, buf.w}, pad, y->d);
     if (fc) SF_TRY(st, cache_keep(fc, x, keep));
 out:
     if (buf.d != x->d) act_free(&buf);
-    act_free(&tap);
     return st;
 }
 
@@ -316,10 +306,36 @@ static int conv_frames(const struct conv *cv, const struct act *x, int s, const 
 {
     int pad[6] = {0, 0, pad_hw[0], pad_hw[1], pad_hw[2], pad_hw[3]}, stride[3] = {1, s, s};
     int64_t in[3] = {x->t, x->h, x->w}, k[3] = {1, cv->kh, cv->kw}, o[3];
+    SF_ASSERT(cv->stride[1] == s && cv->stride[2] == s);
     sf_conv3d_out_shape(in, k, stride, pad, o);
     int st = act_new(y, cv->cout, o[0], o[1], o[2]);
     if (st) return st;
-    sf_conv3d(x->d, x->c, in, &cv->w, &cv->b, stride, pad, y->d);
+    sf_conv3d_plan_run(cv->plan, x->d, x->c, in, pad, y->d);
+    return SF_OK;
+}
+
+/* Prepares every conv of the side once (fp32 weights laid out per algorithm; Winograd for the
+ * 3x3 spatial ones): on its first decode/encode, so a decode-only run never holds the
+ * encoder's. SF_E_NOMEM when out of memory (the plans made so far stay and are reused). */
+static int prepare_side(struct side *sd, const char *what)
+{
+    if (sd->prepared) return SF_OK;
+    for (int i = 0; i < sd->n; i++) {
+        struct conv *cs[3] = {&sd->l[i].c1, &sd->l[i].c2, &sd->l[i].sc};
+        for (int j = 0; j < 3; j++) {
+            struct conv *cv = cs[j];
+            if (!cv->w.data || cv->plan) continue;
+            cv->plan = sf_conv3d_plan_create(&cv->w, cv->b.data ? &cv->b : NULL, cv->stride,
+                                             SF_CONV_AUTO);
+            if (!cv->plan) {
+                SF_ERROR("vae", "%s: out of memory preparing the convolutions", what);
+                return SF_E_NOMEM;
+            }
+            sd->plan_bytes += sf_conv3d_plan_bytes(cv->plan);
+        }
+    }
+    sd->prepared = 1;
+    SF_DEBUG("vae", "%s: prepared convolutions hold %.1f MB", what, sd->plan_bytes / 1e6);
     return SF_OK;
 }
 
@@ -433,7 +449,7 @@ static int run_resample(const struct layer *L, struct stream *s, struct act *x, 
             int stride[3] = {2, 1, 1}, pad[6] = {0};
             sf_conv3d_out_shape(in, k, stride, pad, o);
             SF_TRY(st, act_new(&t, L->c2.cout, o[0], o[1], o[2]));
-            sf_conv3d(buf.d, buf.c, in, &L->c2.w, &L->c2.b, stride, pad, t.d);
+            sf_conv3d_plan_run(L->c2.plan, buf.d, buf.c, in, pad, t.d);
             act_free(&buf);
             fc->n = 0; /* keep y's last frame only */
             SF_TRY(st, cache_keep(fc, &y, 1));
@@ -673,10 +689,12 @@ int sf_vae_decode(struct sf_vae *v, const float *z, int64_t T, int64_t h, int64_
                  (long long)T, (long long)h, (long long)w);
         return SF_E_INVAL;
     }
+    int st = prepare_side(&v->dec, "decode");
+    if (st) return st;
     struct pool pool = {0};
     cur_pool = &pool;
-    int st, tiled = tiling && tiling->tile_px > 0 &&
-                    (8 * h > tiling->tile_px || 8 * w > tiling->tile_px);
+    int tiled = tiling && tiling->tile_px > 0 &&
+                (8 * h > tiling->tile_px || 8 * w > tiling->tile_px);
     if (tiled) st = decode_tiled(v, z, T, h, w, tiling, emit, ctx);
     else st = decode_frames(v, z, T, h, w, emit, ctx);
     cur_pool = NULL;
@@ -721,7 +739,8 @@ int sf_vae_encode(struct sf_vae *v, const float *x, int64_t F, int64_t H, int64_
                  (long long)H, (long long)W);
         return SF_E_INVAL;
     }
-    int st;
+    int st = prepare_side(&v->enc, "encode");
+    if (st) return st;
     int64_t T = 1 + (F - 1) / 4, h = H / 8, w = W / 8, plane = H * W, zd = v->cfg.z_dim;
     struct stream s = {0};
     struct act a = {0}, y = {0};
@@ -802,8 +821,15 @@ size_t sf_vae_weight_bytes(const struct sf_vae *v) { return v->weight_bytes; }
 
 static void free_side(struct side *sd)
 {
-    for (int i = 0; i < sd->n; i++) free(sd->l[i].g1), free(sd->l[i].g2);
+    for (int i = 0; i < sd->n; i++) {
+        struct layer *L = &sd->l[i];
+        free(L->g1), free(L->g2);
+        sf_conv3d_plan_destroy(L->c1.plan);
+        sf_conv3d_plan_destroy(L->c2.plan);
+        sf_conv3d_plan_destroy(L->sc.plan);
+    }
 }
+
 
 void sf_vae_destroy(struct sf_vae *v)
 {
@@ -826,6 +852,7 @@ static void bind_conv(struct conv *cv, const struct sf_tensor *w, int *slots, in
         cv->kt = (int)w->shape[2], cv->kh = (int)w->shape[3], cv->kw = (int)w->shape[4];
     }
     cv->slot = cached && cv->kt > 1 ? (*slots)++ : -1;
+    cv->stride[0] = cv->stride[1] = cv->stride[2] = 1;
 }
 
 static int gamma_f32(const struct sf_tensor *t, float **out)
@@ -893,12 +920,19 @@ static int bind(struct sf_vae *v, vae_get_fn get, void *ctx)
                     else L->c1.b = t;
                     break;
                 default: /* resamplers: 2d conv, then time_conv (one cache slot) */
-                    if (k == 0) bind_conv(&L->c1, &t, &sd->n_slots, 0);
-                    else if (k == 1) L->c1.b = t;
-                    else if (k == 2) {
+                    if (k == 0) {
+                        bind_conv(&L->c1, &t, &sd->n_slots, 0);
+                        if (m->kind == VM_DOWN2D || m->kind == VM_DOWN3D)
+                            L->c1.stride[1] = L->c1.stride[2] = 2;
+                    } else if (k == 1) {
+                        L->c1.b = t;
+                    } else if (k == 2) {
                         bind_conv(&L->c2, &t, &sd->n_slots, 0);
                         L->c2.slot = sd->n_slots++;
-                    } else L->c2.b = t;
+                        if (m->kind == VM_DOWN3D) L->c2.stride[0] = 2;
+                    } else {
+                        L->c2.b = t;
+                    }
                     break;
                 }
             }

@@ -325,25 +325,63 @@ static void ref_att(float *out)
 }
 
 /* ---- conv3d: causal 3x3x3, patch embed (1,2,2), strided downsample, pointwise, strided with
- * padding on every side ---------------------------------------------------------------- */
+ * padding on every side; then for prepared convs (sf_conv3d_plan, Winograd where it fits) a
+ * 3x3 with padding that cuts the first frames, one with asymmetric padding, and tile blocks
+ * that cross tile rows (19 x 21 tiles > one block) ------------------------------------------- */
 struct conv_spec {
     int64_t cin, cout, thw[3], k[3];
     int stride[3], pad[6];
     enum sf_dtype dt;
 };
-static const struct conv_spec conv_specs[5] = {
+#define N_CONV_SPECS 8
+static const struct conv_spec conv_specs[N_CONV_SPECS] = {
     {3, 5, {5, 17, 19}, {3, 3, 3}, {1, 1, 1}, {2, 0, 1, 1, 1, 1}, SF_DTYPE_F32},
     {4, 7, {3, 9, 11}, {1, 2, 2}, {1, 2, 2}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
     {3, 4, {4, 9, 7}, {3, 3, 3}, {2, 2, 2}, {0, 0, 0, 1, 0, 1}, SF_DTYPE_F16},
     {6, 5, {2, 15, 21}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0, 0, 0, 0}, SF_DTYPE_BF16},
     {2, 3, {3, 11, 13}, {3, 3, 3}, {1, 2, 2}, {1, 1, 1, 1, 1, 1}, SF_DTYPE_BF16},
+    {5, 6, {3, 13, 9}, {3, 3, 3}, {1, 1, 1}, {2, 0, 1, 1, 1, 1}, SF_DTYPE_BF16},
+    {4, 3, {2, 10, 7}, {1, 3, 3}, {1, 1, 1}, {0, 0, 0, 2, 2, 0}, SF_DTYPE_F32},
+    {2, 3, {1, 37, 41}, {1, 3, 3}, {1, 1, 1}, {0, 0, 1, 1, 1, 1}, SF_DTYPE_F16},
 };
-#define CONV_OUT ((size_t)20000)
+#define CONV_OUT ((size_t)30000)
 
-static void conv_case(float *out, int ref)
+/* y = conv3d(x, w, b) of spec s in double (b NULL for none), w in (Cout, Cin, kt, kh, kw). */
+static void conv_ref(const struct conv_spec *s, const float *x, const float *wf, const float *b,
+                     float *o)
+{
+    int64_t ot[3];
+    sf_conv3d_out_shape(s->thw, s->k, s->stride, s->pad, ot);
+    for (int64_t co = 0; co < s->cout; co++)
+        for (int64_t t = 0; t < ot[0]; t++)
+            for (int64_t h = 0; h < ot[1]; h++)
+                for (int64_t q = 0; q < ot[2]; q++) {
+                    double acc = b ? b[co] : 0;
+                    for (int64_t ci = 0; ci < s->cin; ci++)
+                        for (int64_t a = 0; a < s->k[0]; a++)
+                            for (int64_t e = 0; e < s->k[1]; e++)
+                                for (int64_t f = 0; f < s->k[2]; f++) {
+                                    int64_t ti = t * s->stride[0] - s->pad[0] + a;
+                                    int64_t hi = h * s->stride[1] - s->pad[2] + e;
+                                    int64_t wi = q * s->stride[2] - s->pad[4] + f;
+                                    if (ti < 0 || ti >= s->thw[0] || hi < 0 || hi >= s->thw[1] ||
+                                        wi < 0 || wi >= s->thw[2])
+                                        continue;
+                                    acc += (double)wf[((co * s->cin + ci) * s->k[0] + a) * s->k[1] *
+                                                          s->k[2] +
+                                                      e * s->k[2] + f] *
+                                           x[((ci * s->thw[0] + ti) * s->thw[1] + hi) * s->thw[2] +
+                                             wi];
+                                }
+                    o[((co * ot[0] + t) * ot[1] + h) * ot[2] + q] = (float)acc;
+                }
+}
+
+/* mode 0: sf_conv3d; 1: a plan with SF_CONV_AUTO; 2: the double reference. */
+static void conv_case(float *out, int mode)
 {
     float *o = out;
-    for (int c = 0; c < 5; c++) {
+    for (int c = 0; c < N_CONV_SPECS; c++) {
         const struct conv_spec *s = &conv_specs[c];
         int64_t ot[3];
         sf_conv3d_out_shape(s->thw, s->k, s->stride, s->pad, ot);
@@ -353,33 +391,16 @@ static void conv_case(float *out, int ref)
             weight(s->dt, 5, (int64_t[]){s->cout, s->cin, s->k[0], s->k[1], s->k[2]}, 75 + c, &wf);
         struct sf_tensor *b = weight(SF_DTYPE_F32, 1, (int64_t[]){s->cout}, 79 + c, &bf);
         size_t nout = (size_t)(s->cout * ot[0] * ot[1] * ot[2]);
-        if (!ref) {
+        if (mode == 0) {
             sf_conv3d(x, s->cin, s->thw, w, c == 2 ? NULL : b, s->stride, s->pad, o);
+        } else if (mode == 1) {
+            struct sf_conv3d_plan *p =
+                sf_conv3d_plan_create(w, c == 2 ? NULL : b, s->stride, SF_CONV_AUTO);
+            SF_ASSERT(p);
+            sf_conv3d_plan_run(p, x, s->cin, s->thw, s->pad, o);
+            sf_conv3d_plan_destroy(p);
         } else {
-            for (int64_t co = 0; co < s->cout; co++)
-                for (int64_t t = 0; t < ot[0]; t++)
-                    for (int64_t h = 0; h < ot[1]; h++)
-                        for (int64_t q = 0; q < ot[2]; q++) {
-                            double acc = c == 2 ? 0 : bf[co];
-                            for (int64_t ci = 0; ci < s->cin; ci++)
-                                for (int64_t a = 0; a < s->k[0]; a++)
-                                    for (int64_t e = 0; e < s->k[1]; e++)
-                                        for (int64_t f = 0; f < s->k[2]; f++) {
-                                            int64_t ti = t * s->stride[0] - s->pad[0] + a;
-                                            int64_t hi = h * s->stride[1] - s->pad[2] + e;
-                                            int64_t wi = q * s->stride[2] - s->pad[4] + f;
-                                            if (ti < 0 || ti >= s->thw[0] || hi < 0 ||
-                                                hi >= s->thw[1] || wi < 0 || wi >= s->thw[2])
-                                                continue;
-                                            acc += (double)wf[((co * s->cin + ci) * s->k[0] + a) *
-                                                                  s->k[1] * s->k[2] +
-                                                              e * s->k[2] + f] *
-                                                   x[((ci * s->thw[0] + ti) * s->thw[1] + hi) *
-                                                         s->thw[2] +
-                                                     wi];
-                                        }
-                            o[((co * ot[0] + t) * ot[1] + h) * ot[2] + q] = (float)acc;
-                        }
+            conv_ref(s, x, wf, c == 2 ? NULL : bf, o);
         }
         o += nout;
         SF_ASSERT(o <= out + CONV_OUT);
@@ -390,9 +411,13 @@ static void run_conv(float *out)
 {
     conv_case(out, 0);
 }
-static void ref_conv(float *out)
+static void run_conv_plan(float *out)
 {
     conv_case(out, 1);
+}
+static void ref_conv(float *out)
+{
+    conv_case(out, 2);
 }
 
 /* ---- timestep embedding ------------------------------------------------------------------- */
@@ -436,6 +461,7 @@ static const struct op_case op_cases[] = {
     {"rope3d", run_rope, ref_rope, ROPE_OUT, 1e-7},
     {"attention", run_att, ref_att, ATT_OUT, 2e-6},
     {"conv3d", run_conv, ref_conv, CONV_OUT, 1e-5},
+    {"conv3d plan (Winograd/direct)", run_conv_plan, ref_conv, CONV_OUT, 1e-5},
     {"timestep_embedding", run_temb, ref_temb, TEMB_OUT, 0},
 };
 #define N_OP_CASES (sizeof op_cases / sizeof op_cases[0])

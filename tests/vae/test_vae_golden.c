@@ -1,7 +1,8 @@
 /* test_vae_golden.c — the Wan-VAE against the references (scripts/golden/vae.py): the reduced
  * width AutoencoderKLWan in the diffusers layout with fp32 weights (decode 1 and 3 latent
  * frames, encode 1 and 9 frames, non-square), diffusers' tiled decode, the 8/16-bit frame
- * mapping, and the official WanVAE_ with its names and bf16 weights. Tolerance: fp32,
+ * mapping, and the official WanVAE_ with its names and bf16 weights; decode and encode are
+ * bit-identical with 1 and 3 threads. Tolerance: fp32,
  * max|a-b| <= 1e-4 max|ref|; 8-bit and 16-bit frames within 1 code value. */
 #include "sf_ops.h"
 #include "sf_safetensors.h"
@@ -127,6 +128,28 @@ int main(void)
         CHECK(fabsf(c->latents_mean[0] - -0.7571f) < 1e-6f && fabsf(c->latents_std[15] - 1.9160f) < 1e-6f);
         sf_vae_denormalize(v, back, 2, 1, 3);
         sf_test_close_f32("normalize round trip", back, z, 96, 1e-6);
+    }
+
+    /* bit-identical for 1 and 3 threads (prepared convs, Winograd included, split work by
+     * shape only) */
+    {
+        float *z = vae_case(cases, "dec3.z", s, NULL), *xe = vae_case(cases, "enc9.x", s, NULL);
+        int64_t nx = 3 * 9 * 24 * 40, nz = 16 * 3 * 3 * 5;
+        float *a = calloc((size_t)nx, sizeof *a), *b = calloc((size_t)nx, sizeof *b);
+        float *za = calloc((size_t)nz, sizeof *za), *zb = calloc((size_t)nz, sizeof *zb);
+        int nt = sf_threads_count();
+        if (z && xe && a && b && za && zb) {
+            sf_threads_init(1);
+            CHECK_EQ_INT(sf_vae_decode_to(v, z, 3, 3, 5, NULL, a), SF_OK);
+            CHECK_EQ_INT(sf_vae_encode(v, xe, 9, 24, 40, za), SF_OK);
+            sf_threads_init(3);
+            CHECK_EQ_INT(sf_vae_decode_to(v, z, 3, 3, 5, NULL, b), SF_OK);
+            CHECK_EQ_INT(sf_vae_encode(v, xe, 9, 24, 40, zb), SF_OK);
+            CHECK(memcmp(a, b, (size_t)nx * sizeof *a) == 0);
+            CHECK(memcmp(za, zb, (size_t)nz * sizeof *za) == 0);
+        }
+        sf_threads_init(nt);
+        free(z), free(xe), free(a), free(b), free(za), free(zb);
     }
 
     /* frames arrive one latent frame at a time: 1, then 4 per latent frame */

@@ -1,0 +1,653 @@
+/* cmd_submit.c — `shotfarm submit CAMPAIGN -o RUNDIR ...`: validates the campaign, writes
+ * RUNDIR/submit.sbatch (a commented batch script a TD can review; docs/submit.md) durably and
+ * submits it with `sbatch --parsable`, printing the job id (--dry-run: prints the script).
+ * Called by main.c on a login node, never under MPI.
+ *
+ * The script carries the whole preemption contract: --requeue, --signal=B:USR1@S, a trap that
+ * forwards USR1 to the `srun` render step (render checkpoints at its next step boundary and
+ * exits 75), and `scontrol requeue` on 75 — except after a SIGTERM alone to the batch shell,
+ * which is `scancel` (or a preemption Slurm requeues itself): requeueing would undo a cancel.
+ *
+ * The subtle thing: the job runs on another node in another directory, so every path is made
+ * absolute here; and every value that reaches the script is either checked against a strict
+ * character set (the #SBATCH lines, which sbatch splits without shell quoting) or single-quoted
+ * for bash.
+ */
+#define _GNU_SOURCE
+#include "sf_build_info.h"
+#include "sf_campaign.h"
+#include "sf_cli.h"
+#include "sf_errors.h"
+#include "sf_file.h"
+#include "sf_log.h"
+#include "sf_render.h"
+#include "sf_status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CMD "submit"
+#define SCRIPT_NAME "submit.sbatch"
+
+extern char **environ;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: shotfarm submit CAMPAIGN -o RUNDIR [--nodes N] [--ntasks-per-node R]\n"
+            "         [--cpus-per-task C] [--gpus-per-node G] [--time T] [--partition P]\n"
+            "         [--account A] [--mem M] [--signal-lead S] [--tp K] [--tier draft|final]\n"
+            "         [--model DIR] [--tokenizer FILE] [--cache DIR] [--ckpt-every E]\n"
+            "         [--max-retries N] [--dry-run] [--sbatch PATH]\n\n"
+            "Validates CAMPAIGN, writes RUNDIR/submit.sbatch (a commented batch script to\n"
+            "review) and submits it with `sbatch --parsable`; prints the job id. The job runs\n"
+            "`srun --mpi=pmix shotfarm render CAMPAIGN -o RUNDIR ...`; it is requeued when\n"
+            "render checkpoints and exits 75 (SIGUSR1 S seconds before the time limit, or\n"
+            "`scancel --signal=USR1 --batch JOB`) and resumes from its checkpoints. The job\n"
+            "gets this command's environment (SF_LOG, OMPI_MCA_*, ...). See docs/submit.md.\n\n"
+            "options:\n"
+            "  -o, --output DIR       the run directory (created; on a file system every node\n"
+            "                         sees); the script and slurm-JOBID.out go there\n"
+            "  --nodes N              nodes (default 1)\n"
+            "  --ntasks-per-node R    MPI ranks per node (default 1); a multiple of the TP degree\n"
+            "  --cpus-per-task C      cores per rank, also render's --threads (default: Slurm's)\n"
+            "  --gpus-per-node G      GPUs per node, [TYPE:]N\n"
+            "  --time T               time limit, [D-]HH:MM:SS (or Slurm's other forms)\n"
+            "  --partition P, --account A   where the job runs and who pays\n"
+            "  --mem M                memory per node, N[K|M|G|T]\n"
+            "  --signal-lead S        SIGUSR1 this many seconds before the time limit (default\n"
+            "                         120); render gets S/2 s to reach a step boundary\n"
+            "  --dry-run              write and print the script; do not submit it\n"
+            "  --sbatch PATH          the sbatch to run (default: sbatch on PATH)\n\n"
+            "passed to render (docs/render.md): --tp K, --tier T, --model DIR (default: the\n"
+            "campaign's model.dir), --tokenizer FILE, --cache DIR, --ckpt-every E (N steps, Ns or\n"
+            "Nm), --max-retries N\n\n"
+            "exit codes: 0 submitted (or written, --dry-run), 1 sbatch missing or failed (its\n"
+            "message is shown), 2 bad options or an invalid campaign\n");
+}
+
+struct opts {
+    const char *campaign, *rundir, *time, *partition, *account, *mem, *gpus;
+    const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
+    long nodes, ntasks, cpus, signal_lead, tp, max_retries;
+    const char *tier; /* NULL: render's default */
+    int dry_run;
+};
+
+/* 1 when s is non-empty and every character is in the set (letters and digits always are). */
+static int only(const char *s, const char *set)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr(set, *s)))
+            return 0;
+    return 1;
+}
+
+/* Slurm's time forms: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or UNLIMITED / INFINITE (*sec = -1).
+ * Returns 1 and the limit in seconds when s is one of them. */
+static int time_seconds(const char *s, long *sec)
+{
+    if (strcmp(s, "UNLIMITED") == 0 || strcmp(s, "INFINITE") == 0) return *sec = -1, 1;
+    long v[4] = {0}, days = 0;
+    int n = 0;
+    const char *p = s;
+    const char *dash = strchr(s, '-');
+    if (dash) {
+        char *end;
+        days = strtol(s, &end, 10);
+        if (end != dash || end == s) return 0;
+        p = dash + 1;
+    }
+    for (;;) {
+        char *end;
+        if (*p < '0' || *p > '9' || n == 3) return 0;
+        v[n++] = strtol(p, &end, 10);
+        if (v[n - 1] > 100000) return 0;
+        if (!*end) break;
+        if (*end != ':') return 0;
+        p = end + 1;
+    }
+    if (dash) /* D-H, D-H:M, D-H:M:S */
+        *sec = ((days * 24 + v[0]) * 60 + v[1]) * 60 + v[2];
+    else if (n == 3) /* H:M:S */
+        *sec = (v[0] * 60 + v[1]) * 60 + v[2];
+    else /* M or M:S */
+        *sec = v[0] * 60 + v[1];
+    return *sec > 0;
+}
+
+/* render's --ckpt-every forms: N steps, Ns seconds, Nm minutes (N > 0). Checked here so that a
+ * typo is refused now rather than when the job starts hours later. */
+/* Makes path absolute (against the current directory) into out; the file need not exist. */
+static int absolute(const char *path, char *out, size_t n)
+{
+    char cwd[PATH_MAX];
+    if (path[0] == '/') {
+        if ((size_t)snprintf(out, n, "%s", path) >= n) return SF_E_INVAL;
+        return SF_OK;
+    }
+    if (!getcwd(cwd, sizeof cwd)) return sf_err_errno(errno, "find the current directory", ".");
+    if ((size_t)snprintf(out, n, "%s/%s", cwd, path) >= n) return SF_E_INVAL;
+    return SF_OK;
+}
+
+/* realpath of an existing file (want_dir 0) or directory (1); else one usage line naming opt. */
+static int existing(const char *opt, const char *path, int want_dir, char *out)
+{
+    if (!realpath(path, out))
+        return sf_cli_usage_error(CMD, "%s %s: %s", opt, path, strerror(errno));
+    if (want_dir ? !sf_file_is_dir(out) : !sf_file_is_regular(out))
+        return sf_cli_usage_error(CMD, "%s %s: not a %s", opt, path,
+                                  want_dir ? "directory" : "regular file");
+    return SF_OK;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {{"output", required_argument, 0, 'o'},
+                                       {"nodes", required_argument, 0, 'N'},
+                                       {"ntasks-per-node", required_argument, 0, 'R'},
+                                       {"cpus-per-task", required_argument, 0, 'c'},
+                                       {"gpus-per-node", required_argument, 0, 'g'},
+                                       {"time", required_argument, 0, 'T'},
+                                       {"partition", required_argument, 0, 'P'},
+                                       {"account", required_argument, 0, 'A'},
+                                       {"mem", required_argument, 0, 'M'},
+                                       {"signal-lead", required_argument, 0, 'S'},
+                                       {"tp", required_argument, 0, 'p'},
+                                       {"tier", required_argument, 0, 't'},
+                                       {"model", required_argument, 0, 'm'},
+                                       {"tokenizer", required_argument, 0, 'k'},
+                                       {"cache", required_argument, 0, 'C'},
+                                       {"ckpt-every", required_argument, 0, 'E'},
+                                       {"max-retries", required_argument, 0, 'r'},
+                                       {"dry-run", no_argument, 0, 'n'},
+                                       {"sbatch", required_argument, 0, 'B'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    *o = (struct opts){
+        .nodes = 1, .ntasks = 1, .signal_lead = 120, .max_retries = -1, .sbatch = "sbatch"};
+    optind = 1;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
+        int st = SF_OK, every_steps = 0;
+        double every_seconds = 0; /* checked here, passed to render as written */
+        switch (c) {
+        case 'o':
+            o->rundir = optarg;
+            break;
+        case 'N':
+            st = sf_cli_parse_int(CMD, "--nodes", optarg, 1, 100000, &o->nodes);
+            break;
+        case 'R':
+            st = sf_cli_parse_int(CMD, "--ntasks-per-node", optarg, 1, 4096, &o->ntasks);
+            break;
+        case 'c':
+            st = sf_cli_parse_int(CMD, "--cpus-per-task", optarg, 1, 4096, &o->cpus);
+            break;
+        case 'g': {
+            o->gpus = optarg;
+            const char *count = strrchr(optarg, ':');
+            count = count ? count + 1 : optarg;
+            if (!only(optarg, ":_-.") || !*count || strspn(count, "0123456789") != strlen(count))
+                st = sf_cli_usage_error(CMD,
+                                        "--gpus-per-node '%s': give N or TYPE:N (e.g. 8 "
+                                        "or h100:8)",
+                                        optarg);
+            break;
+        }
+        case 'T':
+            o->time = optarg;
+            break;
+        case 'P':
+            o->partition = optarg;
+            if (!only(optarg, "_-.,"))
+                st = sf_cli_usage_error(CMD,
+                                        "--partition '%s': a partition name (letters, "
+                                        "digits, _ - . and commas)",
+                                        optarg);
+            break;
+        case 'A':
+            o->account = optarg;
+            if (!only(optarg, "_-."))
+                st = sf_cli_usage_error(CMD,
+                                        "--account '%s': an account name (letters, "
+                                        "digits, _ - .)",
+                                        optarg);
+            break;
+        case 'M': {
+            o->mem = optarg;
+            size_t n = strspn(optarg, "0123456789");
+            if (n == 0 || (optarg[n] && (!strchr("KMGT", optarg[n]) || optarg[n + 1])))
+                st = sf_cli_usage_error(CMD,
+                                        "--mem '%s': give memory per node as N[K|M|G|T] "
+                                        "(e.g. 64G)",
+                                        optarg);
+            break;
+        }
+        case 'S':
+            st = sf_cli_parse_int(CMD, "--signal-lead", optarg, 2, 65535, &o->signal_lead);
+            break;
+        case 'p':
+            st = sf_cli_parse_int(CMD, "--tp", optarg, 1, 64, &o->tp);
+            break;
+        case 't':
+            o->tier = optarg;
+            if (strcmp(optarg, "draft") != 0 && strcmp(optarg, "final") != 0)
+                st = sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
+            break;
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'k':
+            o->tokenizer = optarg;
+            break;
+        case 'C':
+            o->cache = optarg;
+            break;
+        case 'E':
+            o->ckpt_every = optarg;
+            st = sf_cli_parse_every(CMD, "--ckpt-every", optarg, &every_steps, &every_seconds);
+            break;
+        case 'r':
+            st = sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries);
+            break;
+        case 'n':
+            o->dry_run = 1;
+            break;
+        case 'B':
+            o->sbatch = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case ':':
+            return sf_cli_usage_error(CMD, "option %s needs a value", argv[optind - 1]);
+        default:
+            return sf_cli_usage_error(CMD, "unknown option %s", argv[optind - 1]);
+        }
+        if (st) return st;
+    }
+    if (optind < argc) o->campaign = argv[optind++];
+    if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!o->campaign || !o->rundir)
+        return sf_cli_usage_error(CMD, "give a campaign file and -o RUNDIR");
+    if (o->time) {
+        long sec;
+        if (!time_seconds(o->time, &sec))
+            return sf_cli_usage_error(CMD,
+                                      "--time '%s': give [D-]HH:MM:SS (e.g. 12:00:00 or "
+                                      "1-00:00:00), minutes, or UNLIMITED",
+                                      o->time);
+        if (sec >= 0 && sec <= 2 * o->signal_lead)
+            return sf_cli_usage_error(CMD,
+                                      "--time %s (%ld s) leaves no time to render before "
+                                      "the SIGUSR1 --signal-lead %ld s ahead of it; give "
+                                      "a longer --time or a shorter --signal-lead",
+                                      o->time, sec, o->signal_lead);
+    }
+    return SF_OK;
+}
+
+/* Writes s single-quoted for bash: 'it'\''s'. */
+static void shq(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", f);
+        else
+            fputc(*s, f);
+    fputc('\'', f);
+}
+
+/* One command-line word in the script's header comment: quoted when it is not plain, and
+ * with control characters (a newline would end the comment) shown as '?'. */
+static void comment_arg(FILE *f, const char *s)
+{
+    fputc(' ', f);
+    if (only(s, "/_-.+,=@~:%")) {
+        fputs(s, f);
+        return;
+    }
+    char *t = strdup(s);
+    if (!t) return;
+    for (char *p = t; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    shq(f, t);
+    free(t);
+}
+
+/* Everything the script needs, resolved: absolute paths and the TP degree in effect. */
+struct job {
+    const struct opts *o;
+    const char *name; /* the campaign id */
+    char exe[PATH_MAX], campaign[PATH_MAX], rundir[PATH_MAX], model[PATH_MAX];
+    char tokenizer[PATH_MAX], cache[PATH_MAX];
+    long tp; /* 0: not passed (the campaign's model.tp applies) */
+};
+
+/* The #SBATCH directives, each under a comment that says why it is there. */
+static void write_directives(FILE *f, const struct job *j)
+{
+    const struct opts *o = j->o;
+    fprintf(f,
+            "# The job's name in squeue and sacct: the campaign id.\n"
+            "#SBATCH --job-name=%s\n",
+            j->name);
+    fprintf(f,
+            "# MPI ranks: --nodes x --ntasks-per-node; a tensor-parallel group (--tp) never\n"
+            "# spans nodes, so the ranks per node are a multiple of it.\n"
+            "#SBATCH --nodes=%ld\n"
+            "#SBATCH --ntasks-per-node=%ld\n",
+            o->nodes, o->ntasks);
+    if (o->cpus)
+        fprintf(f,
+                "# Cores per rank: render runs this many compute threads per rank.\n"
+                "#SBATCH --cpus-per-task=%ld\n",
+                o->cpus);
+    if (o->gpus) fprintf(f, "#SBATCH --gpus-per-node=%s\n", o->gpus);
+    if (o->mem) fprintf(f, "# Memory per node.\n#SBATCH --mem=%s\n", o->mem);
+    if (o->time)
+        fprintf(f,
+                "# The time limit. Longer renders continue in requeued launches.\n"
+                "#SBATCH --time=%s\n",
+                o->time);
+    if (o->partition) fprintf(f, "#SBATCH --partition=%s\n", o->partition);
+    if (o->account) fprintf(f, "#SBATCH --account=%s\n", o->account);
+    fprintf(f,
+            "# Slurm may requeue this job (preemption, node failure, and this script on exit 75).\n"
+            "#SBATCH --requeue\n"
+            "# SIGUSR1 to this batch shell (B:) %ld s before the time limit; the trap below\n"
+            "# forwards it to render, which checkpoints and exits 75.\n"
+            "#SBATCH --signal=B:USR1@%ld\n"
+            "# Every launch of the job appends to one log in the run directory.\n"
+            "#SBATCH --output=%s/slurm-%%j.out\n"
+            "#SBATCH --open-mode=append\n"
+            "#SBATCH --chdir=%s\n"
+            "# The job gets the environment of `shotfarm submit` (SF_LOG, OMPI_MCA_*, ...).\n"
+            "#SBATCH --export=ALL\n",
+            o->signal_lead, o->signal_lead, j->rundir, j->rundir);
+}
+
+/* " \\\n    OPT 'PATH'": one option of the render command on its own line. */
+static void path_arg(FILE *f, const char *opt, const char *path)
+{
+    fprintf(f, " \\\n    %s ", opt);
+    shq(f, path);
+}
+
+/* The srun line and its render command, one option a line. */
+static void write_step(FILE *f, const struct job *j)
+{
+    const struct opts *o = j->o;
+    fputs("srun --mpi=pmix", f);
+    /* Slurm 22.05+: srun no longer inherits the batch job's --cpus-per-task */
+    if (o->cpus) fprintf(f, " --cpus-per-task=%ld", o->cpus);
+    fputs(" \\\n    ", f);
+    shq(f, j->exe);
+    fputs(" render ", f);
+    shq(f, j->campaign);
+    path_arg(f, "-o", j->rundir);
+    path_arg(f, "--model", j->model);
+    if (o->tokenizer) path_arg(f, "--tokenizer", j->tokenizer);
+    if (o->cache) path_arg(f, "--cache", j->cache);
+    if (o->tp) fprintf(f, " \\\n    --tp %ld", o->tp);
+    if (o->tier) fprintf(f, " \\\n    --tier %s", o->tier);
+    if (o->cpus) fprintf(f, " \\\n    --threads %ld", o->cpus);
+    if (o->ckpt_every) fprintf(f, " \\\n    --ckpt-every %s", o->ckpt_every);
+    if (o->max_retries >= 0) fprintf(f, " \\\n    --max-retries %ld", o->max_retries);
+    fprintf(f, " \\\n    --signal-grace %ld &\n", o->signal_lead / 2);
+}
+
+/* The whole script into a malloc'd buffer (*out, owned by the caller). */
+static int build_script(const struct job *j, int argc, char **argv, char **out, size_t *len)
+{
+    FILE *f = open_memstream(out, len);
+    if (!f) return SF_E_NOMEM;
+    fprintf(f,
+            "#!/bin/bash\n"
+            "# submit.sbatch: renders campaign '%s' into %s under Slurm.\n"
+            "# Written by shotfarm %s (commit %s):\n#   shotfarm",
+            j->name, j->rundir, SF_VERSION, SF_GIT_COMMIT);
+    for (int i = 0; i < argc; i++)
+        comment_arg(f, argv[i]);
+    fprintf(f,
+            "\n"
+            "#\n"
+            "# Preemption (docs/submit.md): SIGUSR1 (--signal below, or\n"
+            "# `scancel --signal=USR1 --batch JOB`) reaches the trap, which forwards it to the\n"
+            "# render step; every rank checkpoints at its next denoising step and render exits\n"
+            "# 75; the script then requeues the job, and the next launch resumes from the\n"
+            "# checkpoints in the run directory, ending with the bits of an uninterrupted run.\n"
+            "# Resubmit after editing: sbatch --parsable %s/" SCRIPT_NAME "\n"
+            "#\n",
+            j->rundir);
+    write_directives(f, j);
+    fprintf(
+        f,
+        "\n"
+        "set -u\n"
+        "log() { echo \"$(date -u +%%FT%%TZ) shotfarm-submit: $*\"; }\n"
+        "restarts=${SLURM_RESTART_COUNT:-0}\n"
+        "log \"job $SLURM_JOB_ID launch $((restarts + 1)) (SLURM_RESTART_COUNT=$restarts) on \\\n"
+        "$SLURM_JOB_NUM_NODES node(s): $SLURM_JOB_NODELIST\"\n"
+        "\n"
+        "# SIGUSR1 (time limit ahead, or scancel --signal=USR1 --batch) and SIGTERM (scancel,\n"
+        "# preemption) are forwarded to the render step as SIGUSR1: checkpoint and exit 75.\n"
+        "# bash runs a trap only between commands, hence `srun ... &` and `wait` below.\n"
+        "step=0 got_usr1=0 got_term=0\n"
+        "forward() {\n"
+        "    if [ \"$1\" = TERM ]; then got_term=1; else got_usr1=1; fi\n"
+        "    if [ \"$step\" = 0 ]; then log \"got SIG$1\"; return; fi\n"
+        "    log \"got SIG$1: render checkpoints at its next step and exits 75\"\n"
+        "    kill -USR1 \"$step\" 2>/dev/null || true\n"
+        "}\n"
+        "trap 'forward USR1' USR1\n"
+        "trap 'forward TERM' TERM\n"
+        "\n");
+    write_step(f, j);
+    fprintf(
+        f,
+        "step=$!\n"
+        "# a signal that came before $! was known\n"
+        "[ $((got_usr1 + got_term)) = 0 ] || kill -USR1 \"$step\" 2>/dev/null || true\n"
+        "wait \"$step\"\n"
+        "rc=$?\n"
+        "# a trap interrupts wait (status > 128) while the step runs on: wait again\n"
+        "while [ \"$rc\" -gt 128 ] && kill -0 \"$step\" 2>/dev/null; do\n"
+        "    wait \"$step\"\n"
+        "    rc=$?\n"
+        "done\n"
+        "step=0\n"
+        "\n"
+        "case $rc in\n"
+        "0)\n"
+        "    log \"render finished: every unit done\"\n"
+        "    exit 0 ;;\n"
+        "75)\n"
+        "    if [ \"$got_term\" = 1 ] && [ \"$got_usr1\" = 0 ]; then\n"
+        "        # SIGTERM alone is scancel (requeueing would undo it) or a preemption that\n"
+        "        # Slurm requeues by itself. To continue later: submit again, or scontrol\n"
+        "        # requeue. (After a SIGUSR1 a SIGTERM is the time limit: requeue.)\n"
+        "        log \"render checkpointed (exit 75) after SIGTERM: not requeueing\"\n"
+        "        exit 75\n"
+        "    fi\n"
+        "    # Slurm then stops this launch (SIGTERM to this shell) and holds the job\n"
+        "    # about 120 s (Reason=BeginTime) before it starts again.\n"
+        "    log \"render checkpointed (exit 75): requeueing job $SLURM_JOB_ID\"\n"
+        "    scontrol requeue \"$SLURM_JOB_ID\" || { log \"scontrol requeue failed\"; exit 75; }\n"
+        "    exit 0 ;;\n"
+        "*)\n"
+        "    log \"render exited $rc: not requeued (shotfarm status %s says why)\"\n"
+        "    exit \"$rc\" ;;\n"
+        "esac\n",
+        j->rundir);
+    return fclose(f) == 0 ? SF_OK : SF_E_NOMEM;
+}
+
+/* The #SBATCH --output and --chdir lines take the run directory unquoted. */
+static int rundir_ok(const char *dir)
+{
+    if (only(dir, "/_-.+,=@~")) return SF_OK;
+    return sf_cli_usage_error(CMD,
+                              "-o %s: the run directory goes into #SBATCH lines, which "
+                              "sbatch does not unquote: use letters, digits and / _ - . + , "
+                              "= @ ~ only",
+                              dir);
+}
+
+/* Resolves every path and checks what can be checked before the job waits in the queue. */
+static int resolve(const struct opts *o, const struct sf_campaign *c, struct job *j)
+{
+    const struct sf_model_settings *ms = sf_campaign_model(c);
+    int st;
+    j->o = o;
+    j->name = sf_campaign_name(c);
+    j->tp = o->tp ? o->tp : ms->tp;
+    if (j->tp > 1 && o->ntasks % j->tp != 0)
+        return sf_cli_usage_error(CMD,
+                                  "tp %ld (%s) does not divide --ntasks-per-node %ld: a "
+                                  "tensor-parallel group never spans nodes; give "
+                                  "--ntasks-per-node %ld (or a multiple)",
+                                  j->tp, o->tp ? "--tp" : "the campaign's model.tp", o->ntasks,
+                                  j->tp);
+    ssize_t n = readlink("/proc/self/exe", j->exe, sizeof j->exe - 1);
+    if (n < 0) return sf_err_errno(errno, "find the shotfarm executable", "/proc/self/exe");
+    j->exe[n] = '\0';
+    if (!realpath(o->campaign, j->campaign))
+        return sf_cli_usage_error(CMD, "%s: %s", o->campaign, strerror(errno));
+    const char *mdir = o->model ? o->model : ms->dir;
+    if (!mdir)
+        return sf_cli_usage_error(CMD,
+                                  "%s: the campaign names no model.dir; pass --model DIR "
+                                  "(make one with: shotfarm mkmodel --config %s -o DIR)",
+                                  o->campaign, ms->config ? ms->config : "tiny");
+    if ((st = existing("--model", mdir, 1, j->model))) return st;
+    if (o->tokenizer) {
+        if ((st = existing("--tokenizer", o->tokenizer, 0, j->tokenizer))) return st;
+    } else {
+        snprintf(j->tokenizer, sizeof j->tokenizer, "%.*s/tokenizer/tokenizer.json", PATH_MAX - 32,
+                 j->model);
+        if (!sf_file_is_regular(j->tokenizer))
+            return sf_cli_usage_error(CMD,
+                                      "%s has no tokenizer/tokenizer.json; pass "
+                                      "--tokenizer FILE",
+                                      j->model);
+    }
+    if (o->cache && absolute(o->cache, j->cache, sizeof j->cache))
+        return sf_cli_usage_error(CMD, "--cache %s: path too long", o->cache);
+    char dir[PATH_MAX];
+    if (absolute(o->rundir, dir, sizeof dir))
+        return sf_cli_usage_error(CMD, "-o %s: path too long", o->rundir);
+    if ((st = rundir_ok(dir))) return st;
+    if ((st = sf_render_mkdirs(dir, 0))) return st;
+    if (!realpath(dir, j->rundir)) /* one name for the directory, links resolved */
+        return sf_err_errno(errno, "resolve the run directory", o->rundir);
+    return rundir_ok(j->rundir);
+}
+
+/* Runs `SBATCH --parsable SCRIPT`; its stdout (the job id) into id, its stderr passes through. */
+static int run_sbatch(const char *sbatch, const char *script, char *id, size_t id_size)
+{
+    int fd[2];
+    if (pipe2(fd, O_CLOEXEC) != 0) return sf_err_errno(errno, "create a pipe for", sbatch);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+    char *args[] = {(char *)sbatch, "--parsable", (char *)script, NULL};
+    pid_t pid;
+    int err = posix_spawnp(&pid, sbatch, &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fd[1]);
+    if (err) {
+        close(fd[0]);
+        SF_ERROR(CMD,
+                 "cannot run %s: %s; install Slurm's client commands or pass --sbatch "
+                 "PATH (the script is %s)",
+                 sbatch, strerror(err), script);
+        return SF_E_IO;
+    }
+    size_t n = 0;
+    for (ssize_t r; n + 1 < id_size && (r = read(fd[0], id + n, id_size - 1 - n)) != 0;) {
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) break;
+        n += (size_t)r;
+    }
+    close(fd[0]);
+    id[n] = '\0';
+    id[strcspn(id, "\r\n")] = '\0';
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0)
+        if (errno != EINTR) return sf_err_errno(errno, "wait for", sbatch);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || !*id) {
+        SF_ERROR(CMD, "%s failed (%s %d; its message is above); the script is %s", sbatch,
+                 WIFEXITED(ws) ? "exit status" : "signal",
+                 WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), script);
+        return SF_E_IO;
+    }
+    return SF_OK;
+}
+
+int sf_cmd_submit(int argc, char **argv)
+{
+    char **words = malloc((size_t)argc * sizeof *words); /* before getopt permutes argv */
+    if (!words) return SF_E_NOMEM;
+    memcpy(words, argv, (size_t)argc * sizeof *words);
+    struct opts o;
+    int st = parse(argc, argv, &o);
+    if (st) {
+        free(words);
+        return st > 0 ? SF_OK : st; /* 1: --help */
+    }
+
+    struct sf_campaign *c = NULL;
+    struct sf_diags *diags = NULL;
+    struct job *j = calloc(1, sizeof *j);
+    char *text = NULL;
+    size_t len = 0;
+    char script[PATH_MAX + sizeof SCRIPT_NAME];
+    if (!j) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    st = sf_campaign_load(o.campaign, 0, &c, &diags);
+    if (st == SF_E_VALIDATION || st == SF_E_IO) { /* validate's messages */
+        sf_diags_print(diags, stderr);
+        int n = sf_diags_total(diags);
+        fprintf(stderr, "%s: %d problem%s\n", o.campaign, n, n == 1 ? "" : "s");
+        st = SF_E_VALIDATION;
+    }
+    if (st) goto out;
+    SF_TRY(st, resolve(&o, c, j));
+    SF_TRY(st, build_script(j, argc, words, &text, &len));
+    snprintf(script, sizeof script, "%s/" SCRIPT_NAME, j->rundir);
+    SF_TRY(st, sf_file_write_atomic(script, text, len));
+    if (o.dry_run) {
+        fwrite(text, 1, len, stdout);
+        SF_INFO(CMD, "wrote %s (--dry-run: not submitted)", script);
+        goto out;
+    }
+    char id[128];
+    SF_TRY(st, run_sbatch(o.sbatch, script, id, sizeof id));
+    printf("%s\n", id);
+    SF_INFO(CMD, "job %s: %s; log %s/slurm-%s.out; progress: shotfarm status %s", id, script,
+            j->rundir, id, j->rundir);
+out:
+    free(words);
+    free(text);
+    free(j);
+    sf_campaign_destroy(c);
+    sf_diags_destroy(diags);
+    return st;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# shotfarm submit without Slurm (docs/submit.md): --dry-run writes RUNDIR/submit.sbatch and prints
+# the same text, with every directive and the exact render command (absolute paths, shell-quoted);
+# bad options and an invalid campaign are refused with one line, exit 2, before RUNDIR exists; a
+# missing sbatch is exit 1 with the reason, after the script was written.
+set -u
+sf=${SF_SHOTFARM:?}
+src=${SF_SOURCE_DIR:?}
+campaign=$src/tests/render/campaign.yaml
+tok=$src/examples/models/tokenizer.json
+w=$(mktemp -d /tmp/sf-submit-cli.XXXXXX)
+w=$(cd "$w" && pwd -P)
+trap 'rm -rf "$w"' EXIT
+exe=$(realpath "$sf")
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+mkdir -p "$w/model" "$w/model2/tokenizer"
+cp "$tok" "$w/model2/tokenizer/tokenizer.json"
+cd "$w" || exit 1
+
+# every option, relative paths: all absolute in the script
+"$sf" submit "$campaign" -o run --model model --tokenizer "$tok" --nodes 2 --ntasks-per-node 2 \
+    --cpus-per-task 3 --gpus-per-node h100:2 --time 1-02:00:00 --partition gpu --account show1 \
+    --mem 64G --signal-lead 300 --tp 2 --tier final --cache cache --ckpt-every 5m \
+    --max-retries 4 --dry-run >out.txt 2>err.txt
+rc=$?
+[ $rc = 0 ] || die "dry run exited $rc: $(cat err.txt)"
+cmp -s out.txt run/submit.sbatch || die "--dry-run output differs from run/submit.sbatch"
+bash -n run/submit.sbatch || die "the script is not valid bash"
+for d in "--job-name=render-test" "--nodes=2" "--ntasks-per-node=2" "--cpus-per-task=3" \
+    "--gpus-per-node=h100:2" "--time=1-02:00:00" "--partition=gpu" "--account=show1" \
+    "--mem=64G" "--requeue" "--signal=B:USR1@300" "--output=$w/run/slurm-%j.out" \
+    "--open-mode=append" "--chdir=$w/run"; do
+    grep -qxF "#SBATCH $d" out.txt || die "no '#SBATCH $d' line"
+done
+# the srun command, continuation lines joined
+cmd=$(sed -n '/^srun /,/&$/p' out.txt | sed 's/ \\$//' | sed 's/^    / /' | tr -d '\n')
+want="srun --mpi=pmix --cpus-per-task=3 '$exe' render '$campaign' -o '$w/run' --model '$w/model'"
+want+=" --tokenizer '$tok' --cache '$w/cache' --tp 2 --tier final --threads 3 --ckpt-every 5m"
+want+=" --max-retries 4 --signal-grace 150 &"
+[ "$cmd" = "$want" ] || die "render command:
+  got:  $cmd
+  want: $want"
+grep -q 'scontrol requeue "$SLURM_JOB_ID"' out.txt || die "no scontrol requeue"
+grep -q "^trap 'forward USR1' USR1" out.txt && grep -q "^trap 'forward TERM' TERM" out.txt ||
+    die "no USR1/TERM traps"
+grep -q 'SLURM_RESTART_COUNT' out.txt || die "SLURM_RESTART_COUNT is not logged"
+
+# defaults; the tokenizer from MODEL/tokenizer/; quoting of a path with a quote in it
+mkdir -p "it's"
+cp "$campaign" "it's/c.yaml"
+"$sf" submit "it's/c.yaml" -o run2 --model model2 --dry-run >out2.txt 2>err.txt ||
+    die "default dry run: $(cat err.txt)"
+for d in "--nodes=1" "--ntasks-per-node=1" "--signal=B:USR1@120"; do
+    grep -qxF "#SBATCH $d" out2.txt || die "defaults: no '#SBATCH $d' line"
+done
+grep -Eq -- '--(cpus-per-task|time|partition|account|mem|gpus-per-node)=' out2.txt &&
+    die "defaults: a resource directive nobody asked for"
+cmd=$(sed -n '/^srun /,/&$/p' out2.txt | sed 's/ \\$//' | sed 's/^    / /' | tr -d '\n')
+want="srun --mpi=pmix '$exe' render '$w/it'\\''s/c.yaml' -o '$w/run2' --model '$w/model2'"
+want+=" --signal-grace 60 &"
+[ "$cmd" = "$want" ] || die "default render command:
+  got:  $cmd
+  want: $want"
+# the quoted path survives bash: run the srun line's arguments through printf
+args=$(sed -n '/^srun /,/&$/p' out2.txt | sed 's/^srun --mpi=pmix/printf "%s\\n"/; s/ &$//' | bash)
+grep -qxF "$w/it's/c.yaml" <<<"$args" || die "quoted campaign path: $args"
+
+# every time form Slurm takes is accepted as written
+for t in 90 90:30 12:00:00 2-0 2-12:30 2-12:30:00 UNLIMITED; do
+    "$sf" submit "$campaign" -o run4 --model model --tokenizer "$tok" --time "$t" --dry-run \
+        2>err.txt | grep -qxF "#SBATCH --time=$t" || die "--time $t: $(cat err.txt)"
+done
+
+# bad input: one line naming the option and the fix, exit 2, no RUNDIR
+bad() { # bad "EXPECTED MESSAGE" ARGS...
+    local want=$1
+    shift
+    rm -rf bad
+    "$sf" submit "$@" >/dev/null 2>err.txt
+    local rc=$?
+    [ $rc = 2 ] || die "submit $*: exit $rc, want 2"
+    grep -qF -- "$want" err.txt || die "submit $*: message: $(head -1 err.txt), want '$want'"
+    [ ! -e bad ] || die "submit $*: created the run directory"
+}
+m=(--model model --tokenizer "$tok" --dry-run)
+bad "--nodes: '0' is not an integer" "$campaign" -o bad "${m[@]}" --nodes 0
+bad "--time 'soon': give [D-]HH:MM:SS" "$campaign" -o bad "${m[@]}" --time soon
+bad "--time '1:2:3:4'" "$campaign" -o bad "${m[@]}" --time 1:2:3:4
+bad "--time 00:04:00 (240 s) leaves no time" "$campaign" -o bad "${m[@]}" --time 00:04:00
+bad "--mem '64GB': give memory per node as N[K|M|G|T]" "$campaign" -o bad "${m[@]}" --mem 64GB
+bad "--gpus-per-node 'h100': give N or TYPE:N" "$campaign" -o bad "${m[@]}" --gpus-per-node h100
+bad "--partition 'gpu;rm': a partition name" "$campaign" -o bad "${m[@]}" --partition 'gpu;rm'
+bad "--account 'a b': an account name" "$campaign" -o bad "${m[@]}" --account 'a b'
+bad "--signal-lead: '1' is not an integer in [2, 65535]" "$campaign" -o bad "${m[@]}" --signal-lead 1
+bad "--tier 'best': use draft or final" "$campaign" -o bad "${m[@]}" --tier best
+bad "--ckpt-every '5x': give N steps" "$campaign" -o bad "${m[@]}" --ckpt-every 5x
+bad "--ckpt-every '1.5': give N steps" "$campaign" -o bad "${m[@]}" --ckpt-every 1.5
+bad "tp 2 (--tp) does not divide --ntasks-per-node 1" "$campaign" -o bad "${m[@]}" --tp 2
+bad "--model $w/nope: No such file or directory" "$campaign" -o bad --model "$w/nope" --dry-run
+bad "--tokenizer nope.json: No such file or directory" "$campaign" -o bad --model model \
+    --tokenizer nope.json --dry-run
+bad "$w/model has no tokenizer/tokenizer.json; pass --tokenizer FILE" "$campaign" -o bad \
+    --model model --dry-run
+bad "give a campaign file and -o RUNDIR" "$campaign" "${m[@]}"
+bad "unknown option --frobnicate" "$campaign" -o bad "${m[@]}" --frobnicate
+bad "option --nodes needs a value" "$campaign" -o bad "${m[@]}" --nodes
+bad "nope.yaml: (file): cannot open: No such file or directory" nope.yaml -o bad "${m[@]}"
+bad "the run directory goes into #SBATCH lines" "$campaign" -o "bad dir" "${m[@]}"
+[ ! -e "bad dir" ] || die "a refused run directory was created"
+# an invalid campaign: validate's messages, exit 2
+sed 's/duration: 3/duration: 99/' "$campaign" >broken.yaml
+"$sf" validate broken.yaml 2>want.txt >/dev/null
+"$sf" submit broken.yaml -o bad "${m[@]}" 2>err.txt >/dev/null
+rc=$?
+[ $rc = 2 ] || die "invalid campaign: exit $rc, want 2"
+cmp -s want.txt err.txt || die "invalid campaign: not validate's messages:
+$(diff want.txt err.txt)"
+grep -q "broken.yaml:.*duration" err.txt || die "invalid campaign: no FILE:LINE: field line"
+[ ! -e bad ] || die "invalid campaign: created the run directory"
+
+# sbatch missing: exit 1 naming it and the fix; the script is written for a later sbatch
+"$sf" submit "$campaign" -o run3 --model model --tokenizer "$tok" --sbatch "$w/no-sbatch" \
+    >out3.txt 2>err.txt
+rc=$?
+[ $rc = 1 ] || die "missing sbatch: exit $rc, want 1"
+grep -q "cannot run $w/no-sbatch: No such file or directory; install Slurm's client" err.txt ||
+    die "missing sbatch: message: $(cat err.txt)"
+[ -s run3/submit.sbatch ] || die "missing sbatch: the script was not written"
+[ ! -s out3.txt ] || die "missing sbatch: printed a job id: $(cat out3.txt)"
+
+"$sf" submit --help | grep -q "usage: shotfarm submit CAMPAIGN -o RUNDIR" || die "--help"
+[ $fail = 0 ] && echo "submit_cli: ok"
+exit $fail

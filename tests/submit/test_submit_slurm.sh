@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# shotfarm submit on a real 2-node Slurm cluster on loopback (slurm/local-cluster.sh), 2 nodes x 1
+# rank, compared with a local `mpirun -np 2` reference render of the same campaign:
+#  1. a plain job completes and its shot files are byte-identical to the reference;
+#  2. preemption: steps slowed with SF_FAULT_STEP_DELAY_MS (passed to the job in submit's
+#     environment), `scancel --signal=USR1 --batch` while a denoise unit runs -> the batch
+#     script forwards it, render checkpoints and exits 75, the script requeues the job; after
+#     the BeginTime hold is released the second launch (SLURM_RESTART_COUNT=1) resumes from the
+#     checkpoints (a second `run` event, a `started` at step > 0) and ends with the reference's
+#     bytes;
+#  3. scancel: SIGTERM to the batch shell and the ranks; render checkpoints and exits 75, and the
+#     script does not requeue (that would undo the cancel): CANCELLED, Restarts=0;
+#  4. SIGUSR1 then SIGTERM to the batch shell (the time limit after its warning): requeued;
+#  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
+# Skips (77) when not root, or Slurm or ffmpeg is missing. The cluster is stopped on any exit;
+# SF_KEEP=DIR copies the work directory (cluster logs included) there first, for debugging.
+set -u
+[ "$(id -u)" = 0 ] || { echo "slurm test needs root (slurmd runs jobs as their users)"; exit 77; }
+command -v slurmctld >/dev/null || { echo "slurm-wlm not installed"; exit 77; }
+command -v ffmpeg >/dev/null || { echo "ffmpeg not installed"; exit 77; }
+sf=${SF_SHOTFARM:?}
+src=${SF_SOURCE_DIR:?}
+mpiexec=${MPIEXEC:-mpirun}
+campaign=$src/tests/render/campaign.yaml
+[ -f "$src/tests/fault/campaign.yaml" ] && campaign=$src/tests/fault/campaign.yaml
+tok=$src/examples/models/tokenizer.json
+w=$(mktemp -d /tmp/sf-submit-slurm.XXXXXX)
+w=$(cd "$w" && pwd -P)
+cleanup() {
+    "$src/slurm/local-cluster.sh" stop "$w/cluster" >/dev/null 2>&1
+    [ -n "${SF_KEEP:-}" ] && cp -r "$w" "$SF_KEEP"; rm -rf "$w"
+}
+trap cleanup EXIT
+t0=$SECONDS
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+elapsed() { echo "  [$((SECONDS - t0)) s] $*"; }
+
+SF_SLURMCTLD_PORT=$((20000 + RANDOM % 5000)) SF_SLURMD_PORT=$((26000 + RANDOM % 5000)) \
+    "$src/slurm/local-cluster.sh" start "$w/cluster" 2 4 || exit 1
+export SLURM_CONF=$w/cluster/etc/slurm.conf
+"$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$w/model" 2>"$w/mkmodel.log" ||
+    { cat "$w/mkmodel.log"; exit 1; }
+"$mpiexec" -np 2 "$sf" render "$campaign" -o "$w/ref" --model "$w/model" --tokenizer "$tok" \
+    --cache "$w/cache-ref" >/dev/null 2>"$w/ref.log" || { tail "$w/ref.log"; exit 1; }
+elapsed "reference rendered ($campaign)"
+
+# submit NAME [args...]: submits the campaign into $w/NAME on 2 nodes x 1 rank; prints the job id.
+# Ranks on two slurmd "nodes" of one host cannot share vader's files: tcp (NOTES-infra); the job
+# gets these variables through submit's environment (sbatch --export=ALL).
+submit() {
+    local name=$1
+    shift
+    OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo \
+        "$sf" submit "$campaign" -o "$w/$name" --nodes 2 --ntasks-per-node 1 --model "$w/model" \
+        --tokenizer "$tok" --cache "$w/cache-$name" "$@" 2>"$w/$name.submit.log"
+}
+state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+# wait_gone JOB SECONDS: until the job leaves squeue (finished, failed or cancelled)
+wait_gone() {
+    local i
+    for i in $(seq $(($2 * 5))); do
+        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+# same_shots NAME: the shot files equal the reference's, byte for byte
+same_shots() {
+    local f n=0
+    for f in "$w"/ref/shots/*.mkv; do
+        n=$((n + 1))
+        cmp -s "$f" "$w/$1/shots/$(basename "$f")" ||
+            die "$1: $(basename "$f") differs from the reference (or is missing)"
+    done
+    [ $n -gt 0 ] || die "the reference has no shots"
+    [ "$(ls "$w/$1/shots" | wc -l)" = $n ] || die "$1: $(ls "$w/$1/shots") are not the reference's $n shots"
+}
+log_of() { cat "$w/$1"/slurm-*.out 2>/dev/null; }
+
+# 1. a plain job
+job=$(submit plain) || { cat "$w/plain.submit.log"; exit 1; }
+[[ $job =~ ^[0-9]+$ ]] || die "submit printed '$job', not a job id"
+wait_gone "$job" 120 || { die "job $job still queued after 120 s"; scancel "$job"; }
+elapsed "plain job $job: $(state "$job")"
+[ "$(state "$job")" = COMPLETED ] || die "plain job: state $(state "$job"):
+$(log_of plain | tail -20)"
+same_shots plain
+grep -q '"event": "run".*"ranks": 2' "$w/plain/events.jsonl" || die "plain job: not 2 ranks"
+log_of plain | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s)' ||
+    die "plain job: no launch line: $(log_of plain | head -3)"
+
+# 2. preemption. The signal must reach a denoise unit before its last step boundary (the render
+#    campaign has 2 steps): 3 s steps leave room for a slow `scancel` -> trap -> srun hop.
+job=$(SF_FAULT_STEP_DELAY_MS=3000 submit pre --ckpt-every 100) || { cat "$w/pre.submit.log"; exit 1; }
+ev=$w/pre/events.jsonl
+for _ in $(seq 600); do
+    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null ||
+    die "preempt: no denoise unit started in 60 s: $(log_of pre | tail -5)"
+scancel --signal=USR1 --batch "$job" || die "scancel --signal=USR1 --batch $job failed"
+elapsed "preempt: USR1 sent to job $job"
+# Requeued, the job is PENDING with Reason=None for about a second (still completing), then
+# Reason=BeginTime; releasing it before that makes Slurm mark it FAILED.
+held=0
+for _ in $(seq 600); do
+    scontrol show job "$job" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && { held=1; break; }
+    sleep 0.1
+done
+[ $held = 1 ] || die "preempt: job not requeued with a BeginTime hold in 60 s (state $(state "$job")): $(log_of pre | tail)"
+# slurmd refuses a launch whose credential is from the same second as the requeue's kill ("Job
+# credential revoked": the job then FAILS); Slurm's own 120 s hold is far longer.
+sleep 2
+scontrol update JobId="$job" StartTime=now || die "preempt: could not release the BeginTime hold"
+elapsed "preempt: requeued, hold released"
+wait_gone "$job" 150 || { die "preempt: job $job still queued after 150 s"; scancel "$job"; }
+elapsed "preempt: job $job: $(state "$job")"
+[ "$(state "$job")" = COMPLETED ] || die "preempt: state $(state "$job"): $(log_of pre | tail -20)"
+scontrol show job "$job" | grep -q 'Restarts=1 ' || die "preempt: $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')"
+log_of pre | grep -q 'got SIGUSR1: render checkpoints' || die "preempt: the trap did not run"
+log_of pre | grep -q 'render checkpointed (exit 75): requeueing job' || die "preempt: no requeue line"
+log_of pre | grep -q 'launch 2 (SLURM_RESTART_COUNT=1)' || die "preempt: no second launch"
+[ "$(grep -c '"event": "run"' "$ev")" = 2 ] || die "preempt: $(grep -c '"event": "run"' "$ev") run events, want 2"
+grep -q '"event": "interrupted"' "$ev" || die "preempt: no unit was interrupted"
+grep '"event": "run_end"' "$ev" | head -1 | grep -q '"status": 75' || die "preempt: the first launch did not end with 75"
+grep '"event": "started".*"kind": "denoise"' "$ev" | grep -Eq '"step": [1-9]' ||
+    die "preempt: no denoise unit resumed at a step > 0"
+same_shots pre
+
+# 3. scancel (SIGTERM to the batch shell and the ranks): render still checkpoints and exits 75,
+#    but the script must not requeue a cancelled job
+job=$(SF_FAULT_STEP_DELAY_MS=2000 submit cancel) || { cat "$w/cancel.submit.log"; exit 1; }
+ev=$w/cancel/events.jsonl
+for _ in $(seq 600); do
+    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
+    sleep 0.1
+done
+scancel "$job"
+wait_gone "$job" 60 || die "scancel: job $job still queued after 60 s"
+elapsed "scancel: job $job: $(state "$job")"
+[ "$(state "$job")" = CANCELLED ] || die "scancel: state $(state "$job")"
+scontrol show job "$job" | grep -q 'Restarts=0 ' || die "scancel: the job was requeued"
+log_of cancel | grep -q 'render checkpointed (exit 75) after SIGTERM: not requeueing' ||
+    die "scancel: $(log_of cancel | grep shotfarm-submit)"
+grep -q '"event": "interrupted"' "$ev" || die "scancel: no unit checkpointed"
+
+# 4. SIGUSR1 then SIGTERM to the batch shell (a time limit that catches a render still
+#    checkpointing): requeued all the same; the pending job is then cancelled
+job=$(SF_FAULT_STEP_DELAY_MS=3000 submit late) || { cat "$w/late.submit.log"; exit 1; }
+ev=$w/late/events.jsonl
+for _ in $(seq 600); do
+    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
+    sleep 0.1
+done
+scancel --signal=USR1 --batch "$job"
+scancel --signal=TERM --batch "$job"
+held=0
+for _ in $(seq 600); do
+    scontrol show job "$job" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && { held=1; break; }
+    sleep 0.1
+done
+elapsed "USR1 + TERM: job $job: $(state "$job")"
+[ $held = 1 ] || die "USR1 + TERM: not requeued: $(log_of late | grep shotfarm-submit)"
+log_of late | grep -q 'got SIGTERM' || die "USR1 + TERM: the TERM did not reach the trap"
+scancel "$job"
+wait_gone "$job" 30 || die "USR1 + TERM: the requeued job did not cancel"
+
+# 5. sbatch refuses: its own message, exit 1
+submit refused --partition nosuch >/dev/null
+rc=$?
+[ $rc = 1 ] || die "unknown partition: exit $rc, want 1"
+grep -q "sbatch: error: .*[Pp]artition" "$w/refused.submit.log" ||
+    die "unknown partition: not sbatch's message: $(cat "$w/refused.submit.log")"
+
+elapsed "done"
+[ $fail = 0 ] && echo "submit_slurm: ok"
+exit $fail
