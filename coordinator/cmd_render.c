@@ -50,6 +50,7 @@
 #include <mpi.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +68,19 @@
 extern char *openblas_get_corename(void);
 extern char *openblas_get_config(void);
 
-/* EV_SIGNAL: a rank received SIGTERM/SIGUSR1 (status = the signal) while idle; the others
- * say what happened to a job. EV_STEP of a decode job counts frames: progress for the stall
- * timeout, not logged. */
-enum ev_type { EV_STARTED, EV_STEP, EV_FINISHED, EV_FAILED, EV_CKPT, EV_INTERRUPTED, EV_SIGNAL };
+/* EV_SIGNAL: a rank received SIGTERM/SIGUSR1 (status = the signal) while idle; EV_BYE: a rank's
+ * last message, the answer to SF_RENDER_MSG_END; the others say what happened to a job.
+ * EV_STEP of a decode job counts frames: progress for the stall timeout, not logged. */
+enum ev_type {
+    EV_STARTED,
+    EV_STEP,
+    EV_FINISHED,
+    EV_FAILED,
+    EV_CKPT,
+    EV_INTERRUPTED,
+    EV_SIGNAL,
+    EV_BYE
+};
 
 struct event_msg {
     int32_t job, type, step, n_steps, status, group, rank, pad;
@@ -798,12 +808,14 @@ static void stalled(struct coord *c, int g)
 
 static void handle(struct coord *c, const struct event_msg *m)
 {
-    const struct sf_render_job *u = &c->s->jobs[m->job];
-    if (m->type != EV_SIGNAL) c->alive[m->job] = sf_time_now();
-    switch (m->type) {
-    case EV_SIGNAL:
+    if (m->type == EV_SIGNAL) { /* the only event without a job */
         begin_stop(c, m);
-        break;
+        return;
+    }
+    SF_ASSERT(m->job >= 0 && m->job < c->s->n_jobs);
+    const struct sf_render_job *u = &c->s->jobs[m->job];
+    c->alive[m->job] = sf_time_now();
+    switch (m->type) {
     case EV_STARTED:
         c->step[m->job] = m->step;
         c->ckpt_step[m->job] = m->step;
@@ -1033,6 +1045,22 @@ stop:
     }
     for (int r = 0; r < c->n_ranks; r++) /* every rank, leaders or not */
         send_to(c, r, SF_RENDER_MSG_END);
+    /* every rank answers END with its last message, after anything it sent before (one source,
+     * one tag: in order): once all have, no message is left unreceived at MPI_Finalize, and no
+     * worker is left blocked sending a late report (a signal seen while idle) */
+    wait_ns = 100000;
+    for (int byes = 0; byes < c->n_ranks && !c->st;) {
+        int flag = 0;
+        MPI_Status ms;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_EVENT, c->comm, &flag, &ms);
+        if (!flag) {
+            back_off(&wait_ns);
+            continue;
+        }
+        struct event_msg m;
+        MPI_Recv(&m, (int)sizeof m, MPI_BYTE, ms.MPI_SOURCE, TAG_EVENT, c->comm, MPI_STATUS_IGNORE);
+        byes += m.type == EV_BYE;
+    }
     return NULL;
 }
 
@@ -1057,7 +1085,10 @@ static void send_event(struct worker_ctx *w, int type, int step, int n_steps, in
     w->m.status = status;
     w->m.t = wall_now();
     snprintf(w->m.text, sizeof w->m.text, "%s", text ? text : "");
-    int rc = MPI_Send(&w->m, (int)sizeof w->m, MPI_BYTE, 0, TAG_EVENT, w->comm);
+    /* only the bytes in use: a small message goes out eagerly, so a report never waits for
+     * the coordinator to be receiving */
+    const size_t used = offsetof(struct event_msg, text) + strlen(w->m.text) + 1;
+    int rc = MPI_Send(&w->m, (int)used, MPI_BYTE, 0, TAG_EVENT, w->comm);
     if (rc != MPI_SUCCESS && !w->mpi_failed) {
         /* MPI_ERRORS_RETURN: stop at the next step boundary with a checkpoint, as for a
          * signal, rather than compute what nobody can be told about */
@@ -1133,7 +1164,11 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
         wait_ns = 100000;
         int32_t job;
         MPI_Recv(&job, 1, MPI_INT32_T, 0, TAG_JOB, comm, MPI_STATUS_IGNORE);
-        if (job == SF_RENDER_MSG_END) break;
+        if (job == SF_RENDER_MSG_END) {
+            wc.m.job = -1;
+            send_event(&wc, EV_BYE, 0, 0, 0, NULL);
+            break;
+        }
         if (job == SF_RENDER_MSG_STOP) continue; /* the job it was meant for has ended */
         wc.m.job = job;
         wc.stop = 0;
@@ -1146,6 +1181,7 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
             if (rs != SF_OK && rs != SF_E_INTERRUPTED)
                 SF_ERROR("render", "%s failed on group rank %d: %s", u->name, world->group_rank,
                          sf_log_first_error());
+            if (wc.stop || rs == SF_E_INTERRUPTED) wc.told = 1;
             g_job = -1;
             continue;
         }
@@ -1157,6 +1193,7 @@ static int worker_loop(const struct sf_render_setup *s, const struct sf_world *w
             send_event(&wc, EV_INTERRUPTED, wc.ckpt_step, u->steps, rs, wc.ckpt);
         else
             send_event(&wc, EV_FAILED, 0, 0, rs, sf_log_first_error());
+        if (wc.stop || rs == SF_E_INTERRUPTED) wc.told = 1; /* the coordinator is stopping */
     }
     sf_render_worker_destroy(w);
     return SF_OK;
