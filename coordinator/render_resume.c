@@ -295,6 +295,29 @@ static int signalled(const char *rundir, int attempt, const char *unit)
     return n;
 }
 
+/* Temporary files of writes that a death interrupted (io/sf_file.h names them NAME.tmp.PID.N,
+ * shot files NAME.tmp.PID): garbage once no render holds the directory, which rank 0's lock on
+ * RUNDIR/.lock guarantees here. The shared cache is left alone: other renders may be writing. */
+static void sweep_temporaries(const char *rundir)
+{
+    static const char *const dirs[] = {"", "/ckpt", "/latents", "/shots"};
+    for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+        char dir[SF_RENDER_PATH_MAX + 16];
+        snprintf(dir, sizeof dir, "%s%s", rundir, dirs[k]);
+        DIR *d = opendir(dir);
+        if (!d) continue;
+        for (struct dirent *e; (e = readdir(d));) {
+            if (!strstr(e->d_name, ".tmp.")) continue;
+            char p[SF_RENDER_PATH_MAX + 300];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (sf_file_is_regular(p) && unlink(p) == 0)
+                SF_INFO("render", "%s: removed (a write that an earlier launch did not finish)",
+                        p);
+        }
+        closedir(d);
+    }
+}
+
 static void remove_output(const struct sf_render_job *j)
 {
     char side[SF_RENDER_PATH_MAX + 16];
@@ -343,6 +366,7 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
     }
     const struct sf_json *old = sf_json_root(doc);
     r->resumed = 1;
+    sweep_temporaries(s->rundir);
     int64_t attempt = 0;
     sf_json_get_int(old, "attempt", &attempt);
     char why[1024];

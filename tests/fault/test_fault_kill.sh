@@ -87,9 +87,9 @@ assert len(ends) == 1 and ends[0][0] > last_run and ends[0][1] == 0, \
 PY
 left_ckpts=$(ls "$work/run/ckpt" 2>/dev/null | grep '\.h5$')
 [ -z "$left_ckpts" ] || die "checkpoints left after every latent was published: $left_ckpts"
-# temporary files of writes that a kill interrupted are garbage, not a wrong result: reported only
+# temporary files of writes that a kill interrupted are swept by the next launch
 tmp=$(cd "$work/run" && find . -name '*.tmp.*' | sort)
-[ -z "$tmp" ] || echo "note: temporary files of killed writes left in the run directory:" $tmp
+[ -z "$tmp" ] || die "temporary files of killed writes left in the run directory:" $tmp
 [ "$fail" = 0 ] && echo "fault_kill: ok (seed $seed, 5 deaths, ${k} resumes from k > 0, identical to the uninterrupted render)"
 [ "$fail" = 0 ] || echo "seed $seed"
 exit $fail
