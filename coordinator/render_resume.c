@@ -357,10 +357,19 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
     char err[160];
     if (!(doc = sf_json_parse(text, len, err, sizeof err)) ||
         !sf_json_get(sf_json_root(doc), "identity")) {
+        if (o->force) { /* render it again from scratch: nothing of it can be trusted */
+            SF_WARN("render", "%s: %s; --force: every unit is rendered again", path,
+                    doc ? "no `identity` object (an older shotfarm's run)" : err);
+            sweep_temporaries(s->rundir);
+            for (int i = 0; i < s->n_jobs; i++)
+                if (s->jobs[i].kind != SF_JOB_TEXT && s->jobs[i].kind != SF_JOB_SKIP)
+                    remove_output(&s->jobs[i]);
+            goto out;
+        }
         SF_ERROR("render",
-                 "%s: %s; it is not a manifest this version can resume from: render into a "
-                 "new -o directory",
-                 path, doc ? "no `identity` object" : err);
+                 "%s: %s; it is not a manifest this version can resume from: pass --force to "
+                 "render the directory again from scratch, or render into a new -o directory",
+                 path, doc ? "no `identity` object (an older shotfarm's run)" : err);
         st = SF_E_USAGE;
         goto out;
     }

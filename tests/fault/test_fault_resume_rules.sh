@@ -8,7 +8,10 @@
 #     leaves the outputs untouched;
 #  4. an edited prompt of one shot re-renders that shot only (`reused` for the others, their
 #     files untouched) and its frames equal a fresh render of the edited campaign;
-#  5. the changed seed with --force renders, identical to a fresh render with that seed.
+#  5. the changed seed with --force renders, identical to a fresh render with that seed;
+#  6. a manifest this version cannot resume from (an older shotfarm's, no `identity`) is refused
+#     with one line; with --force the directory is rendered again from scratch (a stale shot
+#     file is replaced, not taken for a finished one), identical to a fresh render.
 . "$(dirname "$0")/common.sh"
 # stamp NAME: inode and mtime (ns) of every final latent and shot file of $work/NAME
 stamp() { stat -c '%n %i %y' "$work/$1"/latents/*.h5 "$work/$1"/shots/*.mkv; }
@@ -90,5 +93,18 @@ run_to_end run force 2 --force
 run_to_end fresh-seed 1 2
 [ "$(frames run)" = "$(frames fresh-seed)" ] || die "--force with a changed seed: frames differ from a fresh render with that seed"
 [ "$(frames run)" != "$(frames fresh-prompt)" ] || die "--force with a changed seed: the frames did not change"
+python3 - "$work/run/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+del m["identity"]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+printf 'stale' >"$work/run/shots/alpha.one.take1.16x9.mkv"
+run_to_end run old 2
+[ $rc = 2 ] || { die "a manifest without identity: exit $rc, want 2"; log_tail run old; }
+one_error_line run old "older shotfarm" "a manifest without identity"
+run_to_end run oldforce 2 --force
+[ $rc = 0 ] || { die "--force over a manifest without identity: exit $rc"; log_tail run oldforce 20; }
+[ "$(frames run)" = "$(frames fresh-seed)" ] || die "--force over a manifest without identity: frames differ from a fresh render"
 [ "$fail" = 0 ] && echo "fault_resume_rules: ok"
 exit $fail
