@@ -212,7 +212,7 @@ int sf_cmd_plan(int argc, char **argv)
     };
     struct sf_plan_options o = {.hw = sf_plan_profile("h100"), .nodes = 1, .devices_per_node = 8,
                                 .tp = 0, .tier = SF_TIER_FINAL, .credit_usd = SF_PLAN_DEFAULT_CREDIT_USD};
-    int json = 0, st = SF_OK, opt;
+    int json = 0, st = SF_OK, opt, tier;
     long v;
     struct sf_campaign *c = NULL;
     struct sf_diags *d = NULL;
@@ -228,9 +228,8 @@ int sf_cmd_plan(int argc, char **argv)
             if (!o.hw) return sf_cli_usage_error("plan", "--gpu: unknown profile '%s' (h100, h200, a100, l40s, cpu)", optarg);
             break;
         case 'T':
-            if (strcmp(optarg, "draft") == 0) o.tier = SF_TIER_DRAFT;
-            else if (strcmp(optarg, "final") == 0) o.tier = SF_TIER_FINAL;
-            else return sf_cli_usage_error("plan", "--tier: '%s' is not draft or final", optarg);
+            if (sf_cli_parse_tier("plan", optarg, &tier)) return SF_E_USAGE;
+            o.tier = (enum sf_tier_kind)tier;
             break;
         case 'p': SF_TRY(st, sf_cli_parse_double("plan", "--price-per-gpu-hour", optarg, 0, 1e6, &o.price_per_hour)); break;
         case 'c': SF_TRY(st, sf_cli_parse_double("plan", "--credit-usd", optarg, 0, 1e6, &o.credit_usd)); break;

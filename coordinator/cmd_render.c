@@ -185,12 +185,7 @@ static int parse(int argc, char **argv, struct opts *o)
             if (sf_cli_parse_int(CMD, "--threads", optarg, 1, 4096, &o->threads)) return SF_E_USAGE;
             break;
         case 't':
-            if (strcmp(optarg, "draft") == 0)
-                o->tier = 0;
-            else if (strcmp(optarg, "final") == 0)
-                o->tier = 1;
-            else
-                return sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
+            if (sf_cli_parse_tier(CMD, optarg, &o->tier)) return SF_E_USAGE;
             break;
         case 'R':
             o->resume = 1;

@@ -242,9 +242,8 @@ static int parse(int argc, char **argv, struct opts *o)
             st = sf_cli_parse_int(CMD, "--tp", optarg, 1, 64, &o->tp);
             break;
         case 't':
-            o->tier = optarg;
-            if (strcmp(optarg, "draft") != 0 && strcmp(optarg, "final") != 0)
-                st = sf_cli_usage_error(CMD, "--tier '%s': use draft or final", optarg);
+            o->tier = optarg; /* passed on as written */
+            st = sf_cli_parse_tier(CMD, optarg, &(int){0});
             break;
         case 'm':
             o->model = optarg;

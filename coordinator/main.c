@@ -116,6 +116,17 @@ int sf_cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, l
     return SF_OK;
 }
 
+int sf_cli_parse_tier(const char *cmd, const char *s, int *tier)
+{
+    if (s && strcmp(s, "draft") == 0)
+        *tier = 0;
+    else if (s && strcmp(s, "final") == 0)
+        *tier = 1;
+    else
+        return sf_cli_usage_error(cmd, "--tier '%s': use draft or final", s ? s : "");
+    return SF_OK;
+}
+
 int sf_cli_parse_every(const char *cmd, const char *opt, const char *s, int *steps,
                        double *seconds)
 {

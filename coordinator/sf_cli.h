@@ -22,11 +22,15 @@ extern const struct sf_cli_command sf_cli_commands[];
 
 /* Prints "shotfarm CMD: <message>" and a hint to --help on stderr; returns SF_E_USAGE. */
 int sf_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints that CMD is not built yet (names the issue that brings it); returns SF_E_USAGE. */
+/* Prints that CMD is not in this build and why (e.g. the SF_MINIMAL build's missing
+ * libraries); returns SF_E_USAGE. */
 int sf_cli_not_built(const char *cmd, const char *what);
 /* Parses a positive integer option value into *out; on failure reports it as a usage error
  * naming `opt`. Returns SF_OK or SF_E_USAGE. */
 int sf_cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* --tier: "draft" -> 0, "final" -> 1 (enum sf_tier_kind's values). Returns SF_OK or SF_E_USAGE
+ * (reported). */
+int sf_cli_parse_tier(const char *cmd, const char *s, int *tier);
 /* A cadence: "N" steps (*steps = N, *seconds = 0), "Ns" seconds or "Nm" minutes (*steps = 0,
  * *seconds > 0); N > 0. Returns SF_OK or SF_E_USAGE (reported naming opt). */
 int sf_cli_parse_every(const char *cmd, const char *opt, const char *s, int *steps,

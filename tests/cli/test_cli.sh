@@ -20,5 +20,19 @@ python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert "commit" in d and
     || { echo "FAIL: --version --json is not one JSON document: $vj"; fail=1; }
 err=$("$sf" frobnicate 2>&1 >/dev/null); check "unknown command" 2 $?
 grep -q "unknown command 'frobnicate'" <<<"$err" || { echo "FAIL: unknown command message: $err"; fail=1; }
+# render's option errors (docs/render.md): one line naming the option and what to give, exit 2
+bad() { # bad PATTERN ARGS...: exit 2, one stderr line matching PATTERN (plus the "Try" hint)
+    local pat=$1 e
+    shift
+    e=$("$sf" render "$@" 2>&1 >/dev/null); check "render $*" 2 $?
+    grep -q -- "$pat" <<<"$e" || { echo "FAIL: render $*: message: $e"; fail=1; }
+}
+bad "use draft or final" c.yaml -o r --tier best
+bad "a whole number" c.yaml -o r --ckpt-every 2.5
+bad "N seconds (60s)" c.yaml -o r --ckpt-every 0s
+bad "N minutes (10m)" c.yaml -o r --ckpt-every 5h
+bad "--signal-grace: 'soon' is not a number" c.yaml -o r --signal-grace soon
+bad "--stall-timeout: '0' is not a number" c.yaml -o r --stall-timeout 0
+bad "--max-retries: '-1' is not an integer" c.yaml -o r --max-retries -1
 [ "$fail" = 0 ] && echo "cli_basics: ok"
 exit $fail

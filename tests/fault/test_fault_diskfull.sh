@@ -7,7 +7,10 @@
 # errno's text and say the disk is full (no HDF5 diagnostics dump), leave no temporary
 # file, keep the previous checkpoint verifying (`shotfarm inspect`), and a relaunch without the
 # fault must resume from that previous checkpoint and end identical to an uninterrupted render.
-# The same N with EFBIG must say "File too large" and recover the same way.
+# The same N with EFBIG must say "File too large" and recover the same way. In a tensor-parallel
+# group (-np 2 --tp 2: only the leader, rank 0, writes, in the same order) the same N fails the
+# leader's checkpoint and the other rank must learn it at the step boundary and stop too, naming
+# it, instead of waiting in the next step's collective.
 . "$(dirname "$0")/common.sh"
 reference
 # failed_write NAME TAG: the path of the write that failed in that launch's log ("" if none)
@@ -67,5 +70,12 @@ assert got == [(step, prev)], "%s started %s in the relaunch, want step %d from 
 PY
     same_as_ref $run
 done
+SF_FAULT_WRITE=$n launch tpfull 1 2 --tp 2
+await 60
+[ $rc != 0 ] && [ $rc != 124 ] || { die "tp 2: exit $rc, want non-zero (124: the group hung)"; log_tail tpfull 1 20; }
+grep -q "r1 render: error: .*the group leader could not write its checkpoint" "$work/tpfull.1.log" \
+    || { die "tp 2: rank 1 does not say the leader's checkpoint failed"; log_tail tpfull 1 20; }
+grep "error: " "$work/tpfull.1.log" | grep -q "disk is full" || die "tp 2: no line says the disk is full"
+verifies "$work/tpfull/ckpt/$prev" || die "tp 2: the previous checkpoint ckpt/$prev does not verify"
 [ "$fail" = 0 ] && echo "fault_diskfull: ok (write $n = ckpt step $step: ENOSPC and EFBIG reported, step $((step - 1)) kept, identical after resume)"
 exit $fail

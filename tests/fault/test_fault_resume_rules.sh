@@ -9,7 +9,9 @@
 #  4. an edited prompt of one shot re-renders that shot only (`reused` for the others, their
 #     files untouched) and its frames equal a fresh render of the edited campaign;
 #  5. the changed seed with --force renders, identical to a fresh render with that seed;
-#  6. a manifest this version cannot resume from (an older shotfarm's, no `identity`) is refused
+#  6. a run directory another render holds (RUNDIR/.lock) is refused: exit 1, one line, nothing
+#     written;
+#  7. a manifest this version cannot resume from (an older shotfarm's, no `identity`) is refused
 #     with one line; with --force the directory is rendered again from scratch (a stale shot
 #     file is replaced, not taken for a finished one), identical to a fresh render.
 . "$(dirname "$0")/common.sh"
@@ -27,6 +29,15 @@ run_to_end empty 1 1 --resume
 [ $rc = 2 ] || die "--resume on an empty directory: exit $rc, want 2"
 one_error_line empty 1 "nothing to resume" "--resume on an empty directory"
 [ -z "$(ls "$work/empty")" ] || die "--resume on an empty directory wrote $(ls "$work/empty")"
+
+mkdir "$work/locked"
+exec 9>"$work/locked/.lock" # this shell holds the lock, as a running render's rank 0 would
+flock 9
+run_to_end locked 1 1
+exec 9>&-
+[ $rc = 1 ] || die "a locked run directory: exit $rc, want 1"
+one_error_line locked 1 "another render is writing" "a locked run directory"
+[ "$(ls -A "$work/locked")" = ".lock" ] || die "a locked run directory: wrote $(ls -A "$work/locked")"
 
 run_to_end run 1 2
 [ $rc = 0 ] || { die "first render exited $rc"; log_tail run 1 20; exit 1; }
