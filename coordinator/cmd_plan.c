@@ -27,7 +27,13 @@ static void usage(FILE *f)
             "price of the same seconds of video from a hosted generator. docs/cost-model.md\n"
             "has the formulas; efficiencies and prices not yet measured are marked assumptions.\n\n"
             "  --nodes N              nodes (default 1)\n"
-            "  --gpus-per-node G      devices per node (default 8; with --gpu cpu: ranks per node)\n"
+            "  --gpus-per-node G      devices per node (default 8; with --gpu cpu: ranks per node,\n"
+            "                         default one worker group's worth, the campaign's tp)\n"
+            "  --cores-per-rank N     with --gpu cpu: cores per rank (default: this machine's\n"
+            "                         cores / ranks per node)\n"
+            "  --mem-per-rank GIB     with --gpu cpu: memory per rank (default: this machine's\n"
+            "                         memory / ranks per node)\n"
+            "  --cpu-lanes N          CPU lanes per node for encodes (default 1, as render)\n"
             "  --tp K                 tensor-parallel degree (default: the campaign's model.tp)\n"
             "  --gpu NAME             hardware profile (default h100)\n"
             "  --tier draft|final     which tier to plan (default final)\n"
@@ -48,6 +54,13 @@ static const char *human(double v, char *buf, size_t n, const char *unit)
     return buf;
 }
 
+/* The model's name for the table: its config, else its directory. */
+static const char *model_name(const struct sf_campaign *c, const struct sf_plan_options *o)
+{
+    const struct sf_model_settings *ms = sf_campaign_model(c);
+    return o->model_dir ? o->model_dir : ms->config ? ms->config : ms->dir ? ms->dir : "?";
+}
+
 static void print_table(const struct sf_campaign *c, const struct sf_plan *p,
                         const struct sf_plan_options *o, double price)
 {
@@ -55,10 +68,11 @@ static void print_table(const struct sf_campaign *c, const struct sf_plan *p,
     char b1[32], b2[32];
     printf("campaign %s, tier %s (%d steps, %dx%d, %s), model %s %s\n", sf_campaign_name(c),
            o->tier == SF_TIER_DRAFT ? "draft" : "final", t->steps, t->width, t->height,
-           t->sampler == SF_SAMPLER_UNIPC ? "unipc" : "euler", sf_campaign_model(c)->config,
+           t->sampler == SF_SAMPLER_UNIPC ? "unipc" : "euler", model_name(c, o),
            sf_campaign_model(c)->dtype);
-    printf("cluster: %d node(s) x %d %s (%s), tp %d -> %d worker group(s)\n\n", o->nodes,
-           o->devices_per_node, o->hw->name, o->hw->description, o->tp, p->n_groups);
+    printf("cluster: %d node(s) x %d %s (%s), tp %d -> %d worker group(s), %d CPU lane(s)\n\n",
+           o->nodes, o->devices_per_node, o->hw->name, o->hw->description, o->tp, p->n_groups,
+           p->n_lanes);
     printf("%-24s %6s %8s %12s %12s %9s\n", "sequence", "units", "denoise", "FLOPs",
            o->hw->is_cpu ? "core-s" : "GPU-s", "video s");
     int nseq = sf_campaign_n_sequences(c);
@@ -69,7 +83,7 @@ static void print_table(const struct sf_campaign *c, const struct sf_plan *p,
             const struct sf_plan_unit *u = &p->units[i];
             if (u->sequence != q) continue;
             units++;
-            dn += u->kind == SF_UNIT_DENOISE;
+            dn += u->kind == &sf_unit_denoise;
             fl += u->flops;
             secs += u->seconds * o->tp;
             video += u->video_seconds;
@@ -128,6 +142,9 @@ static void print_json(const struct sf_campaign *c, const struct sf_plan *p,
     sf_jw_key(&w, "device"); sf_jw_str(&w, o->hw->name);
     sf_jw_key(&w, "tp"); sf_jw_int(&w, o->tp);
     sf_jw_key(&w, "groups"); sf_jw_int(&w, p->n_groups);
+    sf_jw_key(&w, "cpu_lanes"); sf_jw_int(&w, p->n_lanes);
+    sf_jw_key(&w, "device_description"); sf_jw_str(&w, o->hw->description);
+    sf_jw_key(&w, "device_mem_bytes"); sf_jw_num(&w, o->hw->mem_bytes);
     sf_jw_obj_end(&w);
     sf_jw_key(&w, "units");
     sf_jw_arr_begin(&w);
@@ -135,7 +152,9 @@ static void print_json(const struct sf_campaign *c, const struct sf_plan *p,
         const struct sf_plan_unit *u = &p->units[i];
         sf_jw_obj_begin(&w);
         sf_jw_key(&w, "name"); sf_jw_str(&w, u->name);
-        sf_jw_key(&w, "kind"); sf_jw_str(&w, sf_unit_kind_name(u->kind));
+        sf_jw_key(&w, "kind"); sf_jw_str(&w, u->kind->name);
+        sf_jw_key(&w, "resource"); sf_jw_str(&w, u->kind->resource == SF_UNIT_CPU ? "cpu" : "group");
+        sf_jw_key(&w, "gang"); sf_jw_int(&w, u->gang);
         sf_jw_key(&w, "sequence");
         if (u->sequence >= 0) sf_jw_str(&w, sf_campaign_sequence(c, u->sequence)->id);
         else sf_jw_null(&w);
@@ -208,8 +227,15 @@ int sf_cmd_plan(int argc, char **argv)
         {"tier", required_argument, 0, 'T'},  {"price-per-gpu-hour", required_argument, 0, 'p'},
         {"credit-usd", required_argument, 0, 'c'}, {"json", no_argument, 0, 'j'},
         {"model", required_argument, 0, 'm'},
+        {"cores-per-rank", required_argument, 0, 'C'}, {"mem-per-rank", required_argument, 0, 'M'},
+        {"cpu-lanes", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
     };
+    long cores_per_rank = 0;
+    double mem_gib = 0;
+    int gpus_given = 0;
+    struct sf_hw_profile cpu;
+    char cpu_desc[256];
     struct sf_plan_options o = {.hw = sf_plan_profile("h100"), .nodes = 1, .devices_per_node = 8,
                                 .tp = 0, .tier = SF_TIER_FINAL, .credit_usd = SF_PLAN_DEFAULT_CREDIT_USD};
     int json = 0, st = SF_OK, opt, tier;
@@ -221,7 +247,10 @@ int sf_cmd_plan(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'n': SF_TRY(st, sf_cli_parse_int("plan", "--nodes", optarg, 1, 100000, &v)); o.nodes = (int)v; break;
-        case 'g': SF_TRY(st, sf_cli_parse_int("plan", "--gpus-per-node", optarg, 1, 1024, &v)); o.devices_per_node = (int)v; break;
+        case 'g': SF_TRY(st, sf_cli_parse_int("plan", "--gpus-per-node", optarg, 1, 1024, &v)); o.devices_per_node = (int)v; gpus_given = 1; break;
+        case 'C': SF_TRY(st, sf_cli_parse_int("plan", "--cores-per-rank", optarg, 1, 4096, &cores_per_rank)); break;
+        case 'M': SF_TRY(st, sf_cli_parse_double("plan", "--mem-per-rank", optarg, 0.01, 1e6, &mem_gib)); break;
+        case 'L': SF_TRY(st, sf_cli_parse_int("plan", "--cpu-lanes", optarg, 1, 16, &v)); o.cpu_lanes = (int)v; break;
         case 't': SF_TRY(st, sf_cli_parse_int("plan", "--tp", optarg, 1, 1024, &v)); o.tp = (int)v; break;
         case 'G':
             o.hw = sf_plan_profile(optarg);
@@ -246,6 +275,15 @@ int sf_cmd_plan(int argc, char **argv)
         goto out;
     }
     if (!o.tp) o.tp = sf_campaign_model(c)->tp;
+    if (o.hw->is_cpu) { /* one rank per node unless told; cores and memory of this machine */
+        if (!gpus_given) o.devices_per_node = o.tp;
+        sf_plan_cpu_profile(o.hw, o.devices_per_node, (int)cores_per_rank, mem_gib * 1073741824.0,
+                            &cpu, cpu_desc, sizeof cpu_desc);
+        o.hw = &cpu;
+    }
+    if ((cores_per_rank || mem_gib > 0) && !o.hw->is_cpu)
+        return sf_cli_usage_error("plan", "--cores-per-rank and --mem-per-rank describe CPU "
+                                  "ranks: use them with --gpu cpu");
     SF_TRY(st, sf_plan_build(c, &o, &p));
     double price = o.price_per_hour > 0 ? o.price_per_hour : o.hw->price_per_hour;
     if (json) print_json(c, &p, &o, price);

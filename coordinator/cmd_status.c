@@ -1,4 +1,5 @@
-/* cmd_status.c — `shotfarm status RUNDIR [--json]`: per shot state, denoising step n/N,
+/* cmd_status.c — `shotfarm status RUNDIR [--json]`: per shot (and per row of campaign-wide
+ * work: the manifest's `row` of each unit) state, step n/N,
  * elapsed time, ETA, worker group and last error of a run directory, read from manifest.json
  * (the units and which shot each belongs to) and events.jsonl (what happened). Called by main.c;
  * safe to run while a render is writing: a torn last line of events.jsonl (a render killed
@@ -23,7 +24,7 @@
 #define MAX_FILE (256u << 20)
 
 struct unit {
-    const char *name, *kind, *shot;
+    const char *name, *kind, *shot, *row;
     int steps;
     int state; /* 0 pending, 1 running, 2 done, 3 failed, 4 skipped */
     int step, group, step0;
@@ -94,10 +95,13 @@ static int on_event(void *arg, const struct sf_json *e)
     return SF_OK;
 }
 
+/* A row of the table: a shot, or campaign-wide work of one kind (prompts, identity bank,
+ * assembly of a sequence), named by the manifest's `row`. */
 struct shot {
     const char *label;
+    int is_shot;
     int state, step, steps, group;
-    int n, n_done, n_running, n_failed, denoise_running;
+    int n, n_done, n_running, n_failed, n_skipped, denoise_running;
     int retries; /* the most any of its units was sent again (resumes and restarts) */
     double t_start, t_end, eta;
     const char *error, *host;
@@ -109,13 +113,53 @@ static const char *state_name(int s)
     return n[s];
 }
 
+/* One row as a JSON object. */
+static void row_json(struct sf_jw *w, const struct shot *s, double now)
+{
+    sf_jw_obj_begin(w);
+    sf_jw_key(w, s->is_shot ? "shot" : "row"), sf_jw_str(w, s->label);
+    sf_jw_key(w, "state"), sf_jw_str(w, state_name(s->state));
+    sf_jw_key(w, "step"), sf_jw_int(w, s->step);
+    sf_jw_key(w, "steps"), sf_jw_int(w, s->steps);
+    sf_jw_key(w, "elapsed");
+    if (s->t_start)
+        sf_jw_num(w, (s->state == 1 ? now : s->t_end) - s->t_start);
+    else
+        sf_jw_null(w);
+    sf_jw_key(w, "eta");
+    if (s->eta >= 0)
+        sf_jw_num(w, s->eta);
+    else
+        sf_jw_null(w);
+    sf_jw_key(w, "group");
+    if (s->group >= 0)
+        sf_jw_int(w, s->group);
+    else
+        sf_jw_null(w);
+    sf_jw_key(w, "host");
+    if (s->host)
+        sf_jw_str(w, s->host);
+    else
+        sf_jw_null(w);
+    sf_jw_key(w, "retries"), sf_jw_int(w, s->retries);
+    sf_jw_key(w, "error");
+    if (s->error)
+        sf_jw_str(w, s->error);
+    else
+        sf_jw_null(w);
+    sf_jw_obj_end(w);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: shotfarm status RUNDIR [--json]\n\n"
-               "Per shot of a render: state (pending, running, done, failed), denoising step\n"
-               "n/N, elapsed seconds, ETA, worker group, retries (times a unit of the shot was\n"
-               "sent again after an interruption or a job death) and the last error, from\n"
-               "RUNDIR/manifest.json and RUNDIR/events.jsonl (docs/render.md).\n\n"
+               "Per shot of a render, then per row of campaign-wide work (prompts, identity\n"
+               "bank, the assembly of each sequence): state (pending, running, done, failed,\n"
+               "skipped), step n/N of the unit with steps (denoising), elapsed seconds, ETA,\n"
+               "worker group, retries (times a unit of the row was sent again after an\n"
+               "interruption or a job death) and the last error, from RUNDIR/manifest.json and\n"
+               "RUNDIR/events.jsonl (docs/render.md). --json lists shots in `shots` and the\n"
+               "other rows in `work`.\n\n"
                "options:\n"
                "  --json   one JSON document on stdout\n");
 }
@@ -182,6 +226,8 @@ int sf_cmd_status(int argc, char **argv)
         u[i].name = sf_json_get_str(x, "name");
         u[i].kind = sf_json_get_str(x, "kind");
         u[i].shot = sf_json_get_str(x, "shot");
+        u[i].row = sf_json_get_str(x, "row"); /* older manifests: shots only */
+        if (!u[i].row) u[i].row = u[i].shot;
         sf_json_get_int(x, "steps", &steps);
         u[i].steps = (int)steps;
         u[i].group = -1;
@@ -206,12 +252,13 @@ int sf_cmd_status(int argc, char **argv)
     int counts[5] = {0};
     for (int i = 0; i < n_units; i++) {
         counts[u[i].state]++;
-        if (!u[i].shot[0]) continue; /* prompt units: a failure shows in its shots' units */
+        if (!u[i].row[0]) continue; /* an older manifest's prompt units */
         int k = 0;
-        while (k < n_shots && strcmp(sh[k].label, u[i].shot) != 0)
+        while (k < n_shots && strcmp(sh[k].label, u[i].row) != 0)
             k++;
         if (k == n_shots) {
-            sh[n_shots++] = (struct shot){.label = u[i].shot, .group = -1, .eta = -1};
+            sh[n_shots++] =
+                (struct shot){.label = u[i].row, .is_shot = u[i].shot[0] != 0, .group = -1, .eta = -1};
         }
         struct shot *s = &sh[k];
         const struct unit *x = &u[i];
@@ -220,9 +267,9 @@ int sf_cmd_status(int argc, char **argv)
         if (x->state == 3) s->error = x->error;
         if (x->state == 1 || (x->state >= 2 && s->group < 0))
             s->group = x->group, s->host = x->host;
-        /* step n/N: the running denoise unit (a shot with several takes or aspects has one
-         * per take x aspect), else the one furthest along */
-        if (!strcmp(x->kind, "denoise") && !s->denoise_running &&
+        /* step n/N: the running unit with steps (a shot's denoise units: one per take x
+         * aspect), else the one furthest along */
+        if (x->steps > 0 && !s->denoise_running &&
             (x->state == 1 || x->step >= s->step)) {
             s->step = x->step;
             s->steps = x->steps;
@@ -233,14 +280,19 @@ int sf_cmd_status(int argc, char **argv)
         s->n++;
         if (x->dispatches - 1 > s->retries) s->retries = x->dispatches - 1;
         s->n_done += x->state == 2 || x->state == 4;
+        s->n_skipped += x->state == 4;
         s->n_running += x->state == 1;
         s->n_failed += x->state == 3;
     }
-    /* a shot is failed when any of its units failed, done when all are, running once any
-     * started, else pending */
+    /* a row is failed when any of its units failed, skipped when all were, done when all are,
+     * running once any started, else pending */
     for (int k = 0; k < n_shots; k++) {
         struct shot *s = &sh[k];
-        s->state = s->n_failed ? 3 : s->n_done == s->n ? 2 : s->n_running || s->n_done ? 1 : 0;
+        s->state = s->n_failed                ? 3
+                   : s->n_skipped == s->n     ? 4 /* work render does not do yet */
+                   : s->n_done == s->n        ? 2
+                   : s->n_running || s->n_done ? 1
+                                               : 0;
     }
 
     if (json) {
@@ -252,43 +304,12 @@ int sf_cmd_status(int argc, char **argv)
         for (int s = 0; s < 5; s++)
             sf_jw_key(&w, state_name(s)), sf_jw_int(&w, counts[s]);
         sf_jw_obj_end(&w);
-        sf_jw_key(&w, "shots"), sf_jw_arr_begin(&w);
-        for (int k = 0; k < n_shots; k++) {
-            const struct shot *s = &sh[k];
-            sf_jw_obj_begin(&w);
-            sf_jw_key(&w, "shot"), sf_jw_str(&w, s->label);
-            sf_jw_key(&w, "state"), sf_jw_str(&w, state_name(s->state));
-            sf_jw_key(&w, "step"), sf_jw_int(&w, s->step);
-            sf_jw_key(&w, "steps"), sf_jw_int(&w, s->steps);
-            sf_jw_key(&w, "elapsed");
-            if (s->t_start)
-                sf_jw_num(&w, (s->state == 1 ? now : s->t_end) - s->t_start);
-            else
-                sf_jw_null(&w);
-            sf_jw_key(&w, "eta");
-            if (s->eta >= 0)
-                sf_jw_num(&w, s->eta);
-            else
-                sf_jw_null(&w);
-            sf_jw_key(&w, "group");
-            if (s->group >= 0)
-                sf_jw_int(&w, s->group);
-            else
-                sf_jw_null(&w);
-            sf_jw_key(&w, "host");
-            if (s->host)
-                sf_jw_str(&w, s->host);
-            else
-                sf_jw_null(&w);
-            sf_jw_key(&w, "retries"), sf_jw_int(&w, s->retries);
-            sf_jw_key(&w, "error");
-            if (s->error)
-                sf_jw_str(&w, s->error);
-            else
-                sf_jw_null(&w);
-            sf_jw_obj_end(&w);
+        for (int pass = 0; pass < 2; pass++) { /* the shots, then campaign-wide work */
+            sf_jw_key(&w, pass ? "work" : "shots"), sf_jw_arr_begin(&w);
+            for (int k = 0; k < n_shots; k++)
+                if (sh[k].is_shot == !pass) row_json(&w, &sh[k], now);
+            sf_jw_arr_end(&w);
         }
-        sf_jw_arr_end(&w);
         sf_jw_obj_end(&w);
         sf_jw_finish(&w);
     } else {
@@ -296,17 +317,19 @@ int sf_cmd_status(int argc, char **argv)
                n_units, counts[2], counts[1], counts[0], counts[3], counts[4]);
         printf("%-32s %-8s %7s %9s %8s %5s %7s  %s\n", "shot", "state", "step", "elapsed", "eta",
                "group", "retries", "error");
-        for (int k = 0; k < n_shots; k++) {
-            const struct shot *s = &sh[k];
-            char step[24] = "-", el[24] = "-", eta[24] = "-", grp[16] = "-";
-            if (s->steps) snprintf(step, sizeof step, "%d/%d", s->step, s->steps);
-            if (s->t_start)
-                snprintf(el, sizeof el, "%.1fs", (s->state == 1 ? now : s->t_end) - s->t_start);
-            if (s->eta >= 0) snprintf(eta, sizeof eta, "%.1fs", s->eta);
-            if (s->group >= 0) snprintf(grp, sizeof grp, "%d", s->group);
-            printf("%-32s %-8s %7s %9s %8s %5s %7d  %s\n", s->label, state_name(s->state), step,
-                   el, eta, grp, s->retries, s->error ? s->error : "");
-        }
+        for (int pass = 0; pass < 2; pass++) /* the shots, then campaign-wide work */
+            for (int k = 0; k < n_shots; k++) {
+                const struct shot *s = &sh[k];
+                if (s->is_shot != !pass) continue;
+                char step[24] = "-", el[24] = "-", eta[24] = "-", grp[16] = "-";
+                if (s->steps) snprintf(step, sizeof step, "%d/%d", s->step, s->steps);
+                if (s->t_start)
+                    snprintf(el, sizeof el, "%.1fs", (s->state == 1 ? now : s->t_end) - s->t_start);
+                if (s->eta >= 0) snprintf(eta, sizeof eta, "%.1fs", s->eta);
+                if (s->group >= 0) snprintf(grp, sizeof grp, "%d", s->group);
+                printf("%-32s %-8s %7s %9s %8s %5s %7d  %s\n", s->label, state_name(s->state), step,
+                       el, eta, grp, s->retries, s->error ? s->error : "");
+            }
     }
 out:
     for (int i = 0; u && i < n_units; i++) {

@@ -46,7 +46,7 @@ static void usage(FILE *f)
             "         [--cpus-per-task C] [--gpus-per-node G] [--time T] [--partition P]\n"
             "         [--account A] [--mem M] [--signal-lead S] [--tp K] [--tier draft|final]\n"
             "         [--model DIR] [--tokenizer FILE] [--cache DIR] [--ckpt-every E]\n"
-            "         [--max-retries N] [--dry-run] [--sbatch PATH]\n\n"
+            "         [--max-retries N] [--cpu-lanes N] [--dry-run] [--sbatch PATH]\n\n"
             "Validates CAMPAIGN, writes RUNDIR/submit.sbatch (a commented batch script to\n"
             "review) and submits it with `sbatch --parsable`; prints the job id. The job runs\n"
             "`srun --mpi=pmix shotfarm render CAMPAIGN -o RUNDIR ...`; it is requeued when\n"
@@ -69,7 +69,7 @@ static void usage(FILE *f)
             "  --sbatch PATH          the sbatch to run (default: sbatch on PATH)\n\n"
             "passed to render (docs/render.md): --tp K, --tier T, --model DIR (default: the\n"
             "campaign's model.dir), --tokenizer FILE, --cache DIR, --ckpt-every E (N steps, Ns or\n"
-            "Nm), --max-retries N\n\n"
+            "Nm), --max-retries N, --cpu-lanes N\n\n"
             "exit codes: 0 submitted (or written, --dry-run), 1 sbatch missing or failed (its\n"
             "message is shown), 2 bad options or an invalid campaign\n");
 }
@@ -77,7 +77,7 @@ static void usage(FILE *f)
 struct opts {
     const char *campaign, *rundir, *time, *partition, *account, *mem, *gpus;
     const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
-    long nodes, ntasks, cpus, signal_lead, tp, max_retries;
+    long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes;
     const char *tier; /* NULL: render's default */
     int dry_run;
 };
@@ -171,12 +171,14 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"cache", required_argument, 0, 'C'},
                                        {"ckpt-every", required_argument, 0, 'E'},
                                        {"max-retries", required_argument, 0, 'r'},
+                                       {"cpu-lanes", required_argument, 0, 'L'},
                                        {"dry-run", no_argument, 0, 'n'},
                                        {"sbatch", required_argument, 0, 'B'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct opts){
-        .nodes = 1, .ntasks = 1, .signal_lead = 120, .max_retries = -1, .sbatch = "sbatch"};
+        .nodes = 1, .ntasks = 1, .signal_lead = 120, .max_retries = -1, .cpu_lanes = -1,
+        .sbatch = "sbatch"};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
@@ -260,6 +262,9 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'r':
             st = sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries);
+            break;
+        case 'L':
+            st = sf_cli_parse_int(CMD, "--cpu-lanes", optarg, 1, 16, &o->cpu_lanes);
             break;
         case 'n':
             o->dry_run = 1;
@@ -406,6 +411,7 @@ static void write_step(FILE *f, const struct job *j)
     if (o->cpus) fprintf(f, " \\\n    --threads %ld", o->cpus);
     if (o->ckpt_every) fprintf(f, " \\\n    --ckpt-every %s", o->ckpt_every);
     if (o->max_retries >= 0) fprintf(f, " \\\n    --max-retries %ld", o->max_retries);
+    if (o->cpu_lanes > 0) fprintf(f, " \\\n    --cpu-lanes %ld", o->cpu_lanes);
     fprintf(f, " \\\n    --signal-grace %ld &\n", o->signal_lead / 2);
 }
 

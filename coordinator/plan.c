@@ -1,5 +1,6 @@
 /* plan.c — expands a campaign into work units and prices them (sf_plan.h). Called by
- * `shotfarm plan`. The FLOPs come from node/sf_cost.h (one formula per component); time is
+ * `shotfarm plan` and by render (which runs the same units). Every unit kind (sf_unit.h) adds
+ * its own units through the builder here, in registry order. The FLOPs come from node/sf_cost.h (one formula per component); time is
  * FLOPs / (devices x peak x efficiency); the makespan comes from simulating the farm's own
  * scheduling policy. Every efficiency, price and throughput that is not measured is labelled an
  * assumption where it is defined and in the printed plan. */
@@ -10,11 +11,14 @@
 #include "sf_log.h"
 #include "sf_model_dir.h"
 #include "sf_status.h"
+#include "sf_unit.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Dense bf16 peaks from the vendors' data sheets (SXM parts); efficiencies are assumptions: a
  * DiT step in bf16 with flash attention typically reaches 40-50% of peak, convolution-heavy VAE
@@ -29,7 +33,8 @@ static const struct sf_hw_profile profiles[] = {
      "assumption (no GPU measurement in BENCHMARKS.md yet)", 1.60, 0},
     {"l40s", "NVIDIA L40S 48 GB", 362e12, 48e9, 0.40, 0.25, 0.30,
      "assumption (no GPU measurement in BENCHMARKS.md yet)", 1.00, 0},
-    {"cpu", "one CPU core (x86-64 AVX-512, OpenBLAS)", 166e9, 8e9, 0.51, 0.30, 0.50,
+    /* per core and per GiB: sf_plan_cpu_profile scales it to a rank's cores and memory */
+    {"cpu", "one CPU core (x86-64 AVX-512, OpenBLAS)", 166e9, 1073741824.0, 0.51, 0.30, 0.50,
      "measured for the DiT (BENCHMARKS.md, DiT step on CPU: sgemm 2048^3 333 GFLOP/s on 2 cores, "
      "a 1.3B step at 3120 tokens 51% of it); VAE and text assumed",
      0.04, 1},
@@ -37,6 +42,25 @@ static const struct sf_hw_profile profiles[] = {
 };
 
 const struct sf_hw_profile *sf_plan_profiles(void) { return profiles; }
+
+void sf_plan_cpu_profile(const struct sf_hw_profile *cpu, int ranks_per_node, int cores_per_rank,
+                         double mem_per_rank, struct sf_hw_profile *out, char *desc, size_t n)
+{
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (ranks_per_node < 1) ranks_per_node = 1;
+    const int c = cores_per_rank > 0 ? cores_per_rank
+                                     : (int)(cores / ranks_per_node > 0 ? cores / ranks_per_node : 1);
+    const double m = mem_per_rank > 0 ? mem_per_rank : mem / ranks_per_node;
+    *out = *cpu;
+    out->peak_flops = cpu->peak_flops * c;
+    out->mem_bytes = m;
+    snprintf(desc, n, "%d x86-64 core%s and %.1f GiB per rank%s%s; this machine: %ld cores, %.1f GiB",
+             c, c == 1 ? "" : "s", m / 1073741824.0,
+             cores_per_rank > 0 ? " (--cores-per-rank)" : "",
+             mem_per_rank > 0 ? " (--mem-per-rank)" : "", cores, mem / 1073741824.0);
+    out->description = desc;
+}
 
 const struct sf_hw_profile *sf_plan_profile(const char *name)
 {
@@ -63,31 +87,6 @@ const char *const sf_plan_hosted_source =
 
 const struct sf_hosted_rate *sf_plan_hosted_rates(void) { return hosted; }
 
-const char *sf_unit_kind_name(enum sf_unit_kind k)
-{
-    static const char *names[] = {"text", "identity", "denoise", "decode", "assemble"};
-    return (unsigned)k < SF_UNIT_KIND_COUNT ? names[k] : "?";
-}
-
-/* Encoder throughput in output pixels per second on one core: assumptions for x264 preset
- * medium, prores_ks HQ and FFV1 at 1080p. */
-static double codec_pixels_per_second(enum sf_codec c)
-{
-    switch (c) {
-    case SF_CODEC_H264: return 40e6;
-    case SF_CODEC_PRORES: return 120e6;
-    default: return 60e6;
-    }
-}
-
-struct model_dims {
-    struct sf_dit_config dit;
-    int t5_model, t5_attn, t5_ff, t5_layers;
-    double t5_params;
-    int vae_dim;
-    double weight_bytes_per_param;
-};
-
 /* The DiT config of a model directory (its config.json, or the tensor shapes). */
 static int dir_config(const char *dir, struct sf_dit_config *cfg)
 {
@@ -102,7 +101,7 @@ static int dir_config(const char *dir, struct sf_dit_config *cfg)
     return st;
 }
 
-static int model_dims(const struct sf_campaign *c, const char *model_dir, struct model_dims *m)
+static int model_dims(const struct sf_campaign *c, const char *model_dir, struct sf_plan_model *m)
 {
     const struct sf_model_settings *ms = sf_campaign_model(c);
     const char *dir = model_dir ? model_dir : ms->config ? NULL : ms->dir;
@@ -132,42 +131,15 @@ static int model_dims(const struct sf_campaign *c, const char *model_dir, struct
     return SF_OK;
 }
 
-/* Peak bytes per rank of a DiT pass on `tokens` tokens at tensor-parallel degree tp: weights
- * (the blocks' linear layers split over tp, the rest replicated) and the fp32 activations one
- * block keeps alive (residual, normed input, q/k/v and attention output of this rank's heads,
- * FFN hidden of this rank's columns, cross-attention k/v of the text). */
-static double dit_mem(const struct model_dims *m, double tokens, int tp)
-{
-    const struct sf_dit_config *d = &m->dit;
-    double D = d->dim, F = d->ffn_dim;
-    double sharded = d->n_layers * (8.0 * D * D + 2.0 * D * F);
-    double total = sf_dit_config_params(d);
-    double weights = m->weight_bytes_per_param * (sharded / tp + (total - sharded));
-    double act = 4.0 * tokens * (3.0 * D + 4.0 * D / tp + F / tp) + 4.0 * 512 * (d->text_dim + 2.0 * D / tp);
-    return weights + act;
-}
-
-static double vae_decode_mem(const struct model_dims *m, int width, int height)
+double sf_plan_vae_mem(const struct sf_plan_model *m, int width, int height)
 {
     double weights = 4.0 * 73.3e6 * (m->vae_dim / 96.0) * (m->vae_dim / 96.0);
     /* Largest stage: base width x (4 frames + 2 cached) x full resolution, in, out and temp. */
     return weights + 3.0 * 4.0 * m->vae_dim * 6.0 * width * height;
 }
 
-struct builder {
-    struct sf_plan *p;
-    int cap;
-    const struct sf_plan_options *opt;
-    double dev_flops; /* devices x peak of one group */
-};
-
-static int add_unit(struct builder *b, enum sf_unit_kind kind, int seq, double flops, double eff,
-                    double mem, const int *deps, int n_deps, const char *fmt, ...)
-    __attribute__((format(printf, 9, 10)));
-
-#include <stdarg.h>
-static int add_unit(struct builder *b, enum sf_unit_kind kind, int seq, double flops, double eff,
-                    double mem, const int *deps, int n_deps, const char *fmt, ...)
+int sf_plan_add(struct sf_plan_builder *b, const struct sf_unit_kind *k, int seq, double flops,
+                double eff, double mem, const int *deps, int n_deps, const char *fmt, ...)
 {
     struct sf_plan *p = b->p;
     if (p->n_units == b->cap) {
@@ -187,35 +159,48 @@ static int add_unit(struct builder *b, enum sf_unit_kind kind, int seq, double f
     va_start(ap, fmt);
     vsnprintf(u->name, sizeof u->name, fmt, ap);
     va_end(ap);
-    u->kind = kind;
+    u->kind = k;
     u->sequence = seq;
     u->shot = u->take = u->aspect = u->element = -1;
+    u->gang = 1;
     u->flops = flops;
     u->mem_bytes = mem;
     u->seconds = eff > 0 ? flops / (b->dev_flops * eff) : 0;
     SF_ASSERT(n_deps <= SF_SCHED_MAX_DEPS);
     s->n_deps = n_deps;
-    for (int i = 0; i < n_deps; i++) s->deps[i] = deps[i];
+    for (int i = 0; i < n_deps; i++) {
+        SF_ASSERT(deps[i] >= 0 && deps[i] < p->n_units); /* dependencies come first */
+        s->deps[i] = deps[i];
+    }
     return p->n_units++;
 }
 
-/* Index of the text unit for prompt s, adding it when new. texts[] holds the prompts seen. */
-static int text_unit(struct builder *b, const char **texts, int *text_units, int *n_texts,
-                     const char *s, const struct model_dims *m)
+int sf_plan_find(const struct sf_plan_builder *b, const struct sf_unit_kind *k, int shot,
+                 int take, int aspect, int element)
 {
-    for (int i = 0; i < *n_texts; i++)
-        if (strcmp(texts[i], s) == 0) return text_units[i];
-    double fl = sf_cost_umt5_encode(m->t5_model, m->t5_attn, m->t5_ff, m->t5_layers, 512);
-    double mem = 2.0 * m->t5_params / b->opt->tp + 4.0 * 512 * (m->t5_model * 4.0 + m->t5_ff * 2.0);
-    int u = *s ? add_unit(b, SF_UNIT_TEXT, -1, fl, b->opt->hw->eff_text, mem, NULL, 0,
-                          "encode prompt \"%.48s%s\"", s, strlen(s) > 48 ? "..." : "")
-               : add_unit(b, SF_UNIT_TEXT, -1, fl, b->opt->hw->eff_text, mem, NULL, 0,
-                          "encode Wan's default negative prompt");
-    if (u < 0) return -1;
-    b->p->units[u].text = s;
-    texts[*n_texts] = s;
-    text_units[(*n_texts)++] = u;
-    return u;
+    const struct sf_plan *p = b->p;
+    for (int i = 0; i < p->n_units; i++) {
+        const struct sf_plan_unit *u = &p->units[i];
+        if (u->kind == k && (shot < 0 || u->shot == shot) && (take < 0 || u->take == take) &&
+            (aspect < 0 || u->aspect == aspect) && (element < 0 || u->element == element))
+            return i;
+    }
+    return -1;
+}
+
+int sf_plan_find_text(const struct sf_plan_builder *b, const char *text)
+{
+    const struct sf_plan *p = b->p;
+    for (int i = 0; i < p->n_units; i++)
+        if (p->units[i].kind == &sf_unit_text && strcmp(p->units[i].text, text) == 0) return i;
+    return -1;
+}
+
+int sf_plan_renders_aspect(const struct sf_campaign *c, int seq, int a)
+{
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    const int master = (int)sf_campaign_sequence(c, seq)->aspect;
+    return dl->reframe ? master == a : dl->aspects[a] || master == a;
 }
 
 int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt,
@@ -223,10 +208,9 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
 {
     int st = SF_OK;
     memset(out, 0, sizeof *out);
-    const char **texts = NULL;
-    int *text_units = NULL, *ident = NULL, *sel_decode = NULL, n_texts = 0;
-    struct model_dims m;
-    SF_TRY(st, model_dims(c, opt->model_dir, &m));
+    struct sf_plan_builder b = {.p = out, .c = c, .opt = opt};
+    SF_TRY(st, model_dims(c, opt->model_dir, &b.m));
+    out->model = b.m;
     int devices = opt->nodes * opt->devices_per_node;
     if (opt->tp < 1 || opt->devices_per_node % opt->tp) {
         SF_ERROR("plan", "--tp %d must divide --gpus-per-node %d (a worker group never spans "
@@ -235,145 +219,59 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
         goto out;
     }
     out->n_groups = devices / opt->tp;
+    out->n_lanes = opt->nodes * (opt->cpu_lanes > 0 ? opt->cpu_lanes : 1);
     double tp_eff = opt->tp > 1 ? 0.9 : 1.0; /* assumption: 10% lost to all-reduces over NVLink */
-    struct builder b = {.p = out, .opt = opt, .dev_flops = opt->tp * opt->hw->peak_flops * tp_eff};
+    b.dev_flops = opt->tp * opt->hw->peak_flops * tp_eff;
 
-    int n_shots = sf_campaign_n_shots(c);
-    texts = calloc((size_t)2 * n_shots + 2, sizeof *texts);
-    text_units = calloc((size_t)2 * n_shots + 2, sizeof *text_units);
-    int n_el = sf_campaign_n_elements(c);
-    ident = malloc(((size_t)n_el + 1) * sizeof *ident);
-    /* decode unit of (shot, aspect) for the selected take, for assembly dependencies */
-    sel_decode = malloc(((size_t)n_shots * SF_ASPECT_COUNT + 1) * sizeof *sel_decode);
-    if (!texts || !text_units || !ident || !sel_decode) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    const struct sf_tier *tier = sf_campaign_tier(c, opt->tier);
-    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
-
-    /* Identity bank: every reference image (and clip frames) VAE-encoded once, at the tier's
-     * 16:9 size. */
-    for (int e = 0; e < n_el; e++) {
-        const struct sf_element *el = sf_campaign_element(c, e);
-        ident[e] = -1;
-        int frames = el->n_refs + (el->clip ? (int)(el->clip_seconds * 16) : 0);
-        if (!frames) continue;
-        int w = tier->width, h = tier->height;
-        double fl = el->n_refs * sf_cost_vae_encode(m.vae_dim, 1, h / 8, w / 8);
-        if (el->clip) fl += sf_cost_vae_encode(m.vae_dim, (frames - el->n_refs - 1) / 4 + 1, h / 8, w / 8);
-        ident[e] = add_unit(&b, SF_UNIT_IDENTITY, -1, fl, opt->hw->eff_vae,
-                            vae_decode_mem(&m, w, h), NULL, 0, "identity %s (%d refs%s)", el->id,
-                            el->n_refs, el->clip ? " + clip" : "");
-        if (ident[e] < 0) { st = SF_E_NOMEM; goto out; }
-        out->units[ident[e]].element = e;
+    /* every kind in registry order: a kind depends only on units of the kinds before it */
+    for (int k = 0; k < sf_unit_kind_count(); k++) {
+        const struct sf_unit_kind *kind = sf_unit_kind_at(k);
+        if (!kind->plan) continue;
+        st = kind->plan(&b);
+        if (st == -1) st = SF_E_NOMEM;
+        if (st) goto out;
     }
 
-    for (int si = 0; si < n_shots; si++) {
-        const struct sf_shot *s = sf_campaign_shot(c, si);
-        const struct sf_sequence *seq = sf_campaign_sequence(c, s->sequence);
-        int deps[SF_SCHED_MAX_DEPS], n_deps = 0, with_refs = 0;
-        int tu = text_unit(&b, texts, text_units, &n_texts, s->effective_prompt, &m);
-        int nu = text_unit(&b, texts, text_units, &n_texts, s->negative, &m);
-        if (tu < 0 || nu < 0) { st = SF_E_NOMEM; goto out; }
-        deps[n_deps++] = tu;
-        if (nu != tu) deps[n_deps++] = nu;
-        for (int k = 0; k < s->n_elements; k++)
-            if (ident[s->elements[k]] >= 0) {
-                deps[n_deps++] = ident[s->elements[k]];
-                with_refs = 1;
-            }
-        if (with_refs) out->uses_references = 1;
-        if (s->n_dialogue) out->has_dialogue = 1;
-        int passes = with_refs ? 3 : 2;
-        for (int a = 0; a < SF_ASPECT_COUNT; a++) {
-            sel_decode[si * SF_ASPECT_COUNT + a] = -1;
-            int wanted = dl->reframe ? (int)seq->aspect == a : (dl->aspects[a] || (int)seq->aspect == a);
-            if (!wanted) continue;
-            int w, h;
-            sf_campaign_tier_size(tier, (enum sf_aspect)a, &w, &h);
-            int64_t lf = (s->frames - 1) / 4 + 1, lh = h / 8, lw = w / 8;
-            double tokens = (double)sf_cost_dit_tokens(&m.dit, lf, lh, lw);
-            struct sf_cost_dit cd = sf_cost_dit_forward(&m.dit, (int64_t)tokens, 512);
-            double mem = dit_mem(&m, tokens, opt->tp);
-            for (int t = 0; t < s->takes; t++) {
-                int dn = add_unit(&b, SF_UNIT_DENOISE, s->sequence, cd.total * passes * tier->steps,
-                                  opt->hw->eff_dit, mem, deps, n_deps, "%s/%s take %d %s denoise",
-                                  seq->id, s->id, t + 1, sf_aspect_name((enum sf_aspect)a));
-                if (dn < 0) { st = SF_E_NOMEM; goto out; }
-                out->units[dn].video_seconds = s->duration_ms / 1000.0;
-                out->units[dn].shot = si, out->units[dn].take = t, out->units[dn].aspect = a;
-                out->video_seconds += s->duration_ms / 1000.0;
-                int dc = add_unit(&b, SF_UNIT_DECODE, s->sequence,
-                                  sf_cost_vae_decode(m.vae_dim, lf, lh, lw), opt->hw->eff_vae,
-                                  vae_decode_mem(&m, w, h), &dn, 1, "%s/%s take %d %s decode",
-                                  seq->id, s->id, t + 1, sf_aspect_name((enum sf_aspect)a));
-                if (dc < 0) { st = SF_E_NOMEM; goto out; }
-                out->units[dc].shot = si, out->units[dc].take = t, out->units[dc].aspect = a;
-                if (t == s->selected_take) sel_decode[si * SF_ASPECT_COUNT + a] = dc;
-            }
-        }
-    }
-
-    /* Assembly: per sequence and delivered aspect, every length x language x codec encoded on
-     * one core (no FLOPs; time from the codec throughput assumptions). */
-    for (int q = 0; q < sf_campaign_n_sequences(c); q++) {
-        const struct sf_sequence *seq = sf_campaign_sequence(c, q);
-        for (int a = 0; a < SF_ASPECT_COUNT; a++) {
-            if (!dl->aspects[a] && (int)seq->aspect != a) continue;
-            int src = dl->reframe ? (int)seq->aspect : a;
-            int deps[SF_SCHED_MAX_DEPS], n_deps = 0;
-            for (int k = 0; k < seq->n_shots && n_deps < SF_SCHED_MAX_DEPS; k++) {
-                int d = sel_decode[(seq->first_shot + k) * SF_ASPECT_COUNT + src];
-                if (d >= 0) deps[n_deps++] = d;
-            }
-            int short_side = dl->resolution;
-            double px = a == SF_ASPECT_1_1 ? (double)short_side * short_side
-                                           : (double)short_side * short_side * 16.0 / 9.0;
-            double secs = 0;
-            int n_lang = 0;
-            for (int l = 0; l < SF_LANG_COUNT; l++) n_lang += dl->languages[l];
-            for (int li = 0; li < dl->n_lengths; li++)
-                for (int cc = 0; cc < SF_CODEC_COUNT; cc++)
-                    if (dl->codecs[cc])
-                        secs += n_lang * sf_campaign_delivery_frames(dl->lengths[li], dl->fps) * px /
-                                codec_pixels_per_second((enum sf_codec)cc);
-            int u = add_unit(&b, SF_UNIT_ASSEMBLE, q, 0, 0, 2.0 * 4.0 * px * 8, deps, n_deps,
-                             "%s %s assemble (%d lengths x %d languages)", seq->id,
-                             sf_aspect_name((enum sf_aspect)a), dl->n_lengths, n_lang);
-            if (u < 0) { st = SF_E_NOMEM; goto out; }
-            out->units[u].seconds = secs;
-        }
-    }
-
-    /* Totals, memory verdict, simulation. */
+    /* Totals, memory verdict (units on a worker group: CPU lanes use host memory), simulation. */
+    out->peak_mem_unit = -1;
     for (int i = 0; i < out->n_units; i++) {
         struct sf_plan_unit *u = &out->units[i];
+        const int cpu = u->kind->resource == SF_UNIT_CPU;
         out->sched[i].seconds = u->seconds;
+        out->sched[i].gang = u->gang;
+        out->sched[i].cpu = cpu;
         out->total_flops += u->flops;
-        out->group_seconds += u->seconds;
-        if (u->mem_bytes > out->peak_mem_bytes) {
+        out->group_seconds += u->seconds * (cpu ? 0 : u->gang);
+        out->lane_seconds += cpu ? u->seconds : 0;
+        if (u->video_seconds > 0) out->video_seconds += u->video_seconds;
+        if (u->gang > out->n_groups && !cpu) {
+            SF_ERROR("plan", "unit '%s' runs on %d worker groups at once but the cluster has %d: "
+                     "add nodes (--nodes) or lower --tp (now %d)", u->name, u->gang,
+                     out->n_groups, opt->tp);
+            st = SF_E_VALIDATION;
+            goto out;
+        }
+        if (!cpu && (out->peak_mem_unit < 0 || u->mem_bytes > out->peak_mem_bytes)) {
             out->peak_mem_bytes = u->mem_bytes;
             out->peak_mem_unit = i;
         }
     }
+    if (out->peak_mem_unit < 0) out->peak_mem_unit = 0;
     out->device_seconds = out->group_seconds * opt->tp;
     if (out->n_units && out->peak_mem_bytes > 0.92 * opt->hw->mem_bytes) {
         const struct sf_plan_unit *u = &out->units[out->peak_mem_unit];
         SF_ERROR("plan", "unit '%s' needs %.1f GiB per rank but a %s has %.0f GiB (92%% usable): "
-                 "use a larger --tp (now %d) or a GPU with more memory (--gpu h200)", u->name,
-                 u->mem_bytes / (1 << 30), opt->hw->name, opt->hw->mem_bytes / (1 << 30), opt->tp);
+                 "use a larger --tp (now %d) or %s", u->name, u->mem_bytes / (1 << 30),
+                 opt->hw->name, opt->hw->mem_bytes / (1 << 30), opt->tp,
+                 opt->hw->is_cpu ? "more memory per rank (fewer ranks per node, --mem-per-rank)"
+                                 : "a GPU with more memory (--gpu h200)");
         st = SF_E_VALIDATION;
         goto out;
     }
-    SF_TRY(st, sf_sched_simulate(out->sched, out->n_units, out->n_groups, &out->sim));
+    SF_TRY(st, sf_sched_simulate(out->sched, out->n_units, out->n_groups, out->n_lanes, &out->sim));
     double price = opt->price_per_hour > 0 ? opt->price_per_hour : opt->hw->price_per_hour;
     out->cost_usd = out->sim.makespan / 3600.0 * devices * price;
 out:
-    free(texts);
-    free(text_units);
-    free(ident);
-    free(sel_decode);
     if (st) sf_plan_fini(out);
     return st;
 }

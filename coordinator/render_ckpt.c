@@ -1,4 +1,4 @@
-/* render_ckpt.c — denoise checkpoints (sf_ckpt.h). Called by render_work.c on a group leader's
+/* render_ckpt.c — denoise checkpoints (sf_ckpt.h). Called by unit_denoise.c on a group leader's
  * main thread (the process's HDF5 thread) after a step, and when a unit starts, to continue
  * from the newest checkpoint. The subtle things: a checkpoint is loaded into a scratch sampler
  * and checked whole (checksum before HDF5 parses it, then format, key, shape, settings and the

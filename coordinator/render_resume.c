@@ -1,7 +1,7 @@
 /* render_resume.c — what a render launch into an existing run directory does with what the
  * earlier launches left (sf_render.h, docs/render.md § Checkpoints and resume). Called by
  * cmd_render.c on rank 0 before the manifest is rewritten and before any unit runs; also the
- * one reader of events.jsonl (sf_render_events_each), shared with `shotfarm status`.
+ * reader of the launch history in events.jsonl (render_events.c reads the lines).
  *
  * Decisions, per unit (matched across launches by name):
  *   - its key equals the old manifest's and its output is present and valid: reused;
@@ -20,10 +20,8 @@
 #include "sf_render.h"
 #include "sf_errors.h"
 #include "sf_file.h"
-#include "sf_h5pack.h"
 #include "sf_json.h"
 #include "sf_log.h"
-#include "sf_safetensors.h"
 #include "sf_sampler.h"
 #include "sf_status.h"
 
@@ -36,52 +34,6 @@
 #include <unistd.h>
 
 #define MAX_JSON (256u << 20)
-
-int sf_render_events_each(const char *path, int (*fn)(void *arg, const struct sf_json *ev),
-                          void *arg)
-{
-    char *text = NULL;
-    size_t len = 0;
-    int st = sf_file_read_all(path, MAX_JSON, &text, &len);
-    if (st) return st;
-    for (char *p = text, *e; p < text + len && st == SF_OK; p = e + 1) {
-        e = memchr(p, '\n', (size_t)(text + len - p));
-        if (!e) break; /* a torn last line: its writer was killed mid-append */
-        char err[128];
-        struct sf_json_doc *d = sf_json_parse(p, (size_t)(e - p), err, sizeof err);
-        if (!d) continue; /* the tail of a torn line, continued by the next launch */
-        if (sf_json_root(d)->type == SF_JSON_OBJECT) st = fn(arg, sf_json_root(d));
-        sf_json_free(d);
-    }
-    free(text);
-    return st;
-}
-
-int sf_render_output_ok(const struct sf_render_job *j)
-{
-    switch (j->kind) {
-    case SF_JOB_TEXT: {
-        struct sf_st *c = NULL;
-        int ok = access(j->out, R_OK) == 0 && sf_st_open(j->out, &c) == SF_OK &&
-                 sf_st_find(c, "context");
-        sf_st_close(c);
-        return ok;
-    }
-    case SF_JOB_DENOISE: {
-        struct sf_h5pack *p = NULL;
-        char key[2 * SF_SHA256_HEX];
-        int ok = access(j->out, R_OK) == 0 && sf_h5pack_open(j->out, &p) == SF_OK &&
-                 sf_h5pack_attr_string(p, "key", key, sizeof key) == SF_OK &&
-                 strcmp(key, j->key) == 0;
-        sf_h5pack_close(p);
-        return ok;
-    }
-    case SF_JOB_DECODE: /* published by rename: present means complete */
-        return sf_file_is_regular(j->out);
-    default:
-        return 0;
-    }
-}
 
 /* ---- identity ------------------------------------------------------------------------------ */
 
@@ -97,7 +49,7 @@ void sf_render_identity_of(const struct sf_render_setup *s, uint32_t seed,
     id->tp = s->tp;
     for (int i = 0; i < s->n_jobs; i++) { /* one tier: every denoise unit has its settings */
         const struct sf_render_job *j = &s->jobs[i];
-        if (j->kind != SF_JOB_DENOISE) continue;
+        if (j->kind != &sf_unit_denoise) continue;
         id->sampler = sf_sampler_kind_name((enum sf_sampler_kind)j->sampler);
         id->schedule = sf_schedule_kind_name((enum sf_schedule_kind)j->schedule);
         id->steps = j->steps;
@@ -313,15 +265,6 @@ static void sweep_temporaries(const char *rundir)
     }
 }
 
-static void remove_output(const struct sf_render_job *j)
-{
-    char side[SF_RENDER_PATH_MAX + 16];
-    snprintf(side, sizeof side, "%s.sha256", j->out);
-    if (j->kind == SF_JOB_DENOISE && unlink(side) == 0)
-        SF_INFO("render", "%s: removed: made for other inputs", side);
-    if (unlink(j->out) == 0) SF_INFO("render", "%s: removed: made for other inputs", j->out);
-}
-
 int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_render_identity *id,
                           const struct sf_render_resume_opts *o, struct sf_render_resume *r)
 {
@@ -357,8 +300,7 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
                     doc ? "no `identity` object (an older shotfarm's run)" : err);
             sweep_temporaries(s->rundir);
             for (int i = 0; i < s->n_jobs; i++)
-                if (s->jobs[i].kind != SF_JOB_TEXT && s->jobs[i].kind != SF_JOB_SKIP)
-                    remove_output(&s->jobs[i]);
+                if (s->jobs[i].kind->run) sf_render_remove_output(&s->jobs[i]);
             goto out;
         }
         SF_ERROR("render",
@@ -397,7 +339,7 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
     const struct sf_json *units = sf_json_get(old, "units");
     for (int i = 0; i < s->n_jobs; i++) {
         const struct sf_render_job *j = &s->jobs[i];
-        if (j->kind == SF_JOB_SKIP) continue;
+        if (!j->kind->run) continue; /* planned, not rendered */
         /* an unchanged campaign lists its units in the same order: look at index i first, so
          * resuming 4 400 units is not 19 million string compares */
         const char *old_key = NULL;
@@ -408,11 +350,11 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
             if (nm && strcmp(nm, j->name) == 0) old_key = sf_json_get_str(x, "key");
         }
         int same = old_key && strcmp(old_key, j->key) == 0;
-        if (same && sf_render_output_ok(j)) {
+        if (same && j->kind->output_ok && j->kind->output_ok(j)) {
             r->reuse[i] = 1;
             continue;
         }
-        if (j->kind != SF_JOB_TEXT) remove_output(j); /* text files are keyed by content */
+        sf_render_remove_output(j); /* its kind knows (text files are keyed by content) */
         /* deaths: consecutive launches that died with the unit running, not all by signal */
         int streak = 0;
         for (int a = 0; a < h.n; a++) {

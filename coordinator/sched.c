@@ -1,7 +1,8 @@
-/* sched.c — list scheduling of work units over worker groups (sf_sched.h), used by plan to
- * predict a makespan and by render to choose the next unit. The simulation is event driven:
- * at every moment a group is free and a unit is ready, the largest ready unit starts; ties go
- * to the lowest index and the lowest group, so the result is deterministic. */
+/* sched.c — list scheduling of work units over worker groups and CPU lanes (sf_sched.h), used by
+ * plan to predict a makespan and by render to choose the next unit. The simulation is event
+ * driven: at every moment a group (or lane) is free and a unit is ready, the largest ready unit
+ * that fits starts (a gang unit needs `gang` free groups at once; a CPU unit a free lane); ties
+ * go to the lowest index and the lowest group, so the result is deterministic. */
 #include "sf_sched.h"
 #include "sf_log.h"
 #include "sf_status.h"
@@ -14,6 +15,19 @@ int sf_sched_pick(const struct sf_sched_unit *u, int n, const unsigned char *rea
     int best = -1;
     for (int i = 0; i < n; i++)
         if (ready[i] && (best < 0 || u[i].seconds > u[best].seconds)) best = i;
+    return best;
+}
+
+static int gang_of(const struct sf_sched_unit *u) { return u->gang > 1 ? u->gang : 1; }
+
+int sf_sched_pick_fit(const struct sf_sched_unit *u, int n, const unsigned char *ready,
+                      int groups_free, int lanes_free)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        if (!ready[i] || (u[i].cpu ? lanes_free < 1 : gang_of(&u[i]) > groups_free)) continue;
+        if (best < 0 || u[i].seconds > u[best].seconds) best = i;
+    }
     return best;
 }
 
@@ -98,12 +112,12 @@ out:
     return st;
 }
 
-int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups,
+int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups, int n_lanes,
                       struct sf_sched_result *out)
 {
     int st = SF_OK;
     memset(out, 0, sizeof *out);
-    SF_ASSERT(n >= 0 && n_groups >= 1);
+    SF_ASSERT(n >= 0 && n_groups >= 1 && n_lanes >= 0);
     size_t n_edges = 0;
     for (int i = 0; i < n; i++) {
         SF_ASSERT(u[i].n_deps >= 0 && u[i].n_deps <= SF_SCHED_MAX_DEPS && u[i].seconds >= 0);
@@ -112,19 +126,25 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups,
                 SF_ERROR("sched", "unit %d depends on unit %d, which does not exist", i, u[i].deps[k]);
                 return SF_E_INVAL;
             }
+        if (u[i].cpu ? n_lanes < 1 : gang_of(&u[i]) > n_groups) {
+            SF_ERROR("sched", "unit %d needs %s but the cluster has %d", i,
+                     u[i].cpu ? "a CPU lane" : "more worker groups at once", u[i].cpu ? n_lanes : n_groups);
+            return SF_E_INVAL;
+        }
         n_edges += (size_t)u[i].n_deps;
     }
     SF_TRY(st, critical_path(u, n, out));
     size_t nn = (size_t)n + 1;
-    double *group_free = calloc((size_t)n_groups, sizeof *group_free);
-    int *running = malloc((size_t)n_groups * sizeof *running), n_running = 0;
+    const int n_slots = n_groups + n_lanes; /* groups first, then lanes */
+    double *slot_free = calloc((size_t)n_slots, sizeof *slot_free);
+    int *running = malloc((size_t)n_slots * sizeof *running), n_running = 0;
     int *missing = calloc(nn, sizeof *missing), *first = calloc(nn + 1, sizeof *first);
     int *dependents = malloc((n_edges + 1) * sizeof *dependents);
     unsigned char *ready = calloc(nn, 1);
     double *finish = malloc(nn * sizeof *finish);
     out->start = malloc(nn * sizeof *out->start);
     out->group = malloc(nn * sizeof *out->group);
-    if (!group_free || !running || !missing || !first || !dependents || !ready || !finish ||
+    if (!slot_free || !running || !missing || !first || !dependents || !ready || !finish ||
         !out->start || !out->group) {
         st = SF_E_NOMEM;
         goto done;
@@ -153,17 +173,26 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups,
     int started = 0;
     double now = 0;
     while (started < n) {
-        /* Start the largest ready units on the groups free at `now` (lowest index first). */
-        for (int g = 0; g < n_groups; g++) {
-            if (group_free[g] > now) continue;
-            int i = sf_sched_pick(u, n, ready);
+        /* Start the largest ready units that fit the groups and lanes free at `now` (lowest
+         * group first). */
+        for (;;) {
+            int groups_free = 0, lanes_free = 0;
+            for (int g = 0; g < n_slots; g++)
+                if (slot_free[g] <= now) *(g < n_groups ? &groups_free : &lanes_free) += 1;
+            int i = sf_sched_pick_fit(u, n, ready, groups_free, lanes_free);
             if (i < 0) break;
             ready[i] = 0;
             out->start[i] = now;
-            out->group[i] = g;
             finish[i] = now + u[i].seconds;
-            group_free[g] = finish[i];
-            out->busy += u[i].seconds;
+            int need = u[i].cpu ? 1 : gang_of(&u[i]);
+            out->group[i] = -1;
+            for (int g = u[i].cpu ? n_groups : 0; g < (u[i].cpu ? n_slots : n_groups) && need; g++) {
+                if (slot_free[g] > now) continue;
+                if (out->group[i] < 0) out->group[i] = g;
+                slot_free[g] = finish[i]; /* a unit of 0 s frees its slot at once */
+                need--;
+            }
+            if (!u[i].cpu) out->busy += u[i].seconds * gang_of(&u[i]);
             running[n_running++] = i;
             started++;
         }
@@ -191,7 +220,7 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups,
     }
     out->utilisation = out->makespan > 0 ? out->busy / (out->makespan * n_groups) : 0;
 done:
-    free(group_free);
+    free(slot_free);
     free(running);
     free(missing);
     free(first);

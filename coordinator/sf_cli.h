@@ -17,6 +17,11 @@ struct sf_cli_command {
     int minimal;         /* 1: also in SF_MINIMAL builds */
 };
 
+/* The whole command line: `shotfarm --help`, `--version`, or a command of the table. Returns the
+ * exit code (docs/cli.md). main.c calls it; so does a test's main after registering an extra
+ * unit kind (sf_unit.h). */
+int sf_cli_main(int argc, char **argv);
+
 /* The table, terminated by a zeroed entry. */
 extern const struct sf_cli_command sf_cli_commands[];
 

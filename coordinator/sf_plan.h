@@ -1,7 +1,7 @@
 /* sf_plan.h — what a campaign will cost before it runs: the work units it expands into, their
  * FLOPs (node/sf_cost.h), time on a hardware profile, peak memory per rank, the makespan of the
  * farm's scheduling policy (sf_sched.h) on the chosen cluster, money, and the hosted price of
- * the same seconds of video. `shotfarm plan` prints it; render will use the same expansion. */
+ * the same seconds of video. `shotfarm plan` prints it; render runs the same units. */
 #ifndef SF_PLAN_H
 #define SF_PLAN_H
 
@@ -9,6 +9,7 @@
 
 #include "sf_campaign.h"
 #include "sf_sched.h"
+#include "sf_unit.h"
 
 /* A device the farm can run on. Peak and efficiencies are per device; efficiencies are
  * assumptions until a measurement is recorded in BENCHMARKS.md (`efficiency_source` says which). */
@@ -23,20 +24,24 @@ struct sf_hw_profile {
     int is_cpu;
 };
 
+/* The `cpu` profile made concrete for ranks_per_node ranks on a node: cores_per_rank cores
+ * (<= 0: this machine's online cores / ranks) and mem_per_rank bytes (<= 0: this machine's
+ * memory / ranks) per rank, the peak scaled by the cores; the description (in desc[n], which
+ * out->description points to) says which numbers came from this machine. */
+void sf_plan_cpu_profile(const struct sf_hw_profile *cpu, int ranks_per_node, int cores_per_rank,
+                         double mem_per_rank, struct sf_hw_profile *out, char *desc, size_t n);
+
 /* NULL-terminated table of profiles: h100, h200, a100, l40s, cpu. */
 const struct sf_hw_profile *sf_plan_profiles(void);
 const struct sf_hw_profile *sf_plan_profile(const char *name);
 
-enum sf_unit_kind { SF_UNIT_TEXT, SF_UNIT_IDENTITY, SF_UNIT_DENOISE, SF_UNIT_DECODE,
-                    SF_UNIT_ASSEMBLE, SF_UNIT_KIND_COUNT };
-const char *sf_unit_kind_name(enum sf_unit_kind k);
-
 struct sf_plan_unit {
     char name[160];       /* "dawn-run/tracking take 2 16:9 denoise" */
-    enum sf_unit_kind kind;
+    const struct sf_unit_kind *kind; /* sf_unit.h: what runs it, where, and its outputs */
     int sequence;         /* sequence index, -1 for campaign-wide units */
     double flops;
-    double seconds;       /* on one worker group */
+    double seconds;       /* on one worker group (or one CPU lane) */
+    int gang;             /* worker groups it occupies at once (1, or n for a gang unit) */
     double mem_bytes;     /* peak per rank */
     double video_seconds; /* seconds of video this unit produces (denoise units) */
     /* What the unit works on, for render (which runs these same units): */
@@ -52,6 +57,7 @@ struct sf_plan_options {
     enum sf_tier_kind tier;
     double price_per_hour;  /* <= 0: the profile's default */
     double credit_usd;      /* value of one hosted credit in USD */
+    int cpu_lanes;          /* CPU lanes per node for CPU units (<= 0: 1) */
     const char *model_dir;  /* a model directory whose DiT config.json (or shapes) size the model;
                                NULL: the campaign's model (its config name, else its dir) */
 };
@@ -61,7 +67,9 @@ struct sf_plan {
     struct sf_plan_unit *units;
     struct sf_sched_unit *sched;   /* parallel to units */
     struct sf_sched_result sim;
-    int n_groups;
+    int n_groups, n_lanes;         /* worker groups; CPU lanes (cpu_lanes per node) */
+    struct sf_plan_model model;    /* what the cost formulas assumed */
+    double lane_seconds;           /* CPU-lane seconds (not device time) */
     double total_flops, group_seconds, device_seconds, cost_usd;
     double video_seconds;          /* rendered seconds: shots x takes x aspects */
     double peak_mem_bytes;         /* the largest unit's peak per rank */

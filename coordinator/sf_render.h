@@ -1,9 +1,18 @@
 /* sf_render.h — the pieces of `shotfarm render` (docs/render.md), shared by its files:
- *   render_plan.c   the campaign expanded into jobs (sf_plan_build's units, so plan and render
- *                   agree), with every output path and cache key fixed before anything runs;
- *   render_work.c   what a worker group does with one job (text encoding, denoising, decoding);
- *   cmd_render.c    MPI set-up, the coordinator thread, the worker loop, manifest and events;
- *   cmd_status.c    `shotfarm status RUNDIR` from manifest.json and events.jsonl.
+ *   cmd_render.c      the command: options, MPI and run-directory set-up, then the two loops;
+ *   render_plan.c     the campaign expanded into jobs (sf_plan_build's units, so plan and render
+ *                     agree), each prepared by its unit kind (sf_unit.h, unit_*.c) with its
+ *                     output path and cache key fixed before anything runs;
+ *   units.c           the registry of unit kinds and what every kind's run shares (the model
+ *                     parts a worker loads once);
+ *   render_coord.c    the coordinator thread on rank 0: dispatch, failures, retries, signals,
+ *                     stalls (render_internal.h);
+ *   render_worker.c   the worker loop of every rank and the CPU lanes;
+ *   render_manifest.c manifest.json (inputs hashed, determinism domain);
+ *   render_events.c   events.jsonl and the progress lines;
+ *   render_signal.c   SIGTERM/SIGUSR1, recorded for the loops and for resume;
+ *   render_resume.c   what a launch keeps of the earlier ones; render_ckpt.c checkpoints;
+ *   cmd_status.c      `shotfarm status RUNDIR` from manifest.json and events.jsonl.
  * Every rank expands the campaign itself, identically, so the coordinator sends only job indices.
  */
 #ifndef SF_RENDER_H
@@ -13,23 +22,21 @@
 
 #include "sf_hash.h"
 #include "sf_sched.h"
+#include "sf_unit.h"
 
 #define SF_RENDER_PATH_MAX 4096
 
-enum sf_job_kind {
-    SF_JOB_TEXT,    /* tokenize + umT5-encode one distinct prompt into the cache */
-    SF_JOB_DENOISE, /* one shot x take x aspect: noise -> final latent in RUNDIR/latents/ */
-    SF_JOB_DECODE,  /* that latent -> frames -> RUNDIR/shots/STEM.mkv */
-    SF_JOB_SKIP,    /* planned units render does not run yet (identity bank, assembly) */
-};
-const char *sf_job_kind_name(enum sf_job_kind k);
-
+/* One unit of the plan, ready to run. The first block is every kind's; the rest belongs to the
+ * kinds named (a kind reads the fields of the jobs it depends on). */
 struct sf_render_job {
-    enum sf_job_kind kind;
+    const struct sf_unit_kind *kind; /* sf_unit.h */
     char name[160];      /* the plan's unit name */
     char shot_label[96]; /* "sequence/shot" for per-shot jobs, "" otherwise */
+    char row[96];        /* status row: the shot label, else the kind's status_row */
     char stem[160];      /* "sequence.shot.take1.16x9": file names of this job's outputs */
-    int shot, take, aspect;
+    int shot, take, aspect, sequence, element; /* -1 where not per shot / sequence / element */
+    int gang;            /* worker groups at once (1, or n for a gang unit) */
+    int steps;           /* progress steps reported (denoise: sampler steps), 0 for none */
     /* text */
     const char *prompt; /* the prompt as written (Wan's default negative substituted) */
     /* denoise */
@@ -37,10 +44,11 @@ struct sf_render_job {
     int width, height, frames;    /* pixels and model frames */
     int64_t latent[3];            /* latent frames, height, width */
     uint32_t seed;                /* the shot's seed + take (Philox key) */
-    int steps, sampler, schedule; /* sampler / schedule as the enum values of sf_sampler.h */
+    int sampler, schedule;        /* sampler / schedule as the enum values of sf_sampler.h */
     double shift, guidance;
     /* decode */
     int denoise_job;
+    const void *data;             /* a kind's own, set by its prepare (borrowed) */
     char out[SF_RENDER_PATH_MAX]; /* text: cache file; denoise: latent .h5; decode: shot .mkv */
     /* SHA-256 of everything the output depends on (docs/render.md § Resume): a unit whose key
      * is unchanged and whose output is present was rendered already */
@@ -55,6 +63,7 @@ struct sf_render_setup {
     char dit_key[SF_SHA256_HEX];  /* ... of the DiT's files (transformer/, else the model's) */
     char vae_key[SF_SHA256_HEX];  /* ... of the VAE's files (vae/, else the model's) */
     int tp;                       /* ranks per worker group: part of the denoise key */
+    int tier;                     /* 0 draft, 1 final (enum sf_tier_kind) */
     /* checkpoints (docs/render.md § Checkpoints): every ckpt_steps steps when > 0, else every
      * ckpt_seconds of a unit's denoising; into ckpt_dir (RUNDIR/ckpt) */
     int ckpt_steps;
@@ -79,15 +88,42 @@ void sf_render_setup_fini(struct sf_render_setup *s);
  * directory's own status (logged) when its DiT cannot be opened. */
 int sf_render_check_tp(const char *model_dir, int tp);
 
-/* ---- workers (render_work.c) ---------------------------------------------------------- */
-struct sf_render_worker;
+/* ---- workers (units.c) ------------------------------------------------------------------ */
 struct sf_comm;
+
+/* A model part loaded on first use; a failed load is remembered with its cause. */
+struct sf_render_part {
+    void *p;
+    int st; /* SF_OK until a load failed */
+    char cause[512];
+};
+/* SF_OK, or the status of the part's earlier failed load (its cause logged again). */
+int sf_render_part_failed(const struct sf_render_part *p);
+/* Records the outcome st of loading p (and its cause when it failed); returns st. */
+int sf_render_part_ready(struct sf_render_part *p, int st);
+
+/* Where a gang unit's member runs (every job has one: index 0 of 1 for a plain unit). */
+struct sf_render_gang {
+    int index, size;                 /* this group's place in the gang, and the gang's groups */
+    int leaders[SF_UNIT_MAX_GANG];   /* world rank of each member group's leader, by index */
+    void *world_comm;                /* MPI_Comm * on which they may talk (borrowed), or NULL */
+};
+
+struct sf_render_worker {
+    const struct sf_render_setup *s;
+    struct sf_comm *comm; /* the group (tp > 1) or NULL */
+    int leader;           /* group rank 0: reports and writes */
+    int lane;             /* a CPU lane (a thread without a group or model) */
+    struct sf_render_gang gang; /* of the running job */
+    struct sf_render_part dit, umt5, vae, tok;
+};
+
 /* One rank of a worker group: loads each model part on first use and keeps it. group is the
- * group's communicator (borrowed; it must outlive the worker), or NULL for a group of one. With
- * group->size > 1 the DiT is sharded over the group, every rank of the group must run the same
- * denoise jobs in the same order (they are collectives), and only group rank 0 (the leader) may
- * run text and decode jobs; the others compute but neither report progress nor write. Fails
- * with SF_E_NOMEM only. */
+ * group's communicator (borrowed; it must outlive the worker), or NULL for a group of one (and
+ * for a CPU lane). With group->size > 1 the DiT is sharded over the group, every rank of the
+ * group must run the same SF_UNIT_EVERY_RANK jobs in the same order (they are collectives), and
+ * only group rank 0 (the leader) runs SF_UNIT_LEADER jobs; the others compute but neither report
+ * progress nor write. Fails with SF_E_NOMEM only. */
 int sf_render_worker_create(const struct sf_render_setup *s, struct sf_comm *group,
                             struct sf_render_worker **out);
 void sf_render_worker_destroy(struct sf_render_worker *w);
@@ -103,18 +139,18 @@ struct sf_render_report {
     int (*stop)(void *arg); /* nonzero: checkpoint at this step boundary and stop */
     void *arg;
 };
-/* Runs job j. Returns SF_OK, SF_E_INTERRUPTED (a denoise unit stopped at a step boundary
+/* Runs job j with its kind's run. Returns SF_OK, SF_E_INTERRUPTED (a denoise unit stopped at a step boundary
  * because `stop` said so, after its checkpoint was reported), or the failure's status; the
  * cause is the first error line this thread logged (sf_log_first_error) — a part that failed
  * to load fails every job that needs it with the same cause, without retrying the load. */
 int sf_render_job_run(struct sf_render_worker *w, int j, const struct sf_render_report *r);
 
-/* The job's output is present and complete (a verified latent, a published shot file, a cache
- * entry that opens): what resume needs to skip it. Makes HDF5 calls. */
-int sf_render_output_ok(const struct sf_render_job *j);
+/* Removes a job's output made for other inputs (its kind's remove_output, else the file and its
+ * .sha256 sidecar), logging what it removed. */
+void sf_render_remove_output(const struct sf_render_job *j);
 
-/* How the guidance passes run (SF_DENOISE_GUIDANCE_MODE), for the manifest: cmd_render.c cannot
- * include node/sf_sampler.h beside io/sf_campaign.h (their enumerators share names). */
+/* How the guidance passes run (SF_DENOISE_GUIDANCE_MODE): recorded in the manifest and in the
+ * denoise key. */
 const char *sf_render_guidance_mode(void);
 
 /* ---- resume (render_resume.c) ------------------------------------------------------------ */

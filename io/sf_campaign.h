@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sf_sampler_kind.h" /* enum sf_sampler_kind, enum sf_schedule_kind (tiers) */
+
 /* ---- vocabularies ----------------------------------------------------------------------- */
 enum sf_lang { SF_LANG_EN, SF_LANG_ES, SF_LANG_ZH, SF_LANG_JA, SF_LANG_KO, SF_LANG_COUNT };
 enum sf_aspect { SF_ASPECT_16_9, SF_ASPECT_9_16, SF_ASPECT_1_1, SF_ASPECT_COUNT };
@@ -35,8 +37,6 @@ enum sf_camera {
     SF_CAMERA_CRANE_UP, SF_CAMERA_CRANE_DOWN, SF_CAMERA_ORBIT, SF_CAMERA_HANDHELD,
     SF_CAMERA_ZOOM_IN, SF_CAMERA_ZOOM_OUT, SF_CAMERA_COUNT
 };
-enum sf_sampler { SF_SAMPLER_UNIPC, SF_SAMPLER_EULER };
-enum sf_schedule { SF_SCHEDULE_WAN, SF_SCHEDULE_DIFFUSERS };
 enum sf_tier_kind { SF_TIER_DRAFT, SF_TIER_FINAL, SF_TIER_COUNT };
 enum sf_codec { SF_CODEC_H264, SF_CODEC_PRORES, SF_CODEC_FFV1, SF_CODEC_COUNT };
 
@@ -153,8 +153,8 @@ struct sf_sequence {
 struct sf_tier {
     int steps;
     int width, height;       /* the 16:9 frame; see sf_campaign_tier_size for others */
-    enum sf_sampler sampler;
-    enum sf_schedule schedule;
+    enum sf_sampler_kind sampler;
+    enum sf_schedule_kind schedule;
     double shift, guidance;
 };
 

@@ -15,8 +15,9 @@
  * OpenBLAS 0.3.21 on an Emerald Rapids VM (family 6 model 207) does, and runs sgemm at half
  * speed. The first sf_threads_init re-runs OpenBLAS's core selection with the best core the CPU's
  * feature flags allow (SkylakeX for AVX-512, Haswell for AVX2+FMA) when it chose a generic one,
- * unless OPENBLAS_CORETYPE is set. Kernels differ in summation order, so this changes results in
- * the last bits; they stay independent of the thread count. */
+ * unless OPENBLAS_CORETYPE is set. SF_BLAS_CORE=NAME pins the kernels to NAME whatever OpenBLAS
+ * chose (one determinism domain across a cluster of mixed CPUs). Kernels differ in summation
+ * order, so this changes results in the last bits; they stay independent of the thread count. */
 #define _GNU_SOURCE /* setenv, sched_getaffinity */
 #include <pthread.h>
 #include <sched.h>
@@ -150,23 +151,35 @@ static void openblas_pick_core(void)
     if (done) return;
     done = 1;
     const char *core = openblas_get_corename();
-    if (getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init || !gotoblas_dynamic_quit || !core ||
-        (strcmp(core, "Prescott") && strcmp(core, "Core2") && strcmp(core, "Nehalem")))
+    const char *force = getenv("SF_BLAS_CORE"), *want = NULL;
+    if (!gotoblas_dynamic_init || !gotoblas_dynamic_quit || !core) {
+        if (force && *force)
+            SF_WARN("kernels", "SF_BLAS_CORE=%s: this OpenBLAS cannot change its kernels at run "
+                    "time (not a DYNAMIC_ARCH build); it keeps %s", force, core ? core : "?");
         return;
-    const char *want = NULL;
+    }
+    if (force && *force) { /* pinned (e.g. one determinism domain across a mixed cluster) */
+        if (strcmp(core, force) == 0) return;
+        want = force;
+    } else {
+        if (getenv("OPENBLAS_CORETYPE") ||
+            (strcmp(core, "Prescott") && strcmp(core, "Core2") && strcmp(core, "Nehalem")))
+            return;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-        want = "SkylakeX";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        want = "Haswell";
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+            want = "SkylakeX";
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            want = "Haswell";
 #endif
-    if (!want) return;
-    setenv("OPENBLAS_CORETYPE", want, 0);
+        if (!want) return;
+    }
+    setenv("OPENBLAS_CORETYPE", want, 1);
     gotoblas_dynamic_quit();
     gotoblas_dynamic_init();
-    SF_INFO("kernels", "OpenBLAS chose its generic %s kernels for this CPU; now %s (set "
-            "OPENBLAS_CORETYPE to choose)", core, openblas_get_corename());
+    SF_INFO("kernels", "OpenBLAS chose its %s kernels for this CPU; now %s (%s)", core,
+            openblas_get_corename(),
+            force && *force ? "SF_BLAS_CORE" : "set OPENBLAS_CORETYPE or SF_BLAS_CORE to choose");
 }
 #endif
 

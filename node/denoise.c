@@ -1,5 +1,5 @@
 /* denoise.c — the guided denoising loop (sf_denoise.h). Called by coordinator/forward_denoise.c
- * (`shotfarm forward denoise`) and coordinator/render_work.c (render's denoise units), so the
+ * (`shotfarm forward denoise`) and coordinator/unit_denoise.c (render's denoise units), so the
  * golden-tested loop is the one that renders. The subtle thing: g == 1 must skip the
  * unconditional pass entirely (diffusers does), not run it and multiply by zero, or the result
  * would differ in the last bit from the reference. */

@@ -41,8 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sf_sampler_kind { SF_SAMPLER_UNIPC = 0, SF_SAMPLER_EULER = 1 };
-enum sf_schedule_kind { SF_SCHEDULE_WAN = 0, SF_SCHEDULE_DIFFUSERS = 1 };
+#include "sf_sampler_kind.h" /* enum sf_sampler_kind, enum sf_schedule_kind */
 
 #define SF_SAMPLER_MAX_STEPS 1000 /* the training timesteps; more steps repeat timesteps */
 #define SF_SAMPLER_MAX_SHIFT 1000.0

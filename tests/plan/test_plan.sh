@@ -28,19 +28,7 @@ PY
 
 # 2. One 5 s shot of the 1.3B model at 832x480, 50 guided steps: 50 x 2 x 283 TFLOP (the
 #    forward pass of docs/cost-model.md) = 2.83e16, i.e. 63.6 s on an H100 at 45% of 989 TFLOP/s.
-cat >"$dir/one.yaml" <<'Y'
-campaign: one-shot
-seed: 1
-model: {config: wan2.1-t2v-1.3b, dtype: bf16, tp: 1}
-tiers:
-  final: {steps: 50, resolution: 832x480, sampler: unipc, schedule: wan, shift: 5.0, guidance: 5.0}
-sequences:
-  - id: s
-    aspect: "16:9"
-    shots:
-      - {id: a, prompt: "a red fox in the snow", duration: 5}
-deliverables: {aspects: ["16:9"], lengths: [5], languages: [en], codecs: [h264], resolution: 1080, fps: 24}
-Y
+cp "$src/tests/plan/one-shot-1.3b.yaml" "$dir/one.yaml"
 "$sf" plan "$dir/one.yaml" --json >"$dir/one.json" || say "plan one-shot exited $?"
 python3 - "$dir/one.json" <<'PY' || fail=1
 import json, sys

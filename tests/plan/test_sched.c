@@ -14,7 +14,7 @@ int main(void)
      *    g0: 5 (0-5), 3 (5-8), 2 (8-10)      g1: 4 (0-4), 3 (4-7), 2 (7-9), 1 (9-10)
      *    makespan 10 = total 20 / 2; utilisation 1. */
     struct sf_sched_unit a[] = {U(2), U(5), U(3), U(1), U(4), U(3), U(2)};
-    CHECK_EQ_INT(sf_sched_simulate(a, 7, 2, &r), SF_OK);
+    CHECK_EQ_INT(sf_sched_simulate(a, 7, 2, 1, &r), SF_OK);
     CHECK(r.makespan == 10 && r.busy == 20 && r.utilisation == 1.0);
     CHECK(r.start[1] == 0 && r.group[1] == 0 && r.start[4] == 0 && r.group[4] == 1);
     CHECK(r.start[2] == 4 && r.group[2] == 1); /* the first 3 goes to the group free first */
@@ -35,7 +35,7 @@ int main(void)
         {.seconds = 2, .n_deps = 1, .deps = {2}},
         {.seconds = 1, .n_deps = 2, .deps = {3, 4}},
     };
-    CHECK_EQ_INT(sf_sched_simulate(b, 6, 2, &r), SF_OK);
+    CHECK_EQ_INT(sf_sched_simulate(b, 6, 2, 1, &r), SF_OK);
     CHECK(r.makespan == 14);
     CHECK(r.start[1] == 1 && r.group[1] == 0 && r.start[2] == 1 && r.group[2] == 1);
     CHECK(r.start[4] == 7 && r.start[3] == 11 && r.start[5] == 13);
@@ -44,19 +44,44 @@ int main(void)
     CHECK(fabs(r.utilisation - 22.0 / 28.0) < 1e-12);
     sf_sched_result_fini(&r);
     /* The same on 1 group is the sum; on 8 groups the critical path. */
-    CHECK_EQ_INT(sf_sched_simulate(b, 6, 1, &r), SF_OK);
+    CHECK_EQ_INT(sf_sched_simulate(b, 6, 1, 1, &r), SF_OK);
     CHECK(r.makespan == 22);
     sf_sched_result_fini(&r);
-    CHECK_EQ_INT(sf_sched_simulate(b, 6, 8, &r), SF_OK);
+    CHECK_EQ_INT(sf_sched_simulate(b, 6, 8, 1, &r), SF_OK);
     CHECK(r.makespan == 14);
     sf_sched_result_fini(&r);
 
     /* 3. Errors: a cycle and a dangling dependency. */
     struct sf_sched_unit c[] = {{.seconds = 1, .n_deps = 1, .deps = {1}},
                                 {.seconds = 1, .n_deps = 1, .deps = {0}}};
-    CHECK_EQ_INT(sf_sched_simulate(c, 2, 2, &r), SF_E_INVAL);
+    CHECK_EQ_INT(sf_sched_simulate(c, 2, 2, 1, &r), SF_E_INVAL);
     struct sf_sched_unit d[] = {{.seconds = 1, .n_deps = 1, .deps = {5}}};
-    CHECK_EQ_INT(sf_sched_simulate(d, 1, 2, &r), SF_E_INVAL);
+    CHECK_EQ_INT(sf_sched_simulate(d, 1, 2, 1, &r), SF_E_INVAL);
+
+    /* 5. Gangs and CPU lanes (2 groups, 1 lane): A gang of 2 (10 s), B (5 s), C a CPU unit (3 s),
+     *    D (4 s) after C. t=0: A, the largest, takes both groups; B does not fit; C fits the lane.
+     *    t=3 C ends, D is ready but no group is free; t=10 A ends: B on g0, D on g1; makespan 15.
+     *    Busy group-seconds 2 x 10 + 5 + 4 = 29; C's lane time is not group time. */
+    struct sf_sched_unit e[] = {
+        {.seconds = 10, .gang = 2},
+        U(5),
+        {.seconds = 3, .cpu = 1},
+        {.seconds = 4, .n_deps = 1, .deps = {2}},
+    };
+    CHECK_EQ_INT(sf_sched_simulate(e, 4, 2, 1, &r), SF_OK);
+    CHECK(r.makespan == 15 && r.busy == 29);
+    CHECK(r.start[0] == 0 && r.group[0] == 0);
+    CHECK(r.start[2] == 0 && r.group[2] == 2); /* the lane: slot n_groups + 0 */
+    CHECK(r.start[1] == 10 && r.group[1] == 0 && r.start[3] == 10 && r.group[3] == 1);
+    sf_sched_result_fini(&r);
+    unsigned char ready[4] = {1, 1, 1, 0};
+    CHECK_EQ_INT(sf_sched_pick_fit(e, 4, ready, 2, 1), 0);
+    CHECK_EQ_INT(sf_sched_pick_fit(e, 4, ready, 1, 1), 1); /* the gang does not fit one group */
+    CHECK_EQ_INT(sf_sched_pick_fit(e, 4, ready, 0, 1), 2);
+    CHECK_EQ_INT(sf_sched_pick_fit(e, 4, ready, 0, 0), -1);
+    /* a gang larger than the cluster, a CPU unit without a lane: refused */
+    CHECK_EQ_INT(sf_sched_simulate(e, 1, 1, 1, &r), SF_E_INVAL);
+    CHECK_EQ_INT(sf_sched_simulate(e + 2, 1, 2, 0, &r), SF_E_INVAL);
 
     /* 4. Large: 40 shots x 5 takes of denoise (3..12 s) with a decode each on 8 groups finishes
      *    within one largest unit of total/8, and fast. */
@@ -71,7 +96,7 @@ int main(void)
         total += big[i].seconds + 1;
         if (big[i].seconds > largest) largest = big[i].seconds;
     }
-    CHECK_EQ_INT(sf_sched_simulate(big, n, 8, &r), SF_OK);
+    CHECK_EQ_INT(sf_sched_simulate(big, n, 8, 1, &r), SF_OK);
     CHECK(r.makespan >= total / 8 && r.makespan <= total / 8 + largest + 1);
     sf_sched_result_fini(&r);
     free(big);

@@ -45,9 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (parts[1]) put(dir, "events.jsonl", parts[1], lens[1]);
     if (parts[2]) put(dir, "signals/1.0", parts[2], lens[2]);
 
-    struct sf_render_job jobs[2] = {{.kind = SF_JOB_DENOISE, .name = "a/s take 1 16:9 denoise",
+    struct sf_render_job jobs[2] = {{.kind = &sf_unit_denoise, .name = "a/s take 1 16:9 denoise",
                                      .stem = "a.s.take1.16x9", .steps = 4},
-                                    {.kind = SF_JOB_DECODE, .name = "a/s take 1 16:9 decode",
+                                    {.kind = &sf_unit_decode, .name = "a/s take 1 16:9 decode",
                                      .stem = "a.s.take1.16x9", .denoise_job = 0}};
     snprintf(jobs[0].out, sizeof jobs[0].out, "%s/latents/a.s.take1.16x9.h5", dir);
     snprintf(jobs[1].out, sizeof jobs[1].out, "%s/shots/a.s.take1.16x9.mkv", dir);

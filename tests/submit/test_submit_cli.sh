@@ -22,7 +22,7 @@ cd "$w" || exit 1
 "$sf" submit "$campaign" -o run --model model --tokenizer "$tok" --nodes 2 --ntasks-per-node 2 \
     --cpus-per-task 3 --gpus-per-node h100:2 --time 1-02:00:00 --partition gpu --account show1 \
     --mem 64G --signal-lead 300 --tp 2 --tier final --cache cache --ckpt-every 5m \
-    --max-retries 4 --dry-run >out.txt 2>err.txt
+    --max-retries 4 --cpu-lanes 2 --dry-run >out.txt 2>err.txt
 rc=$?
 [ $rc = 0 ] || die "dry run exited $rc: $(cat err.txt)"
 cmp -s out.txt run/submit.sbatch || die "--dry-run output differs from run/submit.sbatch"
@@ -37,7 +37,7 @@ done
 cmd=$(sed -n '/^srun /,/&$/p' out.txt | sed 's/ \\$//' | sed 's/^    / /' | tr -d '\n')
 want="srun --mpi=pmix --cpus-per-task=3 '$exe' render '$campaign' -o '$w/run' --model '$w/model'"
 want+=" --tokenizer '$tok' --cache '$w/cache' --tp 2 --tier final --threads 3 --ckpt-every 5m"
-want+=" --max-retries 4 --signal-grace 150 &"
+want+=" --max-retries 4 --cpu-lanes 2 --signal-grace 150 &"
 [ "$cmd" = "$want" ] || die "render command:
   got:  $cmd
   want: $want"

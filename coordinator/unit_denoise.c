@@ -1,195 +1,156 @@
-/* render_work.c — what a worker group does with one render job (sf_render.h): encode a prompt
- * into the shared cache, denoise one shot x take x aspect into RUNDIR/latents/, decode a latent
- * into a lossless shot file in RUNDIR/shots/. Called by the worker loop of cmd_render.c on the
- * main thread of every rank, which is therefore the one thread that makes HDF5 calls. In a
- * tensor-parallel group (tp > 1) every rank of the group runs each denoise job with its shard of
- * the DiT (the same calls, the same bits out); only the leader (group rank 0) reports progress
- * and writes the latent, and only the leader is given text and decode jobs.
+/* unit_denoise.c — the `denoise` unit kind (sf_unit.h): one shot x take x aspect, from noise to
+ * the final latent in RUNDIR/latents/STEM.h5, on every rank of a worker group (the DiT is
+ * sharded over a tensor-parallel group; only the leader reports and writes). It checkpoints the
+ * whole sampler state to RUNDIR/ckpt/ (render_ckpt.c) and continues from the newest valid one.
  * The subtle thing is determinism: the initial noise of a latent plane is keyed by (shot seed +
  * take | aspect, latent frame, channel) and the position inside the plane (sf_rng.h), never by a
- * stream, so a job gives the same bits on any group, in any order. Model parts load on first use
- * and stay; one that fails to load fails every job that needs it with the same cause. */
+ * stream, so a unit gives the same bits on any group, in any order, after any restart. */
 #define _POSIX_C_SOURCE 200809L
-#include "sf_render.h"
 #include "sf_ckpt.h"
 #include "sf_comm.h"
+#include "sf_cost.h"
 #include "sf_denoise.h"
 #include "sf_dit.h"
 #include "sf_h5pack.h"
+#include "sf_hash.h"
 #include "sf_log.h"
+#include "sf_plan.h"
+#include "sf_render.h"
 #include "sf_rng.h"
 #include "sf_safetensors.h"
 #include "sf_sampler.h"
-#include "sf_shot_file.h"
 #include "sf_status.h"
-#include "sf_tokenizer.h"
-#include "sf_umt5.h"
-#include "sf_vae.h"
+#include "sf_unit.h"
 
-#include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-/* A model part loaded on first use; a failed load is remembered with its cause. */
-struct part {
-    void *p;
-    int st; /* SF_OK until a load failed */
-    char cause[512];
-};
+/* ---- plan ---------------------------------------------------------------------------------- */
 
-struct sf_render_worker {
-    const struct sf_render_setup *s;
-    struct sf_comm *comm; /* the group (tp > 1) or NULL */
-    int leader;           /* group rank 0: reports and writes */
-    struct part dit, umt5, vae, tok;
-};
-
-const char *sf_job_kind_name(enum sf_job_kind k)
+/* Peak bytes per rank of a DiT pass on `tokens` tokens at tensor-parallel degree tp: weights
+ * (the blocks' linear layers split over tp, the rest replicated) and the fp32 activations one
+ * block keeps alive (residual, normed input, q/k/v and attention output of this rank's heads,
+ * FFN hidden of this rank's columns, cross-attention k/v of the text). */
+static double dit_mem(const struct sf_plan_model *m, double tokens, int tp)
 {
-    static const char *names[] = {"text", "denoise", "decode", "skip"};
-    return (unsigned)k <= SF_JOB_SKIP ? names[k] : "?";
+    const struct sf_dit_config *d = &m->dit;
+    double D = d->dim, F = d->ffn_dim;
+    double sharded = d->n_layers * (8.0 * D * D + 2.0 * D * F);
+    double total = sf_dit_config_params(d);
+    double weights = m->weight_bytes_per_param * (sharded / tp + (total - sharded));
+    double act = 4.0 * tokens * (3.0 * D + 4.0 * D / tp + F / tp) + 4.0 * 512 * (d->text_dim + 2.0 * D / tp);
+    return weights + act;
 }
 
-const char *sf_render_guidance_mode(void)
+/* Per shot, rendered aspect and take: guided steps of the DiT (a third pass with references).
+ * Depends on the shot's prompt and negative prompt text units (in that order: prepare reads
+ * them so) and the identity units of its elements. */
+static int plan(struct sf_plan_builder *b)
 {
-    return SF_DENOISE_GUIDANCE_MODE;
-}
-
-int sf_render_mkdirs(const char *path, int dir_of_file)
-{
-    char buf[SF_RENDER_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    if (dir_of_file) {
-        char *slash = strrchr(buf, '/');
-        if (!slash) return SF_OK;
-        *slash = '\0';
-    }
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                SF_ERROR("render",
-                         "%s: cannot create the directory (%s); check the path and "
-                         "its permissions",
-                         buf, strerror(errno));
-                return SF_E_IO;
+    const struct sf_campaign *c = b->c;
+    const struct sf_tier *tier = sf_campaign_tier(c, b->opt->tier);
+    for (int si = 0; si < sf_campaign_n_shots(c); si++) {
+        const struct sf_shot *s = sf_campaign_shot(c, si);
+        const struct sf_sequence *seq = sf_campaign_sequence(c, s->sequence);
+        int deps[SF_SCHED_MAX_DEPS], n_deps = 0, with_refs = 0;
+        int tu = sf_plan_find_text(b, s->effective_prompt), nu = sf_plan_find_text(b, s->negative);
+        SF_ASSERT(tu >= 0 && nu >= 0); /* the text kind comes first */
+        deps[n_deps++] = tu;
+        if (nu != tu) deps[n_deps++] = nu;
+        for (int k = 0; k < s->n_elements; k++) {
+            int id = sf_plan_find(b, &sf_unit_identity, -1, -1, -1, s->elements[k]);
+            if (id >= 0 && n_deps < SF_SCHED_MAX_DEPS) {
+                deps[n_deps++] = id;
+                with_refs = 1;
             }
-            *p = c;
-            if (!c) break;
+        }
+        if (with_refs) b->p->uses_references = 1;
+        if (s->n_dialogue) b->p->has_dialogue = 1;
+        int passes = with_refs ? 3 : 2;
+        for (int a = 0; a < SF_ASPECT_COUNT; a++) {
+            if (!sf_plan_renders_aspect(c, s->sequence, a)) continue;
+            int w, h;
+            sf_campaign_tier_size(tier, (enum sf_aspect)a, &w, &h);
+            int64_t lf = (s->frames - 1) / 4 + 1, lh = h / 8, lw = w / 8;
+            double tokens = (double)sf_cost_dit_tokens(&b->m.dit, lf, lh, lw);
+            struct sf_cost_dit cd = sf_cost_dit_forward(&b->m.dit, (int64_t)tokens, 512);
+            double mem = dit_mem(&b->m, tokens, b->opt->tp);
+            for (int t = 0; t < s->takes; t++) {
+                int dn = sf_plan_add(b, &sf_unit_denoise, s->sequence,
+                                     cd.total * passes * tier->steps, b->opt->hw->eff_dit, mem,
+                                     deps, n_deps, "%s/%s take %d %s denoise", seq->id, s->id,
+                                     t + 1, sf_aspect_name((enum sf_aspect)a));
+                if (dn < 0) return SF_E_NOMEM;
+                struct sf_plan_unit *u = &b->p->units[dn];
+                u->video_seconds = s->duration_ms / 1000.0;
+                u->shot = si, u->take = t, u->aspect = a;
+            }
         }
     }
     return SF_OK;
 }
 
-int sf_render_worker_create(const struct sf_render_setup *s, struct sf_comm *group,
-                            struct sf_render_worker **out)
+/* ---- prepare ------------------------------------------------------------------------------- */
+
+/* Sizes, sampler settings and inputs from the tier and the shot; the key covers every input of
+ * the latent, including the tensor-parallel degree, which is part of the determinism domain
+ * (docs/render.md § Determinism). */
+static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
+                   const struct sf_plan_unit *u, const struct sf_campaign *c)
 {
-    *out = calloc(1, sizeof **out);
-    if (!*out) return SF_E_NOMEM;
-    (*out)->s = s;
-    (*out)->comm = group && group->size > 1 ? group : NULL;
-    (*out)->leader = !group || group->rank == 0;
+    const struct sf_shot *sh = sf_campaign_shot(c, u->shot);
+    const struct sf_tier *t = sf_campaign_tier(c, (enum sf_tier_kind)s->tier);
+    const int i = (int)(j - s->jobs);
+    sf_campaign_tier_size(t, (enum sf_aspect)u->aspect, &j->width, &j->height);
+    j->frames = sh->frames;
+    j->latent[0] = (sh->frames - 1) / 4 + 1;
+    j->latent[1] = j->height / 8;
+    j->latent[2] = j->width / 8;
+    for (int k = 0; k < 3; k++)
+        if (j->latent[k] > s->max_latent[k]) s->max_latent[k] = j->latent[k];
+    j->seed = sh->seed + (uint32_t)u->take;
+    j->steps = t->steps;
+    j->sampler = (int)t->sampler;
+    j->schedule = (int)t->schedule;
+    j->shift = t->shift;
+    j->guidance = t->guidance;
+    /* the plan lists the prompt's text unit first, then the negative's (when distinct) */
+    j->text_job = s->sched[i].deps[0];
+    j->neg_job = s->sched[i].n_deps > 1 && s->jobs[s->sched[i].deps[1]].kind == &sf_unit_text
+                     ? s->sched[i].deps[1]
+                     : j->text_job;
+    snprintf(j->out, sizeof j->out, "%s/latents/%s.h5", s->rundir, j->stem);
+
+    struct sf_canon cn;
+    uint8_t d[SF_SHA256_BYTES];
+    sf_canon_begin(&cn, "shotfarm.unit.denoise.v1");
+    sf_canon_str(&cn, "dit", s->dit_key);
+    sf_canon_str(&cn, "context", s->jobs[j->text_job].key);
+    sf_canon_str(&cn, "negative", s->jobs[j->neg_job].key);
+    sf_canon_int(&cn, "seed", j->seed);
+    sf_canon_int(&cn, "aspect", j->aspect);
+    sf_canon_list_begin(&cn, "latent", 3);
+    for (int k = 0; k < 3; k++)
+        sf_canon_int(&cn, NULL, j->latent[k]);
+    sf_canon_list_end(&cn);
+    sf_canon_int(&cn, "steps", j->steps);
+    sf_canon_int(&cn, "sampler", j->sampler);
+    sf_canon_int(&cn, "schedule", j->schedule);
+    sf_canon_f64(&cn, "shift", j->shift);
+    sf_canon_f64(&cn, "guidance", j->guidance);
+    sf_canon_str(&cn, "guidance_passes", sf_render_guidance_mode());
+    sf_canon_int(&cn, "tp", s->tp);
+    sf_canon_end(&cn, d);
+    sf_sha256_hex(d, j->key);
     return SF_OK;
 }
 
-void sf_render_worker_destroy(struct sf_render_worker *w)
-{
-    if (!w) return;
-    sf_dit_destroy(w->dit.p);
-    sf_umt5_destroy(w->umt5.p);
-    sf_vae_destroy(w->vae.p);
-    sf_tokenizer_destroy(w->tok.p);
-    free(w);
-}
+/* ---- run ----------------------------------------------------------------------------------- */
 
-/* Loads a part once: remembers the first error line of a failed load and repeats it (so every
- * job that needs the part reports the cause) without loading again. */
-static int part_ready(struct part *p, int st)
-{
-    if (st != SF_OK) {
-        p->st = st;
-        snprintf(p->cause, sizeof p->cause, "%s", sf_log_first_error());
-    }
-    return st;
-}
-
-static int part_failed(const struct part *p)
-{
-    if (p->st == SF_OK) return SF_OK;
-    SF_ERROR("render", "%s", p->cause);
-    return p->st;
-}
-
-/* ---- text ------------------------------------------------------------------------------ */
-
-static int run_text(struct sf_render_worker *w, const struct sf_render_job *j)
-{
-    int st = SF_OK;
-    int32_t *ids = NULL;
-    int64_t *ids64 = NULL;
-    float *states = NULL;
-    if (access(j->out, R_OK) == 0) {
-        struct sf_st *c = NULL;
-        if (sf_st_open(j->out, &c) == SF_OK && sf_st_find(c, "context")) {
-            sf_st_close(c);
-            SF_INFO("render", "%s: cached (%s)", j->name, j->out);
-            return SF_OK;
-        }
-        sf_st_close(c);
-        SF_WARN("render", "%s: unreadable cache entry, encoding again", j->out);
-    }
-    SF_TRY(st, part_failed(&w->tok));
-    SF_TRY(st, part_failed(&w->umt5));
-    if (!w->tok.p)
-        SF_TRY(st, part_ready(&w->tok, sf_tokenizer_load(w->s->tokenizer,
-                                                         (struct sf_tokenizer **)&w->tok.p)));
-    if (!w->umt5.p)
-        SF_TRY(st,
-               part_ready(&w->umt5, sf_umt5_load(w->s->model_dir, (struct sf_umt5 **)&w->umt5.p)));
-    const int max_len = w->s->text_len;
-    ids = malloc((size_t)max_len * sizeof *ids);
-    ids64 = malloc((size_t)max_len * sizeof *ids64);
-    if (!ids || !ids64) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    size_t n = 0;
-    SF_TRY(st, sf_tokenizer_encode_prompt(w->tok.p, j->prompt, strlen(j->prompt), j->name, 1,
-                                          max_len, 0, ids, &n));
-    for (size_t i = 0; i < n; i++)
-        ids64[i] = ids[i];
-    const int d = sf_umt5_get_config(w->umt5.p)->d_model;
-    states = malloc(n * (size_t)d * sizeof *states);
-    if (!states) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    SF_TRY(st, sf_umt5_encode(w->umt5.p, ids64, (int64_t)n, states));
-    SF_TRY(st, sf_render_mkdirs(j->out, 1));
-    struct sf_st_desc desc = {.name = "context",
-                              .dtype = SF_DTYPE_F32,
-                              .n_dims = 2,
-                              .shape = {(int64_t)n, d},
-                              .data = states};
-    const char *meta[] = {"producer", "shotfarm render", "text_encoder_key", w->s->text_key};
-    SF_TRY(st, sf_st_write(j->out, &desc, 1, meta, 2, NULL, NULL));
-out:
-    free(ids);
-    free(ids64);
-    free(states);
-    return st;
-}
-
-/* ---- denoise --------------------------------------------------------------------------- */
-
-/* A cached encoding (rows, text_dim) that fits the DiT: text_dim columns, at most text_len rows. */
 static int read_context(const char *path, const struct sf_dit_config *cfg, float **out,
                         int64_t *rows)
 {
@@ -239,8 +200,6 @@ static void kill_self(const char *path)
     SF_WARN("render", "SF_FAULT_KILL_CKPT: killed inside the write of %s", path);
     raise(SIGKILL);
 }
-
-/* ---- denoise --------------------------------------------------------------------------- */
 
 struct progress {
     struct sf_render_worker *w;
@@ -322,7 +281,7 @@ static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
     return st;
 }
 
-static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j,
+static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                        const struct sf_render_report *r)
 {
     int st = SF_OK;
@@ -330,14 +289,14 @@ static int run_denoise(struct sf_render_worker *w, const struct sf_render_job *j
     struct sf_sampler *s = NULL;
     int64_t ctx_rows = 0, neg_rows = 0;
     const struct sf_render_job *tj = &w->s->jobs[j->text_job], *nj = &w->s->jobs[j->neg_job];
-    SF_TRY(st, part_failed(&w->dit));
+    SF_TRY(st, sf_render_part_failed(&w->dit));
     if (!w->dit.p) {
         struct sf_dit_opts o = {
             .max_latent = {w->s->max_latent[0], w->s->max_latent[1], w->s->max_latent[2]},
             .max_batch = 2,
             .comm = w->comm};
         SF_TRY(st,
-               part_ready(&w->dit, sf_dit_load(w->s->model_dir, &o, (struct sf_dit **)&w->dit.p)));
+               sf_render_part_ready(&w->dit, sf_dit_load(w->s->model_dir, &o, (struct sf_dit **)&w->dit.p)));
     }
     const struct sf_dit_config *cfg = sf_dit_get_config(w->dit.p);
     SF_TRY(st, read_context(tj->out, cfg, &ctx, &ctx_rows));
@@ -418,108 +377,28 @@ out:
     return st;
 }
 
-/* ---- decode ---------------------------------------------------------------------------- */
 
-struct emit_ctx {
-    struct sf_shot_file *f;
-    uint8_t *rgb;
-    const struct sf_render_report *r;
-    int64_t done, total; /* frames */
+/* ---- resume -------------------------------------------------------------------------------- */
+
+/* A latent file that verifies (h5pack checks its sidecar) and carries this unit's key. */
+static int output_ok(const struct sf_render_job *j)
+{
+    struct sf_h5pack *p = NULL;
+    char key[2 * SF_SHA256_HEX];
+    int ok = access(j->out, R_OK) == 0 && sf_h5pack_open(j->out, &p) == SF_OK &&
+             sf_h5pack_attr_string(p, "key", key, sizeof key) == SF_OK &&
+             strcmp(key, j->key) == 0;
+    sf_h5pack_close(p);
+    return ok;
+}
+
+const struct sf_unit_kind sf_unit_denoise = {
+    .name = "denoise",
+    .status_row = "denoise",
+    .resource = SF_UNIT_GROUP,
+    .ranks = SF_UNIT_EVERY_RANK,
+    .plan = plan,
+    .prepare = prepare,
+    .run = run,
+    .output_ok = output_ok,
 };
-
-/* x (3, n, H, W) in [-1, 1] -> RGB24 frames, with the reference pipeline's mapping
- * round((x / 2 + 0.5).clamp(0, 1) * 255). */
-static int emit_frames(void *ctx, const float *x, int64_t frame0, int64_t n_frames, int64_t H,
-                       int64_t W)
-{
-    (void)frame0;
-    struct emit_ctx *e = ctx;
-    const int64_t plane = H * W;
-    for (int64_t f = 0; f < n_frames; f++) {
-        for (int64_t i = 0; i < plane; i++)
-            for (int c = 0; c < 3; c++) {
-                float v = x[((size_t)c * n_frames + f) * plane + i] * 0.5f + 0.5f;
-                v = v < 0 ? 0 : v > 1 ? 1 : v;
-                e->rgb[3 * i + c] = (uint8_t)lrintf(v * 255.0f);
-            }
-        int st = sf_shot_file_write(e->f, e->rgb);
-        if (st != SF_OK) {
-            e->f = NULL; /* aborted by the writer */
-            return st;
-        }
-    }
-    e->done += n_frames; /* progress per chunk: what the stall timeout watches */
-    if (e->r && e->r->step) e->r->step(e->r->arg, (int)e->done, (int)e->total);
-    return SF_OK;
-}
-
-static int run_decode(struct sf_render_worker *w, const struct sf_render_job *j,
-                      const struct sf_render_report *r)
-{
-    int st = SF_OK;
-    const struct sf_render_job *dj = &w->s->jobs[j->denoise_job];
-    struct sf_h5pack *pk = NULL;
-    float *z = NULL;
-    struct emit_ctx e = {.r = r, .total = 4 * (dj->latent[0] - 1) + 1};
-    SF_TRY(st, part_failed(&w->vae));
-    if (!w->vae.p)
-        SF_TRY(st, part_ready(&w->vae, sf_vae_load(w->s->model_dir, (struct sf_vae **)&w->vae.p)));
-    const int64_t T = dj->latent[0], H = dj->latent[1], W = dj->latent[2];
-    const int zc = sf_vae_config_of(w->vae.p)->z_dim;
-    const size_t n = (size_t)zc * T * H * W;
-    z = malloc(n * sizeof *z);
-    e.rgb = malloc((size_t)H * W * 64 * 3);
-    if (!z || !e.rgb) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    SF_TRY(st, sf_h5pack_open(dj->out, &pk));
-    SF_TRY(st, sf_h5pack_read(pk, "latent", SF_DTYPE_F32, z, n * sizeof *z));
-    sf_vae_denormalize(w->vae.p, z, T, H, W);
-    SF_TRY(st, sf_render_mkdirs(j->out, 1));
-    SF_TRY(st, sf_shot_file_open(j->out, (int)W * 8, (int)H * 8, 16, 1, &e.f));
-    SF_TRY(st, sf_vae_decode(w->vae.p, z, T, H, W, NULL, emit_frames, &e));
-    st = sf_shot_file_commit(e.f);
-    e.f = NULL;
-out:
-    sf_shot_file_abort(e.f);
-    sf_h5pack_close(pk);
-    free(z);
-    free(e.rgb);
-    return st;
-}
-
-int sf_render_job_run(struct sf_render_worker *w, int j, const struct sf_render_report *r)
-{
-    static const struct sf_render_report none;
-    const struct sf_render_job *job = &w->s->jobs[j];
-    if (!r) r = &none;
-    sf_log_error_mark();
-    SF_ASSERT(w->leader || job->kind == SF_JOB_DENOISE);
-    if (job->kind != SF_JOB_DENOISE && r->started) r->started(r->arg, 0, 0, NULL);
-    int st = SF_OK;
-    switch (job->kind) {
-    case SF_JOB_TEXT:
-        st = run_text(w, job);
-        break;
-    case SF_JOB_DENOISE:
-        st = run_denoise(w, job, r);
-        break;
-    case SF_JOB_DECODE:
-        st = run_decode(w, job, r);
-        break;
-    default:
-        break;
-    }
-    if (st == SF_E_NOSPC) { /* the unit's cause says what to do, not only what failed */
-        char what[512];
-        snprintf(what, sizeof what, "%s", sf_log_first_error());
-        sf_log_error_mark();
-        SF_ERROR("render",
-                 "%s: the disk is full (or a file-size limit was hit): %s; nothing was "
-                 "published half-written and the last complete checkpoints are intact: free "
-                 "space and run the same command again to resume",
-                 job->name, what);
-    }
-    return st;
-}
