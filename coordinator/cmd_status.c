@@ -68,8 +68,11 @@ static int on_event(void *arg, const struct sf_json *e)
     struct unit *x = &ev->u[job];
     if (sf_json_get_int(e, "group", &group) == 0) x->group = (int)group;
     set_str(&x->host, sf_json_get_str(e, "host"));
-    if (!x->t_start) x->t_start = t;
-    x->t_last = t;
+    /* a unit kept from an earlier launch, or skipped, did no work in this one: its time stays
+     * what it was */
+    const int reused = strcmp(what, "reused") == 0, idle = reused || !strcmp(what, "skipped");
+    if (!x->t_start && !idle) x->t_start = t;
+    if (!idle) x->t_last = t;
     if (strcmp(what, "dispatched") == 0) {
         x->dispatches++;
     } else if (strcmp(what, "started") == 0) {
@@ -78,7 +81,7 @@ static int on_event(void *arg, const struct sf_json *e)
         if (sf_json_get_int(e, "step", &step) == 0) x->step = x->step0 = (int)step;
     } else if (strcmp(what, "step") == 0 && sf_json_get_int(e, "step", &step) == 0) {
         x->step = (int)step;
-    } else if (strcmp(what, "finished") == 0 || strcmp(what, "reused") == 0) {
+    } else if (strcmp(what, "finished") == 0 || reused) {
         x->state = 2;
         x->step = x->steps;
         free(x->error);
