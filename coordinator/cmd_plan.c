@@ -118,11 +118,10 @@ static void print_table(const struct sf_campaign *c, const struct sf_plan *p,
                match ? "   <- comparable" : "");
     }
     printf("\nassumptions: efficiencies %s (DiT %.0f%%, VAE %.0f%%, text %.0f%% of peak); tp > 1 "
-           "loses 10%% to all-reduces; device price $%.2f/h%s; encoder throughput per core "
-           "(h264 40, prores 120, ffv1 60 Mpixel/s); hosted: %s; credit = $%.3f\n",
+           "loses 10%% to all-reduces; device price $%.2f/h%s; %s; hosted: %s; credit = $%.3f\n",
            o->hw->efficiency_source, 100 * o->hw->eff_dit, 100 * o->hw->eff_vae,
            100 * o->hw->eff_text, price, o->price_per_hour > 0 ? "" : " (profile default)",
-           sf_plan_hosted_source, o->credit_usd);
+           sf_plan_encoder_source, sf_plan_hosted_source, o->credit_usd);
 }
 
 static void print_json(const struct sf_campaign *c, const struct sf_plan *p,
@@ -214,6 +213,7 @@ static void print_json(const struct sf_campaign *c, const struct sf_plan *p,
     sf_jw_key(&w, "eff_vae"); sf_jw_num(&w, o->hw->eff_vae);
     sf_jw_key(&w, "eff_text"); sf_jw_num(&w, o->hw->eff_text);
     sf_jw_key(&w, "peak_flops"); sf_jw_num(&w, o->hw->peak_flops);
+    sf_jw_key(&w, "encoders"); sf_jw_str(&w, sf_plan_encoder_source);
     sf_jw_obj_end(&w);
     sf_jw_obj_end(&w);
     sf_jw_finish(&w);

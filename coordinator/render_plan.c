@@ -42,6 +42,7 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
                                  .model_dir = s->model_dir};
     SF_TRY(st, sf_plan_build(c, &po, &p));
     s->tier = tier;
+    s->campaign = c;
     s->text_len = p.model.dit.text_len > 0 ? p.model.dit.text_len : 512; /* the model's DiT */
     s->n_jobs = p.n_units;
     s->jobs = calloc((size_t)p.n_units + 1, sizeof *s->jobs);
@@ -58,7 +59,7 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
         j->kind = u->kind;
         snprintf(j->name, sizeof j->name, "%s", u->name);
         j->shot = u->shot, j->take = u->take, j->aspect = u->aspect;
-        j->sequence = u->sequence, j->element = u->element;
+        j->sequence = u->sequence, j->element = u->element, j->length = u->length;
         j->gang = u->gang > 1 ? u->gang : 1;
         j->text_job = j->neg_job = j->denoise_job = -1;
         if (u->shot >= 0) {

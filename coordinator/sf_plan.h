@@ -49,6 +49,8 @@ struct sf_plan_unit {
     const char *text;     /* text units: the prompt (owned by the campaign); "" = Wan's default
                              negative prompt */
     int element;          /* identity units: element index, else -1 */
+    int length;           /* assembly units: index into deliverables.lengths, -1 the whole
+                             sequence (a campaign without lengths), else -1 */
 };
 
 struct sf_plan_options {
@@ -91,6 +93,8 @@ struct sf_hosted_rate {
     int omni, audio;       /* reference-driven (Omni) tier; with native audio */
 };
 const struct sf_hosted_rate *sf_plan_hosted_rates(void);
+/* Where assembly's encoder throughputs come from (printed with the plan; unit_assemble.c). */
+extern const char *const sf_plan_encoder_source;
 /* Where the rates and the default credit value come from (printed with the plan). */
 extern const char *const sf_plan_hosted_source;
 #define SF_PLAN_DEFAULT_CREDIT_USD 0.01

@@ -35,6 +35,7 @@ struct sf_render_job {
     char row[96];        /* status row: the shot label, else the kind's status_row */
     char stem[160];      /* "sequence.shot.take1.16x9": file names of this job's outputs */
     int shot, take, aspect, sequence, element; /* -1 where not per shot / sequence / element */
+    int length;          /* index into deliverables.lengths (-1: the whole sequence / none) */
     int gang;            /* worker groups at once (1, or n for a gang unit) */
     int steps;           /* progress steps reported (denoise: sampler steps), 0 for none */
     /* text */
@@ -64,6 +65,7 @@ struct sf_render_setup {
     char vae_key[SF_SHA256_HEX];  /* ... of the VAE's files (vae/, else the model's) */
     int tp;                       /* ranks per worker group: part of the denoise key */
     int tier;                     /* 0 draft, 1 final (enum sf_tier_kind) */
+    const struct sf_campaign *campaign; /* borrowed from the command, alive while jobs run */
     /* checkpoints (docs/render.md § Checkpoints): every ckpt_steps steps when > 0, else every
      * ckpt_seconds of a unit's denoising; into ckpt_dir (RUNDIR/ckpt) */
     int ckpt_steps;

@@ -1,61 +1,645 @@
-/* unit_assemble.c — the `assemble` unit kind (sf_unit.h): one sequence in one delivered aspect,
- * its selected takes cut together and encoded for every length x language x codec. A CPU unit:
- * it runs on a CPU lane and never holds a worker group. Planned and priced today; rendering it is
- * the assembly issue's work, so render logs these units as `skipped`. */
-#define _POSIX_C_SOURCE 200809L
+/* unit_assemble.c — the `assemble` unit kind (sf_unit.h, docs/deliverables.md): one sequence in
+ * one delivered aspect at one length becomes its deliverable files, every language x codec,
+ * from the selected takes' shot files. A CPU unit: it runs on a CPU lane and never holds a
+ * worker group.
+ *
+ * The time line (docs/campaign.md § Deliverable lengths): the shots of the length's cut play in
+ * order; cut model frame m (16 fps, counted from the cut's start; shot k begins at model frame
+ * ceil(16 x T_k / 1000), T_k its start in ms) starts at delivery frame floor(m x r / 16), and the
+ * file has exactly L x nominal(r) frames. `conform: repeat` shows in delivery frame f the last
+ * model frame started by then; `conform: blend` mixes the two model frames around f's time by
+ * its position between them (never across a cut). Pictures are covered and centre-cropped to
+ * the delivery size and encoded once per codec; each language gets its own file of the same
+ * picture (and, until the sound issue lands, silence of the exact length).
+ *
+ * The subtle thing: a delivered file is never overwritten. When a unit's inputs change (a
+ * selected take, a cut), its new files get the next version (`_v2`), RUNDIR/out/deliverables.json
+ * marks them current, and resume never removes the old ones. */
+#define _GNU_SOURCE
+#include "sf_deliver.h"
+#include "sf_errors.h"
+#include "sf_file.h"
+#include "sf_hash.h"
+#include "sf_json.h"
+#include "sf_log.h"
 #include "sf_plan.h"
+#include "sf_render.h"
+#include "sf_shot_file.h"
 #include "sf_status.h"
 #include "sf_unit.h"
 
-/* Encoder throughput in output pixels per second on one core: assumptions for x264 preset
- * medium, prores_ks HQ and FFV1 at 1080p. */
-static double codec_pixels_per_second(enum sf_codec c)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define THREADS 2 /* encoder threads: fixed, so the bytes do not depend on the node */
+#define MAX_FILES (SF_LANG_COUNT * SF_CODEC_COUNT)
+
+/* Delivery pixels per second on one encoder thread, scaling and conversion included: measured by
+ * bench/assemble at 1080p from 832x480 on the 2-core test machine (BENCHMARKS.md § Assembly). */
+static double codec_pixels_per_second(enum sf_codec c, int tier)
 {
     switch (c) {
-    case SF_CODEC_H264: return 40e6;
-    case SF_CODEC_PRORES: return 120e6;
-    default: return 60e6;
+    case SF_CODEC_H264: return tier == SF_TIER_FINAL ? 9.1e6 : 26.7e6; /* medium / veryfast */
+    case SF_CODEC_PRORES: return 7.9e6;
+    default: return 12.7e6;
     }
 }
 
-/* Per sequence and delivered aspect, after the decodes of its shots' selected takes (in the
- * rendered aspect it is made from); time from the codec throughput assumptions, no FLOPs. */
+const char *const sf_plan_encoder_source =
+    "encoders per thread, measured (BENCHMARKS.md § Assembly, 1080p): h264 26.7 (draft, "
+    "veryfast) / 9.1 (final, medium), prores HQ 7.9, ffv1 12.7 Mpixel/s, 2 threads per unit";
+
+/* The delivery size of aspect a at `resolution` (the short side): 1080 -> 1920x1080,
+ * 1080x1920, 1080x1080. */
+static void delivery_size(int resolution, int a, int *w, int *h)
+{
+    const int long_side = (int)(resolution * 16.0 / 9.0 / 2.0 + 0.5) * 2;
+    *w = a == SF_ASPECT_16_9 ? long_side : resolution;
+    *h = a == SF_ASPECT_9_16 ? long_side : resolution;
+}
+
+/* The shots of sequence q at length index li (-1: all), and the frame count. */
+static int cut_of(const struct sf_campaign *c, int q, int li, int shots[SF_CAMPAIGN_MAX_SHOTS],
+                  int64_t *frames)
+{
+    const struct sf_sequence *seq = sf_campaign_sequence(c, q);
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    int n = 0;
+    if (li >= 0) {
+        const struct sf_cut *cut = &seq->cuts[li];
+        for (int k = 0; k < cut->n_shots; k++)
+            shots[n++] = seq->first_shot + cut->shots[k];
+        *frames = sf_campaign_delivery_frames(dl->lengths[li], dl->fps);
+    } else { /* the whole sequence: its real duration at the delivery rate, rounded down */
+        for (int k = 0; k < seq->n_shots; k++)
+            shots[n++] = seq->first_shot + k;
+        *frames = (int64_t)seq->length_ms * dl->fps.num / (1000LL * dl->fps.den);
+    }
+    return n;
+}
+
+/* "15s" or "full": the length in file names. */
+static void length_tag(const struct sf_campaign *c, int li, char *buf, size_t n)
+{
+    if (li < 0)
+        snprintf(buf, n, "full");
+    else
+        snprintf(buf, n, "%ds", sf_campaign_deliverables(c)->lengths[li]);
+}
+
+/* ---- plan ---------------------------------------------------------------------------------- */
+
+/* Per sequence, delivered aspect and length, after the decodes of the cut's selected takes (in
+ * the rendered aspect it is made from); time from the encoders' throughputs, no FLOPs. */
 static int plan(struct sf_plan_builder *b)
 {
     const struct sf_campaign *c = b->c;
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    int n_lang = 0;
+    for (int l = 0; l < SF_LANG_COUNT; l++)
+        n_lang += dl->languages[l];
     for (int q = 0; q < sf_campaign_n_sequences(c); q++) {
         const struct sf_sequence *seq = sf_campaign_sequence(c, q);
         for (int a = 0; a < SF_ASPECT_COUNT; a++) {
             if (!dl->aspects[a] && (int)seq->aspect != a) continue;
-            int src = dl->reframe ? (int)seq->aspect : a;
-            int deps[SF_SCHED_MAX_DEPS], n_deps = 0;
-            for (int k = 0; k < seq->n_shots && n_deps < SF_SCHED_MAX_DEPS; k++) {
-                const int si = seq->first_shot + k;
-                int d = sf_plan_find(b, &sf_unit_decode, si,
-                                     sf_campaign_shot(c, si)->selected_take, src, -1);
-                if (d >= 0) deps[n_deps++] = d;
-            }
-            int short_side = dl->resolution;
-            double px = a == SF_ASPECT_1_1 ? (double)short_side * short_side
-                                           : (double)short_side * short_side * 16.0 / 9.0;
-            double secs = 0;
-            int n_lang = 0;
-            for (int l = 0; l < SF_LANG_COUNT; l++) n_lang += dl->languages[l];
-            for (int li = 0; li < dl->n_lengths; li++)
+            const int src = dl->reframe ? (int)seq->aspect : a;
+            int w, h;
+            delivery_size(dl->resolution, a, &w, &h);
+            for (int li = dl->n_lengths ? 0 : -1; li < dl->n_lengths; li++) {
+                int shots[SF_CAMPAIGN_MAX_SHOTS], deps[SF_SCHED_MAX_DEPS], n_deps = 0;
+                int64_t frames;
+                const int n = cut_of(c, q, li, shots, &frames);
+                for (int k = 0; k < n; k++) {
+                    int d = sf_plan_find(b, &sf_unit_decode, shots[k],
+                                         sf_campaign_shot(c, shots[k])->selected_take, src, -1);
+                    SF_ASSERT(d >= 0); /* the decode kind comes first */
+                    deps[n_deps++] = d;
+                }
+                double secs = 0;
                 for (int cc = 0; cc < SF_CODEC_COUNT; cc++)
                     if (dl->codecs[cc])
-                        secs += n_lang * sf_campaign_delivery_frames(dl->lengths[li], dl->fps) * px /
-                                codec_pixels_per_second((enum sf_codec)cc);
-            int u = sf_plan_add(b, &sf_unit_assemble, q, 0, 0, 2.0 * 4.0 * px * 8, deps, n_deps,
-                                "%s %s assemble (%d lengths x %d languages)", seq->id,
-                                sf_aspect_name((enum sf_aspect)a), dl->n_lengths, n_lang);
-            if (u < 0) return SF_E_NOMEM;
-            b->p->units[u].seconds = secs;
-            b->p->units[u].aspect = a;
+                        secs += (double)frames * w * h /
+                                (THREADS * codec_pixels_per_second((enum sf_codec)cc, b->opt->tier));
+                char len[16];
+                length_tag(c, li, len, sizeof len);
+                int u = sf_plan_add(b, &sf_unit_assemble, q, 0, 0, 6.0 * w * h * 4, deps, n_deps,
+                                    "%s %s %s assemble (%d language%s)", seq->id,
+                                    sf_aspect_name((enum sf_aspect)a), len, n_lang,
+                                    n_lang == 1 ? "" : "s");
+                if (u < 0) return SF_E_NOMEM;
+                b->p->units[u].seconds = secs;
+                b->p->units[u].aspect = a;
+                b->p->units[u].length = li;
+            }
         }
     }
     return SF_OK;
+}
+
+/* ---- prepare ------------------------------------------------------------------------------- */
+
+/* Timecode of the first frame as the muxers want it: "01:00:00:00", ';' before the frames for
+ * drop-frame. */
+static void timecode(const struct sf_deliverables *dl, char *buf, size_t n)
+{
+    snprintf(buf, n, "%02d:%02d:%02d%c%02d", dl->tc_start[0], dl->tc_start[1], dl->tc_start[2],
+             dl->drop_frame ? ';' : ':', dl->tc_start[3]);
+}
+
+/* The unit's record, RUNDIR/out/.units/SEQ.ASPECT.LENGTH.json; the key: every input of every
+ * file it writes (the cut's shots through their decode keys, and the delivery settings). */
+static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
+                   const struct sf_plan_unit *u, const struct sf_campaign *c)
+{
+    (void)u;
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    const struct sf_sequence *seq = sf_campaign_sequence(c, j->sequence);
+    char at[8], len[16], tc[16];
+    snprintf(at, sizeof at, "%s", sf_aspect_name((enum sf_aspect)j->aspect));
+    at[strcspn(at, ":")] = 'x';
+    length_tag(c, j->length, len, sizeof len);
+    snprintf(j->stem, sizeof j->stem, "%s.%s.%s", seq->id, at, len);
+    snprintf(j->out, sizeof j->out, "%s/out/.units/%s.json", s->rundir, j->stem);
+    timecode(dl, tc, sizeof tc);
+    const int i = (int)(j - s->jobs);
+    struct sf_canon cn;
+    uint8_t d[SF_SHA256_BYTES];
+    sf_canon_begin(&cn, "shotfarm.unit.assemble.v1");
+    sf_canon_str(&cn, "campaign", sf_campaign_name(c));
+    sf_canon_str(&cn, "sequence", seq->id);
+    sf_canon_int(&cn, "aspect", j->aspect);
+    sf_canon_int(&cn, "length", j->length >= 0 ? dl->lengths[j->length] : -1);
+    sf_canon_int(&cn, "fps_num", dl->fps.num);
+    sf_canon_int(&cn, "fps_den", dl->fps.den);
+    sf_canon_int(&cn, "resolution", dl->resolution);
+    sf_canon_int(&cn, "conform_blend", dl->conform_blend);
+    sf_canon_str(&cn, "timecode", tc);
+    sf_canon_str(&cn, "code", dl->code);
+    sf_canon_int(&cn, "tier", s->tier);
+    sf_canon_list_begin(&cn, "codecs", SF_CODEC_COUNT);
+    for (int k = 0; k < SF_CODEC_COUNT; k++)
+        sf_canon_int(&cn, NULL, dl->codecs[k]);
+    sf_canon_list_end(&cn);
+    sf_canon_list_begin(&cn, "languages", SF_LANG_COUNT);
+    for (int k = 0; k < SF_LANG_COUNT; k++)
+        sf_canon_int(&cn, NULL, dl->languages[k]);
+    sf_canon_list_end(&cn);
+    sf_canon_list_begin(&cn, "shots", (size_t)s->sched[i].n_deps);
+    for (int k = 0; k < s->sched[i].n_deps; k++) {
+        const struct sf_render_job *dj = &s->jobs[s->sched[i].deps[k]];
+        sf_canon_str(&cn, NULL, dj->key);
+        sf_canon_int(&cn, NULL, sf_campaign_shot(c, dj->shot)->duration_ms);
+    }
+    sf_canon_list_end(&cn);
+    sf_canon_end(&cn, d);
+    sf_sha256_hex(d, j->key);
+    return SF_OK;
+}
+
+/* ---- the picture time line ----------------------------------------------------------------- */
+
+/* Where delivery frame f comes from: cut shot *k, its model frame *m and, for blend, the weight
+ * *w (0..256) of frame *m + 1 (0 when none). starts[k] is shot k's first cut model frame. */
+static void source_of(int64_t f, struct sf_fps fps, int blend, const int64_t *starts,
+                      const int *frames, int n, int *k, int64_t *m, int *w)
+{
+    const int64_t num = fps.num, den = fps.den;
+    int64_t cm; /* the cut's model frame */
+    *w = 0;
+    if (!blend) { /* the last model frame whose start floor(cm r / 16) <= f */
+        cm = ((f + 1) * 16 * den + num - 1) / num - 1;
+    } else { /* f's time in model frames: cm + w / 256 */
+        const int64_t p256 = f * 16 * den * 256 / num;
+        cm = p256 / 256;
+        *w = (int)(p256 % 256);
+    }
+    int kk = 0;
+    while (kk + 1 < n && cm >= starts[kk + 1])
+        kk++;
+    int64_t local = cm - starts[kk];
+    if (local >= frames[kk]) local = frames[kk] - 1; /* the last shot's tail: dropped */
+    if (*w && (local + 1 >= frames[kk] || (kk + 1 < n && cm + 1 >= starts[kk + 1])))
+        *w = 0; /* never blend across a cut or past the shot */
+    *k = kk;
+    *m = local;
+}
+
+/* Reads shot files forward and keeps the last two frames read. */
+struct feed {
+    const struct sf_render_setup *s;
+    const int *decode_jobs;
+    int shot;                /* the open shot, -1 none */
+    int64_t have;            /* frames of it read so far */
+    struct sf_shot_reader *r;
+    int width, height;
+    uint8_t *prev, *last;    /* frames have - 2 and have - 1 */
+};
+
+/* Frame m of cut shot k in *a and, when b is not NULL, frame m + 1 in *b. Model frames are asked
+ * for in time-line order, so the reader only moves forward. */
+static int feed_get(struct feed *f, int k, int64_t m, const uint8_t **a, const uint8_t **b)
+{
+    int st = SF_OK;
+    if (f->shot != k) {
+        sf_shot_reader_close(f->r);
+        f->r = NULL;
+        f->shot = k;
+        f->have = 0;
+        SF_TRY(st, sf_shot_reader_open(f->s->jobs[f->decode_jobs[k]].out, &f->r));
+        int w, h;
+        sf_shot_reader_size(f->r, &w, &h);
+        if (!f->last || w != f->width || h != f->height) {
+            free(f->prev);
+            free(f->last);
+            f->prev = malloc((size_t)w * h * 3);
+            f->last = malloc((size_t)w * h * 3);
+            if (!f->prev || !f->last) return SF_E_NOMEM;
+            f->width = w, f->height = h;
+        }
+    }
+    const int64_t need = m + (b ? 2 : 1); /* frames read when done */
+    while (f->have < need) {
+        uint8_t *t = f->prev;
+        f->prev = f->last;
+        f->last = t;
+        st = sf_shot_reader_next(f->r, f->last);
+        if (st == SF_E_NOTFOUND) {
+            SF_ERROR("assemble", "%s: ends after %lld frames, the time line needs frame %lld; "
+                     "render its decode unit again",
+                     f->s->jobs[f->decode_jobs[k]].out, (long long)f->have, (long long)need);
+            return SF_E_FORMAT;
+        }
+        if (st) return st;
+        f->have++;
+    }
+    SF_ASSERT(f->have - 1 == m || f->have - 2 == m);
+    *a = f->have - 1 == m ? f->last : f->prev;
+    if (b) *b = f->last;
+out:
+    return st;
+}
+
+/* ---- deliverables.json --------------------------------------------------------------------- */
+
+struct file_out {
+    char path[SF_RENDER_PATH_MAX + 512];
+    char name[256];       /* without version and extension */
+    int version;
+    enum sf_codec codec;
+    enum sf_lang lang;
+    char sha[SF_SHA256_HEX];
+    long long bytes;
+};
+
+static int record_files(const struct sf_render_job *j, const struct sf_deliver_opts *dopt,
+                        const struct file_out *fo, int n, struct sf_jw *w)
+{
+    for (int i = 0; i < n; i++) {
+        sf_jw_obj_begin(w);
+        sf_jw_key(w, "name"), sf_jw_str(w, fo[i].name);
+        sf_jw_key(w, "path"), sf_jw_str(w, fo[i].path);
+        sf_jw_key(w, "version"), sf_jw_int(w, fo[i].version);
+        sf_jw_key(w, "current"), sf_jw_bool(w, 1);
+        sf_jw_key(w, "unit"), sf_jw_str(w, j->name);
+        sf_jw_key(w, "key"), sf_jw_str(w, j->key);
+        sf_jw_key(w, "sha256"), sf_jw_str(w, fo[i].sha);
+        sf_jw_key(w, "bytes"), sf_jw_int(w, fo[i].bytes);
+        sf_jw_key(w, "frames"), sf_jw_int(w, dopt->frames);
+        sf_jw_key(w, "codec"), sf_jw_str(w, sf_codec_name(fo[i].codec));
+        sf_jw_key(w, "width"), sf_jw_int(w, dopt->width);
+        sf_jw_key(w, "height"), sf_jw_int(w, dopt->height);
+        char fps[32];
+        snprintf(fps, sizeof fps, "%d/%d", dopt->fps.num, dopt->fps.den);
+        sf_jw_key(w, "fps"), sf_jw_str(w, fps);
+        sf_jw_key(w, "language"), sf_jw_str(w, sf_lang_name(fo[i].lang));
+        sf_jw_key(w, "aspect"), sf_jw_str(w, sf_aspect_name((enum sf_aspect)j->aspect));
+        sf_jw_key(w, "timecode"), sf_jw_str(w, dopt->timecode);
+        sf_jw_key(w, "audio_samples"), sf_jw_int(w, sf_deliver_samples(dopt->frames, dopt->fps));
+        sf_jw_obj_end(w);
+    }
+    return SF_OK;
+}
+
+/* Rewrites RUNDIR/out/deliverables.json under its lock: earlier entries of these names are no
+ * longer current; these are. Other units' entries are kept as they are. */
+static int update_index(const struct sf_render_setup *s, const struct sf_render_job *j,
+                        const struct sf_deliver_opts *dopt, const struct file_out *fo, int n)
+{
+    int st = SF_OK;
+    char path[SF_RENDER_PATH_MAX + 32], lock[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
+    size_t len = 0, blen = 0;
+    struct sf_json_doc *doc = NULL;
+    snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
+    snprintf(lock, sizeof lock, "%s/out/.deliverables.lock", s->rundir);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return sf_err_errno(errno, "open the lock of", path);
+    if (flock(fd, LOCK_EX) != 0) {
+        st = sf_err_errno(errno, "lock", lock);
+        goto out;
+    }
+    if (sf_file_is_regular(path)) {
+        SF_TRY(st, sf_file_read_all(path, 64u << 20, &text, &len));
+        char err[160];
+        if (!(doc = sf_json_parse(text, len, err, sizeof err))) {
+            SF_ERROR("assemble", "%s: %s; it was edited or damaged: move it away and render "
+                     "again (the files it listed stay in %s/out)", path, err, s->rundir);
+            st = SF_E_FORMAT;
+            goto out;
+        }
+    }
+    FILE *f = open_memstream(&buf, &blen);
+    if (!f) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    struct sf_jw w;
+    sf_jw_init(&w, f, 2);
+    sf_jw_obj_begin(&w);
+    sf_jw_key(&w, "format"), sf_jw_str(&w, "shotfarm.deliverables.v1");
+    sf_jw_key(&w, "campaign"), sf_jw_str(&w, sf_campaign_name(s->campaign));
+    sf_jw_key(&w, "files"), sf_jw_arr_begin(&w);
+    const struct sf_json *old = doc ? sf_json_get(sf_json_root(doc), "files") : NULL;
+    for (size_t i = 0; old && old->type == SF_JSON_ARRAY && i < old->n; i++) {
+        const struct sf_json *e = old->items[i];
+        const char *name = sf_json_get_str(e, "name");
+        int mine = 0;
+        for (int k = 0; k < n && name; k++)
+            mine |= strcmp(name, fo[k].name) == 0;
+        sf_jw_obj_begin(&w); /* copied field by field; `current` cleared for renewed names */
+        for (size_t k = 0; e->type == SF_JSON_OBJECT && k < e->n; k++) {
+            const struct sf_json *v = e->items[k];
+            sf_jw_key(&w, e->keys[k]);
+            if (strcmp(e->keys[k], "current") == 0)
+                sf_jw_bool(&w, v->boolean && !mine);
+            else if (v->type == SF_JSON_STRING)
+                sf_jw_strn(&w, v->str, v->str_len);
+            else if (v->type == SF_JSON_NUMBER && v->is_int)
+                sf_jw_int(&w, v->integer);
+            else if (v->type == SF_JSON_NUMBER)
+                sf_jw_num(&w, v->number);
+            else if (v->type == SF_JSON_BOOL)
+                sf_jw_bool(&w, v->boolean);
+            else
+                sf_jw_null(&w);
+        }
+        sf_jw_obj_end(&w);
+    }
+    record_files(j, dopt, fo, n, &w);
+    sf_jw_arr_end(&w);
+    sf_jw_obj_end(&w);
+    sf_jw_finish(&w);
+    if (fclose(f) != 0) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    st = sf_file_write_atomic(path, buf, blen);
+out:
+    close(fd); /* releases the lock */
+    sf_json_free(doc);
+    free(text);
+    free(buf);
+    return st;
+}
+
+/* The next free version of name: 1 when neither the file nor deliverables.json knows it. */
+static int next_version(const struct sf_render_setup *s, const char *dir, const char *name,
+                        const char *ext)
+{
+    char path[SF_RENDER_PATH_MAX + 32], *text = NULL;
+    size_t len = 0;
+    int v = 1;
+    snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
+    struct sf_json_doc *doc = NULL;
+    char err[160];
+    if (sf_file_is_regular(path) && sf_file_read_all(path, 64u << 20, &text, &len) == SF_OK)
+        doc = sf_json_parse(text, len, err, sizeof err);
+    const struct sf_json *files = doc ? sf_json_get(sf_json_root(doc), "files") : NULL;
+    for (size_t i = 0; files && files->type == SF_JSON_ARRAY && i < files->n; i++) {
+        const char *nm = sf_json_get_str(files->items[i], "name");
+        int64_t ver = 0;
+        if (nm && strcmp(nm, name) == 0 && sf_json_get_int(files->items[i], "version", &ver) == 0 &&
+            ver >= v)
+            v = (int)ver + 1;
+    }
+    sf_json_free(doc);
+    free(text);
+    for (;; v++) { /* a file without an entry (a launch killed before it wrote one) */
+        char p[SF_RENDER_PATH_MAX + 300];
+        if (v == 1)
+            snprintf(p, sizeof p, "%s/%s.%s", dir, name, ext);
+        else
+            snprintf(p, sizeof p, "%s/%s_v%d.%s", dir, name, v, ext);
+        if (!sf_file_is_regular(p)) break;
+    }
+    return v;
+}
+
+/* ---- run ----------------------------------------------------------------------------------- */
+
+static int run(struct sf_render_worker *w, const struct sf_render_job *j,
+               const struct sf_render_report *r)
+{
+    const struct sf_render_setup *s = w->s;
+    const struct sf_campaign *c = s->campaign;
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    const struct sf_sequence *seq = sf_campaign_sequence(c, j->sequence);
+    const int i = (int)(j - s->jobs);
+    int st = SF_OK, n_out = 0, n_codecs = 0;
+    struct sf_deliver *dv[SF_CODEC_COUNT] = {0};
+    struct file_out fo[MAX_FILES];
+    struct feed feed = {.s = s, .decode_jobs = s->sched[i].deps, .shot = -1};
+    uint8_t *mix = NULL;
+    char dir[SF_RENDER_PATH_MAX + 16], len[16], at[8], title[512], comment[1024];
+    snprintf(dir, sizeof dir, "%s/out", s->rundir);
+    SF_TRY(st, sf_render_mkdirs(j->out, 1));
+
+    /* the cut: its shots' starts in cut model frames, their frames, the delivery frames */
+    int shots[SF_CAMPAIGN_MAX_SHOTS], frames[SF_CAMPAIGN_MAX_SHOTS];
+    int64_t starts[SF_CAMPAIGN_MAX_SHOTS], n_frames, t_ms = 0;
+    const int n = cut_of(c, j->sequence, j->length, shots, &n_frames);
+    for (int k = 0; k < n; k++) {
+        const struct sf_shot *sh = sf_campaign_shot(c, shots[k]);
+        starts[k] = (16 * t_ms + 999) / 1000;
+        frames[k] = sh->frames;
+        t_ms += sh->duration_ms;
+    }
+
+    struct sf_deliver_opts dopt = {.fps = dl->fps,
+                                   .frames = n_frames,
+                                   .crf = s->tier == SF_TIER_FINAL ? 18 : 23,
+                                   .preset = s->tier == SF_TIER_FINAL ? "medium" : "veryfast",
+                                   .threads = THREADS,
+                                   .title = title,
+                                   .comment = comment};
+    delivery_size(dl->resolution, j->aspect, &dopt.width, &dopt.height);
+    timecode(dl, dopt.timecode, sizeof dopt.timecode);
+    snprintf(at, sizeof at, "%s", sf_aspect_name((enum sf_aspect)j->aspect));
+    at[strcspn(at, ":")] = 'x';
+    length_tag(c, j->length, len, sizeof len);
+    snprintf(title, sizeof title, "%s %s %s %s", sf_campaign_name(c), seq->id,
+             sf_aspect_name((enum sf_aspect)j->aspect), len);
+    snprintf(comment, sizeof comment,
+             "AI-generated video: every picture was made by a video diffusion model (Wan2.1 "
+             "architecture) with shotfarm; campaign %s, sequence %s", sf_campaign_name(c),
+             seq->id);
+
+    /* the code of this (sequence, length): one per spot, shared by its aspects and languages */
+    char code[32] = "";
+    if (dl->code) {
+        const int per = dl->n_lengths ? dl->n_lengths : 1;
+        snprintf(code, sizeof code, "%s%04d_", dl->code,
+                 j->sequence * per + (j->length >= 0 ? j->length : 0) + 1);
+    }
+    for (int cc = 0; cc < SF_CODEC_COUNT; cc++) {
+        if (!dl->codecs[cc]) continue;
+        const char *paths[SF_DELIVER_MAX_OUTPUTS];
+        int first = n_out;
+        for (int l = 0; l < SF_LANG_COUNT; l++) {
+            if (!dl->languages[l]) continue;
+            struct file_out *o = &fo[n_out++];
+            memset(o, 0, sizeof *o);
+            o->codec = (enum sf_codec)cc;
+            o->lang = (enum sf_lang)l;
+            char name[sizeof o->name];
+            snprintf(name, sizeof name, "%s%s_%s_%s_%s_%s", code, sf_campaign_name(c), seq->id, at,
+                     len, sf_lang_name((enum sf_lang)l));
+            memcpy(o->name, name, sizeof name);
+            o->version = next_version(s, dir, name, sf_deliver_ext(o->codec));
+            if (o->version == 1)
+                snprintf(o->path, sizeof o->path, "%s/%s.%s", dir, name, sf_deliver_ext(o->codec));
+            else
+                snprintf(o->path, sizeof o->path, "%s/%s_v%d.%s", dir, name, o->version,
+                         sf_deliver_ext(o->codec));
+            paths[n_out - first - 1] = o->path;
+        }
+        dopt.codec = (enum sf_codec)cc;
+        SF_TRY(st, sf_deliver_open(&dopt, paths, n_out - first, &dv[n_codecs]));
+        n_codecs++;
+    }
+
+    /* every delivery frame once, into every codec's encoder */
+    for (int64_t f = 0; f < n_frames; f++) {
+        int k, wgt;
+        int64_t m;
+        source_of(f, dl->fps, dl->conform_blend, starts, frames, n, &k, &m, &wgt);
+        const uint8_t *pic = NULL, *nxt = NULL;
+        SF_TRY(st, feed_get(&feed, k, m, &pic, wgt ? &nxt : NULL));
+        if (wgt) { /* (256 - w) x frame m + w x frame m + 1, rounded */
+            const size_t bytes = (size_t)feed.width * feed.height * 3;
+            if (!mix && !(mix = malloc(bytes))) {
+                st = SF_E_NOMEM;
+                goto out;
+            }
+            for (size_t b = 0; b < bytes; b++)
+                mix[b] = (uint8_t)(((256 - wgt) * pic[b] + wgt * nxt[b] + 128) >> 8);
+            pic = mix;
+        }
+        for (int d = 0; d < n_codecs; d++) {
+            st = sf_deliver_write(dv[d], pic, feed.width, feed.height);
+            if (st) {
+                dv[d] = NULL; /* aborted by the writer */
+                goto out;
+            }
+        }
+        if (r->step && f % 16 == 15) r->step(r->arg, (int)f + 1, (int)n_frames); /* alive */
+        if (r->stop && f % 16 == 15 && r->stop(r->arg)) { /* a signal: stop now, start over later */
+            SF_INFO("assemble", "%s: stopped at frame %lld of %lld; it starts over when resumed",
+                    j->name, (long long)f + 1, (long long)n_frames);
+            st = SF_E_INTERRUPTED;
+            goto out;
+        }
+    }
+    for (int d = 0; d < n_codecs; d++) {
+        st = sf_deliver_commit(dv[d]);
+        dv[d] = NULL;
+        if (st) goto out;
+    }
+
+    /* what was delivered: each file's digest, the unit's record, the campaign's index */
+    for (int k = 0; k < n_out; k++) {
+        uint8_t dg[SF_SHA256_BYTES];
+        struct stat sb;
+        SF_TRY(st, sf_sha256_file(fo[k].path, dg));
+        sf_sha256_hex(dg, fo[k].sha);
+        fo[k].bytes = stat(fo[k].path, &sb) == 0 ? (long long)sb.st_size : -1;
+        SF_INFO("assemble", "%s: %lld frames -> %s", j->name, (long long)n_frames, fo[k].path);
+    }
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *mf = open_memstream(&buf, &blen);
+    if (!mf) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    struct sf_jw jw;
+    sf_jw_init(&jw, mf, 2);
+    sf_jw_obj_begin(&jw);
+    sf_jw_key(&jw, "unit"), sf_jw_str(&jw, j->name);
+    sf_jw_key(&jw, "key"), sf_jw_str(&jw, j->key);
+    sf_jw_key(&jw, "files"), sf_jw_arr_begin(&jw);
+    record_files(j, &dopt, fo, n_out, &jw);
+    sf_jw_arr_end(&jw);
+    sf_jw_obj_end(&jw);
+    sf_jw_finish(&jw);
+    if (fclose(mf) != 0) {
+        free(buf);
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    /* the index first: a record without its files in the index would be taken as done */
+    st = update_index(s, j, &dopt, fo, n_out);
+    if (st == SF_OK) st = sf_file_write_atomic(j->out, buf, blen);
+    free(buf);
+out:
+    for (int d = 0; d < n_codecs; d++)
+        sf_deliver_abort(dv[d]);
+    sf_shot_reader_close(feed.r);
+    free(feed.prev);
+    free(feed.last);
+    free(mix);
+    return st;
+}
+
+/* ---- resume -------------------------------------------------------------------------------- */
+
+/* The unit's record carries its key, and every file it lists is there with its size. */
+static int output_ok(const struct sf_render_job *j)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct sf_json_doc *doc = NULL;
+    int ok = 0;
+    char err[160];
+    if (!sf_file_is_regular(j->out) || sf_file_read_all(j->out, 16u << 20, &text, &len) != SF_OK ||
+        !(doc = sf_json_parse(text, len, err, sizeof err)))
+        goto out;
+    const struct sf_json *root = sf_json_root(doc), *files = sf_json_get(root, "files");
+    const char *key = sf_json_get_str(root, "key");
+    ok = key && strcmp(key, j->key) == 0 && files && files->type == SF_JSON_ARRAY && files->n > 0;
+    for (size_t i = 0; ok && i < files->n; i++) {
+        const char *p = sf_json_get_str(files->items[i], "path");
+        int64_t bytes = -1;
+        struct stat sb;
+        ok = p && sf_json_get_int(files->items[i], "bytes", &bytes) == 0 && stat(p, &sb) == 0 &&
+             S_ISREG(sb.st_mode) && sb.st_size == bytes;
+    }
+out:
+    sf_json_free(doc);
+    free(text);
+    return ok;
+}
+
+/* Delivered files are never removed: the next run writes new versions beside them. Only the
+ * unit's record goes (it is remade when the unit runs). */
+static void remove_record(const struct sf_render_job *j)
+{
+    if (unlink(j->out) == 0) SF_INFO("render", "%s: removed: made for other inputs", j->out);
 }
 
 const struct sf_unit_kind sf_unit_assemble = {
@@ -63,5 +647,8 @@ const struct sf_unit_kind sf_unit_assemble = {
     .status_row = "assembly",
     .resource = SF_UNIT_CPU,
     .plan = plan,
-    .skip_reason = "not part of render yet (assembly)",
+    .prepare = prepare,
+    .run = run,
+    .output_ok = output_ok,
+    .remove_output = remove_record,
 };

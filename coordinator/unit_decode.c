@@ -100,10 +100,37 @@ static int emit_frames(void *ctx, const float *x, int64_t frame0, int64_t n_fram
     return SF_OK;
 }
 
+/* Test-only stand-in for the VAE (SF_TEST_DECODE_COUNTER=1, docs/testing.md): every frame is one
+ * solid colour that names it, RGB (5 x frame, 40 + 60 x the shot's place in its sequence, 128),
+ * so the assembly tests can read back which model frame each delivery frame shows. */
+static int write_counter(const struct sf_render_setup *s, const struct sf_render_job *j,
+                         const struct sf_render_job *dj)
+{
+    const int64_t H = dj->latent[1] * 8, W = dj->latent[2] * 8, T = 4 * (dj->latent[0] - 1) + 1;
+    const int k = sf_campaign_shot(s->campaign, j->shot)->index;
+    uint8_t *rgb = malloc((size_t)H * W * 3);
+    struct sf_shot_file *f = NULL;
+    int st = rgb ? sf_render_mkdirs(j->out, 1) : SF_E_NOMEM;
+    if (st == SF_OK) st = sf_shot_file_open(j->out, (int)W, (int)H, 16, 1, &f);
+    for (int64_t m = 0; m < T && st == SF_OK; m++) {
+        for (int64_t i = 0; i < H * W; i++) {
+            rgb[3 * i] = (uint8_t)(5 * m);
+            rgb[3 * i + 1] = (uint8_t)(40 + 60 * k);
+            rgb[3 * i + 2] = 128;
+        }
+        st = sf_shot_file_write(f, rgb); /* aborts f on failure */
+    }
+    if (st == SF_OK) st = sf_shot_file_commit(f);
+    free(rgb);
+    return st;
+}
+
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
-                      const struct sf_render_report *r)
+               const struct sf_render_report *r)
 {
     int st = SF_OK;
+    const char *counter = getenv("SF_TEST_DECODE_COUNTER");
+    if (counter && *counter == '1') return write_counter(w->s, j, &w->s->jobs[j->denoise_job]);
     const struct sf_render_job *dj = &w->s->jobs[j->denoise_job];
     struct sf_h5pack *pk = NULL;
     float *z = NULL;

@@ -282,7 +282,7 @@ static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
 }
 
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
-                       const struct sf_render_report *r)
+               const struct sf_render_report *r)
 {
     int st = SF_OK;
     float *ctx = NULL, *neg = NULL, *noise = NULL;

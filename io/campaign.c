@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -650,13 +651,17 @@ static void parse_name_set(struct v *v, const struct cnode *map, const char *pat
 static void parse_deliverables(struct v *v, const struct cnode *n)
 {
     static const char *const keys[] = {"aspects", "lengths", "languages", "codecs", "resolution",
-                                       "fps", "loudness", "reframe", NULL};
+                                       "fps", "loudness", "reframe", "conform", "timecode",
+                                       "start_timecode", "code", NULL};
+    static const char *const conform_list[] = {"repeat", "blend", NULL};
+    static const char *const tc_list[] = {"ndf", "df", NULL};
     struct sf_deliverables *d = &v->c->deliv;
     d->codecs[SF_CODEC_H264] = 1;
     d->languages[v->c->language] = 1;
     d->resolution = 1080;
     d->fps = (struct sf_fps){24, 1};
     d->loudness_lufs = -23;
+    d->tc_start[0] = 1; /* 01:00:00:00, the broadcast convention */
     if (!n || check_map(v, n, "deliverables", "the deliverables", keys) != 0) return;
     int aspects[SF_ASPECT_COUNT] = {0};
     parse_name_set(v, n, "deliverables", "aspects", aspect_list, "aspect ratio", aspects);
@@ -717,6 +722,41 @@ static void parse_deliverables(struct v *v, const struct cnode *n)
                    "ebu-r128 (-23 LUFS), atsc-a85 (-24 LKFS), or LUFS from -31 to -10", got(v, loud));
         else
             d->loudness_lufs = x;
+    }
+    int idx;
+    if (want_enum(v, n, "deliverables", "conform", 0, conform_list, "conform method", &idx) == 1)
+        d->conform_blend = idx == 1;
+    if (want_enum(v, n, "deliverables", "timecode", 0, tc_list, "timecode kind", &idx) == 1) {
+        d->drop_frame = idx == 1;
+        if (d->drop_frame && !(d->fps.num == 30000 && d->fps.den == 1001))
+            report(v, get(n, "timecode"), "deliverables", "timecode",
+                   "drop-frame timecode at %d/%d fps; allowed: df only with fps 29.97, else ndf",
+                   d->fps.num, d->fps.den);
+    }
+    const char *tc = NULL;
+    if (want_str(v, n, "deliverables", "start_timecode", 0, 11, "HH:MM:SS:FF, e.g. 01:00:00:00",
+                 &tc) == 1) {
+        int h, m, sec, f, end = 0;
+        const int nominal = (d->fps.num + d->fps.den - 1) / d->fps.den;
+        if (sscanf(tc, "%2d:%2d:%2d%*[:;]%2d%n", &h, &m, &sec, &f, &end) != 4 || tc[end] ||
+            h > 23 || m > 59 || sec > 59 || f >= nominal || h < 0 || m < 0 || sec < 0 || f < 0)
+            report(v, get(n, "start_timecode"), "deliverables", "start_timecode",
+                   "'%s' is not a timecode; allowed: HH:MM:SS:FF with FF below %d", tc, nominal);
+        else
+            d->tc_start[0] = h, d->tc_start[1] = m, d->tc_start[2] = sec, d->tc_start[3] = f;
+    }
+    const char *code = NULL;
+    if (want_str(v, n, "deliverables", "code", 0, 12,
+                 "letters and digits, e.g. an Ad-ID prefix ABCD", &code) == 1) {
+        int ok = *code != 0;
+        for (const char *p = code; *p; p++)
+            ok &= isalnum((unsigned char)*p) != 0;
+        if (!ok)
+            report(v, get(n, "code"), "deliverables", "code",
+                   "'%s' has characters a file name should not; allowed: letters and digits "
+                   "(up to 12), e.g. an Ad-ID prefix ABCD", code);
+        else
+            d->code = code;
     }
     const struct cnode *rf = get(n, "reframe");
     if (rf && !is_null(rf)) {

@@ -16,6 +16,7 @@
 
 static const char *const lang_names[SF_LANG_COUNT] = {"en", "es", "zh", "ja", "ko"};
 static const char *const aspect_names[SF_ASPECT_COUNT] = {"16:9", "9:16", "1:1"};
+static const char *const codec_names[SF_CODEC_COUNT] = {"h264", "prores", "ffv1"};
 
 const char *sf_lang_name(enum sf_lang l)
 {
@@ -25,6 +26,11 @@ const char *sf_lang_name(enum sf_lang l)
 const char *sf_aspect_name(enum sf_aspect a)
 {
     return (unsigned)a < SF_ASPECT_COUNT ? aspect_names[a] : "?";
+}
+
+const char *sf_codec_name(enum sf_codec c)
+{
+    return (unsigned)c < SF_CODEC_COUNT ? codec_names[c] : "?";
 }
 
 /* Name, then the phrase in en, es, zh, ja, ko (the order of enum sf_lang). */

@@ -163,6 +163,25 @@ int sf_wfile_commit(struct sf_wfile *f)
     return st;
 }
 
+int sf_file_publish(const char *tmp, const char *path)
+{
+    int st = SF_OK;
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        st = sf_err_errno(errno, "fsync", tmp);
+        if (fd >= 0) close(fd);
+        unlink(tmp);
+        return st;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        st = sf_err_errno(errno, "publish (rename)", path);
+        unlink(tmp);
+        return st;
+    }
+    return sf_file_sync_dir(path);
+}
+
 int sf_file_write_atomic(const char *path, const void *data, size_t n)
 {
     struct sf_wfile *f = NULL;

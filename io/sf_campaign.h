@@ -44,6 +44,7 @@ enum sf_codec { SF_CODEC_H264, SF_CODEC_PRORES, SF_CODEC_FFV1, SF_CODEC_COUNT };
  * for a valid value. */
 const char *sf_lang_name(enum sf_lang l);
 const char *sf_aspect_name(enum sf_aspect a);
+const char *sf_codec_name(enum sf_codec c);
 const char *sf_camera_name(enum sf_camera c);
 /* The phrase appended to a prompt written in language l ("camera dollies in"); "" for NONE. */
 const char *sf_camera_phrase(enum sf_camera c, enum sf_lang l);
@@ -175,6 +176,10 @@ struct sf_deliverables {
     struct sf_fps fps;
     double loudness_lufs;    /* integrated loudness target, -23 (EBU R128) or -24 (ATSC A/85) */
     int reframe;             /* 1: other aspects are reframed from the master, not re-rendered */
+    int conform_blend;       /* 16 fps -> delivery rate: 0 repeat frames (the rule), 1 blend */
+    int drop_frame;          /* timecode labels: 1 drop-frame (29.97 only), 0 non-drop */
+    int tc_start[4];         /* first frame's timecode: hours, minutes, seconds, frames */
+    const char *code;        /* file-name prefix of the deliverables (Ad-ID style), or NULL */
 };
 
 struct sf_campaign;

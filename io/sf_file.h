@@ -34,6 +34,10 @@ void sf_wfile_abort(struct sf_wfile *f);
 /* Bytes written so far. */
 size_t sf_wfile_size(const struct sf_wfile *f);
 
+/* Publishes a file another writer (a libav muxer) completed under the temporary name tmp: fsync,
+ * rename over path, fsync of the directory. On failure tmp is removed and path is unchanged. */
+int sf_file_publish(const char *tmp, const char *path);
+
 /* The whole sequence for one buffer. */
 int sf_file_write_atomic(const char *path, const void *data, size_t n);
 

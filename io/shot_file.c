@@ -1,5 +1,5 @@
 /* shot_file.c — FFV1/Matroska shot files (sf_shot_file.h). Called by render's decode units
- * (coordinator/render_work.c). The subtle things: bit-exactness needs both AVFMT_FLAG_BITEXACT
+ * (coordinator/unit_decode.c). The subtle things: bit-exactness needs both AVFMT_FLAG_BITEXACT
  * on the muxer (no encoder version string, no random segment UID) and AV_CODEC_FLAG_BITEXACT on
  * the encoder; FFV1 runs with a fixed slice count and one thread, so its output never depends
  * on the core count; the file is written under a temporary name and renamed only when complete. */
@@ -13,6 +13,8 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -169,21 +171,133 @@ int sf_shot_file_commit(struct sf_shot_file *f)
     SF_TRY(st, encode(f, NULL));
     SF_TRY(st, sf_av_check(av_write_trailer(f->fmt), "write the Matroska trailer"));
     avio_closep(&f->fmt->pb);
-    int fd = open(f->tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        if (fd >= 0) close(fd);
-        st = sf_err_errno(errno, "fsync", f->tmp);
-        goto out;
-    }
-    close(fd);
-    if (rename(f->tmp, f->path) != 0) {
-        st = sf_err_errno(errno, "rename to its final name", f->tmp);
-        goto out;
-    }
-    st = sf_file_sync_dir(f->path);
+    st = sf_file_publish(f->tmp, f->path);
     release(f);
     return st;
 out:
     sf_shot_file_abort(f);
+    return st;
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+struct sf_shot_reader {
+    char path[4096];
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    struct SwsContext *sws;
+    AVFrame *frame;
+    AVPacket *pkt;
+    int stream, eof;
+    int width, height;
+};
+
+void sf_shot_reader_close(struct sf_shot_reader *r)
+{
+    if (!r) return;
+    avformat_close_input(&r->fmt);
+    avcodec_free_context(&r->dec);
+    sws_freeContext(r->sws);
+    av_frame_free(&r->frame);
+    av_packet_free(&r->pkt);
+    free(r);
+}
+
+int sf_shot_reader_open(const char *path, struct sf_shot_reader **out)
+{
+    int st = SF_OK;
+    *out = NULL;
+    struct sf_shot_reader *r = calloc(1, sizeof *r);
+    if (!r) return SF_E_NOMEM;
+    snprintf(r->path, sizeof r->path, "%s", path);
+    int rc = avformat_open_input(&r->fmt, path, NULL, NULL);
+    if (rc < 0) {
+        char e[128];
+        av_strerror(rc, e, sizeof e);
+        SF_ERROR("shot", "%s: cannot open (%s); render its decode unit again", path, e);
+        st = rc == AVERROR(ENOENT) ? SF_E_NOTFOUND : SF_E_FORMAT;
+        goto out;
+    }
+    SF_TRY(st, sf_av_check(avformat_find_stream_info(r->fmt, NULL), "read a shot file's streams"));
+    r->stream = av_find_best_stream(r->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    const AVStream *vs = r->stream >= 0 ? r->fmt->streams[r->stream] : NULL;
+    const AVCodec *codec = vs ? avcodec_find_decoder(vs->codecpar->codec_id) : NULL;
+    if (!codec) {
+        SF_ERROR("shot", "%s: no video stream this FFmpeg decodes; render its decode unit again",
+                 path);
+        st = SF_E_FORMAT;
+        goto out;
+    }
+    r->dec = avcodec_alloc_context3(codec);
+    r->frame = av_frame_alloc();
+    r->pkt = av_packet_alloc();
+    if (!r->dec || !r->frame || !r->pkt) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    SF_TRY(st, sf_av_check(avcodec_parameters_to_context(r->dec, vs->codecpar),
+                           "copy a shot file's parameters"));
+    r->dec->thread_count = 1;
+    r->dec->flags |= AV_CODEC_FLAG_BITEXACT;
+    SF_TRY(st, sf_av_check(avcodec_open2(r->dec, codec, NULL), "open a shot file's decoder"));
+    r->width = r->dec->width;
+    r->height = r->dec->height;
+    *out = r;
+    return SF_OK;
+out:
+    sf_shot_reader_close(r);
+    return st;
+}
+
+void sf_shot_reader_size(const struct sf_shot_reader *r, int *width, int *height)
+{
+    *width = r->width;
+    *height = r->height;
+}
+
+int sf_shot_reader_next(struct sf_shot_reader *r, uint8_t *rgb)
+{
+    int st = SF_OK;
+    for (;;) {
+        int rc = avcodec_receive_frame(r->dec, r->frame);
+        if (rc == 0) break;
+        if (rc == AVERROR_EOF) return SF_E_NOTFOUND;
+        if (rc != AVERROR(EAGAIN)) return sf_av_check(rc, "decode a shot file");
+        if (r->eof) {
+            SF_TRY(st, sf_av_check(avcodec_send_packet(r->dec, NULL), "flush a shot decoder"));
+            continue;
+        }
+        rc = av_read_frame(r->fmt, r->pkt);
+        if (rc == AVERROR_EOF) {
+            r->eof = 1;
+            continue;
+        }
+        SF_TRY(st, sf_av_check(rc, "read a shot file"));
+        if (r->pkt->stream_index == r->stream)
+            rc = avcodec_send_packet(r->dec, r->pkt);
+        av_packet_unref(r->pkt);
+        SF_TRY(st, sf_av_check(rc, "decode a shot file"));
+    }
+    if (r->frame->width != r->width || r->frame->height != r->height) {
+        SF_ERROR("shot", "%s: a frame of %dx%d in a %dx%d file", r->path, r->frame->width,
+                 r->frame->height, r->width, r->height);
+        av_frame_unref(r->frame);
+        return SF_E_FORMAT;
+    }
+    if (!r->sws)
+        r->sws = sws_getContext(r->width, r->height, r->frame->format, r->width, r->height,
+                                AV_PIX_FMT_RGB24, SWS_POINT | SWS_BITEXACT, NULL, NULL, NULL);
+    if (!r->sws) {
+        av_frame_unref(r->frame);
+        SF_ERROR("shot", "%s: cannot convert %s to RGB", r->path,
+                 av_get_pix_fmt_name(r->frame->format));
+        return SF_E_AV;
+    }
+    uint8_t *dst[4] = {rgb, NULL, NULL, NULL};
+    const int stride[4] = {3 * r->width, 0, 0, 0};
+    sws_scale(r->sws, (const uint8_t *const *)r->frame->data, r->frame->linesize, 0, r->height,
+              dst, stride);
+    av_frame_unref(r->frame);
+out:
     return st;
 }

@@ -22,7 +22,8 @@ echo
 # 3. A tiny random-weight pipeline (config tiny, fp32, VAE base width 8): made once.
 [ -f "$out/model/model_index.json" ] ||
     "$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$out/model"
-# 4. Render: prompt encodings (cached in $out/cache), denoising, VAE decode, FFV1 shot files.
+# 4. Render: prompt encodings (cached in $out/cache), denoising, VAE decode, FFV1 shot files,
+#    and assembly into the deliverables (docs/deliverables.md).
 #    Open MPI refuses root without these; oversubscribe so the ranks fit on a small machine.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
@@ -35,5 +36,9 @@ echo
 echo
 echo "demo: shot files (FFV1 in Matroska, 16 fps) in $out/run/shots/:"
 ls "$out/run/shots/"
-echo "      play one with: ffplay $out/run/shots/$(ls "$out/run/shots/" | head -n 1)"
+[ -d "$out/run/out" ] || exit $rc
+echo
+echo "demo: $(ls "$out/run/out/" | grep -cE '\.(mp4|mov|mkv)$') deliverables in $out/run/out/ (listed in deliverables.json), e.g.:"
+ls "$out/run/out/" | grep -E '\.(mp4|mov|mkv)$' | head -n 4
+echo "      play one with: ffplay $out/run/out/$(ls "$out/run/out/" | grep -E '\.mp4$' | head -n 1)"
 exit $rc

@@ -122,7 +122,10 @@ static void test_demo(void)
     CHECK(dl->aspects[0] && dl->aspects[1] && dl->aspects[2]);
     CHECK(dl->languages[SF_LANG_ZH] && !dl->languages[SF_LANG_JA]);
     CHECK(dl->codecs[SF_CODEC_PRORES] && !dl->codecs[SF_CODEC_FFV1]);
-    CHECK(dl->loudness_lufs == -23 && dl->reframe == 1 && dl->resolution == 1080);
+    CHECK(dl->loudness_lufs == -23 && dl->reframe == 1 && dl->resolution == 360);
+    CHECK(!dl->conform_blend && !dl->drop_frame && dl->code && strcmp(dl->code, "STRD") == 0);
+    CHECK(dl->tc_start[0] == 1 && dl->tc_start[1] == 0 && dl->tc_start[2] == 0 &&
+          dl->tc_start[3] == 0);
     sf_campaign_destroy(c);
 }
 

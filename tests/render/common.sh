@@ -19,9 +19,18 @@ render() {
     "$mpiexec" -np "$np" "$sf" render "$campaign" -o "$work/$name" --model "$work/model" \
         --tokenizer "$tokenizer" "$@" >"$work/$name.out" 2>"$work/$name.log"
 }
-# frames NAME: one line per shot file, its name and the md5 of its framemd5 listing
+# frames NAME: one line per shot file, its name and the md5 of its framemd5 listing; then one
+# per current deliverable (RUNDIR/out/deliverables.json), its name without the version and the
+# md5 of the framemd5 of its picture and sound
 frames() {
     for f in "$work/$1"/shots/*.mkv; do
         echo "$(basename "$f") $(ffmpeg -loglevel error -i "$f" -f framemd5 - | md5sum | cut -c1-32)"
     done
+    [ -f "$work/$1/out/deliverables.json" ] || return 0
+    python3 -c 'import json, sys
+for f in sorted(json.load(open(sys.argv[1]))["files"], key=lambda f: f["name"] + f["codec"]):
+    if f["current"]: print(f["name"] + "." + f["codec"], f["path"])' "$work/$1/out/deliverables.json" |
+        while read -r name path; do
+            echo "$name $(ffmpeg -nostdin -loglevel error -i "$path" -f framemd5 - | md5sum | cut -c1-32)"
+        done
 }

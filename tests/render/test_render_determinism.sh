@@ -10,7 +10,9 @@ SF_THREADS=1 render np2-t1 2 --cache "$work/c3" || die "np 2"
 SF_THREADS=1 render np3-t1 3 --cache "$work/c4" || die "np 3"
 SF_THREADS=1 render np5-t1 5 --cache "$work/c5" || die "np 5"
 ref=$(frames np1-t1)
-[ "$(wc -l <<<"$ref")" = 3 ] || die "np 1 made $(wc -l <<<"$ref") shot files, want 3: $ref"
+[ "$(grep -c '\.take1\.' <<<"$ref")" = 3 ] || die "np 1 made $(grep -c '\.take1\.' <<<"$ref") shot files, want 3: $ref"
+# and the deliverables: alpha 16:9, beta 16:9 (reframed) and beta 1:1, each :03 in FFV1
+[ "$(grep -c '_3s_en\.ffv1 ' <<<"$ref")" = 3 ] || die "np 1 made other deliverables: $ref"
 for run in np1-t2 np2-t1 np3-t1 np5-t1; do
     got=$(frames $run)
     [ "$got" = "$ref" ] || { die "$run frames differ from np1-t1"; diff <(echo "$ref") <(echo "$got"); }
@@ -40,7 +42,7 @@ PY
 SF_THREADS=1 render fin1 1 --tier final --cache "$work/c1" || die "final tier np 1"
 SF_THREADS=1 render fin2 2 --tier final --cache "$work/c1" || die "final tier np 2"
 fin=$(frames fin1)
-[ "$(wc -l <<<"$fin")" = 3 ] && [ "$fin" = "$(frames fin2)" ] || die "final tier: np 1 and 2 differ"
+[ "$(wc -l <<<"$fin")" = 6 ] && [ "$fin" = "$(frames fin2)" ] || die "final tier: np 1 and 2 differ"
 [ "$fin" != "$ref" ] || die "final tier gave the draft's frames"
 
 # a second run with a warm cache reuses the prompt encodings and gives the same frames

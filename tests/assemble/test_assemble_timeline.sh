@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The delivery time line (docs/deliverables.md): with the test-only decode stand-in
+# (SF_TEST_DECODE_COUNTER=1: every model frame a solid colour naming its shot and frame), each
+# delivery frame of a :05 cut of two 3 s shots must show the model frame the rule names, at
+# 23.976, 25 and 29.97 (conform repeat), and the mix of its two neighbours with blend; exactly
+# L x nominal frames; sound to the sample; timecode; names. Then a changed selected_take
+# re-assembles only that sequence, as version 2, and runs no denoise or decode.
+. "$(dirname "$0")/../render/common.sh"
+export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
+
+# campaign FPS CONFORM TAKE: writes $work/c.yaml
+campaign() {
+    cat >"$work/c.yaml" <<EOF
+version: 1
+campaign: timeline
+seed: 3
+model: {config: tiny, dtype: fp32, tp: 1}
+tiers:
+  draft: {steps: 1, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, guidance: 1.0}
+sequences:
+  - id: seq
+    aspect: "16:9"
+    shots:
+      - {id: a, prompt: "a red kite", duration: 3, takes: 2, selected_take: $3}
+      - {id: b, prompt: "a blue boat", duration: 3}
+  - id: other
+    aspect: "16:9"
+    shots:
+      - {id: c, prompt: "a green hill", duration: 6}
+deliverables: {aspects: ["16:9"], lengths: [5], languages: [en, es], codecs: [ffv1, h264],
+               resolution: 360, fps: $1, conform: $2, start_timecode: "10:00:00:00", code: TL}
+EOF
+}
+
+# check RUN FPS CONFORM: every delivery frame of seq's :05 against the rule
+check() {
+    local run=$1 fps=$2 conform=$3
+    python3 - "$run" "$fps" "$conform" <<'PY' || die "time line at $fps ($conform)"
+import json, subprocess, sys
+from fractions import Fraction
+run, fps, conform = sys.argv[1], sys.argv[2], sys.argv[3]
+r = {"23.976": Fraction(24000, 1001), "25": Fraction(25), "29.97": Fraction(30000, 1001)}[fps]
+nominal = {"23.976": 24, "25": 25, "29.97": 30}[fps]
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+cur = {f["name"] + "." + f["codec"]: f for f in files if f["current"]}
+names = sorted(cur)
+assert set(names) == {"TL%04d_timeline_%s_16x9_5s_%s.%s" % (i + 1, s, l, c)
+                   for i, s in enumerate(("seq", "other")) for l in ("en", "es") for c in ("ffv1", "h264")}, names
+n = 5 * nominal
+for name, f in cur.items():
+    assert f["frames"] == n, f
+    p = json.loads(subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_streams",
+                                   "-of", "json", f["path"]], capture_output=True, check=True).stdout)
+    v = [s for s in p["streams"] if s["codec_type"] == "video"][0]
+    a = [s for s in p["streams"] if s["codec_type"] == "audio"][0]
+    assert int(v["nb_read_packets"]) == n, (name, v["nb_read_packets"], n)
+    assert Fraction(v["r_frame_rate"]) == r, v["r_frame_rate"]
+    samples = n * 48000 * r.denominator // r.numerator
+    if "duration_ts" in a:  # MP4 / MOV: the track's length (AAC's priming and padding cut)
+        got = int(a["duration_ts"])
+    else:  # Matroska: its DURATION tag, in nanoseconds
+        h, m, sec = {k.lower(): x for k, x in a["tags"].items()}["duration"].split(":")
+        got = round((int(h) * 3600 + int(m) * 60 + Fraction(sec)) * 48000)
+    assert got == samples, (name, got, samples)
+    tags = {k.lower(): x for k, x in v.get("tags", {}).items()}  # Matroska: TIMECODE
+    tc = tags.get("timecode")
+    assert tc == "10:00:00:00", (name, v.get("tags"))
+# the pictures of seq's English FFV1 file: mean colour of every frame
+path = cur["TL0001_timeline_seq_16x9_5s_en.ffv1"]["path"]
+# decoded as Y'CbCr (no RGB conversion by ffmpeg), averaged to 8x8, then back to RGB with the
+# BT.709 limited-range equations: exact to a fraction of a code value
+import struct
+raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-vf", "scale=8:8:flags=area",
+                      "-f", "rawvideo", "-pix_fmt", "yuv444p10le", "-"],
+                     capture_output=True, check=True).stdout
+assert len(raw) == n * 384, len(raw)
+def rgb(f):
+    v = struct.unpack_from("<192H", raw, f * 384)
+    y, cb, cr = ((sum(v[64 * c:64 * (c + 1)]) / 64 - (64, 512, 512)[c]) / (876, 896, 896)[c]
+                 for c in range(3))
+    r, b = y + 1.5748 * cr, y + 1.8556 * cb
+    return 255 * r, 255 * (y - 0.2126 * r - 0.0722 * b) / 0.7152
+T = [0, 3000]                        # shot starts, ms
+starts = [-(-16 * t // 1000) for t in T]
+frames = [49, 49]                    # 3 s -> 49 model frames
+bad = []
+for f in range(n):
+    R, G = rgb(f)
+    k = 0 if G < 70 else 1           # G = 40 + 60 k
+    if conform == "repeat":
+        cm = -(-(f + 1) * 16 * r.denominator // r.numerator) - 1   # ceil((f+1) 16/r) - 1
+        want_k = 1 if cm >= starts[1] else 0
+        want_r = 5 * min(cm - starts[want_k], frames[want_k] - 1)
+    else:
+        p = Fraction(f * 16) / r
+        cm = int(p)
+        want_k = 1 if cm >= starts[1] else 0
+        local = cm - starts[want_k]
+        w = Fraction(int((f * 16 * r.denominator * 256) // r.numerator) % 256, 256)
+        if local + 1 >= frames[want_k] or (want_k == 0 and cm + 1 >= starts[1]):
+            w = 0
+        want_r = float(5 * (local + w))
+    if k != want_k or abs(R - want_r) > 1.5:
+        bad.append((f, k, round(R, 1), want_k, float(want_r)))
+assert not bad, "frames from the wrong source (frame, shot, R, want shot, want R): %s" % bad[:8]
+PY
+}
+
+for spec in "23.976 repeat" "25 repeat" "29.97 repeat" "29.97 blend"; do
+    set -- $spec
+    campaign "$1" "$2" 1
+    name="r${1/./}-$2"
+    "$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/$name" --model "$work/model" \
+        --tokenizer "$tokenizer" --cache "$work/cache" >"$work/$name.out" 2>"$work/$name.log"
+    rc=$?
+    [ $rc = 0 ] || { tail -5 "$work/$name.log"; die "render at $1 ($2) exited $rc"; continue; }
+    check "$work/$name" "$1" "$2"
+done
+
+# a changed selected_take: only seq's assembly runs again (both takes exist), as version 2
+campaign 25 repeat 2
+"$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/r25-repeat" --model "$work/model" \
+    --tokenizer "$tokenizer" --cache "$work/cache" >"$work/take.out" 2>"$work/take.log"
+rc=$?
+[ $rc = 0 ] || { tail -5 "$work/take.log"; die "render with selected_take 2 exited $rc"; }
+python3 - "$work/r25-repeat" <<'PY' || die "a changed selected_take"
+import json, os, sys
+run = sys.argv[1]
+ev = [json.loads(l) for l in open(run + "/events.jsonl")]
+last = max(i for i, e in enumerate(ev) if e["event"] == "run")
+ran = sorted(e["unit"] for e in ev[last:] if e["event"] == "dispatched")
+assert ran == ["seq 16:9 5s assemble (2 languages)"], ran
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+seq = [f for f in files if "_seq_" in f["name"]]
+assert sorted((f["version"], f["current"]) for f in seq) == [(1, False)] * 4 + [(2, True)] * 4, seq
+assert all(os.path.exists(f["path"]) for f in seq)
+assert all(f["version"] == 1 and f["current"] for f in files if "_other_" in f["name"])
+assert all(f["path"].endswith("_v2.mkv") or f["path"].endswith("_v2.mp4") for f in seq if f["version"] == 2)
+PY
+check "$work/r25-repeat" 25 repeat
+[ $fail = 0 ] && echo "assemble_timeline: ok"
+exit $fail
