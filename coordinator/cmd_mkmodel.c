@@ -802,7 +802,7 @@ int sf_cmd_mkmodel(int argc, char **argv)
         if (freq) o.cfg.freq_dim = (int)freq;
         snprintf(o.cfg.name, sizeof o.cfg.name, "custom");
     }
-    char why[160];
+    char why[512];
     if (sf_dit_config_check(&o.cfg, why, sizeof why)) {
         st = sf_cli_usage_error(CMD, "config %s: %s", o.cfg.name, why);
         goto out;

@@ -480,7 +480,7 @@ static int read_config(const char *path, const struct sf_st *st, enum sf_layout 
         eps = e->number;
     }
     cfg->eps = (float)eps;
-    char why[160];
+    char why[512];
     if (sf_dit_config_check(cfg, why, sizeof why)) {
         rc = fail(SF_E_FORMAT, "%s: %s", path, why);
         goto out;

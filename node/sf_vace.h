@@ -66,6 +66,18 @@ int sf_vace_build(struct sf_vae *vae, int64_t frames, int64_t height, int64_t wi
                   const float *video, const float *mask, const struct sf_vace_image *refs,
                   int n_refs, float *out);
 
+/* Noise keys of a VACE latent (docs/forward.md § VACE, "Noise keys"). A video latent frame f
+ * keeps the ids render uses for every latent, (aspect, f, channel) with f counted from the
+ * video's first latent frame, so the video's noise is the same with or without references.
+ * Reference i of the caller's list (i = 0 first given) is keyed (aspect, SF_VACE_REF_KEY + i,
+ * channel), a range no video frame reaches, wherever diffusers' order puts it in the latent
+ * (position n_refs - 1 - i): adding a reference changes no other frame's noise. */
+#define SF_VACE_REF_KEY (UINT64_C(1) << 63)
+/* Fills noise (channels, n_refs + video_frames, plane) with standard normals keyed as above
+ * (seed = the Philox key, plane = latent height × width). */
+void sf_vace_noise(uint64_t seed, uint64_t aspect, int channels, int n_refs,
+                   int64_t video_frames, int64_t plane, float *noise);
+
 /* The reference placement alone (exposed for tests): refs[i] fitted and centred on a white
  * (3, height, width) canvas, out owned by the caller. */
 void sf_vace_place_ref(const struct sf_vace_image *ref, int64_t height, int64_t width, float *out);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sf_log.h"
+#include "sf_rng.h"
 #include "sf_status.h"
 #include "sf_vae.h"
 
@@ -151,4 +152,21 @@ out:
     free(split);
     free(z);
     return st;
+}
+
+void sf_vace_noise(uint64_t seed, uint64_t aspect, int channels, int n_refs,
+                   int64_t video_frames, int64_t plane, float *noise)
+{
+    const int64_t T = n_refs + video_frames;
+    for (int c = 0; c < channels; c++)
+        for (int64_t p = 0; p < T; p++) {
+            /* latent position p: reference n_refs - 1 - p, or video frame p - n_refs */
+            uint64_t frame = p < n_refs ? SF_VACE_REF_KEY + (uint64_t)(n_refs - 1 - p)
+                                        : (uint64_t)(p - n_refs);
+            const uint64_t ids[3] = {aspect, frame, (uint64_t)c};
+            struct sf_rng rng;
+            sf_rng_init(&rng, seed, ids, 3);
+            sf_rng_normal(&rng, 0, noise + ((size_t)c * (size_t)T + (size_t)p) * (size_t)plane,
+                          (size_t)plane);
+        }
 }
