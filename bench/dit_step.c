@@ -40,6 +40,16 @@
 
 #define MAX_SIZES 8
 
+/* CPU seconds (user + system) of this process so far: on the shared machine a step's CPU time
+ * moves much less with the other load than its wall time. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static double peak_rss_mib(void)
 {
     struct rusage ru;
@@ -182,6 +192,7 @@ int main(int argc, char **argv)
     struct sf_dit *vm = NULL;
     float *cond = NULL;
     double vace_s[MAX_SIZES][8] = {{0}}, plain_s[MAX_SIZES][8] = {{0}};
+    double vace_cpu[MAX_SIZES][8] = {{0}}, plain_cpu[MAX_SIZES][8] = {{0}};
     if (vace_model) {
         if (sf_dit_load(vace_model, &o, &vm) != SF_OK) return 1;
         const struct sf_dit_config *vc = sf_dit_get_config(vm);
@@ -215,9 +226,9 @@ int main(int argc, char **argv)
         for (int r = 0; r < reps; r++) {
             struct sf_dit_timing tm = {0};
             sf_dit_set_timing(m, &tm);
-            double t0 = sf_time_now();
+            double t0 = sf_time_now(), c0 = cpu_seconds();
             if (sf_dit_forward_batch(m, 2, xs, sizes[s], t, ctx, rows, outs) != SF_OK) return 1;
-            double dt = sf_time_now() - t0;
+            double dt = sf_time_now() - t0, dc = cpu_seconds() - c0;
             sf_dit_set_timing(m, NULL);
             double rest = tm.total - tm.linear - tm.attention;
             printf("| %lldx%lldx%lld | %lld | %.2f | %.0f | %.1f | %.0f%% | %.0f%% | %.0f%% | "
@@ -228,26 +239,34 @@ int main(int argc, char **argv)
             fflush(stdout);
             if (!vm || r >= 8) continue;
             plain_s[s][r] = dt;
+            plain_cpu[s][r] = dc;
             if (sf_dit_set_vace(vm, cond, sizes[s], NULL) != SF_OK) return 1;
             t0 = sf_time_now();
+            c0 = cpu_seconds();
             if (sf_dit_forward_batch(vm, 2, xs, sizes[s], t, ctx, rows, outs) != SF_OK) return 1;
             vace_s[s][r] = sf_time_now() - t0;
+            vace_cpu[s][r] = cpu_seconds() - c0;
+            printf("|   VACE | %lld | %.2f | | | | | | %.1f |\n", (long long)L, vace_s[s][r],
+                   load_avg());
+            fflush(stdout);
         }
     }
     if (vm) {
         const struct sf_dit_config *vc = sf_dit_get_config(vm);
         printf("\nVACE (%d VACE blocks on %d layers) against the plain steps above, back to back:\n"
-               "\n| latent | tokens | plain step s | VACE step s | VACE / plain | FLOP ratio |\n"
-               "|---|---:|---:|---:|---:|---:|\n",
+               "\n| latent | tokens | plain step s | VACE step s | VACE / plain | plain CPU s | "
+               "VACE CPU s | VACE / plain (CPU) | FLOP ratio |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
                vc->n_vace, vc->n_layers);
         for (int s = 0; s < n_sizes; s++)
             for (int r = 0; r < reps && r < 8; r++) {
                 int64_t L = sf_cost_dit_tokens(cfg, sizes[s][0], sizes[s][1], sizes[s][2]);
                 double fp = sf_cost_dit_forward(cfg, L, cfg->text_len).total;
                 double fv = sf_cost_dit_forward(vc, L, vc->text_len).total;
-                printf("| %lldx%lldx%lld | %lld | %.2f | %.2f | %.3f | %.3f |\n",
+                printf("| %lldx%lldx%lld | %lld | %.2f | %.2f | %.3f | %.2f | %.2f | %.3f | %.3f |\n",
                        (long long)sizes[s][0], (long long)sizes[s][1], (long long)sizes[s][2],
                        (long long)L, plain_s[s][r], vace_s[s][r], vace_s[s][r] / plain_s[s][r],
+                       plain_cpu[s][r], vace_cpu[s][r], vace_cpu[s][r] / plain_cpu[s][r],
                        fv / fp);
             }
         sf_dit_destroy(vm);

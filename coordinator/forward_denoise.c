@@ -449,12 +449,12 @@ int sf_forward_denoise(int argc, char **argv)
         sf_jw_obj_end(&w);
         sf_jw_finish(&w);
     } else if (sf_sampler_done(s)) {
-        printf("%s: latent f32[%lld, %lld, %lld, %lld], %s/%s %d steps (ran %d), shift %g, "
+        printf("%s: latent f32[%lld, %lld, %lld, %lld]%s, %s/%s %d steps (ran %d), shift %g, "
                "guidance %g: load %.2f s, loop %.2f s\n",
-               o.out, (long long)shape[0], (long long)shape[1], (long long)shape[2],
-               (long long)shape[3], sf_sampler_kind_name(s->kind),
-               sf_schedule_kind_name(s->schedule), s->n_steps, ran, s->shift, s->guidance, t_load,
-               t_loop);
+               o.out, (long long)shape[0], (long long)(shape[1] - vace.n_refs), (long long)shape[2],
+               (long long)shape[3], vace.n_refs ? " (+ the reference frames in latent_full)" : "",
+               sf_sampler_kind_name(s->kind), sf_schedule_kind_name(s->schedule), s->n_steps, ran,
+               s->shift, s->guidance, t_load, t_loop);
     } else {
         printf("%s: stopped after step %d of %d; continue with --resume %s\n", o.save_state,
                s->step, s->n_steps, o.save_state);

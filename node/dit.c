@@ -572,8 +572,8 @@ static int prepare(struct sf_dit *m, int n, const int64_t thw[3], int64_t *L)
     if (c->n_vace && !m->vace) {
         SF_ERROR("dit",
                  "%s: this is a Wan2.1-VACE DiT (vace_layers in its config) and needs a VACE "
-                 "input: give `forward dit`/`forward denoise` tensor `vace` or --ref/--video/"
-                 "--mask (sf_dit_set_vace)",
+                 "input: give `forward dit`/`forward denoise` a `vace` tensor, or `video`, "
+                 "`mask`, `ref0`... tensors or --ref images (sf_dit_set_vace)",
                  m->w.files.config_source);
         return SF_E_INVAL;
     }
