@@ -195,13 +195,8 @@ static void noise_keys(void)
 
 int main(void)
 {
-    const char *s = getenv("SF_SOURCE_DIR"), *bin = getenv("SF_BINARY_DIR");
-    shotfarm = getenv("SF_SHOTFARM");
-    if (!s || !bin || !shotfarm) {
-        fprintf(stderr, "SF_SOURCE_DIR, SF_BINARY_DIR and SF_SHOTFARM must be set (run under "
-                        "ctest)\n");
-        return 1;
-    }
+    const char *s, *bin;
+    if (sf_test_env(&s, &bin, &shotfarm)) return 1;
     snprintf(src, sizeof src, "%s", s);
     snprintf(dir, sizeof dir, "%s/tests/vace", bin);
     cli_errors();

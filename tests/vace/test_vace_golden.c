@@ -101,13 +101,8 @@ static void denoise_case(void)
 
 int main(void)
 {
-    const char *src = getenv("SF_SOURCE_DIR"), *bin = getenv("SF_BINARY_DIR");
-    shotfarm = getenv("SF_SHOTFARM");
-    if (!src || !bin || !shotfarm) {
-        fprintf(stderr, "SF_SOURCE_DIR, SF_BINARY_DIR and SF_SHOTFARM must be set (run under "
-                        "ctest)\n");
-        return 1;
-    }
+    const char *src, *bin;
+    if (sf_test_env(&src, &bin, &shotfarm)) return 1;
     snprintf(fx, sizeof fx, "%s/tests/fixtures/vace", src);
     snprintf(vae, sizeof vae, "%s/tests/fixtures/vae/small/vae", src);
     snprintf(outdir, sizeof outdir, "%s/tests/vace", bin);
