@@ -29,6 +29,8 @@ Everything here is built by the reference implementations on random weights, nev
                          channel 0; ref0 (3, 24, 40), ref1 (3, 48, 16) in [-1, 1]; mask81's
                          mask (81, 16, 16) in bf16 (0 or 1, exact)
    cond.ref.safetensors  {refs,video,both,mask81} (96, T, h, w)
+   ref0.png, ref1.png    the two references as PNG files and cond-files.in.safetensors (no
+                         tensors): `--ref ref0.png --ref ref1.png` must give `refs` again
 
 3. A 4-step guided denoise through WanVACEPipeline (UniPC flow_prediction, use_flow_sigmas,
    flow_shift 16 = the official VACE shift, guidance 5) with the two references, on the v2-bf16
@@ -313,6 +315,10 @@ def cond_fixtures(out, meta, vace_model):
         save_file({k: inputs[k].contiguous() for k in names},
                   os.path.join(out, "cond-%s.in.safetensors" % case),
                   metadata=dict(meta, frames=str(F_), height=str(H), width=str(W)))
+    # the same two references as image files, for `forward vace --ref FILE` (an IN without tensors)
+    for i, r in enumerate(refs):
+        r.save(os.path.join(out, "ref%d.png" % i), optimize=False)
+    save_file({}, os.path.join(out, "cond-files.in.safetensors"), metadata=meta)
     mask81 = m81_t[0].to(torch.bfloat16)
     assert torch.equal(mask81.float(), m81_t[0])
     save_file({"mask": mask81.contiguous()}, os.path.join(out, "cond-mask81.in.safetensors"),

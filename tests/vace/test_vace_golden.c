@@ -6,7 +6,8 @@
  *   cond     WanVACEPipeline's own conditioning for references only (two: 24x40 and 48x16 on a
  *            32x32 canvas), a masked video only, both, and an 81-frame mask (nearest-exact time
  *            resampling): `forward vace`; the latent channels are also held to 1e-4 of their own
- *            maximum and the 64 mask channels must be equal bit for bit
+ *            maximum and the 64 mask channels must be equal bit for bit; and the references
+ *            again as PNG files (`--ref`, decoded by FFmpeg)
  *   denoise  4 UniPC steps (diffusers schedule, shift 16, guidance 5) with the two references
  *            through WanVACEPipeline: `forward denoise`, both `latent` (reference frames dropped)
  *            and `latent_full` */
@@ -85,6 +86,20 @@ static void cond_case(const char *name, const char *sizes)
     compare(what, out, "vace", ref, name, 1);
 }
 
+/* The references as image files: an IN without tensors, `--ref` twice; the reference is `refs`. */
+#ifndef SF_TEST_NO_IMAGES
+static void cond_file_case(const char *args)
+{
+    char cmd[8192], out[1200], ref[1200];
+    snprintf(out, sizeof out, "%s/cond-files.out.safetensors", outdir);
+    snprintf(ref, sizeof ref, "%s/cond.ref.safetensors", fx);
+    snprintf(cmd, sizeof cmd, "'%s' forward vace --vae '%s' -i '%s/cond-files.in.safetensors' "
+             "-o '%s' %s", shotfarm, vae, fx, out, args);
+    if (sh(cmd)) return;
+    compare("vace conditioning refs from PNG files", out, "vace", ref, "refs", 1);
+}
+#endif
+
 static void denoise_case(void)
 {
     char cmd[5000], out[1200], ref[1200];
@@ -113,6 +128,12 @@ int main(void)
     cond_case("video", "");
     cond_case("both", "");
     cond_case("mask81", "");
+#ifndef SF_TEST_NO_IMAGES
+    char files[2600];
+    snprintf(files, sizeof files, "--ref '%s/ref0.png' --ref '%s/ref1.png' --frames 5 --height 32 "
+             "--width 32", fx, fx);
+    cond_file_case(files);
+#endif
     denoise_case();
     return sf_test_result("vace_golden");
 }
