@@ -41,7 +41,6 @@ Everything here is built by the reference implementations on random weights, nev
 
 Run: /opt/sf-ref/bin/python scripts/golden/vace.py --wan /path/to/Wan2.1 [--out DIR]
 """
-import argparse
 import json
 import os
 import sys
@@ -354,14 +353,8 @@ def denoise_fixture(out, meta, pipe, refs, inputs):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.join(here, "..", "..", "tests", "fixtures", "vace"))
-    ap.add_argument("--wan", required=True, help="Wan2.1 checkout or its git directory")
-    args = ap.parse_args()
+    args, out = wan_ref.golden_args(__doc__, "vace")
     torch.set_num_threads(1)
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
     meta = {"generator": "scripts/golden/vace.py", "torch": torch.__version__,
             "diffusers": diffusers.__version__}
     models = forward_fixtures(out, meta, args.wan)
