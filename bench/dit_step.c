@@ -7,7 +7,14 @@
  * to stable-diffusion.cpp and diffusers run back to back (scripts/bench/dit_step_peers.sh).
  *
  *   build/bench/dit_step --model DIR [--threads 2] [--reps 1] [--latent F,H,W]...
- *                        [--warmup small|full] [--no-sgemm]
+ *                        [--warmup small|full] [--no-sgemm] [--vace-model DIR]
+ *
+ * --vace-model: also a Wan2.1-VACE model of the same DiT; right after each plain step the same
+ * latent runs through it with a random (96, F, H, W) conditioning (the values do not change the
+ * cost; building it is a once-per-shot VAE encode, not timed), and a second table gives the
+ * VACE/plain ratio of each pair, measured back to back so the shared machine's drift cancels.
+ * Its default latents are 4,16,32 and 4,60,52: 512 and 3120 tokens, 2 reference frames + 2 video
+ * frames each.
  *
  * Default latents: 2,32,32 (256x256x5 frames, 512 tokens) and 2,60,104 (832x480x5, 3120).
  * The context is zero rows (padded to text_len inside), as stable-diffusion.cpp runs without a
@@ -32,6 +39,16 @@
 #endif
 
 #define MAX_SIZES 8
+
+/* CPU seconds (user + system) of this process so far: on the shared machine a step's CPU time
+ * moves much less with the other load than its wall time. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static double peak_rss_mib(void)
 {
@@ -95,12 +112,12 @@ static double load_avg(void)
 static void usage(FILE *to)
 {
     fprintf(to, "usage: dit_step --model DIR [--threads N] [--reps R] [--latent F,H,W]...\n"
-                "                [--warmup small|full] [--no-sgemm]\n");
+                "                [--warmup small|full] [--no-sgemm] [--vace-model DIR]\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *model = NULL;
+    const char *model = NULL, *vace_model = NULL;
     int threads = 2, reps = 1, n_sizes = 0, do_sgemm = 1, warm_full = 0;
     int64_t sizes[MAX_SIZES][3];
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
@@ -109,6 +126,7 @@ int main(int argc, char **argv)
                                          {"latent", required_argument, 0, 'l'},
                                          {"warmup", required_argument, 0, 'w'},
                                          {"no-sgemm", no_argument, 0, 'n'},
+                                         {"vace-model", required_argument, 0, 'v'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -117,6 +135,7 @@ int main(int argc, char **argv)
         case 't': threads = atoi(optarg); break;
         case 'r': reps = atoi(optarg); break;
         case 'n': do_sgemm = 0; break;
+        case 'v': vace_model = optarg; break;
         case 'w': warm_full = !strcmp(optarg, "full"); break;
         case 'l': {
             long long f, h, w;
@@ -139,7 +158,8 @@ int main(int argc, char **argv)
     }
     if (!n_sizes) {
         const int64_t def[2][3] = {{2, 32, 32}, {2, 60, 104}};
-        memcpy(sizes, def, sizeof def);
+        const int64_t def_vace[2][3] = {{4, 16, 32}, {4, 60, 52}};
+        memcpy(sizes, vace_model ? def_vace : def, sizeof def);
         n_sizes = 2;
     }
     sf_threads_init(threads);
@@ -169,6 +189,25 @@ int main(int argc, char **argv)
     const int64_t rows[2] = {0, 0};
     const double t[2] = {500.0, 500.0};
     float *outs[2] = {o0, o1};
+    struct sf_dit *vm = NULL;
+    float *cond = NULL;
+    double vace_s[MAX_SIZES][8] = {{0}}, plain_s[MAX_SIZES][8] = {{0}};
+    double vace_cpu[MAX_SIZES][8] = {{0}}, plain_cpu[MAX_SIZES][8] = {{0}};
+    if (vace_model) {
+        if (sf_dit_load(vace_model, &o, &vm) != SF_OK) return 1;
+        const struct sf_dit_config *vc = sf_dit_get_config(vm);
+        size_t nc = (size_t)vc->vace_in_dim * max_lat[0] * max_lat[1] * max_lat[2];
+        if (!vc->n_vace || !(cond = malloc(nc * sizeof *cond))) {
+            fprintf(stderr, "dit_step: %s is not a VACE model (or out of memory)\n", vace_model);
+            return 1;
+        }
+        for (size_t i = 0; i < nc; i++)
+            cond[i] = (float)((i * 2246822519u) % 1000) / 500.0f - 1.0f;
+        const int64_t small1[3] = {1, 2, 2};
+        if (sf_dit_set_vace(vm, cond, small1, NULL) != SF_OK ||
+            sf_dit_forward_batch(vm, 2, xs, small1, t, ctx, rows, outs) != SF_OK)
+            return 1;
+    }
 
     double tw = sf_time_now();
     const int64_t small[3] = {1, 2, 2};
@@ -187,9 +226,9 @@ int main(int argc, char **argv)
         for (int r = 0; r < reps; r++) {
             struct sf_dit_timing tm = {0};
             sf_dit_set_timing(m, &tm);
-            double t0 = sf_time_now();
+            double t0 = sf_time_now(), c0 = cpu_seconds();
             if (sf_dit_forward_batch(m, 2, xs, sizes[s], t, ctx, rows, outs) != SF_OK) return 1;
-            double dt = sf_time_now() - t0;
+            double dt = sf_time_now() - t0, dc = cpu_seconds() - c0;
             sf_dit_set_timing(m, NULL);
             double rest = tm.total - tm.linear - tm.attention;
             printf("| %lldx%lldx%lld | %lld | %.2f | %.0f | %.1f | %.0f%% | %.0f%% | %.0f%% | "
@@ -198,7 +237,40 @@ int main(int argc, char **argv)
                    (long long)L, dt, flops / 1e9, flops / dt / 1e9, 100 * tm.linear / tm.total,
                    100 * tm.attention / tm.total, 100 * rest / tm.total, load_avg());
             fflush(stdout);
+            if (!vm || r >= 8) continue;
+            plain_s[s][r] = dt;
+            plain_cpu[s][r] = dc;
+            if (sf_dit_set_vace(vm, cond, sizes[s], NULL) != SF_OK) return 1;
+            t0 = sf_time_now();
+            c0 = cpu_seconds();
+            if (sf_dit_forward_batch(vm, 2, xs, sizes[s], t, ctx, rows, outs) != SF_OK) return 1;
+            vace_s[s][r] = sf_time_now() - t0;
+            vace_cpu[s][r] = cpu_seconds() - c0;
+            printf("|   VACE | %lld | %.2f | | | | | | %.1f |\n", (long long)L, vace_s[s][r],
+                   load_avg());
+            fflush(stdout);
         }
+    }
+    if (vm) {
+        const struct sf_dit_config *vc = sf_dit_get_config(vm);
+        printf("\nVACE (%d VACE blocks on %d layers) against the plain steps above, back to back:\n"
+               "\n| latent | tokens | plain step s | VACE step s | VACE / plain | plain CPU s | "
+               "VACE CPU s | VACE / plain (CPU) | FLOP ratio |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+               vc->n_vace, vc->n_layers);
+        for (int s = 0; s < n_sizes; s++)
+            for (int r = 0; r < reps && r < 8; r++) {
+                int64_t L = sf_cost_dit_tokens(cfg, sizes[s][0], sizes[s][1], sizes[s][2]);
+                double fp = sf_cost_dit_forward(cfg, L, cfg->text_len).total;
+                double fv = sf_cost_dit_forward(vc, L, vc->text_len).total;
+                printf("| %lldx%lldx%lld | %lld | %.2f | %.2f | %.3f | %.2f | %.2f | %.3f | %.3f |\n",
+                       (long long)sizes[s][0], (long long)sizes[s][1], (long long)sizes[s][2],
+                       (long long)L, plain_s[s][r], vace_s[s][r], vace_s[s][r] / plain_s[s][r],
+                       plain_cpu[s][r], vace_cpu[s][r], vace_cpu[s][r] / plain_cpu[s][r],
+                       fv / fp);
+            }
+        sf_dit_destroy(vm);
+        free(cond);
     }
     printf("\npeak RSS %.1f MiB (weights %.1f MiB + 1 GiB = %.1f MiB allowed)\n", peak_rss_mib(),
            sf_dit_weight_bytes(m) / 1048576.0, sf_dit_weight_bytes(m) / 1048576.0 + 1024.0);

@@ -15,6 +15,7 @@ static const struct {
     {"text", "umT5 encoder: input_ids, attention_mask -> last_hidden_state", sf_forward_text},
     {"vae-decode", "Wan-VAE decode: z -> x (video in [-1, 1])", sf_forward_vae_decode},
     {"vae-encode", "Wan-VAE encode: x -> z (latent mean)", sf_forward_vae_encode},
+    {"vace", "Wan2.1-VACE conditioning: refs, video, mask -> vace", sf_forward_vace},
 };
 
 static void usage(FILE *f)
@@ -39,5 +40,5 @@ int sf_cmd_forward(int argc, char **argv)
     for (size_t i = 0; i < sizeof components / sizeof components[0]; i++)
         if (strcmp(argv[1], components[i].name) == 0) return components[i].run(argc - 1, argv + 1);
     return sf_cli_usage_error("forward", "unknown component '%s' (dit, denoise, text, vae-decode, "
-                              "vae-encode)", argv[1]);
+                              "vae-encode, vace)", argv[1]);
 }

@@ -46,6 +46,11 @@ static void config_text(const struct sf_dit_weights *w)
            "freq_dim %d, in %d, out %d, patch %dx%dx%d, eps %g\n",
            c->dim, c->n_heads, c->dim / c->n_heads, c->n_layers, c->ffn_dim, c->text_dim,
            c->freq_dim, c->in_dim, c->out_dim, c->patch[0], c->patch[1], c->patch[2], c->eps);
+    if (c->n_vace) {
+        char list[512];
+        printf("vace:       %d VACE blocks, %d input channels; hints added after layers %s\n",
+               c->n_vace, c->vace_in_dim, sf_dit_config_vace_str(c, list, sizeof list));
+    }
     printf("            %.4g parameters; every tensor present with its expected shape\n",
            sf_dit_config_params(c));
 }
@@ -71,6 +76,10 @@ static void config_json(struct sf_jw *j, const struct sf_dit_weights *w)
     for (int i = 0; i < 3; i++) sf_jw_int(j, c->patch[i]);
     sf_jw_arr_end(j);
     sf_jw_key(j, "eps"), sf_jw_num(j, c->eps);
+    sf_jw_key(j, "vace_in_dim"), sf_jw_int(j, c->vace_in_dim);
+    sf_jw_key(j, "vace_layers"), sf_jw_arr_begin(j);
+    for (int i = 0; i < c->n_vace; i++) sf_jw_int(j, c->vace_layers[i]);
+    sf_jw_arr_end(j);
     sf_jw_key(j, "params"), sf_jw_num(j, sf_dit_config_params(c));
     sf_jw_obj_end(j);
     sf_jw_obj_end(j);

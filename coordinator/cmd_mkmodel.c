@@ -19,6 +19,7 @@
 #include "sf_safetensors.h"
 #include "sf_status.h"
 #include "sf_umt5.h"
+#include "sf_vace.h"
 #include "sf_vae.h"
 
 #include <errno.h>
@@ -250,6 +251,14 @@ static int dit_plan(const struct mk_opts *o, struct mk_tensor **out, size_t *n)
     return SF_OK;
 }
 
+/* vace_layers, always written: the two reference classes' defaults differ (docs/models.md). */
+static void vace_layers_json(struct sf_jw *w, const struct sf_dit_config *c)
+{
+    sf_jw_key(w, "vace_layers"), sf_jw_arr_begin(w);
+    for (int j = 0; j < c->n_vace; j++) sf_jw_int(w, c->vace_layers[j]);
+    sf_jw_arr_end(w);
+}
+
 static void dit_config_json(const struct mk_opts *o, FILE *f)
 {
     const struct sf_dit_config *c = &o->cfg;
@@ -257,22 +266,29 @@ static void dit_config_json(const struct mk_opts *o, FILE *f)
     sf_jw_init(&w, f, 2);
     sf_jw_obj_begin(&w);
     if (o->layout == SF_LAYOUT_OFFICIAL) {
-        /* WanModel's register_to_config keys (text_dim, patch_size are ignore_for_config) */
-        sf_jw_key(&w, "_class_name"), sf_jw_str(&w, "WanModel");
+        /* WanModel's (VaceWanModel's) register_to_config keys (text_dim, patch_size are
+         * ignore_for_config) */
+        sf_jw_key(&w, "_class_name"), sf_jw_str(&w, c->n_vace ? "VaceWanModel" : "WanModel");
         sf_jw_key(&w, "_diffusers_version"), sf_jw_str(&w, DIFFUSERS_VERSION);
         sf_jw_key(&w, "dim"), sf_jw_int(&w, c->dim);
         sf_jw_key(&w, "eps"), sf_jw_num(&w, c->eps);
         sf_jw_key(&w, "ffn_dim"), sf_jw_int(&w, c->ffn_dim);
         sf_jw_key(&w, "freq_dim"), sf_jw_int(&w, c->freq_dim);
         sf_jw_key(&w, "in_dim"), sf_jw_int(&w, c->in_dim);
-        sf_jw_key(&w, "model_type"), sf_jw_str(&w, "t2v");
+        sf_jw_key(&w, "model_type"), sf_jw_str(&w, c->n_vace ? "vace" : "t2v");
         sf_jw_key(&w, "num_heads"), sf_jw_int(&w, c->n_heads);
         sf_jw_key(&w, "num_layers"), sf_jw_int(&w, c->n_layers);
         sf_jw_key(&w, "out_dim"), sf_jw_int(&w, c->out_dim);
         sf_jw_key(&w, "text_len"), sf_jw_int(&w, c->text_len);
+        if (c->n_vace) {
+            sf_jw_key(&w, "vace_in_dim"), sf_jw_int(&w, c->vace_in_dim);
+            vace_layers_json(&w, c);
+        }
     } else {
-        /* WanTransformer3DModel.__init__ arguments, as save_pretrained writes them */
-        sf_jw_key(&w, "_class_name"), sf_jw_str(&w, "WanTransformer3DModel");
+        /* WanTransformer3DModel.__init__ arguments (WanVACETransformer3DModel's), as
+         * save_pretrained writes them */
+        sf_jw_key(&w, "_class_name"),
+            sf_jw_str(&w, c->n_vace ? "WanVACETransformer3DModel" : "WanTransformer3DModel");
         sf_jw_key(&w, "_diffusers_version"), sf_jw_str(&w, DIFFUSERS_VERSION);
         sf_jw_key(&w, "added_kv_proj_dim"), sf_jw_null(&w);
         sf_jw_key(&w, "attention_head_dim"), sf_jw_int(&w, c->dim / c->n_heads);
@@ -292,7 +308,30 @@ static void dit_config_json(const struct mk_opts *o, FILE *f)
         sf_jw_key(&w, "qk_norm"), sf_jw_str(&w, "rms_norm_across_heads");
         sf_jw_key(&w, "rope_max_seq_len"), sf_jw_int(&w, 1024);
         sf_jw_key(&w, "text_dim"), sf_jw_int(&w, c->text_dim);
+        if (c->n_vace) {
+            sf_jw_key(&w, "vace_in_channels"), sf_jw_int(&w, c->vace_in_dim);
+            vace_layers_json(&w, c);
+        }
     }
+    sf_jw_obj_end(&w);
+    sf_jw_finish(&w);
+}
+
+/* A VACE pipeline's scheduler: diffusers' UniPCMultistepScheduler as the conversion script
+ * configures it, with the official VACE sampling shift of 16 (Wan2.1 generate.py:80-81; docs/
+ * models.md § VACE lists every official VACE default and its source line). */
+static void scheduler_config_json(const struct mk_opts *o, FILE *f)
+{
+    (void)o;
+    struct sf_jw w;
+    sf_jw_init(&w, f, 2);
+    sf_jw_obj_begin(&w);
+    sf_jw_key(&w, "_class_name"), sf_jw_str(&w, "UniPCMultistepScheduler");
+    sf_jw_key(&w, "_diffusers_version"), sf_jw_str(&w, DIFFUSERS_VERSION);
+    sf_jw_key(&w, "flow_shift"), sf_jw_num(&w, SF_VACE_SAMPLE_SHIFT);
+    sf_jw_key(&w, "num_train_timesteps"), sf_jw_int(&w, 1000);
+    sf_jw_key(&w, "prediction_type"), sf_jw_str(&w, "flow_prediction");
+    sf_jw_key(&w, "use_flow_sigmas"), sf_jw_bool(&w, 1);
     sf_jw_obj_end(&w);
     sf_jw_finish(&w);
 }
@@ -581,14 +620,24 @@ static void model_index_json(const struct mk_opts *o, FILE *f)
     struct sf_jw w;
     sf_jw_init(&w, f, 2);
     sf_jw_obj_begin(&w);
-    sf_jw_key(&w, "_class_name"), sf_jw_str(&w, "WanPipeline");
+    const int vace = o->cfg.n_vace > 0;
+    sf_jw_key(&w, "_class_name"), sf_jw_str(&w, vace ? "WanVACEPipeline" : "WanPipeline");
     sf_jw_key(&w, "_diffusers_version"), sf_jw_str(&w, DIFFUSERS_VERSION);
     for (int c = 0; c < SF_COMPONENT_COUNT; c++) {
         const struct mk_component *m = mk_find((enum sf_component)c);
         sf_jw_key(&w, sf_component_info((enum sf_component)c)->pipeline_key);
         sf_jw_arr_begin(&w);
-        if (m) sf_jw_str(&w, m->library), sf_jw_str(&w, m->cls);
-        else sf_jw_null(&w), sf_jw_null(&w); /* not written by this build: optional in diffusers */
+        if (m) {
+            sf_jw_str(&w, m->library);
+            sf_jw_str(&w, vace && c == SF_COMPONENT_DIT ? "WanVACETransformer3DModel" : m->cls);
+        } else {
+            sf_jw_null(&w), sf_jw_null(&w); /* not written by this build: optional in diffusers */
+        }
+        sf_jw_arr_end(&w);
+    }
+    if (vace) {
+        sf_jw_key(&w, "scheduler"), sf_jw_arr_begin(&w);
+        sf_jw_str(&w, "diffusers"), sf_jw_str(&w, "UniPCMultistepScheduler");
         sf_jw_arr_end(&w);
     }
     sf_jw_obj_end(&w);
@@ -624,8 +673,12 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: shotfarm mkmodel [options] -o DIR\n"
             "       shotfarm mkmodel [options] --list [--json]\n\n"
-            "Writes a random-weight Wan2.1 text-to-video model (reproducible from --seed).\n\n"
-            "  --config NAME      tiny (default), wan2.1-t2v-1.3b or wan2.1-t2v-14b\n"
+            "Writes a random-weight Wan2.1 text-to-video or Wan2.1-VACE model (reproducible from\n"
+            "--seed).\n\n"
+            "  --config NAME      tiny (default), wan2.1-t2v-1.3b, wan2.1-t2v-14b, or a VACE\n"
+            "                     model: tiny-vace (3 layers, VACE after layers 0 and 2),\n"
+            "                     wan2.1-vace-1.3b (vace_layers 0,2,..,28), wan2.1-vace-14b\n"
+            "                     (0,5,..,35); VACE pipelines get scheduler/ with shift 16\n"
             "  --dim N --layers N --heads N --ffn-dim N --text-dim N --freq-dim N\n"
             "                     override sizes of the --config (head_dim = dim / heads)\n"
             "  --dtype T          bf16 (default), fp16 or fp32\n"
@@ -736,8 +789,8 @@ int sf_cmd_mkmodel(int argc, char **argv)
         goto out;
     }
     if (sf_dit_config_by_name(config, &o.cfg)) {
-        st = sf_cli_usage_error(CMD, "--config '%s': use tiny, wan2.1-t2v-1.3b or wan2.1-t2v-14b",
-                                config);
+        st = sf_cli_usage_error(CMD, "--config '%s': use tiny, tiny-vace, wan2.1-t2v-1.3b, "
+                                "wan2.1-t2v-14b, wan2.1-vace-1.3b or wan2.1-vace-14b", config);
         goto out;
     }
     if (dim || layers || heads || ffn || text || freq) {
@@ -749,7 +802,7 @@ int sf_cmd_mkmodel(int argc, char **argv)
         if (freq) o.cfg.freq_dim = (int)freq;
         snprintf(o.cfg.name, sizeof o.cfg.name, "custom");
     }
-    char why[160];
+    char why[512];
     if (sf_dit_config_check(&o.cfg, why, sizeof why)) {
         st = sf_cli_usage_error(CMD, "config %s: %s", o.cfg.name, why);
         goto out;
@@ -814,6 +867,12 @@ int sf_cmd_mkmodel(int argc, char **argv)
     }
     if (pipeline) {
         char path[SF_MODEL_PATH_MAX];
+        if (o.cfg.n_vace) {
+            snprintf(path, sizeof path, "%s/scheduler", o.out);
+            SF_TRY(st, make_dir(path));
+            snprintf(path, sizeof path, "%s/scheduler/scheduler_config.json", o.out);
+            SF_TRY(st, write_text(path, scheduler_config_json, &o));
+        }
         snprintf(path, sizeof path, "%s/model_index.json", o.out);
         SF_TRY(st, write_text(path, model_index_json, &o));
     }

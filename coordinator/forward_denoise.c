@@ -6,6 +6,9 @@
  * as one batch of two, uncond + g·(cond − uncond), g = 1 the conditional pass alone.
  * --save-state writes the sampler state after every step and --resume continues from one:
  * the resumed latent is bit-identical to an uninterrupted run on the same machine and build.
+ * Wan2.1-VACE: the conditioning (forward_vace.c) is built once before the loop and both guidance
+ * passes take it; `latent` then leaves out the leading reference frames (`latent_full` keeps
+ * them), as WanVACEPipeline drops them before decoding.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
@@ -18,6 +21,7 @@
 #include "sf_safetensors.h"
 #include "sf_sampler.h"
 #include "sf_status.h"
+#include "sf_vace.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -34,13 +38,18 @@ static void usage(FILE *f)
         "usage: shotfarm forward denoise --model DIR -i IN.safetensors -o OUT.safetensors\n"
         "         [--sampler unipc|euler] [--schedule wan|diffusers] [--steps N] [--shift S]\n"
         "         [--guidance G] [--trajectory] [--save-state FILE [--stop-after K]]\n"
-        "         [--resume FILE] [--threads N] [--json]\n\n"
-        "The denoising loop with classifier-free guidance through the Wan2.1 DiT.\n"
+        "         [--resume FILE] [--ref IMAGE]... [--vae DIR] [--threads N] [--json]\n\n"
+        "The denoising loop with classifier-free guidance through the Wan2.1 DiT (or\n"
+        "Wan2.1-VACE with its conditioning).\n"
         "IN holds (float32, bfloat16 or float16):\n"
         "  noise             (16, frames, height, width)  the initial latent\n"
         "  context           (rows, text_dim), rows <= 512  prompt embedding, unpadded\n"
         "  negative_context  (rows, text_dim), rows <= 512  negative prompt embedding\n"
-        "OUT gets `latent` (16, frames, height, width) float32; with --trajectory also\n"
+        "Wan2.1-VACE takes `vace`, or `video`, `mask`, `ref0`, `ref1`... and `vace_scale`, as\n"
+        "`forward dit` does; noise then has one leading frame per reference, and both guidance\n"
+        "passes get the same conditioning (official VACE defaults: --shift 16, 50 steps, g 5).\n"
+        "OUT gets `latent` (16, frames, height, width) float32 (VACE: without the reference\n"
+        "frames; `latent_full` with them); with --trajectory also\n"
         "`trajectory` (steps + 1, 16, frames, height, width): noise, then every step's latent,\n"
         "and `timesteps` (steps,) float32, what the DiT saw. See docs/forward.md.\n\n"
         "options:\n"
@@ -58,39 +67,17 @@ static void usage(FILE *f)
         "  --stop-after K     with --save-state: stop after step K (OUT is not written)\n"
         "  --resume FILE      continue from a saved state; sampler, schedule, steps, shift\n"
         "                     and guidance come from FILE (options that disagree are errors)\n"
+        "  --ref IMAGE        a VACE reference image file, after IN's refN (repeatable)\n"
+        "  --vae DIR          the VAE that encodes VACE references/video (default: --model)\n"
         "  --threads N        compute threads (default: SF_THREADS, else cores / local ranks)\n"
         "  --json             print one JSON document with settings and timing\n",
         SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE);
 }
 
-/* An input tensor of `ndim` dimensions (described by `dims` for the message) as a malloc'ed
- * fp32 array. SF_E_NOTFOUND / SF_E_FORMAT with one logged line naming the file and tensor. */
 static int load_input(const struct sf_st *in, const char *name, int ndim, const char *dims,
                       const struct sf_st_tensor **tp, float **out)
 {
-    const struct sf_st_tensor *t = sf_st_find(in, name);
-    *tp = t;
-    *out = NULL;
-    if (!t) {
-        SF_ERROR("forward",
-                 "%s: tensor `%s` %s is missing; shotfarm " CMD " --help lists the "
-                 "inputs",
-                 sf_st_path(in), name, dims);
-        return SF_E_NOTFOUND;
-    }
-    char s[96];
-    sf_st_shape_str(t->n_dims, t->shape, s, sizeof s);
-    if (t->n_dims != ndim ||
-        (t->dtype != SF_DTYPE_F32 && t->dtype != SF_DTYPE_BF16 && t->dtype != SF_DTYPE_F16)) {
-        SF_ERROR("forward",
-                 "%s: tensor `%s` is %s %s; write it as float32 %s, without a batch "
-                 "dimension",
-                 t->file, name, sf_dtype_name(t->dtype), s, dims);
-        return SF_E_FORMAT;
-    }
-    *out = malloc((t->n_elems ? t->n_elems : 1) * sizeof **out);
-    if (!*out) return SF_E_NOMEM;
-    return sf_st_read_all(t, SF_DTYPE_F32, *out, t->n_elems * sizeof **out);
+    return sf_forward_load_f32(in, CMD, name, ndim, dims, tp, out);
 }
 
 /* The text embeddings must fit the model: (rows <= text_len, text_dim). */
@@ -108,7 +95,9 @@ static int check_context(const struct sf_st_tensor *t, const struct sf_dit_confi
 }
 
 struct opts {
-    const char *model, *in, *out, *save_state, *resume;
+    const char *model, *in, *out, *save_state, *resume, *vae;
+    const char *refs[SF_VACE_MAX_REFS];
+    int n_refs;
     enum sf_sampler_kind kind;
     enum sf_schedule_kind schedule;
     long steps, stop_after, threads;
@@ -131,7 +120,9 @@ static int parse(int argc, char **argv, struct opts *o)
         O_STOP,
         O_RESUME,
         O_THREADS,
-        O_JSON
+        O_JSON,
+        O_REF,
+        O_VAE
     };
     static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
                                        {"input", required_argument, 0, 'i'},
@@ -147,6 +138,8 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"resume", required_argument, 0, O_RESUME},
                                        {"threads", required_argument, 0, O_THREADS},
                                        {"json", no_argument, 0, O_JSON},
+                                       {"ref", required_argument, 0, O_REF},
+                                       {"vae", required_argument, 0, O_VAE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct opts){.kind = SF_SAMPLER_UNIPC,
@@ -214,6 +207,14 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case O_JSON:
             o->json = 1;
+            break;
+        case O_REF:
+            if (o->n_refs == SF_VACE_MAX_REFS)
+                return sf_cli_usage_error(CMD, "at most %d --ref images", SF_VACE_MAX_REFS);
+            o->refs[o->n_refs++] = optarg;
+            break;
+        case O_VAE:
+            o->vae = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -284,7 +285,8 @@ int sf_forward_denoise(int argc, char **argv)
     struct sf_st *in = NULL;
     struct sf_dit *dit = NULL;
     struct sf_sampler *s = NULL;
-    float *noise = NULL, *ctx = NULL, *neg = NULL, *traj = NULL;
+    struct sf_forward_vace vace = {0};
+    float *noise = NULL, *ctx = NULL, *neg = NULL, *traj = NULL, *video_part = NULL;
     const struct sf_st_tensor *tn = NULL, *tc, *tu;
     SF_TRY(st, sf_st_open(o.in, &in));
     SF_TRY(st, load_input(in, "context", 2, "(rows, text_dim)", &tc, &ctx));
@@ -326,6 +328,9 @@ int sf_forward_denoise(int argc, char **argv)
     }
     SF_TRY(st, check_context(tc, cfg, o.model));
     SF_TRY(st, check_context(tu, cfg, o.model));
+    SF_TRY(st, sf_forward_vace_read(in, CMD, o.vae ? o.vae : o.model, o.refs, o.n_refs, thw, NULL,
+                                    &vace));
+    SF_TRY(st, sf_forward_vace_apply(dit, &vace, o.model, thw));
 
     if (o.trajectory) traj = malloc((size_t)(s->n_steps + 1) * (size_t)n * sizeof *traj);
     if (o.trajectory && !traj) {
@@ -354,12 +359,25 @@ int sf_forward_denoise(int argc, char **argv)
         SF_TRY(st, sf_sampler_save(s, o.save_state));
 
     if (sf_sampler_done(s)) {
-        struct sf_st_desc d[3] = {
+        /* VACE: the reference frames lead; `latent` is the video's frames alone */
+        const int64_t r = vace.n_refs, fsz = shape[2] * shape[3];
+        const float *full = sf_sampler_sample(s);
+        if (r) {
+            video_part = malloc((size_t)(shape[0] * (shape[1] - r) * fsz) * sizeof *video_part);
+            if (!video_part) {
+                st = SF_E_NOMEM;
+                goto out;
+            }
+            for (int64_t c = 0; c < shape[0]; c++)
+                memcpy(video_part + c * (shape[1] - r) * fsz, full + (c * shape[1] + r) * fsz,
+                       (size_t)((shape[1] - r) * fsz) * sizeof *video_part);
+        }
+        struct sf_st_desc d[4] = {
             {.name = "latent",
              .dtype = SF_DTYPE_F32,
              .n_dims = 4,
-             .shape = {shape[0], shape[1], shape[2], shape[3]},
-             .data = sf_sampler_sample(s)},
+             .shape = {shape[0], shape[1] - r, shape[2], shape[3]},
+             .data = r ? video_part : full},
             {.name = "trajectory",
              .dtype = SF_DTYPE_F32,
              .n_dims = 5,
@@ -369,7 +387,15 @@ int sf_forward_denoise(int argc, char **argv)
              .dtype = SF_DTYPE_F32,
              .n_dims = 1,
              .shape = {s->n_steps},
-             .data = s->timesteps}};
+             .data = s->timesteps},
+            {.name = "latent_full",
+             .dtype = SF_DTYPE_F32,
+             .n_dims = 4,
+             .shape = {shape[0], shape[1], shape[2], shape[3]},
+             .data = full}};
+        /* the descriptors written: latent [, trajectory, timesteps] [, latent_full] */
+        int nd = traj ? 3 : 1;
+        if (r) d[nd++] = d[3];
         char steps_s[16], shift_s[32], g_s[32];
         snprintf(steps_s, sizeof steps_s, "%d", s->n_steps);
         snprintf(shift_s, sizeof shift_s, "%.17g", s->shift);
@@ -381,7 +407,7 @@ int sf_forward_denoise(int argc, char **argv)
                               "steps",    steps_s,
                               "shift",    shift_s,
                               "guidance", g_s};
-        SF_TRY(st, sf_st_write(o.out, d, traj ? 3 : 1, meta, 7, NULL, NULL));
+        SF_TRY(st, sf_st_write(o.out, d, nd, meta, 7, NULL, NULL));
     }
 
     if (o.json) {
@@ -423,17 +449,19 @@ int sf_forward_denoise(int argc, char **argv)
         sf_jw_obj_end(&w);
         sf_jw_finish(&w);
     } else if (sf_sampler_done(s)) {
-        printf("%s: latent f32[%lld, %lld, %lld, %lld], %s/%s %d steps (ran %d), shift %g, "
+        printf("%s: latent f32[%lld, %lld, %lld, %lld]%s, %s/%s %d steps (ran %d), shift %g, "
                "guidance %g: load %.2f s, loop %.2f s\n",
-               o.out, (long long)shape[0], (long long)shape[1], (long long)shape[2],
-               (long long)shape[3], sf_sampler_kind_name(s->kind),
-               sf_schedule_kind_name(s->schedule), s->n_steps, ran, s->shift, s->guidance, t_load,
-               t_loop);
+               o.out, (long long)shape[0], (long long)(shape[1] - vace.n_refs), (long long)shape[2],
+               (long long)shape[3], vace.n_refs ? " (+ the reference frames in latent_full)" : "",
+               sf_sampler_kind_name(s->kind), sf_schedule_kind_name(s->schedule), s->n_steps, ran,
+               s->shift, s->guidance, t_load, t_loop);
     } else {
         printf("%s: stopped after step %d of %d; continue with --resume %s\n", o.save_state,
                s->step, s->n_steps, o.save_state);
     }
 out:
+    sf_forward_vace_free(&vace);
+    free(video_part);
     free(noise);
     free(ctx);
     free(neg);

@@ -2,7 +2,8 @@
  * to a safetensors file holding `out` (docs/forward.md). Called by cmd_forward.c; the golden
  * tests (tests/dit/) run this same function on the reference fixtures.
  * The subtle thing: `context` is given UNPADDED (rows <= 512); sf_dit_forward pads it with zero
- * rows the way Wan does, so the caller never has to know text_len. */
+ * rows the way Wan does, so the caller never has to know text_len. A Wan2.1-VACE model also takes
+ * its conditioning from IN (forward_vace.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
 #include "sf_cost.h"
@@ -13,6 +14,7 @@
 #include "sf_ops.h"
 #include "sf_safetensors.h"
 #include "sf_status.h"
+#include "sf_vace.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -23,14 +25,22 @@ static void usage(FILE *f)
 {
     fprintf(
         f, "usage: shotfarm forward dit --model DIR -i IN.safetensors -o OUT.safetensors "
-           "[--threads N] [--json]\n\n"
-           "One forward pass of the Wan2.1 DiT (diffusers or official layout, fp32/bf16/fp16).\n"
+           "[--ref IMAGE]... [--vae DIR] [--threads N] [--json]\n\n"
+           "One forward pass of the Wan2.1 DiT (diffusers or official layout, fp32/bf16/fp16),\n"
+           "or of Wan2.1-VACE with its conditioning.\n"
            "IN holds:\n"
            "  x        (in_dim, frames, height, width)  the latent; frames/height/width divisible\n"
            "                                            by the patch size (1, 2, 2)\n"
            "  t        scalar or [1]                    the timestep (float32; int64 accepted)\n"
            "  context  (rows, text_dim), rows <= 512    text embedding, unpadded (zero-padded to\n"
            "                                            512 rows inside, as Wan does)\n"
+           "Wan2.1-VACE (docs/forward.md § VACE) also takes, instead of nothing:\n"
+           "  vace       (96, frames, height, width)    a ready conditioning (forward vace), or\n"
+           "  video      (3, 4(frames-n_refs-1)+1, 8 height, 8 width) in [-1, 1], optional\n"
+           "  mask       (video frames, 8 height, 8 width) in [0, 1], 1 = generate, optional\n"
+           "  ref0, ref1...  (3, h, w) in [-1, 1] reference images (and --ref files); x has\n"
+           "             one leading frame per reference\n"
+           "  vace_scale (n_vace,)                      per-layer conditioning scale (default 1)\n"
            "OUT gets `out` (out_dim, frames, height, width) float32, the velocity prediction.\n"
            "Floating tensors may be float32, bfloat16 or float16. See docs/forward.md.\n\n"
            "options:\n"
@@ -38,6 +48,8 @@ static void usage(FILE *f)
            "                  official checkpoint, or a bare .safetensors)\n"
            "  -i, --input     input safetensors\n"
            "  -o, --output    output safetensors (written atomically)\n"
+           "  --ref IMAGE     a VACE reference image file, after IN's refN (repeatable)\n"
+           "  --vae DIR       the VAE that encodes VACE references/video (default: --model)\n"
            "  --threads N     compute threads (default: SF_THREADS, else cores / local ranks)\n"
            "  --json          print one JSON document with shapes, timing and FLOPs\n");
 }
@@ -116,7 +128,9 @@ static int read_t(const struct sf_st *in, double *t)
 
 int sf_forward_dit(int argc, char **argv)
 {
-    const char *model = NULL, *inpath = NULL, *outpath = NULL;
+    const char *model = NULL, *inpath = NULL, *outpath = NULL, *vae = NULL;
+    const char *refs[SF_VACE_MAX_REFS];
+    int n_refs = 0;
     long threads = 0;
     int json = 0, st = SF_OK;
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
@@ -124,6 +138,8 @@ int sf_forward_dit(int argc, char **argv)
                                          {"output", required_argument, 0, 'o'},
                                          {"threads", required_argument, 0, 'T'},
                                          {"json", no_argument, 0, 'j'},
+                                         {"ref", required_argument, 0, 'r'},
+                                         {"vae", required_argument, 0, 'v'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     optind = 1;
@@ -141,6 +157,15 @@ int sf_forward_dit(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'r':
+            if (n_refs == SF_VACE_MAX_REFS)
+                return sf_cli_usage_error("forward dit", "at most %d --ref images",
+                                          SF_VACE_MAX_REFS);
+            refs[n_refs++] = optarg;
+            break;
+        case 'v':
+            vae = optarg;
             break;
         case 'T':
             if (sf_cli_parse_int("forward dit", "--threads", optarg, 1, 4096, &threads))
@@ -163,6 +188,7 @@ int sf_forward_dit(int argc, char **argv)
 
     struct sf_st *in = NULL;
     struct sf_dit *dit = NULL;
+    struct sf_forward_vace vace = {0};
     float *x = NULL, *ctx = NULL, *out = NULL;
     const struct sf_st_tensor *xt, *ct;
     double t;
@@ -201,6 +227,9 @@ int sf_forward_dit(int argc, char **argv)
         st = SF_E_FORMAT;
         goto out;
     }
+    SF_TRY(st, sf_forward_vace_read(in, "forward dit", vae ? vae : model, refs, n_refs, thw, NULL,
+                                    &vace));
+    SF_TRY(st, sf_forward_vace_apply(dit, &vace, model, thw));
     size_t n_out = (size_t)cfg->out_dim * thw[0] * thw[1] * thw[2];
     if (!(out = malloc(n_out * sizeof *out))) {
         st = SF_E_NOMEM;
@@ -259,6 +288,7 @@ int sf_forward_dit(int argc, char **argv)
                t_fwd > 0 ? flops / t_fwd / 1e9 : 0.0);
     }
 out:
+    sf_forward_vace_free(&vace);
     free(out);
     free(x);
     free(ctx);

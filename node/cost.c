@@ -16,16 +16,20 @@ struct sf_cost_dit sf_cost_dit_forward(const struct sf_dit_config *c, int64_t to
     double P = (double)c->patch[0] * c->patch[1] * c->patch[2];
     struct sf_cost_dit r;
     /* Per block: self q,k,v,o (8 L D^2), cross q,o on video (4 L D^2) and k,v on text
-     * (4 Lt D^2), FFN (4 L D F). */
-    r.linear = c->n_layers * (12.0 * L * D * D + 4.0 * Lt * D * D + 4.0 * L * D * F);
-    r.attn_self = c->n_layers * 4.0 * L * L * D;
-    r.attn_cross = c->n_layers * 4.0 * L * Lt * D;
+     * (4 Lt D^2), FFN (4 L D F). A VACE block is a block plus its output projection (2 L D^2),
+     * the first also its input projection. */
+    double blocks = c->n_layers + c->n_vace;
+    r.linear = blocks * (12.0 * L * D * D + 4.0 * Lt * D * D + 4.0 * L * D * F) +
+               (c->n_vace ? (c->n_vace + 1) * 2.0 * L * D * D : 0.0);
+    r.attn_self = blocks * 4.0 * L * L * D;
+    r.attn_cross = blocks * 4.0 * L * Lt * D;
     r.embed = 2.0 * L * D * c->in_dim * P               /* patch embedding */
+              + 2.0 * L * D * c->vace_in_dim * P * (c->n_vace > 0) /* VACE patch embedding */
               + 2.0 * L * D * c->out_dim * P            /* head */
               + 2.0 * Lt * (c->text_dim * D + D * D)    /* text MLP */
               + 2.0 * (c->freq_dim * D + D * D + 6.0 * D * D); /* time MLPs */
     r.total = r.linear + r.attn_self + r.attn_cross + r.embed;
-    r.text_side = 2.0 * Lt * (c->text_dim * D + D * D) + c->n_layers * 4.0 * Lt * D * D;
+    r.text_side = 2.0 * Lt * (c->text_dim * D + D * D) + blocks * 4.0 * Lt * D * D;
     return r;
 }
 

@@ -17,7 +17,16 @@
  * squares per token is all-reduced (fp64) before scaling its own features. Embeddings,
  * modulation, LayerNorms and the head are replicated: every rank ends with the same residual
  * stream and the same output. The all-reduce sums in a fixed order (sf_comm.h), so a tp run is
- * bit-identical when repeated; tp = 1 takes exactly the single-process path (no collective). */
+ * bit-identical when repeated; tp = 1 takes exactly the single-process path (no collective).
+ *
+ * Wan2.1-VACE (cfg.n_vace > 0; docs/forward.md § VACE): the conditioning (vace_in_dim, F, H, W),
+ * set with sf_dit_set_vace, is patch-embedded, projected (VACE block 0's proj_in) and added to the
+ * patch-embedded latent x0; that second residual stream `cs` runs through the VACE blocks (main
+ * blocks in all but name, their own weights) and block j's proj_out is hint j, added times
+ * scale[j] to the main stream right after main block vace_layers[j]. diffusers computes every
+ * hint before the first main block; hint j depends only on x0, the text and the time, so running
+ * VACE block j just before its hint is needed gives the same numbers with one (R, D) stream
+ * instead of n_vace stored hints. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "sf_dit.h"
 
@@ -53,6 +62,7 @@ struct sf_dit {
                       also the patch embedding's (D, L) output */
     float *k, *v;  /* (max(R, T), D) keys, values; k also holds the text MLP's hidden layer */
     float *ffn;    /* (ffn_rows, F / tp) */
+    float *cs;     /* (R, D) the VACE stream (n_vace > 0) */
     double *ss;    /* (R + max(R, T)) per-row sums of squares of the q/k RMSNorm (tp > 1) */
     float *ho;     /* (R, out_dim * patch volume) head output */
     float *ctx_in; /* (T, text_dim) zero-padded context */
@@ -63,13 +73,17 @@ struct sf_dit {
     float *e0;     /* (B, 6D) time projection */
     float *mod;    /* (B, 6D) a block's modulation: table + e0 */
     struct sf_dit_timing *timing; /* NULL, or where lin()/att() add their wall time */
+    const float *vace;            /* borrowed VACE input (vace_in_dim, vace_thw), or NULL */
+    int64_t vace_thw[3];
+    float vace_scale[SF_DIT_MAX_VACE];
 };
 
 /* A prompt's text embedding pushed through every block's cross-attention key/value projections:
  * all a forward pass needs from the context, and the same at every denoising step. */
 struct sf_dit_context {
     const struct sf_dit *model;
-    float *kv; /* (n_layers, 2, text_len, D / tp): RMS-normed keys, then values, per block */
+    float *kv; /* (n_layers + n_vace, 2, text_len, D / tp): RMS-normed keys, then values, per
+                  block (main blocks, then VACE blocks) */
 };
 
 static size_t arena_need(size_t n_floats)
@@ -103,6 +117,7 @@ static int alloc_buffers(struct sf_dit *m)
         {&m->et, B * D},
         {&m->e0, B * 6 * D},
         {&m->mod, B * 6 * D},
+        {&m->cs, c->n_vace ? R * D : 0},
     };
     const size_t n_bufs = sizeof bufs / sizeof bufs[0];
     size_t total = 0;
@@ -119,7 +134,7 @@ static int alloc_buffers(struct sf_dit *m)
         return st;
     }
     for (size_t i = 0; i < n_bufs; i++)
-        *bufs[i].p = sf_arena_alloc(&m->arena, bufs[i].n * 4);
+        *bufs[i].p = bufs[i].n ? sf_arena_alloc(&m->arena, bufs[i].n * 4) : NULL;
     if (ss_doubles) m->ss = sf_arena_alloc(&m->arena, ss_doubles * sizeof *m->ss);
     return SF_OK;
 }
@@ -296,16 +311,16 @@ static void residual_add(float *x, const float *y, const float *gates, int64_t s
     sf_parallel_for((j.rows + RESIDUAL_ROWS - 1) / RESIDUAL_ROWS, residual_item, &j);
 }
 
-/* Patch embedding of one sample: Conv3d with kernel = stride = patch, then (D, L) -> (L, D)
- * rows in (f, h, w) order. */
-static void patch_embed(struct sf_dit *m, const float *x, const int64_t thw[3], float *rows,
-                        int64_t L)
+/* Patch embedding of one sample of in_dim channels (the latent, or the VACE input with its own
+ * weights): Conv3d with kernel = stride = patch, then (D, L) -> (L, D) rows in (f, h, w) order. */
+static void patch_embed(struct sf_dit *m, const struct sf_tensor *w, const struct sf_tensor *b,
+                        int in_dim, const float *x, const int64_t thw[3], float *rows, int64_t L)
 {
     const struct sf_dit_config *c = &m->cfg;
     const int stride[3] = {c->patch[0], c->patch[1], c->patch[2]};
     const int pad[6] = {0, 0, 0, 0, 0, 0};
     float *dl = m->q; /* (D, L) scratch */
-    sf_conv3d(x, c->in_dim, thw, &m->w.patch_w, &m->w.patch_b, stride, pad, dl);
+    sf_conv3d(x, in_dim, thw, w, b, stride, pad, dl);
     int64_t D = c->dim;
     for (int64_t d = 0; d < D; d++)
         for (int64_t l = 0; l < L; l++)
@@ -461,6 +476,40 @@ static int block_forward(struct sf_dit *m, int layer, int n, int64_t L,
     return SF_OK;
 }
 
+/* The VACE stream of n samples before VACE block 0: cs_i = proj_in(vace_patch_embedding(vace))
+ * + x0_i, x0_i being sample i's patch-embedded latent (m->xs before any block). The VACE input
+ * is the same for every sample (the guidance branches share it, as WanVACEPipeline passes the
+ * same control_hidden_states to both). */
+static void vace_start(struct sf_dit *m, int n, int64_t L, const int64_t thw[3])
+{
+    const struct sf_dit_config *c = &m->cfg;
+    int64_t D = c->dim;
+    patch_embed(m, &m->w.vace_patch_w, &m->w.vace_patch_b, c->vace_in_dim, m->vace, thw, m->h, L);
+    lin(m, m->h, L, D, &m->w.vace_in.w, &m->w.vace_in.b, m->cs);
+    for (int i = 1; i < n; i++)
+        memcpy(m->cs + i * L * D, m->cs, (size_t)(L * D) * sizeof *m->cs);
+    for (int64_t k = 0; k < n * L * D; k++)
+        m->cs[k] += m->xs[k];
+}
+
+/* VACE block j on the VACE stream (the block code runs on m->xs, so the streams swap for it),
+ * then hint j = proj_out(cs) into m->h and x += hint * scale[j]. */
+static int vace_block(struct sf_dit *m, int j, int n, int64_t L,
+                      const struct sf_dit_context *const *cc)
+{
+    int64_t D = m->cfg.dim;
+    float *main_stream = m->xs;
+    m->xs = m->cs;
+    int st = block_forward(m, m->cfg.n_layers + j, n, L, cc);
+    m->xs = main_stream;
+    if (st != SF_OK) return st;
+    lin(m, m->cs, n * L, D, &m->w.vace_out[j].w, &m->w.vace_out[j].b, m->h);
+    const float s = m->vace_scale[j];
+    for (int64_t k = 0; k < n * L * D; k++)
+        m->xs[k] += m->h[k] * s;
+    return SF_OK;
+}
+
 /* Head: LayerNorm, modulation by (head table + e), Linear(D, out_dim * patch volume). */
 static void head(struct sf_dit *m, int n, int64_t L)
 {
@@ -520,6 +569,23 @@ static int prepare(struct sf_dit *m, int n, const int64_t thw[3], int64_t *L)
                      c->patch[1], c->patch[2]);
             return SF_E_INVAL;
         }
+    if (c->n_vace && !m->vace) {
+        SF_ERROR("dit",
+                 "%s: this is a Wan2.1-VACE DiT (vace_layers in its config) and needs a VACE "
+                 "input: give `forward dit`/`forward denoise` a `vace` tensor, or `video`, "
+                 "`mask`, `ref0`... tensors or --ref images (sf_dit_set_vace)",
+                 m->w.files.config_source);
+        return SF_E_INVAL;
+    }
+    if (c->n_vace && memcmp(thw, m->vace_thw, sizeof m->vace_thw)) {
+        SF_ERROR("dit",
+                 "the VACE input covers a latent of (%lld, %lld, %lld) but x is (%lld, %lld, "
+                 "%lld): build the conditioning for the latent being denoised (reference frames "
+                 "included)",
+                 (long long)m->vace_thw[0], (long long)m->vace_thw[1], (long long)m->vace_thw[2],
+                 (long long)thw[0], (long long)thw[1], (long long)thw[2]);
+        return SF_E_INVAL;
+    }
     int64_t grid[3] = {thw[0] / c->patch[0], thw[1] / c->patch[1], thw[2] / c->patch[2]};
     *L = grid[0] * grid[1] * grid[2];
     if (*L > m->opts.max_tokens) {
@@ -547,10 +613,12 @@ static int run(struct sf_dit *m, int n, int64_t L, const float *const *x, const 
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, P = (int64_t)c->patch[0] * c->patch[1] * c->patch[2];
     for (int i = 0; i < n; i++)
-        patch_embed(m, x[i], thw, m->xs + i * L * D, L);
+        patch_embed(m, &m->w.patch_w, &m->w.patch_b, c->in_dim, x[i], thw, m->xs + i * L * D, L);
     time_embed(m, n, t);
-    for (int l = 0; l < c->n_layers; l++) {
+    if (c->n_vace) vace_start(m, n, L, thw);
+    for (int l = 0, j = 0; l < c->n_layers; l++) {
         int st = block_forward(m, l, n, L, cc);
+        if (st == SF_OK && j < c->n_vace && c->vace_layers[j] == l) st = vace_block(m, j++, n, L, cc);
         if (st != SF_OK) return st;
     }
     head(m, n, L);
@@ -583,7 +651,35 @@ int sf_dit_forward(struct sf_dit *m, const float *x, const int64_t thw[3], doubl
 
 uint64_t sf_dit_context_bytes(const struct sf_dit_config *c)
 {
-    return (uint64_t)c->n_layers * 2 * c->text_len * c->dim * sizeof(float);
+    return (uint64_t)(c->n_layers + c->n_vace) * 2 * c->text_len * c->dim * sizeof(float);
+}
+
+int sf_dit_set_vace(struct sf_dit *m, const float *vace, const int64_t thw[3], const float *scale)
+{
+    const struct sf_dit_config *c = &m->cfg;
+    if (!vace) {
+        m->vace = NULL;
+        return SF_OK;
+    }
+    if (!c->n_vace) {
+        SF_ERROR("dit",
+                 "%s: this DiT has no VACE layers (no vace_layers in its config), so it cannot "
+                 "take a VACE input (references, video, mask): use a Wan2.1-VACE model (e.g. "
+                 "`shotfarm mkmodel --config tiny-vace`)",
+                 m->w.files.config_source);
+        return SF_E_INVAL;
+    }
+    for (int d = 0; d < 3; d++)
+        if (thw[d] <= 0) {
+            SF_ERROR("dit", "VACE input of latent shape (%lld, %lld, %lld): sizes must be positive",
+                     (long long)thw[0], (long long)thw[1], (long long)thw[2]);
+            return SF_E_INVAL;
+        }
+    m->vace = vace;
+    memcpy(m->vace_thw, thw, sizeof m->vace_thw);
+    for (int j = 0; j < c->n_vace; j++)
+        m->vace_scale[j] = scale ? scale[j] : 1.0f;
+    return SF_OK;
 }
 
 int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_rows,
@@ -604,7 +700,7 @@ int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_
     }
     cc->model = m;
     text_embed(m, 1, &context, &n_ctx_rows);
-    for (int l = 0; l < c->n_layers && st == SF_OK; l++) {
+    for (int l = 0; l < c->n_layers + c->n_vace && st == SF_OK; l++) {
         const struct sf_dit_block *b = &m->w.blocks[l];
         float *k = cc->kv + (int64_t)l * 2 * Lt * Dl, *v = k + Lt * Dl;
         lin(m, m->ctx, Lt, D, &b->cross.k.w, &b->cross.k.b, k);

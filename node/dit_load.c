@@ -104,7 +104,8 @@ static int bind_linear(struct binder *b, const char *module, int64_t out, int64_
     return SF_OK;
 }
 
-static int bind_attn(struct binder *b, int layer, const char *which, int64_t D,
+/* pre is "blocks" or "vace_blocks". */
+static int bind_attn(struct binder *b, const char *pre, int layer, const char *which, int64_t D,
                      struct sf_dit_attn *a)
 {
     char name[96];
@@ -112,10 +113,10 @@ static int bind_attn(struct binder *b, int layer, const char *which, int64_t D,
     const char *proj = "qkvo";
     int st;
     for (int i = 0; i < 4; i++)
-        SF_TRY(st, bind_linear(b, NAME(name, "blocks.%d.%s.%c", layer, which, proj[i]), D, D,
+        SF_TRY(st, bind_linear(b, NAME(name, "%s.%d.%s.%c", pre, layer, which, proj[i]), D, D,
                                i < 3 ? BY_ROWS : BY_COLS, lin[i]));
-    SF_TRY(st, bind_vec(b, NAME(name, "blocks.%d.%s.norm_q.weight", layer, which), D, &a->norm_q));
-    SF_TRY(st, bind_vec(b, NAME(name, "blocks.%d.%s.norm_k.weight", layer, which), D, &a->norm_k));
+    SF_TRY(st, bind_vec(b, NAME(name, "%s.%d.%s.norm_q.weight", pre, layer, which), D, &a->norm_q));
+    SF_TRY(st, bind_vec(b, NAME(name, "%s.%d.%s.norm_k.weight", pre, layer, which), D, &a->norm_k));
     /* The norms span all D features; this rank scales only its own D/tp of them. */
     a->norm_q += D / b->tp * b->rank;
     a->norm_k += D / b->tp * b->rank;
@@ -123,19 +124,19 @@ out:
     return st;
 }
 
-static int bind_block(struct binder *b, const struct sf_dit_config *c, int l,
+static int bind_block(struct binder *b, const struct sf_dit_config *c, const char *pre, int l,
                       struct sf_dit_block *blk)
 {
     char name[96];
     int64_t D = c->dim, F = c->ffn_dim;
     int st;
-    SF_TRY(st, bind_vec(b, NAME(name, "blocks.%d.modulation", l), 6 * D, &blk->modulation));
-    SF_TRY(st, bind_attn(b, l, "self_attn", D, &blk->self));
-    SF_TRY(st, bind_attn(b, l, "cross_attn", D, &blk->cross));
-    SF_TRY(st, bind_vec(b, NAME(name, "blocks.%d.norm3.weight", l), D, &blk->norm3_w));
-    SF_TRY(st, bind_vec(b, NAME(name, "blocks.%d.norm3.bias", l), D, &blk->norm3_b));
-    SF_TRY(st, bind_linear(b, NAME(name, "blocks.%d.ffn.0", l), F, D, BY_ROWS, &blk->ffn1));
-    SF_TRY(st, bind_linear(b, NAME(name, "blocks.%d.ffn.2", l), D, F, BY_COLS, &blk->ffn2));
+    SF_TRY(st, bind_vec(b, NAME(name, "%s.%d.modulation", pre, l), 6 * D, &blk->modulation));
+    SF_TRY(st, bind_attn(b, pre, l, "self_attn", D, &blk->self));
+    SF_TRY(st, bind_attn(b, pre, l, "cross_attn", D, &blk->cross));
+    SF_TRY(st, bind_vec(b, NAME(name, "%s.%d.norm3.weight", pre, l), D, &blk->norm3_w));
+    SF_TRY(st, bind_vec(b, NAME(name, "%s.%d.norm3.bias", pre, l), D, &blk->norm3_b));
+    SF_TRY(st, bind_linear(b, NAME(name, "%s.%d.ffn.0", pre, l), F, D, BY_ROWS, &blk->ffn1));
+    SF_TRY(st, bind_linear(b, NAME(name, "%s.%d.ffn.2", pre, l), D, F, BY_COLS, &blk->ffn2));
 out:
     return st;
 }
@@ -147,10 +148,12 @@ static size_t owned_bytes(const struct sf_dit_weights *files, int tp)
     size_t total = 0;
     char name[96];
     if (tp == 1) return 0;
-    for (int l = 0; l < files->cfg.n_layers; l++)
+    for (int l = 0; l < files->cfg.n_layers + files->cfg.n_vace; l++)
         for (int i = 0; i < 3; i++) {
-            const struct sf_st_tensor *t =
-                sf_dit_weights_get(files, NAME(name, "blocks.%d.%s.weight", l, row_parallel[i]));
+            int vace = l >= files->cfg.n_layers;
+            const struct sf_st_tensor *t = sf_dit_weights_get(
+                files, NAME(name, "%s.%d.%s.weight", vace ? "vace_blocks" : "blocks",
+                            vace ? l - files->cfg.n_layers : l, row_parallel[i]));
             SF_ASSERT(t);
             total += (t->n_bytes / (uint64_t)tp + 63) / 64 * 64;
         }
@@ -178,11 +181,13 @@ int sf_dit_params_open(const char *model_path, int tp, int rank, struct sf_dit_p
     size_t owned = owned_bytes(&p->files, tp);
     p->tp = tp;
     p->rank = rank;
-    p->blocks = calloc((size_t)c->n_layers, sizeof *p->blocks);
+    const int n_blocks = c->n_layers + c->n_vace;
+    p->blocks = calloc((size_t)n_blocks, sizeof *p->blocks);
+    p->vace_out = c->n_vace ? calloc((size_t)c->n_vace, sizeof *p->vace_out) : NULL;
     /* per block: modulation 6D, 4 q/k-norm weights, norm3 weight + bias; the head's 2D */
-    p->vecs = malloc(((size_t)c->n_layers * 12 + 2) * (size_t)D * sizeof *p->vecs);
+    p->vecs = malloc(((size_t)n_blocks * 12 + 2) * (size_t)D * sizeof *p->vecs);
     p->owned = owned ? aligned_alloc(64, owned) : NULL;
-    if (!p->blocks || !p->vecs || (owned && !p->owned)) {
+    if (!p->blocks || !p->vecs || (owned && !p->owned) || (c->n_vace && !p->vace_out)) {
         SF_ERROR("dit", "%s: out of memory binding the weights (%.1f MB of tp slices)", model_path,
                  owned / 1e6);
         st = SF_E_NOMEM;
@@ -201,14 +206,27 @@ int sf_dit_params_open(const char *model_path, int tp, int rank, struct sf_dit_p
     SF_TRY(st, bind_linear(&b, "head.head", c->out_dim * P, D, WHOLE, &p->head));
     SF_TRY(st, bind_vec(&b, "head.modulation", 2 * D, &p->head_modulation));
     for (int l = 0; l < c->n_layers; l++)
-        SF_TRY(st, bind_block(&b, c, l, &p->blocks[l]));
+        SF_TRY(st, bind_block(&b, c, "blocks", l, &p->blocks[l]));
+    for (int j = 0; j < c->n_vace; j++) {
+        char name[96];
+        SF_TRY(st, bind_block(&b, c, "vace_blocks", j, &p->blocks[c->n_layers + j]));
+        if (j == 0) SF_TRY(st, bind_linear(&b, "vace_blocks.0.before_proj", D, D, WHOLE, &p->vace_in));
+        SF_TRY(st, bind_linear(&b, NAME(name, "vace_blocks.%d.after_proj", j), D, D, WHOLE,
+                               &p->vace_out[j]));
+    }
+    if (c->n_vace) {
+        bind_view(&b, "vace_patch_embedding.weight", 5,
+                  (int64_t[]){D, c->vace_in_dim, c->patch[0], c->patch[1], c->patch[2]},
+                  &p->vace_patch_w);
+        bind_view(&b, "vace_patch_embedding.bias", 1, (int64_t[]){D}, &p->vace_patch_b);
+    }
     p->bytes = b.bytes;
     p->sharded_bytes = b.sharded;
     p->copied_bytes = b.copied;
     if (tp == 1)
-        SF_INFO("dit", "%s: %s layout, dim %d, %d layers, %d heads, %.1f MB of %s weights",
+        SF_INFO("dit", "%s: %s layout, dim %d, %d layers (%d VACE), %d heads, %.1f MB of %s weights",
                 p->files.weights_path, sf_layout_name(p->files.layout), c->dim, c->n_layers,
-                c->n_heads, b.bytes / 1e6, sf_dtype_name(p->head.w.dtype));
+                c->n_vace, c->n_heads, b.bytes / 1e6, sf_dtype_name(p->head.w.dtype));
     else
         SF_INFO("dit",
                 "%s: %s layout, dim %d, %d layers, %d heads, %s weights; tp shard %d of %d: "
@@ -226,6 +244,7 @@ void sf_dit_params_close(struct sf_dit_params *p)
 {
     sf_dit_weights_fini(&p->files);
     free(p->blocks);
+    free(p->vace_out);
     free(p->vecs);
     free(p->owned);
     memset(p, 0, sizeof *p);

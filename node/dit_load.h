@@ -12,7 +12,8 @@
  * the file: the rank's columns are copied once at load (sf_st_read, file dtype kept) into one
  * owned allocation, so the mapping's pages of other ranks' columns are never read. Everything
  * else (embeddings, modulation, norms, head, the row-parallel biases) is replicated. tp = 1 binds
- * exactly what it always did: whole views, no copies. */
+ * exactly what it always did: whole views, no copies. VACE blocks split like the main blocks;
+ * their input/output projections and patch embedding are replicated. */
 #ifndef SF_DIT_LOAD_H
 #define SF_DIT_LOAD_H
 
@@ -53,7 +54,11 @@ struct sf_dit_params {
     struct sf_dit_linear time1, time2, time_proj; /* (D, freq), (D, D), (6D, D) */
     struct sf_dit_linear head;                    /* (out_dim * pt*ph*pw, D) */
     const float *head_modulation;                 /* (2, D): shift, scale */
-    struct sf_dit_block *blocks;                  /* n_layers */
+    struct sf_dit_block *blocks;    /* n_layers main blocks, then n_vace VACE block bodies */
+    struct sf_tensor vace_patch_w;  /* (D, vace_in_dim, pt, ph, pw), when n_vace > 0 */
+    struct sf_tensor vace_patch_b;  /* (D) */
+    struct sf_dit_linear vace_in;   /* (D, D): VACE block 0's before_proj (diffusers proj_in) */
+    struct sf_dit_linear *vace_out; /* n_vace (D, D): after_proj (diffusers proj_out) */
     float *vecs;                                  /* the fp32 vectors above point in here */
 };
 

@@ -2,7 +2,10 @@
  * Called by mkmodel (what to write), model_dir (what to check) and the DiT forward pass (what to
  * load). The map is the substring table of diffusers' scripts/convert_wan_to_diffusers.py
  * (WAN-FACTS.md § 4), applied to whole dot-separated components so that "norm2" inside a block
- * (diffusers' name for the official norm3) never matches a prefix of another name. */
+ * (diffusers' name for the official norm3) never matches a prefix of another name.
+ * Wan2.1-VACE adds `vace_patch_embedding` (same name in both layouts) and `vace_blocks.N.`, whose
+ * insides are a main block's plus before_proj / after_proj (diffusers proj_in / proj_out;
+ * convert_wan_to_diffusers.py VACE_TRANSFORMER_KEYS_RENAME_DICT). */
 #include "sf_dit_names.h"
 #include "sf_status.h"
 
@@ -32,6 +35,12 @@ static const char *const top_map[][2] = {
     {"time_embedding.2", "condition_embedder.time_embedder.linear_2"},
     {"time_projection.1", "condition_embedder.time_proj"},
     {"head.head", "proj_out"},
+    {"vace_patch_embedding", "vace_patch_embedding"},
+};
+/* Inside "vace_blocks.N." besides block_map: the input (block 0) and output projections. */
+static const char *const vace_map[][2] = {
+    {"before_proj", "proj_in"},
+    {"after_proj", "proj_out"},
 };
 /* Inside "blocks.N.". */
 static const char *const block_map[][2] = {
@@ -75,22 +84,26 @@ int sf_dit_name_convert(const char *name, enum sf_layout from, enum sf_layout to
         if (sf_dit_name_convert(name, from, other, tmp, sizeof tmp) != 0) return -1;
         return snprintf(out, n, "%s", name) < (int)n ? 0 : -1;
     }
-    if (strncmp(name, "blocks.", 7) == 0) {
-        const char *p = name + 7;
+    const int vace = strncmp(name, "vace_blocks.", 12) == 0;
+    if (vace || strncmp(name, "blocks.", 7) == 0) {
+        const char *prefix = vace ? "vace_blocks" : "blocks";
+        const char *p = name + strlen(prefix) + 1;
         char *end;
         long layer = strtol(p, &end, 10);
         if (end == p || *end != '.' || layer < 0 || (p[0] == '0' && end - p > 1)) goto out;
         const char *rest = end + 1;
         const char *mod[2] = {"modulation", "scale_shift_table"};
         if (strcmp(rest, mod[f]) == 0) {
-            rc = snprintf(out, n, "blocks.%ld.%s", layer, mod[!f]) < (int)n ? 0 : -1;
+            rc = snprintf(out, n, "%s.%ld.%s", prefix, layer, mod[!f]) < (int)n ? 0 : -1;
             goto out;
         }
         char tail[SF_DIT_NAME_MAX * 2];
         if (map_module(rest, block_map, sizeof block_map / sizeof block_map[0], f, tail,
-                       sizeof tail) != 0)
+                       sizeof tail) != 0 &&
+            (!vace || map_module(rest, vace_map, sizeof vace_map / sizeof vace_map[0], f, tail,
+                                 sizeof tail) != 0))
             goto out;
-        rc = snprintf(out, n, "blocks.%ld.%s", layer, tail) < (int)n ? 0 : -1;
+        rc = snprintf(out, n, "%s.%ld.%s", prefix, layer, tail) < (int)n ? 0 : -1;
         goto out;
     }
     const char *mod[2] = {"head.modulation", "scale_shift_table"};
@@ -108,6 +121,7 @@ struct builder {
     struct sf_dit_tensor *t;
     size_t n, cap;
     enum sf_layout layout;
+    const char *prefix; /* of block tensors: "blocks" or "vace_blocks" */
     int failed;
 };
 
@@ -127,7 +141,8 @@ static void add(struct builder *b, int layer, const char *official, enum sf_dit_
     }
     struct sf_dit_tensor *e = &b->t[b->n++];
     memset(e, 0, sizeof *e);
-    int k = layer >= 0 ? snprintf(e->official, sizeof e->official, "blocks.%d.%s", layer, official)
+    int k = layer >= 0 ? snprintf(e->official, sizeof e->official, "%s.%d.%s", b->prefix, layer,
+                                  official)
                        : snprintf(e->official, sizeof e->official, "%s", official);
     /* The tables cover every name added below: a failure here is a bug in this file. */
     SF_ASSERT(k < (int)sizeof e->official);
@@ -164,10 +179,23 @@ static void attention(struct builder *b, int layer, const char *which, int64_t d
     add(b, layer, m, SF_DIT_INIT_ONES, 1, dim, 0, 0, 0, 0);
 }
 
+/* One DiT block (a main block, or the body of a VACE block) at index l under b->prefix. */
+static void block(struct builder *b, const struct sf_dit_config *c, int l)
+{
+    int64_t D = c->dim;
+    add(b, l, "modulation", SF_DIT_INIT_MODULATION, 3, 1, 6, D, 0, 0);
+    attention(b, l, "self_attn", D);
+    add(b, l, "norm3.weight", SF_DIT_INIT_ONES, 1, D, 0, 0, 0, 0);
+    add(b, l, "norm3.bias", SF_DIT_INIT_ZEROS, 1, D, 0, 0, 0, 0);
+    attention(b, l, "cross_attn", D);
+    linear(b, l, "ffn.0", c->ffn_dim, D);
+    linear(b, l, "ffn.2", D, c->ffn_dim);
+}
+
 int sf_dit_tensors(const struct sf_dit_config *c, enum sf_layout layout,
                    struct sf_dit_tensor **out, size_t *n)
 {
-    struct builder b = {.layout = layout};
+    struct builder b = {.layout = layout, .prefix = "blocks"};
     int64_t D = c->dim, P = (int64_t)c->patch[0] * c->patch[1] * c->patch[2];
     /* Official state_dict order (wan/modules/model.py WanModel.__init__). */
     add(&b, -1, "patch_embedding.weight", SF_DIT_INIT_WEIGHT, 5, D, c->in_dim, c->patch[0],
@@ -178,17 +206,21 @@ int sf_dit_tensors(const struct sf_dit_config *c, enum sf_layout layout,
     linear(&b, -1, "time_embedding.0", D, c->freq_dim);
     linear(&b, -1, "time_embedding.2", D, D);
     linear(&b, -1, "time_projection.1", 6 * D, D);
-    for (int l = 0; l < c->n_layers; l++) {
-        add(&b, l, "modulation", SF_DIT_INIT_MODULATION, 3, 1, 6, D, 0, 0);
-        attention(&b, l, "self_attn", D);
-        add(&b, l, "norm3.weight", SF_DIT_INIT_ONES, 1, D, 0, 0, 0, 0);
-        add(&b, l, "norm3.bias", SF_DIT_INIT_ZEROS, 1, D, 0, 0, 0, 0);
-        attention(&b, l, "cross_attn", D);
-        linear(&b, l, "ffn.0", c->ffn_dim, D);
-        linear(&b, l, "ffn.2", D, c->ffn_dim);
-    }
+    for (int l = 0; l < c->n_layers; l++)
+        block(&b, c, l);
     linear(&b, -1, "head.head", c->out_dim * P, D);
     add(&b, -1, "head.modulation", SF_DIT_INIT_MODULATION, 3, 1, 2, D, 0, 0);
+    if (c->n_vace) { /* VaceWanModel registers these after WanModel's own */
+        b.prefix = "vace_blocks";
+        for (int j = 0; j < c->n_vace; j++) {
+            block(&b, c, j);
+            if (j == 0) linear(&b, j, "before_proj", D, D);
+            linear(&b, j, "after_proj", D, D);
+        }
+        add(&b, -1, "vace_patch_embedding.weight", SF_DIT_INIT_WEIGHT, 5, D, c->vace_in_dim,
+            c->patch[0], c->patch[1], c->patch[2]);
+        add(&b, -1, "vace_patch_embedding.bias", SF_DIT_INIT_BIAS, 1, D, 0, 0, 0, 0);
+    }
     if (b.failed) {
         free(b.t);
         return -1;

@@ -172,7 +172,7 @@ int sf_model_dir_detect(const char *path, struct sf_model_dir *md)
     if (!cls && arch && arch->type == SF_JSON_ARRAY && arch->n > 0 &&
         arch->items[0]->type == SF_JSON_STRING)
         cls = arch->items[0]->str;
-    if ((cls && strcmp(cls, "WanModel") == 0) ||
+    if ((cls && (strcmp(cls, "WanModel") == 0 || strcmp(cls, "VaceWanModel") == 0)) ||
         (!cls && sf_json_get(root, "dim") && sf_json_get(root, "num_heads"))) {
         md->kind = SF_MODEL_OFFICIAL;
         memcpy(md->component[SF_COMPONENT_DIT], md->path, sizeof md->path);
@@ -186,12 +186,14 @@ int sf_model_dir_detect(const char *path, struct sf_model_dir *md)
             goto out;
         }
     }
-    if (!cls && sf_json_get(root, "num_attention_heads")) {
+    if ((cls && strcmp(cls, "WanVACETransformer3DModel") == 0) ||
+        (!cls && sf_json_get(root, "num_attention_heads"))) {
         memcpy(md->component[SF_COMPONENT_DIT], md->path, sizeof md->path);
         goto out;
     }
     st = fail(SF_E_FORMAT, "%s: _class_name '%s' is not a Wan2.1 component shotfarm knows "
-              "(WanTransformer3DModel, WanModel, AutoencoderKLWan, UMT5EncoderModel)", p,
+              "(WanTransformer3DModel, WanVACETransformer3DModel, WanModel, VaceWanModel, "
+              "AutoencoderKLWan, UMT5EncoderModel)", p,
               cls ? cls : "(none)");
 out:
     sf_json_free(doc);
@@ -262,7 +264,9 @@ static int same_shapes(const struct sf_dit_config *a, const struct sf_dit_config
 {
     return a->dim == b->dim && a->ffn_dim == b->ffn_dim && a->freq_dim == b->freq_dim &&
            a->text_dim == b->text_dim && a->n_layers == b->n_layers && a->in_dim == b->in_dim &&
-           a->out_dim == b->out_dim && !memcmp(a->patch, b->patch, sizeof a->patch);
+           a->out_dim == b->out_dim && !memcmp(a->patch, b->patch, sizeof a->patch) &&
+           a->n_vace == b->n_vace && a->vace_in_dim == b->vace_in_dim &&
+           !memcmp(a->vace_layers, b->vace_layers, (size_t)a->n_vace * sizeof a->vace_layers[0]);
 }
 
 int sf_dit_config_infer(const struct sf_st *st, enum sf_layout l, struct sf_dit_config *cfg)
@@ -283,6 +287,12 @@ int sf_dit_config_infer(const struct sf_st *st, enum sf_layout l, struct sf_dit_
     while (snprintf(name, sizeof name, "blocks.%d.modulation", cfg->n_layers) > 0 &&
            get(st, l, name))
         cfg->n_layers++;
+    while (snprintf(name, sizeof name, "vace_blocks.%d.modulation", cfg->n_vace) > 0 &&
+           get(st, l, name) && cfg->n_vace < SF_DIT_MAX_VACE)
+        cfg->n_vace++;
+    if (cfg->n_vace) {
+        SF_TRY(rc, dim_of(st, l, "vace_patch_embedding.weight", 1, &cfg->vace_in_dim));
+    }
     cfg->text_len = 512;
     cfg->eps = 1e-6f;
     /* Heads do not show in any shape: take them from a named config of the same shapes, else
@@ -290,11 +300,19 @@ int sf_dit_config_infer(const struct sf_st *st, enum sf_layout l, struct sf_dit_
     for (const char *const *n = sf_dit_config_names(); *n; n++) {
         struct sf_dit_config named;
         sf_dit_config_by_name(*n, &named);
-        if (same_shapes(&named, cfg)) {
+        struct sf_dit_config with_layers = *cfg; /* the shapes cannot tell vace_layers */
+        memcpy(with_layers.vace_layers, named.vace_layers, sizeof named.vace_layers);
+        if (same_shapes(&named, &with_layers)) {
+            memcpy(cfg->vace_layers, named.vace_layers, sizeof cfg->vace_layers);
             cfg->n_heads = named.n_heads;
             snprintf(cfg->name, sizeof cfg->name, "%s", named.name);
         }
     }
+    if (cfg->n_vace && strcmp(cfg->name, "inferred") == 0)
+        return fail(SF_E_FORMAT, "%s: a VACE DiT whose vace_layers the tensor shapes do not show "
+                    "(%d VACE blocks, %d layers, no named config of these shapes): load it from "
+                    "a directory whose config.json lists vace_layers", sf_st_path(st),
+                    cfg->n_vace, cfg->n_layers);
     for (int hd = 128; !cfg->n_heads && hd >= 8; hd /= 2)
         if (cfg->dim % hd == 0) cfg->n_heads = cfg->dim / hd;
     if (!cfg->n_heads) cfg->n_heads = 1;
@@ -347,7 +365,58 @@ static int require(const char *path, const struct sf_json *root, const char *key
     return SF_OK;
 }
 
-/* config.json (diffusers WanTransformer3DModel or official WanModel keys) into *cfg. */
+/* vace_layers: a list of layer indices (checked for order by sf_dit_config_check). */
+static int opt_layers(const char *path, const struct sf_json *root, const char *key,
+                      struct sf_dit_config *cfg)
+{
+    const struct sf_json *v = sf_json_get(root, key);
+    if (!v || v->type == SF_JSON_NULL) return SF_OK;
+    if (v->type != SF_JSON_ARRAY || v->n < 1 || v->n > SF_DIT_MAX_VACE)
+        return fail(SF_E_FORMAT, "%s:%d: %s must be a list of 1 to %d layer indices, e.g. [0, 2, "
+                    "4]", path, v->line, key, SF_DIT_MAX_VACE);
+    memset(cfg->vace_layers, 0, sizeof cfg->vace_layers); /* no class default left behind */
+    for (size_t i = 0; i < v->n; i++) {
+        const struct sf_json *e = v->items[i];
+        if (e->type != SF_JSON_NUMBER || !e->is_int || e->integer < 0 || e->integer > (1 << 20))
+            return fail(SF_E_FORMAT, "%s:%d: %s[%zu] must be a layer index (0 or more)", path,
+                        e->line, key, i);
+        cfg->vace_layers[i] = (int)e->integer;
+    }
+    cfg->n_vace = (int)v->n;
+    return SF_OK;
+}
+
+/* The VACE part of a config: present for the VACE classes, an official model_type "vace" or a
+ * vace_layers key. Missing keys take the class defaults, which differ: diffusers
+ * WanVACETransformer3DModel [0, 5, ..., 35] and 96 channels, official VaceWanModel every second
+ * layer and in_dim channels (so shotfarm's configs always write both). */
+static int read_vace(const char *path, const struct sf_json *r, int official,
+                     struct sf_dit_config *cfg)
+{
+    const char *cls = sf_json_get_str(r, "_class_name"), *type = sf_json_get_str(r, "model_type");
+    int vace = (cls && (!strcmp(cls, "VaceWanModel") || !strcmp(cls, "WanVACETransformer3DModel"))) ||
+               (type && !strcmp(type, "vace")) || sf_json_get(r, "vace_layers");
+    int rc = SF_OK;
+    if (!vace) return SF_OK;
+    if (official) {
+        cfg->vace_in_dim = cfg->in_dim;
+        for (int l = 0; l < cfg->n_layers && cfg->n_vace < SF_DIT_MAX_VACE; l += 2)
+            cfg->vace_layers[cfg->n_vace++] = l;
+        SF_TRY(rc, opt_int(path, r, "vace_in_dim", &cfg->vace_in_dim));
+    } else {
+        static const int dflt[] = {0, 5, 10, 15, 20, 25, 30, 35};
+        cfg->vace_in_dim = 96;
+        cfg->n_vace = 8;
+        memcpy(cfg->vace_layers, dflt, sizeof dflt);
+        SF_TRY(rc, opt_int(path, r, "vace_in_channels", &cfg->vace_in_dim));
+    }
+    SF_TRY(rc, opt_layers(path, r, "vace_layers", cfg));
+out:
+    return rc;
+}
+
+/* config.json (diffusers WanTransformer3DModel / WanVACETransformer3DModel or official WanModel /
+ * VaceWanModel keys) into *cfg. */
 static int read_config(const char *path, const struct sf_st *st, enum sf_layout l,
                        struct sf_dit_config *cfg)
 {
@@ -356,7 +425,9 @@ static int read_config(const char *path, const struct sf_st *st, enum sf_layout 
     SF_TRY(rc, load_json(path, &doc));
     const struct sf_json *r = sf_json_root(doc);
     const char *cls = sf_json_get_str(r, "_class_name");
-    int official = cls ? strcmp(cls, "WanModel") == 0 : sf_json_get(r, "dim") != NULL;
+    int official = cls ? strcmp(cls, "WanModel") == 0 || strcmp(cls, "VaceWanModel") == 0
+                       : sf_json_get(r, "dim") != NULL;
+    const char *type = sf_json_get_str(r, "model_type");
     /* Defaults: the reference classes' constructor defaults. */
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->name, sizeof cfg->name, "custom");
@@ -369,7 +440,8 @@ static int read_config(const char *path, const struct sf_st *st, enum sf_layout 
     double eps = 1e-6;
     if (official) {
         cfg->dim = 2048, cfg->ffn_dim = 8192, cfg->n_heads = 16, cfg->n_layers = 32;
-        SF_TRY(rc, require(path, r, "model_type", SF_JSON_STRING, "t2v", 0));
+        SF_TRY(rc, require(path, r, "model_type", SF_JSON_STRING,
+                           type && !strcmp(type, "vace") ? "vace" : "t2v", 0));
         SF_TRY(rc, opt_int(path, r, "dim", &cfg->dim));
         SF_TRY(rc, opt_int(path, r, "num_heads", &cfg->n_heads));
         SF_TRY(rc, opt_int(path, r, "in_dim", &cfg->in_dim));
@@ -398,6 +470,7 @@ static int read_config(const char *path, const struct sf_st *st, enum sf_layout 
     SF_TRY(rc, opt_int(path, r, "text_dim", &cfg->text_dim));
     SF_TRY(rc, opt_int(path, r, "num_layers", &cfg->n_layers));
     SF_TRY(rc, opt_patch(path, r, "patch_size", cfg->patch));
+    SF_TRY(rc, read_vace(path, r, official, cfg));
     const struct sf_json *e = sf_json_get(r, "eps");
     if (e) {
         if (e->type != SF_JSON_NUMBER || !(e->number > 0 && e->number < 1)) {
@@ -407,7 +480,7 @@ static int read_config(const char *path, const struct sf_st *st, enum sf_layout 
         eps = e->number;
     }
     cfg->eps = (float)eps;
-    char why[160];
+    char why[512];
     if (sf_dit_config_check(cfg, why, sizeof why)) {
         rc = fail(SF_E_FORMAT, "%s: %s", path, why);
         goto out;
@@ -431,9 +504,11 @@ static int check_weights(const struct sf_dit_weights *w)
     size_t n = 0;
     int rc = SF_OK;
     const struct sf_dit_config *c = &w->cfg;
-    char cfgdesc[SF_MODEL_PATH_MAX + 128];
-    snprintf(cfgdesc, sizeof cfgdesc, "%s (dim %d, ffn_dim %d, text_dim %d, freq_dim %d, %d layers)",
-             w->config_source, c->dim, c->ffn_dim, c->text_dim, c->freq_dim, c->n_layers);
+    char cfgdesc[SF_MODEL_PATH_MAX + 640];
+    char vl[512];
+    snprintf(cfgdesc, sizeof cfgdesc, "%s (dim %d, ffn_dim %d, text_dim %d, freq_dim %d, %d layers%s%s)",
+             w->config_source, c->dim, c->ffn_dim, c->text_dim, c->freq_dim, c->n_layers,
+             c->n_vace ? ", vace_layers " : "", c->n_vace ? sf_dit_config_vace_str(c, vl, sizeof vl) : "");
     if (sf_dit_tensors(c, w->layout, &exp, &n)) return SF_E_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const struct sf_st_tensor *t = sf_st_find(w->st, exp[i].name);
@@ -467,8 +542,9 @@ static int check_weights(const struct sf_dit_weights *w)
             size_t j = 0;
             while (known && j < n && strcmp(exp[j].name, t->name)) j++;
             if (!known || j == n) {
-                rc = fail(SF_E_FORMAT, "%s: tensor '%s' is not part of a Wan2.1 text-to-video DiT "
-                          "with %s (image-to-video and other variants are not supported)",
+                rc = fail(SF_E_FORMAT, "%s: tensor '%s' is not part of a Wan2.1 DiT with %s "
+                          "(image-to-video and other variants are not supported; VACE tensors "
+                          "need vace_layers in the config)",
                           t->file, t->name, cfgdesc);
                 goto out;
             }

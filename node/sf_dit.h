@@ -21,6 +21,8 @@
  *
  * The model directory may use the diffusers layout (WanTransformer3DModel names) or the official
  * Wan2.1 one (WanModel names); WAN-FACTS.md § 3-4 and docs/forward.md describe the computation.
+ * A Wan2.1-VACE model (WanVACETransformer3DModel / VaceWanModel) loads the same way and takes its
+ * conditioning through sf_dit_set_vace before the forward calls.
  */
 #ifndef SF_DIT_H
 #define SF_DIT_H
@@ -91,7 +93,8 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
 /* Precomputes what a forward pass needs from a context (its text embedding pushed through every
  * block's cross-attention key/value projections): the same at every denoising step, so a
  * sampler makes one per prompt and shot. Costs the text MLP plus 4·text_len·dim² FLOPs per block
- * once, and holds sf_dit_context_bytes (189 MB for 1.3B, 839 MB for 14B; 1/tp of it per rank).
+ * once, and holds sf_dit_context_bytes (189 MB for 1.3B, 839 MB for 14B; 1/tp of it per rank;
+ * VACE blocks count as blocks).
  * context and n_ctx_rows as in sf_dit_forward. Uses m's buffers: not concurrently with a forward
  * pass on m. Returns SF_OK and *out (the caller destroys it before m), SF_E_INVAL or SF_E_NOMEM. */
 int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_rows,
@@ -105,6 +108,19 @@ uint64_t sf_dit_context_bytes(const struct sf_dit_config *cfg);
 int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const int64_t thw[3],
                           const double *t, const struct sf_dit_context *const *ctx,
                           float *const *out);
+
+/* Wan2.1-VACE: the conditioning every following forward pass on m uses (until set again, or
+ * cleared with vace NULL), for every sample of a batch (the guidance branches share it, as
+ * WanVACEPipeline does).
+ *   vace   (vace_in_dim, thw[0], thw[1], thw[2]) fp32: [inactive 16 | reactive 16 | mask 64]
+ *          latent channels over the latent's frames, reference frames first (sf_vace.h builds
+ *          it); borrowed: it must stay valid while forward passes use it
+ *   thw    the latent (frames, height, width) it is for; x must have the same
+ *   scale  (n_vace) per-VACE-layer conditioning scale (diffusers conditioning_scale, official
+ *          context_scale), copied; NULL means 1 for every layer
+ * A model with VACE layers refuses forward passes until this is set; a model without VACE
+ * layers refuses it. Returns SF_OK or SF_E_INVAL (one logged line naming the model's config). */
+int sf_dit_set_vace(struct sf_dit *m, const float *vace, const int64_t thw[3], const float *scale);
 
 /* Wall-clock split of forward passes (bench/dit_step): seconds spent in sf_linear, in
  * sf_attention and in whole passes (the rest = total - linear - attention: norms, modulation,

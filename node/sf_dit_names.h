@@ -1,5 +1,6 @@
-/* sf_dit_names.h — the tensors of a Wan2.1 text-to-video DiT: names and shapes for any
- * sf_dit_config in either naming layout, and the map between the layouts (WAN-FACTS.md § 4).
+/* sf_dit_names.h — the tensors of a Wan2.1 text-to-video DiT (and of Wan2.1-VACE, which adds
+ * vace_patch_embedding and vace_blocks.N.*): names and shapes for any sf_dit_config in either
+ * naming layout, and the map between the layouts (WAN-FACTS.md § 4, docs/models.md § VACE).
  *
  *   official (Wan-Video/Wan2.1 WanModel)      diffusers (WanTransformer3DModel)
  *   text_embedding.0.weight                   condition_embedder.text_embedder.linear_1.weight
@@ -44,7 +45,7 @@ struct sf_dit_tensor {
     int n_dims;
     int64_t shape[SF_DIT_MAX_DIMS];  /* outermost first, as PyTorch stores it */
     enum sf_dit_init init;
-    int layer;                       /* block index, or -1 outside the blocks */
+    int layer;                       /* block (or VACE block) index, or -1 outside the blocks */
 };
 
 /* Every tensor of the DiT for cfg, in the official state_dict order. Returns 0 and a malloc'ed
@@ -53,7 +54,7 @@ int sf_dit_tensors(const struct sf_dit_config *cfg, enum sf_layout layout,
                    struct sf_dit_tensor **out, size_t *n);
 
 /* Translates a DiT tensor name between layouts into out[n]. Returns 0, or -1 when name is not a
- * t2v DiT tensor name of layout `from` (out then holds ""). */
+ * DiT (t2v or VACE) tensor name of layout `from` (out then holds ""). */
 int sf_dit_name_convert(const char *name, enum sf_layout from, enum sf_layout to, char *out,
                         size_t n);
 

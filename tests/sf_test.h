@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int sf_test_failures;
@@ -50,6 +51,18 @@ static inline int sf_test_result(const char *name)
     }
     fprintf(stderr, "%s: ok\n", name);
     return 0;
+}
+
+/* The paths ctest gives a test that runs the binary (tests/CMakeLists.txt sf_add_test): the
+ * source and build trees and the shotfarm executable. Returns 0, or 1 with a message when one is
+ * missing (the test was not started by ctest). */
+static inline int sf_test_env(const char **src, const char **bin, const char **shotfarm)
+{
+    *src = getenv("SF_SOURCE_DIR"), *bin = getenv("SF_BINARY_DIR"),
+    *shotfarm = getenv("SF_SHOTFARM");
+    if (*src && *bin && *shotfarm) return 0;
+    fprintf(stderr, "SF_SOURCE_DIR, SF_BINARY_DIR and SF_SHOTFARM must be set (run under ctest)\n");
+    return 1;
 }
 
 /* splitmix64: a reproducible stream for test inputs. */

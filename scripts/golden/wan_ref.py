@@ -5,6 +5,7 @@
 `wan/modules/model.py`: it is loaded by file path under stub `wan` / `wan.modules` packages, with a
 `wan.modules.attention` whose flash_attention the caller provides.
 """
+import argparse
 import importlib.util
 import os
 import subprocess
@@ -47,3 +48,17 @@ def load_wan_model(path, flash_attention=None):
     sys.modules["wan.modules.model"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def golden_args(doc, fixture):
+    """The command line of a golden script that reads the official code: --out (default
+    tests/fixtures/FIXTURE) and --wan (a Wan2.1 checkout or its git directory). Returns the
+    parsed arguments and the output directory, made absolute and created."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--out", default=os.path.join(here, "..", "..", "tests", "fixtures", fixture))
+    ap.add_argument("--wan", required=True, help="Wan2.1 checkout or its git directory")
+    args = ap.parse_args()
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    return args, out

@@ -114,13 +114,8 @@ out:
 
 int main(void)
 {
-    const char *src = getenv("SF_SOURCE_DIR"), *bin = getenv("SF_BINARY_DIR");
-    shotfarm = getenv("SF_SHOTFARM");
-    if (!src || !bin || !shotfarm) {
-        fprintf(stderr, "SF_SOURCE_DIR, SF_BINARY_DIR and SF_SHOTFARM must be set (run under "
-                        "ctest)\n");
-        return 1;
-    }
+    const char *src, *bin;
+    if (sf_test_env(&src, &bin, &shotfarm)) return 1;
     snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/dit", src);
     snprintf(outdir, sizeof outdir, "%s/tests/dit", bin);
     golden_case("h3-f32", 1e-4);

@@ -10,7 +10,10 @@
  *     pass is bit-identical to the uncached one;
  *   - each rank holds the replicated tensors plus exactly 1/tp of the sharded ones.
  * With the argument "bad-tp" (NP 3): loading a 4-head model at tp 3 fails on every rank with
- * SF_E_INVAL and exactly one error line (rank 0's) listing the valid degrees. */
+ * SF_E_INVAL and exactly one error line (rank 0's) listing the valid degrees.
+ * With "vace" (NP 2): the same checks on the Wan2.1-VACE fixtures of scripts/golden/vace.py
+ * (tests/fixtures/vace/v2-bf16 and v2-bf16-official: VACE blocks sharded like the main blocks),
+ * their `vace` conditioning set on both models and shared by every sample of a batch. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_comm.h"
 #include "sf_dit.h"
@@ -24,7 +27,7 @@
 #include <unistd.h>
 
 static char fixtures[1024];
-static int world_rank;
+static int world_rank, vace_mode;
 
 static uint64_t hash_bytes(const void *p, size_t n)
 {
@@ -47,6 +50,8 @@ static void golden_case(struct sf_world *w, const char *name)
     int64_t xs[4], cs[4], rs[4];
     float *x = sf_test_load_f32(in, "x", xs, &nx), *ctx = sf_test_load_f32(in, "context", cs, &nc);
     float *t = sf_test_load_f32(in, "t", NULL, &nt), *want = sf_test_load_f32(ref, "out", rs, &nr);
+    size_t nv = 0;
+    float *vace = vace_mode ? sf_test_load_f32(in, "vace", NULL, &nv) : NULL;
     float *out = malloc(nr * 4), *again = malloc(nr * 4), *whole = malloc(nr * 4);
     float *o2[2] = {malloc(nr * 4), malloc(nr * 4)}, *x2 = malloc(nx * 4);
     struct sf_dit *m = NULL, *m1 = NULL;
@@ -54,10 +59,16 @@ static void golden_case(struct sf_world *w, const char *name)
     struct sf_dit_opts opts = {.max_latent = {xs[1], xs[2], xs[3]}, .max_batch = 2, .comm = g};
     struct sf_dit_opts opts1 = {.max_latent = {xs[1], xs[2], xs[3]}, .max_batch = 1};
     const int64_t thw[3] = {xs[1], xs[2], xs[3]};
-    if (!x || !ctx || !t || !want || !out || !again || !whole || !o2[0] || !o2[1] || !x2) goto out;
+    if (!x || !ctx || !t || !want || !out || !again || !whole || !o2[0] || !o2[1] || !x2 ||
+        (vace_mode && !vace))
+        goto out;
     CHECK_EQ_INT(sf_dit_load(model, &opts, &m), SF_OK);
     CHECK_EQ_INT(sf_dit_load(model, &opts1, &m1), SF_OK);
     if (!m || !m1) goto out;
+    if (vace) {
+        CHECK_EQ_INT(sf_dit_set_vace(m, vace, thw, NULL), SF_OK);
+        CHECK_EQ_INT(sf_dit_set_vace(m1, vace, thw, NULL), SF_OK);
+    }
 
     /* Against the reference and the single-process model. */
     CHECK_EQ_INT(sf_dit_forward(m, x, thw, t[0], ctx, cs[0], out), SF_OK);
@@ -149,6 +160,7 @@ out:
     free(o2[0]);
     free(o2[1]);
     free(x2);
+    free(vace);
 }
 
 /* Loads model at the group's tp with stderr captured; returns SF_E_* and the captured text. */
@@ -209,9 +221,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "SF_SOURCE_DIR must be set (run under ctest)\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/tp", src);
     int bad = argc > 1 && strcmp(argv[1], "bad-tp") == 0;
-    int tp = argc > 1 && !bad ? atoi(argv[1]) : size;
+    vace_mode = argc > 1 && strcmp(argv[1], "vace") == 0;
+    snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures/%s", src, vace_mode ? "vace" : "tp");
+    int tp = argc > 1 && !bad && !vace_mode ? atoi(argv[1]) : size;
     char why[256] = "";
     struct sf_world *w = NULL;
     CHECK_EQ_INT(sf_world_create(MPI_COMM_WORLD, tp, &w, why, sizeof why), SF_OK);
@@ -221,6 +234,9 @@ int main(int argc, char **argv)
     }
     if (bad) {
         bad_tp_case(w);
+    } else if (vace_mode) {
+        golden_case(w, "v2-bf16");
+        golden_case(w, "v2-bf16-official");
     } else {
         golden_case(w, "h4-f32");
         golden_case(w, "h8-bf16");
@@ -230,7 +246,8 @@ int main(int argc, char **argv)
     MPI_Allreduce(&local, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     MPI_Finalize();
     if (world_rank == 0)
-        fprintf(stderr, "tp_dit (%d ranks, tp %d%s): %s\n", size, tp, bad ? ", bad tp" : "",
+        fprintf(stderr, "tp_dit (%d ranks, tp %d%s): %s\n", size, tp,
+                bad ? ", bad tp" : vace_mode ? ", VACE" : "",
                 total ? "FAILED" : "ok");
     return total ? 1 : 0;
 }
