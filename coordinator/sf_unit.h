@@ -1,7 +1,7 @@
 /* sf_unit.h — a kind of render unit: everything plan, render, resume and status need to know
  * about one kind of work, as one table of functions (like the kernels' backend table). Each
  * kind lives in a file of its own (unit_text.c, unit_identity.c, unit_denoise.c, unit_decode.c,
- * unit_assemble.c) and is listed once in units.c; adding a kind is adding a file and a line.
+ * unit_assemble.c, unit_master.c) and is listed once in units.c; adding a kind is adding a file and a line.
  *
  * How the farm uses a kind, in order:
  *   plan     sf_plan_build calls every kind's `plan` in registry order; it appends the kind's
@@ -107,7 +107,7 @@ int sf_unit_kind_register(const struct sf_unit_kind *k);
 
 /* The built-in kinds (units.c lists them). */
 extern const struct sf_unit_kind sf_unit_text, sf_unit_identity, sf_unit_denoise, sf_unit_decode,
-    sf_unit_assemble;
+    sf_unit_assemble, sf_unit_master;
 
 /* ---- for a kind's `plan` (plan.c) ------------------------------------------------------- */
 

@@ -16,6 +16,7 @@
  * selected take, a cut), its new files get the next version (`_v2`), RUNDIR/out/deliverables.json
  * marks them current, and resume never removes the old ones. */
 #define _GNU_SOURCE
+#include "sf_assemble.h"
 #include "sf_deliver.h"
 #include "sf_errors.h"
 #include "sf_file.h"
@@ -57,7 +58,7 @@ const char *const sf_plan_encoder_source =
 
 /* The delivery size of aspect a at `resolution` (the short side): 1080 -> 1920x1080,
  * 1080x1920, 1080x1080. */
-static void delivery_size(int resolution, int a, int *w, int *h)
+void sf_assemble_size(int resolution, int a, int *w, int *h)
 {
     const int long_side = (int)(resolution * 16.0 / 9.0 / 2.0 + 0.5) * 2;
     *w = a == SF_ASPECT_16_9 ? long_side : resolution;
@@ -82,6 +83,12 @@ static int cut_of(const struct sf_campaign *c, int q, int li, int shots[SF_CAMPA
         *frames = (int64_t)seq->length_ms * dl->fps.num / (1000LL * dl->fps.den);
     }
     return n;
+}
+
+void sf_assemble_aspect_tag(int a, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", sf_aspect_name((enum sf_aspect)a));
+    buf[strcspn(buf, ":")] = 'x';
 }
 
 /* "15s" or "full": the length in file names. */
@@ -110,7 +117,7 @@ static int plan(struct sf_plan_builder *b)
             if (!dl->aspects[a] && (int)seq->aspect != a) continue;
             const int src = dl->reframe ? (int)seq->aspect : a;
             int w, h;
-            delivery_size(dl->resolution, a, &w, &h);
+            sf_assemble_size(dl->resolution, a, &w, &h);
             for (int li = dl->n_lengths ? 0 : -1; li < dl->n_lengths; li++) {
                 int shots[SF_CAMPAIGN_MAX_SHOTS], deps[SF_SCHED_MAX_DEPS], n_deps = 0;
                 int64_t frames;
@@ -146,7 +153,7 @@ static int plan(struct sf_plan_builder *b)
 
 /* Timecode of the first frame as the muxers want it: "01:00:00:00", ';' before the frames for
  * drop-frame. */
-static void timecode(const struct sf_deliverables *dl, char *buf, size_t n)
+void sf_assemble_timecode(const struct sf_deliverables *dl, char *buf, size_t n)
 {
     snprintf(buf, n, "%02d:%02d:%02d%c%02d", dl->tc_start[0], dl->tc_start[1], dl->tc_start[2],
              dl->drop_frame ? ';' : ':', dl->tc_start[3]);
@@ -161,12 +168,11 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
     const struct sf_sequence *seq = sf_campaign_sequence(c, j->sequence);
     char at[8], len[16], tc[16];
-    snprintf(at, sizeof at, "%s", sf_aspect_name((enum sf_aspect)j->aspect));
-    at[strcspn(at, ":")] = 'x';
+    sf_assemble_aspect_tag(j->aspect, at, sizeof at);
     length_tag(c, j->length, len, sizeof len);
     snprintf(j->stem, sizeof j->stem, "%s.%s.%s", seq->id, at, len);
     snprintf(j->out, sizeof j->out, "%s/out/.units/%s.json", s->rundir, j->stem);
-    timecode(dl, tc, sizeof tc);
+    sf_assemble_timecode(dl, tc, sizeof tc);
     const int i = (int)(j - s->jobs);
     struct sf_canon cn;
     uint8_t d[SF_SHA256_BYTES];
@@ -288,7 +294,7 @@ out:
 /* ---- deliverables.json --------------------------------------------------------------------- */
 
 struct file_out {
-    char path[SF_RENDER_PATH_MAX + 512];
+    char path[SF_RENDER_PATH_MAX + 1024];
     char name[256];       /* without version and extension */
     int version;
     enum sf_codec codec;
@@ -306,6 +312,7 @@ static int record_files(const struct sf_render_job *j, const struct sf_deliver_o
         sf_jw_key(w, "path"), sf_jw_str(w, fo[i].path);
         sf_jw_key(w, "version"), sf_jw_int(w, fo[i].version);
         sf_jw_key(w, "current"), sf_jw_bool(w, 1);
+        sf_jw_key(w, "type"), sf_jw_str(w, j->kind == &sf_unit_master ? "shot master" : "spot");
         sf_jw_key(w, "unit"), sf_jw_str(w, j->name);
         sf_jw_key(w, "key"), sf_jw_str(w, j->key);
         sf_jw_key(w, "sha256"), sf_jw_str(w, fo[i].sha);
@@ -430,7 +437,7 @@ static int next_version(const struct sf_render_setup *s, const char *dir, const 
     sf_json_free(doc);
     free(text);
     for (;; v++) { /* a file without an entry (a launch killed before it wrote one) */
-        char p[SF_RENDER_PATH_MAX + 300];
+        char p[SF_RENDER_PATH_MAX + 1024];
         if (v == 1)
             snprintf(p, sizeof p, "%s/%s.%s", dir, name, ext);
         else
@@ -442,29 +449,30 @@ static int next_version(const struct sf_render_setup *s, const char *dir, const 
 
 /* ---- run ----------------------------------------------------------------------------------- */
 
-static int run(struct sf_render_worker *w, const struct sf_render_job *j,
-               const struct sf_render_report *r)
+int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
+                      const struct sf_render_report *r, const struct sf_assemble_cut *cut)
 {
     const struct sf_render_setup *s = w->s;
     const struct sf_campaign *c = s->campaign;
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
-    const struct sf_sequence *seq = sf_campaign_sequence(c, j->sequence);
     const int i = (int)(j - s->jobs);
     int st = SF_OK, n_out = 0, n_codecs = 0;
     struct sf_deliver *dv[SF_CODEC_COUNT] = {0};
     struct file_out fo[MAX_FILES];
     struct feed feed = {.s = s, .decode_jobs = s->sched[i].deps, .shot = -1};
     uint8_t *mix = NULL;
-    char dir[SF_RENDER_PATH_MAX + 16], len[16], at[8], title[512], comment[1024];
-    snprintf(dir, sizeof dir, "%s/out", s->rundir);
+    char dir[SF_RENDER_PATH_MAX + 48], comment[1024];
+    snprintf(dir, sizeof dir, "%s/out%s%s", s->rundir, cut->subdir[0] ? "/" : "", cut->subdir);
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
+    SF_TRY(st, sf_render_mkdirs(dir, 0));
 
-    /* the cut: its shots' starts in cut model frames, their frames, the delivery frames */
-    int shots[SF_CAMPAIGN_MAX_SHOTS], frames[SF_CAMPAIGN_MAX_SHOTS];
-    int64_t starts[SF_CAMPAIGN_MAX_SHOTS], n_frames, t_ms = 0;
-    const int n = cut_of(c, j->sequence, j->length, shots, &n_frames);
+    /* the cut: its shots' starts in cut model frames, their frames */
+    int frames[SF_CAMPAIGN_MAX_SHOTS];
+    int64_t starts[SF_CAMPAIGN_MAX_SHOTS], t_ms = 0;
+    const int n = cut->n;
+    const int64_t n_frames = cut->frames;
     for (int k = 0; k < n; k++) {
-        const struct sf_shot *sh = sf_campaign_shot(c, shots[k]);
+        const struct sf_shot *sh = sf_campaign_shot(c, cut->shots[k]);
         starts[k] = (16 * t_ms + 999) / 1000;
         frames[k] = sh->frames;
         t_ms += sh->duration_ms;
@@ -475,29 +483,16 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                                    .crf = s->tier == SF_TIER_FINAL ? 18 : 23,
                                    .preset = s->tier == SF_TIER_FINAL ? "medium" : "veryfast",
                                    .threads = THREADS,
-                                   .title = title,
+                                   .title = cut->title,
                                    .comment = comment};
-    delivery_size(dl->resolution, j->aspect, &dopt.width, &dopt.height);
-    timecode(dl, dopt.timecode, sizeof dopt.timecode);
-    snprintf(at, sizeof at, "%s", sf_aspect_name((enum sf_aspect)j->aspect));
-    at[strcspn(at, ":")] = 'x';
-    length_tag(c, j->length, len, sizeof len);
-    snprintf(title, sizeof title, "%s %s %s %s", sf_campaign_name(c), seq->id,
-             sf_aspect_name((enum sf_aspect)j->aspect), len);
+    sf_assemble_size(dl->resolution, j->aspect, &dopt.width, &dopt.height);
+    sf_assemble_timecode(dl, dopt.timecode, sizeof dopt.timecode);
     snprintf(comment, sizeof comment,
              "AI-generated video: every picture was made by a video diffusion model (Wan2.1 "
              "architecture) with shotfarm; campaign %s, sequence %s", sf_campaign_name(c),
-             seq->id);
-
-    /* the code of this (sequence, length): one per spot, shared by its aspects and languages */
-    char code[32] = "";
-    if (dl->code) {
-        const int per = dl->n_lengths ? dl->n_lengths : 1;
-        snprintf(code, sizeof code, "%s%04d_", dl->code,
-                 j->sequence * per + (j->length >= 0 ? j->length : 0) + 1);
-    }
+             sf_campaign_sequence(c, j->sequence)->id);
     for (int cc = 0; cc < SF_CODEC_COUNT; cc++) {
-        if (!dl->codecs[cc]) continue;
+        if (!cut->codecs[cc]) continue;
         const char *paths[SF_DELIVER_MAX_OUTPUTS];
         int first = n_out;
         for (int l = 0; l < SF_LANG_COUNT; l++) {
@@ -507,8 +502,10 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
             o->codec = (enum sf_codec)cc;
             o->lang = (enum sf_lang)l;
             char name[sizeof o->name];
-            snprintf(name, sizeof name, "%s%s_%s_%s_%s_%s", code, sf_campaign_name(c), seq->id, at,
-                     len, sf_lang_name((enum sf_lang)l));
+            if (cut->per_language)
+                snprintf(name, sizeof name, "%s_%s", cut->base, sf_lang_name((enum sf_lang)l));
+            else
+                snprintf(name, sizeof name, "%s", cut->base);
             memcpy(o->name, name, sizeof name);
             o->version = next_version(s, dir, name, sf_deliver_ext(o->codec));
             if (o->version == 1)
@@ -517,6 +514,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                 snprintf(o->path, sizeof o->path, "%s/%s_v%d.%s", dir, name, o->version,
                          sf_deliver_ext(o->codec));
             paths[n_out - first - 1] = o->path;
+            if (!cut->per_language) break; /* one file: the first language's sound */
         }
         dopt.codec = (enum sf_codec)cc;
         SF_TRY(st, sf_deliver_open(&dopt, paths, n_out - first, &dv[n_codecs]));
@@ -606,10 +604,36 @@ out:
     return st;
 }
 
+/* A spot: the length's cut of the sequence, every codec, one file per language. */
+static int run(struct sf_render_worker *w, const struct sf_render_job *j,
+               const struct sf_render_report *r)
+{
+    const struct sf_campaign *c = w->s->campaign;
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    const struct sf_sequence *seq = sf_campaign_sequence(c, j->sequence);
+    struct sf_assemble_cut cut = {.per_language = 1};
+    char len[16], at[8], code[32] = "";
+    cut.n = cut_of(c, j->sequence, j->length, cut.shots, &cut.frames);
+    memcpy(cut.codecs, dl->codecs, sizeof cut.codecs);
+    sf_assemble_aspect_tag(j->aspect, at, sizeof at);
+    length_tag(c, j->length, len, sizeof len);
+    /* the code of this (sequence, length): one per spot, shared by its aspects and languages */
+    if (dl->code) {
+        const int per = dl->n_lengths ? dl->n_lengths : 1;
+        snprintf(code, sizeof code, "%s%04d_", dl->code,
+                 j->sequence * per + (j->length >= 0 ? j->length : 0) + 1);
+    }
+    snprintf(cut.base, sizeof cut.base, "%s%s_%s_%s_%s", code, sf_campaign_name(c), seq->id, at,
+             len);
+    snprintf(cut.title, sizeof cut.title, "%s %s %s %s", sf_campaign_name(c), seq->id,
+             sf_aspect_name((enum sf_aspect)j->aspect), len);
+    return sf_assemble_files(w, j, r, &cut);
+}
+
 /* ---- resume -------------------------------------------------------------------------------- */
 
 /* The unit's record carries its key, and every file it lists is there with its size. */
-static int output_ok(const struct sf_render_job *j)
+int sf_assemble_output_ok(const struct sf_render_job *j)
 {
     char *text = NULL;
     size_t len = 0;
@@ -637,7 +661,7 @@ out:
 
 /* Delivered files are never removed: the next run writes new versions beside them. Only the
  * unit's record goes (it is remade when the unit runs). */
-static void remove_record(const struct sf_render_job *j)
+void sf_assemble_remove_record(const struct sf_render_job *j)
 {
     if (unlink(j->out) == 0) SF_INFO("render", "%s: removed: made for other inputs", j->out);
 }
@@ -649,6 +673,6 @@ const struct sf_unit_kind sf_unit_assemble = {
     .plan = plan,
     .prepare = prepare,
     .run = run,
-    .output_ok = output_ok,
-    .remove_output = remove_record,
+    .output_ok = sf_assemble_output_ok,
+    .remove_output = sf_assemble_remove_record,
 };

@@ -25,8 +25,23 @@ for i, seq in enumerate(("dawn-run", "locker-room")):
                 for ext in ("mp4", "mov"):
                     want.add("%s/out/STRD%04d_stride-one-launch_%s_%s_%ds_%s.%s" % (
                         run, 2 * i + j + 1, seq, a.replace(":", "x"), length, lang, ext))
-got = {f["path"] for f in files}
+spots = [f for f in files if f["type"] == "spot"]
+masters = [f for f in files if f["type"] == "shot master"]
+got = {f["path"] for f in spots}
 assert got == want, (sorted(want - got)[:3], sorted(got - want)[:3])
+# one ProRes master per shot (its selected take, in its sequence's aspect), with tail handles
+assert len(masters) == 8 and all("/out/shots/stride-one-launch_" in f["path"] and
+                                 f["codec"] == "prores" for f in masters), masters
+shot_ms = {"street": 4000, "tracking": 3000, "shoe-closeup": 3500, "coach": 3000,
+           "finish": 3000, "lacing": 6500, "talk": 5000, "door": 4000}  # examples/demo
+assert any("_tracking_16x9_take2" in f["path"] for f in masters)  # its selected_take
+for f in masters:
+    sid = f["name"].split("_")[2]
+    body = shot_ms[sid] * 24000 // (1001 * 1000)
+    model = -(-shot_ms[sid] * 16 // 1000)
+    model = model + (-(model - 1)) % 4  # Wan's 4n+1
+    have = model * 24000 // (16 * 1001)
+    assert f["frames"] == min(max(have, body), body + 12), (sid, f["frames"], body, have)
 assert all(f["current"] and f["version"] == 1 for f in files)
 for f in files:
     digest = hashlib.sha256(open(f["path"], "rb").read()).hexdigest()
@@ -40,8 +55,9 @@ for f in files:
     assert len(v) == 1 and len(a) == 1, f["path"]
     v, a = v[0], a[0]
     frames = f["frames"]
-    length = 15 if "_15s_" in f["path"] else 6
-    assert frames == length * 24, f
+    if f["type"] == "spot":
+        length = 15 if "_15s_" in f["path"] else 6
+        assert frames == length * 24, f
     w, h = size[f["aspect"]]
     where = os.path.basename(f["path"])
     if f["codec"] == "h264":
@@ -60,7 +76,7 @@ for f in files:
     assert (int(a["sample_rate"]), a["channels"]) == (48000, 2), (where, a)
     assert int(a["duration_ts"]) == frames * 2002, (where, a["duration_ts"], frames * 2002)
     assert "AI-generated" in p["format"]["tags"]["comment"], where
-print("demo deliverables:", len(files), "files checked")
+print("demo deliverables:", len(spots), "spots and", len(masters), "shot masters checked")
 PY
 # a second launch delivers nothing new and keeps every file as it was
 before=$(stat -c '%n %i %Y' "$work/run/out/"*.mp4 "$work/run/out/"*.mov | md5sum)

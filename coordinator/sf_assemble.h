@@ -1,0 +1,45 @@
+/* sf_assemble.h — what the unit kinds that deliver files share (unit_assemble.c defines it;
+ * unit_master.c uses it): a cut of shots placed on the delivery time line, covered and cropped
+ * to the delivery size, encoded and recorded in RUNDIR/out/deliverables.json with versions
+ * (docs/deliverables.md). */
+#ifndef SF_ASSEMBLE_H
+#define SF_ASSEMBLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sf_campaign.h"
+
+struct sf_render_worker;
+struct sf_render_job;
+struct sf_render_report;
+
+/* What one unit writes: the cut (its job's dependencies are the shots' decode jobs, in the same
+ * order), how many delivery frames, which codecs, and the file names. */
+struct sf_assemble_cut {
+    int n;                                /* shots, in play order */
+    int shots[SF_CAMPAIGN_MAX_SHOTS];     /* campaign shot indices */
+    int64_t frames;                       /* delivery frames */
+    int codecs[SF_CODEC_COUNT];           /* 1: written */
+    int per_language;                     /* one file per delivered language, else one file */
+    char base[224];                       /* name without _LANG, _vN and extension */
+    char subdir[32];                      /* under RUNDIR/out ("" or "shots") */
+    char title[256];                      /* metadata title */
+};
+
+/* Writes the cut's files (next free versions), then the index and the unit's record j->out.
+ * Returns SF_OK, SF_E_INTERRUPTED (stopped by r->stop; nothing published) or the failure. */
+int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
+                      const struct sf_render_report *r, const struct sf_assemble_cut *cut);
+/* The unit's record has j->key and every file it lists is there with its size. */
+int sf_assemble_output_ok(const struct sf_render_job *j);
+/* Removes the unit's record only: delivered files are never removed. */
+void sf_assemble_remove_record(const struct sf_render_job *j);
+/* Delivery size of aspect a at `resolution` (the short side). */
+void sf_assemble_size(int resolution, int a, int *w, int *h);
+/* "16x9" for file names. */
+void sf_assemble_aspect_tag(int a, char *buf, size_t n);
+/* The first frame's timecode as the muxers want it ("01:00:00:00", ';' for drop-frame). */
+void sf_assemble_timecode(const struct sf_deliverables *dl, char *buf, size_t n);
+
+#endif
