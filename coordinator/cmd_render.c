@@ -303,7 +303,13 @@ int sf_cmd_render(int argc, char **argv)
     memcpy(s.text_key, keys[0], SF_SHA256_HEX);
     memcpy(s.dit_key, keys[1], SF_SHA256_HEX);
     memcpy(s.vae_key, keys[2], SF_SHA256_HEX);
-    SF_TRY(st, sf_render_expand(c, o.tier, (int)o.tp, &s));
+    /* every rank expands identically, so a refusal (references without VACE layers, a unit
+     * too large) is the same everywhere: rank 0 alone says it, in one line */
+    const enum sf_log_level level = sf_log_get_level();
+    if (rank != 0) sf_log_set_level(SF_LOG_OFF);
+    st = sf_render_expand(c, o.tier, (int)o.tp, &s);
+    if (rank != 0) sf_log_set_level(level);
+    if (st) goto out;
     for (int i = 0; i < s.n_jobs; i++)
         if (s.jobs[i].kind->resource == SF_UNIT_GROUP && s.jobs[i].gang > world->n_groups) {
             st = SF_E_USAGE;

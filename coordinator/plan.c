@@ -109,7 +109,8 @@ static int model_dims(const struct sf_campaign *c, const char *model_dir, struct
         int st = dir_config(dir, &m->dit);
         if (st) return st;
     } else if (!ms->config || sf_dit_config_by_name(ms->config, &m->dit) != 0) {
-        SF_ERROR("plan", "%s: model: give a config (tiny, wan2.1-t2v-1.3b, wan2.1-t2v-14b) or a "
+        SF_ERROR("plan", "%s: model: give a config (tiny, tiny-vace, wan2.1-t2v-1.3b, wan2.1-t2v-14b, "
+                 "wan2.1-vace-1.3b, wan2.1-vace-14b) or a "
                  "model directory (model.dir, or --model DIR)", sf_campaign_name(c));
         return SF_E_UNSUPPORTED;
     }
@@ -129,6 +130,34 @@ static int model_dims(const struct sf_campaign *c, const char *model_dir, struct
     }
     m->weight_bytes_per_param = strcmp(ms->dtype, "fp32") == 0 ? 4 : 2;
     return SF_OK;
+}
+
+/* A campaign whose shots show elements with references needs a DiT with VACE layers: refused
+ * before anything runs (exit 2), in one line naming the shots and the fix. */
+static int check_references(const struct sf_campaign *c, const struct sf_plan_options *opt,
+                            const struct sf_plan_model *m)
+{
+    if (m->dit.n_vace > 0) return SF_OK;
+    char shots[512] = "";
+    size_t len = 0;
+    int n = 0;
+    for (int si = 0; si < sf_campaign_n_shots(c); si++) {
+        const struct sf_shot *s = sf_campaign_shot(c, si);
+        int e[SF_UNIT_MAX_REFS], r[SF_UNIT_MAX_REFS];
+        if (!sf_unit_identity_pick(c, s, e, r)) continue;
+        if (len < sizeof shots - 1)
+            len += (size_t)snprintf(shots + len, sizeof shots - len, "%s%s/%s", n ? ", " : "",
+                                    sf_campaign_sequence(c, s->sequence)->id, s->id);
+        n++;
+    }
+    if (!n) return SF_OK;
+    const struct sf_model_settings *ms = sf_campaign_model(c);
+    const char *model = opt->model_dir ? opt->model_dir : ms->config ? ms->config : ms->dir;
+    SF_ERROR("plan", "%s: shot%s %s show%s elements with reference images, but the model %s has "
+             "no VACE layers: use a Wan2.1-VACE model (model.config: tiny-vace, wan2.1-vace-1.3b "
+             "or wan2.1-vace-14b; for a test pipeline `shotfarm mkmodel --config tiny-vace`)",
+             sf_campaign_name(c), n > 1 ? "s" : "", shots, n > 1 ? "" : "s", model);
+    return SF_E_USAGE;
 }
 
 double sf_plan_vae_mem(const struct sf_plan_model *m, int width, int height)
@@ -231,6 +260,7 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
         if (st == -1) st = SF_E_NOMEM;
         if (st) goto out;
     }
+    SF_TRY(st, check_references(c, opt, &b.m));
 
     /* Totals, memory verdict (units on a worker group: CPU lanes use host memory), simulation. */
     out->peak_mem_unit = -1;

@@ -47,6 +47,13 @@ struct sf_render_job {
     uint32_t seed;                /* the shot's seed + take (Philox key) */
     int sampler, schedule;        /* sampler / schedule as the enum values of sf_sampler.h */
     double shift, guidance;
+    /* identity: bit a set when the references are encoded at aspect a's size */
+    int aspects;
+    /* denoise with references (Wan2.1-VACE): the shot's picks (sf_unit_identity_pick), each an
+     * identity job and the index of one of its element's references, in the conditioning's
+     * list order; n_refs leading latent frames are added while denoising and dropped after */
+    int n_refs;
+    int ref_job[SF_UNIT_MAX_REFS], ref_index[SF_UNIT_MAX_REFS];
     /* decode */
     int denoise_job;
     const void *data;             /* a kind's own, set by its prepare (borrowed) */

@@ -109,6 +109,23 @@ int sf_unit_kind_register(const struct sf_unit_kind *k);
 extern const struct sf_unit_kind sf_unit_text, sf_unit_identity, sf_unit_denoise, sf_unit_decode,
     sf_unit_assemble, sf_unit_master;
 
+/* The most references one shot is conditioned on (Wan2.1-VACE takes more, but every reference
+ * is a latent frame more for every step of the shot). */
+#define SF_UNIT_MAX_REFS 4
+
+/* The references shot s is conditioned on (docs/campaign.md § elements): the first reference of
+ * each of its elements in the shot's element order, then the second of each, and so on, until
+ * SF_UNIT_MAX_REFS. Fills element[i] (campaign element index) and ref[i] (its reference index);
+ * returns how many. Deterministic: a function of the campaign alone. */
+int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s,
+                          int element[SF_UNIT_MAX_REFS], int ref[SF_UNIT_MAX_REFS]);
+
+/* Reads reference `ref` of identity job `bank` as encoded at width x height into z (16, 1,
+ * height/8, width/8), the caller's. Main thread (HDF5). Fails with h5pack's statuses, logged
+ * with the file. */
+int sf_unit_identity_read(const struct sf_render_job *bank, int ref, int width, int height,
+                          float *z);
+
 /* ---- for a kind's `plan` (plan.c) ------------------------------------------------------- */
 
 /* Appends a unit of kind k: sequence index (-1 campaign-wide), FLOPs, the efficiency that turns

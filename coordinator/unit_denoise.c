@@ -21,6 +21,8 @@
 #include "sf_sampler.h"
 #include "sf_status.h"
 #include "sf_unit.h"
+#include "sf_vace.h"
+#include "sf_vae.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -46,9 +48,11 @@ static double dit_mem(const struct sf_plan_model *m, double tokens, int tp)
     return weights + act;
 }
 
-/* Per shot, rendered aspect and take: guided steps of the DiT (a third pass with references).
- * Depends on the shot's prompt and negative prompt text units (in that order: prepare reads
- * them so) and the identity units of its elements. */
+/* Per shot, rendered aspect and take: guided steps of the DiT. Depends on the shot's prompt and
+ * negative prompt text units (in that order: prepare reads them so) and the identity units of
+ * its elements. A VACE model runs its VACE blocks on a latent one frame longer per reference
+ * (sf_cost_dit_forward counts the blocks) and VAE-encodes the empty video twice (inactive and
+ * reactive halves of the conditioning) before the first step. */
 static int plan(struct sf_plan_builder *b)
 {
     const struct sf_campaign *c = b->c;
@@ -68,24 +72,30 @@ static int plan(struct sf_plan_builder *b)
                 with_refs = 1;
             }
         }
+        int pick_e[SF_UNIT_MAX_REFS], pick_r[SF_UNIT_MAX_REFS];
+        const int n_refs = with_refs ? sf_unit_identity_pick(c, s, pick_e, pick_r) : 0;
+        const int vace = b->m.dit.n_vace > 0;
         if (with_refs) b->p->uses_references = 1;
         if (s->n_dialogue) b->p->has_dialogue = 1;
-        int passes = with_refs ? 3 : 2;
         for (int a = 0; a < SF_ASPECT_COUNT; a++) {
             if (!sf_plan_renders_aspect(c, s->sequence, a)) continue;
             int w, h;
             sf_campaign_tier_size(tier, (enum sf_aspect)a, &w, &h);
             int64_t lf = (s->frames - 1) / 4 + 1, lh = h / 8, lw = w / 8;
-            double tokens = (double)sf_cost_dit_tokens(&b->m.dit, lf, lh, lw);
+            double tokens =
+                (double)sf_cost_dit_tokens(&b->m.dit, lf + (vace ? n_refs : 0), lh, lw);
             struct sf_cost_dit cd = sf_cost_dit_forward(&b->m.dit, (int64_t)tokens, 512);
             double mem = dit_mem(&b->m, tokens, b->opt->tp);
+            double cond = vace ? 2 * sf_cost_vae_encode(b->m.vae_dim, lf, lh, lw) : 0;
             for (int t = 0; t < s->takes; t++) {
                 int dn = sf_plan_add(b, &sf_unit_denoise, s->sequence,
-                                     cd.total * passes * tier->steps, b->opt->hw->eff_dit, mem,
+                                     cd.total * 2 * tier->steps, b->opt->hw->eff_dit, mem,
                                      deps, n_deps, "%s/%s take %d %s denoise", seq->id, s->id,
                                      t + 1, sf_aspect_name((enum sf_aspect)a));
                 if (dn < 0) return SF_E_NOMEM;
                 struct sf_plan_unit *u = &b->p->units[dn];
+                u->flops += cond; /* on the leader's VAE, at the VAE's efficiency */
+                u->seconds += cond / (b->dev_flops * b->opt->hw->eff_vae);
                 u->video_seconds = s->duration_ms / 1000.0;
                 u->shot = si, u->take = t, u->aspect = a;
             }
@@ -110,8 +120,23 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     j->latent[0] = (sh->frames - 1) / 4 + 1;
     j->latent[1] = j->height / 8;
     j->latent[2] = j->width / 8;
-    for (int k = 0; k < 3; k++)
-        if (j->latent[k] > s->max_latent[k]) s->max_latent[k] = j->latent[k];
+    /* the references: each pick's element has an identity job among the dependencies */
+    int pick_e[SF_UNIT_MAX_REFS], pick_r[SF_UNIT_MAX_REFS];
+    const int n_picks = sf_unit_identity_pick(c, sh, pick_e, pick_r);
+    j->n_refs = 0;
+    for (int k = 0; k < n_picks; k++)
+        for (int d = 0; d < s->sched[i].n_deps; d++) {
+            const struct sf_render_job *dj = &s->jobs[s->sched[i].deps[d]];
+            if (dj->kind == &sf_unit_identity && dj->element == pick_e[k]) {
+                j->ref_job[j->n_refs] = s->sched[i].deps[d];
+                j->ref_index[j->n_refs++] = pick_r[k];
+                break;
+            }
+        }
+    for (int k = 0; k < 3; k++) {
+        int64_t v = j->latent[k] + (k == 0 ? j->n_refs : 0); /* the DiT sees the references */
+        if (v > s->max_latent[k]) s->max_latent[k] = v;
+    }
     j->seed = sh->seed + (uint32_t)u->take;
     j->steps = t->steps;
     j->sampler = (int)t->sampler;
@@ -144,6 +169,14 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     sf_canon_f64(&cn, "guidance", j->guidance);
     sf_canon_str(&cn, "guidance_passes", sf_render_guidance_mode());
     sf_canon_int(&cn, "tp", s->tp);
+    if (j->n_refs) { /* absent without references: keys of shots without elements unchanged */
+        sf_canon_list_begin(&cn, "references", (size_t)j->n_refs);
+        for (int k = 0; k < j->n_refs; k++) {
+            sf_canon_str(&cn, "bank", s->jobs[j->ref_job[k]].key);
+            sf_canon_int(&cn, "ref", j->ref_index[k]);
+        }
+        sf_canon_list_end(&cn);
+    }
     sf_canon_end(&cn, d);
     sf_sha256_hex(d, j->key);
     return SF_OK;
@@ -281,11 +314,51 @@ static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
     return st;
 }
 
+/* The Wan2.1-VACE conditioning of job j into cond (sf_vace_cond_floats, the caller's), as
+ * `forward denoise` builds it (docs/forward.md § VACE) with no video and no mask: the leader
+ * reads the references' bank latents, VAE-encodes the empty video and sends the result to the
+ * group. The group learns first whether the leader succeeded, so a failure leaves nobody waiting
+ * in the broadcast. */
+static int build_vace(struct sf_render_worker *w, const struct sf_render_job *j, float *cond)
+{
+    int st = SF_OK;
+    float *ref_z = NULL;
+    const size_t zf = (size_t)16 * (size_t)(j->latent[1] * j->latent[2]);
+    if (w->leader) {
+        ref_z = malloc((j->n_refs ? (size_t)j->n_refs : 1) * zf * sizeof *ref_z);
+        st = ref_z ? sf_render_part_failed(&w->vae) : SF_E_NOMEM;
+        if (st == SF_OK && !w->vae.p)
+            st = sf_render_part_ready(&w->vae,
+                                      sf_vae_load(w->s->model_dir, (struct sf_vae **)&w->vae.p));
+        for (int k = 0; k < j->n_refs && st == SF_OK; k++)
+            st = sf_unit_identity_read(&w->s->jobs[j->ref_job[k]], j->ref_index[k], j->width,
+                                       j->height, ref_z + (size_t)k * zf);
+        if (st == SF_OK)
+            st = sf_vace_build_encoded(w->vae.p, j->frames, j->height, j->width, NULL, NULL,
+                                       ref_z, j->n_refs, cond);
+        free(ref_z);
+    }
+    if (!w->comm) return st;
+    double failed = st != SF_OK;
+    int cs = sf_comm_allreduce_sum_f64(w->comm, &failed, 1);
+    if (cs) return cs;
+    if (failed > 0) {
+        if (st == SF_OK)
+            SF_ERROR("render", "%s: the group leader could not build the VACE conditioning",
+                     j->name);
+        return st ? st : SF_E_IO;
+    }
+    return sf_comm_broadcast(w->comm, cond,
+                             sf_vace_cond_floats(j->frames, j->height, j->width, j->n_refs) *
+                                 sizeof *cond,
+                             0);
+}
+
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                const struct sf_render_report *r)
 {
     int st = SF_OK;
-    float *ctx = NULL, *neg = NULL, *noise = NULL;
+    float *ctx = NULL, *neg = NULL, *noise = NULL, *cond = NULL, *video = NULL;
     struct sf_sampler *s = NULL;
     int64_t ctx_rows = 0, neg_rows = 0;
     const struct sf_render_job *tj = &w->s->jobs[j->text_job], *nj = &w->s->jobs[j->neg_job];
@@ -301,20 +374,33 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     const struct sf_dit_config *cfg = sf_dit_get_config(w->dit.p);
     SF_TRY(st, read_context(tj->out, cfg, &ctx, &ctx_rows));
     SF_TRY(st, read_context(nj->out, cfg, &neg, &neg_rows));
-    const int64_t T = j->latent[0], H = j->latent[1], W = j->latent[2], plane = H * W;
+    /* the video's latent frames, and with references the n_refs frames in front of them */
+    const int nr = j->n_refs;
+    const int64_t V = j->latent[0], T = nr + V, H = j->latent[1], W = j->latent[2], plane = H * W;
     const int64_t n = (int64_t)cfg->in_dim * T * plane;
+    const int64_t thw[3] = {T, H, W};
+    if (nr && !cfg->n_vace) { /* render refuses such a campaign before anything runs */
+        SF_ERROR("render", "%s: references need a model with VACE layers (shotfarm mkmodel "
+                 "--config tiny-vace, or a Wan2.1-VACE model)", j->name);
+        st = SF_E_INVAL;
+        goto out;
+    }
+    if (cfg->n_vace) {
+        cond = malloc(sf_vace_cond_floats(j->frames, j->height, j->width, nr) * sizeof *cond);
+        if (!cond) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+        SF_TRY(st, build_vace(w, j, cond));
+        SF_TRY(st, sf_dit_set_vace(w->dit.p, cond, thw, NULL));
+    }
     noise = malloc((size_t)n * sizeof *noise);
     if (!noise) {
         st = SF_E_NOMEM;
         goto out;
     }
-    for (int c = 0; c < cfg->in_dim; c++)
-        for (int64_t f = 0; f < T; f++) {
-            struct sf_rng rng;
-            const uint64_t ids[3] = {(uint64_t)j->aspect, (uint64_t)f, (uint64_t)c};
-            sf_rng_init(&rng, j->seed, ids, 3);
-            sf_rng_normal(&rng, 0, noise + ((size_t)c * T + f) * plane, (size_t)plane);
-        }
+    /* without references, the ids of every plain latent: (aspect, frame, channel) */
+    sf_vace_noise(j->seed, (uint64_t)j->aspect, cfg->in_dim, nr, V, plane, noise);
     SF_TRY(st,
            sf_sampler_create((enum sf_sampler_kind)j->sampler, (enum sf_schedule_kind)j->schedule,
                              j->steps, j->shift, j->guidance, n, noise, &s));
@@ -344,15 +430,26 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     }
     while (fault_unit("SF_FAULT_STALL_UNIT", j->name))
         sleep(1);
-    const int64_t thw[3] = {T, H, W};
     SF_TRY(st, sf_denoise_run(w->dit.p, s, thw, ctx, ctx_rows, neg, neg_rows, -1, on_step, &p));
     if (!w->leader) goto out; /* the leader holds the same bits and writes them */
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
+    const float *full = sf_sampler_sample(s);
+    if (nr) { /* the reference frames lead; the latent decode reads is the video's alone */
+        video = malloc((size_t)(cfg->in_dim * V * plane) * sizeof *video);
+        if (!video) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+        for (int c = 0; c < cfg->in_dim; c++)
+            memcpy(video + (size_t)c * (size_t)(V * plane),
+                   full + ((size_t)c * (size_t)T + (size_t)nr) * (size_t)plane,
+                   (size_t)(V * plane) * sizeof *video);
+    }
     struct sf_h5_array a = {.name = "latent",
                             .dtype = SF_DTYPE_F32,
                             .ndim = 4,
-                            .shape = {cfg->in_dim, T, H, W},
-                            .data = sf_sampler_sample(s)};
+                            .shape = {cfg->in_dim, V, H, W},
+                            .data = nr ? video : full};
     struct sf_h5_attr at[] = {
         {.name = "unit", .type = SF_H5_STRING, .s = j->name},
         {.name = "seed", .type = SF_H5_INT, .i = j->seed},
@@ -370,6 +467,9 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
         SF_WARN("render", "%s: could not remove its checkpoints from %s", j->name,
                 w->s->ckpt_dir);
 out:
+    if (cond) sf_dit_set_vace(w->dit.p, NULL, NULL, NULL); /* cond is freed next */
+    free(cond);
+    free(video);
     free(ctx);
     free(neg);
     free(noise);

@@ -1,32 +1,242 @@
-/* unit_identity.c — the `identity` unit kind (sf_unit.h): an element's reference images (and
- * clip frames) VAE-encoded once into the identity bank, which every shot that names the element
- * depends on. Planned and priced today; rendering it is the identity issue's work, so render
- * logs these units as `skipped`. */
+/* unit_identity.c — the `identity` unit kind (sf_unit.h): the identity bank. One unit per element
+ * that a shot shows and that has reference images: each reference is decoded (libavformat,
+ * vae_image.c), fitted onto a white canvas of every size the element's shots render at and
+ * VAE-encoded once (sf_vace_encode_ref, exactly the reference part of Wan2.1-VACE's
+ * conditioning), into CACHE/identity/KEY.h5. Denoise units of the shots that show the element
+ * read those latents (unit_denoise.c); every group reads the same file.
+ * The subtle thing: the key is the SHA-256 of the reference files' bytes, the target sizes and
+ * the VAE's files, never of paths or the campaign, so a changed image re-encodes (and re-renders
+ * exactly the shots showing the element, whose keys include this one), a moved one does not. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cost.h"
+#include "sf_h5pack.h"
+#include "sf_hash.h"
+#include "sf_log.h"
 #include "sf_plan.h"
+#include "sf_render.h"
 #include "sf_status.h"
 #include "sf_unit.h"
+#include "sf_vace.h"
+#include "sf_vae.h"
+#include "sf_vae_image.h"
 
-/* One per element with references, at the tier's 16:9 size. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s,
+                          int element[SF_UNIT_MAX_REFS], int ref[SF_UNIT_MAX_REFS])
+{
+    int n = 0;
+    for (int r = 0; r < SF_CAMPAIGN_MAX_REFS && n < SF_UNIT_MAX_REFS; r++)
+        for (int k = 0; k < s->n_elements && n < SF_UNIT_MAX_REFS; k++)
+            if (r < sf_campaign_element(c, s->elements[k])->n_refs) {
+                element[n] = s->elements[k];
+                ref[n++] = r;
+            }
+    return n;
+}
+
+/* Bit a set when some shot showing element e renders aspect a (the sizes its references are
+ * encoded at). */
+static int element_aspects(const struct sf_campaign *c, int e)
+{
+    int mask = 0;
+    for (int si = 0; si < sf_campaign_n_shots(c); si++) {
+        const struct sf_shot *s = sf_campaign_shot(c, si);
+        for (int k = 0; k < s->n_elements; k++)
+            if (s->elements[k] == e)
+                for (int a = 0; a < SF_ASPECT_COUNT; a++)
+                    if (sf_plan_renders_aspect(c, s->sequence, a)) mask |= 1 << a;
+    }
+    return mask;
+}
+
+/* The distinct sizes of the aspects in mask (a square tier renders every aspect at one size),
+ * in aspect order; returns how many. */
+static int mask_sizes(const struct sf_tier *t, int mask, int w[SF_ASPECT_COUNT],
+                      int h[SF_ASPECT_COUNT])
+{
+    int n = 0;
+    for (int a = 0; a < SF_ASPECT_COUNT; a++) {
+        if (!(mask & 1 << a)) continue;
+        int cw, ch, seen = 0;
+        sf_campaign_tier_size(t, (enum sf_aspect)a, &cw, &ch);
+        for (int k = 0; k < n; k++)
+            seen |= w[k] == cw && h[k] == ch;
+        if (!seen) w[n] = cw, h[n++] = ch;
+    }
+    return n;
+}
+
+/* The bank's array of reference r at w x h: (16, 1, h/8, w/8), normalised. */
+static void array_name(int r, int w, int h, char *buf, size_t n)
+{
+    snprintf(buf, n, "ref%d.%dx%d", r, w, h);
+}
+
+/* ---- plan ---------------------------------------------------------------------------------- */
+
+/* One per element with references that a shot shows: a one-frame encode per reference and
+ * size. (The reference clip is not encoded yet: issue 22.) */
 static int plan(struct sf_plan_builder *b)
 {
     const struct sf_tier *tier = sf_campaign_tier(b->c, b->opt->tier);
     for (int e = 0; e < sf_campaign_n_elements(b->c); e++) {
         const struct sf_element *el = sf_campaign_element(b->c, e);
-        int frames = el->n_refs + (el->clip ? (int)(el->clip_seconds * 16) : 0);
-        if (!frames) continue;
-        int w = tier->width, h = tier->height;
-        double fl = el->n_refs * sf_cost_vae_encode(b->m.vae_dim, 1, h / 8, w / 8);
-        if (el->clip)
-            fl += sf_cost_vae_encode(b->m.vae_dim, (frames - el->n_refs - 1) / 4 + 1, h / 8, w / 8);
-        int u = sf_plan_add(b, &sf_unit_identity, -1, fl, b->opt->hw->eff_vae,
-                            sf_plan_vae_mem(&b->m, w, h), NULL, 0, "identity %s (%d refs%s)",
-                            el->id, el->n_refs, el->clip ? " + clip" : "");
+        int aspects = el->n_refs ? element_aspects(b->c, e) : 0;
+        if (!aspects) continue;
+        double fl = 0, mem = 0;
+        int w[SF_ASPECT_COUNT], h[SF_ASPECT_COUNT];
+        for (int k = 0, n = mask_sizes(tier, aspects, w, h); k < n; k++) {
+            fl += el->n_refs * sf_cost_vae_encode(b->m.vae_dim, 1, h[k] / 8, w[k] / 8);
+            double m = sf_plan_vae_mem(&b->m, w[k], h[k]);
+            if (m > mem) mem = m;
+        }
+        int u = sf_plan_add(b, &sf_unit_identity, -1, fl, b->opt->hw->eff_vae, mem, NULL, 0,
+                            "identity %s (%d refs)", el->id, el->n_refs);
         if (u < 0) return SF_E_NOMEM;
         b->p->units[u].element = e;
     }
     return SF_OK;
+}
+
+/* ---- prepare ------------------------------------------------------------------------------- */
+
+/* The cache file and its key: the VAE's key, each reference file's SHA-256 and the sizes. */
+static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
+                   const struct sf_plan_unit *u, const struct sf_campaign *c)
+{
+    const struct sf_element *el = sf_campaign_element(c, u->element);
+    const struct sf_tier *t = sf_campaign_tier(c, (enum sf_tier_kind)s->tier);
+    j->aspects = element_aspects(c, u->element);
+    struct sf_canon cn;
+    uint8_t d[SF_SHA256_BYTES];
+    sf_canon_begin(&cn, "shotfarm.unit.identity.v1");
+    sf_canon_str(&cn, "vae", s->vae_key);
+    sf_canon_list_begin(&cn, "refs", (size_t)el->n_refs);
+    for (int r = 0; r < el->n_refs; r++) {
+        uint8_t img[SF_SHA256_BYTES];
+        int st = sf_sha256_file(el->refs[r], img);
+        if (st != SF_OK) {
+            SF_ERROR("render", "%s: reference %d of element `%s` cannot be read; fix its path in "
+                     "the campaign's elements", el->refs[r], r + 1, el->id);
+            return st;
+        }
+        sf_canon_digest(&cn, NULL, img);
+    }
+    sf_canon_list_end(&cn);
+    int w[SF_ASPECT_COUNT], h[SF_ASPECT_COUNT];
+    const int n_sizes = mask_sizes(t, j->aspects, w, h);
+    sf_canon_list_begin(&cn, "sizes", (size_t)n_sizes);
+    for (int k = 0; k < n_sizes; k++) {
+        sf_canon_int(&cn, NULL, w[k]);
+        sf_canon_int(&cn, NULL, h[k]);
+    }
+    sf_canon_list_end(&cn);
+    sf_canon_end(&cn, d);
+    sf_sha256_hex(d, j->key);
+    snprintf(j->out, sizeof j->out, "%s/identity/%s.h5", s->cache, j->key);
+    return SF_OK;
+}
+
+/* ---- run ----------------------------------------------------------------------------------- */
+
+/* A bank file that verifies (h5pack checks its sidecar) and carries this unit's key. */
+static int output_ok(const struct sf_render_job *j)
+{
+    struct sf_h5pack *p = NULL;
+    char key[2 * SF_SHA256_HEX];
+    int ok = access(j->out, R_OK) == 0 && sf_h5pack_open(j->out, &p) == SF_OK &&
+             sf_h5pack_attr_string(p, "key", key, sizeof key) == SF_OK &&
+             strcmp(key, j->key) == 0;
+    sf_h5pack_close(p);
+    return ok;
+}
+
+static int run(struct sf_render_worker *w, const struct sf_render_job *j,
+               const struct sf_render_report *r)
+{
+    (void)r;
+    int st = SF_OK, n = 0;
+    const struct sf_campaign *c = w->s->campaign;
+    const struct sf_element *el = sf_campaign_element(c, j->element);
+    const struct sf_tier *t = sf_campaign_tier(c, (enum sf_tier_kind)w->s->tier);
+    struct sf_h5_array arr[SF_CAMPAIGN_MAX_REFS * SF_ASPECT_COUNT];
+    char names[SF_CAMPAIGN_MAX_REFS * SF_ASPECT_COUNT][48];
+    float *z[SF_CAMPAIGN_MAX_REFS * SF_ASPECT_COUNT] = {0}, *pix = NULL;
+    uint8_t *rgb = NULL;
+    if (output_ok(j)) { /* another render (or an earlier launch) encoded it */
+        SF_INFO("render", "%s: cached (%s)", j->name, j->out);
+        return SF_OK;
+    }
+    SF_TRY(st, sf_render_part_failed(&w->vae));
+    if (!w->vae.p)
+        SF_TRY(st, sf_render_part_ready(&w->vae, sf_vae_load(w->s->model_dir,
+                                                             (struct sf_vae **)&w->vae.p)));
+    for (int ri = 0; ri < el->n_refs; ri++) {
+        int iw = 0, ih = 0;
+        SF_TRY(st, sf_vae_image_read(el->refs[ri], &rgb, &iw, &ih));
+        pix = malloc((size_t)3 * (size_t)iw * (size_t)ih * sizeof *pix);
+        if (!pix) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+        sf_vae_frames_from_rgb8(rgb, 1, ih, iw, pix);
+        const struct sf_vace_image img = {pix, ih, iw};
+        int sw[SF_ASPECT_COUNT], sh[SF_ASPECT_COUNT];
+        for (int k = 0, n_sizes = mask_sizes(t, j->aspects, sw, sh); k < n_sizes; k++) {
+            const int cw = sw[k], ch = sh[k];
+            z[n] = malloc((size_t)16 * (size_t)(ch / 8) * (size_t)(cw / 8) * sizeof *z[n]);
+            if (!z[n]) {
+                st = SF_E_NOMEM;
+                goto out;
+            }
+            SF_TRY(st, sf_vace_encode_ref(w->vae.p, &img, ch, cw, z[n]));
+            array_name(ri, cw, ch, names[n], sizeof names[n]);
+            arr[n] = (struct sf_h5_array){.name = names[n],
+                                          .dtype = SF_DTYPE_F32,
+                                          .ndim = 4,
+                                          .shape = {16, 1, ch / 8, cw / 8},
+                                          .data = z[n]};
+            n++;
+        }
+        free(rgb), rgb = NULL;
+        free(pix), pix = NULL;
+    }
+    SF_TRY(st, sf_render_mkdirs(j->out, 1));
+    struct sf_h5_attr at[] = {
+        {.name = "unit", .type = SF_H5_STRING, .s = j->name},
+        {.name = "element", .type = SF_H5_STRING, .s = el->id},
+        {.name = "refs", .type = SF_H5_INT, .i = el->n_refs},
+        {.name = "key", .type = SF_H5_STRING, .s = j->key},
+    };
+    SF_TRY(st, sf_h5pack_write(j->out, arr, n, at, (int)(sizeof at / sizeof at[0])));
+    SF_INFO("render", "%s: %d reference latent(s) in %s", j->name, n, j->out);
+out:
+    for (size_t i = 0; i < sizeof z / sizeof z[0]; i++)
+        free(z[i]);
+    free(rgb);
+    free(pix);
+    return st;
+}
+
+int sf_unit_identity_read(const struct sf_render_job *bank, int ref, int width, int height,
+                          float *z)
+{
+    struct sf_h5pack *p = NULL;
+    char name[48];
+    array_name(ref, width, height, name, sizeof name);
+    int st = sf_h5pack_open(bank->out, &p);
+    if (st == SF_OK)
+        st = sf_h5pack_read(p, name, SF_DTYPE_F32, z,
+                            (size_t)16 * (size_t)(height / 8) * (size_t)(width / 8) * sizeof *z);
+    if (st != SF_OK)
+        SF_ERROR("render", "%s: no reference latent `%s` for %s (delete the file to encode the "
+                 "references again)", bank->out, name, bank->name);
+    sf_h5pack_close(p);
+    return st;
 }
 
 const struct sf_unit_kind sf_unit_identity = {
@@ -35,5 +245,7 @@ const struct sf_unit_kind sf_unit_identity = {
     .resource = SF_UNIT_GROUP,
     .ranks = SF_UNIT_LEADER,
     .plan = plan,
-    .skip_reason = "not part of render yet (identity bank)",
+    .prepare = prepare,
+    .run = run,
+    .output_ok = output_ok,
 };

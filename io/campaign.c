@@ -429,7 +429,9 @@ static const char *const lang_list[] = {"en", "es", "zh", "ja", "ko", NULL};
 static const char *const aspect_list[] = {"16:9", "9:16", "1:1", NULL};
 static const char *const codec_list[] = {"h264", "prores", "ffv1", NULL};
 static const char *const dtype_list[] = {"bf16", "fp16", "fp32", NULL};
-static const char *const config_list[] = {"tiny", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", NULL};
+static const char *const config_list[] = {"tiny",           "tiny-vace",        "wan2.1-t2v-1.3b",
+                                          "wan2.1-t2v-14b", "wan2.1-vace-1.3b", "wan2.1-vace-14b",
+                                          NULL};
 static const char *const sampler_list[] = {"unipc", "euler", NULL};
 static const char *const schedule_list[] = {"wan", "diffusers", NULL};
 

@@ -66,6 +66,19 @@ int sf_vace_build(struct sf_vae *vae, int64_t frames, int64_t height, int64_t wi
                   const float *video, const float *mask, const struct sf_vace_image *refs,
                   int n_refs, float *out);
 
+/* One reference fitted onto a white H x W canvas (sf_vace_place_ref), VAE-encoded as one frame
+ * and normalised into z (16, 1, H/8, W/8), the caller's: the reference's part of the
+ * conditioning, which depends on nothing else (the render farm's identity bank stores it).
+ * SF_E_INVAL (empty image, sizes not multiples of 16; logged), SF_E_NOMEM or the VAE's status. */
+int sf_vace_encode_ref(struct sf_vae *vae, const struct sf_vace_image *ref, int64_t height,
+                       int64_t width, float *z);
+/* sf_vace_build with the references already encoded by sf_vace_encode_ref at (height, width):
+ * ref_z (n_refs, 16, height/8, width/8) in the caller's list order (NULL when n_refs is 0).
+ * Bit-identical to sf_vace_build on the images; the same failures. */
+int sf_vace_build_encoded(struct sf_vae *vae, int64_t frames, int64_t height, int64_t width,
+                          const float *video, const float *mask, const float *ref_z, int n_refs,
+                          float *out);
+
 /* Noise keys of a VACE latent (docs/forward.md § VACE, "Noise keys"). A video latent frame f
  * keeps the ids render uses for every latent, (aspect, f, channel) with f counted from the
  * video's first latent frame, so the video's noise is the same with or without references.

@@ -102,10 +102,9 @@ static void put_latent(const float *z, int64_t n, int64_t hw, int c0, int64_t T,
                (size_t)(n * hw) * sizeof *out);
 }
 
-int sf_vace_build(struct sf_vae *vae, int64_t F, int64_t H, int64_t W, const float *video,
-                  const float *mask, const struct sf_vace_image *refs, int n_refs, float *out)
+/* The size rule of every conditioning (logged once, naming what to fix). */
+static int check_size(int64_t F, int64_t H, int64_t W, int n_refs)
 {
-    int st = SF_OK;
     if (F < 1 || (F - 1) % 4 || H <= 0 || W <= 0 || H % 16 || W % 16 || n_refs < 0 ||
         n_refs > SF_VACE_MAX_REFS) {
         SF_ERROR("vace",
@@ -114,11 +113,31 @@ int sf_vace_build(struct sf_vae *vae, int64_t F, int64_t H, int64_t W, const flo
                  (long long)F, (long long)H, (long long)W, n_refs, SF_VACE_MAX_REFS);
         return SF_E_INVAL;
     }
-    for (int r = 0; r < n_refs; r++)
-        if (!refs[r].rgb || refs[r].height <= 0 || refs[r].width <= 0) {
-            SF_ERROR("vace", "reference %d is empty: give a (3, height, width) image", r);
-            return SF_E_INVAL;
-        }
+    return SF_OK;
+}
+
+int sf_vace_encode_ref(struct sf_vae *vae, const struct sf_vace_image *ref, int64_t H, int64_t W,
+                       float *z)
+{
+    if (!ref->rgb || ref->height <= 0 || ref->width <= 0) {
+        SF_ERROR("vace", "a reference is empty: give a (3, height, width) image");
+        return SF_E_INVAL;
+    }
+    if (H <= 0 || W <= 0 || H % 16 || W % 16) return check_size(1, H, W, 0);
+    float *canvas = malloc((size_t)(3 * H * W) * sizeof *canvas);
+    if (!canvas) return SF_E_NOMEM;
+    sf_vace_place_ref(ref, H, W, canvas);
+    int st = sf_vae_encode(vae, canvas, 1, H, W, z);
+    if (st == SF_OK) sf_vae_normalize(vae, z, 1, H / 8, W / 8);
+    free(canvas);
+    return st;
+}
+
+int sf_vace_build_encoded(struct sf_vae *vae, int64_t F, int64_t H, int64_t W, const float *video,
+                          const float *mask, const float *ref_z, int n_refs, float *out)
+{
+    int st = check_size(F, H, W, n_refs);
+    if (st) return st;
     const int64_t h = H / 8, w = W / 8, hw = h * w, Tl = (F + 3) / 4, T = n_refs + Tl;
     const size_t px = (size_t)(3 * F * H * W);
     float *split = malloc(px * sizeof *split);
@@ -142,15 +161,26 @@ int sf_vace_build(struct sf_vae *vae, int64_t F, int64_t H, int64_t W, const flo
     }
     fold_mask(mask, F, H, W, T, n_refs, out);
     /* reference r lands at frame n_refs - 1 - r: the pipeline prepends them in list order */
-    for (int r = 0; r < n_refs; r++) {
-        sf_vace_place_ref(&refs[r], H, W, split);
-        if ((st = sf_vae_encode(vae, split, 1, H, W, z)) != SF_OK) goto out;
-        sf_vae_normalize(vae, z, 1, h, w);
-        put_latent(z, 1, hw, 0, T, n_refs - 1 - r, out);
-    }
+    for (int r = 0; r < n_refs; r++)
+        put_latent(ref_z + (size_t)r * Z * (size_t)hw, 1, hw, 0, T, n_refs - 1 - r, out);
 out:
     free(split);
     free(z);
+    return st;
+}
+
+int sf_vace_build(struct sf_vae *vae, int64_t F, int64_t H, int64_t W, const float *video,
+                  const float *mask, const struct sf_vace_image *refs, int n_refs, float *out)
+{
+    int st = check_size(F, H, W, n_refs);
+    if (st) return st;
+    const size_t zf = (size_t)Z * (size_t)(H / 8) * (size_t)(W / 8);
+    float *ref_z = malloc((n_refs ? (size_t)n_refs : 1) * zf * sizeof *ref_z);
+    if (!ref_z) return SF_E_NOMEM;
+    for (int r = 0; r < n_refs && st == SF_OK; r++)
+        st = sf_vace_encode_ref(vae, &refs[r], H, W, ref_z + (size_t)r * zf);
+    if (st == SF_OK) st = sf_vace_build_encoded(vae, F, H, W, video, mask, ref_z, n_refs, out);
+    free(ref_z);
     return st;
 }
 

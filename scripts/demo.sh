@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh — renders the demo campaign (examples/demo/) on the embedded default: CPU, a tiny
-# random-weight pipeline made by `shotfarm mkmodel` (DiT, umT5 text encoder, Wan-VAE) and the
+# random-weight Wan2.1-VACE pipeline made by `shotfarm mkmodel` (DiT with VACE layers, umT5 text
+# encoder, Wan-VAE) that conditions each shot on its elements' reference images, and the
 # committed test tokenizer, as one MPI job of SF_DEMO_NP ranks (default 2). The frames are noise
 # shaped by random weights: the demo shows the farm working, not a trained model.
 #   SF_BUILD_DIR  build directory (default: build)     SF_DEMO_OUT  output folder (default: out/demo)
@@ -19,17 +20,19 @@ echo
 # 2. What it will cost and when it will be done, before anything runs (docs/plan.md).
 "$sf" plan examples/demo/campaign.yaml --tier draft
 echo
-# 3. A tiny random-weight pipeline (config tiny, fp32, VAE base width 8): made once.
-[ -f "$out/model/model_index.json" ] ||
-    "$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$out/model"
-# 4. Render: prompt encodings (cached in $out/cache), denoising, VAE decode, FFV1 shot files,
+# 3. A tiny random-weight Wan2.1-VACE pipeline (config tiny-vace, fp32, VAE base width 8): made
+#    once. VACE layers take the elements' reference images (the identity bank).
+[ -f "$out/vace-model/model_index.json" ] ||
+    "$sf" mkmodel --config tiny-vace --dtype fp32 --vae-dim 8 -o "$out/vace-model"
+# 4. Render: prompt encodings and the identity bank (cached in $out/cache), denoising
+#    conditioned on the references of each shot's elements, VAE decode, FFV1 shot files,
 #    and assembly into the deliverables (docs/deliverables.md).
 #    Open MPI refuses root without these; oversubscribe so the ranks fit on a small machine.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 export SF_THREADS=${SF_THREADS:-1}
 rc=0
-mpirun -np "$np" "$sf" render examples/demo/campaign.yaml -o "$out/run" --model "$out/model" \
+mpirun -np "$np" "$sf" render examples/demo/campaign.yaml -o "$out/run" --model "$out/vace-model" \
     --tokenizer examples/models/tokenizer.json --cache "$out/cache" || rc=$?
 echo
 "$sf" status "$out/run"

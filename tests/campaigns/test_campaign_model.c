@@ -115,7 +115,7 @@ static void test_demo(void)
     sf_campaign_tier_size(sf_campaign_tier(c, SF_TIER_FINAL), SF_ASPECT_1_1, &w, &h);
     CHECK(w == 80 && h == 80); /* sqrt(128*64) = 90.5 -> 80 */
     const struct sf_model_settings *m = sf_campaign_model(c);
-    CHECK_STR(m->config, "tiny");
+    CHECK_STR(m->config, "tiny-vace");
     CHECK_STR(m->dtype, "fp32");
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
     CHECK(dl->fps.num == 24000 && dl->fps.den == 1001);
