@@ -5,8 +5,11 @@
 # disclosure, and deliverables.json (names, versions, SHA-256 of every file).
 . "$(dirname "$0")/../render/common.sh"
 cp -r "$src/examples/demo" "$work/demo"
+# the demo's shots show elements with references: a VACE pipeline (tiny-vace), as scripts/demo.sh
+"$sf" mkmodel --config tiny-vace --dtype fp32 --vae-dim 8 -o "$work/vace" 2>"$work/mkvace.log" \
+    || { cat "$work/mkvace.log"; exit 1; }
 SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \
-    --model "$work/model" --tokenizer "$tokenizer" --cache "$work/cache" \
+    --model "$work/vace" --tokenizer "$tokenizer" --cache "$work/cache" \
     >"$work/run.out" 2>"$work/run.log"
 rc=$?
 [ $rc = 0 ] || { tail -5 "$work/run.log"; die "demo render exited $rc"; }
@@ -81,7 +84,7 @@ PY
 # a second launch delivers nothing new and keeps every file as it was
 before=$(stat -c '%n %i %Y' "$work/run/out/"*.mp4 "$work/run/out/"*.mov | md5sum)
 SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \
-    --model "$work/model" --tokenizer "$tokenizer" --cache "$work/cache" \
+    --model "$work/vace" --tokenizer "$tokenizer" --cache "$work/cache" \
     >"$work/run2.out" 2>"$work/run2.log" || die "the second launch exited $?"
 [ "$(stat -c '%n %i %Y' "$work/run/out/"*.mp4 "$work/run/out/"*.mov | md5sum)" = "$before" ] ||
     die "a second launch touched the deliverables"
