@@ -108,6 +108,10 @@ struct sf_render_part {
 };
 /* SF_OK, or the status of the part's earlier failed load (its cause logged again). */
 int sf_render_part_failed(const struct sf_render_part *p);
+/* Whether path is an h5pack file that verifies (its sidecar) and carries the root attribute
+ * `key` equal to key: the output_ok of kinds that write HDF5 (denoise latents, the identity
+ * bank). Main thread (HDF5). */
+int sf_render_h5_has_key(const char *path, const char *key);
 /* Records the outcome st of loading p (and its cause when it failed); returns st. */
 int sf_render_part_ready(struct sf_render_part *p, int st);
 

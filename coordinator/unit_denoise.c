@@ -483,13 +483,7 @@ out:
 /* A latent file that verifies (h5pack checks its sidecar) and carries this unit's key. */
 static int output_ok(const struct sf_render_job *j)
 {
-    struct sf_h5pack *p = NULL;
-    char key[2 * SF_SHA256_HEX];
-    int ok = access(j->out, R_OK) == 0 && sf_h5pack_open(j->out, &p) == SF_OK &&
-             sf_h5pack_attr_string(p, "key", key, sizeof key) == SF_OK &&
-             strcmp(key, j->key) == 0;
-    sf_h5pack_close(p);
-    return ok;
+    return sf_render_h5_has_key(j->out, j->key);
 }
 
 const struct sf_unit_kind sf_unit_denoise = {

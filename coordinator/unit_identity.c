@@ -22,8 +22,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s,
                           int element[SF_UNIT_MAX_REFS], int ref[SF_UNIT_MAX_REFS])
@@ -146,13 +144,7 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
 /* A bank file that verifies (h5pack checks its sidecar) and carries this unit's key. */
 static int output_ok(const struct sf_render_job *j)
 {
-    struct sf_h5pack *p = NULL;
-    char key[2 * SF_SHA256_HEX];
-    int ok = access(j->out, R_OK) == 0 && sf_h5pack_open(j->out, &p) == SF_OK &&
-             sf_h5pack_attr_string(p, "key", key, sizeof key) == SF_OK &&
-             strcmp(key, j->key) == 0;
-    sf_h5pack_close(p);
-    return ok;
+    return sf_render_h5_has_key(j->out, j->key);
 }
 
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,

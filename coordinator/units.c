@@ -9,6 +9,7 @@
 #include "sf_comm.h"
 #include "sf_denoise.h"
 #include "sf_dit.h"
+#include "sf_h5pack.h"
 #include "sf_log.h"
 #include "sf_status.h"
 #include "sf_tokenizer.h"
@@ -102,6 +103,16 @@ int sf_render_part_ready(struct sf_render_part *p, int st)
         snprintf(p->cause, sizeof p->cause, "%s", sf_log_first_error());
     }
     return st;
+}
+
+int sf_render_h5_has_key(const char *path, const char *key)
+{
+    struct sf_h5pack *p = NULL;
+    char got[2 * SF_SHA256_HEX];
+    int ok = access(path, R_OK) == 0 && sf_h5pack_open(path, &p) == SF_OK &&
+             sf_h5pack_attr_string(p, "key", got, sizeof got) == SF_OK && strcmp(got, key) == 0;
+    sf_h5pack_close(p);
+    return ok;
 }
 
 int sf_render_part_failed(const struct sf_render_part *p)
