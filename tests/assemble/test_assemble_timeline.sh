@@ -8,8 +8,10 @@
 . "$(dirname "$0")/../render/common.sh"
 export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
 
-# campaign FPS CONFORM TAKE: writes $work/c.yaml
+# campaign FPS CONFORM TAKE [CUTS]: writes $work/c.yaml (CUTS: seq's cuts mapping, e.g.
+# '{"5": [b, a]}')
 campaign() {
+    local cuts=${4:-"{}"}
     cat >"$work/c.yaml" <<EOF
 version: 1
 campaign: timeline
@@ -23,6 +25,7 @@ sequences:
     shots:
       - {id: a, prompt: "a red kite", duration: 3, takes: 2, selected_take: $3}
       - {id: b, prompt: "a blue boat", duration: 3}
+    cuts: $cuts
   - id: other
     aspect: "16:9"
     shots:
@@ -149,5 +152,23 @@ assert all(f["version"] == 1 and f["current"] for f in files if "_other_" in f["
 assert all(f["path"].endswith("_v2.mkv") or f["path"].endswith("_v2.mp4") for f in seq if f["version"] == 2)
 PY
 check "$work/r25-repeat" 25 repeat 2
+
+# a changed cuts entry: only that length's assembly runs again (version 3), no shot, no master
+campaign 25 repeat 2 '{"5": [b, a]}'
+"$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/r25-repeat" --model "$work/model" \
+    --tokenizer "$tokenizer" --cache "$work/cache" >"$work/cut.out" 2>"$work/cut.log"
+rc=$?
+[ $rc = 0 ] || { tail -5 "$work/cut.log"; die "render with a changed cut exited $rc"; }
+python3 - "$work/r25-repeat" <<'PY' || die "a changed cuts entry"
+import json, sys
+run = sys.argv[1]
+ev = [json.loads(l) for l in open(run + "/events.jsonl")]
+last = max(i for i, e in enumerate(ev) if e["event"] == "run")
+ran = sorted(e["unit"] for e in ev[last:] if e["event"] == "dispatched")
+assert ran == ["seq 16:9 5s assemble (2 languages)"], ran
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+cur = [f for f in files if f["current"] and f["type"] == "spot" and "_seq_" in f["name"]]
+assert len(cur) == 4 and all(f["version"] == 3 for f in cur), cur
+PY
 [ $fail = 0 ] && echo "assemble_timeline: ok"
 exit $fail
