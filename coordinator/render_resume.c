@@ -247,7 +247,8 @@ static int signalled(const char *rundir, int attempt, const char *unit)
  * RUNDIR/.lock guarantees here. The shared cache is left alone: other renders may be writing. */
 static void sweep_temporaries(const char *rundir)
 {
-    static const char *const dirs[] = {"", "/ckpt", "/latents", "/shots", "/out", "/out/.units"};
+    static const char *const dirs[] = {"",     "/ckpt",       "/latents",  "/shots",
+                                       "/out", "/out/.units", "/out/shots"};
     for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
         char dir[SF_RENDER_PATH_MAX + 16];
         snprintf(dir, sizeof dir, "%s%s", rundir, dirs[k]);

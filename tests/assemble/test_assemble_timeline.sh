@@ -8,8 +8,10 @@
 . "$(dirname "$0")/../render/common.sh"
 export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
 
-# campaign FPS CONFORM TAKE: writes $work/c.yaml
+# campaign FPS CONFORM TAKE [CUTS]: writes $work/c.yaml (CUTS: seq's cuts mapping, e.g.
+# '{"5": [b, a]}')
 campaign() {
+    local cuts=${4:-"{}"}
     cat >"$work/c.yaml" <<EOF
 version: 1
 campaign: timeline
@@ -23,6 +25,7 @@ sequences:
     shots:
       - {id: a, prompt: "a red kite", duration: 3, takes: 2, selected_take: $3}
       - {id: b, prompt: "a blue boat", duration: 3}
+    cuts: $cuts
   - id: other
     aspect: "16:9"
     shots:
@@ -32,17 +35,21 @@ deliverables: {aspects: ["16:9"], lengths: [5], languages: [en, es], codecs: [ff
 EOF
 }
 
-# check RUN FPS CONFORM: every delivery frame of seq's :05 against the rule
+# check RUN FPS CONFORM [TAKE]: every delivery frame of seq's :05 against the rule; the shot
+# masters of a 3 s shot: 3 s at the rate plus the tail handle the render has
 check() {
-    local run=$1 fps=$2 conform=$3
-    python3 - "$run" "$fps" "$conform" <<'PY' || die "time line at $fps ($conform)"
+    local run=$1 fps=$2 conform=$3 take=${4:-1}
+    python3 - "$run" "$fps" "$conform" "$take" <<'PY' || die "time line at $fps ($conform)"
 import json, subprocess, sys
 from fractions import Fraction
-run, fps, conform = sys.argv[1], sys.argv[2], sys.argv[3]
+run, fps, conform, take = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 r = {"23.976": Fraction(24000, 1001), "25": Fraction(25), "29.97": Fraction(30000, 1001)}[fps]
 nominal = {"23.976": 24, "25": 25, "29.97": 30}[fps]
 files = json.load(open(run + "/out/deliverables.json"))["files"]
-cur = {f["name"] + "." + f["codec"]: f for f in files if f["current"]}
+cur = {f["name"] + "." + f["codec"]: f for f in files if f["current"] and f["type"] == "spot"}
+masters = {f["name"]: f for f in files if f["current"] and f["type"] == "shot master"}
+assert {"timeline_seq_a_16x9_take%d" % take, "timeline_seq_b_16x9_take1",
+        "timeline_other_c_16x9_take1"} <= set(masters) and len(masters) == 2 + take, sorted(masters)
 names = sorted(cur)
 assert set(names) == {"TL%04d_timeline_%s_16x9_5s_%s.%s" % (i + 1, s, l, c)
                    for i, s in enumerate(("seq", "other")) for l in ("en", "es") for c in ("ffv1", "h264")}, names
@@ -103,6 +110,10 @@ for f in range(n):
     if k != want_k or abs(R - want_r) > 1.5:
         bad.append((f, k, round(R, 1), want_k, float(want_r)))
 assert not bad, "frames from the wrong source (frame, shot, R, want shot, want R): %s" % bad[:8]
+for name, f in masters.items():
+    body = (6 if "_c_" in name else 3) * r.numerator // r.denominator
+    have = (97 if "_c_" in name else 49) * r.numerator // (16 * r.denominator)
+    assert f["frames"] == min(max(have, body), body + 12) and f["codec"] == "prores", (name, f)
 PY
 }
 
@@ -129,14 +140,35 @@ run = sys.argv[1]
 ev = [json.loads(l) for l in open(run + "/events.jsonl")]
 last = max(i for i, e in enumerate(ev) if e["event"] == "run")
 ran = sorted(e["unit"] for e in ev[last:] if e["event"] == "dispatched")
-assert ran == ["seq 16:9 5s assemble (2 languages)"], ran
+assert ran == ["seq 16:9 5s assemble (2 languages)", "seq/a take 2 16:9 master"], ran
 files = json.load(open(run + "/out/deliverables.json"))["files"]
-seq = [f for f in files if "_seq_" in f["name"]]
+seq = [f for f in files if "_seq_" in f["name"] and f["type"] == "spot"]
+# the master of shot a is now its take 2 (a new name, version 1); take 1's stays, not current
+ma = sorted((f["name"], f["current"]) for f in files if f["type"] == "shot master" and "_seq_a_" in f["name"])
+assert ma == [("timeline_seq_a_16x9_take1", True), ("timeline_seq_a_16x9_take2", True)], ma
 assert sorted((f["version"], f["current"]) for f in seq) == [(1, False)] * 4 + [(2, True)] * 4, seq
 assert all(os.path.exists(f["path"]) for f in seq)
 assert all(f["version"] == 1 and f["current"] for f in files if "_other_" in f["name"])
 assert all(f["path"].endswith("_v2.mkv") or f["path"].endswith("_v2.mp4") for f in seq if f["version"] == 2)
 PY
-check "$work/r25-repeat" 25 repeat
+check "$work/r25-repeat" 25 repeat 2
+
+# a changed cuts entry: only that length's assembly runs again (version 3), no shot, no master
+campaign 25 repeat 2 '{"5": [b, a]}'
+"$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/r25-repeat" --model "$work/model" \
+    --tokenizer "$tokenizer" --cache "$work/cache" >"$work/cut.out" 2>"$work/cut.log"
+rc=$?
+[ $rc = 0 ] || { tail -5 "$work/cut.log"; die "render with a changed cut exited $rc"; }
+python3 - "$work/r25-repeat" <<'PY' || die "a changed cuts entry"
+import json, sys
+run = sys.argv[1]
+ev = [json.loads(l) for l in open(run + "/events.jsonl")]
+last = max(i for i, e in enumerate(ev) if e["event"] == "run")
+ran = sorted(e["unit"] for e in ev[last:] if e["event"] == "dispatched")
+assert ran == ["seq 16:9 5s assemble (2 languages)"], ran
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+cur = [f for f in files if f["current"] and f["type"] == "spot" and "_seq_" in f["name"]]
+assert len(cur) == 4 and all(f["version"] == 3 for f in cur), cur
+PY
 [ $fail = 0 ] && echo "assemble_timeline: ok"
 exit $fail

@@ -84,7 +84,8 @@ sys.path.insert(0, "$here")
 import faultlib
 ev = dict(faultlib.launches(*sys.argv[1:3]))["prompt"]
 ran = {e["unit"] for e in ev if e["event"] == "started"}
-want = {"alpha/two take 1 16:9 denoise", "alpha/two take 1 16:9 decode"}
+want = {"alpha/two take 1 16:9 denoise", "alpha/two take 1 16:9 decode",
+        "alpha/two take 1 16:9 master"}
 assert want <= ran, "not re-rendered: %s" % sorted(want - ran)
 # the assembly of sequence alpha contains the shot: it is made again (as a new version)
 other = [u for u in ran if u not in want and not u.startswith("encode prompt \"A paper boat")
@@ -103,11 +104,17 @@ python3 - "$work/run" <<'PY' || die "edited prompt: deliverable versions"
 import json, os, sys
 run = sys.argv[1]
 files = json.load(open(run + "/out/deliverables.json"))["files"]
-alpha = sorted((f["version"], f["current"], f["path"]) for f in files if "_alpha_" in f["name"])
+alpha = sorted((f["version"], f["current"], f["path"]) for f in files
+               if "_alpha_" in f["name"] and f["type"] == "spot")
 assert [(v, c) for v, c, _ in alpha] == [(1, False), (2, True)], alpha
 assert alpha[1][2].endswith("_alpha_16x9_3s_en_v2.mkv") and all(os.path.exists(p) for _, _, p in alpha), alpha
 beta = [(f["version"], f["current"]) for f in files if "_beta_" in f["name"]]
 assert beta and all(b == (1, True) for b in beta), beta
+# the edited shot's master: version 2, current; the other shots' masters untouched
+two = sorted((f["version"], f["current"]) for f in files if "_alpha_two_" in f["name"])
+assert two == [(1, False), (2, True)], two
+assert all((f["version"], f["current"]) == (1, True) for f in files
+           if f["type"] == "shot master" and "_alpha_two_" not in f["name"])
 PY
 run_to_end fresh-prompt 1 2
 [ "$(frames run)" = "$(frames fresh-prompt)" ] || die "edited prompt: frames differ from a fresh render of the edited campaign"
