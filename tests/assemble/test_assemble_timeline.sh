@@ -117,23 +117,27 @@ for name, f in masters.items():
 PY
 }
 
+# render_to NAME TAG: renders $work/c.yaml into $work/NAME at -np 2; logs in $work/TAG.log
+render_to() {
+    "$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/$1" --model "$work/model" \
+        --tokenizer "$tokenizer" --cache "$work/cache" >"$work/$2.out" 2>"$work/$2.log"
+    rc=$?
+    [ $rc = 0 ] || tail -5 "$work/$2.log"
+}
+
 for spec in "23.976 repeat" "25 repeat" "29.97 repeat" "29.97 blend"; do
     set -- $spec
     campaign "$1" "$2" 1
     name="r${1/./}-$2"
-    "$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/$name" --model "$work/model" \
-        --tokenizer "$tokenizer" --cache "$work/cache" >"$work/$name.out" 2>"$work/$name.log"
-    rc=$?
-    [ $rc = 0 ] || { tail -5 "$work/$name.log"; die "render at $1 ($2) exited $rc"; continue; }
+    render_to "$name" "$name"
+    [ $rc = 0 ] || { die "render at $1 ($2) exited $rc"; continue; }
     check "$work/$name" "$1" "$2"
 done
 
 # a changed selected_take: only seq's assembly runs again (both takes exist), as version 2
 campaign 25 repeat 2
-"$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/r25-repeat" --model "$work/model" \
-    --tokenizer "$tokenizer" --cache "$work/cache" >"$work/take.out" 2>"$work/take.log"
-rc=$?
-[ $rc = 0 ] || { tail -5 "$work/take.log"; die "render with selected_take 2 exited $rc"; }
+render_to r25-repeat take
+[ $rc = 0 ] || die "render with selected_take 2 exited $rc"
 python3 - "$work/r25-repeat" <<'PY' || die "a changed selected_take"
 import json, os, sys
 run = sys.argv[1]
@@ -155,10 +159,8 @@ check "$work/r25-repeat" 25 repeat 2
 
 # a changed cuts entry: only that length's assembly runs again (version 3), no shot, no master
 campaign 25 repeat 2 '{"5": [b, a]}'
-"$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/r25-repeat" --model "$work/model" \
-    --tokenizer "$tokenizer" --cache "$work/cache" >"$work/cut.out" 2>"$work/cut.log"
-rc=$?
-[ $rc = 0 ] || { tail -5 "$work/cut.log"; die "render with a changed cut exited $rc"; }
+render_to r25-repeat cut
+[ $rc = 0 ] || die "render with a changed cut exited $rc"
 python3 - "$work/r25-repeat" <<'PY' || die "a changed cuts entry"
 import json, sys
 run = sys.argv[1]
