@@ -16,7 +16,6 @@
 #include "sf_log.h"
 #include "sf_plan.h"
 #include "sf_render.h"
-#include "sf_rng.h"
 #include "sf_safetensors.h"
 #include "sf_sampler.h"
 #include "sf_status.h"
