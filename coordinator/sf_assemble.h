@@ -35,6 +35,9 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
 int sf_assemble_output_ok(const struct sf_render_job *j);
 /* Removes the unit's record only: delivered files are never removed. */
 void sf_assemble_remove_record(const struct sf_render_job *j);
+/* Seconds to deliver `frames` pictures of width x height in codec c at tier (plan's estimate,
+ * from the encoders' measured throughput and the units' encoder threads). */
+double sf_assemble_seconds(enum sf_codec c, int tier, int64_t frames, int width, int height);
 /* Delivery size of aspect a at `resolution` (the short side). */
 void sf_assemble_size(int resolution, int a, int *w, int *h);
 /* "16x9" for file names. */

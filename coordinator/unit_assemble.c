@@ -52,6 +52,11 @@ static double codec_pixels_per_second(enum sf_codec c, int tier)
     }
 }
 
+double sf_assemble_seconds(enum sf_codec c, int tier, int64_t frames, int width, int height)
+{
+    return (double)frames * width * height / (THREADS * codec_pixels_per_second(c, tier));
+}
+
 const char *const sf_plan_encoder_source =
     "encoders per thread, measured (BENCHMARKS.md § Assembly, 1080p): h264 26.7 (draft, "
     "veryfast) / 9.1 (final, medium), prores HQ 7.9, ffv1 12.7 Mpixel/s, 2 threads per unit";
@@ -131,8 +136,7 @@ static int plan(struct sf_plan_builder *b)
                 double secs = 0;
                 for (int cc = 0; cc < SF_CODEC_COUNT; cc++)
                     if (dl->codecs[cc])
-                        secs += (double)frames * w * h /
-                                (THREADS * codec_pixels_per_second((enum sf_codec)cc, b->opt->tier));
+                        secs += sf_assemble_seconds((enum sf_codec)cc, b->opt->tier, frames, w, h);
                 char len[16];
                 length_tag(c, li, len, sizeof len);
                 int u = sf_plan_add(b, &sf_unit_assemble, q, 0, 0, 6.0 * w * h * 4, deps, n_deps,
@@ -303,8 +307,8 @@ struct file_out {
     long long bytes;
 };
 
-static int record_files(const struct sf_render_job *j, const struct sf_deliver_opts *dopt,
-                        const struct file_out *fo, int n, struct sf_jw *w)
+static void record_files(const struct sf_render_job *j, const struct sf_deliver_opts *dopt,
+                         const struct file_out *fo, int n, struct sf_jw *w)
 {
     for (int i = 0; i < n; i++) {
         sf_jw_obj_begin(w);
@@ -330,6 +334,25 @@ static int record_files(const struct sf_render_job *j, const struct sf_deliver_o
         sf_jw_key(w, "audio_samples"), sf_jw_int(w, sf_deliver_samples(dopt->frames, dopt->fps));
         sf_jw_obj_end(w);
     }
+}
+
+/* Reads RUNDIR/out/deliverables.json into *doc (NULL when there is none yet). SF_E_FORMAT, with
+ * one line naming the file and the fix, when it does not parse. */
+static int load_index(const struct sf_render_setup *s, char **text, struct sf_json_doc **doc)
+{
+    char path[SF_RENDER_PATH_MAX + 32], err[160];
+    size_t len = 0;
+    *text = NULL;
+    *doc = NULL;
+    snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
+    if (!sf_file_is_regular(path)) return SF_OK;
+    int st = sf_file_read_all(path, 64u << 20, text, &len);
+    if (st) return st;
+    if (!(*doc = sf_json_parse(*text, len, err, sizeof err))) {
+        SF_ERROR("assemble", "%s: %s; it was edited or damaged: move it away and render again "
+                 "(the files it listed stay in %s/out)", path, err, s->rundir);
+        return SF_E_FORMAT;
+    }
     return SF_OK;
 }
 
@@ -340,7 +363,7 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
 {
     int st = SF_OK;
     char path[SF_RENDER_PATH_MAX + 32], lock[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
-    size_t len = 0, blen = 0;
+    size_t blen = 0;
     struct sf_json_doc *doc = NULL;
     snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
     snprintf(lock, sizeof lock, "%s/out/.deliverables.lock", s->rundir);
@@ -350,16 +373,7 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
         st = sf_err_errno(errno, "lock", lock);
         goto out;
     }
-    if (sf_file_is_regular(path)) {
-        SF_TRY(st, sf_file_read_all(path, 64u << 20, &text, &len));
-        char err[160];
-        if (!(doc = sf_json_parse(text, len, err, sizeof err))) {
-            SF_ERROR("assemble", "%s: %s; it was edited or damaged: move it away and render "
-                     "again (the files it listed stay in %s/out)", path, err, s->rundir);
-            st = SF_E_FORMAT;
-            goto out;
-        }
-    }
+    SF_TRY(st, load_index(s, &text, &doc)); /* again: other units may have written since */
     FILE *f = open_memstream(&buf, &blen);
     if (!f) {
         st = SF_E_NOMEM;
@@ -414,19 +428,12 @@ out:
     return st;
 }
 
-/* The next free version of name: 1 when neither the file nor deliverables.json knows it. */
-static int next_version(const struct sf_render_setup *s, const char *dir, const char *name,
+/* The next free version of name: 1 when neither the index (files: its `files`, or NULL) nor the
+ * directory knows it. */
+static int next_version(const struct sf_json *files, const char *dir, const char *name,
                         const char *ext)
 {
-    char path[SF_RENDER_PATH_MAX + 32], *text = NULL;
-    size_t len = 0;
     int v = 1;
-    snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
-    struct sf_json_doc *doc = NULL;
-    char err[160];
-    if (sf_file_is_regular(path) && sf_file_read_all(path, 64u << 20, &text, &len) == SF_OK)
-        doc = sf_json_parse(text, len, err, sizeof err);
-    const struct sf_json *files = doc ? sf_json_get(sf_json_root(doc), "files") : NULL;
     for (size_t i = 0; files && files->type == SF_JSON_ARRAY && i < files->n; i++) {
         const char *nm = sf_json_get_str(files->items[i], "name");
         int64_t ver = 0;
@@ -434,8 +441,6 @@ static int next_version(const struct sf_render_setup *s, const char *dir, const 
             ver >= v)
             v = (int)ver + 1;
     }
-    sf_json_free(doc);
-    free(text);
     for (;; v++) { /* a file without an entry (a launch killed before it wrote one) */
         char p[SF_RENDER_PATH_MAX + 1024];
         if (v == 1)
@@ -461,10 +466,14 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
     struct file_out fo[MAX_FILES];
     struct feed feed = {.s = s, .decode_jobs = s->sched[i].deps, .shot = -1};
     uint8_t *mix = NULL;
-    char dir[SF_RENDER_PATH_MAX + 48], comment[1024];
+    char dir[SF_RENDER_PATH_MAX + 48], comment[1024], *index_text = NULL;
+    struct sf_json_doc *index = NULL;
     snprintf(dir, sizeof dir, "%s/out%s%s", s->rundir, cut->subdir[0] ? "/" : "", cut->subdir);
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
     SF_TRY(st, sf_render_mkdirs(dir, 0));
+    /* the index once, before any encoding: a damaged one fails the unit now, not after it */
+    SF_TRY(st, load_index(s, &index_text, &index));
+    const struct sf_json *indexed = index ? sf_json_get(sf_json_root(index), "files") : NULL;
 
     /* the cut: its shots' starts in cut model frames, their frames */
     int frames[SF_CAMPAIGN_MAX_SHOTS];
@@ -507,7 +516,7 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
             else
                 snprintf(name, sizeof name, "%s", cut->base);
             memcpy(o->name, name, sizeof name);
-            o->version = next_version(s, dir, name, sf_deliver_ext(o->codec));
+            o->version = next_version(indexed, dir, name, sf_deliver_ext(o->codec));
             if (o->version == 1)
                 snprintf(o->path, sizeof o->path, "%s/%s.%s", dir, name, sf_deliver_ext(o->codec));
             else
@@ -598,6 +607,8 @@ out:
     for (int d = 0; d < n_codecs; d++)
         sf_deliver_abort(dv[d]);
     sf_shot_reader_close(feed.r);
+    sf_json_free(index);
+    free(index_text);
     free(feed.prev);
     free(feed.last);
     free(mix);

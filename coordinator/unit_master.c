@@ -28,8 +28,8 @@ static int64_t master_frames(const struct sf_shot *sh, struct sf_fps fps)
     return have < body + HANDLES ? (have > body ? have : body) : body + HANDLES;
 }
 
-/* Per shot and rendered aspect, after the decode of its selected take. ProRes HQ's measured
- * throughput prices it (the assemble kind's figure). */
+/* Per shot and rendered aspect, after the decode of its selected take, priced like a spot's
+ * ProRes file. */
 static int plan(struct sf_plan_builder *b)
 {
     const struct sf_campaign *c = b->c;
@@ -47,7 +47,8 @@ static int plan(struct sf_plan_builder *b)
                                 "%s/%s take %d %s master", seq->id, sh->id, sh->selected_take + 1,
                                 sf_aspect_name((enum sf_aspect)a));
             if (u < 0) return SF_E_NOMEM;
-            b->p->units[u].seconds = (double)master_frames(sh, dl->fps) * w * h / (2 * 7.9e6);
+            b->p->units[u].seconds = sf_assemble_seconds(SF_CODEC_PRORES, b->opt->tier,
+                                                         master_frames(sh, dl->fps), w, h);
             b->p->units[u].shot = si, b->p->units[u].take = sh->selected_take;
             b->p->units[u].aspect = a;
         }

@@ -172,5 +172,15 @@ files = json.load(open(run + "/out/deliverables.json"))["files"]
 cur = [f for f in files if f["current"] and f["type"] == "spot" and "_seq_" in f["name"]]
 assert len(cur) == 4 and all(f["version"] == 3 for f in cur), cur
 PY
+# a damaged deliverables.json: the unit that needs it fails before it encodes, naming the file
+# and the fix; nothing is delivered or overwritten, and the shots are kept
+printf '{"files": [' >"$work/r25-repeat/out/deliverables.json"
+before=$(ls "$work/r25-repeat/out")
+campaign 25 repeat 2 '{"5": [a, b]}'
+render_to r25-repeat damaged
+[ $rc = 1 ] || die "a damaged deliverables.json: exit $rc, want 1"
+grep -q "out/deliverables.json: .*it was edited or damaged: move it away and render again" \
+    "$work/damaged.log" || die "no line naming the damaged index: $(grep error "$work/damaged.log")"
+[ "$(ls "$work/r25-repeat/out")" = "$before" ] || die "files were delivered beside a damaged index"
 [ $fail = 0 ] && echo "assemble_timeline: ok"
 exit $fail

@@ -80,5 +80,14 @@ reused = {e["kind"] for e in ev[last:] if e["event"] == "reused"}
 assert {"probe-gang", "probe-cpu", "denoise", "decode", "text"} <= reused, reused
 assert not any(e["event"] == "dispatched" for e in ev[last:])
 PY
+# refusals before anything runs: a gang of 2 on a job of 1 group; no CPU lane
+err=$("$mpiexec" -np 1 "$probe" render "$campaign" -o "$work/small" --model "$work/model" \
+    --tokenizer "$tokenizer" 2>&1 >/dev/null); rc=$?
+[ $rc = 2 ] || die "a gang larger than the job: exit $rc, want 2"
+grep -q "unit 'probe gang of two' runs on 2 worker groups at once but this job has 1 (1 rank, tp 1): start more ranks or lower --tp" <<<"$err" ||
+    die "gang refusal: $err"
+[ ! -e "$work/small/manifest.json" ] || die "the refused launch wrote a manifest"
+err=$("$probe" render "$campaign" -o "$work/nolane" --cpu-lanes 0 2>&1); rc=$?
+[ $rc = 2 ] && grep -q -- "--cpu-lanes" <<<"$err" || die "--cpu-lanes 0: exit $rc: $err"
 [ $fail = 0 ] && echo "unit_kinds: ok"
 exit $fail
