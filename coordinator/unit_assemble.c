@@ -281,7 +281,7 @@ static int feed_get(struct feed *f, int k, int64_t m, const uint8_t **a, const u
         st = sf_shot_reader_next(f->r, f->last);
         if (st == SF_E_NOTFOUND) {
             SF_ERROR("assemble", "%s: ends after %lld frames, the time line needs frame %lld; "
-                     "render its decode unit again",
+                     "delete it and run the same render again (its decode unit remakes it)",
                      f->s->jobs[f->decode_jobs[k]].out, (long long)f->have, (long long)need);
             return SF_E_FORMAT;
         }

@@ -214,7 +214,8 @@ int sf_shot_reader_open(const char *path, struct sf_shot_reader **out)
     if (rc < 0) {
         char e[128];
         av_strerror(rc, e, sizeof e);
-        SF_ERROR("shot", "%s: cannot open (%s); render its decode unit again", path, e);
+        SF_ERROR("shot", "%s: cannot open (%s); delete it and run the same render again (its "
+                 "decode unit remakes it)", path, e);
         st = rc == AVERROR(ENOENT) ? SF_E_NOTFOUND : SF_E_FORMAT;
         goto out;
     }
@@ -223,7 +224,8 @@ int sf_shot_reader_open(const char *path, struct sf_shot_reader **out)
     const AVStream *vs = r->stream >= 0 ? r->fmt->streams[r->stream] : NULL;
     const AVCodec *codec = vs ? avcodec_find_decoder(vs->codecpar->codec_id) : NULL;
     if (!codec) {
-        SF_ERROR("shot", "%s: no video stream this FFmpeg decodes; render its decode unit again",
+        SF_ERROR("shot", "%s: no video stream this FFmpeg decodes; delete it and run the same "
+                 "render again (its decode unit remakes it)",
                  path);
         st = SF_E_FORMAT;
         goto out;

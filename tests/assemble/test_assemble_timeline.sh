@@ -182,5 +182,18 @@ render_to r25-repeat damaged
 grep -q "out/deliverables.json: .*it was edited or damaged: move it away and render again" \
     "$work/damaged.log" || die "no line naming the damaged index: $(grep error "$work/damaged.log")"
 [ "$(ls "$work/r25-repeat/out")" = "$before" ] || die "files were delivered beside a damaged index"
+# a damaged shot file (a disk error, a hand edit): the spot that reads it fails naming the
+# file and the fix; deleting it and running again remakes the shot and the spot
+rm -f "$work/r25-repeat/out/deliverables.json"
+shot="$work/r25-repeat/shots/seq.b.take1.16x9.mkv"
+head -c 2000 "$shot" >"$shot.cut" && mv "$shot.cut" "$shot"
+campaign 25 repeat 2 '{"5": [b, a]}'
+render_to r25-repeat badshot
+[ $rc = 1 ] || die "a damaged shot file: exit $rc, want 1"
+grep -q "seq.b.take1.16x9.mkv: .*delete it and run the same render again" "$work/badshot.log" ||
+    die "no line naming the damaged shot: $(grep error "$work/badshot.log")"
+rm -f "$shot"
+render_to r25-repeat remade
+[ $rc = 0 ] || die "after deleting the damaged shot: exit $rc"
 [ $fail = 0 ] && echo "assemble_timeline: ok"
 exit $fail
