@@ -260,13 +260,16 @@ void sf_shot_reader_size(const struct sf_shot_reader *r, int *width, int *height
 int sf_shot_reader_next(struct sf_shot_reader *r, uint8_t *rgb)
 {
     int st = SF_OK;
+    char what[4200]; /* libav's failures name the file and the fix */
+    snprintf(what, sizeof what, "decode %s (damaged? delete it and run the same render again)",
+             r->path);
     for (;;) {
         int rc = avcodec_receive_frame(r->dec, r->frame);
         if (rc == 0) break;
         if (rc == AVERROR_EOF) return SF_E_NOTFOUND;
-        if (rc != AVERROR(EAGAIN)) return sf_av_check(rc, "decode a shot file");
+        if (rc != AVERROR(EAGAIN)) return sf_av_check(rc, what);
         if (r->eof) {
-            SF_TRY(st, sf_av_check(avcodec_send_packet(r->dec, NULL), "flush a shot decoder"));
+            SF_TRY(st, sf_av_check(avcodec_send_packet(r->dec, NULL), what));
             continue;
         }
         rc = av_read_frame(r->fmt, r->pkt);
@@ -274,11 +277,11 @@ int sf_shot_reader_next(struct sf_shot_reader *r, uint8_t *rgb)
             r->eof = 1;
             continue;
         }
-        SF_TRY(st, sf_av_check(rc, "read a shot file"));
+        SF_TRY(st, sf_av_check(rc, what));
         if (r->pkt->stream_index == r->stream)
             rc = avcodec_send_packet(r->dec, r->pkt);
         av_packet_unref(r->pkt);
-        SF_TRY(st, sf_av_check(rc, "decode a shot file"));
+        SF_TRY(st, sf_av_check(rc, what));
     }
     if (r->frame->width != r->width || r->frame->height != r->height) {
         SF_ERROR("shot", "%s: a frame of %dx%d in a %dx%d file", r->path, r->frame->width,
