@@ -31,6 +31,15 @@ struct sf_assemble_cut {
  * Returns SF_OK, SF_E_INTERRUPTED (stopped by r->stop; nothing published) or the failure. */
 int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
                       const struct sf_render_report *r, const struct sf_assemble_cut *cut);
+/* The cut of spot (sequence, aspect, length index; -1 the whole sequence): its shots, frames,
+ * codecs and names, as the assemble unit writes it. */
+void sf_assemble_spot_cut(const struct sf_campaign *c, int sequence, int aspect, int length,
+                          struct sf_assemble_cut *cut);
+/* Where each shot of the cut sits on its delivery time line, by the assembly's own rule:
+ * delivery frames [first[k], first[k] + count[k]) show cut shot k (count 0, first -1: a shot the
+ * length cuts off). */
+void sf_assemble_spans(const struct sf_campaign *c, const struct sf_assemble_cut *cut,
+                       int64_t *first, int64_t *count);
 /* The unit's record has j->key and every file it lists is there with its size. */
 int sf_assemble_output_ok(const struct sf_render_job *j);
 /* Removes the unit's record only: delivered files are never removed. */

@@ -108,6 +108,8 @@ int sf_unit_kind_register(const struct sf_unit_kind *k);
 /* The built-in kinds (units.c lists them). */
 extern const struct sf_unit_kind sf_unit_text, sf_unit_identity, sf_unit_denoise, sf_unit_decode,
     sf_unit_assemble, sf_unit_master;
+/* The review kinds (docs/review.md): after the deliverables they look at. */
+extern const struct sf_unit_kind sf_unit_timeline;
 
 /* The most references one shot is conditioned on (Wan2.1-VACE takes more, but every reference
  * is a latent frame more for every step of the shot). */

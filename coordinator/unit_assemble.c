@@ -240,6 +240,37 @@ static void source_of(int64_t f, struct sf_fps fps, int blend, const int64_t *st
     *m = local;
 }
 
+/* Shot k of the cut starts at cut model frame starts[k] and has frames[k] model frames. */
+static void cut_starts(const struct sf_campaign *c, const struct sf_assemble_cut *cut,
+                       int64_t *starts, int *frames)
+{
+    int64_t t_ms = 0;
+    for (int k = 0; k < cut->n; k++) {
+        const struct sf_shot *sh = sf_campaign_shot(c, cut->shots[k]);
+        starts[k] = (16 * t_ms + 999) / 1000;
+        frames[k] = sh->frames;
+        t_ms += sh->duration_ms;
+    }
+}
+
+void sf_assemble_spans(const struct sf_campaign *c, const struct sf_assemble_cut *cut,
+                       int64_t *first, int64_t *count)
+{
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    int frames[SF_CAMPAIGN_MAX_SHOTS];
+    int64_t starts[SF_CAMPAIGN_MAX_SHOTS];
+    cut_starts(c, cut, starts, frames);
+    for (int k = 0; k < cut->n; k++)
+        first[k] = -1, count[k] = 0;
+    for (int64_t f = 0; f < cut->frames; f++) { /* the assembly's own rule, frame by frame */
+        int k, w;
+        int64_t m;
+        source_of(f, dl->fps, dl->conform_blend, starts, frames, cut->n, &k, &m, &w);
+        if (first[k] < 0) first[k] = f;
+        count[k]++;
+    }
+}
+
 /* Reads shot files forward and keeps the last two frames read. */
 struct feed {
     const struct sf_render_setup *s;
@@ -477,15 +508,10 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
 
     /* the cut: its shots' starts in cut model frames, their frames */
     int frames[SF_CAMPAIGN_MAX_SHOTS];
-    int64_t starts[SF_CAMPAIGN_MAX_SHOTS], t_ms = 0;
+    int64_t starts[SF_CAMPAIGN_MAX_SHOTS];
     const int n = cut->n;
     const int64_t n_frames = cut->frames;
-    for (int k = 0; k < n; k++) {
-        const struct sf_shot *sh = sf_campaign_shot(c, cut->shots[k]);
-        starts[k] = (16 * t_ms + 999) / 1000;
-        frames[k] = sh->frames;
-        t_ms += sh->duration_ms;
-    }
+    cut_starts(c, cut, starts, frames);
 
     struct sf_deliver_opts dopt = {.fps = dl->fps,
                                    .frames = n_frames,
@@ -619,26 +645,33 @@ out:
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                const struct sf_render_report *r)
 {
-    const struct sf_campaign *c = w->s->campaign;
+    struct sf_assemble_cut cut;
+    sf_assemble_spot_cut(w->s->campaign, j->sequence, j->aspect, j->length, &cut);
+    return sf_assemble_files(w, j, r, &cut);
+}
+
+void sf_assemble_spot_cut(const struct sf_campaign *c, int sequence, int aspect, int length,
+                          struct sf_assemble_cut *cut)
+{
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
-    const struct sf_sequence *seq = sf_campaign_sequence(c, j->sequence);
-    struct sf_assemble_cut cut = {.per_language = 1};
+    const struct sf_sequence *seq = sf_campaign_sequence(c, sequence);
     char len[16], at[8], code[32] = "";
-    cut.n = cut_of(c, j->sequence, j->length, cut.shots, &cut.frames);
-    memcpy(cut.codecs, dl->codecs, sizeof cut.codecs);
-    sf_assemble_aspect_tag(j->aspect, at, sizeof at);
-    length_tag(c, j->length, len, sizeof len);
+    memset(cut, 0, sizeof *cut);
+    cut->per_language = 1;
+    cut->n = cut_of(c, sequence, length, cut->shots, &cut->frames);
+    memcpy(cut->codecs, dl->codecs, sizeof cut->codecs);
+    sf_assemble_aspect_tag(aspect, at, sizeof at);
+    length_tag(c, length, len, sizeof len);
     /* the code of this (sequence, length): one per spot, shared by its aspects and languages */
     if (dl->code) {
         const int per = dl->n_lengths ? dl->n_lengths : 1;
         snprintf(code, sizeof code, "%s%04d_", dl->code,
-                 j->sequence * per + (j->length >= 0 ? j->length : 0) + 1);
+                 sequence * per + (length >= 0 ? length : 0) + 1);
     }
-    snprintf(cut.base, sizeof cut.base, "%s%s_%s_%s_%s", code, sf_campaign_name(c), seq->id, at,
+    snprintf(cut->base, sizeof cut->base, "%s%s_%s_%s_%s", code, sf_campaign_name(c), seq->id, at,
              len);
-    snprintf(cut.title, sizeof cut.title, "%s %s %s %s", sf_campaign_name(c), seq->id,
-             sf_aspect_name((enum sf_aspect)j->aspect), len);
-    return sf_assemble_files(w, j, r, &cut);
+    snprintf(cut->title, sizeof cut->title, "%s %s %s %s", sf_campaign_name(c), seq->id,
+             sf_aspect_name((enum sf_aspect)aspect), len);
 }
 
 /* ---- resume -------------------------------------------------------------------------------- */

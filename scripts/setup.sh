@@ -27,4 +27,11 @@ werror=OFF
 # shellcheck disable=SC2086
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSF_WERROR=$werror ${SF_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j "$(nproc)"
+# Test tooling from PyPI (tests/requirements.txt) in a virtual environment inside the build
+# directory, never the system's Python; reinstalled only when the list changes.
+if ! cmp -s tests/requirements.txt "$build/pyenv/requirements.txt"; then
+    python3 -m venv "$build/pyenv"
+    "$build/pyenv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+    cp tests/requirements.txt "$build/pyenv/requirements.txt"
+fi
 echo "setup: built $build/shotfarm ($("$build"/shotfarm --version))"

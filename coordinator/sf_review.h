@@ -1,0 +1,41 @@
+/* sf_review.h — what the review unit kinds share (unit_timeline.c, unit_qc.c; docs/review.md):
+ * reading the record an assemble or master unit left in RUNDIR/out/.units/ (the files it
+ * delivered), finding a spot's assemble unit in the plan, and writing their own records in the
+ * shape sf_assemble_output_ok checks (key, and every listed file present with its size). */
+#ifndef SF_REVIEW_H
+#define SF_REVIEW_H
+
+#include <stdint.h>
+
+#include "sf_campaign.h"
+
+struct sf_plan_builder;
+struct sf_render_job;
+
+/* One file of a delivering unit's record. */
+struct sf_review_file {
+    char path[4096];
+    char name[256]; /* without version and extension */
+    int version;
+    enum sf_codec codec;
+    enum sf_lang lang;
+    int64_t frames;
+};
+
+#define SF_REVIEW_MAX_FILES (SF_LANG_COUNT * SF_CODEC_COUNT)
+
+/* Reads the files listed by the record of delivering job j (an assemble or master unit) into
+ * files[0..*n) (at most SF_REVIEW_MAX_FILES). SF_E_FORMAT (logged with the record's path and
+ * the fix) when it is missing, damaged or made for another key. */
+int sf_review_read_record(const struct sf_render_job *j, struct sf_review_file *files, int *n);
+
+/* The assemble unit of spot (sequence, aspect, length) in the plan being built, or -1. */
+int sf_review_find_spot(const struct sf_plan_builder *b, int sequence, int aspect, int length);
+
+/* Writes j's record at j->out: its key and each of paths[0..n) with its size (the shape
+ * sf_assemble_output_ok reads), plus what `extra` writes into the top object when not NULL. */
+struct sf_jw;
+int sf_review_write_record(const struct sf_render_job *j, const char *const *paths, int n,
+                           void (*extra)(struct sf_jw *w, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Timelines (docs/review.md § Timelines): every spot's .otio loads with the opentimelineio
+# package, its clips tile the spot and each clip covers exactly the delivery frames whose
+# picture comes from its shot (read back from the delivered file: the test-only decode stand-in
+# SF_TEST_DECODE_COUNTER=1 paints every model frame a colour naming its shot), its media are the
+# shot masters, the dialogue lines are markers; the EDL, read by OTIO's cmx_3600 adapter, has
+# the same cuts, sources and markers. At 23.976 (repeat) and 29.97 (blend), with a cut that
+# reorders shots and lengths that cut the last shot short, and a reframed aspect.
+. "$(dirname "$0")/../render/common.sh"
+export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
+py=${SF_BINARY_DIR:?}/pyenv/bin/python
+[ -x "$py" ] || { echo "FAIL: $py missing: run scripts/setup.sh (it installs tests/requirements.txt)"; exit 1; }
+
+# campaign FPS CONFORM: writes $work/c.yaml
+campaign() {
+    cat >"$work/c.yaml" <<EOF
+version: 1
+campaign: edit
+seed: 5
+elements:
+  - {id: coach, description: "a coach"}
+model: {config: tiny, dtype: fp32, tp: 1}
+tiers:
+  draft: {steps: 1, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, guidance: 1.0}
+sequences:
+  - id: seq
+    aspect: "16:9"
+    shots:
+      - id: a
+        prompt: "a red kite"
+        duration: 3
+        dialogue:
+          - {speaker: coach, language: en, start: 0.5, text: "Push! Own the morning!"}
+          - {speaker: coach, language: zh, start: 0.5, text: "加油！", phonetic: "jia1 you2!"}
+      - {id: b, prompt: "a blue boat", duration: 3.5, takes: 2, selected_take: 2}
+      - {id: c, prompt: "a green hill", duration: 3}
+    cuts: {"5": [c, a]}
+deliverables: {aspects: ["16:9", "1:1"], lengths: [8, 5], languages: [en, zh], codecs: [ffv1],
+               resolution: 360, fps: $1, conform: $2, reframe: true, code: ED}
+EOF
+}
+
+for spec in "23.976 repeat" "29.97 blend"; do
+    set -- $spec
+    campaign "$1" "$2"
+    run="$work/r${1/./}"
+    "$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$run" --model "$work/model" \
+        --tokenizer "$tokenizer" --cache "$work/cache" >"$run.out" 2>"$run.log"
+    rc=$?
+    [ $rc = 0 ] || { tail -5 "$run.log"; die "render at $1 exited $rc"; continue; }
+    "$py" - "$run" "$1" <<'PY' || die "timelines at $1 ($2)"
+import glob, json, os, subprocess, sys
+from fractions import Fraction
+import opentimelineio as otio
+run, fps = sys.argv[1], sys.argv[2]
+r = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001)}[fps]
+nominal = {"23.976": 24, "29.97": 30}[fps]
+tc0 = 3600 * nominal  # 01:00:00:00
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+spots = {f["name"]: f for f in files if f["type"] == "spot"}
+masters = {f["path"]: f for f in files if f["type"] == "shot master"}
+otios = sorted(glob.glob(run + "/out/timelines/*.otio"))
+names = sorted(os.path.basename(p)[:-5] for p in otios)
+want = sorted("ED%04d_edit_seq_%s_%ds" % (i + 1, a, l) for i, l in enumerate((8, 5))
+              for a in ("16x9", "1x1"))
+assert names == want, (names, want)
+for path in otios:
+    name = os.path.basename(path)[:-5]
+    spot = spots[name + "_en"]
+    n = spot["frames"]
+    tl = otio.adapters.read_from_file(path)
+    assert tl.global_start_time.to_frames() == tc0, tl.global_start_time
+    track = tl.tracks[0]
+    clips = list(track.find_clips())
+    assert tl.duration().to_frames() == n, (name, tl.duration(), n)
+    # which shot every delivery frame shows, from the delivered pictures (G = 40 + 60 x the
+    # shot's place in its sequence)
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", spot["path"], "-vf",
+                          "scale=1:1:flags=area,format=rgb24", "-f", "rawvideo", "-"],
+                         capture_output=True, check=True).stdout
+    assert len(raw) == 3 * n, (len(raw), n)
+    shown = ["abc"[round((raw[3 * f + 1] - 40) / 60)] for f in range(n)]
+    at = 0
+    for cl in clips:
+        rng = cl.range_in_parent()
+        first, count = rng.start_time.to_frames(), rng.duration.to_frames()
+        assert first == at and count > 0, (name, cl.name, first, at)
+        at += count
+        shot = cl.name.split("/")[1].split(" ")[0]          # "seq/a take 1"
+        assert set(shown[first:first + count]) == {shot}, (name, cl.name, shown[first:first + count])
+        # frame for frame: the frames before and after belong to other shots
+        assert first == 0 or shown[first - 1] != shot, (name, cl.name)
+        ref = cl.media_reference
+        src = ref.target_url[len("file://"):]
+        m = masters[src]
+        assert m["current"] and "_%s_16x9_take%d" % (shot, 2 if shot == "b" else 1) in src, (src, m)
+        assert ref.available_range.duration.to_frames() == m["frames"], (src, m["frames"])
+        assert ref.available_range.start_time.to_frames() == tc0
+        assert cl.source_range.start_time.to_frames() == tc0  # the master starts at the cut
+        assert count <= m["frames"]
+        mk = [(x.name, x.comment, x.marked_range.start_time.to_frames() - tc0) for x in cl.markers]
+        if shot == "a":
+            lines = [("coach (en)", "Push! Own the morning!", int(Fraction(1, 2) * r)),
+                     ("coach (zh)", "加油！", int(Fraction(1, 2) * r))]
+            assert mk == [l for l in lines if l[2] < count], (name, mk)
+        else:
+            assert mk == [], mk
+    assert at == n, (name, at, n)
+    assert "AI-generated" in tl.metadata["shotfarm"]["disclosure"]
+    # the EDL: the same cuts, sources and markers
+    edl = otio.adapters.read_from_file(path[:-5] + ".edl", adapter_name="cmx_3600", rate=float(r))
+    eclips = list(edl.tracks[0].find_clips())
+    assert len(eclips) == len(clips), (name, len(eclips), len(clips))
+    for a, b in zip(clips, eclips):
+        ra, rb = a.range_in_parent(), b.range_in_parent()
+        assert (ra.start_time.to_frames(), ra.duration.to_frames()) == \
+            (rb.start_time.to_frames(), rb.duration.to_frames()), (name, a.name, ra, rb)
+        assert a.source_range.start_time.to_frames() == b.source_range.start_time.to_frames()
+        assert b.media_reference.target_url == a.media_reference.target_url[len("file://"):], \
+            (b.media_reference.target_url, a.media_reference.target_url)
+        assert b.name == os.path.basename(b.media_reference.target_url), b.name
+        assert [x.marked_range.start_time.to_frames() for x in b.markers] == \
+            [x.marked_range.start_time.to_frames() for x in a.markers], (name, a.name)
+print("timelines at", fps, ":", len(otios), "edits checked")
+PY
+done
+[ $fail = 0 ] && echo "review_timeline: ok"
+exit $fail
