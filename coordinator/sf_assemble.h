@@ -40,6 +40,14 @@ void sf_assemble_spot_cut(const struct sf_campaign *c, int sequence, int aspect,
  * length cuts off). */
 void sf_assemble_spans(const struct sf_campaign *c, const struct sf_assemble_cut *cut,
                        int64_t *first, int64_t *count);
+/* Adds (or replaces) member `field` of the entries of RUNDIR/out/deliverables.json whose path
+ * is paths[i], each written by write(w, i, arg) (one JSON value); every other entry and member
+ * is kept as it was. Under the index's lock. SF_E_NOTFOUND when there is no index yet. */
+struct sf_render_setup;
+struct sf_jw;
+int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *const *paths, int n,
+                               const char *field,
+                               void (*write)(struct sf_jw *w, int i, void *arg), void *arg);
 /* The unit's record has j->key and every file it lists is there with its size. */
 int sf_assemble_output_ok(const struct sf_render_job *j);
 /* Removes the unit's record only: delivered files are never removed. */

@@ -387,6 +387,110 @@ static int load_index(const struct sf_render_setup *s, char **text, struct sf_js
     return SF_OK;
 }
 
+/* Writes v again, whole (objects and arrays included). */
+static void copy_json(struct sf_jw *w, const struct sf_json *v)
+{
+    switch (v->type) {
+    case SF_JSON_STRING: sf_jw_strn(w, v->str, v->str_len); break;
+    case SF_JSON_NUMBER: v->is_int ? sf_jw_int(w, v->integer) : sf_jw_num(w, v->number); break;
+    case SF_JSON_BOOL: sf_jw_bool(w, v->boolean); break;
+    case SF_JSON_ARRAY:
+        sf_jw_arr_begin(w);
+        for (size_t i = 0; i < v->n; i++)
+            copy_json(w, v->items[i]);
+        sf_jw_arr_end(w);
+        break;
+    case SF_JSON_OBJECT:
+        sf_jw_obj_begin(w);
+        for (size_t i = 0; i < v->n; i++) {
+            sf_jw_key(w, v->keys[i]);
+            copy_json(w, v->items[i]);
+        }
+        sf_jw_obj_end(w);
+        break;
+    default: sf_jw_null(w);
+    }
+}
+
+/* Adds (or replaces) member `field` of the entries of RUNDIR/out/deliverables.json whose path
+ * is paths[i], written by write(w, i, arg); every other entry and member is kept as it was.
+ * Under the index's lock, like the assembly's own updates. */
+int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *const *paths, int n,
+                               const char *field,
+                               void (*write)(struct sf_jw *w, int i, void *arg), void *arg)
+{
+    int st = SF_OK;
+    char path[SF_RENDER_PATH_MAX + 32], lock[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
+    size_t blen = 0;
+    struct sf_json_doc *doc = NULL;
+    snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
+    snprintf(lock, sizeof lock, "%s/out/.deliverables.lock", s->rundir);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return sf_err_errno(errno, "open the lock of", path);
+    if (flock(fd, LOCK_EX) != 0) {
+        st = sf_err_errno(errno, "lock", lock);
+        goto out;
+    }
+    SF_TRY(st, load_index(s, &text, &doc));
+    if (!doc) {
+        SF_ERROR("assemble", "%s: missing; run the same render again (assembly writes it)", path);
+        st = SF_E_NOTFOUND;
+        goto out;
+    }
+    FILE *f = open_memstream(&buf, &blen);
+    if (!f) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    struct sf_jw w;
+    sf_jw_init(&w, f, 2);
+    const struct sf_json *root = sf_json_root(doc);
+    sf_jw_obj_begin(&w);
+    for (size_t k = 0; root->type == SF_JSON_OBJECT && k < root->n; k++) {
+        sf_jw_key(&w, root->keys[k]);
+        if (strcmp(root->keys[k], "files") != 0 || root->items[k]->type != SF_JSON_ARRAY) {
+            copy_json(&w, root->items[k]);
+            continue;
+        }
+        const struct sf_json *files = root->items[k];
+        sf_jw_arr_begin(&w);
+        for (size_t i = 0; i < files->n; i++) {
+            const struct sf_json *e = files->items[i];
+            const char *p = sf_json_get_str(e, "path");
+            int mine = -1;
+            for (int m = 0; m < n && p; m++)
+                if (strcmp(p, paths[m]) == 0) mine = m;
+            if (mine < 0 || e->type != SF_JSON_OBJECT) {
+                copy_json(&w, e);
+                continue;
+            }
+            sf_jw_obj_begin(&w);
+            for (size_t x = 0; x < e->n; x++) {
+                if (strcmp(e->keys[x], field) == 0) continue;
+                sf_jw_key(&w, e->keys[x]);
+                copy_json(&w, e->items[x]);
+            }
+            sf_jw_key(&w, field);
+            write(&w, mine, arg);
+            sf_jw_obj_end(&w);
+        }
+        sf_jw_arr_end(&w);
+    }
+    sf_jw_obj_end(&w);
+    sf_jw_finish(&w);
+    if (fclose(f) != 0) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    st = sf_file_write_atomic(path, buf, blen);
+out:
+    close(fd);
+    sf_json_free(doc);
+    free(text);
+    free(buf);
+    return st;
+}
+
 /* Rewrites RUNDIR/out/deliverables.json under its lock: earlier entries of these names are no
  * longer current; these are. Other units' entries are kept as they are. */
 static int update_index(const struct sf_render_setup *s, const struct sf_render_job *j,
@@ -429,16 +533,8 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
             sf_jw_key(&w, e->keys[k]);
             if (strcmp(e->keys[k], "current") == 0)
                 sf_jw_bool(&w, v->boolean && !mine);
-            else if (v->type == SF_JSON_STRING)
-                sf_jw_strn(&w, v->str, v->str_len);
-            else if (v->type == SF_JSON_NUMBER && v->is_int)
-                sf_jw_int(&w, v->integer);
-            else if (v->type == SF_JSON_NUMBER)
-                sf_jw_num(&w, v->number);
-            else if (v->type == SF_JSON_BOOL)
-                sf_jw_bool(&w, v->boolean);
             else
-                sf_jw_null(&w);
+                copy_json(&w, v); /* other units' fields (a spot's `qc`) as they were */
         }
         sf_jw_obj_end(&w);
     }

@@ -1,0 +1,173 @@
+/* unit_qc.c — the `qc` unit kind (sf_unit.h, docs/review.md § QC): every spot's files are
+ * checked after its assemble unit (io/sf_qc.h: EBU R 103 levels, black and frozen runs, ITU-R
+ * BT.1702 flashes) and each file's entry in RUNDIR/out/deliverables.json gets a `qc` object. A
+ * CPU unit. A spot that fails is flagged, never silently delivered: its entries say
+ * `"pass": false` with the reasons, the unit fails with them (so render exits 1 and status and
+ * the report show it), and a resumed render checks it again rather than reusing the verdict.
+ *
+ * The subtle thing: the languages of one codec carry the same picture packets (the assembly
+ * encodes each codec once), so the picture is decoded once per codec and its verdict holds for
+ * every language's file of that codec. */
+#define _POSIX_C_SOURCE 200809L
+#include "sf_assemble.h"
+#include "sf_file.h"
+#include "sf_hash.h"
+#include "sf_json.h"
+#include "sf_log.h"
+#include "sf_plan.h"
+#include "sf_qc.h"
+#include "sf_render.h"
+#include "sf_review.h"
+#include "sf_status.h"
+#include "sf_unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VERSION "shotfarm.unit.qc.v1" /* a change of the checks changes every key */
+
+/* One per spot, after its assemble unit; priced as a decode of its pictures. */
+static int plan(struct sf_plan_builder *b)
+{
+    const struct sf_campaign *c = b->c;
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    int n_codecs = 0;
+    for (int k = 0; k < SF_CODEC_COUNT; k++)
+        n_codecs += dl->codecs[k];
+    const int n_units = b->p->n_units;
+    for (int i = 0; i < n_units; i++) {
+        const struct sf_plan_unit *a = &b->p->units[i];
+        if (a->kind != &sf_unit_assemble) continue;
+        struct sf_assemble_cut cut;
+        sf_assemble_spot_cut(c, a->sequence, a->aspect, a->length, &cut);
+        int w, h;
+        sf_assemble_size(dl->resolution, a->aspect, &w, &h);
+        int u = sf_plan_add(b, &sf_unit_qc, a->sequence, 0, 0, 16.0 * w * h, &i, 1, "%s qc",
+                            cut.base);
+        if (u < 0) return SF_E_NOMEM;
+        /* decode and measure: about 30 Mpixel/s on one core (measured on the demo's files) */
+        b->p->units[u].seconds = (double)n_codecs * (double)cut.frames * w * h / 30e6;
+        b->p->units[u].aspect = a->aspect;
+        b->p->units[u].length = a->length;
+    }
+    return SF_OK;
+}
+
+static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
+                   const struct sf_plan_unit *u, const struct sf_campaign *c)
+{
+    (void)u, (void)c;
+    const struct sf_render_job *spot = &s->jobs[s->sched[j - s->jobs].deps[0]];
+    struct sf_qc_opts o;
+    sf_qc_opts_default(&o);
+    snprintf(j->stem, sizeof j->stem, "%s", spot->stem);
+    snprintf(j->out, sizeof j->out, "%s/out/.units/%s.qc.json", s->rundir, j->stem);
+    struct sf_canon cn;
+    uint8_t d[SF_SHA256_BYTES];
+    sf_canon_begin(&cn, VERSION);
+    sf_canon_str(&cn, "spot", spot->key);
+    sf_canon_f64(&cn, "black_seconds", o.black_seconds);
+    sf_canon_f64(&cn, "freeze_seconds", o.freeze_seconds);
+    sf_canon_end(&cn, d);
+    sf_sha256_hex(d, j->key);
+    return SF_OK;
+}
+
+struct verdicts {
+    int n;
+    const struct sf_review_file *files;
+    struct sf_qc_result by_codec[SF_CODEC_COUNT];
+    const char *checked[SF_CODEC_COUNT]; /* the file whose picture was decoded */
+};
+
+static void write_qc(struct sf_jw *w, int i, void *arg)
+{
+    const struct verdicts *v = arg;
+    sf_qc_write_json(w, &v->by_codec[v->files[i].codec]);
+}
+
+/* The record: pass, and per file its verdict and which file's picture was decoded. */
+static void write_extra(struct sf_jw *w, void *arg)
+{
+    const struct verdicts *v = arg;
+    int pass = 1;
+    for (int i = 0; i < v->n; i++)
+        pass &= v->by_codec[v->files[i].codec].pass;
+    sf_jw_key(w, "pass"), sf_jw_bool(w, pass);
+    sf_jw_key(w, "results"), sf_jw_arr_begin(w);
+    for (int i = 0; i < v->n; i++) {
+        sf_jw_obj_begin(w);
+        sf_jw_key(w, "path"), sf_jw_str(w, v->files[i].path);
+        sf_jw_key(w, "decoded"), sf_jw_str(w, v->checked[v->files[i].codec]);
+        sf_jw_key(w, "qc"), sf_qc_write_json(w, &v->by_codec[v->files[i].codec]);
+        sf_jw_obj_end(w);
+    }
+    sf_jw_arr_end(w);
+}
+
+static int run(struct sf_render_worker *w, const struct sf_render_job *j,
+               const struct sf_render_report *r)
+{
+    (void)r;
+    const struct sf_render_setup *s = w->s;
+    struct sf_review_file files[SF_REVIEW_MAX_FILES];
+    struct verdicts *v = calloc(1, sizeof *v);
+    int st = SF_OK, n = 0, done[SF_CODEC_COUNT] = {0};
+    if (!v) return SF_E_NOMEM;
+    SF_TRY(st, sf_review_read_record(&s->jobs[s->sched[j - s->jobs].deps[0]], files, &n));
+    v->n = n, v->files = files;
+    for (int i = 0; i < n; i++) { /* one decode per codec: the languages share its packets */
+        if (done[files[i].codec]) continue;
+        SF_TRY(st, sf_qc_file(files[i].path, NULL, &v->by_codec[files[i].codec]));
+        v->checked[files[i].codec] = files[i].path;
+        done[files[i].codec] = 1;
+    }
+    const char *paths[SF_REVIEW_MAX_FILES];
+    for (int i = 0; i < n; i++)
+        paths[i] = files[i].path;
+    SF_TRY(st, sf_assemble_index_annotate(s, paths, n, "qc", write_qc, v));
+    SF_TRY(st, sf_review_write_record(j, paths, n, write_extra, v));
+    for (int c = 0; c < SF_CODEC_COUNT; c++) {
+        if (!done[c] || v->by_codec[c].pass) continue;
+        SF_ERROR("qc", "%s: FAILED QC (%s): %s; the files are delivered but flagged "
+                 "(`qc` in out/deliverables.json): change the shots and render again, or check "
+                 "a file with `shotfarm qc FILE`", j->name, sf_codec_name((enum sf_codec)c),
+                 v->by_codec[c].failures);
+        st = SF_E_INVAL;
+    }
+    if (st == SF_OK) SF_INFO("qc", "%s: passed (%d files)", j->name, n);
+out:
+    free(v);
+    return st;
+}
+
+/* Done only when the record is this key's, its files are there and the spot passed: a failed
+ * spot is checked (and fails) again on every launch, never reused as done. */
+static int output_ok(const struct sf_render_job *j)
+{
+    if (!sf_assemble_output_ok(j)) return 0;
+    char *text = NULL, err[160];
+    size_t len = 0;
+    struct sf_json_doc *doc = NULL;
+    int ok = 0;
+    if (sf_file_read_all(j->out, 16u << 20, &text, &len) == SF_OK &&
+        (doc = sf_json_parse(text, len, err, sizeof err))) {
+        const struct sf_json *p = sf_json_get(sf_json_root(doc), "pass");
+        ok = p && p->type == SF_JSON_BOOL && p->boolean;
+    }
+    sf_json_free(doc);
+    free(text);
+    return ok;
+}
+
+const struct sf_unit_kind sf_unit_qc = {
+    .name = "qc",
+    .status_row = "review",
+    .resource = SF_UNIT_CPU,
+    .plan = plan,
+    .prepare = prepare,
+    .run = run,
+    .output_ok = output_ok,
+    .remove_output = sf_assemble_remove_record,
+};
