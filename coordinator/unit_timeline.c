@@ -46,8 +46,14 @@ static int plan(struct sf_plan_builder *b)
             SF_ASSERT(m >= 0); /* the master kind comes first and renders every shot's take */
             deps[n_deps++] = m;
         }
+        char len[16];
+        if (a->length >= 0)
+            snprintf(len, sizeof len, "%ds", dl->lengths[a->length]);
+        else
+            snprintf(len, sizeof len, "full");
         int u = sf_plan_add(b, &sf_unit_timeline, a->sequence, 0, 0, 1 << 20, deps, n_deps,
-                            "%s timeline", cut.base);
+                            "%s %s %s timeline", seq->id, sf_aspect_name((enum sf_aspect)a->aspect),
+                            len);
         if (u < 0) return SF_E_NOMEM;
         b->p->units[u].seconds = 0.05;
         b->p->units[u].aspect = a->aspect;
