@@ -30,6 +30,8 @@ const struct sf_cli_command sf_cli_commands[] = {
     {"status", "per-shot state, step, ETA and errors of a run directory", FULL_ONLY(sf_cmd_status), 0},
     {"qc", "check video files for levels, black, freezes and flashes (EBU R 103, ITU-R BT.1702)",
      FULL_ONLY(sf_cmd_qc), 0},
+    {"report", "write RUNDIR/report.html: spots, QC, contact sheets, cost, failures",
+     FULL_ONLY(sf_cmd_report), 0},
     {"submit", "write an sbatch script for a campaign into its run directory and submit it",
      FULL_ONLY(sf_cmd_submit), 0},
     {"mkmodel", "write a random-weight model of any config (diffusers or official Wan2.1 layout)",

@@ -24,6 +24,7 @@
 #include "sf_file.h"
 #include "sf_log.h"
 #include "sf_ops.h"
+#include "sf_report.h"
 #include "sf_status.h"
 
 #include <errno.h>
@@ -455,6 +456,18 @@ int sf_cmd_render(int argc, char **argv)
         printf("%s: %d shot file%s in %s/shots/, latents in %s/latents/, %d unit%s failed%s\n",
                rundir, n_shots, n_shots == 1 ? "" : "s", rundir, rundir, co.n_failed,
                co.n_failed == 1 ? "" : "s", co.interrupted ? ", interrupted (exit 75)" : "");
+        fflush(stdout);
+        /* the review page of what this launch left (docs/review.md § The report) */
+        struct sf_report_summary rsum;
+        if (sf_report_write(rundir, &rsum) == SF_OK) {
+            printf("%s/report.html: %d spot%s, %d failed QC\n", rundir, rsum.spots,
+                   rsum.spots == 1 ? "" : "s", rsum.flagged);
+            if (rsum.flagged)
+                SF_WARN("render", "%d of %d spots FAILED QC: see %s/report.html", rsum.flagged,
+                        rsum.spots, rundir);
+        } else if (!st) {
+            st = SF_E_IO; /* the cause is logged */
+        }
         fflush(stdout);
     }
     /* every rank exits with the launch's status (mpirun reports the first non-zero one) */

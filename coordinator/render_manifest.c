@@ -299,6 +299,7 @@ int sf_render_manifest_write(const struct sf_render_opts *o, const struct sf_ren
         else
             sf_jw_null(&j);
         sf_jw_key(&j, "steps"), sf_jw_int(&j, u->steps);
+        sf_jw_key(&j, "planned_seconds"), sf_jw_num(&j, s->sched[i].seconds); /* the report's */
         sf_jw_key(&j, "output");
         if (!u->kind->run)
             sf_jw_null(&j);

@@ -16,27 +16,32 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int sf_review_read_record(const struct sf_render_job *j, struct sf_review_file *files, int *n)
+int sf_review_load_json(const char *path, char **text, struct sf_json_doc **doc)
 {
-    char *text = NULL, err[160];
+    char err[160];
     size_t len = 0;
-    struct sf_json_doc *doc = NULL;
-    int st = SF_E_FORMAT;
+    *text = NULL;
+    *doc = NULL;
+    int st = sf_file_read_all(path, 256u << 20, text, &len);
+    if (st) return st; /* logged with the path */
+    if (!(*doc = sf_json_parse(*text, len, err, sizeof err))) {
+        SF_ERROR("review", "%s: %s; the run directory is damaged (render writes it durably: was "
+                 "it edited?); run the same render again", path, err);
+        free(*text);
+        *text = NULL;
+        return SF_E_FORMAT;
+    }
+    return SF_OK;
+}
+
+/* The files of a record's root object into files[0..*n). */
+static int files_of(const char *record, const struct sf_json *root, struct sf_review_file *files,
+                    int *n)
+{
+    const struct sf_json *fl = sf_json_get(root, "files");
     *n = 0;
-    if (sf_file_read_all(j->out, 16u << 20, &text, &len) != SF_OK ||
-        !(doc = sf_json_parse(text, len, err, sizeof err))) {
-        SF_ERROR("review", "%s: the record of %s is missing or damaged; run the same render "
-                 "again (its unit writes it anew)", j->out, j->name);
-        goto out;
-    }
-    const struct sf_json *root = sf_json_root(doc), *fl = sf_json_get(root, "files");
-    const char *key = sf_json_get_str(root, "key");
-    if (!key || strcmp(key, j->key) != 0 || !fl || fl->type != SF_JSON_ARRAY) {
-        SF_ERROR("review", "%s: made for other inputs than %s; run the same render again",
-                 j->out, j->name);
-        goto out;
-    }
-    for (size_t i = 0; i < fl->n && *n < SF_REVIEW_MAX_FILES; i++) {
+    for (size_t i = 0; fl && fl->type == SF_JSON_ARRAY && i < fl->n && *n < SF_REVIEW_MAX_FILES;
+         i++) {
         const struct sf_json *e = fl->items[i];
         struct sf_review_file *f = &files[*n];
         const char *path = sf_json_get_str(e, "path"), *name = sf_json_get_str(e, "name");
@@ -45,8 +50,8 @@ int sf_review_read_record(const struct sf_render_job *j, struct sf_review_file *
         if (!path || !name || !codec || !lang || sf_json_get_int(e, "version", &version) ||
             sf_json_get_int(e, "frames", &frames)) {
             SF_ERROR("review", "%s: file %zu lacks path, name, codec, language, version or "
-                     "frames; run the same render again", j->out, i);
-            goto out;
+                     "frames; run the same render again", record, i);
+            return SF_E_FORMAT;
         }
         memset(f, 0, sizeof *f);
         snprintf(f->path, sizeof f->path, "%s", path);
@@ -59,14 +64,49 @@ int sf_review_read_record(const struct sf_render_job *j, struct sf_review_file *
         for (int l = 0; l < SF_LANG_COUNT; l++)
             if (strcmp(lang, sf_lang_name((enum sf_lang)l)) == 0) f->lang = (enum sf_lang)l;
         if (f->codec == SF_CODEC_COUNT) {
-            SF_ERROR("review", "%s: file %zu has an unknown codec \"%s\"", j->out, i, codec);
-            goto out;
+            SF_ERROR("review", "%s: file %zu has an unknown codec \"%s\"", record, i, codec);
+            return SF_E_FORMAT;
         }
         (*n)++;
     }
-    st = *n > 0 ? SF_OK : SF_E_FORMAT;
-    if (st) SF_ERROR("review", "%s: lists no file; run the same render again", j->out);
-out:
+    if (*n == 0) {
+        SF_ERROR("review", "%s: lists no file; run the same render again", record);
+        return SF_E_FORMAT;
+    }
+    return SF_OK;
+}
+
+int sf_review_load_files(const char *record, struct sf_review_file *files, int *n)
+{
+    char *text = NULL;
+    struct sf_json_doc *doc = NULL;
+    *n = 0;
+    int st = sf_review_load_json(record, &text, &doc);
+    if (st == SF_OK) st = files_of(record, sf_json_root(doc), files, n);
+    sf_json_free(doc);
+    free(text);
+    return st;
+}
+
+int sf_review_read_record(const struct sf_render_job *j, struct sf_review_file *files, int *n)
+{
+    char *text = NULL;
+    struct sf_json_doc *doc = NULL;
+    *n = 0;
+    int st = sf_review_load_json(j->out, &text, &doc);
+    if (st) {
+        SF_ERROR("review", "%s: the record of %s is missing or damaged; run the same render "
+                 "again (its unit writes it anew)", j->out, j->name);
+        return SF_E_FORMAT;
+    }
+    const char *key = sf_json_get_str(sf_json_root(doc), "key");
+    if (!key || strcmp(key, j->key) != 0) {
+        SF_ERROR("review", "%s: made for other inputs than %s; run the same render again",
+                 j->out, j->name);
+        st = SF_E_FORMAT;
+    } else {
+        st = files_of(j->out, sf_json_root(doc), files, n);
+    }
     sf_json_free(doc);
     free(text);
     return st;

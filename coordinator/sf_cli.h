@@ -52,6 +52,7 @@ int sf_cmd_plan(int argc, char **argv);
 int sf_cmd_render(int argc, char **argv);
 int sf_cmd_status(int argc, char **argv);
 int sf_cmd_qc(int argc, char **argv);
+int sf_cmd_report(int argc, char **argv);
 int sf_cmd_submit(int argc, char **argv);
 int sf_cmd_mkmodel(int argc, char **argv);
 int sf_cmd_inspect(int argc, char **argv);

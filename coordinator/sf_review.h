@@ -29,6 +29,15 @@ struct sf_review_file {
  * the fix) when it is missing, damaged or made for another key. */
 int sf_review_read_record(const struct sf_render_job *j, struct sf_review_file *files, int *n);
 
+/* The files a delivering unit's record at path lists (no key check: for the report). */
+int sf_review_load_files(const char *record, struct sf_review_file *files, int *n);
+
+/* Reads and parses the JSON file at path (*text and *doc the caller's, freed with free and
+ * sf_json_free). SF_E_FORMAT, logged with the path and the fix, when it does not parse; the
+ * reader's statuses (logged) when it cannot be read. */
+struct sf_json_doc;
+int sf_review_load_json(const char *path, char **text, struct sf_json_doc **doc);
+
 /* The assemble unit of spot (sequence, aspect, length) in the plan being built, or -1. */
 int sf_review_find_spot(const struct sf_plan_builder *b, int sequence, int aspect, int length);
 

@@ -387,31 +387,6 @@ static int load_index(const struct sf_render_setup *s, char **text, struct sf_js
     return SF_OK;
 }
 
-/* Writes v again, whole (objects and arrays included). */
-static void copy_json(struct sf_jw *w, const struct sf_json *v)
-{
-    switch (v->type) {
-    case SF_JSON_STRING: sf_jw_strn(w, v->str, v->str_len); break;
-    case SF_JSON_NUMBER: v->is_int ? sf_jw_int(w, v->integer) : sf_jw_num(w, v->number); break;
-    case SF_JSON_BOOL: sf_jw_bool(w, v->boolean); break;
-    case SF_JSON_ARRAY:
-        sf_jw_arr_begin(w);
-        for (size_t i = 0; i < v->n; i++)
-            copy_json(w, v->items[i]);
-        sf_jw_arr_end(w);
-        break;
-    case SF_JSON_OBJECT:
-        sf_jw_obj_begin(w);
-        for (size_t i = 0; i < v->n; i++) {
-            sf_jw_key(w, v->keys[i]);
-            copy_json(w, v->items[i]);
-        }
-        sf_jw_obj_end(w);
-        break;
-    default: sf_jw_null(w);
-    }
-}
-
 /* Adds (or replaces) member `field` of the entries of RUNDIR/out/deliverables.json whose path
  * is paths[i], written by write(w, i, arg); every other entry and member is kept as it was.
  * Under the index's lock, like the assembly's own updates. */
@@ -449,7 +424,7 @@ int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *cons
     for (size_t k = 0; root->type == SF_JSON_OBJECT && k < root->n; k++) {
         sf_jw_key(&w, root->keys[k]);
         if (strcmp(root->keys[k], "files") != 0 || root->items[k]->type != SF_JSON_ARRAY) {
-            copy_json(&w, root->items[k]);
+            sf_jw_value(&w, root->items[k]);
             continue;
         }
         const struct sf_json *files = root->items[k];
@@ -461,14 +436,14 @@ int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *cons
             for (int m = 0; m < n && p; m++)
                 if (strcmp(p, paths[m]) == 0) mine = m;
             if (mine < 0 || e->type != SF_JSON_OBJECT) {
-                copy_json(&w, e);
+                sf_jw_value(&w, e);
                 continue;
             }
             sf_jw_obj_begin(&w);
             for (size_t x = 0; x < e->n; x++) {
                 if (strcmp(e->keys[x], field) == 0) continue;
                 sf_jw_key(&w, e->keys[x]);
-                copy_json(&w, e->items[x]);
+                sf_jw_value(&w, e->items[x]);
             }
             sf_jw_key(&w, field);
             write(&w, mine, arg);
@@ -534,7 +509,7 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
             if (strcmp(e->keys[k], "current") == 0)
                 sf_jw_bool(&w, v->boolean && !mine);
             else
-                copy_json(&w, v); /* other units' fields (a spot's `qc`) as they were */
+                sf_jw_value(&w, v); /* other units' fields (a spot's `qc`) as they were */
         }
         sf_jw_obj_end(&w);
     }
