@@ -143,8 +143,9 @@ static void spot_row(FILE *f, const struct run *r, int a, const struct sf_json *
     const struct unit *u = &r->u[a];
     struct sf_review_file fl[SF_REVIEW_MAX_FILES];
     int n = 0;
+    const char *cut = strstr(u->name, " assemble");
     fputs("<tr><td>", f);
-    esc(f, u->name);
+    fprintf(f, "%.*s", cut ? (int)(cut - u->name) : (int)strlen(u->name), u->name);
     fputs("</td><td>", f);
     if (!u->done || sf_review_load_files(u->output, fl, &n) != SF_OK) {
         fputs("not delivered", f);
@@ -156,7 +157,7 @@ static void spot_row(FILE *f, const struct run *r, int a, const struct sf_json *
     int shown = 0;
     for (int i = 0; i < n && !shown; i++) {
         if (fl[i].codec != SF_CODEC_H264) continue;
-        fputs("<video controls muted preload=\"metadata\" src=\"", f);
+        fputs("<video controls muted preload=\"auto\" src=\"", f);
         url(f, fl[i].path);
         fputs("\"></video><br>", f);
         shown = 1;

@@ -3,6 +3,7 @@
  * because a file's version (`_v2`) is only known once its unit has run. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_review.h"
+#include "sf_build_info.h"
 #include "sf_file.h"
 #include "sf_json.h"
 #include "sf_log.h"
@@ -162,4 +163,13 @@ int sf_review_write_record(const struct sf_render_job *j, const char *const *pat
     st = sf_file_write_atomic(j->out, buf, len);
     free(buf);
     return st;
+}
+
+void sf_review_disclosure(const struct sf_render_setup *s, char *buf, size_t n)
+{
+    snprintf(buf, n,
+             "AI-generated video: every picture was made by a video diffusion model (Wan2.1 "
+             "architecture) with shotfarm %s (commit %s); model files sha256: transformer %s, "
+             "vae %s, text encoder %s",
+             SF_VERSION, SF_GIT_COMMIT, s->dit_key, s->vae_key, s->text_key);
 }

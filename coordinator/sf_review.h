@@ -5,6 +5,7 @@
 #ifndef SF_REVIEW_H
 #define SF_REVIEW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sf_campaign.h"
@@ -46,5 +47,10 @@ int sf_review_find_spot(const struct sf_plan_builder *b, int sequence, int aspec
 struct sf_jw;
 int sf_review_write_record(const struct sf_render_job *j, const char *const *paths, int n,
                            void (*extra)(struct sf_jw *w, void *arg), void *arg);
+
+/* The AI disclosure every deliverable carries in its metadata and every timeline in its own:
+ * the tool and its version, and the SHA-256 keys of the model's files (the manifest's). */
+struct sf_render_setup;
+void sf_review_disclosure(const struct sf_render_setup *s, char *buf, size_t n);
 
 #endif

@@ -25,6 +25,7 @@
 #include "sf_log.h"
 #include "sf_plan.h"
 #include "sf_render.h"
+#include "sf_review.h"
 #include "sf_shot_file.h"
 #include "sf_status.h"
 #include "sf_unit.h"
@@ -593,10 +594,9 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
                                    .comment = comment};
     sf_assemble_size(dl->resolution, j->aspect, &dopt.width, &dopt.height);
     sf_assemble_timecode(dl, dopt.timecode, sizeof dopt.timecode);
-    snprintf(comment, sizeof comment,
-             "AI-generated video: every picture was made by a video diffusion model (Wan2.1 "
-             "architecture) with shotfarm; campaign %s, sequence %s", sf_campaign_name(c),
-             sf_campaign_sequence(c, j->sequence)->id);
+    sf_review_disclosure(s, comment, sizeof comment);
+    snprintf(comment + strlen(comment), sizeof comment - strlen(comment), "; campaign %s, sequence %s",
+             sf_campaign_name(c), sf_campaign_sequence(c, j->sequence)->id);
     for (int cc = 0; cc < SF_CODEC_COUNT; cc++) {
         if (!cut->codecs[cc]) continue;
         const char *paths[SF_DELIVER_MAX_OUTPUTS];

@@ -152,6 +152,8 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
 
     /* named after the spot, with its version: SPOT_v2.otio edits SPOT_LANG_v2.mp4 */
     char name[320], otio[SF_RENDER_PATH_MAX + 400], edl[SF_RENDER_PATH_MAX + 400];
+    char disclosure[1024];
+    sf_review_disclosure(s, disclosure, sizeof disclosure);
     if (spot[0].version > 1)
         snprintf(name, sizeof name, "%s_v%d", cut.base, spot[0].version);
     else
@@ -164,8 +166,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                             .frames = cut.frames,
                             .n_clips = n_clips,
                             .clips = clips,
-                            .comment = "AI-generated video: every picture was made by a video "
-                                       "diffusion model (Wan2.1 architecture) with shotfarm"};
+                            .comment = disclosure};
     memcpy(t.tc_start, dl->tc_start, sizeof t.tc_start);
     SF_TRY(st, sf_render_mkdirs(otio, 1));
     SF_TRY(st, sf_timeline_write_otio(&t, otio));

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Timelines (docs/review.md § Timelines): every spot's .otio loads with the opentimelineio
-# package, its clips tile the spot and each clip covers exactly the delivery frames whose
-# picture comes from its shot (read back from the delivered file: the test-only decode stand-in
-# SF_TEST_DECODE_COUNTER=1 paints every model frame a colour naming its shot), its media are the
-# shot masters, the dialogue lines are markers; the EDL, read by OTIO's cmx_3600 adapter, has
-# the same cuts, sources and markers. At 23.976 (repeat) and 29.97 (blend), with a cut that
-# reorders shots and lengths that cut the last shot short, and a reframed aspect.
+# The review outputs of a render (docs/review.md), with the test-only decode stand-in
+# SF_TEST_DECODE_COUNTER=1 (every model frame a colour naming its shot and frame):
+# - timelines: every spot's .otio loads with the opentimelineio package, its clips tile the spot
+#   and each covers exactly the delivery frames whose picture comes from its shot (read back from
+#   the delivered file), its media are the shot masters, the dialogue lines are markers; the
+#   EDL, read by OTIO's cmx_3600 adapter, has the same cuts, sources and markers. At 23.976
+#   (repeat) and 29.97 (blend), with a cut that reorders shots, lengths that cut the last shot
+#   short, and a reframed aspect;
+# - contact sheet: one row per shot and take, each tile the frame it names, selected takes green;
+# - QC verdicts in deliverables.json; the AI disclosure (tool, version, model hash) in every
+#   file's metadata;
+# - report.html opens in headless Chromium with no console error, every video and image loading
+#   (page_check.py; the screenshot is kept in the test's build directory), and `shotfarm report`
+#   writes the same page again.
 . "$(dirname "$0")/../render/common.sh"
 export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
 py=${SF_BINARY_DIR:?}/pyenv/bin/python
@@ -35,7 +42,7 @@ sequences:
       - {id: b, prompt: "a blue boat", duration: 3.5, takes: 2, selected_take: 2}
       - {id: c, prompt: "a green hill", duration: 3}
     cuts: {"5": [c, a]}
-deliverables: {aspects: ["16:9", "1:1"], lengths: [8, 5], languages: [en, zh], codecs: [ffv1],
+deliverables: {aspects: ["16:9", "1:1"], lengths: [8, 5], languages: [en, zh], codecs: [ffv1, h264],
                resolution: 360, fps: $1, conform: $2, reframe: true, code: ED}
 EOF
 }
@@ -57,7 +64,7 @@ r = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001)}[fps]
 nominal = {"23.976": 24, "29.97": 30}[fps]
 tc0 = 3600 * nominal  # 01:00:00:00
 files = json.load(open(run + "/out/deliverables.json"))["files"]
-spots = {f["name"]: f for f in files if f["type"] == "spot"}
+spots = {f["name"]: f for f in files if f["type"] == "spot" and f["codec"] == "ffv1"}
 masters = {f["path"]: f for f in files if f["type"] == "shot master"}
 otios = sorted(glob.glob(run + "/out/timelines/*.otio"))
 names = sorted(os.path.basename(p)[:-5] for p in otios)
@@ -123,6 +130,59 @@ for path in otios:
             [x.marked_range.start_time.to_frames() for x in a.markers], (name, a.name)
 print("timelines at", fps, ":", len(otios), "edits checked")
 PY
+    [ "$1" = 23.976 ] || continue
+    # contact sheet, QC verdicts, disclosure
+    python3 - "$run" <<'PY' || die "contact sheet, QC verdicts or disclosure"
+import json, subprocess, sys
+run = sys.argv[1]
+png = run + "/out/review/edit_seq_contact.png"
+p = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", png],
+                              capture_output=True, check=True).stdout)["streams"][0]
+T, gap = 160, 4  # tiles 160 x 160 (the shots are 64 x 64), 4 px apart and around
+rows = [("a", 0, 1, 49), ("b", 1, 0, 57), ("b", 1, 1, 57), ("c", 2, 1, 49)]  # shot, place, selected, frames
+assert (p["width"], p["height"]) == (gap + 5 * (T + gap), gap + len(rows) * (T + gap)), p
+W = p["width"]
+raw = subprocess.run(["ffmpeg", "-v", "error", "-i", png, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                     capture_output=True, check=True).stdout
+def px(x, y):
+    return tuple(raw[3 * (y * W + x):3 * (y * W + x) + 3])
+for r, (shot, k, sel, frames) in enumerate(rows):
+    y = gap + r * (T + gap) + T - 10             # below the captions
+    card = px(gap + 10, y)
+    assert card == ((30, 110, 50) if sel else (64, 64, 64)), (shot, r, card)
+    for c in range(4):
+        m = c * (frames - 1) // 3                  # the frame this tile shows
+        got = px(gap + (c + 1) * (T + gap) + T // 2, y)
+        want = ((5 * m) % 256, 40 + 60 * k, 128)
+        assert all(abs(g - w) <= 2 for g, w in zip(got, want)), (shot, r, c, got, want)
+    text = px(gap + 12, gap + r * (T + gap) + 14)  # the label's box, darker than the card
+    assert text != card, (shot, r, "no label drawn")
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+spots = [f for f in files if f["type"] == "spot"]
+assert len(spots) == 16 and all(f["qc"]["pass"] is True and f["qc"]["failures"] == "" for f in spots), \
+    [(f["name"], f.get("qc")) for f in spots if not f.get("qc", {}).get("pass")]
+assert all(f["qc"]["flashes"]["standard"] == "ITU-R BT.1702" and
+           f["qc"]["levels"]["standard"] == "EBU R 103" for f in spots)
+assert not any("qc" in f for f in files if f["type"] == "shot master")
+ident = json.load(open(run + "/manifest.json"))["identity"]
+for f in files:
+    tags = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_format", "-of", "json", f["path"]],
+                                     capture_output=True, check=True).stdout)["format"]["tags"]
+    c = {k.lower(): v for k, v in tags.items()}["comment"]
+    assert c.startswith("AI-generated video") and "shotfarm 0." in c, (f["path"], c)
+    assert all(ident[k] in c for k in ("transformer", "vae", "text_encoder")), (f["path"], c)
+print("contact sheet, QC verdicts of", len(spots), "spot files and the disclosure of", len(files), "files checked")
+PY
+    # the report: loads clean in Chromium (4 H.264 spots, one contact sheet), screenshot kept
+    shot="$PWD/review_report.png"
+    python3 "$src/tests/review/page_check.py" "$run/report.html" "$shot" --expect-videos 4 \
+        --expect-images 1 || die "report.html in Chromium"
+    grep -q 'id="qc-summary">QC: all 4 spots passed' "$run/report.html" || die "report: QC summary"
+    grep -q 'AI-generated video' "$run/report.html" || die "report: no disclosure"
+    cp "$run/report.html" "$work/report.first"
+    "$sf" report "$run" >"$work/report.out" || die "shotfarm report exited $?"
+    grep -q "report.html: 4 spots, 0 failed QC" "$work/report.out" || die "report: $(cat "$work/report.out")"
+    cmp -s "$run/report.html" "$work/report.first" || die "shotfarm report wrote another page"
 done
-[ $fail = 0 ] && echo "review_timeline: ok"
+[ $fail = 0 ] && echo "review_run: ok"
 exit $fail
