@@ -81,6 +81,32 @@ for f in files:
     assert "AI-generated" in p["format"]["tags"]["comment"], where
 print("demo deliverables:", len(spots), "spots and", len(masters), "shot masters checked")
 PY
+# the review outputs (docs/review.md): every spot file QC'd and flagged when it fails (the
+# random-weight demo's frames flicker: BT.1702 may fail them, and the report must say so),
+# a timeline per spot, a contact sheet per sequence, report.html
+python3 - "$work/run" <<'PY' || die "the demo's review outputs"
+import glob, json, os, re, sys
+run = sys.argv[1]
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+spots = [f for f in files if f["type"] == "spot"]
+for f in spots:
+    q = f["qc"]
+    assert q["pass"] == (q["failures"] == ""), f
+    assert q["frames"] == f["frames"] and q["flashes"]["standard"] == "ITU-R BT.1702", f
+    if not q["pass"]:
+        assert re.search(r"BT\.1702|EBU R 103|black|frozen", q["failures"]), q["failures"]
+flagged = {f["unit"] for f in spots if not f["qc"]["pass"]}
+page = open(run + "/report.html").read()
+if flagged:
+    assert "QC: %d of 12 spots FAILED" % len(flagged) in page, len(flagged)
+else:
+    assert "QC: all 12 spots passed" in page
+assert page.count("<video ") == 12 and "AI-generated video" in page
+assert len(glob.glob(run + "/out/timelines/*.otio")) == 12 and len(glob.glob(run + "/out/timelines/*.edl")) == 12
+assert sorted(os.path.basename(p) for p in glob.glob(run + "/out/review/*.png")) == \
+    ["stride-one-launch_dawn-run_contact.png", "stride-one-launch_locker-room_contact.png"]
+print("demo QC: %d of 12 spots flagged" % len(flagged))
+PY
 # a second launch delivers nothing new and keeps every file as it was
 before=$(stat -c '%n %i %Y' "$work/run/out/"*.mp4 "$work/run/out/"*.mov | md5sum)
 SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \

@@ -144,7 +144,9 @@ run = sys.argv[1]
 ev = [json.loads(l) for l in open(run + "/events.jsonl")]
 last = max(i for i, e in enumerate(ev) if e["event"] == "run")
 ran = sorted(e["unit"] for e in ev[last:] if e["event"] == "dispatched")
-assert ran == ["seq 16:9 5s assemble (2 languages)", "seq/a take 2 16:9 master"], ran
+# with the spot's review units (its QC and timeline) and the sequence's contact sheet
+assert ran == ["seq 16:9 5s assemble (2 languages)", "seq 16:9 5s qc", "seq 16:9 5s timeline",
+               "seq contact sheet", "seq/a take 2 16:9 master"], ran
 files = json.load(open(run + "/out/deliverables.json"))["files"]
 seq = [f for f in files if "_seq_" in f["name"] and f["type"] == "spot"]
 # the master of shot a is now its take 2 (a new name, version 1); take 1's stays, not current
@@ -167,7 +169,7 @@ run = sys.argv[1]
 ev = [json.loads(l) for l in open(run + "/events.jsonl")]
 last = max(i for i, e in enumerate(ev) if e["event"] == "run")
 ran = sorted(e["unit"] for e in ev[last:] if e["event"] == "dispatched")
-assert ran == ["seq 16:9 5s assemble (2 languages)"], ran
+assert ran == ["seq 16:9 5s assemble (2 languages)", "seq 16:9 5s qc", "seq 16:9 5s timeline"], ran
 files = json.load(open(run + "/out/deliverables.json"))["files"]
 cur = [f for f in files if f["current"] and f["type"] == "spot" and "_seq_" in f["name"]]
 assert len(cur) == 4 and all(f["version"] == 3 for f in cur), cur

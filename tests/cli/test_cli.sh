@@ -8,7 +8,7 @@ check() { # check DESCRIPTION EXPECTED_RC ACTUAL_RC
     if [ "$2" != "$3" ]; then echo "FAIL: $1: exit $3, want $2"; fail=1; fi
 }
 out=$("$sf" --help); check "--help" 0 $?
-for c in validate plan render status submit mkmodel inspect forward tokenize; do
+for c in validate plan render status qc report submit mkmodel inspect forward tokenize; do
     grep -q "^  $c " <<<"$out" || { echo "FAIL: --help does not list '$c'"; fail=1; }
 done
 "$sf" >/dev/null 2>&1; check "no arguments" 2 $?
@@ -34,5 +34,11 @@ bad "N minutes (10m)" c.yaml -o r --ckpt-every 5h
 bad "--signal-grace: 'soon' is not a number" c.yaml -o r --signal-grace soon
 bad "--stall-timeout: '0' is not a number" c.yaml -o r --stall-timeout 0
 bad "--max-retries: '-1' is not an integer" c.yaml -o r --max-retries -1
+# qc and report: usage errors exit 2 with one line
+e=$("$sf" qc 2>&1 >/dev/null); check "qc without files" 2 $?
+grep -q "give one or more video files" <<<"$e" || { echo "FAIL: qc usage: $e"; fail=1; }
+e=$("$sf" report 2>&1 >/dev/null); check "report without RUNDIR" 2 $?
+grep -q "give one run directory" <<<"$e" || { echo "FAIL: report usage: $e"; fail=1; }
+"$sf" report /nonexistent-run >/dev/null 2>&1; check "report of a missing RUNDIR" 1 $?
 [ "$fail" = 0 ] && echo "cli_basics: ok"
 exit $fail

@@ -33,7 +33,7 @@ rc=$?
 python3 - "$work/novae/events.jsonl" <<'PY' || die "events after a truncated VAE"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
-cpu = ("assemble", "master", "timeline", "qc")  # the CPU units after the decodes
+cpu = ("assemble", "master", "timeline", "qc", "contact")  # the CPU units after the decodes
 failed = [e for e in ev if e["event"] == "failed" and e["kind"] not in cpu]
 assert len(failed) == 3 and all(e["kind"] == "decode" for e in failed), failed
 # every assembly and shot master needs a decoded shot: not run, each naming its cause
