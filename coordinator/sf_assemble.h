@@ -57,6 +57,8 @@ void sf_assemble_remove_record(const struct sf_render_job *j);
 double sf_assemble_seconds(enum sf_codec c, int tier, int64_t frames, int width, int height);
 /* Delivery size of aspect a at `resolution` (the short side). */
 void sf_assemble_size(int resolution, int a, int *w, int *h);
+/* "15s" (length index; -1: "full", the whole sequence) for file and unit names. */
+void sf_assemble_length_tag(const struct sf_campaign *c, int length, char *buf, size_t n);
 /* "16x9" for file names. */
 void sf_assemble_aspect_tag(int a, char *buf, size_t n);
 /* The first frame's timecode as the muxers want it ("01:00:00:00", ';' for drop-frame). */

@@ -106,6 +106,11 @@ static void length_tag(const struct sf_campaign *c, int li, char *buf, size_t n)
         snprintf(buf, n, "%ds", sf_campaign_deliverables(c)->lengths[li]);
 }
 
+void sf_assemble_length_tag(const struct sf_campaign *c, int length, char *buf, size_t n)
+{
+    length_tag(c, length, buf, n);
+}
+
 /* ---- plan ---------------------------------------------------------------------------------- */
 
 /* Per sequence, delivered aspect and length, after the decodes of the cut's selected takes (in
@@ -388,6 +393,19 @@ static int load_index(const struct sf_render_setup *s, char **text, struct sf_js
     return SF_OK;
 }
 
+/* Takes the index's lock (*fd, closed by the caller to release it) and reads the index under it
+ * (*doc NULL when there is none yet). */
+static int lock_index(const struct sf_render_setup *s, int *fd, char **text,
+                      struct sf_json_doc **doc)
+{
+    char lock[SF_RENDER_PATH_MAX + 32];
+    snprintf(lock, sizeof lock, "%s/out/.deliverables.lock", s->rundir);
+    *fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0) return sf_err_errno(errno, "open the lock", lock);
+    if (flock(*fd, LOCK_EX) != 0) return sf_err_errno(errno, "lock", lock);
+    return load_index(s, text, doc);
+}
+
 /* Adds (or replaces) member `field` of the entries of RUNDIR/out/deliverables.json whose path
  * is paths[i], written by write(w, i, arg); every other entry and member is kept as it was.
  * Under the index's lock, like the assembly's own updates. */
@@ -395,19 +413,12 @@ int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *cons
                                const char *field,
                                void (*write)(struct sf_jw *w, int i, void *arg), void *arg)
 {
-    int st = SF_OK;
-    char path[SF_RENDER_PATH_MAX + 32], lock[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
+    int st = SF_OK, fd = -1;
+    char path[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
     size_t blen = 0;
     struct sf_json_doc *doc = NULL;
     snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
-    snprintf(lock, sizeof lock, "%s/out/.deliverables.lock", s->rundir);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) return sf_err_errno(errno, "open the lock of", path);
-    if (flock(fd, LOCK_EX) != 0) {
-        st = sf_err_errno(errno, "lock", lock);
-        goto out;
-    }
-    SF_TRY(st, load_index(s, &text, &doc));
+    SF_TRY(st, lock_index(s, &fd, &text, &doc));
     if (!doc) {
         SF_ERROR("assemble", "%s: missing; run the same render again (assembly writes it)", path);
         st = SF_E_NOTFOUND;
@@ -460,7 +471,7 @@ int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *cons
     }
     st = sf_file_write_atomic(path, buf, blen);
 out:
-    close(fd);
+    if (fd >= 0) close(fd); /* releases the lock */
     sf_json_free(doc);
     free(text);
     free(buf);
@@ -472,19 +483,13 @@ out:
 static int update_index(const struct sf_render_setup *s, const struct sf_render_job *j,
                         const struct sf_deliver_opts *dopt, const struct file_out *fo, int n)
 {
-    int st = SF_OK;
-    char path[SF_RENDER_PATH_MAX + 32], lock[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
+    int st = SF_OK, fd = -1;
+    char path[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
     size_t blen = 0;
     struct sf_json_doc *doc = NULL;
     snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
-    snprintf(lock, sizeof lock, "%s/out/.deliverables.lock", s->rundir);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) return sf_err_errno(errno, "open the lock of", path);
-    if (flock(fd, LOCK_EX) != 0) {
-        st = sf_err_errno(errno, "lock", lock);
-        goto out;
-    }
-    SF_TRY(st, load_index(s, &text, &doc)); /* again: other units may have written since */
+    /* read again under the lock: other units may have written since */
+    SF_TRY(st, lock_index(s, &fd, &text, &doc));
     FILE *f = open_memstream(&buf, &blen);
     if (!f) {
         st = SF_E_NOMEM;
@@ -524,7 +529,7 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
     }
     st = sf_file_write_atomic(path, buf, blen);
 out:
-    close(fd); /* releases the lock */
+    if (fd >= 0) close(fd); /* releases the lock */
     sf_json_free(doc);
     free(text);
     free(buf);

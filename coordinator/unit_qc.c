@@ -44,10 +44,7 @@ static int plan(struct sf_plan_builder *b)
         int w, h;
         sf_assemble_size(dl->resolution, a->aspect, &w, &h);
         char len[16];
-        if (a->length >= 0)
-            snprintf(len, sizeof len, "%ds", dl->lengths[a->length]);
-        else
-            snprintf(len, sizeof len, "full");
+        sf_assemble_length_tag(c, a->length, len, sizeof len);
         int u = sf_plan_add(b, &sf_unit_qc, a->sequence, 0, 0, 16.0 * w * h, &i, 1, "%s %s %s qc",
                             sf_campaign_sequence(c, a->sequence)->id,
                             sf_aspect_name((enum sf_aspect)a->aspect), len);

@@ -47,10 +47,7 @@ static int plan(struct sf_plan_builder *b)
             deps[n_deps++] = m;
         }
         char len[16];
-        if (a->length >= 0)
-            snprintf(len, sizeof len, "%ds", dl->lengths[a->length]);
-        else
-            snprintf(len, sizeof len, "full");
+        sf_assemble_length_tag(c, a->length, len, sizeof len);
         int u = sf_plan_add(b, &sf_unit_timeline, a->sequence, 0, 0, 1 << 20, deps, n_deps,
                             "%s %s %s timeline", seq->id, sf_aspect_name((enum sf_aspect)a->aspect),
                             len);

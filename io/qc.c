@@ -255,6 +255,22 @@ static int drain_sink(struct qc *q, AVFilterContext *sink, AVFrame *fr, AVRation
     }
 }
 
+/* Every picture the decoder has ready, through the filters and measured. */
+static int decoded(struct qc *q, AVCodecContext *dec, AVFrame *ff, AVFilterContext *src,
+                   AVFilterContext *sink, AVFrame *fr, AVRational tb, const char *what)
+{
+    for (;;) {
+        int rc = avcodec_receive_frame(dec, ff);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return SF_OK;
+        int st = sf_av_check(rc, what);
+        if (st) return st;
+        ff->pts = ff->best_effort_timestamp;
+        st = sf_av_check(av_buffersrc_add_frame(src, ff), what);
+        if (!st) st = drain_sink(q, sink, fr, tb);
+        if (st) return st;
+    }
+}
+
 static void summarise(struct qc *q)
 {
     struct sf_qc_result *r = q->r;
@@ -372,24 +388,10 @@ int sf_qc_file(const char *path, const struct sf_qc_opts *opts, struct sf_qc_res
             av_packet_unref(pkt);
             continue;
         }
-        for (;;) {
-            rc = avcodec_receive_frame(dec, ff);
-            if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) break;
-            SF_TRY(st, sf_av_check(rc, what));
-            ff->pts = ff->best_effort_timestamp;
-            SF_TRY(st, sf_av_check(av_buffersrc_add_frame(src, ff), what));
-            SF_TRY(st, drain_sink(q, sink, fr, vs->time_base));
-        }
+        SF_TRY(st, decoded(q, dec, ff, src, sink, fr, vs->time_base, what));
     }
     SF_TRY(st, sf_av_check(avcodec_send_packet(dec, NULL), what));
-    for (;;) {
-        int rc = avcodec_receive_frame(dec, ff);
-        if (rc == AVERROR_EOF || rc == AVERROR(EAGAIN)) break;
-        SF_TRY(st, sf_av_check(rc, what));
-        ff->pts = ff->best_effort_timestamp;
-        SF_TRY(st, sf_av_check(av_buffersrc_add_frame(src, ff), what));
-        SF_TRY(st, drain_sink(q, sink, fr, vs->time_base));
-    }
+    SF_TRY(st, decoded(q, dec, ff, src, sink, fr, vs->time_base, what));
     SF_TRY(st, sf_av_check(av_buffersrc_add_frame(src, NULL), what));
     SF_TRY(st, drain_sink(q, sink, fr, vs->time_base));
 
