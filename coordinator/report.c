@@ -117,12 +117,18 @@ static const struct sf_json *entry_of(const struct sf_json *files, const char *p
 }
 
 /* "dawn-run 16:9 15s" of "dawn-run 16:9 15s assemble (3 languages)": the spot a unit is of. */
+static size_t spot_len(const char *name)
+{
+    int spaces = 0; /* "SEQ ASPECT LENGTH ..." */
+    for (const char *p = name; *p; p++)
+        if (*p == ' ' && ++spaces == 3) return (size_t)(p - name);
+    return strlen(name);
+}
+
 static int same_spot(const char *a, const char *b)
 {
-    const char *ea = strrchr(a, ' '), *eb = strrchr(b, ' ');
-    const char *sa = strstr(a, " assemble"), *sb = strstr(b, " assemble");
-    size_t la = (size_t)((sa ? sa : ea) - a), lb = (size_t)((sb ? sb : eb) - b);
-    return ea && eb && la == lb && strncmp(a, b, la) == 0;
+    const size_t la = spot_len(a), lb = spot_len(b);
+    return la == lb && strncmp(a, b, la) == 0;
 }
 
 static const char *css =
@@ -188,7 +194,10 @@ static void spot_row(FILE *f, const struct run *r, int a, const struct sf_json *
     sum->flagged += flagged;
     fputs("</td><td>", f);
     for (int t = 0; t < r->n; t++) {
-        if (strcmp(r->u[t].kind, "timeline") != 0 || !same_spot(r->u[t].name, u->name)) continue;
+        const int review = strcmp(r->u[t].kind, "review") == 0;
+        if ((!review && strcmp(r->u[t].kind, "timeline") != 0) ||
+            !same_spot(r->u[t].name, u->name) || !r->u[t].done)
+            continue;
         char *text = NULL;
         struct sf_json_doc *doc = NULL;
         if (sf_review_load_json(r->u[t].output, &text, &doc) == SF_OK) {
@@ -200,7 +209,7 @@ static void spot_row(FILE *f, const struct run *r, int a, const struct sf_json *
                 fputs("<a href=\"", f);
                 url(f, p);
                 fputs("\">", f);
-                esc(f, dot ? dot + 1 : p);
+                esc(f, review ? "review copy" : dot ? dot + 1 : p);
                 fputs("</a> ", f);
             }
         }
@@ -220,7 +229,7 @@ static void sequences(FILE *f, const struct run *r, const struct sf_json *files,
         const char *seq_end = strchr(r->u[i].name, ' ');
         const int seq_len = seq_end ? (int)(seq_end - r->u[i].name) : (int)strlen(r->u[i].name);
         fprintf(f, "<h2>Sequence %.*s</h2>\n", seq_len, r->u[i].name);
-        fputs("<table><tr><th>spot</th><th>picture and files</th><th>QC</th><th>timeline</th>"
+        fputs("<table><tr><th>spot</th><th>picture and files</th><th>QC</th><th>timelines, review copies</th>"
               "</tr>\n",
               f);
         for (int a = 0; a < r->n; a++)

@@ -173,3 +173,9 @@ void sf_review_disclosure(const struct sf_render_setup *s, char *buf, size_t n)
              "vae %s, text encoder %s",
              SF_VERSION, SF_GIT_COMMIT, s->dit_key, s->vae_key, s->text_key);
 }
+
+void sf_review_alive(void *arg, int64_t done)
+{
+    const struct sf_render_report *r = arg;
+    if (r->step) r->step(r->arg, (int)done, 0);
+}

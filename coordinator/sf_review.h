@@ -48,6 +48,11 @@ struct sf_jw;
 int sf_review_write_record(const struct sf_render_job *j, const char *const *paths, int n,
                            void (*extra)(struct sf_jw *w, void *arg), void *arg);
 
+/* A progress callback for the io functions the review units call: tells the coordinator the
+ * unit is alive (render's --stall-timeout fails a unit that reports nothing for that long).
+ * arg is the unit's struct sf_render_report. */
+void sf_review_alive(void *arg, int64_t done);
+
 /* The AI disclosure every deliverable carries in its metadata and every timeline in its own:
  * the tool and its version, and the SHA-256 keys of the model's files (the manifest's). */
 struct sf_render_setup;

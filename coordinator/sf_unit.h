@@ -109,7 +109,7 @@ int sf_unit_kind_register(const struct sf_unit_kind *k);
 extern const struct sf_unit_kind sf_unit_text, sf_unit_identity, sf_unit_denoise, sf_unit_decode,
     sf_unit_assemble, sf_unit_master;
 /* The review kinds (docs/review.md): after the deliverables they look at. */
-extern const struct sf_unit_kind sf_unit_timeline, sf_unit_qc, sf_unit_contact;
+extern const struct sf_unit_kind sf_unit_timeline, sf_unit_qc, sf_unit_contact, sf_unit_review;
 
 /* The most references one shot is conditioned on (Wan2.1-VACE takes more, but every reference
  * is a latent frame more for every step of the shot). */

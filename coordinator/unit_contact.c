@@ -74,7 +74,6 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                const struct sf_render_report *r)
 {
-    (void)r;
     const struct sf_render_setup *s = w->s;
     const struct sf_campaign *c = s->campaign;
     const int i = (int)(j - s->jobs), n = s->sched[i].n_deps;
@@ -93,7 +92,8 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     snprintf(png, sizeof png, "%s/out/review/%s_%s_contact.png", s->rundir, sf_campaign_name(c),
              sf_campaign_sequence(c, j->sequence)->id);
     int st = sf_render_mkdirs(png, 1);
-    if (st == SF_OK) st = sf_contact_sheet(rows, n, PER_ROW, SF_CONTACT_FONT, png);
+    if (st == SF_OK)
+        st = sf_contact_sheet(rows, n, PER_ROW, SF_CONTACT_FONT, png, sf_review_alive, (void *)r);
     if (st) return st;
     SF_INFO("contact", "%s: %d takes -> %s", j->name, n, png);
     const char *paths[] = {png};

@@ -112,7 +112,6 @@ static void write_extra(struct sf_jw *w, void *arg)
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                const struct sf_render_report *r)
 {
-    (void)r;
     const struct sf_render_setup *s = w->s;
     struct sf_review_file files[SF_REVIEW_MAX_FILES];
     struct verdicts *v = calloc(1, sizeof *v);
@@ -122,7 +121,10 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     v->n = n, v->files = files;
     for (int i = 0; i < n; i++) { /* one decode per codec: the languages share its packets */
         if (done[files[i].codec]) continue;
-        SF_TRY(st, sf_qc_file(files[i].path, NULL, &v->by_codec[files[i].codec]));
+        struct sf_qc_opts o;
+        sf_qc_opts_default(&o);
+        o.progress = sf_review_alive, o.progress_arg = (void *)r;
+        SF_TRY(st, sf_qc_file(files[i].path, &o, &v->by_codec[files[i].codec]));
         v->checked[files[i].codec] = files[i].path;
         done[files[i].codec] = 1;
     }

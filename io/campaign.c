@@ -650,11 +650,23 @@ static void parse_name_set(struct v *v, const struct cnode *map, const char *pat
     for (int j = 0; names[j]; j++) flags[j] = set[j] > 0;
 }
 
+/* deliverables.KEY: true or false (absent or null: unchanged). */
+static void want_flag(struct v *v, const struct cnode *n, const char *key, int *out)
+{
+    const struct cnode *f = get(n, key);
+    if (!f || is_null(f)) return;
+    if (f->kind == CN_SCALAR && !f->quoted && strcmp(f->text, "true") == 0)
+        *out = 1;
+    else if (!(f->kind == CN_SCALAR && !f->quoted && strcmp(f->text, "false") == 0))
+        report(v, f, "deliverables", key, "expected true or false, got %s; allowed: true, false",
+               got(v, f));
+}
+
 static void parse_deliverables(struct v *v, const struct cnode *n)
 {
     static const char *const keys[] = {"aspects", "lengths", "languages", "codecs", "resolution",
                                        "fps", "loudness", "reframe", "conform", "timecode",
-                                       "start_timecode", "code", NULL};
+                                       "start_timecode", "code", "review_copies", NULL};
     static const char *const conform_list[] = {"repeat", "blend", NULL};
     static const char *const tc_list[] = {"ndf", "df", NULL};
     struct sf_deliverables *d = &v->c->deliv;
@@ -760,13 +772,8 @@ static void parse_deliverables(struct v *v, const struct cnode *n)
         else
             d->code = code;
     }
-    const struct cnode *rf = get(n, "reframe");
-    if (rf && !is_null(rf)) {
-        if (rf->kind == CN_SCALAR && !rf->quoted && strcmp(rf->text, "true") == 0) d->reframe = 1;
-        else if (!(rf->kind == CN_SCALAR && !rf->quoted && strcmp(rf->text, "false") == 0))
-            report(v, rf, "deliverables", "reframe", "expected true or false, got %s; allowed: "
-                                                     "true, false", got(v, rf));
-    }
+    want_flag(v, n, "reframe", &d->reframe);
+    want_flag(v, n, "review_copies", &d->review_copies);
 }
 
 /* Seconds to milliseconds for a duration field within [lo_ms, hi_ms]. */

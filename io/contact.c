@@ -7,6 +7,7 @@
  * differently. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_contact.h"
+#include "sf_avfilter.h"
 #include "sf_errors.h"
 #include "sf_file.h"
 #include "sf_log.h"
@@ -26,24 +27,6 @@
 #include <unistd.h>
 
 #define MAX_PER_ROW 12
-
-/* Adds filter `name` configured by the options (key, value pairs, NULL-terminated) and links
- * prev's output to it. Options are set one by one, so values need no filter-graph escaping. */
-static int add(AVFilterGraph *g, AVFilterContext **prev, const char *name, const char *const *kv)
-{
-    char what[128];
-    snprintf(what, sizeof what, "set up the contact sheet's %s filter", name);
-    AVFilterContext *f = avfilter_graph_alloc_filter(g, avfilter_get_by_name(name), name);
-    if (!f) return SF_E_NOMEM;
-    for (int i = 0; kv && kv[i]; i += 2) {
-        int st = sf_av_check(av_opt_set(f, kv[i], kv[i + 1], AV_OPT_SEARCH_CHILDREN), what);
-        if (st) return st;
-    }
-    int st = sf_av_check(avfilter_init_str(f, NULL), what);
-    if (st == SF_OK && *prev) st = sf_av_check(avfilter_link(*prev, 0, f, 0), what);
-    *prev = f;
-    return st;
-}
 
 /* One W x H RGB picture into the chain, captioned. */
 static int push(AVFilterContext *src, AVFrame *fr, const uint8_t *rgb, int w, int h,
@@ -94,7 +77,8 @@ out:
 }
 
 int sf_contact_sheet(const struct sf_contact_row *rows, int n, int per_row, const char *font,
-                     const char *png_path)
+                     const char *png_path, void (*progress)(void *arg, int64_t rows_done),
+                     void *progress_arg)
 {
     int st = SF_OK, w = 0, h = 0;
     AVFilterGraph *g = NULL;
@@ -154,13 +138,13 @@ int sf_contact_sheet(const struct sf_contact_row *rows, int n, int per_row, cons
                                      "y", "6", "line_spacing", "3", NULL};
             const char *tile_kv[] = {"layout", layout, "padding", "4", "margin", "4", "color",
                                      "0x181818", NULL};
-            SF_TRY(st, add(g, &last, "buffer", buf_kv));
+            SF_TRY(st, sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"buffer", buf_kv}));
             src = last;
-            SF_TRY(st, add(g, &last, "scale", scale_kv));
-            SF_TRY(st, add(g, &last, "pad", pad_kv));
-            SF_TRY(st, add(g, &last, "drawtext", text_kv));
-            SF_TRY(st, add(g, &last, "tile", tile_kv));
-            SF_TRY(st, add(g, &last, "buffersink", NULL));
+            SF_TRY(st, sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"scale", scale_kv}));
+            SF_TRY(st, sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"pad", pad_kv}));
+            SF_TRY(st, sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"drawtext", text_kv}));
+            SF_TRY(st, sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"tile", tile_kv}));
+            SF_TRY(st, sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"buffersink", NULL}));
             sink = last;
             SF_TRY(st, sf_av_check(avfilter_graph_config(g, NULL), "set up the contact sheet"));
         }
@@ -193,6 +177,7 @@ int sf_contact_sheet(const struct sf_contact_row *rows, int n, int per_row, cons
         }
         sf_shot_reader_close(rd);
         rd = NULL;
+        if (progress) progress(progress_arg, r + 1);
     }
     SF_TRY(st, sf_av_check(av_buffersrc_add_frame(src, NULL), "finish the contact sheet"));
     SF_TRY(st, sf_av_check(av_buffersink_get_frame(sink, sheet), "take the contact sheet"));

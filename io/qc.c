@@ -16,12 +16,8 @@
 #include "sf_log.h"
 #include "sf_status.h"
 
-#include <libavcodec/avcodec.h>
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
-#include <libavformat/avformat.h>
-#include <libavutil/opt.h>
+#include "sf_avfilter.h"
+
 #include <libavutil/pixdesc.h>
 
 #include <math.h>
@@ -239,36 +235,14 @@ static int measure(struct qc *q, const AVFrame *f, double t)
     return SF_OK;
 }
 
-/* Pulls every frame the graph has ready (or all that remain, after the end was sent). */
-static int drain_sink(struct qc *q, AVFilterContext *sink, AVFrame *fr, AVRational tb)
+/* One frame from the chain (sf_avfilter_decode's callback). */
+static int on_frame(void *arg, AVFrame *fr, AVRational tb)
 {
-    for (;;) {
-        int rc = av_buffersink_get_frame(sink, fr);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return SF_OK;
-        int st = sf_av_check(rc, "take a frame from the QC filters");
-        if (st) return st;
-        const double t = fr->pts == AV_NOPTS_VALUE ? 0 : fr->pts * av_q2d(tb);
-        if (q->r->frames == 0) q->t0 = t;
-        st = measure(q, fr, t);
-        av_frame_unref(fr);
-        if (st) return st;
-    }
-}
-
-/* Every picture the decoder has ready, through the filters and measured. */
-static int decoded(struct qc *q, AVCodecContext *dec, AVFrame *ff, AVFilterContext *src,
-                   AVFilterContext *sink, AVFrame *fr, AVRational tb, const char *what)
-{
-    for (;;) {
-        int rc = avcodec_receive_frame(dec, ff);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return SF_OK;
-        int st = sf_av_check(rc, what);
-        if (st) return st;
-        ff->pts = ff->best_effort_timestamp;
-        st = sf_av_check(av_buffersrc_add_frame(src, ff), what);
-        if (!st) st = drain_sink(q, sink, fr, tb);
-        if (st) return st;
-    }
+    struct qc *q = arg;
+    const double t = fr->pts == AV_NOPTS_VALUE ? 0 : fr->pts * av_q2d(tb);
+    if (q->r->frames == 0) q->t0 = t;
+    if (q->o->progress && q->r->frames % 16 == 15) q->o->progress(q->o->progress_arg, q->r->frames + 1);
+    return measure(q, fr, t);
 }
 
 static void summarise(struct qc *q)
@@ -306,21 +280,10 @@ int sf_qc_file(const char *path, const struct sf_qc_opts *opts, struct sf_qc_res
     int st = SF_OK;
     struct sf_qc_opts def;
     if (!opts) sf_qc_opts_default(&def), opts = &def;
-    /* the filters' own findings come as metadata: their log lines only when asked for detail */
-    const char *lv = getenv("SF_LOG");
-    av_log_set_level(lv && strcmp(lv, "debug") == 0 ? AV_LOG_INFO : AV_LOG_ERROR);
     struct qc *q = calloc(1, sizeof *q);
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVFilterGraph *graph = NULL;
-    AVFilterContext *src = NULL, *sink = NULL;
-    AVFilterInOut *ins = NULL, *outs = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *fr = av_frame_alloc(), *ff = av_frame_alloc();
-    char what[4400];
     memset(r, 0, sizeof *r);
     r->luma_min = 1e9, r->luma_max = -1e9, r->levels_worst_frame = -1;
-    if (!q || !pkt || !fr || !ff) {
+    if (!q) {
         st = SF_E_NOMEM;
         goto out;
     }
@@ -328,72 +291,16 @@ int sf_qc_file(const char *path, const struct sf_qc_opts *opts, struct sf_qc_res
     for (int i = 0; i < LUT_N; i++)
         q->lin[i] = (float)pow((double)i / (LUT_N - 1), 2.4);
 
-    snprintf(what, sizeof what, "open %s for QC", path);
-    SF_TRY(st, sf_av_check(avformat_open_input(&fmt, path, NULL, NULL), what));
-    SF_TRY(st, sf_av_check(avformat_find_stream_info(fmt, NULL), what));
-    const AVCodec *codec = NULL;
-    const int vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    snprintf(what, sizeof what, "find the picture of %s", path);
-    SF_TRY(st, sf_av_check(vi, what));
-    AVStream *vs = fmt->streams[vi];
-    if (!(dec = avcodec_alloc_context3(codec))) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    SF_TRY(st, sf_av_check(avcodec_parameters_to_context(dec, vs->codecpar), what));
-    dec->thread_count = 2;
-    snprintf(what, sizeof what, "open the %s decoder for %s", codec->name, path);
-    SF_TRY(st, sf_av_check(avcodec_open2(dec, codec, NULL), what));
-    const AVRational fr_rate = av_guess_frame_rate(fmt, vs, NULL);
-    r->fps = av_q2d(fr_rate);
-
-    /* buffer -> blackdetect -> freezedetect -> buffersink, in the decoder's own format */
-    if (!(graph = avfilter_graph_alloc())) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    graph->nb_threads = 1;
-    char args[512], desc[256];
-    snprintf(args, sizeof args, "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1",
-             dec->width, dec->height, dec->pix_fmt, vs->time_base.num, vs->time_base.den);
-    snprintf(what, sizeof what, "set up the QC filters for %s", path);
-    SF_TRY(st, sf_av_check(avfilter_graph_create_filter(&src, avfilter_get_by_name("buffer"),
-                                                        "in", args, NULL, graph), what));
-    SF_TRY(st, sf_av_check(avfilter_graph_create_filter(&sink, avfilter_get_by_name("buffersink"),
-                                                        "out", NULL, NULL, graph), what));
-    snprintf(desc, sizeof desc,
-             "blackdetect=d=%g:pic_th=0.98:pix_th=0.10,freezedetect=n=-60dB:d=%g",
-             opts->black_seconds, opts->freeze_seconds);
-    outs = avfilter_inout_alloc();
-    ins = avfilter_inout_alloc();
-    if (!outs || !ins) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    outs->name = av_strdup("in"), outs->filter_ctx = src;
-    ins->name = av_strdup("out"), ins->filter_ctx = sink;
-    SF_TRY(st, sf_av_check(avfilter_graph_parse_ptr(graph, desc, &ins, &outs, NULL), what));
-    SF_TRY(st, sf_av_check(avfilter_graph_config(graph, NULL), what));
-
-    snprintf(what, sizeof what, "decode %s", path);
-    for (;;) {
-        int rc = av_read_frame(fmt, pkt);
-        if (rc == AVERROR_EOF) break;
-        SF_TRY(st, sf_av_check(rc, what));
-        if (pkt->stream_index == vi) {
-            rc = avcodec_send_packet(dec, pkt);
-            av_packet_unref(pkt);
-            SF_TRY(st, sf_av_check(rc, what));
-        } else {
-            av_packet_unref(pkt);
-            continue;
-        }
-        SF_TRY(st, decoded(q, dec, ff, src, sink, fr, vs->time_base, what));
-    }
-    SF_TRY(st, sf_av_check(avcodec_send_packet(dec, NULL), what));
-    SF_TRY(st, decoded(q, dec, ff, src, sink, fr, vs->time_base, what));
-    SF_TRY(st, sf_av_check(av_buffersrc_add_frame(src, NULL), what));
-    SF_TRY(st, drain_sink(q, sink, fr, vs->time_base));
+    char black_d[32], freeze_d[32];
+    snprintf(black_d, sizeof black_d, "%g", opts->black_seconds);
+    snprintf(freeze_d, sizeof freeze_d, "%g", opts->freeze_seconds);
+    const char *black_kv[] = {"d", black_d, "pic_th", "0.98", "pix_th", "0.10", NULL};
+    const char *freeze_kv[] = {"n", "-60dB", "d", freeze_d, NULL};
+    const struct sf_avfilter_spec chain[] = {{"blackdetect", black_kv}, {"freezedetect", freeze_kv}};
+    AVRational rate = {0, 1};
+    /* the decoder's own format: levels are measured on the code values as delivered */
+    SF_TRY(st, sf_avfilter_decode(path, chain, 2, -1, on_frame, q, &rate));
+    r->fps = rate.den ? av_q2d(rate) : 0;
 
     /* runs still open at the end of the file */
     const double end = r->fps > 0 ? r->frames / r->fps : 0;
@@ -414,14 +321,6 @@ out:
         free(q->tl.frame), free(q->tl.sign), free(q->tr.frame), free(q->tr.sign);
         free(q);
     }
-    avfilter_inout_free(&ins);
-    avfilter_inout_free(&outs);
-    avfilter_graph_free(&graph);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
-    av_packet_free(&pkt);
-    av_frame_free(&fr);
-    av_frame_free(&ff);
     return st;
 }
 

@@ -176,6 +176,7 @@ struct sf_deliverables {
     struct sf_fps fps;
     double loudness_lufs;    /* integrated loudness target, -23 (EBU R128) or -24 (ATSC A/85) */
     int reframe;             /* 1: other aspects are reframed from the master, not re-rendered */
+    int review_copies;       /* 1: H.264 review copies with burn-ins beside each spot */
     int conform_blend;       /* 16 fps -> delivery rate: 0 repeat frames (the rule), 1 blend */
     int drop_frame;          /* timecode labels: 1 drop-frame (29.97 only), 0 non-drop */
     int tc_start[4];         /* first frame's timecode: hours, minutes, seconds, frames */

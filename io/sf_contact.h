@@ -12,6 +12,8 @@
 #ifndef SF_CONTACT_H
 #define SF_CONTACT_H
 
+#include <stdint.h>
+
 /* Debian's fonts-noto-mono (scripts/debian-packages.txt). */
 #define SF_CONTACT_FONT "/usr/share/fonts/truetype/noto/NotoSansMono-Regular.ttf"
 #define SF_CONTACT_TILE 160 /* the short side of a tile, pixels */
@@ -23,10 +25,12 @@ struct sf_contact_row {
     int selected;      /* the take assembly uses */
 };
 
-/* Writes the sheet of rows[0..n) with per_row frames each to png_path. Every shot file must
+/* Writes the sheet of rows[0..n) with per_row frames each to png_path, calling progress (when
+ * not NULL) after each row. Every shot file must
  * have the same size. Fails with SF_E_NOTFOUND (the font is missing: logged with the package
  * that provides it), the shot reader's statuses, SF_E_AV (logged), SF_E_IO or SF_E_NOMEM. */
 int sf_contact_sheet(const struct sf_contact_row *rows, int n, int per_row, const char *font,
-                     const char *png_path);
+                     const char *png_path, void (*progress)(void *arg, int64_t rows_done),
+                     void *progress_arg);
 
 #endif

@@ -33,6 +33,9 @@ struct sf_qc_opts {
     double freeze_seconds; /* shortest freeze reported (default 1.0) */
     int n_intended;        /* intervals where black or still pictures are meant (an end card) */
     double intended[4][2]; /* [start, end) seconds */
+    /* called every 16 decoded frames (a long check shows it is alive), or NULL */
+    void (*progress)(void *arg, int64_t frames);
+    void *progress_arg;
 };
 
 /* An interval of the file, seconds from its first frame. */

@@ -43,7 +43,7 @@ sequences:
       - {id: c, prompt: "a green hill", duration: 3}
     cuts: {"5": [c, a]}
 deliverables: {aspects: ["16:9", "1:1"], lengths: [8, 5], languages: [en, zh], codecs: [ffv1, h264],
-               resolution: 360, fps: $1, conform: $2, reframe: true, code: ED}
+               resolution: 360, fps: $1, conform: $2, reframe: true, code: ED, review_copies: true}
 EOF
 }
 
@@ -172,6 +172,41 @@ for f in files:
     assert c.startswith("AI-generated video") and "shotfarm 0." in c, (f["path"], c)
     assert all(ident[k] in c for k in ("transformer", "vae", "text_encoder")), (f["path"], c)
 print("contact sheet, QC verdicts of", len(spots), "spot files and the disclosure of", len(files), "files checked")
+# review copies: one per spot and language, H.264, the spot's frames and timecode, burn-ins at
+# the top left (version code), top right (timecode) and bottom centre (NOT FOR AIR) where the
+# spot is one flat colour, and the picture elsewhere unchanged
+import glob, os
+copies = sorted(glob.glob(run + "/out/review/*_review.mp4"))
+ffv1 = {f["name"]: f for f in spots if f["codec"] == "ffv1"}
+assert [os.path.basename(p) for p in copies] == sorted(n + "_review.mp4" for n in ffv1), copies
+def frame(path, n=0):
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-vf", "select=eq(n\\,%d)" % n,
+                          "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    return out
+for p in copies:
+    f = ffv1[os.path.basename(p)[:-len("_review.mp4")]]
+    pr = json.loads(subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_streams",
+                                    "-show_format", "-of", "json", p], capture_output=True, check=True).stdout)
+    v = [s for s in pr["streams"] if s["codec_type"] == "video"][0]
+    assert (v["codec_name"], int(v["nb_read_packets"]), v["width"], v["height"]) == \
+        ("h264", f["frames"], f["width"], f["height"]), (p, v)
+    assert v["tags"]["timecode"] == "01:00:00:00", v["tags"]
+    assert pr["format"]["tags"]["comment"].startswith("REVIEW COPY, NOT FOR AIR. AI-generated"), pr["format"]
+    W, H = f["width"], f["height"]
+    a, b = frame(f["path"], 5), frame(p, 5)
+    def spread(img, x0, y0, x1, y1):  # max - min of the green channel in a box
+        g = [img[3 * (y * W + x) + 1] for y in range(y0, y1) for x in range(x0, x1)]
+        return max(g) - min(g)
+    boxes = {"version": (0, 0, W // 3, H // 8), "timecode": (2 * W // 3, 0, W, H // 8),
+             "NOT FOR AIR": (W // 3, 3 * H // 4, 2 * W // 3, H)}
+    for what, box in boxes.items():
+        assert spread(a, *box) <= 2, (p, what, "the spot is not flat there")
+        assert spread(b, *box) >= 100, (p, what, "no burn-in")
+    c = (W // 2, H // 2)
+    pa, pb = a[3 * (c[1] * W + c[0]):][:3], b[3 * (c[1] * W + c[0]):][:3]
+    assert all(abs(x - y) <= 6 for x, y in zip(pa, pb)), (p, tuple(pa), tuple(pb))
+print(len(copies), "review copies checked")
 PY
     # the report: loads clean in Chromium (4 H.264 spots, one contact sheet), screenshot kept
     shot="$PWD/review_report.png"
