@@ -1,11 +1,14 @@
 /* unit_review.c — the `review` unit kind (sf_unit.h, docs/review.md § Review copies): with
  * `deliverables.review_copies: true`, per spot and language an H.264 review copy with
- * burned-in version code, timecode and NOT FOR AIR (io/sf_review_copy.h):
+ * burned-in version code, timecode, NOT FOR AIR and the language's subtitles, carrying the
+ * language's mix (io/sf_review_copy.h):
  * RUNDIR/out/review/NAME[_vN]_review.mp4, NAME and version those of the spot file it copies. A
  * CPU unit after the spot's assemble unit; the spot files themselves never carry burn-ins. The
  * copy is made from the spot's best picture (ProRes, else FFV1, else H.264). */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_assemble.h"
+#include "sf_audio.h"
+#include "sf_json.h"
 #include "sf_hash.h"
 #include "sf_log.h"
 #include "sf_plan.h"
@@ -16,6 +19,7 @@
 #include "sf_unit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int plan(struct sf_plan_builder *b)
@@ -65,6 +69,29 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     return SF_OK;
 }
 
+/* The file of `role` ("mix", "srt") that sound job j delivered, from its record. */
+static int sound_file(const struct sf_render_job *j, const char *role, char *path, size_t n)
+{
+    char *text = NULL;
+    struct sf_json_doc *doc = NULL;
+    int st = sf_review_load_json(j->out, &text, &doc);
+    const struct sf_json *files = doc ? sf_json_get(sf_json_root(doc), "files") : NULL;
+    path[0] = '\0';
+    for (size_t i = 0; files && files->type == SF_JSON_ARRAY && i < files->n; i++) {
+        const char *r = sf_json_get_str(files->items[i], "role");
+        const char *p = sf_json_get_str(files->items[i], "path");
+        if (r && p && strcmp(r, role) == 0) snprintf(path, n, "%s", p);
+    }
+    if (st == SF_OK && !path[0]) {
+        SF_ERROR("review", "%s: lists no %s; delete it and run the same render again", j->out,
+                 role);
+        st = SF_E_FORMAT;
+    }
+    sf_json_free(doc);
+    free(text);
+    return st;
+}
+
 /* Codec preference for the copy's source: the least compressed picture. */
 static int rank_of(enum sf_codec c)
 {
@@ -81,7 +108,9 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     char outs[SF_LANG_COUNT][SF_RENDER_PATH_MAX + 300];
     const char *paths[SF_LANG_COUNT];
     int n = 0, n_out = 0;
-    int st = sf_review_read_record(&s->jobs[s->sched[j - s->jobs].deps[0]], files, &n);
+    const int a = s->sched[j - s->jobs].deps[0]; /* the spot's assemble job */
+    float *sound = NULL;
+    int st = sf_review_read_record(&s->jobs[a], files, &n);
     if (st) return st;
     char disclosure[1024], comment[1100], title[300];
     sf_review_disclosure(s, disclosure, sizeof disclosure);
@@ -106,7 +135,28 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
         else
             snprintf(outs[n_out], sizeof outs[n_out], "%s/out/review/%s_review.mp4", s->rundir,
                      f->name);
+        /* the language's mix and subtitles: the sound job the spot's assembly took them from */
+        char srt[SF_RENDER_PATH_MAX + 1024] = "", mix[SF_RENDER_PATH_MAX + 1024];
+        free(sound); /* none unless this language has its sound */
+        sound = NULL;
+        for (int k = 0; k < s->sched[a].n_deps; k++) {
+            const struct sf_render_job *dj = &s->jobs[s->sched[a].deps[k]];
+            if (dj->kind != &sf_unit_sound || dj->language != l) continue;
+            int64_t got = 0;
+            const int64_t want = sf_deliver_samples(f->frames, dl->fps);
+            SF_TRY(st, sound_file(dj, "srt", srt, sizeof srt));
+            SF_TRY(st, sound_file(dj, "mix", mix, sizeof mix));
+            SF_TRY(st, sf_audio_decode(mix, want, &sound, &got, NULL, 0));
+            if (got != want) {
+                SF_ERROR("review", "%s: %lld samples, the copy needs %lld; delete it and run the "
+                         "same render again", mix, (long long)got, (long long)want);
+                st = SF_E_FORMAT;
+                goto out;
+            }
+        }
         struct sf_review_copy_opts o = {.label = label,
+                                        .subtitles = srt[0] ? srt : NULL,
+                                        .sound = sound,
                                         .deliver = {.codec = SF_CODEC_H264,
                                                     .fps = dl->fps,
                                                     .frames = f->frames,
@@ -127,6 +177,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     }
     st = sf_review_write_record(j, paths, n_out, NULL, NULL);
 out:
+    free(sound);
     return st;
 }
 

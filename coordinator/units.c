@@ -30,11 +30,10 @@
 
 static const struct sf_unit_kind *kinds[MAX_KINDS] = {
     &sf_unit_text,   &sf_unit_identity, &sf_unit_denoise,
-    &sf_unit_decode, &sf_unit_assemble, &sf_unit_master,
-    &sf_unit_timeline, &sf_unit_qc,      &sf_unit_contact,
-    &sf_unit_review,
+    &sf_unit_decode, &sf_unit_sound,    &sf_unit_assemble, &sf_unit_master,
+    &sf_unit_timeline, &sf_unit_qc,     &sf_unit_contact,  &sf_unit_review,
 };
-static int n_kinds = 10;
+static int n_kinds = 11;
 
 int sf_unit_kind_count(void) { return n_kinds; }
 

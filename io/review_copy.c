@@ -45,6 +45,11 @@ int sf_review_copy(const char *src, const char *dst, const struct sf_review_copy
                  "(scripts/setup.sh does)", SF_REVIEW_COPY_FONT);
         return SF_E_NOTFOUND;
     }
+    if (o->subtitles && access(SF_REVIEW_COPY_SUB_FONT, R_OK) != 0) {
+        SF_ERROR("review", "%s: the subtitles' font is missing; install Debian's fonts-noto-cjk "
+                 "(scripts/setup.sh does)", SF_REVIEW_COPY_SUB_FONT);
+        return SF_E_NOTFOUND;
+    }
     const struct sf_deliver_opts *d = &o->deliver;
     char size[16], margin[16], rate[32], tc[16], right[48], bottom[48];
     const int fs = d->height / 18 > 12 ? d->height / 18 : 12; /* font size, pixels */
@@ -63,12 +68,24 @@ int sf_review_copy(const char *src, const char *dst, const struct sf_review_copy
     const char *nfa_kv[] = {"fontfile", SF_REVIEW_COPY_FONT, "text", "NOT FOR AIR", "fontsize",
                             size, "fontcolor", "0xffd000", "box", "1", "boxcolor", "black@0.7",
                             "boxborderw", "6", "x", "(w-tw)/2", "y", bottom, NULL};
-    const struct sf_avfilter_spec chain[] = {
-        {"drawtext", label_kv}, {"drawtext", tc_kv}, {"drawtext", nfa_kv}};
+    /* subtitles above NOT FOR AIR: libass sizes in a 288-line script space */
+    char style[160];
+    snprintf(style, sizeof style, "FontName=%s,FontSize=%d,MarginV=%d,Outline=2,Shadow=0",
+             SF_REVIEW_COPY_SUB_FAMILY, 16, 288 * (fs * 4) / d->height);
+    const char *sub_kv[] = {"filename", o->subtitles, "fontsdir",
+                            "/usr/share/fonts/opentype/noto", "force_style", style, NULL};
+    const struct sf_avfilter_spec chain[] = {{"subtitles", sub_kv},
+                                             {"drawtext", label_kv},
+                                             {"drawtext", tc_kv},
+                                             {"drawtext", nfa_kv}};
+    const int first = o->subtitles ? 0 : 1;
     struct copy c = {.o = o};
     const char *paths[] = {dst};
     int st = sf_deliver_open(d, paths, 1, &c.d);
-    if (st == SF_OK) st = sf_avfilter_decode(src, chain, 3, AV_PIX_FMT_RGB24, on_frame, &c, NULL);
+    if (st == SF_OK && o->sound) sf_deliver_set_sound(c.d, 0, o->sound);
+    if (st == SF_OK)
+        st = sf_avfilter_decode(src, chain + first, 4 - first, AV_PIX_FMT_RGB24, on_frame, &c,
+                                NULL);
     if (st == SF_OK && c.d) {
         st = sf_deliver_commit(c.d); /* checks that exactly deliver.frames pictures came */
         c.d = NULL;

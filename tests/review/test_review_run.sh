@@ -206,6 +206,19 @@ for p in copies:
     c = (W // 2, H // 2)
     pa, pb = a[3 * (c[1] * W + c[0]):][:3], b[3 * (c[1] * W + c[0]):][:3]
     assert all(abs(x - y) <= 6 for x, y in zip(pa, pb)), (p, tuple(pa), tuple(pb))
+    # the subtitles: shot a's line (0.5 s into it) is on screen above NOT FOR AIR while it is
+    # read, and nothing is there before it; in the :08 spots shot a comes first
+    if "_8s_" in p:
+        fs = H // 18
+        sub = (W // 5, H - 6 * fs, 4 * W // 5, H - 3 * fs)
+        assert spread(frame(p, 3), *sub) <= 12, (p, "a subtitle before the line")
+        assert spread(frame(p, 20), *sub) >= 100, (p, "no subtitle while the line is read")
+        assert spread(frame(f["path"], 20), *sub) <= 2, (p, "the spot itself carries a subtitle")
+# the copies carry their language's mix
+for p in copies:
+    a = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-select_streams", "a",
+                                   "-of", "json", p], capture_output=True, check=True).stdout)["streams"]
+    assert len(a) == 1 and a[0]["codec_name"] == "aac", (p, a)
 print(len(copies), "review copies checked")
 PY
     # the report: loads clean in Chromium (4 H.264 spots, one contact sheet), screenshot kept
