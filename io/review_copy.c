@@ -71,7 +71,7 @@ int sf_review_copy(const char *src, const char *dst, const struct sf_review_copy
     /* subtitles above NOT FOR AIR: libass sizes in a 288-line script space */
     char style[160];
     snprintf(style, sizeof style, "FontName=%s,FontSize=%d,MarginV=%d,Outline=2,Shadow=0",
-             SF_REVIEW_COPY_SUB_FAMILY, 16, 288 * (fs * 4) / d->height);
+             SF_REVIEW_COPY_SUB_FAMILY, 22, 288 * (fs * 4) / d->height);
     const char *sub_kv[] = {"filename", o->subtitles, "fontsdir",
                             "/usr/share/fonts/opentype/noto", "force_style", style, NULL};
     const struct sf_avfilter_spec chain[] = {{"subtitles", sub_kv},

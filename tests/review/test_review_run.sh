@@ -18,7 +18,7 @@ export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
 py=${SF_BINARY_DIR:?}/pyenv/bin/python
 [ -x "$py" ] || { echo "FAIL: $py missing: run scripts/setup.sh (it installs tests/requirements.txt)"; exit 1; }
 
-# campaign FPS CONFORM: writes $work/c.yaml
+# campaign FPS CONFORM CODECS REVIEW_COPIES: writes $work/c.yaml
 campaign() {
     cat >"$work/c.yaml" <<EOF
 version: 1
@@ -40,16 +40,17 @@ sequences:
           - {speaker: coach, language: en, start: 0.5, text: "Push! Own the morning!"}
           - {speaker: coach, language: zh, start: 0.5, text: "加油！", phonetic: "jia1 you2!"}
       - {id: b, prompt: "a blue boat", duration: 3.5, takes: 2, selected_take: 2}
-      - {id: c, prompt: "a green hill", duration: 3}
-    cuts: {"5": [c, a]}
-deliverables: {aspects: ["16:9", "1:1"], lengths: [8, 5], languages: [en, zh], codecs: [ffv1, h264],
-               resolution: 360, fps: $1, conform: $2, reframe: true, code: ED, review_copies: true}
+      - {id: c, prompt: "a green hill", duration: 3.5}
+    cuts: {"6": [c, a]}
+deliverables: {aspects: ["16:9", "1:1"], lengths: [8, 6], languages: [en, zh], codecs: [$3],
+               resolution: 360, fps: $1, conform: $2, reframe: true, code: ED, review_copies: $4}
 EOF
 }
 
-for spec in "23.976 repeat" "29.97 blend"; do
+# the review outputs at 23.976; at 29.97 (blend) the timelines only
+for spec in "23.976 repeat ffv1,h264 true" "29.97 blend ffv1 false"; do
     set -- $spec
-    campaign "$1" "$2"
+    campaign "$1" "$2" "${3/,/, }" "$4"
     run="$work/r${1/./}"
     "$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$run" --model "$work/model" \
         --tokenizer "$tokenizer" --cache "$work/cache" >"$run.out" 2>"$run.log"
@@ -68,7 +69,7 @@ spots = {f["name"]: f for f in files if f["type"] == "spot" and f["codec"] == "f
 masters = {f["path"]: f for f in files if f["type"] == "shot master"}
 otios = sorted(glob.glob(run + "/out/timelines/*.otio"))
 names = sorted(os.path.basename(p)[:-5] for p in otios)
-want = sorted("ED%04d_edit_seq_%s_%ds" % (i + 1, a, l) for i, l in enumerate((8, 5))
+want = sorted("ED%04d_edit_seq_%s_%ds" % (i + 1, a, l) for i, l in enumerate((8, 6))
               for a in ("16x9", "1x1"))
 assert names == want, (names, want)
 for path in otios:
@@ -139,7 +140,7 @@ png = run + "/out/review/edit_seq_contact.png"
 p = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", png],
                               capture_output=True, check=True).stdout)["streams"][0]
 T, gap = 160, 4  # tiles 160 x 160 (the shots are 64 x 64), 4 px apart and around
-rows = [("a", 0, 1, 49), ("b", 1, 0, 57), ("b", 1, 1, 57), ("c", 2, 1, 49)]  # shot, place, selected, frames
+rows = [("a", 0, 1, 49), ("b", 1, 0, 57), ("b", 1, 1, 57), ("c", 2, 1, 57)]  # shot, place, selected, frames
 assert (p["width"], p["height"]) == (gap + 5 * (T + gap), gap + len(rows) * (T + gap)), p
 W = p["width"]
 raw = subprocess.run(["ffmpeg", "-v", "error", "-i", png, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
@@ -165,13 +166,14 @@ assert all(f["qc"]["flashes"]["standard"] == "ITU-R BT.1702" and
            f["qc"]["levels"]["standard"] == "EBU R 103" for f in spots)
 assert not any("qc" in f for f in files if f["type"] == "shot master")
 ident = json.load(open(run + "/manifest.json"))["identity"]
-for f in files:
+videos = [f for f in files if f["type"] in ("spot", "shot master")]  # not the sound's files
+for f in videos:
     tags = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_format", "-of", "json", f["path"]],
                                      capture_output=True, check=True).stdout)["format"]["tags"]
     c = {k.lower(): v for k, v in tags.items()}["comment"]
     assert c.startswith("AI-generated video") and "shotfarm 0." in c, (f["path"], c)
     assert all(ident[k] in c for k in ("transformer", "vae", "text_encoder")), (f["path"], c)
-print("contact sheet, QC verdicts of", len(spots), "spot files and the disclosure of", len(files), "files checked")
+print("contact sheet, QC verdicts of", len(spots), "spot files and the disclosure of", len(videos), "files checked")
 # review copies: one per spot and language, H.264, the spot's frames and timecode, burn-ins at
 # the top left (version code), top right (timecode) and bottom centre (NOT FOR AIR) where the
 # spot is one flat colour, and the picture elsewhere unchanged
