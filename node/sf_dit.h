@@ -31,6 +31,7 @@
 
 #include "sf_config.h"
 
+struct sf_backend;
 struct sf_comm;
 struct sf_dit;
 struct sf_dit_context;
@@ -48,6 +49,13 @@ struct sf_dit_opts {
      * sf_dit_load, every forward call and sf_dit_context_create become collectives: all ranks
      * of the group make the same calls with the same arguments, and all get the same output. */
     struct sf_comm *comm;
+    /* Where the weights and activations live and the ops run (kernels/sf_backend.h): NULL or
+     * sf_backend_cpu() for the CPU; a device backend (sf_cuda_backend(), kernels/sf_cuda.h)
+     * gets the weights copied to the device once at load, in their stored dtype, and every
+     * activation buffer in device memory; inputs are copied in and the output out once per
+     * forward pass. Borrowed: it must outlive the model. A device backend with tp > 1 is
+     * refused (SF_E_UNSUPPORTED) until NCCL lands (issue 28). */
+    const struct sf_backend *backend;
 };
 
 /* Opens the DiT of a model directory (either layout, any weight dtype), checks every tensor
