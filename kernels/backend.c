@@ -1,8 +1,13 @@
 /* backend.c — the CPU backend table and the free functions of sf_ops.h, which dispatch through
  * the active table (sf_backend.h). A table installed with sf_backend_set may leave slots NULL;
  * they fall back to the CPU slot, so a partial GPU backend is safe. */
+#include <string.h>
+
 #include "cpu.h"
 #include "sf_backend.h"
+#include "sf_cuda.h"
+#include "sf_log.h"
+#include "sf_status.h"
 
 static const struct sf_backend cpu_backend = {
     .name = "cpu",
@@ -138,4 +143,35 @@ void sf_rms_scale(float *x, const double *ss, const float *w, int64_t rows, int6
                   int64_t n_total, float eps)
 {
     SLOT(rms_scale)(x, ss, w, rows, cols, n_total, eps);
+}
+
+int sf_backend_for_device(const char *device, const struct sf_backend **out)
+{
+    *out = NULL;
+    int autoselect = !device || strcmp(device, "auto") == 0;
+    if (device && strcmp(device, "cpu") == 0) {
+        *out = &cpu_backend;
+        return SF_OK;
+    }
+    if (!autoselect && strcmp(device, "cuda") != 0) {
+        SF_ERROR("kernels", "--device %s: use cpu or cuda", device);
+        return SF_E_USAGE;
+    }
+    if (!sf_cuda_built()) {
+        if (autoselect) {
+            *out = &cpu_backend;
+            return SF_OK;
+        }
+        SF_ERROR("kernels", "--device cuda: this build has no CUDA (configure with the toolkit "
+                 "installed, SF_CUDA=ON) — use --device cpu");
+        return SF_E_UNSUPPORTED;
+    }
+    if (autoselect && sf_cuda_device_count() <= 0) {
+        *out = &cpu_backend;
+        return SF_OK;
+    }
+    int st = sf_cuda_backend_open(-1, out);
+    if (st != SF_OK && st != SF_E_UNSUPPORTED) /* (that one already said to use the CPU) */
+        SF_ERROR("kernels", "--device cuda: the GPU failed to start (above); use --device cpu");
+    return st;
 }

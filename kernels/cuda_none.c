@@ -18,3 +18,17 @@ int sf_cuda_rmsnorm_f32_host(const float *x, const float *w, float *y, size_t ro
     (void)x; (void)w; (void)y; (void)rows; (void)cols; (void)eps;
     return SF_E_UNSUPPORTED;
 }
+
+int sf_cuda_backend_open(int dev, const struct sf_backend **out)
+{
+    (void)dev;
+    *out = NULL;
+    return SF_E_UNSUPPORTED;
+}
+
+void sf_cuda_backend_close(void) {}
+
+int sf_cuda_local_rank(void)
+{
+    return 0;
+}
