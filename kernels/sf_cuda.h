@@ -35,6 +35,14 @@ int sf_cuda_local_rank(void);
  * (an unknown name). */
 int sf_backend_for_device(const char *device, const struct sf_backend **out);
 
+/* Dense bf16 tensor-core peak of device dev in TFLOP/s from its SM count, clock and
+ * architecture (flops per SM per clock: 2048 on sm_80, 1024 on sm_86/89, 4096 on sm_90; the
+ * boost clock the driver reports, so a card running below it reaches less); 0 when unknown. */
+double sf_cuda_bf16_peak_tflops(int dev);
+/* Bytes of device memory in use (total - free, every process on the device) and in all on the
+ * backend's device; SF_OK or SF_E_UNSUPPORTED / SF_E_CUDA. */
+int sf_cuda_mem_info(size_t *used, size_t *total);
+
 /* GPU twin of sf_cpu_rmsnorm_f32 on host buffers (copies in, runs, copies out): used by the
  * parity test and by code paths that are not device-resident yet. */
 int sf_cuda_rmsnorm_f32_host(const float *x, const float *w, float *y, size_t rows, size_t cols,
