@@ -36,6 +36,12 @@ struct sf_backend {
     void (*attention)(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
                       const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
                       int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale);
+    /* optional: attention with q, k, v rounded to bf16 and fp32 accumulation (tensor cores),
+     * for models whose weights are bf16/fp16; NULL: callers use attention. */
+    void (*attention_bf16)(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
+                           const float *v, int64_t v_stride, float *out, int64_t out_stride,
+                           int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
+                           float scale);
     void (*conv3d)(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,
                    const struct sf_tensor *bias, const int stride[3], const int pad[6], float *y);
 

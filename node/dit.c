@@ -51,6 +51,7 @@ struct sf_dit {
     struct sf_dit_opts opts;
     const struct sf_backend *be; /* where the weights and activations live and ops run */
     void *dev_weights;           /* device backend: every tensor and fp32 vector, as stored */
+    int attn_bf16;               /* bf16/fp16 weights on a backend with attention_bf16 */
     struct sf_comm *comm;   /* the tensor-parallel group (sf_comm_self() for tp = 1) */
     int tp, heads;          /* group size; heads on this rank (n_heads / tp) */
     int64_t dl, fl;         /* this rank's attention features (dim / tp) and FFN columns */
@@ -277,6 +278,7 @@ int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf
     }
     SF_TRY(st, alloc_buffers(m));
     if (!m->be->host_memory) SF_TRY(st, upload_weights(m));
+    m->attn_bf16 = m->be->attention_bf16 && m->w.blocks[0].self.q.w.dtype != SF_DTYPE_F32;
     *out = m;
     return SF_OK;
 out:
@@ -350,8 +352,8 @@ static void att(struct sf_dit *m, const float *q, const float *k, const float *v
     int64_t Dl = m->dl; /* this rank's heads: D / tp features per row */
     int hd = c->dim / c->n_heads;
     double t0 = m->timing ? clock_now(m) : 0.0;
-    m->be->attention(q, Dl, k, Dl, v, Dl, out, Dl, Lq, Lk, m->heads, hd, Lk,
-                     1.0f / sqrtf((float)hd));
+    (m->attn_bf16 ? m->be->attention_bf16 : m->be->attention)(
+        q, Dl, k, Dl, v, Dl, out, Dl, Lq, Lk, m->heads, hd, Lk, 1.0f / sqrtf((float)hd));
     if (m->timing) m->timing->attention += clock_now(m) - t0;
 }
 

@@ -140,6 +140,7 @@ static void fill_table(struct sf_backend *t)
     t->silu = sf_cuda_op_silu;
     t->rope3d_apply = sf_cuda_op_rope3d_apply;
     t->attention = sf_cuda_op_attention;
+    t->attention_bf16 = sf_cuda_op_attention_bf16;
     t->conv3d = sf_cuda_op_conv3d;
     t->add_gated = sf_cuda_op_add_gated;
     t->axpy = sf_cuda_op_axpy;

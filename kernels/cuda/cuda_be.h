@@ -78,6 +78,10 @@ void sf_cuda_op_attention(const float *q, int64_t q_stride, const float *k, int6
                           const float *v, int64_t v_stride, float *out, int64_t out_stride,
                           int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
                           float scale);
+void sf_cuda_op_attention_bf16(const float *q, int64_t q_stride, const float *k,
+                               int64_t k_stride, const float *v, int64_t v_stride, float *out,
+                               int64_t out_stride, int64_t Lq, int64_t Lk, int n_heads,
+                               int head_dim, int64_t k_valid, float scale);
 void sf_cuda_op_conv3d(const float *x, int64_t cin, const int64_t in_thw[3],
                        const struct sf_tensor *w, const struct sf_tensor *bias,
                        const int stride[3], const int pad[6], float *y);

@@ -4,8 +4,11 @@
  * precomputed contexts (the sampler's path), a repeated pass bit-identical to the first, and a
  * 4-step guided denoise (UniPC) through sf_denoise_run.
  * Tolerances (max|a-b| <= k max|cpu|): fp32 models 1e-4 per pass and 1e-3 after 4 steps; bf16
- * models 2e-2 per pass and 5e-2 after 4 steps (the GPU's GEMMs round their activations to bf16;
- * the CPU keeps them fp32). The CPU side is the code the golden tests hold to diffusers. */
+ * models 3e-2 per pass and 1e-1 after 4 guided steps (the GPU's GEMMs round their activations to
+ * bf16 and its attention rounds q, k, v and the softmax weights to bf16; the CPU keeps them fp32;
+ * guidance 5 amplifies the difference of the two branches). The bf16 bounds are first estimates,
+ * to be tightened to the errors the first GPU run prints. The CPU side is the code the golden
+ * tests hold to diffusers. */
 #include "gpu_test.h"
 #include "sf_denoise.h"
 #include "sf_dit.h"
@@ -24,7 +27,7 @@ static void one_model(const char *area, const char *name, int vace, int bf16)
     char model[1200], in[1200], what[160];
     snprintf(model, sizeof model, "%s/tests/fixtures/%s/%s", src_dir, area, name);
     snprintf(in, sizeof in, "%s/tests/fixtures/%s/%s.in.safetensors", src_dir, area, name);
-    double k_pass = bf16 ? 2e-2 : 1e-4, k_denoise = bf16 ? 5e-2 : 1e-3;
+    double k_pass = bf16 ? 3e-2 : 1e-4, k_denoise = bf16 ? 1e-1 : 1e-3;
     size_t nx, nc, nt, nv = 0;
     int64_t xs[4], cs[4];
     float *x = sf_test_load_f32(in, "x", xs, &nx), *ctx = sf_test_load_f32(in, "context", cs, &nc);
