@@ -5,7 +5,8 @@
 # twin, attention at real size on sampled rows, the DiT and a 4-step denoise against the CPU),
 # then one guided step of a random-weight 1.3B DiT at 480p x 81 frames (32,760 tokens) on the
 # GPU (bench/dit_step --device cuda: step time, GEMM and attention TFLOP/s against the bf16 peak,
-# device memory), and prints a summary. Budget: 8 minutes including the build.
+# device memory), the same step in plain PyTorch (bench/dit_step_torch.py, bf16 + sdpa) as the
+# peer, and prints a summary. Budget: 8 minutes including the build.
 #   SF_GPU_BUILD   build directory (default build-gpu)
 #   SF_GPU_SKIP_BENCH=1   tests only
 #   OUT            if set (the device tool), logs are copied there
@@ -60,6 +61,12 @@ if [ "${SF_GPU_SKIP_BENCH:-0}" != 1 ]; then
         --warmup small --threads "$(nproc)" > "$logs/bench.log" 2>&1
     bench_rc=$?
     cat "$logs/bench.log"
+    # the same step in plain PyTorch on the same GPU (the machine has torch, not diffusers)
+    if python3 -c "import torch, safetensors" 2>/dev/null; then
+        timeout 200 python3 bench/dit_step_torch.py --model "$m13" --latent 21,60,104 \
+            > "$logs/bench-torch.log" 2>&1 || say "the torch peer failed (log above)"
+        tail -5 "$logs/bench-torch.log"
+    fi
 fi
 
 say "summary: gpu tests rc=$tests_rc, bench rc=$bench_rc, $(elapsed) s in all; logs in $logs"
