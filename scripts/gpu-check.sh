@@ -67,6 +67,13 @@ if [ "${SF_GPU_SKIP_BENCH:-0}" != 1 ]; then
             > "$logs/bench-torch.log" 2>&1 || say "the torch peer failed (log above)"
         tail -5 "$logs/bench-torch.log"
     fi
+    # diffusers itself when its wheel was carried along (docs/gpu.md § Checking it on a GPU)
+    if python3 -c "import diffusers" 2>/dev/null; then
+        timeout 200 python3 bench/dit_step_diffusers.py --model "$m13" --device cuda --dtype bf16 \
+            --threads 8 --latent 21,60,104 > "$logs/bench-diffusers.log" 2>&1 ||
+            say "the diffusers peer failed (log above)"
+        tail -5 "$logs/bench-diffusers.log"
+    fi
 fi
 
 say "summary: gpu tests rc=$tests_rc, bench rc=$bench_rc, $(elapsed) s in all; logs in $logs"
