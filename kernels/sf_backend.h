@@ -30,6 +30,12 @@ struct sf_backend {
                     float eps);
     void (*modulate)(const float *x, const float *shift, const float *scale, float *y, int64_t rows,
                      int64_t cols);
+    /* optional: layernorm (no affine) then modulate in one pass, y[r] = LN(x[r]) * (1 + scale)
+     * + shift with row r's shift/scale at shift + (r / group_rows) * stride (scale likewise);
+     * NULL: callers run layernorm, then modulate per group. */
+    void (*layernorm_modulate)(const float *x, float *y, int64_t rows, int64_t cols, float eps,
+                               const float *shift, const float *scale, int64_t group_rows,
+                               int64_t stride);
     void (*gelu_tanh)(float *x, int64_t n);
     void (*silu)(float *x, int64_t n);
     void (*rope3d_apply)(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads);

@@ -448,6 +448,11 @@ static void norm_modulate(struct sf_dit *m, int n, int64_t L, const float *mods,
                           int64_t shift_at, int64_t scale_at)
 {
     int64_t D = m->cfg.dim;
+    if (m->be->layernorm_modulate) { /* fused (a device backend) */
+        m->be->layernorm_modulate(m->xs, m->h, n * L, D, m->cfg.eps, mods + shift_at,
+                                  mods + scale_at, L, stride);
+        return;
+    }
     m->be->layernorm(m->xs, NULL, NULL, m->h, n * L, D, m->cfg.eps);
     for (int i = 0; i < n; i++) {
         float *hi = m->h + (int64_t)i * L * D;

@@ -136,6 +136,7 @@ static void fill_table(struct sf_backend *t)
     t->layernorm = sf_cuda_op_layernorm;
     t->rmsnorm = sf_cuda_op_rmsnorm;
     t->modulate = sf_cuda_op_modulate;
+    t->layernorm_modulate = sf_cuda_op_layernorm_modulate;
     t->gelu_tanh = sf_cuda_op_gelu_tanh;
     t->silu = sf_cuda_op_silu;
     t->rope3d_apply = sf_cuda_op_rope3d_apply;

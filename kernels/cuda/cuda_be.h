@@ -69,6 +69,9 @@ void sf_cuda_op_layernorm(const float *x, const float *w, const float *b, float 
                           int64_t cols, float eps);
 void sf_cuda_op_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
                         float eps);
+void sf_cuda_op_layernorm_modulate(const float *x, float *y, int64_t rows, int64_t cols,
+                                   float eps, const float *shift, const float *scale,
+                                   int64_t group_rows, int64_t stride);
 void sf_cuda_op_modulate(const float *x, const float *shift, const float *scale, float *y,
                          int64_t rows, int64_t cols);
 void sf_cuda_op_gelu_tanh(float *x, int64_t n);

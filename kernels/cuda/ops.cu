@@ -32,10 +32,13 @@ template <typename T> __device__ T block_sum(T v, T *shared)
 
 /* ---- LayerNorm, modulate ------------------------------------------------------------------- */
 
-/* One block per row: mean, then the variance about it (two passes over the row, in float with
- * double totals), then y = (x - mean) * rstd [* w + b]. x and y may alias. */
+/* One block per row: mean, then the variance about it (two passes over the row, in double),
+ * then y = (x - mean) * rstd [* w + b], or with shift/scale (the fused adaLN form) y = that *
+ * (1 + scale) + shift, the row's group's vectors at (row / group_rows) * stride. x and y may
+ * alias. */
 __global__ void layernorm_kernel(const float *x, const float *w, const float *b, float *y,
-                                 int64_t cols, float eps)
+                                 int64_t cols, float eps, const float *shift, const float *scale,
+                                 int64_t group_rows, int64_t stride)
 {
     __shared__ double red[32];
     const float *xr = x + blockIdx.x * cols;
@@ -51,9 +54,11 @@ __global__ void layernorm_kernel(const float *x, const float *w, const float *b,
     }
     double var = block_sum(v, red) / (double)cols;
     float rstd = (float)(1.0 / sqrt(var + (double)eps)), fm = (float)mean;
+    const int64_t g = shift ? (int64_t)blockIdx.x / group_rows * stride : 0;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
         float t = (xr[c] - fm) * rstd;
         if (w) t = t * w[c] + (b ? b[c] : 0.0f);
+        if (shift) t = t * (1.0f + scale[g + c]) + shift[g + c];
         yr[c] = t;
     }
 }
@@ -62,8 +67,19 @@ void sf_cuda_op_layernorm(const float *x, const float *w, const float *b, float 
                           int64_t cols, float eps)
 {
     if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
-    layernorm_kernel<<<(unsigned)rows, THREADS, 0, sf_cuda_be.stream>>>(x, w, b, y, cols, eps);
+    layernorm_kernel<<<(unsigned)rows, THREADS, 0, sf_cuda_be.stream>>>(x, w, b, y, cols, eps,
+                                                                         NULL, NULL, 1, 0);
     CU_LAUNCHED("layernorm kernel");
+}
+
+void sf_cuda_op_layernorm_modulate(const float *x, float *y, int64_t rows, int64_t cols,
+                                   float eps, const float *shift, const float *scale,
+                                   int64_t group_rows, int64_t stride)
+{
+    if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
+    layernorm_kernel<<<(unsigned)rows, THREADS, 0, sf_cuda_be.stream>>>(
+        x, NULL, NULL, y, cols, eps, shift, scale, group_rows > 0 ? group_rows : 1, stride);
+    CU_LAUNCHED("layernorm + modulate kernel");
 }
 
 __global__ void modulate_kernel(const float *x, const float *shift, const float *scale, float *y,

@@ -113,6 +113,21 @@ static void rows_cases(void)
     got = gpu_test_host(gpu, dy, n);
     gpu_test_close("modulate 29x1539", got, ref, n, 1e-6);
     free(got);
+    { /* fused LayerNorm + modulate, 3 groups of 10, 10, 9 rows: vectors (3, 2, cols) */
+        float *mods = rnd(3 * 2 * cols, 25), *dm = gpu_test_dev(gpu, mods, 3 * 2 * cols);
+        cpu->layernorm(x, NULL, NULL, ref, rows, cols, 1e-6f);
+        for (int g = 0; g < 3; g++) {
+            int64_t r0 = g * 10, nr = g < 2 ? 10 : rows - 20;
+            cpu->modulate(ref + r0 * cols, mods + g * 2 * cols, mods + g * 2 * cols + cols,
+                          ref + r0 * cols, nr, cols);
+        }
+        gpu->layernorm_modulate(dx, dy, rows, cols, 1e-6f, dm, dm + cols, 10, 2 * cols);
+        got = gpu_test_host(gpu, dy, n);
+        gpu_test_close("layernorm + modulate 29x1539 (groups of 10)", got, ref, n, 1e-5);
+        free(got);
+        gpu->free(dm);
+        free(mods);
+    }
     /* in place, as the DiT calls them */
     memcpy(ref, x, n * 4);
     cpu->gelu_tanh(ref, n);
