@@ -20,9 +20,9 @@
 
 template <int DPT> /* dims per thread: 4 parts x DPT >= head_dim */
 __global__ void __launch_bounds__(ROWS * 4)
-    flash_kernel(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
-                 const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
-                 int64_t kv_end, int d, float scale)
+    flash_kernel(const float *q, int64_t q_stride, const float *k, int64_t k_stride, const float *v,
+                 int64_t v_stride, float *out, int64_t out_stride, int64_t Lq, int64_t kv_end,
+                 int d, float scale)
 {
     constexpr int SEG = DPT + 4; /* a part's padded segment in a shared row */
     __shared__ __align__(16) float ks[KT][4 * SEG];
@@ -94,14 +94,22 @@ __global__ void __launch_bounds__(ROWS * 4)
         if (d0 + i < d) out[row * out_stride + (int64_t)h * d + d0 + i] = acc[i] * inv;
 }
 
-void sf_cuda_op_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
-                          const float *v, int64_t v_stride, float *out, int64_t out_stride,
-                          int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
-                          float scale)
+/* The keys a call attends to (min(k_valid, Lk), at least 0), or -1 when there is nothing to do
+ * (the backend failed earlier, or no rows or heads). */
+static int64_t keys_to_attend(int64_t Lq, int64_t Lk, int n_heads, int64_t k_valid)
 {
-    if (!CU_LIVE() || Lq <= 0 || n_heads <= 0) return;
+    if (!CU_LIVE() || Lq <= 0 || n_heads <= 0) return -1;
     int64_t kv_end = k_valid < Lk ? k_valid : Lk;
-    if (kv_end < 0) kv_end = 0;
+    return kv_end < 0 ? 0 : kv_end;
+}
+
+static void op_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
+                         const float *v, int64_t v_stride, float *out, int64_t out_stride,
+                         int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
+                         float scale)
+{
+    int64_t kv_end = keys_to_attend(Lq, Lk, n_heads, k_valid);
+    if (kv_end < 0) return;
     if (head_dim < 1 || head_dim > 128 || n_heads > 65535 || (Lq + ROWS - 1) / ROWS > 0x7fffffff) {
         sf_cuda_failed(cudaErrorInvalidValue, "attention (head_dim above 128 or too many heads)",
                        __FILE__, __LINE__);
@@ -138,10 +146,10 @@ void sf_cuda_op_attention(const float *q, int64_t q_stride, const float *k, int6
 #define TC_ROWS 64 /* query rows per block: 4 warps x 16 */
 
 template <int DP, int KTILE> struct tc_layout {
-    static constexpr int LQ = DP + 8; /* bf16 row of Q, K, V (ld a multiple of 8) */
+    static constexpr int LQ = DP + 8;    /* bf16 row of Q, K, V (ld a multiple of 8) */
     static constexpr int LS = KTILE + 4; /* fp32 row of S */
     static constexpr int LP = KTILE + 8; /* bf16 row of P */
-    static constexpr int LO = DP + 4; /* fp32 row of O */
+    static constexpr int LO = DP + 4;    /* fp32 row of O */
     static constexpr size_t q = 0;
     static constexpr size_t k = q + (size_t)TC_ROWS * LQ * 2;
     static constexpr size_t v = k + (size_t)KTILE * LQ * 2;
@@ -261,9 +269,9 @@ __global__ void __launch_bounds__(128)
 
 /* Launches one instantiation, raising its dynamic shared memory limit on first use. */
 template <int DP, int KTILE>
-static void launch_tc(dim3 grid, const float *q, int64_t q_stride, const float *k,
-                      int64_t k_stride, const float *v, int64_t v_stride, float *out,
-                      int64_t out_stride, int64_t Lq, int64_t kv_end, int d, float scale)
+static void launch_tc(dim3 grid, const float *q, int64_t q_stride, const float *k, int64_t k_stride,
+                      const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
+                      int64_t kv_end, int d, float scale)
 {
     static int ready = 0;
     const size_t bytes = tc_layout<DP, KTILE>::bytes;
@@ -286,34 +294,33 @@ static void dispatch_tc(dim3 grid, const float *q, int64_t q_stride, const float
 {
     if (d <= 16)
         launch_tc<16, KTILE>(grid, q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq,
-                          kv_end, d, scale);
+                             kv_end, d, scale);
     else if (d <= 32)
         launch_tc<32, KTILE>(grid, q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq,
-                          kv_end, d, scale);
+                             kv_end, d, scale);
     else if (d <= 64)
         launch_tc<64, KTILE>(grid, q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq,
-                          kv_end, d, scale);
+                             kv_end, d, scale);
     else
         launch_tc<128, KTILE>(grid, q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq,
-                           kv_end, d, scale);
+                              kv_end, d, scale);
 }
 
-void sf_cuda_op_attention_bf16(const float *q, int64_t q_stride, const float *k,
-                               int64_t k_stride, const float *v, int64_t v_stride, float *out,
-                               int64_t out_stride, int64_t Lq, int64_t Lk, int n_heads,
-                               int head_dim, int64_t k_valid, float scale)
+static void op_attention_bf16(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
+                              const float *v, int64_t v_stride, float *out, int64_t out_stride,
+                              int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
+                              float scale)
 {
-    if (!CU_LIVE() || Lq <= 0 || n_heads <= 0) return;
-    int64_t kv_end = k_valid < Lk ? k_valid : Lk;
-    if (kv_end < 0) kv_end = 0;
+    int64_t kv_end = keys_to_attend(Lq, Lk, n_heads, k_valid);
+    if (kv_end < 0) return;
     int major = 0, optin = 0;
     cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, sf_cuda_be.device);
     cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, sf_cuda_be.device);
     if (major < 8 || head_dim < 1 || head_dim > 128 || n_heads > 65535 ||
         (Lq + TC_ROWS - 1) / TC_ROWS > 0x7fffffff) {
         /* no bf16 tensor cores (or a shape the kernel does not take): the fp32 kernel */
-        sf_cuda_op_attention(q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq, Lk,
-                             n_heads, head_dim, k_valid, scale);
+        op_attention(q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq, Lk, n_heads,
+                     head_dim, k_valid, scale);
         return;
     }
     dim3 grid((unsigned)((Lq + TC_ROWS - 1) / TC_ROWS), (unsigned)n_heads);
@@ -324,4 +331,11 @@ void sf_cuda_op_attention_bf16(const float *q, int64_t q_stride, const float *k,
     else
         dispatch_tc<32>(grid, q, q_stride, k, k_stride, v, v_stride, out, out_stride, Lq, kv_end,
                         head_dim, scale);
+}
+
+/* This file's slots of the CUDA table (backend.cu calls it when the backend opens). */
+void sf_cuda_fill_attention(struct sf_backend *t)
+{
+    t->attention = op_attention;
+    t->attention_bf16 = op_attention_bf16;
 }

@@ -20,8 +20,8 @@ int sf_cuda_failed(cudaError_t e, const char *what, const char *file, int line)
     if (e == cudaSuccess) return 0;
     if (sf_cuda_be.status == SF_OK)
         sf_log(SF_LOG_ERROR, "cuda", "%s on device %d (%s) failed: %s (%s) (%s:%d)", what,
-               sf_cuda_be.device, sf_cuda_be.name, cudaGetErrorString(e), cudaGetErrorName(e),
-               file, line);
+               sf_cuda_be.device, sf_cuda_be.name, cudaGetErrorString(e), cudaGetErrorName(e), file,
+               line);
     sf_cuda_be.status = SF_E_CUDA;
     return 1;
 }
@@ -132,23 +132,10 @@ static void fill_table(struct sf_backend *t)
 {
     memset(t, 0, sizeof *t);
     t->name = "cuda";
-    t->linear = sf_cuda_op_linear;
-    t->layernorm = sf_cuda_op_layernorm;
-    t->rmsnorm = sf_cuda_op_rmsnorm;
-    t->modulate = sf_cuda_op_modulate;
-    t->layernorm_modulate = sf_cuda_op_layernorm_modulate;
-    t->gelu_tanh = sf_cuda_op_gelu_tanh;
-    t->silu = sf_cuda_op_silu;
-    t->rope3d_apply = sf_cuda_op_rope3d_apply;
-    t->attention = sf_cuda_op_attention;
-    t->attention_bf16 = sf_cuda_op_attention_bf16;
-    t->conv3d = sf_cuda_op_conv3d;
-    t->add_gated = sf_cuda_op_add_gated;
-    t->axpy = sf_cuda_op_axpy;
-    t->add_bcast = sf_cuda_op_add_bcast;
-    t->transpose = sf_cuda_op_transpose;
-    t->sumsq_rows = sf_cuda_op_sumsq_rows;
-    t->rms_scale = sf_cuda_op_rms_scale;
+    sf_cuda_fill_linear(t);
+    sf_cuda_fill_attention(t);
+    sf_cuda_fill_ops(t);
+    sf_cuda_fill_rmsnorm(t);
     t->host_memory = 0;
     t->alloc = be_alloc;
     t->free = be_free;
@@ -189,7 +176,8 @@ extern "C" int sf_cuda_backend_open(int dev, const struct sf_backend **out)
     *out = NULL;
     int n = sf_cuda_device_count();
     if (n <= 0) {
-        sf_log(SF_LOG_ERROR, "cuda", "no CUDA device is visible (driver missing, no GPU, or "
+        sf_log(SF_LOG_ERROR, "cuda",
+               "no CUDA device is visible (driver missing, no GPU, or "
                "CUDA_VISIBLE_DEVICES empty): use --device cpu");
         return SF_E_UNSUPPORTED;
     }
@@ -199,8 +187,10 @@ extern "C" int sf_cuda_backend_open(int dev, const struct sf_backend **out)
             *out = &cuda_backend;
             return SF_OK;
         }
-        sf_log(SF_LOG_ERROR, "cuda", "the CUDA backend already runs on device %d; one device "
-               "per process (asked for %d)", sf_cuda_be.device, dev);
+        sf_log(SF_LOG_ERROR, "cuda",
+               "the CUDA backend already runs on device %d; one device "
+               "per process (asked for %d)",
+               sf_cuda_be.device, dev);
         return SF_E_INVAL;
     }
     fill_table(&cuda_backend);

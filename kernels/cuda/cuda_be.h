@@ -17,15 +17,15 @@ extern "C" {
 }
 
 struct cuda_be {
-    int device;              /* cudaSetDevice index, -1 before sf_cuda_backend_open */
-    char name[128];          /* "NVIDIA H100 80GB HBM3" */
-    cudaStream_t stream;     /* every op, copy and GEMM of the backend */
+    int device;          /* cudaSetDevice index, -1 before sf_cuda_backend_open */
+    char name[128];      /* "NVIDIA H100 80GB HBM3" */
+    cudaStream_t stream; /* every op, copy and GEMM of the backend */
     cublasLtHandle_t lt;
-    void *workspace;         /* cuBLASLt workspace */
+    void *workspace; /* cuBLASLt workspace */
     size_t workspace_bytes;
-    void *conv;              /* activations converted to a GEMM's bf16/fp16 input */
+    void *conv; /* activations converted to a GEMM's bf16/fp16 input */
     size_t conv_bytes;
-    int status;              /* SF_OK, or SF_E_CUDA after the first failure */
+    int status; /* SF_OK, or SF_E_CUDA after the first failure */
 };
 extern struct cuda_be sf_cuda_be;
 
@@ -62,41 +62,11 @@ static inline unsigned sf_cuda_blocks(int64_t n, int threads)
     return (unsigned)b;
 }
 
-/* The table's op slots (ops.cu, linear.cu, attention.cu). */
-void sf_cuda_op_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
-                       const struct sf_tensor *bias, float *y);
-void sf_cuda_op_layernorm(const float *x, const float *w, const float *b, float *y, int64_t rows,
-                          int64_t cols, float eps);
-void sf_cuda_op_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
-                        float eps);
-void sf_cuda_op_layernorm_modulate(const float *x, float *y, int64_t rows, int64_t cols,
-                                   float eps, const float *shift, const float *scale,
-                                   int64_t group_rows, int64_t stride);
-void sf_cuda_op_modulate(const float *x, const float *shift, const float *scale, float *y,
-                         int64_t rows, int64_t cols);
-void sf_cuda_op_gelu_tanh(float *x, int64_t n);
-void sf_cuda_op_silu(float *x, int64_t n);
-void sf_cuda_op_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads);
-void sf_cuda_op_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
-                          const float *v, int64_t v_stride, float *out, int64_t out_stride,
-                          int64_t Lq, int64_t Lk, int n_heads, int head_dim, int64_t k_valid,
-                          float scale);
-void sf_cuda_op_attention_bf16(const float *q, int64_t q_stride, const float *k,
-                               int64_t k_stride, const float *v, int64_t v_stride, float *out,
-                               int64_t out_stride, int64_t Lq, int64_t Lk, int n_heads,
-                               int head_dim, int64_t k_valid, float scale);
-void sf_cuda_op_conv3d(const float *x, int64_t cin, const int64_t in_thw[3],
-                       const struct sf_tensor *w, const struct sf_tensor *bias,
-                       const int stride[3], const int pad[6], float *y);
-void sf_cuda_op_add_gated(float *x, const float *y, const float *gate, int64_t gate_stride,
-                          int64_t group_rows, int64_t rows, int64_t cols);
-void sf_cuda_op_axpy(float *y, float a, const float *x, int64_t n);
-void sf_cuda_op_add_bcast(float *y, int64_t y_stride, const float *a, int64_t a_stride,
-                          const float *b, int64_t rows, int64_t cols);
-void sf_cuda_op_transpose(const float *x, int64_t rows, int64_t cols, float *y);
-void sf_cuda_op_sumsq_rows(const float *x, int64_t rows, int64_t cols, double *ss);
-void sf_cuda_op_rms_scale(float *x, const double *ss, const float *w, int64_t rows, int64_t cols,
-                          int64_t n_total, float eps);
+/* Each op file puts its slots into the table; backend.cu calls these when the backend opens. */
+void sf_cuda_fill_linear(struct sf_backend *t);    /* linear.cu: linear */
+void sf_cuda_fill_attention(struct sf_backend *t); /* attention.cu: attention, attention_bf16 */
+void sf_cuda_fill_ops(struct sf_backend *t);       /* ops.cu: norms, RoPE, conv3d, glue */
+void sf_cuda_fill_rmsnorm(struct sf_backend *t);   /* rmsnorm.cu: rmsnorm */
 /* Frees the linear's cached cuBLASLt plans (backend close). */
 void sf_cuda_linear_release(void);
 

@@ -51,6 +51,20 @@ static int alignment(const void *a, const void *b, const void *d)
     return al;
 }
 
+/* The pointers' alignment (all four matrices) as a preference: the heuristic then offers only
+ * algorithms that accept it. 1 on success. */
+static int set_alignment(cublasLtMatmulPreference_t pref, uint32_t al)
+{
+    static const cublasLtMatmulPreferenceAttributes_t which[4] = {
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+    for (int i = 0; i < 4; i++)
+        if (!LT_OK(cublasLtMatmulPreferenceSetAttribute(pref, which[i], &al, sizeof al),
+                   "set a matmul alignment preference"))
+            return 0;
+    return 1;
+}
+
 static struct plan *get_plan(int64_t m, int64_t n, int64_t k, int dtype, int align)
 {
     int free_slot = -1;
@@ -60,15 +74,14 @@ static struct plan *get_plan(int64_t m, int64_t n, int64_t k, int dtype, int ali
             if (free_slot < 0) free_slot = i;
             continue;
         }
-        if (p->m == m && p->n == n && p->k == k && p->dtype == dtype && p->align == align)
-            return p;
+        if (p->m == m && p->n == n && p->k == k && p->dtype == dtype && p->align == align) return p;
     }
     if (free_slot < 0) { /* full: drop one (shapes of one model fit many times over) */
         free_slot = (int)((m * 131 + n * 31 + k) % PLANS);
         plan_free(&plans[free_slot]);
     }
     struct plan *p = &plans[free_slot];
-    cudaDataType_t ab = dtype == SF_DTYPE_BF16 ? CUDA_R_16BF
+    cudaDataType_t ab = dtype == SF_DTYPE_BF16  ? CUDA_R_16BF
                         : dtype == SF_DTYPE_F16 ? CUDA_R_16F
                                                 : CUDA_R_32F;
     cublasOperation_t tA = CUBLAS_OP_T, tB = CUBLAS_OP_N;
@@ -94,20 +107,9 @@ static struct plan *get_plan(int64_t m, int64_t n, int64_t k, int dtype, int ali
         !LT_OK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                     &ws, sizeof ws),
                "set the workspace size") ||
-        !LT_OK(cublasLtMatmulPreferenceSetAttribute(
-                   pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al, sizeof al),
-               "set alignment A") ||
-        !LT_OK(cublasLtMatmulPreferenceSetAttribute(
-                   pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al, sizeof al),
-               "set alignment B") ||
-        !LT_OK(cublasLtMatmulPreferenceSetAttribute(
-                   pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al, sizeof al),
-               "set alignment C") ||
-        !LT_OK(cublasLtMatmulPreferenceSetAttribute(
-                   pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al, sizeof al),
-               "set alignment D") ||
-        !LT_OK(cublasLtMatmulAlgoGetHeuristic(sf_cuda_be.lt, p->op, p->a, p->b, p->d, p->d, pref,
-                                              1, &h, &found),
+        !set_alignment(pref, al) ||
+        !LT_OK(cublasLtMatmulAlgoGetHeuristic(sf_cuda_be.lt, p->op, p->a, p->b, p->d, p->d, pref, 1,
+                                              &h, &found),
                "find a matmul algorithm")) {
         if (pref) cublasLtMatmulPreferenceDestroy(pref);
         plan_free(p);
@@ -154,16 +156,15 @@ __global__ void bias_kernel(float *y, const void *b, int dtype, int64_t n, int64
     }
 }
 
-void sf_cuda_op_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
-                       const struct sf_tensor *bias, float *y)
+static void op_linear(const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
+                      const struct sf_tensor *bias, float *y)
 {
     if (!CU_LIVE() || n <= 0) return;
     int64_t m = sf_tensor_numel(w) / k;
     int dtype = (int)w->dtype;
-    if (w->shape[w->ndim - 1] != k || (dtype != SF_DTYPE_F32 && dtype != SF_DTYPE_BF16 &&
-                                       dtype != SF_DTYPE_F16)) {
-        sf_cuda_failed(cudaErrorInvalidValue, "linear (weight shape or dtype)", __FILE__,
-                       __LINE__);
+    if (w->shape[w->ndim - 1] != k ||
+        (dtype != SF_DTYPE_F32 && dtype != SF_DTYPE_BF16 && dtype != SF_DTYPE_F16)) {
+        sf_cuda_failed(cudaErrorInvalidValue, "linear (weight shape or dtype)", __FILE__, __LINE__);
         return;
     }
     const void *xb = x;
@@ -183,8 +184,8 @@ void sf_cuda_op_linear(const float *x, int64_t n, int64_t k, const struct sf_ten
     if (!p) return;
     const float one = 1.0f, zero = 0.0f;
     if (!LT_OK(cublasLtMatmul(sf_cuda_be.lt, p->op, &one, w->data, p->a, xb, p->b, &zero, y, p->d,
-                              y, p->d, &p->algo, sf_cuda_be.workspace,
-                              sf_cuda_be.workspace_bytes, sf_cuda_be.stream),
+                              y, p->d, &p->algo, sf_cuda_be.workspace, sf_cuda_be.workspace_bytes,
+                              sf_cuda_be.stream),
                "linear GEMM (cublasLtMatmul)"))
         return;
     if (bias && bias->data) {
@@ -192,4 +193,10 @@ void sf_cuda_op_linear(const float *x, int64_t n, int64_t k, const struct sf_ten
             y, bias->data, (int)bias->dtype, n, m);
         CU_LAUNCHED("linear bias kernel");
     }
+}
+
+/* This file's slots of the CUDA table (backend.cu calls it when the backend opens). */
+void sf_cuda_fill_linear(struct sf_backend *t)
+{
+    t->linear = op_linear;
 }

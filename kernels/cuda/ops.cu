@@ -63,18 +63,18 @@ __global__ void layernorm_kernel(const float *x, const float *w, const float *b,
     }
 }
 
-void sf_cuda_op_layernorm(const float *x, const float *w, const float *b, float *y, int64_t rows,
-                          int64_t cols, float eps)
+static void op_layernorm(const float *x, const float *w, const float *b, float *y, int64_t rows,
+                         int64_t cols, float eps)
 {
     if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
-    layernorm_kernel<<<(unsigned)rows, THREADS, 0, sf_cuda_be.stream>>>(x, w, b, y, cols, eps,
-                                                                         NULL, NULL, 1, 0);
+    layernorm_kernel<<<(unsigned)rows, THREADS, 0, sf_cuda_be.stream>>>(x, w, b, y, cols, eps, NULL,
+                                                                        NULL, 1, 0);
     CU_LAUNCHED("layernorm kernel");
 }
 
-void sf_cuda_op_layernorm_modulate(const float *x, float *y, int64_t rows, int64_t cols,
-                                   float eps, const float *shift, const float *scale,
-                                   int64_t group_rows, int64_t stride)
+static void op_layernorm_modulate(const float *x, float *y, int64_t rows, int64_t cols, float eps,
+                                  const float *shift, const float *scale, int64_t group_rows,
+                                  int64_t stride)
 {
     if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
     layernorm_kernel<<<(unsigned)rows, THREADS, 0, sf_cuda_be.stream>>>(
@@ -92,13 +92,13 @@ __global__ void modulate_kernel(const float *x, const float *shift, const float 
     }
 }
 
-void sf_cuda_op_modulate(const float *x, const float *shift, const float *scale, float *y,
-                         int64_t rows, int64_t cols)
+static void op_modulate(const float *x, const float *shift, const float *scale, float *y,
+                        int64_t rows, int64_t cols)
 {
     int64_t n = rows * cols;
     if (!CU_LIVE() || n <= 0) return;
-    modulate_kernel<<<sf_cuda_blocks(n, THREADS), THREADS, 0, sf_cuda_be.stream>>>(
-        x, shift, scale, y, n, cols);
+    modulate_kernel<<<sf_cuda_blocks(n, THREADS), THREADS, 0, sf_cuda_be.stream>>>(x, shift, scale,
+                                                                                   y, n, cols);
     CU_LAUNCHED("modulate kernel");
 }
 
@@ -114,7 +114,7 @@ __global__ void gelu_tanh_kernel(float *x, int64_t n)
     }
 }
 
-void sf_cuda_op_gelu_tanh(float *x, int64_t n)
+static void op_gelu_tanh(float *x, int64_t n)
 {
     if (!CU_LIVE() || n <= 0) return;
     gelu_tanh_kernel<<<sf_cuda_blocks(n, THREADS), THREADS, 0, sf_cuda_be.stream>>>(x, n);
@@ -130,7 +130,7 @@ __global__ void silu_kernel(float *x, int64_t n)
     }
 }
 
-void sf_cuda_op_silu(float *x, int64_t n)
+static void op_silu(float *x, int64_t n)
 {
     if (!CU_LIVE() || n <= 0) return;
     silu_kernel<<<sf_cuda_blocks(n, THREADS), THREADS, 0, sf_cuda_be.stream>>>(x, n);
@@ -153,8 +153,8 @@ __global__ void add_gated_kernel(float *x, const float *y, const float *gate, in
     }
 }
 
-void sf_cuda_op_add_gated(float *x, const float *y, const float *gate, int64_t gate_stride,
-                          int64_t group_rows, int64_t rows, int64_t cols)
+static void op_add_gated(float *x, const float *y, const float *gate, int64_t gate_stride,
+                         int64_t group_rows, int64_t rows, int64_t cols)
 {
     int64_t n = rows * cols;
     if (!CU_LIVE() || n <= 0) return;
@@ -170,7 +170,7 @@ __global__ void axpy_kernel(float *y, float a, const float *x, int64_t n)
         y[i] += x[i] * a;
 }
 
-void sf_cuda_op_axpy(float *y, float a, const float *x, int64_t n)
+static void op_axpy(float *y, float a, const float *x, int64_t n)
 {
     if (!CU_LIVE() || n <= 0) return;
     axpy_kernel<<<sf_cuda_blocks(n, THREADS), THREADS, 0, sf_cuda_be.stream>>>(y, a, x, n);
@@ -188,8 +188,8 @@ __global__ void add_bcast_kernel(float *y, int64_t y_stride, const float *a, int
     }
 }
 
-void sf_cuda_op_add_bcast(float *y, int64_t y_stride, const float *a, int64_t a_stride,
-                          const float *b, int64_t rows, int64_t cols)
+static void op_add_bcast(float *y, int64_t y_stride, const float *a, int64_t a_stride,
+                         const float *b, int64_t rows, int64_t cols)
 {
     if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
     add_bcast_kernel<<<sf_cuda_blocks(rows * cols, THREADS), THREADS, 0, sf_cuda_be.stream>>>(
@@ -213,7 +213,7 @@ __global__ void transpose_kernel(const float *x, int64_t rows, int64_t cols, flo
     }
 }
 
-void sf_cuda_op_transpose(const float *x, int64_t rows, int64_t cols, float *y)
+static void op_transpose(const float *x, int64_t rows, int64_t cols, float *y)
 {
     if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
     if ((cols + 31) / 32 > 0x7fffffff || (rows + 31) / 32 > 65535) {
@@ -237,7 +237,7 @@ __global__ void sumsq_kernel(const float *x, int64_t cols, double *ss)
     if (threadIdx.x == 0) ss[blockIdx.x] = s;
 }
 
-void sf_cuda_op_sumsq_rows(const float *x, int64_t rows, int64_t cols, double *ss)
+static void op_sumsq_rows(const float *x, int64_t rows, int64_t cols, double *ss)
 {
     if (!CU_LIVE() || rows <= 0) return;
     sumsq_kernel<<<(unsigned)rows, THREADS, 0, sf_cuda_be.stream>>>(x, cols, ss);
@@ -256,8 +256,8 @@ __global__ void rms_scale_kernel(float *x, const double *ss, const float *w, int
     }
 }
 
-void sf_cuda_op_rms_scale(float *x, const double *ss, const float *w, int64_t rows, int64_t cols,
-                          int64_t n_total, float eps)
+static void op_rms_scale(float *x, const double *ss, const float *w, int64_t rows, int64_t cols,
+                         int64_t n_total, float eps)
 {
     if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
     rms_scale_kernel<<<sf_cuda_blocks(rows * cols, THREADS), THREADS, 0, sf_cuda_be.stream>>>(
@@ -302,7 +302,7 @@ static void free_device(void *p)
     cudaFree(p);
 }
 
-void sf_cuda_op_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads)
+static void op_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_heads)
 {
     if (!CU_LIVE() || tokens <= 0) return;
     struct sf_rope3d_layout l;
@@ -325,16 +325,23 @@ void sf_cuda_op_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens
         *slot = d;
     }
     const double *cs = (const double *)*slot;
-    struct rope_dev rd = {l.head_dim, l.height, l.width, l.n_f, l.n_h, l.n_w, cs,
+    struct rope_dev rd = {l.head_dim,
+                          l.height,
+                          l.width,
+                          l.n_f,
+                          l.n_h,
+                          l.n_w,
+                          cs,
                           cs + 2 * (size_t)l.frames * l.n_f,
                           cs + 2 * (size_t)l.frames * l.n_f + 2 * (size_t)l.height * l.n_h};
     int64_t n = tokens * n_heads * (l.head_dim / 2);
     rope_kernel<<<sf_cuda_blocks(n, THREADS), THREADS, 0, sf_cuda_be.stream>>>(rd, x, tokens,
-                                                                                n_heads);
+                                                                               n_heads);
     CU_LAUNCHED("rope kernel");
 }
 
-/* ---- conv3d (direct; the DiT's patch embeddings) ----------------------------------------------- */
+/* ---- conv3d (direct; the DiT's patch embeddings) -----------------------------------------------
+ */
 
 __device__ __forceinline__ float load_as_f32(const void *p, int dtype, int64_t i)
 {
@@ -379,20 +386,38 @@ __global__ void conv3d_kernel(struct conv_dev g, const float *x, const void *w, 
     }
 }
 
-void sf_cuda_op_conv3d(const float *x, int64_t cin, const int64_t in_thw[3],
-                       const struct sf_tensor *w, const struct sf_tensor *bias,
-                       const int stride[3], const int pad[6], float *y)
+static void op_conv3d(const float *x, int64_t cin, const int64_t in_thw[3],
+                      const struct sf_tensor *w, const struct sf_tensor *bias, const int stride[3],
+                      const int pad[6], float *y)
 {
     if (!CU_LIVE()) return;
     int64_t k[3] = {w->shape[2], w->shape[3], w->shape[4]}, o[3];
     sf_conv3d_out_shape(in_thw, k, stride, pad, o);
-    struct conv_dev g = {cin, in_thw[0], in_thw[1], in_thw[2], k[0], k[1], k[2], o[0], o[1],
-                         o[2], w->shape[0], stride[0], stride[1], stride[2], pad[0], pad[2],
-                         pad[4]};
+    struct conv_dev g = {cin,       in_thw[0], in_thw[1], in_thw[2], k[0],        k[1],
+                         k[2],      o[0],      o[1],      o[2],      w->shape[0], stride[0],
+                         stride[1], stride[2], pad[0],    pad[2],    pad[4]};
     int64_t n = g.cout * g.To * g.Ho * g.Wo;
     if (n <= 0) return;
     conv3d_kernel<<<sf_cuda_blocks(n, THREADS), THREADS, 0, sf_cuda_be.stream>>>(
         g, x, w->data, (int)w->dtype, bias && bias->data ? bias->data : NULL,
         bias ? (int)bias->dtype : 0, y);
     CU_LAUNCHED("conv3d kernel");
+}
+
+/* This file's slots of the CUDA table (backend.cu calls it when the backend opens). */
+void sf_cuda_fill_ops(struct sf_backend *t)
+{
+    t->layernorm = op_layernorm;
+    t->layernorm_modulate = op_layernorm_modulate;
+    t->modulate = op_modulate;
+    t->gelu_tanh = op_gelu_tanh;
+    t->silu = op_silu;
+    t->add_gated = op_add_gated;
+    t->axpy = op_axpy;
+    t->add_bcast = op_add_bcast;
+    t->transpose = op_transpose;
+    t->sumsq_rows = op_sumsq_rows;
+    t->rms_scale = op_rms_scale;
+    t->rope3d_apply = op_rope3d_apply;
+    t->conv3d = op_conv3d;
 }

@@ -54,11 +54,17 @@ out:
     return st;
 }
 
-void sf_cuda_op_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
-                        float eps)
+static void op_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
+                       float eps)
 {
     if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
     rmsnorm_f32_kernel<<<(unsigned)rows, RMS_THREADS, 0, sf_cuda_be.stream>>>(x, w, y,
                                                                                (size_t)cols, eps);
     CU_LAUNCHED("rmsnorm kernel");
+}
+
+/* This file's slots of the CUDA table (backend.cu calls it when the backend opens). */
+void sf_cuda_fill_rmsnorm(struct sf_backend *t)
+{
+    t->rmsnorm = op_rmsnorm;
 }
