@@ -17,7 +17,10 @@
  * activation buffer is sized at load for (max_batch, max_tokens) and reused, so a forward pass
  * allocates nothing (the one exception: the 3D RoPE table is rebuilt when the latent grid
  * changes, which a denoising loop never does). Compute is fp32 and the residual stream stays
- * fp32 (as Wan's official code; diffusers rounds it to bf16 at each add for bf16 models).
+ * fp32 (as Wan's official code; diffusers rounds it to bf16 at each add for bf16 models). On a
+ * GPU (sf_dit_opts.backend, docs/gpu.md) the weights and buffers live on the device; a bf16/fp16
+ * model's GEMMs and attention then take bf16-rounded inputs (fp32 accumulation, fp32 residual
+ * stream).
  *
  * The model directory may use the diffusers layout (WanTransformer3DModel names) or the official
  * Wan2.1 one (WanModel names); WAN-FACTS.md § 3-4 and docs/forward.md describe the computation.
