@@ -26,7 +26,14 @@
  * scale[j] to the main stream right after main block vace_layers[j]. diffusers computes every
  * hint before the first main block; hint j depends only on x0, the text and the time, so running
  * VACE block j just before its hint is needed gives the same numbers with one (R, D) stream
- * instead of n_vace stored hints. */
+ * instead of n_vace stored hints.
+ *
+ * Backends (sf_dit_opts.backend, kernels/sf_backend.h): every operation on activations, the
+ * elementwise glue included, goes through the table m->be, and every buffer lives in its memory
+ * (an arena carved once; on a device backend the weights are copied there once at load), so the
+ * same code runs on the CPU and on a GPU (docs/gpu.md). The host touches only the inputs (copied
+ * in) and the head's output (copied out) of a pass; with the CPU table those copies are memcpy
+ * and the results are the bytes the inline host loops gave before the table had the glue ops. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "sf_dit.h"
 
@@ -213,7 +220,7 @@ static int upload_weights(struct sf_dit *m)
     struct sf_dit_params *p = &m->w;
     const struct sf_dit_config *c = &m->cfg;
     int nb = c->n_layers + c->n_vace;
-    size_t vec_bytes = ((size_t)nb * 12 + 2) * (size_t)c->dim * sizeof(float); /* dit_load.c */
+    size_t vec_bytes = p->n_vecs * sizeof *p->vecs;
     size_t tensors = place_all(m, NULL), total = tensors + vec_bytes;
     int st = m->be->alloc(&m->dev_weights, total);
     if (st != SF_OK) {
