@@ -114,20 +114,29 @@ print("demo QC: %d of 12 spots flagged" % len(flagged))
 PY
 # the sound (system python: the Debian packages python3-srt and python3-webvtt)
 /usr/bin/python3 - "$work/run" <<'PY' || die "the demo's sound"
-import json, re, struct, subprocess, sys, wave
+import json, re, struct, subprocess, sys
 import srt, webvtt
 run = sys.argv[1]
 files = json.load(open(run + "/out/deliverables.json"))["files"]
 sound = [f for f in files if f["type"] in ("mix", "stem", "subtitles")]
 assert len(sound) == 2 * 2 * 3 * 5, len(sound)  # sequences x lengths x languages x 5 files
-def pcm(path):  # 24-bit stereo WAV -> list of ints (interleaved)
-    w = wave.open(path)
-    assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 3, 48000), path
-    raw = w.readframes(w.getnframes())
+def pcm(path):  # 24-bit stereo WAV (WAVE_FORMAT_EXTENSIBLE, as 24-bit should be) -> ints
+    b = open(path, "rb").read()
+    assert b[:4] == b"RIFF" and b[8:12] == b"WAVE", path
+    at, fmt, raw = 12, None, None
+    while at + 8 <= len(b):
+        cid, size = b[at:at + 4], struct.unpack("<I", b[at + 4:at + 8])[0]
+        if cid == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", b[at + 8:at + 24])
+        elif cid == b"data":
+            raw = b[at + 8:at + 8 + size]
+        at += 8 + size + (size & 1)
+    tag, ch, rate, _, align, bits = fmt
+    assert tag in (1, 0xFFFE) and (ch, rate, bits, align) == (2, 48000, 24, 6), (path, fmt)
     return [int.from_bytes(raw[i:i + 3], "little", signed=True) for i in range(0, len(raw), 3)]
 def ebur128(path):
     err = subprocess.run(["ffmpeg", "-nostats", "-hide_banner", "-i", path, "-af",
-                          "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
+                          "ebur128=peak=true:framelog=info", "-f", "null", "-"],
                          capture_output=True, text=True).stderr
     i = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
     tp = float(re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", err)[-1])

@@ -31,7 +31,8 @@ frames() {
 files = json.load(open(sys.argv[1]))["files"]
 for f in sorted(files, key=lambda f: f["name"] + f.get("codec", f.get("role", ""))):
     if f["current"]:
-        print(f["name"] + "." + f.get("codec", f.get("role", "")), f["type"], f["path"])' \
+        print(f["name"] + "." + f.get("codec", f.get("role", "")), f["type"].replace(" ", "_"),
+              f["path"])' \
         "$work/$1/out/deliverables.json" |
         while read -r name type path; do
             case $type in
