@@ -142,6 +142,22 @@ static const char *css =
     "max-height:240px}img{max-width:100%}pre{background:#fff;border:1px solid #ddd;padding:8px;"
     "overflow:auto}";
 
+/* "review zh" for ".../NAME_zh[_v2]_review.mp4" (the language is the name's last part). */
+static void review_label(const char *path, char *buf, size_t n)
+{
+    char name[256];
+    const char *slash = strrchr(path, '/');
+    snprintf(name, sizeof name, "%s", slash ? slash + 1 : path);
+    char *end = strstr(name, "_review.");
+    if (end) *end = '\0';
+    char *last = strrchr(name, '_');
+    if (last && last[1] == 'v' && last[2] >= '0' && last[2] <= '9') { /* a version */
+        *last = '\0';
+        last = strrchr(name, '_');
+    }
+    snprintf(buf, n, "review %s", last ? last + 1 : name);
+}
+
 /* One spot: its video, files, QC verdict and timelines. */
 static void spot_row(FILE *f, const struct run *r, int a, const struct sf_json *files,
                      struct sf_report_summary *sum)
@@ -206,10 +222,15 @@ static void spot_row(FILE *f, const struct run *r, int a, const struct sf_json *
                 const char *p = sf_json_get_str(tfs->items[k], "path");
                 if (!p) continue;
                 const char *dot = strrchr(p, '.');
+                char label[64];
+                if (review) /* "..._zh[_v2]_review.mp4": "review zh" */
+                    review_label(p, label, sizeof label);
+                else
+                    snprintf(label, sizeof label, "%s", dot ? dot + 1 : p);
                 fputs("<a href=\"", f);
                 url(f, p);
                 fputs("\">", f);
-                esc(f, review ? "review copy" : dot ? dot + 1 : p);
+                esc(f, label);
                 fputs("</a> ", f);
             }
         }
