@@ -155,7 +155,7 @@ static void review_label(const char *path, char *buf, size_t n)
         *last = '\0';
         last = strrchr(name, '_');
     }
-    snprintf(buf, n, "review %s", last ? last + 1 : name);
+    snprintf(buf, n, "review %.48s", last ? last + 1 : name);
 }
 
 /* One spot: its video, files, QC verdict and timelines. */
