@@ -174,42 +174,51 @@ static int measure(struct qc *q, const AVFrame *f, double t)
     const int W = f->width, H = f->height;
     double sum[GRID * GRID][3] = {{0}};
     int64_t cnt[GRID * GRID] = {0}, out = 0;
+    /* normalised BT.709 limited range: y' = Y x ky - 16/219, cb = Cb x kc - 128/224 */
+    const float ky = (float)(scale / 219), kc = (float)(scale / 224);
+    const float y0 = 16.f / 219, c0 = 128.f / 224;
+    int ymin = 1 << 30, ymax = -1;
     for (int y = 0; y < H; y++) {
         const int gy = y * GRID / H;
+        const uint8_t *l0 = f->data[0] + (size_t)y * f->linesize[0];
+        const uint8_t *l1 = f->data[1] + (size_t)(y >> ch) * f->linesize[1];
+        const uint8_t *l2 = f->data[2] + (size_t)(y >> ch) * f->linesize[2];
         for (int x = 0; x < W; x++) {
-            double Y, Cb, Cr;
+            int Yi, Cbi, Cri;
             if (depth > 8) {
-                Y = ((const uint16_t *)(f->data[0] + (size_t)y * f->linesize[0]))[x];
-                Cb = ((const uint16_t *)(f->data[1] + (size_t)(y >> ch) * f->linesize[1]))[x >> cw];
-                Cr = ((const uint16_t *)(f->data[2] + (size_t)(y >> ch) * f->linesize[2]))[x >> cw];
+                Yi = ((const uint16_t *)l0)[x];
+                Cbi = ((const uint16_t *)l1)[x >> cw];
+                Cri = ((const uint16_t *)l2)[x >> cw];
             } else {
-                Y = f->data[0][(size_t)y * f->linesize[0] + x];
-                Cb = f->data[1][(size_t)(y >> ch) * f->linesize[1] + (x >> cw)];
-                Cr = f->data[2][(size_t)(y >> ch) * f->linesize[2] + (x >> cw)];
+                Yi = l0[x], Cbi = l1[x >> cw], Cri = l2[x >> cw];
             }
-            Y *= scale, Cb *= scale, Cr *= scale;
-            if (Y < r->luma_min) r->luma_min = Y;
-            if (Y > r->luma_max) r->luma_max = Y;
-            /* BT.709, limited range: Y' 16..235, Cb/Cr 16..240 around 128 */
-            const double yy = (Y - 16) / 219, cb = (Cb - 128) / 224, cr = (Cr - 128) / 224;
-            const double rgb[3] = {yy + 1.5748 * cr, yy - 0.18732 * cb - 0.46812 * cr,
-                                   yy + 1.8556 * cb};
-            int bad = Y < 16 - 0.01 * 219 || Y > 16 + 1.03 * 219;
+            if (Yi < ymin) ymin = Yi;
+            if (Yi > ymax) ymax = Yi;
+            const float yy = Yi * ky - y0, cb = Cbi * kc - c0, cr = Cri * kc - c0;
+            const float rgb[3] = {yy + 1.5748f * cr, yy - 0.18732f * cb - 0.46812f * cr,
+                                  yy + 1.8556f * cb};
+            /* EBU R 103: luma -1 %..103 %, R'G'B' -5 %..105 % */
+            out += yy < -0.01f || yy > 1.03f || rgb[0] < -0.05f || rgb[0] > 1.05f ||
+                   rgb[1] < -0.05f || rgb[1] > 1.05f || rgb[2] < -0.05f || rgb[2] > 1.05f;
+            if ((x | y) & 1) continue; /* the areas' means from every other pixel and row */
             const int g = gy * GRID + x * GRID / W;
             for (int c = 0; c < 3; c++) {
-                bad |= rgb[c] < -0.05 || rgb[c] > 1.05;
-                const double cl = rgb[c] < 0 ? 0 : rgb[c] > 1 ? 1 : rgb[c];
-                sum[g][c] += q->lin[(int)(cl * (LUT_N - 1) + 0.5)];
+                const float cl = rgb[c] < 0 ? 0 : rgb[c] > 1 ? 1 : rgb[c];
+                sum[g][c] += q->lin[(int)(cl * (LUT_N - 1) + 0.5f)];
             }
             cnt[g]++;
-            out += bad;
         }
     }
+    if (ymin * scale < r->luma_min) r->luma_min = ymin * scale;
+    if (ymax * scale > r->luma_max) r->luma_max = ymax * scale;
     const double frac = (double)out / ((double)W * H);
     if (frac > r->levels_worst) r->levels_worst = frac, r->levels_worst_frame = r->frames;
 
     /* flashes: each area's mean luminance and red, then the screen */
     double area[2][2] = {{0}}; /* [lum|red][up|down] */
+    int64_t sampled = 0;
+    for (int g = 0; g < GRID * GRID; g++)
+        sampled += cnt[g];
     for (int g = 0; g < GRID * GRID; g++) {
         if (!cnt[g]) continue;
         const double R = sum[g][0] / cnt[g], G = sum[g][1] / cnt[g], B = sum[g][2] / cnt[g];
@@ -217,7 +226,7 @@ static int measure(struct qc *q, const AVFrame *f, double t)
         const double red = (R - G - B) > 0 ? (R - G - B) * RED_SCALE : 0;
         const int sat = R + G + B > 0 && R / (R + G + B) >= RED_RATIO;
         const int satprev = q->red[g].primed && q->red[g].prev > 0;
-        const double a = (double)cnt[g] / ((double)W * H);
+        const double a = (double)cnt[g] / (double)sampled; /* of the screen */
         int s = track_step(&q->lum[g], L, FLASH_DARK_CD, 1);
         if (s) area[0][s < 0] += a;
         s = track_step(&q->red[g], sat ? red : 0, INFINITY, sat || satprev);
