@@ -12,71 +12,8 @@
 #     script does not requeue (that would undo the cancel): CANCELLED, Restarts=0;
 #  4. SIGUSR1 then SIGTERM to the batch shell (the time limit after its warning): requeued;
 #  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
-# Skips (77) when not root, or Slurm or ffmpeg is missing. The cluster is stopped on any exit;
-# SF_KEEP=DIR copies the work directory (cluster logs included) there first, for debugging.
-set -u
-[ "$(id -u)" = 0 ] || { echo "slurm test needs root (slurmd runs jobs as their users)"; exit 77; }
-command -v slurmctld >/dev/null || { echo "slurm-wlm not installed"; exit 77; }
-command -v ffmpeg >/dev/null || { echo "ffmpeg not installed"; exit 77; }
-sf=${SF_SHOTFARM:?}
-src=${SF_SOURCE_DIR:?}
-mpiexec=${MPIEXEC:-mpirun}
-campaign=$src/tests/render/campaign.yaml
-[ -f "$src/tests/fault/campaign.yaml" ] && campaign=$src/tests/fault/campaign.yaml
-tok=$src/examples/models/tokenizer.json
-w=$(mktemp -d /tmp/sf-submit-slurm.XXXXXX)
-w=$(cd "$w" && pwd -P)
-cleanup() {
-    "$src/slurm/local-cluster.sh" stop "$w/cluster" >/dev/null 2>&1
-    [ -n "${SF_KEEP:-}" ] && cp -r "$w" "$SF_KEEP"; rm -rf "$w"
-}
-trap cleanup EXIT
-t0=$SECONDS
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
-elapsed() { echo "  [$((SECONDS - t0)) s] $*"; }
-
-SF_SLURMCTLD_PORT=$((20000 + RANDOM % 5000)) SF_SLURMD_PORT=$((26000 + RANDOM % 5000)) \
-    "$src/slurm/local-cluster.sh" start "$w/cluster" 2 4 || exit 1
-export SLURM_CONF=$w/cluster/etc/slurm.conf
-"$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$w/model" 2>"$w/mkmodel.log" ||
-    { cat "$w/mkmodel.log"; exit 1; }
-"$mpiexec" -np 2 "$sf" render "$campaign" -o "$w/ref" --model "$w/model" --tokenizer "$tok" \
-    --cache "$w/cache-ref" >/dev/null 2>"$w/ref.log" || { tail "$w/ref.log"; exit 1; }
-elapsed "reference rendered ($campaign)"
-
-# submit NAME [args...]: submits the campaign into $w/NAME on 2 nodes x 1 rank; prints the job id.
-# Ranks on two slurmd "nodes" of one host cannot share vader's files: tcp (NOTES-infra); the job
-# gets these variables through submit's environment (sbatch --export=ALL).
-submit() {
-    local name=$1
-    shift
-    OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo \
-        "$sf" submit "$campaign" -o "$w/$name" --nodes 2 --ntasks-per-node 1 --model "$w/model" \
-        --tokenizer "$tok" --cache "$w/cache-$name" "$@" 2>"$w/$name.submit.log"
-}
-state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
-# wait_gone JOB SECONDS: until the job leaves squeue (finished, failed or cancelled)
-wait_gone() {
-    local i
-    for i in $(seq $(($2 * 5))); do
-        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-# same_shots NAME: the shot files equal the reference's, byte for byte
-same_shots() {
-    local f n=0
-    for f in "$w"/ref/shots/*.mkv; do
-        n=$((n + 1))
-        cmp -s "$f" "$w/$1/shots/$(basename "$f")" ||
-            die "$1: $(basename "$f") differs from the reference (or is missing)"
-    done
-    [ $n -gt 0 ] || die "the reference has no shots"
-    [ "$(ls "$w/$1/shots" | wc -l)" = $n ] || die "$1: $(ls "$w/$1/shots") are not the reference's $n shots"
-}
-log_of() { cat "$w/$1"/slurm-*.out 2>/dev/null; }
+# Skips (77) when not root, or Slurm or ffmpeg is missing (common.sh).
+. "$(dirname "$0")/common.sh"
 
 # 1. a plain job
 job=$(submit plain) || { cat "$w/plain.submit.log"; exit 1; }
