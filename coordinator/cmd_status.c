@@ -1,5 +1,5 @@
-/* cmd_status.c — `shotfarm status RUNDIR [--json]`: per shot (and per row of campaign-wide
- * work: the manifest's `row` of each unit) state, step n/N,
+/* cmd_status.c — `shotfarm status RUNDIR [--json | --progress]`: per shot (and per row of
+ * campaign-wide work: the manifest's `row` of each unit) state, step n/N,
  * elapsed time, ETA, worker group and last error of a run directory, read from manifest.json
  * (the units and which shot each belongs to) and events.jsonl (what happened). Called by main.c;
  * safe to run while a render is writing: a torn last line of events.jsonl (a render killed

@@ -6,7 +6,11 @@
  * The script carries the whole preemption contract: --requeue, --signal=B:USR1@S, a trap that
  * forwards USR1 to the `srun` render step (render checkpoints at its next step boundary and
  * exits 75), and `scontrol requeue` on 75 — except after a SIGTERM alone to the batch shell,
- * which is `scancel` (or a preemption Slurm requeues itself): requeueing would undo a cancel.
+ * which is `scancel` (requeueing would undo it) or the end of a preemption's GraceTime (Slurm
+ * requeues). A preempted job (PreemptTime set) whose render exits 75 within the GraceTime is
+ * requeued by the script, once: Slurm requeues only a job still running when it ends. Every
+ * launch records the run's progress; after --max-idle-launches launches without any, the job
+ * stops (docs/submit.md § Requeue cap).
  *
  * The subtle thing: the job runs on another node in another directory, so every path is made
  * absolute here; and every value that reaches the script is either checked against a strict
@@ -445,14 +449,19 @@ static void write_cap(FILE *f, const struct job *j)
     fputs(" status --progress ", f);
     shq(f, j->rundir);
     fputs(" 2>/dev/null || echo 0; }\n", f);
-    fputs("# idle P: how many launches of this job in a row, the newest back, started at progress P\n"
+    fputs("# idle P: how many launches of this job in a row, the newest back, started at\n"
+          "# progress P\n"
           "idle() {\n"
-          "    awk -v job=\"\\\"job\\\": \\\"$SLURM_JOB_ID\\\"\" -v p=\"\\\"progress\\\": $1}\" '\n"
-          "        index($0, \"\\\"event\\\": \\\"launch\\\"\") && index($0, job) { n = index($0, p) ? n + 1 : 0 }\n"
+          "    awk -v job=\"\\\"job\\\": \\\"$SLURM_JOB_ID\\\"\" \\\n"
+          "        -v p=\"\\\"progress\\\": $1}\" -v launch='\"event\": \"launch\"' '\n"
+          "        index($0, launch) && index($0, job) { n = index($0, p) ? n + 1 : 0 }\n"
           "        END { print n + 0 }' \"$launches\" 2>/dev/null || echo 0\n"
           "}\n"
-          "record() { printf '{\"t\": \"%s\", \"event\": \"%s\", \"job\": \"%s\", \"launch\": %d, %s}\\n' \\\n"
-          "    \"$(date -u +%FT%TZ)\" \"$1\" \"$SLURM_JOB_ID\" $((restarts + 1)) \"$2\" >>\"$launches\"; }\n"
+          "record() { # record EVENT FIELDS: a line of slurm-launches.jsonl\n"
+          "    printf '{\"t\": \"%s\", \"event\": \"%s\", \"job\": \"%s\", '\\\n"
+          "'\"launch\": %d, %s}\\n' \"$(date -u +%FT%TZ)\" \"$1\" \"$SLURM_JOB_ID\" \\\n"
+          "        $((restarts + 1)) \"$2\" >>\"$launches\"\n"
+          "}\n"
           "stop() { # stop WHY: log it, record it for `shotfarm status`, end the job FAILED\n"
           "    local why=\"$1 (--max-idle-launches $max_idle): not requeueing\"\n"
           "    log \"$why; shotfarm status says where the run stands\"\n"
@@ -505,7 +514,8 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         f,
         "\n"
         "# SIGUSR1 (time limit ahead, or scancel --signal=USR1 --batch) and SIGTERM (scancel,\n"
-        "# preemption) are forwarded to the render step as SIGUSR1: checkpoint and exit 75.\n"
+        "# the end of a preemption's GraceTime) are forwarded to the render step as SIGUSR1:\n"
+        "# checkpoint and exit 75. (A preemption sends SIGTERM to the ranks themselves.)\n"
         "# bash runs a trap only between commands, hence `srun ... &` and `wait` below.\n"
         "step=0 got_usr1=0 got_term=0\n"
         "forward() {\n"
@@ -539,12 +549,14 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "75)\n"
         "    # A preempted job has a PreemptTime: Slurm sent SIGTERM to the ranks (not to this\n"
         "    # shell) and requeues the job only if it still runs when GraceTime ends.\n"
-        "    preempted=$(scontrol show job \"$SLURM_JOB_ID\" 2>/dev/null | grep -o 'PreemptTime=[^ ]*')\n"
+        "    preempted=$(scontrol show job \"$SLURM_JOB_ID\" 2>/dev/null |\n"
+        "        grep -o 'PreemptTime=[^ ]*')\n"
         "    preempted=${preempted#PreemptTime=}\n"
         "    [ \"$preempted\" != None ] || preempted=\n"
         "    if [ -n \"$preempted\" ] && [ \"$got_term\" = 1 ]; then\n"
         "        # GraceTime is over: Slurm is ending this launch and requeues the job itself.\n"
-        "        log \"render checkpointed (exit 75), preempted at $preempted: Slurm requeues the job\"\n"
+        "        log \"render checkpointed (exit 75), preempted at $preempted: Slurm \\\n"
+        "requeues the job\"\n"
         "        exit 75\n"
         "    fi\n"
         "    if [ -z \"$preempted\" ] && [ \"$got_term\" = 1 ] && [ \"$got_usr1\" = 0 ]; then\n"

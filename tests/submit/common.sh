@@ -76,19 +76,23 @@ wait_denoise() {
     done
     return 1
 }
-# release JOB: waits (60 s) for the requeued job's BeginTime hold and releases it. Requeued, the
-# job is PENDING with Reason=None for about a second (still completing), then Reason=BeginTime;
-# slurmd refuses a launch whose credential is from the same second as the requeue's kill ("Job
-# credential revoked": the job then FAILS), hence the 2 s; Slurm's own hold is about 120 s.
-release() {
+# held JOB: waits (60 s) for the requeued job's BeginTime hold; 1 when it does not come or the job
+# leaves the queue. Requeued, the job is PENDING with Reason=None for about a second (still
+# completing), then Reason=BeginTime.
+held() {
     local i
     for i in $(seq 600); do
-        if scontrol show job "$1" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime'; then
-            sleep 2
-            scontrol update JobId="$1" StartTime=now
-            return
-        fi
+        scontrol show job "$1" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && return 0
+        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 1
         sleep 0.1
     done
     return 1
+}
+# release JOB: held, then released. slurmd refuses a launch whose credential is from the same
+# second as the requeue's kill ("Job credential revoked": the job then FAILS), hence the 2 s;
+# Slurm's own hold is about 120 s.
+release() {
+    held "$1" || return 1
+    sleep 2
+    scontrol update JobId="$1" StartTime=now
 }

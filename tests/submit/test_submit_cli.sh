@@ -22,7 +22,7 @@ cd "$w" || exit 1
 "$sf" submit "$campaign" -o run --model model --tokenizer "$tok" --nodes 2 --ntasks-per-node 2 \
     --cpus-per-task 3 --gpus-per-node h100:2 --time 1-02:00:00 --partition gpu --account show1 \
     --mem 64G --signal-lead 300 --tp 2 --tier final --cache cache --ckpt-every 5m \
-    --max-retries 4 --cpu-lanes 2 --dry-run >out.txt 2>err.txt
+    --max-retries 4 --cpu-lanes 2 --max-idle-launches 5 --dry-run >out.txt 2>err.txt
 rc=$?
 [ $rc = 0 ] || die "dry run exited $rc: $(cat err.txt)"
 cmp -s out.txt run/submit.sbatch || die "--dry-run output differs from run/submit.sbatch"
@@ -45,6 +45,12 @@ grep -q 'scontrol requeue "$SLURM_JOB_ID"' out.txt || die "no scontrol requeue"
 grep -q "^trap 'forward USR1' USR1" out.txt && grep -q "^trap 'forward TERM' TERM" out.txt ||
     die "no USR1/TERM traps"
 grep -q 'SLURM_RESTART_COUNT' out.txt || die "SLURM_RESTART_COUNT is not logged"
+# the requeue cap: its value, the launches file and the progress command, quoted
+grep -qxF 'max_idle=5' out.txt || die "no max_idle=5 line"
+grep -qxF "launches='$w/run/slurm-launches.jsonl'" out.txt || die "no launches file line"
+grep -qxF "progress() { '$exe' status --progress '$w/run' 2>/dev/null || echo 0; }" out.txt ||
+    die "no progress() line"
+grep -q 'PreemptTime=' out.txt || die "the script does not look for a preemption"
 
 # defaults; the tokenizer from MODEL/tokenizer/; quoting of a path with a quote in it
 mkdir -p "it's"
@@ -54,6 +60,7 @@ cp "$campaign" "it's/c.yaml"
 for d in "--nodes=1" "--ntasks-per-node=1" "--signal=B:USR1@120"; do
     grep -qxF "#SBATCH $d" out2.txt || die "defaults: no '#SBATCH $d' line"
 done
+grep -qxF 'max_idle=3' out2.txt || die "defaults: no max_idle=3 line"
 grep -Eq -- '--(cpus-per-task|time|partition|account|mem|gpus-per-node)=' out2.txt &&
     die "defaults: a resource directive nobody asked for"
 cmd=$(sed -n '/^srun /,/&$/p' out2.txt | sed 's/ \\$//' | sed 's/^    / /' | tr -d '\n')
@@ -93,6 +100,8 @@ bad "--gpus-per-node 'h100': give N or TYPE:N" "$campaign" -o bad "${m[@]}" --gp
 bad "--partition 'gpu;rm': a partition name" "$campaign" -o bad "${m[@]}" --partition 'gpu;rm'
 bad "--account 'a b': an account name" "$campaign" -o bad "${m[@]}" --account 'a b'
 bad "--signal-lead: '1' is not an integer in [2, 65535]" "$campaign" -o bad "${m[@]}" --signal-lead 1
+bad "--max-idle-launches: '0' is not an integer in [1, 1000]" "$campaign" -o bad "${m[@]}" \
+    --max-idle-launches 0
 bad "--tier 'best': use draft or final" "$campaign" -o bad "${m[@]}" --tier best
 bad "--ckpt-every '5x': give N steps" "$campaign" -o bad "${m[@]}" --ckpt-every 5x
 bad "--ckpt-every '1.5': give N steps" "$campaign" -o bad "${m[@]}" --ckpt-every 1.5

@@ -31,26 +31,10 @@ log_of plain | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s)' ||
 #    campaign has 2 steps): 3 s steps leave room for a slow `scancel` -> trap -> srun hop.
 job=$(SF_FAULT_STEP_DELAY_MS=3000 submit pre --ckpt-every 100) || { cat "$w/pre.submit.log"; exit 1; }
 ev=$w/pre/events.jsonl
-for _ in $(seq 600); do
-    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null ||
-    die "preempt: no denoise unit started in 60 s: $(log_of pre | tail -5)"
+wait_denoise pre 1 || die "preempt: no denoise unit started in 60 s: $(log_of pre | tail -5)"
 scancel --signal=USR1 --batch "$job" || die "scancel --signal=USR1 --batch $job failed"
 elapsed "preempt: USR1 sent to job $job"
-# Requeued, the job is PENDING with Reason=None for about a second (still completing), then
-# Reason=BeginTime; releasing it before that makes Slurm mark it FAILED.
-held=0
-for _ in $(seq 600); do
-    scontrol show job "$job" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && { held=1; break; }
-    sleep 0.1
-done
-[ $held = 1 ] || die "preempt: job not requeued with a BeginTime hold in 60 s (state $(state "$job")): $(log_of pre | tail)"
-# slurmd refuses a launch whose credential is from the same second as the requeue's kill ("Job
-# credential revoked": the job then FAILS); Slurm's own 120 s hold is far longer.
-sleep 2
-scontrol update JobId="$job" StartTime=now || die "preempt: could not release the BeginTime hold"
+release "$job" || die "preempt: job not requeued with a BeginTime hold in 60 s (state $(state "$job")): $(log_of pre | tail)"
 elapsed "preempt: requeued, hold released"
 wait_gone "$job" 150 || { die "preempt: job $job still queued after 150 s"; scancel "$job"; }
 elapsed "preempt: job $job: $(state "$job")"
@@ -70,10 +54,7 @@ same_shots pre
 #    but the script must not requeue a cancelled job
 job=$(SF_FAULT_STEP_DELAY_MS=2000 submit cancel) || { cat "$w/cancel.submit.log"; exit 1; }
 ev=$w/cancel/events.jsonl
-for _ in $(seq 600); do
-    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
-    sleep 0.1
-done
+wait_denoise cancel 1
 scancel "$job"
 wait_gone "$job" 60 || die "scancel: job $job still queued after 60 s"
 elapsed "scancel: job $job: $(state "$job")"
@@ -87,19 +68,13 @@ grep -q '"event": "interrupted"' "$ev" || die "scancel: no unit checkpointed"
 #    checkpointing): requeued all the same; the pending job is then cancelled
 job=$(SF_FAULT_STEP_DELAY_MS=3000 submit late) || { cat "$w/late.submit.log"; exit 1; }
 ev=$w/late/events.jsonl
-for _ in $(seq 600); do
-    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
-    sleep 0.1
-done
+wait_denoise late 1
 scancel --signal=USR1 --batch "$job"
 scancel --signal=TERM --batch "$job"
-held=0
-for _ in $(seq 600); do
-    scontrol show job "$job" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && { held=1; break; }
-    sleep 0.1
-done
+held "$job"
+ok=$?
 elapsed "USR1 + TERM: job $job: $(state "$job")"
-[ $held = 1 ] || die "USR1 + TERM: not requeued: $(log_of late | grep shotfarm-submit)"
+[ $ok = 0 ] || die "USR1 + TERM: not requeued: $(log_of late | grep shotfarm-submit)"
 log_of late | grep -q 'got SIGTERM' || die "USR1 + TERM: the TERM did not reach the trap"
 scancel "$job"
 wait_gone "$job" 30 || die "USR1 + TERM: the requeued job did not cancel"
