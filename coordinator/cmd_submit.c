@@ -508,10 +508,6 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "restarts=${SLURM_RESTART_COUNT:-0}\n"
         "log \"job $SLURM_JOB_ID launch $((restarts + 1)) (SLURM_RESTART_COUNT=$restarts) on \\\n"
         "$SLURM_JOB_NUM_NODES node(s): $SLURM_JOB_NODELIST\"\n"
-        "\n");
-    write_cap(f, j);
-    fprintf(
-        f,
         "\n"
         "# SIGUSR1 (time limit ahead, or scancel --signal=USR1 --batch) and SIGTERM (scancel,\n"
         "# the end of a preemption's GraceTime) are forwarded to the render step as SIGUSR1:\n"
@@ -527,6 +523,8 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "trap 'forward USR1' USR1\n"
         "trap 'forward TERM' TERM\n"
         "\n");
+    write_cap(f, j);
+    fputc('\n', f);
     write_step(f, j);
     fprintf(
         f,

@@ -96,3 +96,14 @@ release() {
     sleep 2
     scontrol update JobId="$1" StartTime=now
 }
+# resumes NAME JOB WHAT: NAME's requeued job is released and then COMPLETES (150 s)
+resumes() {
+    release "$2" || {
+        die "$3: job not requeued with a BeginTime hold in 60 s (state $(state "$2")): $(log_of "$1" | tail)"
+        return
+    }
+    elapsed "$3: requeued, hold released"
+    wait_gone "$2" 150 || { die "$3: job $2 still queued after 150 s"; scancel "$2"; }
+    elapsed "$3: job $2: $(state "$2")"
+    [ "$(state "$2")" = COMPLETED ] || die "$3: state $(state "$2"): $(log_of "$1" | tail -20)"
+}

@@ -24,11 +24,7 @@ wait_denoise pre 1 || die "preempt: no denoise unit started in 60 s: $(log_of pr
 urgent=$(sbatch --parsable -p urgent -N 2 --exclusive -o "$w/urgent.out" --wrap 'echo urgent ran') ||
     die "sbatch of the urgent job failed"
 elapsed "preempt: urgent job $urgent submitted while job $job renders"
-release "$job" || die "preempt: job not requeued with a BeginTime hold in 60 s (state $(state "$job")): $(log_of pre | tail)"
-elapsed "preempt: requeued, hold released"
-wait_gone "$job" 150 || { die "preempt: job $job still queued after 150 s"; scancel "$job"; }
-elapsed "preempt: job $job: $(state "$job")"
-[ "$(state "$job")" = COMPLETED ] || die "preempt: state $(state "$job"): $(log_of pre | tail -20)"
+resumes pre "$job" preempt
 [ "$(state "$urgent")" = COMPLETED ] && grep -q 'urgent ran' "$w/urgent.out" ||
     die "preempt: the urgent job: $(state "$urgent")"
 scontrol show job "$job" | grep -q 'Restarts=1 ' ||

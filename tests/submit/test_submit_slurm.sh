@@ -34,11 +34,7 @@ ev=$w/pre/events.jsonl
 wait_denoise pre 1 || die "preempt: no denoise unit started in 60 s: $(log_of pre | tail -5)"
 scancel --signal=USR1 --batch "$job" || die "scancel --signal=USR1 --batch $job failed"
 elapsed "preempt: USR1 sent to job $job"
-release "$job" || die "preempt: job not requeued with a BeginTime hold in 60 s (state $(state "$job")): $(log_of pre | tail)"
-elapsed "preempt: requeued, hold released"
-wait_gone "$job" 150 || { die "preempt: job $job still queued after 150 s"; scancel "$job"; }
-elapsed "preempt: job $job: $(state "$job")"
-[ "$(state "$job")" = COMPLETED ] || die "preempt: state $(state "$job"): $(log_of pre | tail -20)"
+resumes pre "$job" preempt
 scontrol show job "$job" | grep -q 'Restarts=1 ' || die "preempt: $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')"
 log_of pre | grep -q 'got SIGUSR1: render checkpoints' || die "preempt: the trap did not run"
 log_of pre | grep -q 'render checkpointed (exit 75): requeueing job' || die "preempt: no requeue line"
