@@ -2,7 +2,8 @@
 # shotfarm submit without Slurm (docs/submit.md): --dry-run writes RUNDIR/submit.sbatch and prints
 # the same text, with every directive and the exact render command (absolute paths, shell-quoted);
 # bad options and an invalid campaign are refused with one line, exit 2, before RUNDIR exists; a
-# missing sbatch is exit 1 with the reason, after the script was written.
+# missing sbatch is exit 1 with the reason, after the script was written; `status` on what the
+# script records for the requeue cap.
 set -u
 sf=${SF_SHOTFARM:?}
 src=${SF_SOURCE_DIR:?}
@@ -139,5 +140,38 @@ grep -q "cannot run $w/no-sbatch: No such file or directory; install Slurm's cli
 [ ! -s out3.txt ] || die "missing sbatch: printed a job id: $(cat out3.txt)"
 
 "$sf" submit --help | grep -q "usage: shotfarm submit CAMPAIGN -o RUNDIR" || die "--help"
+
+# what the job's script reads and writes for the requeue cap (docs/submit.md § Requeue cap):
+# `status --progress` (steps + 1 per finished unit, the newest checkpointed step of the others)
+# and `status` on RUNDIR/slurm-launches.jsonl (the newest job only; a torn last line skipped)
+mkdir -p st
+cat >st/manifest.json <<'JSON'
+{"units": [{"name": "p", "kind": "text", "shot": "", "row": "prompts", "steps": 0},
+           {"name": "a", "kind": "denoise", "shot": "s/a", "steps": 4},
+           {"name": "b", "kind": "denoise", "shot": "s/b", "steps": 4}]}
+JSON
+ev() { echo "{\"t\": 1, \"event\": \"$1\", \"job\": $2, \"unit\": \"$3\"$4}" >>st/events.jsonl; }
+ev run -1 "" ""
+ev finished 0 p ""
+ev checkpoint 1 a ', "step": 2'
+ev checkpoint 1 a ', "step": 3'
+ev step 2 b ', "step": 1'
+[ "$("$sf" status --progress st)" = 4 ] || die "status --progress: $("$sf" status --progress st 2>&1), want 4"
+ev finished 1 a ""
+[ "$("$sf" status --progress st)" = 6 ] || die "status --progress: $("$sf" status --progress st 2>&1), want 6"
+"$sf" status st --json | grep -q '"slurm": null' || die "status --json: a run not submitted has slurm: null"
+cat >st/slurm-launches.jsonl <<'JSON'
+{"t": "2026-01-01T00:00:00Z", "event": "launch", "job": "7", "launch": 1, "restarts": 0, "progress": 0}
+{"t": "2026-01-01T00:00:00Z", "event": "stopped", "job": "7", "launch": 1, "reason": "old job"}
+{"t": "2026-01-01T00:01:00Z", "event": "launch", "job": "12", "launch": 1, "restarts": 0, "progress": 0}
+{"t": "2026-01-01T00:02:00Z", "event": "launch", "job": "12", "launch": 2, "restarts": 1, "progress": 6}
+{"t": "2026-01-01T00:03:00Z", "event": "stopped", "job": "12", "launch": 2, "reason": "2 launches in a row made no progress (--max-idle-launches 2): not requeueing"}
+{"t": "2026-01-01T00:04:00Z", "event": "launch", "job": "12", "lau
+JSON
+"$sf" status st >status.txt 2>&1 || die "status: $(cat status.txt)"
+grep -qxF "slurm job 12: 2 launches (SLURM_RESTART_COUNT 1); stopped: 2 launches in a row made no progress (--max-idle-launches 2): not requeueing" status.txt ||
+    die "status: $(head -3 status.txt)"
+"$sf" status st --json | tr -d ' \n' | grep -qF '"slurm":{"job":"12","launches":2,"restarts":1,"stopped":"2launchesinarowmadenoprogress' ||
+    die "status --json: $("$sf" status st --json | grep -A6 slurm)"
 [ $fail = 0 ] && echo "submit_cli: ok"
 exit $fail
