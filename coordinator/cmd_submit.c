@@ -462,8 +462,11 @@ static void write_cap(FILE *f, const struct job *j)
           "'\"launch\": %d, %s}\\n' \"$(date -u +%FT%TZ)\" \"$1\" \"$SLURM_JOB_ID\" \\\n"
           "        $((restarts + 1)) \"$2\" >>\"$launches\"\n"
           "}\n"
+          "runs() { # runs N: \"1 launch\" or \"N launches in a row\"\n"
+          "    if [ \"$1\" = 1 ]; then echo \"1 launch\"; else echo \"$1 launches in a row\"; fi\n"
+          "}\n"
           "stop() { # stop WHY: log it, record it for `shotfarm status`, end the job FAILED\n"
-          "    local why=\"$1 (--max-idle-launches $max_idle): not requeueing\"\n"
+          "    local why=\"$1 (--max-idle-launches $max_idle)\"\n"
           "    log \"$why; shotfarm status says where the run stands\"\n"
           "    record stopped \"\\\"reason\\\": \\\"$why\\\"\"\n"
           "    exit 1\n"
@@ -471,7 +474,8 @@ static void write_cap(FILE *f, const struct job *j)
           "p=$(progress)\n"
           "n=$(idle \"$p\")\n"
           "record launch \"\\\"restarts\\\": $restarts, \\\"progress\\\": $p\"\n"
-          "[ \"$n\" -lt \"$max_idle\" ] || stop \"the last $n launches made no progress\"\n",
+          "[ \"$n\" -lt \"$max_idle\" ] ||\n"
+          "    stop \"$(runs \"$n\") before this one made no progress: not running render\"\n",
           f);
 }
 
@@ -565,7 +569,8 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "        exit 75\n"
         "    fi\n"
         "    n=$(idle \"$(progress)\")\n"
-        "    [ \"$n\" -lt \"$max_idle\" ] || stop \"$n launches in a row made no progress\"\n"
+        "    [ \"$n\" -lt \"$max_idle\" ] ||\n"
+        "        stop \"$(runs \"$n\") made no progress: not requeueing\"\n"
         "    # Slurm then stops this launch (SIGTERM to this shell) and holds the job\n"
         "    # about 120 s (Reason=BeginTime) before it starts again. A preempted job is\n"
         "    # requeued here at once, within GraceTime: exiting would end it FAILED, and\n"

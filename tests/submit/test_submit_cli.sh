@@ -165,13 +165,13 @@ cat >st/slurm-launches.jsonl <<'JSON'
 {"t": "2026-01-01T00:00:00Z", "event": "stopped", "job": "7", "launch": 1, "reason": "old job"}
 {"t": "2026-01-01T00:01:00Z", "event": "launch", "job": "12", "launch": 1, "restarts": 0, "progress": 0}
 {"t": "2026-01-01T00:02:00Z", "event": "launch", "job": "12", "launch": 2, "restarts": 1, "progress": 6}
-{"t": "2026-01-01T00:03:00Z", "event": "stopped", "job": "12", "launch": 2, "reason": "2 launches in a row made no progress (--max-idle-launches 2): not requeueing"}
+{"t": "2026-01-01T00:03:00Z", "event": "stopped", "job": "12", "launch": 2, "reason": "2 launches in a row made no progress: not requeueing (--max-idle-launches 2)"}
 {"t": "2026-01-01T00:04:00Z", "event": "launch", "job": "12", "lau
 JSON
 "$sf" status st >status.txt 2>&1 || die "status: $(cat status.txt)"
-grep -qxF "slurm job 12: 2 launches (SLURM_RESTART_COUNT 1); stopped: 2 launches in a row made no progress (--max-idle-launches 2): not requeueing" status.txt ||
+grep -qxF "slurm job 12: 2 launches (SLURM_RESTART_COUNT 1); stopped: 2 launches in a row made no progress: not requeueing (--max-idle-launches 2)" status.txt ||
     die "status: $(head -3 status.txt)"
-"$sf" status st --json | tr -d ' \n' | grep -qF '"slurm":{"job":"12","launches":2,"restarts":1,"stopped":"2launchesinarowmadenoprogress' ||
+"$sf" status st --json | tr -d ' \n' | grep -qF '"slurm":{"job":"12","launches":2,"restarts":1,"stopped":"2launchesinarowmadenoprogress:notrequeueing(--max-idle-launches2)"' ||
     die "status --json: $("$sf" status st --json | grep -A6 slurm)"
 [ $fail = 0 ] && echo "submit_cli: ok"
 exit $fail

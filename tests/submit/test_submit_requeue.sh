@@ -75,7 +75,7 @@ elapsed "cap: job $job: $(state "$job") after $n launches"
 [ "$(state "$job")" = FAILED ] || die "cap: state $(state "$job"), want FAILED: $(log_of cap | grep shotfarm-submit)"
 [ "$(grep -c '"event": "run_end".*"status": 75' "$w/cap/events.jsonl")" = $n ] ||
     die "cap: $(grep -c '"event": "run_end".*"status": 75' "$w/cap/events.jsonl") launches ended with 75, want $n"
-log_of cap | grep -q '1 launches in a row made no progress (--max-idle-launches 1): not requeueing' ||
+log_of cap | grep -q '1 launch made no progress: not requeueing (--max-idle-launches 1)' ||
     die "cap: no stop line: $(log_of cap | grep shotfarm-submit)"
 # the launches before the last made progress, the last none
 prog=$(grep '"event": "launch"' "$w/cap/slurm-launches.jsonl" | grep -o '"progress": [0-9]*' | grep -o '[0-9]*$' | tr '\n' ' ')
@@ -83,16 +83,16 @@ now=$("$sf" status --progress "$w/cap")
 awk -v now="$now" '{ for (i = 2; i <= NF; i++) if ($i <= $(i - 1)) exit 1; exit !($NF == now) }' <<<"$prog" ||
     die "cap: progress at each launch's start: $prog, now $now (want rising, the last launch none)"
 "$sf" status "$w/cap" >"$w/cap.status" 2>&1
-grep -q "slurm job $job: $n launch.* (SLURM_RESTART_COUNT $((n - 1))); stopped: 1 launches in a row made no progress" "$w/cap.status" ||
+grep -q "slurm job $job: $n launch.* (SLURM_RESTART_COUNT $((n - 1))); stopped: 1 launch made no progress: not requeueing" "$w/cap.status" ||
     die "cap: status: $(head -3 "$w/cap.status")"
-"$sf" status "$w/cap" --json | grep -q '"stopped": "1 launches in a row made no progress' ||
+"$sf" status "$w/cap" --json | grep -q '"stopped": "1 launch made no progress: not requeueing' ||
     die "cap: status --json: $("$sf" status "$w/cap" --json | grep -A5 '"slurm"')"
 # requeued by hand (as Slurm would after a node failure): the next launch stops before render runs
 scontrol requeue "$job" || die "cap: scontrol requeue of the stopped job failed"
 release "$job" || die "cap: the job requeued by hand was not held"
 wait_gone "$job" 60 || die "cap: launch $((n + 1)) still queued"
 [ "$(state "$job")" = FAILED ] || die "cap: launch $((n + 1)): state $(state "$job")"
-log_of cap | grep -q 'the last 1 launches made no progress (--max-idle-launches 1)' ||
+log_of cap | grep -q '1 launch before this one made no progress: not running render (--max-idle-launches 1)' ||
     die "cap: launch $((n + 1)) did not stop at its start: $(log_of cap | grep shotfarm-submit | tail -3)"
 [ "$(grep -c '"event": "run"' "$w/cap/events.jsonl")" = $n ] || die "cap: render ran in launch $((n + 1))"
 "$sf" status "$w/cap" | grep -q "slurm job $job: $((n + 1)) launches" ||
