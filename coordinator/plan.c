@@ -144,7 +144,8 @@ static int check_references(const struct sf_campaign *c, const struct sf_plan_op
     for (int si = 0; si < sf_campaign_n_shots(c); si++) {
         const struct sf_shot *s = sf_campaign_shot(c, si);
         int e[SF_UNIT_MAX_REFS], r[SF_UNIT_MAX_REFS];
-        if (!sf_unit_identity_pick(c, s, e, r)) continue;
+        if (!sf_unit_identity_pick(c, s, sf_campaign_tier(c, opt->tier)->max_refs, e, r))
+            continue;
         if (len < sizeof shots - 1)
             len += (size_t)snprintf(shots + len, sizeof shots - len, "%s%s/%s", n ? ", " : "",
                                     sf_campaign_sequence(c, s->sequence)->id, s->id);

@@ -109,15 +109,21 @@ int sf_unit_kind_register(const struct sf_unit_kind *k);
 extern const struct sf_unit_kind sf_unit_text, sf_unit_identity, sf_unit_denoise, sf_unit_decode,
     sf_unit_assemble, sf_unit_master;
 
-/* The most references one shot is conditioned on (Wan2.1-VACE takes more, but every reference
- * is a latent frame more for every step of the shot). */
-#define SF_UNIT_MAX_REFS 4
+/* The most references one shot is conditioned on: the ceiling of tiers.<t>.max_refs (every
+ * reference is one latent frame more for every step of the shot). */
+#define SF_UNIT_MAX_REFS SF_CAMPAIGN_MAX_SHOT_REFS
+
+/* An element's references in the bank's order: its `refs` images, then the frames sampled from
+ * its `clip` (sf_media_clip_times). Reference r < el->n_refs is image r, the others clip sample
+ * r - el->n_refs. */
+int sf_unit_identity_count(const struct sf_element *el);
 
 /* The references shot s is conditioned on (docs/campaign.md § elements): the first reference of
  * each of its elements in the shot's element order, then the second of each, and so on, until
- * SF_UNIT_MAX_REFS. Fills element[i] (campaign element index) and ref[i] (its reference index);
- * returns how many. Deterministic: a function of the campaign alone. */
-int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s,
+ * max_refs (the tier's, at most SF_UNIT_MAX_REFS). Fills element[i] (campaign element index) and
+ * ref[i] (its reference index, sf_unit_identity_count's order); returns how many.
+ * Deterministic: a function of the campaign alone. */
+int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s, int max_refs,
                           int element[SF_UNIT_MAX_REFS], int ref[SF_UNIT_MAX_REFS]);
 
 /* Reads reference `ref` of identity job `bank` as encoded at width x height into z (16, 1,

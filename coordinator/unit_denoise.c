@@ -72,7 +72,8 @@ static int plan(struct sf_plan_builder *b)
             }
         }
         int pick_e[SF_UNIT_MAX_REFS], pick_r[SF_UNIT_MAX_REFS];
-        const int n_refs = with_refs ? sf_unit_identity_pick(c, s, pick_e, pick_r) : 0;
+        const int n_refs =
+            with_refs ? sf_unit_identity_pick(c, s, tier->max_refs, pick_e, pick_r) : 0;
         const int vace = b->m.dit.n_vace > 0;
         if (with_refs) b->p->uses_references = 1;
         if (s->n_dialogue) b->p->has_dialogue = 1;
@@ -121,7 +122,7 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     j->latent[2] = j->width / 8;
     /* the references: each pick's element has an identity job among the dependencies */
     int pick_e[SF_UNIT_MAX_REFS], pick_r[SF_UNIT_MAX_REFS];
-    const int n_picks = sf_unit_identity_pick(c, sh, pick_e, pick_r);
+    const int n_picks = sf_unit_identity_pick(c, sh, t->max_refs, pick_e, pick_r);
     j->n_refs = 0;
     for (int k = 0; k < n_picks; k++)
         for (int d = 0; d < s->sched[i].n_deps; d++) {

@@ -487,7 +487,7 @@ static void parse_resolution(struct v *v, const struct cnode *map, const char *p
 static void parse_tier(struct v *v, const struct cnode *n, const char *path, struct sf_tier *t)
 {
     static const char *const keys[] = {"steps", "resolution", "sampler", "schedule", "shift",
-                                       "guidance", NULL};
+                                       "guidance", "max_refs", NULL};
     if (!n || check_map(v, n, path, "tier settings", keys) != 0) return;
     double d;
     int idx;
@@ -500,14 +500,19 @@ static void parse_tier(struct v *v, const struct cnode *n, const char *path, str
         t->shift = d;
     if (want_num(v, n, path, "guidance", 0, 0, 0, 50, "a number from 0 to 50 (1 turns CFG off)", &d) == 1)
         t->guidance = d;
+    if (want_num(v, n, path, "max_refs", 0, 1, 1, SF_CAMPAIGN_MAX_SHOT_REFS,
+                 "a whole number from 1 to 8 (references per shot; default 4)", &d) == 1)
+        t->max_refs = (int)d;
 }
 
 static void parse_tiers(struct v *v, const struct cnode *n)
 {
     static const char *const keys[] = {"draft", "final", NULL};
     struct sf_tier *t = v->c->tiers;
-    t[SF_TIER_DRAFT] = (struct sf_tier){20, 832, 480, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 3.0, 5.0};
-    t[SF_TIER_FINAL] = (struct sf_tier){50, 1280, 720, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 5.0, 5.0};
+    t[SF_TIER_DRAFT] = (struct sf_tier){20, 832, 480, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 3.0, 5.0,
+                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS};
+    t[SF_TIER_FINAL] = (struct sf_tier){50, 1280, 720, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 5.0, 5.0,
+                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS};
     if (!n || check_map(v, n, "tiers", "the draft and final tiers", keys) != 0) return;
     parse_tier(v, get(n, "draft"), "tiers.draft", &t[SF_TIER_DRAFT]);
     parse_tier(v, get(n, "final"), "tiers.final", &t[SF_TIER_FINAL]);

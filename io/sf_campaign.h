@@ -51,6 +51,8 @@ const char *sf_camera_phrase(enum sf_camera c, enum sf_lang l);
 
 /* ---- limits (docs/campaign.md) ---------------------------------------------------------- */
 #define SF_CAMPAIGN_MAX_REFS 4         /* reference images per element */
+#define SF_CAMPAIGN_MAX_SHOT_REFS 8    /* tiers.<t>.max_refs: references per shot, at most */
+#define SF_CAMPAIGN_DEFAULT_SHOT_REFS 4
 #define SF_CAMPAIGN_MAX_SHOTS 6        /* shots per sequence */
 #define SF_CAMPAIGN_MAX_SHOT_ELEMENTS 4
 #define SF_CAMPAIGN_MIN_SHOT_MS 3000
@@ -157,6 +159,7 @@ struct sf_tier {
     enum sf_sampler_kind sampler;
     enum sf_schedule_kind schedule;
     double shift, guidance;
+    int max_refs;            /* references one shot is conditioned on, at most (default 4) */
 };
 
 struct sf_model_settings {
