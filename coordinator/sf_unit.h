@@ -126,6 +126,12 @@ int sf_unit_identity_count(const struct sf_element *el);
 int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s, int max_refs,
                           int element[SF_UNIT_MAX_REFS], int ref[SF_UNIT_MAX_REFS]);
 
+/* The decode unit of denoise unit i: found, or appended now (the decode kind's plan adds the
+ * others). The denoise plan calls it for the take a `continues:` shot continues from, so that
+ * decode comes before the continuing shot's denoise in the unit order (docs/unit-kinds.md).
+ * Returns its index, or -1 when out of memory. */
+int sf_unit_decode_add(struct sf_plan_builder *b, int i);
+
 /* Reads reference `ref` of identity job `bank` as encoded at width x height into z (16, 1,
  * height/8, width/8), the caller's. Main thread (HDF5). Fails with h5pack's statuses, logged
  * with the file. */
