@@ -2,13 +2,14 @@
  * § elements): the per-shot pick (first of each element, then round-robin, up to the tier's
  * max_refs; a clip's samples after an element's images), the tier key's default, the clip
  * sample times, and sf_media_frames picking the frame shown at each time from a real clip
- * (FFV1, 4 fps, frame k painted k·10) made with ffmpeg. */
+ * (FFV1, 4 fps, frame k painted k·10) made with ffmpeg; key art covering the frame. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_campaign.h"
 #include "sf_media.h"
 #include "sf_status.h"
 #include "sf_test.h"
 #include "sf_unit.h"
+#include "sf_vace.h"
 
 static const char campaign[] =
     "campaign: pick\n"
@@ -82,6 +83,29 @@ static void check_frames(void)
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* Key art covers the frame (sf_vace_place_frame): an 8x4 image whose pixels hold their column
+ * and row on a 4x4 frame is not scaled (max(4/4, 4/8) = 1) and loses two columns each side; on
+ * an 8x8 frame it is scaled by 2 and cropped the same way, and a mid-column pixel interpolates. */
+static void check_cover(void)
+{
+    float img[3 * 4 * 8], out[3 * 8 * 8];
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 8; x++)
+                img[(c * 4 + y) * 8 + x] = c == 0 ? (float)x : c == 1 ? (float)y : 0.5f;
+    const struct sf_vace_image im = {img, 4, 8};
+    sf_vace_place_frame(&im, 4, 4, out);
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++) {
+            CHECK(out[(0 * 4 + y) * 4 + x] == (float)(x + 2));
+            CHECK(out[(1 * 4 + y) * 4 + x] == (float)y);
+        }
+    /* scale 2: 16x8 resized, columns 4..11 kept; torch's bilinear at dst 4 reads src 1.75 */
+    sf_vace_place_frame(&im, 8, 8, out);
+    CHECK(fabsf(out[0] - 1.75f) < 1e-6f);
+    CHECK(fabsf(out[7] - 5.25f) < 1e-6f);
+}
+
 int main(void)
 {
     struct sf_campaign *c = NULL;
@@ -116,5 +140,6 @@ int main(void)
     sf_campaign_destroy(c);
     sf_diags_destroy(d);
     check_frames();
+    check_cover();
     return sf_test_result("identity_pick");
 }
