@@ -4,11 +4,12 @@
 #  1. -np 2 renders it with no unit skipped: the bank units run, every shot file exists, and
 #     alpha/tail's denoise (it continues alpha/shoe) starts only after alpha/shoe's decode;
 #  2. -np 1 with a cache of its own gives the same bytes in every shot file and latent;
-#  3. one of the shoe's reference images and beta/key's key art (its first_frame) are replaced
-#     (new PNGs from ffmpeg) and the run directory relaunched: exactly the bank's shoe unit and
-#     the denoise, decode and master units of the two shots showing the shoe, of alpha/tail,
-#     which continues one of them, and of beta/key run again; their shot files change, the
-#     other two (alpha/street, beta/coach) are byte-identical.
+#  3. one of the shoe's reference images, the coach's reference clip and beta/key's key art (its
+#     first_frame) are replaced (new files from ffmpeg) and the run directory relaunched:
+#     exactly the bank's shoe and coach units and the denoise, decode and master units of the
+#     two shots showing the shoe, of alpha/tail, which continues one of them, of beta/coach
+#     (one of its four references is the clip's first sample) and of beta/key run again; their
+#     shot files change, alpha/street's is byte-identical.
 . "$(dirname "$0")/common.sh"
 vrender a2 2 "$campaign" --cache "$work/c1" || { tail -5 "$work/a2.log"; die "np 2 render"; }
 vrender a1 1 "$campaign" --cache "$work/c2" || { tail -5 "$work/a1.log"; die "np 1 render"; }
@@ -18,7 +19,7 @@ import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 assert not [e for e in ev if e["event"] == "skipped"], "a unit was skipped"
 bank = {e["unit"] for e in ev if e["event"] == "finished" and e.get("kind") == "identity"}
-assert bank == {"identity runner (2 refs)", "identity shoe (3 refs)", "identity coach (1 refs)"}, bank
+assert bank == {"identity runner (2 refs)", "identity shoe (3 refs)", "identity coach (4 refs)"}, bank
 at = {(e["event"], e.get("unit")): i for i, e in enumerate(ev)}
 assert at[("finished", "alpha/shoe take 1 16:9 decode")] < at[("started", "alpha/tail take 1 16:9 denoise")], \
     "alpha/tail started before the shot it continues was decoded"
@@ -31,13 +32,15 @@ for f in "$work"/a2/latents/*.h5; do
 done
 "$sf" status "$work/a2" | grep -q "identity bank" || die "status has no identity bank row"
 
-# 3. a new picture for the shoe's second reference and new key art for beta/key, then the same
-#    run directory again
+# 3. a new picture for the shoe's second reference, a new clip for the coach and new key art for
+#    beta/key, then the same run directory again
 ffmpeg -hide_banner -loglevel error -y -f lavfi \
     -i "color=c=0x20c040:s=48x64,drawbox=x=8:y=8:w=32:h=24:color=0xff2020:t=fill" \
     -frames:v 1 -pix_fmt rgb24 "$work/camp/refs/shoe-2.png" || die "ffmpeg"
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=s=96x64" -frames:v 1 -pix_fmt rgb24 \
     "$work/camp/refs/key.png" || die "ffmpeg"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=s=64x64:r=8:d=4" -c:v libx264 \
+    -pix_fmt yuv420p "$work/camp/refs/coach-clip.mp4" || die "ffmpeg"
 vrender a2 2 "$campaign" --cache "$work/c1" || { tail -5 "$work/a2.log"; die "relaunch after the new reference"; }
 # relaunched BANK SHOT...: the last launch ran the bank units BANK (comma-separated, may be
 # empty) and the denoise, decode and master units of exactly the SHOTs (at their sequence's
@@ -71,8 +74,8 @@ changed() {
         fi
     done
 }
-relaunched "identity shoe (3 refs)" alpha/run alpha/shoe alpha/tail beta/key ||
-    die "the relaunch after the new reference and key art ran other units"
-changed "$ref" "$(shotsum a2)" alpha.run alpha.shoe alpha.tail beta.key
-[ "$fail" = 0 ] && echo "identity_refs: ok (np 1 = np 2 with references, key art and a continuation; a new shoe reference and new key art re-rendered exactly alpha/run, alpha/shoe, alpha/tail (continues alpha/shoe) and beta/key)"
+relaunched "identity shoe (3 refs),identity coach (4 refs)" alpha/run alpha/shoe alpha/tail \
+    beta/coach beta/key || die "the relaunch after the new reference, clip and key art ran other units"
+changed "$ref" "$(shotsum a2)" alpha.run alpha.shoe alpha.tail beta.coach beta.key
+[ "$fail" = 0 ] && echo "identity_refs: ok (np 1 = np 2 with references, key art and a continuation; a new shoe reference, coach clip and key art re-rendered exactly alpha/run, alpha/shoe, alpha/tail (continues alpha/shoe), beta/coach and beta/key)"
 exit $fail
