@@ -193,7 +193,7 @@ int sf_plan_add(struct sf_plan_builder *b, const struct sf_unit_kind *k, int seq
     va_end(ap);
     u->kind = k;
     u->sequence = seq;
-    u->shot = u->take = u->aspect = u->element = u->length = -1;
+    u->shot = u->take = u->aspect = u->element = u->length = u->language = -1;
     u->gang = 1;
     u->flops = flops;
     u->mem_bytes = mem;

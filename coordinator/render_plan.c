@@ -60,6 +60,7 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
         snprintf(j->name, sizeof j->name, "%s", u->name);
         j->shot = u->shot, j->take = u->take, j->aspect = u->aspect;
         j->sequence = u->sequence, j->element = u->element, j->length = u->length;
+        j->language = u->language;
         j->gang = u->gang > 1 ? u->gang : 1;
         j->text_job = j->neg_job = j->denoise_job = -1;
         if (u->shot >= 0) {

@@ -10,6 +10,10 @@
 
 #include "sf_campaign.h"
 
+struct sf_json;
+struct sf_json_doc;
+struct sf_jw;
+struct sf_render_setup;
 struct sf_render_worker;
 struct sf_render_job;
 struct sf_render_report;
@@ -22,6 +26,8 @@ struct sf_assemble_cut {
     int64_t frames;                       /* delivery frames */
     int codecs[SF_CODEC_COUNT];           /* 1: written */
     int per_language;                     /* one file per delivered language, else one file */
+    int sound_job[SF_LANG_COUNT];         /* per language: the sound job whose mix it carries,
+                                             -1: silence */
     char base[224];                       /* name without _LANG, _vN and extension */
     char subdir[32];                      /* under RUNDIR/out ("" or "shots") */
     char title[256];                      /* metadata title */
@@ -40,6 +46,22 @@ void sf_assemble_remove_record(const struct sf_render_job *j);
 double sf_assemble_seconds(enum sf_codec c, int tier, int64_t frames, int width, int height);
 /* Delivery size of aspect a at `resolution` (the short side). */
 void sf_assemble_size(int resolution, int a, int *w, int *h);
+/* The file-name base of a spot: "[CODE NNNN_]campaign_seq_16x9_15s" (aspect -1: without the
+ * aspect, for what all aspects share: the sound). li: index into deliverables.lengths, -1 the
+ * whole sequence. */
+void sf_assemble_spot_base(const struct sf_campaign *c, int q, int li, int aspect, char *buf,
+                           size_t n);
+/* RUNDIR/out/deliverables.json (docs/deliverables.md), shared by every kind that delivers:
+ * _load reads it (*doc NULL when there is none yet; SF_E_FORMAT, with one line naming the file
+ * and the fix, when it does not parse); _update rewrites it under its lock: earlier entries
+ * named names[0..n) are no longer current, write(w, arg) appends the new entries (objects), and
+ * other units' entries are kept as they are; _next_version is the first free version of name
+ * (1 when neither the index's `files` nor dir knows it). */
+int sf_assemble_index_load(const struct sf_render_setup *s, char **text, struct sf_json_doc **doc);
+int sf_assemble_index_update(const struct sf_render_setup *s, const char *const *names, int n,
+                             void (*write)(struct sf_jw *w, void *arg), void *arg);
+int sf_assemble_next_version(const struct sf_json *files, const char *dir, const char *name,
+                             const char *ext);
 /* "16x9" for file names. */
 void sf_assemble_aspect_tag(int a, char *buf, size_t n);
 /* The first frame's timecode as the muxers want it ("01:00:00:00", ';' for drop-frame). */

@@ -51,6 +51,7 @@ struct sf_plan_unit {
     int element;          /* identity units: element index, else -1 */
     int length;           /* assembly units: index into deliverables.lengths, -1 the whole
                              sequence (a campaign without lengths), else -1 */
+    int language;         /* sound units: enum sf_lang, else -1 */
 };
 
 struct sf_plan_options {

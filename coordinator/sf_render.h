@@ -36,6 +36,7 @@ struct sf_render_job {
     char stem[160];      /* "sequence.shot.take1.16x9": file names of this job's outputs */
     int shot, take, aspect, sequence, element; /* -1 where not per shot / sequence / element */
     int length;          /* index into deliverables.lengths (-1: the whole sequence / none) */
+    int language;        /* sound: enum sf_lang (-1: not per language) */
     int gang;            /* worker groups at once (1, or n for a gang unit) */
     int steps;           /* progress steps reported (denoise: sampler steps), 0 for none */
     /* text */

@@ -1,7 +1,7 @@
 /* sf_unit.h — a kind of render unit: everything plan, render, resume and status need to know
  * about one kind of work, as one table of functions (like the kernels' backend table). Each
  * kind lives in a file of its own (unit_text.c, unit_identity.c, unit_denoise.c, unit_decode.c,
- * unit_assemble.c, unit_master.c) and is listed once in units.c; adding a kind is adding a file and a line.
+ * unit_sound.c, unit_assemble.c, unit_master.c) and is listed once in units.c; adding a kind is adding a file and a line.
  *
  * How the farm uses a kind, in order:
  *   plan     sf_plan_build calls every kind's `plan` in registry order; it appends the kind's
@@ -27,6 +27,7 @@
 #define SF_UNIT_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sf_campaign.h"
@@ -107,7 +108,11 @@ int sf_unit_kind_register(const struct sf_unit_kind *k);
 
 /* The built-in kinds (units.c lists them). */
 extern const struct sf_unit_kind sf_unit_text, sf_unit_identity, sf_unit_denoise, sf_unit_decode,
-    sf_unit_assemble, sf_unit_master;
+    sf_unit_sound, sf_unit_assemble, sf_unit_master;
+
+/* The mix a finished sound job delivered (the path its record lists). SF_E_FORMAT (logged with
+ * the fix) when the record is damaged. */
+int sf_unit_sound_mix(const struct sf_render_job *j, char *path, size_t n);
 
 /* The most references one shot is conditioned on: the ceiling of tiers.<t>.max_refs (every
  * reference is one latent frame more for every step of the shot). */

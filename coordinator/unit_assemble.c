@@ -17,6 +17,7 @@
  * marks them current, and resume never removes the old ones. */
 #define _GNU_SOURCE
 #include "sf_assemble.h"
+#include "sf_audio.h"
 #include "sf_deliver.h"
 #include "sf_errors.h"
 #include "sf_file.h"
@@ -133,6 +134,18 @@ static int plan(struct sf_plan_builder *b)
                     SF_ASSERT(d >= 0); /* the decode kind comes first */
                     deps[n_deps++] = d;
                 }
+                for (int l = 0; l < SF_LANG_COUNT; l++) { /* each language's mix */
+                    if (!dl->languages[l]) continue;
+                    int d = -1;
+                    for (int k = 0; k < b->p->n_units && d < 0; k++) {
+                        const struct sf_plan_unit *pu = &b->p->units[k];
+                        if (pu->kind == &sf_unit_sound && pu->sequence == q && pu->length == li &&
+                            pu->language == l)
+                            d = k;
+                    }
+                    SF_ASSERT(d >= 0); /* the sound kind comes first */
+                    deps[n_deps++] = d;
+                }
                 double secs = 0;
                 for (int cc = 0; cc < SF_CODEC_COUNT; cc++)
                     if (dl->codecs[cc])
@@ -200,12 +213,19 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     for (int k = 0; k < SF_LANG_COUNT; k++)
         sf_canon_int(&cn, NULL, dl->languages[k]);
     sf_canon_list_end(&cn);
-    sf_canon_list_begin(&cn, "shots", (size_t)s->sched[i].n_deps);
-    for (int k = 0; k < s->sched[i].n_deps; k++) {
+    int n_shots = 0; /* the decodes come first, then each language's sound */
+    while (n_shots < s->sched[i].n_deps && s->jobs[s->sched[i].deps[n_shots]].kind != &sf_unit_sound)
+        n_shots++;
+    sf_canon_list_begin(&cn, "shots", (size_t)n_shots);
+    for (int k = 0; k < n_shots; k++) {
         const struct sf_render_job *dj = &s->jobs[s->sched[i].deps[k]];
         sf_canon_str(&cn, NULL, dj->key);
         sf_canon_int(&cn, NULL, sf_campaign_shot(c, dj->shot)->duration_ms);
     }
+    sf_canon_list_end(&cn);
+    sf_canon_list_begin(&cn, "sound", (size_t)(s->sched[i].n_deps - n_shots));
+    for (int k = n_shots; k < s->sched[i].n_deps; k++)
+        sf_canon_str(&cn, NULL, s->jobs[s->sched[i].deps[k]].key);
     sf_canon_list_end(&cn);
     sf_canon_end(&cn, d);
     sf_sha256_hex(d, j->key);
@@ -336,9 +356,7 @@ static void record_files(const struct sf_render_job *j, const struct sf_deliver_
     }
 }
 
-/* Reads RUNDIR/out/deliverables.json into *doc (NULL when there is none yet). SF_E_FORMAT, with
- * one line naming the file and the fix, when it does not parse. */
-static int load_index(const struct sf_render_setup *s, char **text, struct sf_json_doc **doc)
+int sf_assemble_index_load(const struct sf_render_setup *s, char **text, struct sf_json_doc **doc)
 {
     char path[SF_RENDER_PATH_MAX + 32], err[160];
     size_t len = 0;
@@ -356,10 +374,21 @@ static int load_index(const struct sf_render_setup *s, char **text, struct sf_js
     return SF_OK;
 }
 
-/* Rewrites RUNDIR/out/deliverables.json under its lock: earlier entries of these names are no
- * longer current; these are. Other units' entries are kept as they are. */
-static int update_index(const struct sf_render_setup *s, const struct sf_render_job *j,
-                        const struct sf_deliver_opts *dopt, const struct file_out *fo, int n)
+struct index_entries {
+    const struct sf_render_job *j;
+    const struct sf_deliver_opts *dopt;
+    const struct file_out *fo;
+    int n;
+};
+
+static void write_entries(struct sf_jw *w, void *arg)
+{
+    const struct index_entries *e = arg;
+    record_files(e->j, e->dopt, e->fo, e->n, w);
+}
+
+int sf_assemble_index_update(const struct sf_render_setup *s, const char *const *names, int n,
+                             void (*write)(struct sf_jw *w, void *arg), void *arg)
 {
     int st = SF_OK;
     char path[SF_RENDER_PATH_MAX + 32], lock[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
@@ -373,7 +402,7 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
         st = sf_err_errno(errno, "lock", lock);
         goto out;
     }
-    SF_TRY(st, load_index(s, &text, &doc)); /* again: other units may have written since */
+    SF_TRY(st, sf_assemble_index_load(s, &text, &doc)); /* again: others may have written */
     FILE *f = open_memstream(&buf, &blen);
     if (!f) {
         st = SF_E_NOMEM;
@@ -391,7 +420,7 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
         const char *name = sf_json_get_str(e, "name");
         int mine = 0;
         for (int k = 0; k < n && name; k++)
-            mine |= strcmp(name, fo[k].name) == 0;
+            mine |= strcmp(name, names[k]) == 0;
         sf_jw_obj_begin(&w); /* copied field by field; `current` cleared for renewed names */
         for (size_t k = 0; e->type == SF_JSON_OBJECT && k < e->n; k++) {
             const struct sf_json *v = e->items[k];
@@ -411,7 +440,7 @@ static int update_index(const struct sf_render_setup *s, const struct sf_render_
         }
         sf_jw_obj_end(&w);
     }
-    record_files(j, dopt, fo, n, &w);
+    write(&w, arg);
     sf_jw_arr_end(&w);
     sf_jw_obj_end(&w);
     sf_jw_finish(&w);
@@ -428,10 +457,8 @@ out:
     return st;
 }
 
-/* The next free version of name: 1 when neither the index (files: its `files`, or NULL) nor the
- * directory knows it. */
-static int next_version(const struct sf_json *files, const char *dir, const char *name,
-                        const char *ext)
+int sf_assemble_next_version(const struct sf_json *files, const char *dir, const char *name,
+                             const char *ext)
 {
     int v = 1;
     for (size_t i = 0; files && files->type == SF_JSON_ARRAY && i < files->n; i++) {
@@ -466,13 +493,14 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
     struct file_out fo[MAX_FILES];
     struct feed feed = {.s = s, .decode_jobs = s->sched[i].deps, .shot = -1};
     uint8_t *mix = NULL;
+    float *sound[SF_LANG_COUNT] = {0};
     char dir[SF_RENDER_PATH_MAX + 48], comment[1024], *index_text = NULL;
     struct sf_json_doc *index = NULL;
     snprintf(dir, sizeof dir, "%s/out%s%s", s->rundir, cut->subdir[0] ? "/" : "", cut->subdir);
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
     SF_TRY(st, sf_render_mkdirs(dir, 0));
     /* the index once, before any encoding: a damaged one fails the unit now, not after it */
-    SF_TRY(st, load_index(s, &index_text, &index));
+    SF_TRY(st, sf_assemble_index_load(s, &index_text, &index));
     const struct sf_json *indexed = index ? sf_json_get(sf_json_root(index), "files") : NULL;
 
     /* the cut: its shots' starts in cut model frames, their frames */
@@ -485,6 +513,23 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
         starts[k] = (16 * t_ms + 999) / 1000;
         frames[k] = sh->frames;
         t_ms += sh->duration_ms;
+    }
+
+    /* each language's mix, exactly the picture's length */
+    const int64_t n_samples = sf_deliver_samples(n_frames, dl->fps);
+    for (int l = 0; l < SF_LANG_COUNT; l++) {
+        if (cut->sound_job[l] < 0 || !dl->languages[l]) continue;
+        char mp[SF_RENDER_PATH_MAX + 1024];
+        int64_t got = 0;
+        SF_TRY(st, sf_unit_sound_mix(&s->jobs[cut->sound_job[l]], mp, sizeof mp));
+        SF_TRY(st, sf_audio_decode(mp, n_samples, &sound[l], &got, NULL, 0));
+        if (got != n_samples) {
+            SF_ERROR("assemble", "%s: %lld samples, the picture needs %lld; delete it and its "
+                     "record %s and run the same render again", mp, (long long)got,
+                     (long long)n_samples, s->jobs[cut->sound_job[l]].out);
+            st = SF_E_FORMAT;
+            goto out;
+        }
     }
 
     struct sf_deliver_opts dopt = {.fps = dl->fps,
@@ -516,7 +561,7 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
             else
                 snprintf(name, sizeof name, "%s", cut->base);
             memcpy(o->name, name, sizeof name);
-            o->version = next_version(indexed, dir, name, sf_deliver_ext(o->codec));
+            o->version = sf_assemble_next_version(indexed, dir, name, sf_deliver_ext(o->codec));
             if (o->version == 1)
                 snprintf(o->path, sizeof o->path, "%s/%s.%s", dir, name, sf_deliver_ext(o->codec));
             else
@@ -527,6 +572,8 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
         }
         dopt.codec = (enum sf_codec)cc;
         SF_TRY(st, sf_deliver_open(&dopt, paths, n_out - first, &dv[n_codecs]));
+        for (int k = first; k < n_out; k++)
+            if (sound[fo[k].lang]) sf_deliver_set_sound(dv[n_codecs], k - first, sound[fo[k].lang]);
         n_codecs++;
     }
 
@@ -600,7 +647,11 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
         goto out;
     }
     /* the index first: a record without its files in the index would be taken as done */
-    st = update_index(s, j, &dopt, fo, n_out);
+    const char *names[MAX_FILES];
+    for (int k = 0; k < n_out; k++)
+        names[k] = fo[k].name;
+    struct index_entries ie = {j, &dopt, fo, n_out};
+    st = sf_assemble_index_update(s, names, n_out, write_entries, &ie);
     if (st == SF_OK) st = sf_file_write_atomic(j->out, buf, blen);
     free(buf);
 out:
@@ -612,7 +663,30 @@ out:
     free(feed.prev);
     free(feed.last);
     free(mix);
+    for (int l = 0; l < SF_LANG_COUNT; l++)
+        free(sound[l]);
     return st;
+}
+
+void sf_assemble_spot_base(const struct sf_campaign *c, int q, int li, int aspect, char *buf,
+                           size_t n)
+{
+    const struct sf_deliverables *dl = sf_campaign_deliverables(c);
+    char len[16], at[8], code[32] = "";
+    length_tag(c, li, len, sizeof len);
+    /* the code of this (sequence, length): one per spot, shared by its aspects and languages */
+    if (dl->code) {
+        const int per = dl->n_lengths ? dl->n_lengths : 1;
+        snprintf(code, sizeof code, "%s%04d_", dl->code, q * per + (li >= 0 ? li : 0) + 1);
+    }
+    if (aspect >= 0) {
+        sf_assemble_aspect_tag(aspect, at, sizeof at);
+        snprintf(buf, n, "%s%s_%s_%s_%s", code, sf_campaign_name(c), sf_campaign_sequence(c, q)->id,
+                 at, len);
+    } else {
+        snprintf(buf, n, "%s%s_%s_%s", code, sf_campaign_name(c), sf_campaign_sequence(c, q)->id,
+                 len);
+    }
 }
 
 /* A spot: the length's cut of the sequence, every codec, one file per language. */
@@ -623,19 +697,18 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
     const struct sf_sequence *seq = sf_campaign_sequence(c, j->sequence);
     struct sf_assemble_cut cut = {.per_language = 1};
-    char len[16], at[8], code[32] = "";
+    char len[16];
     cut.n = cut_of(c, j->sequence, j->length, cut.shots, &cut.frames);
-    memcpy(cut.codecs, dl->codecs, sizeof cut.codecs);
-    sf_assemble_aspect_tag(j->aspect, at, sizeof at);
-    length_tag(c, j->length, len, sizeof len);
-    /* the code of this (sequence, length): one per spot, shared by its aspects and languages */
-    if (dl->code) {
-        const int per = dl->n_lengths ? dl->n_lengths : 1;
-        snprintf(code, sizeof code, "%s%04d_", dl->code,
-                 j->sequence * per + (j->length >= 0 ? j->length : 0) + 1);
+    const int i = (int)(j - w->s->jobs);
+    for (int l = 0; l < SF_LANG_COUNT; l++)
+        cut.sound_job[l] = -1;
+    for (int k = cut.n; k < w->s->sched[i].n_deps; k++) {
+        const struct sf_render_job *dj = &w->s->jobs[w->s->sched[i].deps[k]];
+        if (dj->kind == &sf_unit_sound) cut.sound_job[dj->language] = w->s->sched[i].deps[k];
     }
-    snprintf(cut.base, sizeof cut.base, "%s%s_%s_%s_%s", code, sf_campaign_name(c), seq->id, at,
-             len);
+    memcpy(cut.codecs, dl->codecs, sizeof cut.codecs);
+    length_tag(c, j->length, len, sizeof len);
+    sf_assemble_spot_base(c, j->sequence, j->length, j->aspect, cut.base, sizeof cut.base);
     snprintf(cut.title, sizeof cut.title, "%s %s %s %s", sf_campaign_name(c), seq->id,
              sf_aspect_name((enum sf_aspect)j->aspect), len);
     return sf_assemble_files(w, j, r, &cut);

@@ -90,6 +90,8 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     const struct sf_shot *sh = sf_campaign_shot(c, j->shot);
     const struct sf_sequence *seq = sf_campaign_sequence(c, sh->sequence);
     struct sf_assemble_cut cut = {.n = 1, .shots = {j->shot}, .subdir = "shots"};
+    for (int l = 0; l < SF_LANG_COUNT; l++)
+        cut.sound_job[l] = -1; /* picture masters: silent (the mix stage has the stems) */
     char at[8];
     cut.frames = master_frames(sh, sf_campaign_deliverables(c)->fps);
     cut.codecs[SF_CODEC_PRORES] = 1;

@@ -30,9 +30,9 @@
 
 static const struct sf_unit_kind *kinds[MAX_KINDS] = {
     &sf_unit_text,   &sf_unit_identity, &sf_unit_denoise,
-    &sf_unit_decode, &sf_unit_assemble, &sf_unit_master,
+    &sf_unit_decode, &sf_unit_sound,    &sf_unit_assemble, &sf_unit_master,
 };
-static int n_kinds = 6;
+static int n_kinds = 7;
 
 int sf_unit_kind_count(void) { return n_kinds; }
 

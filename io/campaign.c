@@ -12,6 +12,8 @@
 #define _XOPEN_SOURCE 700
 #include "campaign_internal.h"
 #include "sf_hash.h"
+#include "sf_log.h"
+#include "sf_speech.h"
 #include "sf_status.h"
 
 #include <errno.h>
@@ -327,7 +329,7 @@ static int want_id(struct v *v, const struct cnode *map, const char *path, const
 }
 
 /* ---- paths ------------------------------------------------------------------------------ */
-enum path_kind { PATH_IMAGE, PATH_CLIP, PATH_DIR };
+enum path_kind { PATH_IMAGE, PATH_CLIP, PATH_DIR, PATH_AUDIO };
 
 /* Resolves a path written in the campaign (relative to its directory) to a canonical absolute
  * path. References (images, clips) must stay inside the campaign directory after symlinks are
@@ -335,7 +337,8 @@ enum path_kind { PATH_IMAGE, PATH_CLIP, PATH_DIR };
 static const char *want_path(struct v *v, const struct cnode *n, const char *path, const char *key,
                              enum path_kind kind, double *clip_seconds)
 {
-    static const char *const what[] = {"an image", "a video clip", "a model directory"};
+    static const char *const what[] = {"an image", "a video clip", "a model directory",
+                                       "an audio file"};
     static const char *const allowed_ref =
         "allowed: a path inside the campaign file's directory (symlinks resolved)";
     if (!n || n->kind != CN_SCALAR || is_null(n)) {
@@ -407,6 +410,11 @@ static const char *want_path(struct v *v, const struct cnode *n, const char *pat
     char why[256];
     if (kind == PATH_IMAGE && campaign_probe_image(out, why, sizeof why) != 0) {
         report(v, n, path, key, "'%s' %s; allowed: a PNG, JPEG, WebP, BMP or TIFF image", p, why);
+        return NULL;
+    }
+    if (kind == PATH_AUDIO && campaign_probe_audio(out, why, sizeof why) != 0) {
+        report(v, n, path, key, "'%s' %s; allowed: a WAV, FLAC, MP3 or AAC (.m4a) audio file", p,
+               why);
         return NULL;
     }
     if (kind == PATH_CLIP) {
@@ -520,33 +528,49 @@ static void parse_tiers(struct v *v, const struct cnode *n)
 
 static void parse_voice(struct v *v, const struct cnode *n, const char *path, struct sf_voice *out)
 {
-    static const char *const keys[] = {"name", "pitch", NULL};
-    static const char *const name_allowed =
-        "an espeak-ng voice name such as en-us, es, cmn-latn-pinyin, ja, ko";
-    out->pitch = 50;
+    static const char *const keys[] = {"variant", "pitch", "rate", NULL};
+    static const char *const variant_allowed =
+        "an espeak-ng voice variant such as m1-m8, f1-f5, klatt (docs/sound.md § Dialogue)";
+    out->pitch = SF_SPEECH_DEFAULT_PITCH;
+    out->rate = SF_SPEECH_DEFAULT_RATE;
     const char *name = NULL;
     const struct cnode *name_node = n;
+    if (n->kind == CN_MAP && get(n, "name")) {
+        report(v, get(n, "name"), path, "name", "espeak-ng voices belong to one language, and "
+               "each line is read in its own language's voice (en-us, es, cmn-latn-pinyin, ja, "
+               "ko); allowed: `variant` (the speaker's timbre: m1-m8, f1-f5, ...), `pitch`, `rate`");
+        return;
+    }
     if (n->kind == CN_SCALAR) {
         name = n->quoted || !is_null(n) ? n->text : NULL;
     } else {
         if (check_map(v, n, path, "a voice", keys) != 0) return;
-        if (want_str(v, n, path, "name", 1, 64, name_allowed, &name) != 1) name = NULL;
-        name_node = get(n, "name");
+        if (want_str(v, n, path, "variant", 0, 64, variant_allowed, &name) != 1) name = NULL;
+        name_node = get(n, "variant");
         double p;
         if (want_num(v, n, path, "pitch", 0, 1, 0, 99, "a whole number from 0 to 99 (default 50)", &p) == 1)
             out->pitch = (int)p;
+        if (want_num(v, n, path, "rate", 0, 1, 80, 450,
+                     "words per minute, a whole number from 80 to 450 (default 165)", &p) == 1)
+            out->rate = (int)p;
     }
     if (!name) return;
     int ok = strlen(name) > 0 && strlen(name) <= 64;
     for (const char *s = name; *s && ok; s++)
         ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-             *s == '-' || *s == '_' || *s == '+' || *s == '/';
+             *s == '-' || *s == '_';
     if (!ok) {
-        report(v, name_node, path, n->kind == CN_SCALAR ? NULL : "name",
-               "%s is not a voice name; allowed: %s", got(v, name_node), name_allowed);
+        report(v, name_node, path, n->kind == CN_SCALAR ? NULL : "variant",
+               "%s is not a voice variant; allowed: %s", got(v, name_node), variant_allowed);
         return;
     }
-    out->name = name;
+    if (!(v->flags & SF_CAMPAIGN_NO_MEDIA) && !sf_speech_has_variant(name)) {
+        report(v, name_node, path, n->kind == CN_SCALAR ? NULL : "variant",
+               "espeak-ng %s has no voice variant '%s'; allowed: %s", sf_speech_version(), name,
+               variant_allowed);
+        return;
+    }
+    out->variant = name;
 }
 
 static void parse_element(struct v *v, const struct cnode *n, const char *path, struct sf_element *e)
@@ -668,6 +692,8 @@ static void parse_deliverables(struct v *v, const struct cnode *n)
     d->resolution = 1080;
     d->fps = (struct sf_fps){24, 1};
     d->loudness_lufs = -23;
+    d->true_peak_db = -1;
+    d->short_term_max = -18;
     d->tc_start[0] = 1; /* 01:00:00:00, the broadcast convention */
     if (!n || check_map(v, n, "deliverables", "the deliverables", keys) != 0) return;
     int aspects[SF_ASPECT_COUNT] = {0};
@@ -723,12 +749,16 @@ static void parse_deliverables(struct v *v, const struct cnode *n)
         d->loudness_lufs = -23;
     } else if (loud && loud->kind == CN_SCALAR && strcmp(loud->text, "atsc-a85") == 0) {
         d->loudness_lufs = -24;
+        d->true_peak_db = -2;
+        d->short_term_max = 0;
     } else if (loud && !is_null(loud)) {
         if (parse_number(loud, &x) != 0 || x < -31 || x > -10)
             report(v, loud, "deliverables", "loudness", "%s is not a loudness target; allowed: "
                    "ebu-r128 (-23 LUFS), atsc-a85 (-24 LKFS), or LUFS from -31 to -10", got(v, loud));
-        else
+        else {
             d->loudness_lufs = x;
+            d->short_term_max = 0;
+        }
     }
     int idx;
     if (want_enum(v, n, "deliverables", "conform", 0, conform_list, "conform method", &idx) == 1)
@@ -831,6 +861,8 @@ static void parse_dialogue_line(struct v *v, const struct cnode *n, const char *
 {
     static const char *const keys[] = {"speaker", "language", "text", "phonetic", "start", NULL};
     out->speaker = -1;
+    out->line = n->line;
+    out->col = n->col;
     if (check_map(v, n, path, "a dialogue line", keys) != 0) return;
     const char *spk = NULL;
     if (want_str(v, n, path, "speaker", 1, 256, "the id of the element who speaks", &spk) == 1) {
@@ -1103,6 +1135,180 @@ static void parse_shot_frames(struct v *v, const struct cnode *n, const char *pa
 
 /* Checks each deliverable length against the shots that play in it (a `cuts` entry, or all
  * shots in order): they must last at least the deliverable. */
+/* ---- sound ------------------------------------------------------------------------------ */
+/* A music bed: `{file, gain_db, duck_db}`; fields missing here come from *inherit. */
+static void parse_music_entry(struct v *v, const struct cnode *n, const char *path,
+                              const struct sf_music *inherit, struct sf_music *out)
+{
+    static const char *const keys[] = {"file", "gain_db", "duck_db", "lengths", NULL};
+    *out = *inherit;
+    if (check_map(v, n, path, "a music bed", keys) != 0) return;
+    const struct cnode *f = get(n, "file");
+    if (f && !is_null(f)) out->file = want_path(v, f, path, "file", PATH_AUDIO, NULL);
+    else if (!inherit->file)
+        report(v, f ? f : n, path, "file", "missing (required); allowed: the path of a WAV, FLAC, "
+               "MP3 or AAC file, relative to the campaign file");
+    double x;
+    if (want_num(v, n, path, "gain_db", 0, 0, -60, 20, "dB from -60 to 20 (default 0)", &x) == 1)
+        out->gain_db = x;
+    if (want_num(v, n, path, "duck_db", 0, 0, -60, 0,
+                 "dB from -60 to 0: how far the music dips under dialogue (default -12)", &x) == 1)
+        out->duck_db = x;
+}
+
+/* sequence.music: the bed of every edit, with `lengths: {"6": {...}}` for one length's own. */
+static void parse_music(struct v *v, const struct cnode *seq_node, const char *path,
+                        struct sf_sequence *q, struct sf_cut *cuts, int n_cuts)
+{
+    const struct cnode *n = get(seq_node, "music");
+    const struct sf_music none = {NULL, 0, -12};
+    q->music = none;
+    for (int j = 0; j < n_cuts; j++)
+        cuts[j].music = none;
+    if (!n || is_null(n)) return;
+    const char *mp = path_of(v, path, "music");
+    const struct cnode *lens = get(n, "lengths");
+    struct sf_music base = none;
+    if (n->kind == CN_MAP && (get(n, "file") || !lens))
+        parse_music_entry(v, n, mp, &none, &base);
+    else if (n->kind != CN_MAP)
+        check_map(v, n, mp, "a music bed", (const char *const[]){"file", NULL});
+    q->music = base;
+    for (int j = 0; j < n_cuts; j++)
+        cuts[j].music = base;
+    if (!lens || is_null(lens)) return;
+    const char *lp = path_of(v, mp, "lengths");
+    if (lens->kind != CN_MAP) {
+        report(v, lens, lp, NULL, "expected a mapping, got %s; allowed: deliverable length in "
+               "seconds -> {file, gain_db, duck_db}", got(v, lens));
+        return;
+    }
+    const struct sf_deliverables *d = &v->c->deliv;
+    for (int i = 0; i < lens->n; i++) {
+        const struct cnode *k = lens->kids[2 * i];
+        int hit = -1;
+        for (int j = 0; k->kind == CN_SCALAR && j < d->n_lengths; j++)
+            if (atoi(k->text) == d->lengths[j] && strspn(k->text, "0123456789") == k->len) hit = j;
+        if (hit < 0) {
+            report(v, k, path_of(v, lp, k->kind == CN_SCALAR ? k->text : "?"), NULL,
+                   "no deliverable is %s s long; allowed: a length from deliverables.lengths",
+                   k->kind == CN_SCALAR ? k->text : "that");
+            continue;
+        }
+        if (hit < n_cuts)
+            parse_music_entry(v, lens->kids[2 * i + 1], path_of(v, lp, k->text), &base,
+                              &cuts[hit].music);
+    }
+}
+
+/* Every dialogue line of sequence q, read by the speech engine: in any edit, a line that starts
+ * inside the edit and runs past its end is an error (its length in the message), past the end
+ * of its shot a warning (it plays over the next shot). Lines that start after an edit's end
+ * are not in that edit. Skipped with SF_CAMPAIGN_NO_MEDIA. */
+static void check_edits(struct v *v, const char *path, const struct sf_sequence *q,
+                        const struct sf_shot *shots, int64_t (*lens)[MAX_DIALOGUE])
+{
+    const struct sf_deliverables *d = &v->c->deliv;
+    const int n_edits = d->n_lengths ? d->n_lengths : 1;
+    for (int e = 0; e < n_edits; e++) {
+        int order[SF_CAMPAIGN_MAX_SHOTS], n = 0;
+        int64_t edit_samples;
+        char edit[32];
+        if (d->n_lengths) {
+            const struct sf_cut *c = &q->cuts[e];
+            for (int k = 0; k < c->n_shots; k++) order[n++] = c->shots[k];
+            edit_samples = sf_campaign_frame_samples(sf_campaign_delivery_frames(c->seconds, d->fps),
+                                                     d->fps);
+            snprintf(edit, sizeof edit, ":%02d edit", c->seconds);
+        } else {
+            for (int k = 0; k < q->n_shots; k++) order[n++] = k;
+            edit_samples = sf_campaign_frame_samples(
+                (int64_t)q->length_ms * d->fps.num / (1000LL * d->fps.den), d->fps);
+            snprintf(edit, sizeof edit, "full-length edit");
+        }
+        int before_ms = 0;
+        for (int k = 0; k < n; k++) {
+            const struct sf_shot *s = &shots[order[k]];
+            if (sf_campaign_line_sample(before_ms, 0, d->fps) >= edit_samples) break; /* cut off */
+            const int64_t shot_end = sf_campaign_line_sample(before_ms + s->duration_ms, 0, d->fps);
+            for (int i = 0; i < s->n_dialogue && i < MAX_DIALOGUE; i++) {
+                const struct sf_dialogue *l = &s->dialogue[i];
+                const int64_t len = lens[order[k]][i];
+                if (len < 0) continue;
+                const struct sf_element *el = &v->c->elements[l->speaker];
+                const int64_t at = sf_campaign_line_sample(before_ms, l->start_ms, d->fps);
+                const char *field = arena_printf(v->a, "%s.shots[%d].dialogue[%d]", path,
+                                                 s->index, i);
+                if (at >= edit_samples) continue; /* starts after the edit: not in it */
+                if (at + len > edit_samples)
+                    diags_add(v->d, l->line, l->col, field, NULL,
+                              "the %s line of '%s' lasts %.2f s and ends %.2f s after the end of "
+                              "the %s of '%s'; allowed: a shorter line, an earlier `start`, or a "
+                              "faster voice `rate` for '%s'", sf_lang_name(l->language), el->id,
+                              len / 48000.0, (double)(at + len - edit_samples) / 48000.0, edit,
+                              q->id, el->id);
+                else if (at + len > shot_end)
+                    SF_WARN("campaign", "%s:%d:%d: %s: the %s line of '%s' lasts %.2f s and runs "
+                            "%.2f s past the end of shot '%s' in the %s (it plays over the next "
+                            "shot)", v->d->file, l->line, l->col, field,
+                            sf_lang_name(l->language), el->id, len / 48000.0,
+                            (double)(at + len - shot_end) / 48000.0, s->id, edit);
+            }
+            before_ms += s->duration_ms;
+        }
+    }
+}
+
+/* Every dialogue line of the campaign, read by the speech engine once (language by language:
+ * espeak-ng reloads its dictionary when the language changes), then checked in every edit of
+ * its sequence (check_edits). Runs once the rest is valid; skipped with SF_CAMPAIGN_NO_MEDIA. */
+static void check_dialogue_lengths(struct v *v)
+{
+    struct sf_campaign *c = v->c;
+    const struct sf_deliverables *d = &c->deliv;
+    if ((v->flags & SF_CAMPAIGN_NO_MEDIA) || c->n_shots == 0) return;
+    int64_t (*lens)[MAX_DIALOGUE] = malloc((size_t)c->n_shots * sizeof *lens);
+    if (!lens) {
+        v->d->nomem = 1;
+        return;
+    }
+    for (int k = 0; k < c->n_shots; k++)
+        for (int i = 0; i < MAX_DIALOGUE; i++)
+            lens[k][i] = -1; /* not delivered, or unreadable */
+    for (int lang = 0; lang < SF_LANG_COUNT; lang++) {
+        if (!d->languages[lang]) continue;
+        for (int k = 0; k < c->n_shots; k++) {
+            const struct sf_shot *s = &c->shots[k];
+            for (int i = 0; i < s->n_dialogue && i < MAX_DIALOGUE; i++) {
+                const struct sf_dialogue *l = &s->dialogue[i];
+                const char *text = l->phonetic ? l->phonetic : l->text;
+                if ((int)l->language != lang || l->speaker < 0 || !text) continue;
+                const struct sf_element *el = &c->elements[l->speaker];
+                struct sf_speech_voice voice = {l->language, el->voice.variant,
+                                                el->voice.pitch ? el->voice.pitch : SF_SPEECH_DEFAULT_PITCH,
+                                                el->voice.rate ? el->voice.rate : SF_SPEECH_DEFAULT_RATE};
+                float *pcm = NULL;
+                if (sf_speech_synth(&voice, text, &pcm, &lens[k][i]) != SF_OK) {
+                    diags_add(v->d, l->line, l->col,
+                              arena_printf(v->a, "sequences[%d].shots[%d].dialogue[%d]",
+                                           s->sequence, s->index, i), NULL,
+                              "the speech engine cannot read this line (see the message above); "
+                              "allowed: text espeak-ng %s reads", sf_speech_version());
+                    lens[k][i] = -1;
+                }
+                free(pcm);
+            }
+        }
+    }
+    for (int q = 0; q < c->n_sequences; q++) {
+        const struct sf_sequence *seq = &c->sequences[q];
+        if (seq->cuts)
+            check_edits(v, arena_printf(v->a, "sequences[%d]", q), seq, &c->shots[seq->first_shot],
+                        lens + seq->first_shot);
+    }
+    free(lens);
+}
+
 static void parse_cuts(struct v *v, const struct cnode *seq_node, const char *path,
                        struct sf_sequence *q, const struct sf_shot *shots)
 {
@@ -1177,7 +1383,7 @@ static void parse_cuts(struct v *v, const struct cnode *seq_node, const char *pa
 static void parse_sequence(struct v *v, const struct cnode *n, const char *path, int si)
 {
     static const char *const keys[] = {"id", "title", "aspect", "length", "director", "shots",
-                                       "elements", "negative", "camera", "cuts", NULL};
+                                       "elements", "negative", "camera", "cuts", "music", NULL};
     struct sf_campaign *c = v->c;
     struct sf_sequence *q = &c->sequences[si];
     q->title = "";
@@ -1279,6 +1485,7 @@ static void parse_sequence(struct v *v, const struct cnode *n, const char *path,
     q->length_ms = sum;
     c->n_shots += q->n_shots;
     parse_cuts(v, n, path, q, first);
+    if (q->cuts) parse_music(v, n, path, q, (struct sf_cut *)q->cuts, q->n_cuts);
 }
 
 static void parse_sequences(struct v *v, const struct cnode *root)
@@ -1342,6 +1549,7 @@ static void validate(struct v *v, const struct cnode *root)
         if (!s->negative || !*s->negative) s->negative = neg;
         if (s->prompt) s->effective_prompt = effective_prompt(v, s);
     }
+    if (sf_diags_count(v->d) == 0) check_dialogue_lengths(v);
 }
 
 static char *dir_of(const char *path)

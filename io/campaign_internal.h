@@ -68,6 +68,8 @@ struct cnode *campaign_parse_tree(const char *data, size_t len, int json, struct
 int campaign_probe_image(const char *path, char *why, size_t why_len);
 /* Checks that path decodes as a video clip and returns its duration in seconds. */
 int campaign_probe_clip(const char *path, double *seconds, char *why, size_t why_len);
+/* Checks that path decodes as sound (the whole file, resampled as the mix will read it). */
+int campaign_probe_audio(const char *path, char *why, size_t why_len);
 
 /* Levenshtein distance of two short strings (capped at 64 characters). */
 int campaign_edit_distance(const char *a, const char *b);

@@ -6,7 +6,9 @@
  * prints only its own one-line diagnostics. An extension is never trusted: a text file named
  * .png fails here. */
 #include "campaign_internal.h"
+#include "sf_audio.h"
 #include "sf_media.h"
+#include "sf_status.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -149,4 +151,18 @@ int campaign_probe_clip(const char *path, double *seconds, char *why, size_t why
     *seconds = d;
     avformat_close_input(&fmt);
     return ok;
+}
+
+int campaign_probe_audio(const char *path, char *why, size_t why_len)
+{
+    float *lr = NULL;
+    int64_t frames = 0;
+    /* the whole file (up to 10 minutes): damage in the middle fails here, not in a mix */
+    int st = sf_audio_decode(path, (int64_t)SF_AUDIO_RATE * 600, &lr, &frames, why, why_len);
+    free(lr);
+    if (st == SF_OK && frames == 0) {
+        snprintf(why, why_len, "holds no sound");
+        return -1;
+    }
+    return st == SF_OK ? 0 : -1;
 }

@@ -107,6 +107,20 @@ int64_t sf_campaign_delivery_frame_at(int64_t model_frame, struct sf_fps fps)
     return model_frame * fps.num / ((int64_t)SF_CAMPAIGN_MODEL_FPS * fps.den);
 }
 
+int64_t sf_campaign_frame_samples(int64_t frames, struct sf_fps fps)
+{
+    return frames * 48000 * fps.den / fps.num;
+}
+
+int64_t sf_campaign_line_sample(int before_ms, int start_ms, struct sf_fps fps)
+{
+    /* the shot's first model frame, ceil(16 x T / 1000), then its delivery frame (as the
+     * pictures are placed: docs/campaign.md § Deliverable lengths) */
+    const int64_t model = ((int64_t)SF_CAMPAIGN_MODEL_FPS * before_ms + 999) / 1000;
+    return sf_campaign_frame_samples(sf_campaign_delivery_frame_at(model, fps), fps) +
+           (int64_t)start_ms * 48;
+}
+
 /* ---- edit distance --------------------------------------------------------------------- */
 int campaign_edit_distance(const char *a, const char *b)
 {

@@ -7,6 +7,7 @@
  * fixed thread count, so the same frames give the same bytes on any node. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_deliver.h"
+#include "sf_audio.h"
 #include "sf_errors.h"
 #include "sf_file.h"
 #include "sf_log.h"
@@ -19,6 +20,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@ struct output {
     AVCodecContext *aenc;
     AVFrame *afr;
     int64_t samples; /* sound written so far */
+    const float *sound; /* interleaved stereo, the whole length (borrowed); NULL: silence */
 };
 
 struct sf_deliver {
@@ -55,7 +58,7 @@ const char *sf_deliver_ext(enum sf_codec c)
 
 int64_t sf_deliver_samples(int64_t frames, struct sf_fps fps)
 {
-    return frames * SF_DELIVER_RATE * fps.den / fps.num;
+    return sf_campaign_frame_samples(frames, fps);
 }
 
 static void release(struct sf_deliver *d)
@@ -149,7 +152,7 @@ static int open_video(struct sf_deliver *d, const char *path)
     return st;
 }
 
-/* Silence: 48 kHz stereo, AAC in MP4, PCM 24-bit in MOV and Matroska. */
+/* The sound encoder: 48 kHz stereo, AAC in MP4, PCM 24-bit in MOV and Matroska. */
 static int open_audio(struct sf_deliver *d, struct output *out)
 {
     const int aac = d->o.codec == SF_CODEC_H264;
@@ -204,8 +207,20 @@ static int feed_audio(struct sf_deliver *d, struct output *out, int64_t upto, in
         if (left < chunk && !flush) break; /* a whole frame, except the last */
         SF_TRY(st, sf_av_check(av_frame_make_writable(out->afr), "make a sound frame writable"));
         out->afr->nb_samples = (int)(left < chunk ? left : chunk);
-        for (int c = 0; c < AV_NUM_DATA_POINTERS && out->afr->data[c]; c++)
-            memset(out->afr->data[c], 0, (size_t)out->afr->linesize[0]);
+        const int ns = out->afr->nb_samples;
+        const float *src = out->sound ? out->sound + 2 * out->samples : NULL;
+        if (!src) {
+            for (int c = 0; c < AV_NUM_DATA_POINTERS && out->afr->data[c]; c++)
+                memset(out->afr->data[c], 0, (size_t)out->afr->linesize[0]);
+        } else if (out->afr->format == AV_SAMPLE_FMT_FLTP) { /* AAC: planar float */
+            float *l = (float *)out->afr->data[0], *r = (float *)out->afr->data[1];
+            for (int i = 0; i < ns; i++)
+                l[i] = src[2 * i], r[i] = src[2 * i + 1];
+        } else { /* PCM: 24-bit in the top of 32, interleaved; the mix's 24-bit values exactly */
+            int32_t *p = (int32_t *)out->afr->data[0];
+            for (int i = 0; i < 2 * ns; i++)
+                p[i] = (int32_t)((uint32_t)(int32_t)lrint(sf_audio_q24(src[i]) * 8388608.0) << 8);
+        }
         out->afr->pts = out->samples;
         SF_TRY(st, sf_av_check(avcodec_send_frame(out->aenc, out->afr), "encode sound"));
         out->samples += out->afr->nb_samples;
@@ -376,6 +391,12 @@ static int scaler(struct sf_deliver *d, int src_w, int src_h, int *x0, int *y0)
     d->sws_h = src_h;
     d->crop_h = ch;
     return SF_OK;
+}
+
+void sf_deliver_set_sound(struct sf_deliver *d, int i, const float *lr)
+{
+    SF_ASSERT(i >= 0 && i < d->n && d->pts == 0);
+    d->out[i].sound = lr;
 }
 
 int sf_deliver_write(struct sf_deliver *d, const uint8_t *rgb, int src_w, int src_h)

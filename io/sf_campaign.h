@@ -82,6 +82,13 @@ int64_t sf_campaign_delivery_frame_at(int64_t model_frame, struct sf_fps fps);
 int sf_campaign_split_director(const char *prompt, int length_ms, char **texts,
                                int *durations_ms, int *n_shots, char *why, size_t why_len);
 
+/* Where a dialogue line starts in an edit's sound, in 48 kHz samples from its first frame: the
+ * first delivery frame of its shot (which begins before_ms into the cut, placed like the
+ * pictures) plus the line's start_ms. */
+int64_t sf_campaign_line_sample(int before_ms, int start_ms, struct sf_fps fps);
+/* 48 kHz samples of `frames` delivery frames (exact, rounded down). */
+int64_t sf_campaign_frame_samples(int64_t frames, struct sf_fps fps);
+
 /* ---- diagnostics ------------------------------------------------------------------------ */
 struct sf_diag {
     const char *file;  /* as given to the loader */
@@ -99,7 +106,20 @@ void sf_diags_print(const struct sf_diags *d, FILE *f);
 void sf_diags_destroy(struct sf_diags *d);
 
 /* ---- the model -------------------------------------------------------------------------- */
-struct sf_voice { const char *name; int pitch; }; /* espeak-ng voice ("en-us"), pitch 0..99 */
+/* How an element speaks (docs/sound.md § Dialogue): each line is read by its language's base
+ * voice (en-us, es, cmn-latn-pinyin, ja, ko) with this espeak-ng variant, pitch and rate. */
+struct sf_voice {
+    const char *variant; /* "m3", "f2" (espeak-ng's voices/!v); NULL: the base voice as it is */
+    int pitch;           /* 0..99, default 50 */
+    int rate;            /* words per minute, 80..450, default 165 */
+};
+
+/* A music bed (docs/sound.md § Music): file NULL when there is none. */
+struct sf_music {
+    const char *file;    /* canonical absolute path */
+    double gain_db;      /* applied to the file, before the mix is normalised; default 0 */
+    double duck_db;      /* under dialogue, <= 0; default -12 */
+};
 
 struct sf_element {
     const char *id;
@@ -113,6 +133,7 @@ struct sf_element {
 };
 
 struct sf_dialogue {
+    int line, col;          /* where it is written (for messages about its sound) */
     int speaker;            /* element index */
     enum sf_lang language;
     const char *text;
@@ -144,8 +165,14 @@ struct sf_shot {
     int continue_frames;     /* 1 + 4k: this shot's first frames taken from that shot's last */
 };
 
-/* A deliverable cut of a sequence: the shots (indices into the sequence) played in order. */
-struct sf_cut { int seconds; int n_shots; int shots[SF_CAMPAIGN_MAX_SHOTS]; };
+/* A deliverable cut of a sequence: the shots (indices into the sequence) played in order, and
+ * its music (the sequence's, or the one given for this length). */
+struct sf_cut {
+    int seconds;
+    int n_shots;
+    int shots[SF_CAMPAIGN_MAX_SHOTS];
+    struct sf_music music;
+};
 
 struct sf_sequence {
     const char *id;
@@ -156,6 +183,7 @@ struct sf_sequence {
     const char *director;    /* NULL unless split from a director prompt */
     int n_cuts;
     const struct sf_cut *cuts; /* one per deliverable length */
+    struct sf_music music;   /* of the full-length edit (and of every length without its own) */
 };
 
 struct sf_tier {
@@ -183,6 +211,8 @@ struct sf_deliverables {
     int resolution;          /* short side in pixels (1080 -> 1920x1080, 1080x1920, 1080x1080) */
     struct sf_fps fps;
     double loudness_lufs;    /* integrated loudness target, -23 (EBU R128) or -24 (ATSC A/85) */
+    double true_peak_db;     /* true-peak ceiling: -1 dBTP (EBU R128, a number), -2 (A/85) */
+    double short_term_max;   /* EBU R128 s1 (commercials): -18 LUFS; 0 when not limited */
     int reframe;             /* 1: other aspects are reframed from the master, not re-rendered */
     int conform_blend;       /* 16 fps -> delivery rate: 0 repeat frames (the rule), 1 blend */
     int drop_frame;          /* timecode labels: 1 drop-frame (29.97 only), 0 non-drop */

@@ -11,6 +11,7 @@
  *   struct sf_deliver *d;
  *   const char *paths[] = {"out/spot_en.mp4", "out/spot_es.mp4"};
  *   SF_TRY(st, sf_deliver_open(&opts, paths, 2, &d));
+ *   sf_deliver_set_sound(d, 0, mix_en);                        // else silence
  *   for (f = 0; f < opts.frames; f++)
  *       SF_TRY(st, sf_deliver_write(d, rgb, src_w, src_h));   // any size: covered, cropped
  *   SF_TRY(st, sf_deliver_commit(d));                          // d freed either way
@@ -55,6 +56,10 @@ int64_t sf_deliver_samples(int64_t frames, struct sf_fps fps);
  * SF_E_NOMEM; nothing is left behind. */
 int sf_deliver_open(const struct sf_deliver_opts *o, const char *const *paths, int n,
                     struct sf_deliver **out);
+/* The sound of output i (in the order of paths): interleaved stereo float at 48 kHz, exactly
+ * sf_deliver_samples(frames, fps) frames, borrowed until commit or abort; PCM files get its
+ * 24-bit values exactly (sf_audio_q24). Before the first picture. Without it: silence. */
+void sf_deliver_set_sound(struct sf_deliver *d, int i, const float *lr);
 /* One picture: packed RGB24, src_w x src_h. On failure d is aborted. */
 int sf_deliver_write(struct sf_deliver *d, const uint8_t *rgb, int src_w, int src_h);
 /* Flushes, checks that exactly opts.frames pictures came, writes the sound, publishes every

@@ -51,9 +51,9 @@ static void test_demo(void)
     CHECK_EQ_INT(coach->n_refs, 4);
     CHECK(coach->refs[0][0] == '/' && strstr(coach->refs[0], "/examples/demo/refs/coach-1.png"));
     CHECK(coach->clip && coach->clip_seconds > 3.9 && coach->clip_seconds < 4.1);
-    CHECK_STR(coach->voice.name, "en-us");
+    CHECK_STR(coach->voice.variant, "m3");
     CHECK_EQ_INT(coach->voice.pitch, 35);
-    CHECK(sf_campaign_element(c, 2)->voice.name == NULL);
+    CHECK(sf_campaign_element(c, 2)->voice.variant == NULL);
 
     const struct sf_sequence *dawn = sf_campaign_sequence(c, 0);
     CHECK_STR(dawn->title, "Dawn run");

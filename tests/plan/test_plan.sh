@@ -17,8 +17,8 @@ d = json.load(open(sys.argv[1]))
 kinds = {}
 for u in d["units"]:
     kinds[u["kind"]] = kinds.get(u["kind"], 0) + 1
-# assemble: 2 sequences x 3 aspects x 2 lengths; master: each shot's selected take, master aspect
-want = {"text": 9, "identity": 3, "denoise": 10, "decode": 10, "assemble": 12, "master": 8}
+# sound: 2 sequences x 2 lengths x 3 languages; assemble: 2 sequences x 3 aspects x 2 lengths; master: each shot's selected take, master aspect
+want = {"text": 9, "identity": 3, "denoise": 10, "decode": 10, "sound": 12, "assemble": 12, "master": 8}
 assert kinds == want, f"unit kinds {kinds} != {want}"
 t = d["total"]
 assert t["makespan_seconds"] >= t["critical_path_seconds"] - 1e-9, t
