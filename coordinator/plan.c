@@ -157,8 +157,9 @@ static int check_references(const struct sf_campaign *c, const struct sf_plan_op
     const struct sf_model_settings *ms = sf_campaign_model(c);
     const char *model = opt->model_dir ? opt->model_dir : ms->config ? ms->config : ms->dir;
     SF_ERROR("plan", "%s: shot%s %s use%s reference images, keyframes or continuation, but the "
-             "model %s has no VACE layers: use a Wan2.1-VACE model (model.config: tiny-vace, wan2.1-vace-1.3b "
-             "or wan2.1-vace-14b; for a test pipeline `shotfarm mkmodel --config tiny-vace`)",
+             "model %s has no VACE layers: use a Wan2.1-VACE model (model.config: tiny-vace, "
+             "wan2.1-vace-1.3b or wan2.1-vace-14b; for a test pipeline `shotfarm mkmodel "
+             "--config tiny-vace`)",
              sf_campaign_name(c), n > 1 ? "s" : "", shots, n > 1 ? "" : "s", model);
     return SF_E_USAGE;
 }

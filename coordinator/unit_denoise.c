@@ -51,9 +51,10 @@ static double dit_mem(const struct sf_plan_model *m, double tokens, int tp)
 /* Per shot, rendered aspect and take: guided steps of the DiT. Depends on the shot's prompt and
  * negative prompt text units (in that order: prepare reads them so), the identity units of
  * its elements, and for a `continues:` shot the decode unit of the continued shot's selected
- * take at the same aspect (added here, before this unit: sf_unit_decode_add). A VACE model runs its VACE blocks on a latent one frame longer per reference
- * (sf_cost_dit_forward counts the blocks) and VAE-encodes the empty video twice (inactive and
- * reactive halves of the conditioning) before the first step. */
+ * take at the same aspect (added here, before this unit: sf_unit_decode_add). A VACE model runs
+ * its VACE blocks on a latent one frame longer per reference (sf_cost_dit_forward counts the
+ * blocks) and VAE-encodes the conditioning video twice (inactive and reactive halves) before
+ * the first step. */
 static int plan(struct sf_plan_builder *b)
 {
     const struct sf_campaign *c = b->c;
@@ -368,8 +369,8 @@ static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
  * `forward denoise` builds it (docs/forward.md § VACE): the leader reads the references' bank
  * latents, builds the video and mask of the known frames (key art, the continued take's last
  * frames: sf_vace_frames.h; none: no video and no mask), VAE-encodes the video and sends the
- * result to the group. The group learns first whether the leader succeeded, so a failure leaves nobody waiting
- * in the broadcast. */
+ * result to the group. The group learns first whether the leader succeeded, so a failure leaves
+ * nobody waiting in the broadcast. */
 static int build_vace(struct sf_render_worker *w, const struct sf_render_job *j, float *cond)
 {
     int st = SF_OK;

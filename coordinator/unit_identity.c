@@ -6,8 +6,9 @@
  * conditioning), into CACHE/identity/KEY.h5. Denoise units of the shots that show the element
  * read those latents (unit_denoise.c); every group reads the same file.
  * The subtle thing: the key is the SHA-256 of the reference files' bytes (the clip's with the
- * name of its sample rule), the target sizes and the VAE's files, never of paths or the campaign, so a changed image re-encodes (and re-renders
- * exactly the shots showing the element, whose keys include this one), a moved one does not. */
+ * name of its sample rule), the target sizes and the VAE's files, never of paths or the
+ * campaign, so a changed image re-encodes (and re-renders exactly the shots showing the element,
+ * whose keys include this one), a moved one does not. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cost.h"
 #include "sf_h5pack.h"

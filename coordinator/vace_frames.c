@@ -90,7 +90,8 @@ int sf_vace_frames_build(const char *continue_file, int continue_frames, const c
     int st = SF_OK;
     if (continue_file)
         st = sf_vace_frames_continue(continue_file, continue_frames, F, H, W, *video, *mask);
-    if (st == SF_OK && first_frame) st = sf_vace_frames_image(first_frame, 0, F, H, W, *video, *mask);
+    if (st == SF_OK && first_frame)
+        st = sf_vace_frames_image(first_frame, 0, F, H, W, *video, *mask);
     if (st == SF_OK && last_frame)
         st = sf_vace_frames_image(last_frame, F - 1, F, H, W, *video, *mask);
     return st;
