@@ -115,7 +115,7 @@ static int plan(struct sf_plan_builder *b)
 
 /* ---- prepare ------------------------------------------------------------------------------- */
 
-/* The cache file and its key: the VAE's key, each reference file's SHA-256 (the clip's with its
+/* The cache file, the status row (the element's), and the key: the VAE's key, each reference file's SHA-256 (the clip's with its
  * sample rule) and the sizes. An element without a clip keeps the key it had before clips. */
 static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
                    const struct sf_plan_unit *u, const struct sf_campaign *c)
@@ -123,6 +123,8 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     const struct sf_element *el = sf_campaign_element(c, u->element);
     const struct sf_tier *t = sf_campaign_tier(c, (enum sf_tier_kind)s->tier);
     j->aspects = element_aspects(c, u->element);
+    /* status shows the bank per element: "identity bank (runner)" */
+    snprintf(j->row, sizeof j->row, "%s (%s)", sf_unit_identity.status_row, el->id);
     struct sf_canon cn;
     uint8_t d[SF_SHA256_BYTES];
     sf_canon_begin(&cn, "shotfarm.unit.identity.v1");

@@ -30,7 +30,9 @@ ref=$(shotsum a2)
 for f in "$work"/a2/latents/*.h5; do
     cmp -s "$f" "$work/a1/latents/$(basename "$f")" || die "latent $(basename "$f"): np 1 and 2 differ"
 done
-"$sf" status "$work/a2" | grep -q "identity bank" || die "status has no identity bank row"
+for e in runner shoe coach; do
+    "$sf" status "$work/a2" | grep -q "^identity bank ($e) *done" || die "status has no done bank row for $e"
+done
 
 # 3. a new picture for the shoe's second reference, a new clip for the coach and new key art for
 #    beta/key, then the same run directory again
