@@ -115,8 +115,9 @@ static int plan(struct sf_plan_builder *b)
 
 /* ---- prepare ------------------------------------------------------------------------------- */
 
-/* The cache file, the status row (the element's), and the key: the VAE's key, each reference file's SHA-256 (the clip's with its
- * sample rule) and the sizes. An element without a clip keeps the key it had before clips. */
+/* The cache file, the status row (the element's), and the key: the VAE's key, each reference
+ * file's SHA-256 (the clip's with its sample rule) and the sizes. An element without a clip
+ * keeps the key it had before clips. */
 static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
                    const struct sf_plan_unit *u, const struct sf_campaign *c)
 {

@@ -1098,8 +1098,10 @@ static void parse_shot_frames(struct v *v, const struct cnode *n, const char *pa
     if (n->kind != CN_MAP) return;
     const struct cnode *ff = get(n, "first_frame"), *lf = get(n, "last_frame");
     const struct cnode *cn = get(n, "continues"), *cf = get(n, "continue_frames");
-    if (ff && !is_null(ff)) s->first_frame = want_path(v, ff, path, "first_frame", PATH_IMAGE, NULL);
-    if (lf && !is_null(lf)) s->last_frame = want_path(v, lf, path, "last_frame", PATH_IMAGE, NULL);
+    if (ff && !is_null(ff))
+        s->first_frame = want_path(v, ff, path, "first_frame", PATH_IMAGE, NULL);
+    if (lf && !is_null(lf))
+        s->last_frame = want_path(v, lf, path, "last_frame", PATH_IMAGE, NULL);
     s->continue_frames = SF_CAMPAIGN_DEFAULT_CONTINUE_FRAMES;
     const char *id = NULL;
     if (want_str(v, n, path, "continues", 0, 64, "the id of an earlier shot of this sequence",
