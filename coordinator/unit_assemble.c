@@ -427,16 +427,8 @@ int sf_assemble_index_update(const struct sf_render_setup *s, const char *const 
             sf_jw_key(&w, e->keys[k]);
             if (strcmp(e->keys[k], "current") == 0)
                 sf_jw_bool(&w, v->boolean && !mine);
-            else if (v->type == SF_JSON_STRING)
-                sf_jw_strn(&w, v->str, v->str_len);
-            else if (v->type == SF_JSON_NUMBER && v->is_int)
-                sf_jw_int(&w, v->integer);
-            else if (v->type == SF_JSON_NUMBER)
-                sf_jw_num(&w, v->number);
-            else if (v->type == SF_JSON_BOOL)
-                sf_jw_bool(&w, v->boolean);
             else
-                sf_jw_null(&w);
+                sf_jw_value(&w, v); /* nested values too (a mix's loudness) */
         }
         sf_jw_obj_end(&w);
     }

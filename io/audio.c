@@ -187,6 +187,7 @@ int sf_audio_measure(const float *lr, int64_t frames, struct sf_loudness *out)
         goto out;
     }
     g->nb_threads = 1;
+    sf_av_log_quiet(); /* ebur128 prints a summary when it is freed */
     char args[128];
     snprintf(args, sizeof args, "time_base=1/%d:sample_rate=%d:sample_fmt=flt:channel_layout=stereo",
              SF_AUDIO_RATE, SF_AUDIO_RATE);
@@ -397,6 +398,17 @@ int sf_audio_master(float *const *stems, int n_stems, int64_t frames,
             mix[2 * i + c] = (float)v; /* 24-bit values add up to a 24-bit value */
         }
     SF_TRY(st, sf_audio_measure(mix, frames, &r->measured));
+    if (r->measured.true_peak > t->true_peak) { /* the passes ran out: a last, plain gain down */
+        const double down = pow(10.0, (t->true_peak - 0.1 - r->measured.true_peak) / 20.0);
+        r->gain_db += 20.0 * log10(down);
+        for (int64_t i = 0; i < 2 * frames; i++) {
+            double v = 0;
+            for (int k = 0; k < n_stems; k++)
+                v += stems[k][i] = sf_audio_q24((float)(down * stems[k][i]));
+            mix[i] = (float)v;
+        }
+        SF_TRY(st, sf_audio_measure(mix, frames, &r->measured));
+    }
     r->short_term_ok = t->short_term_max == 0 || r->measured.short_term_max <= t->short_term_max;
 out:
     free(sum);

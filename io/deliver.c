@@ -305,9 +305,7 @@ int sf_deliver_open(const struct sf_deliver_opts *o, const char *const *paths, i
     int st = SF_OK;
     *out = NULL;
     SF_ASSERT(n >= 1 && n <= SF_DELIVER_MAX_OUTPUTS && o->width % 2 == 0 && o->height % 2 == 0);
-    /* libav's own chatter (x264's statistics) only when shotfarm is asked for detail */
-    const char *lv = getenv("SF_LOG");
-    av_log_set_level(lv && strcmp(lv, "debug") == 0 ? AV_LOG_INFO : AV_LOG_ERROR);
+    sf_av_log_quiet(); /* libav's own chatter only when shotfarm is asked for detail */
     struct sf_deliver *d = calloc(1, sizeof *d);
     if (!d) return SF_E_NOMEM;
     d->o = *o;

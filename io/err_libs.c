@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <libavutil/error.h>
+#include <libavutil/log.h>
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sf_mpi_check_at(int rc, const char *what, const char *file, int line)
@@ -54,4 +56,10 @@ int sf_av_check_at(int rc, const char *what, const char *file, int line)
     sf_log(SF_LOG_ERROR, "av", "%s failed: %s (%s:%d)", what, msg, file, line);
     if (rc == AVERROR(ENOSPC) || rc == AVERROR(EFBIG)) return SF_E_NOSPC;
     return SF_E_AV;
+}
+
+void sf_av_log_quiet(void)
+{
+    const char *lv = getenv("SF_LOG");
+    av_log_set_level(lv && strcmp(lv, "debug") == 0 ? AV_LOG_INFO : AV_LOG_ERROR);
 }

@@ -626,6 +626,30 @@ void sf_jw_null(struct sf_jw *w)
     fputs("null", w->f);
 }
 
+void sf_jw_value(struct sf_jw *w, const struct sf_json *v)
+{
+    switch (v->type) {
+    case SF_JSON_STRING: sf_jw_strn(w, v->str, v->str_len); break;
+    case SF_JSON_NUMBER: v->is_int ? sf_jw_int(w, v->integer) : sf_jw_num(w, v->number); break;
+    case SF_JSON_BOOL: sf_jw_bool(w, v->boolean); break;
+    case SF_JSON_ARRAY:
+        sf_jw_arr_begin(w);
+        for (size_t i = 0; i < v->n; i++)
+            sf_jw_value(w, v->items[i]);
+        sf_jw_arr_end(w);
+        break;
+    case SF_JSON_OBJECT:
+        sf_jw_obj_begin(w);
+        for (size_t i = 0; i < v->n; i++) {
+            sf_jw_key(w, v->keys[i]);
+            sf_jw_value(w, v->items[i]);
+        }
+        sf_jw_obj_end(w);
+        break;
+    default: sf_jw_null(w);
+    }
+}
+
 void sf_jw_finish(struct sf_jw *w)
 {
     fputc('\n', w->f);

@@ -25,5 +25,7 @@ int sf_h5_check_at(long long rc, const char *what, const char *file, int line);
 /* rc is a libav* return: negative is failure -> SF_E_AV (or SF_E_NOSPC for ENOSPC), with
  * av_strerror's text. */
 int sf_av_check_at(int rc, const char *what, const char *file, int line);
+/* libav's own chatter (x264's statistics, ebur128's summary) only when SF_LOG=debug. */
+void sf_av_log_quiet(void);
 
 #endif

@@ -75,6 +75,7 @@ void sf_jw_int(struct sf_jw *w, int64_t v);
 void sf_jw_num(struct sf_jw *w, double v); /* shortest exact form; NaN/inf become null */
 void sf_jw_bool(struct sf_jw *w, int v);
 void sf_jw_null(struct sf_jw *w);
+void sf_jw_value(struct sf_jw *w, const struct sf_json *v); /* a parsed value, nested included */
 /* Ends the document with a newline. */
 void sf_jw_finish(struct sf_jw *w);
 /* Writes s as a JSON string literal (with quotes) to f. */

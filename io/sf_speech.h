@@ -10,7 +10,9 @@
  *   float *pcm; int64_t n;
  *   SF_TRY(st, sf_speech_synth(&v, "Push! Own the morning!", &pcm, &n));   // 48 kHz mono
  *
- * espeak-ng is not thread-safe: every call here holds one process-wide lock. Full build only.
+ * espeak-ng is not thread-safe: every call here holds one process-wide lock. Each line is read
+ * in a short-lived fork of the caller (espeak-ng carries state from one synthesis to the next),
+ * so a line's samples are the same whatever was read before it. Full build only.
  */
 #ifndef SF_SPEECH_H
 #define SF_SPEECH_H

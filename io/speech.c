@@ -1,11 +1,12 @@
 /* speech.c — dialogue synthesis with libespeak-ng (sf_speech.h). Called by the campaign loader
  * (to measure every line's length for `validate`) and by the sound units on CPU lanes.
  *
- * The subtle parts: espeak-ng keeps global state (one voice, one callback), so initialisation,
- * voice selection and synthesis all run under one mutex; the synchronous output mode hands the
- * samples to a callback, which appends them to the buffer passed as user data; the variant is
- * checked against espeak-ng's own list because SetVoiceByName("en-us+nosuch") succeeds
- * silently with the plain voice. */
+ * The subtle parts: espeak-ng keeps global state (one voice, one callback), so initialisation
+ * and voice selection run under one mutex; it also keeps state BETWEEN syntheses in function
+ * statics, so each line is read in a fresh fork (child_synth) and the bytes depend on the line
+ * alone; the synchronous output mode hands the samples to a callback, which appends them to
+ * the buffer passed as user data; the variant is checked against espeak-ng's own list because
+ * SetVoiceByName("en-us+nosuch") succeeds silently with the plain voice. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_speech.h"
 #include "sf_errors.h"
@@ -16,11 +17,14 @@
 #include <libavutil/channel_layout.h>
 #include <libswresample/swresample.h>
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define OUT_RATE 48000
 #define SILENCE 0.003f /* below this (about -50 dBFS) a sample is silence, for trimming */
@@ -170,10 +174,49 @@ static int to_output(const struct pcm16 *p, float **pcm, int64_t *n)
     return SF_OK;
 }
 
+/* In a child process: the line into fd as int32 n, then n int16 samples; exits. espeak-ng keeps
+ * state between syntheses in function statics (the pitch flutter's position, the wave
+ * generator's phase and gain), so the same line read twice in one process differs in length
+ * and samples. Reading each line in a fresh fork of a process that never synthesises makes
+ * every line a function of its text and voice alone: the same bytes on any rank, lane or
+ * launch, and in `validate`. */
+static void child_synth(int fd, const struct sf_speech_voice *v, const char *text)
+{
+    struct pcm16 p = {0};
+    espeak_SetParameter(espeakPITCH, v->pitch, 0);
+    espeak_SetParameter(espeakRATE, v->rate, 0);
+    espeak_SetParameter(espeakVOLUME, 100, 0);
+    espeak_ng_STATUS s = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0,
+                                              espeakCHARS_UTF8, NULL, &p);
+    if (s == ENS_OK) s = espeak_ng_Synchronize();
+    int32_t n = s == ENS_OK && !p.failed ? (int32_t)p.n : -(int32_t)(s ? s : 1);
+    int ok = write(fd, &n, sizeof n) == (ssize_t)sizeof n;
+    const char *at = (const char *)p.v;
+    size_t left = n > 0 ? (size_t)n * sizeof(short) : 0;
+    while (ok && left) {
+        ssize_t w = write(fd, at, left);
+        if (w <= 0) ok = 0;
+        else at += w, left -= (size_t)w;
+    }
+    _exit(ok ? 0 : 1);
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    char *at = buf;
+    while (n) {
+        ssize_t r = read(fd, at, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        at += r, n -= (size_t)r;
+    }
+    return 0;
+}
+
 int sf_speech_synth(const struct sf_speech_voice *v, const char *text, float **pcm, int64_t *n)
 {
     struct pcm16 p = {0};
-    int st = SF_OK;
+    int st = SF_OK, fds[2] = {-1, -1};
     *pcm = NULL;
     *n = 0;
     pthread_mutex_lock(&lock);
@@ -189,6 +232,8 @@ int sf_speech_synth(const struct sf_speech_voice *v, const char *text, float **p
         snprintf(name, sizeof name, "%s+%s", sf_speech_base_voice(v->language), v->variant);
     else
         snprintf(name, sizeof name, "%s", sf_speech_base_voice(v->language));
+    /* the voice is loaded here, once per change (a language's dictionary takes ~20 ms), and
+     * inherited by the child that reads the line */
     espeak_ng_STATUS s = strcmp(name, current) == 0 ? ENS_OK : espeak_ng_SetVoiceByName(name);
     if (s == ENS_OK) snprintf(current, sizeof current, "%s", name);
     else current[0] = '\0';
@@ -198,20 +243,41 @@ int sf_speech_synth(const struct sf_speech_voice *v, const char *text, float **p
         st = SF_E_UNSUPPORTED;
         goto out;
     }
-    espeak_SetParameter(espeakPITCH, v->pitch, 0);
-    espeak_SetParameter(espeakRATE, v->rate, 0);
-    espeak_SetParameter(espeakVOLUME, 100, 0);
-    s = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL,
-                             &p);
-    if (s == ENS_OK) s = espeak_ng_Synchronize();
-    if (s != ENS_OK || p.failed) {
-        char msg[256] = "";
-        espeak_ng_GetStatusCodeMessage(s, msg, sizeof msg);
-        SF_ERROR("speech", "espeak-ng cannot read \"%.60s\" (%s)", text, p.failed ? "out of memory" : msg);
-        st = p.failed ? SF_E_NOMEM : SF_E_UNSUPPORTED;
+    if (pipe(fds) != 0) {
+        st = sf_err_errno(errno, "make a pipe for", "speech synthesis");
         goto out;
     }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        st = sf_err_errno(errno, "fork for", "speech synthesis");
+        goto out;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child_synth(fds[1], v, text);
+    }
+    close(fds[1]);
+    fds[1] = -1;
+    int32_t got = 0;
+    if (read_full(fds[0], &got, sizeof got) == 0 && got > 0) {
+        p.n = p.cap = (size_t)got;
+        p.v = malloc(p.n * sizeof *p.v);
+        if (!p.v) st = SF_E_NOMEM;
+        else if (read_full(fds[0], p.v, p.n * sizeof *p.v) != 0) got = -1;
+    }
+    int wst = 0;
+    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
+    }
+    if (st == SF_OK && (got < 0 || !WIFEXITED(wst) || WEXITSTATUS(wst) != 0)) {
+        char msg[256] = "the synthesis process failed";
+        if (got < 0) espeak_ng_GetStatusCodeMessage((espeak_ng_STATUS)-got, msg, sizeof msg);
+        SF_ERROR("speech", "espeak-ng cannot read \"%.60s\" (%s)", text, msg);
+        st = SF_E_UNSUPPORTED;
+    }
 out:
+    if (fds[0] >= 0) close(fds[0]);
+    if (fds[1] >= 0) close(fds[1]);
     pthread_mutex_unlock(&lock);
     if (st == SF_OK) st = to_output(&p, pcm, n);
     free(p.v);

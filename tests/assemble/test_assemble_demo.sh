@@ -2,7 +2,11 @@
 # Every deliverable of the demo campaign (examples/demo, resolution 360), checked with ffprobe's
 # JSON: codec, profile, pixel format, size, frame rate, exact frame count, colour tags,
 # timecode, sound (48 kHz stereo, AAC in MP4 / PCM 24-bit in MOV) to the sample, the AI
-# disclosure, and deliverables.json (names, versions, SHA-256 of every file).
+# disclosure, and deliverables.json (names, versions, SHA-256 of every file). Then its sound
+# (docs/sound.md): every mix measured with libavfilter's ebur128 (the ffmpeg program) against
+# EBU R128, the stems summing to the mix, each line's onset in the dialogue stem within one
+# frame of its start, the subtitles parsed by python3-srt and python3-webvtt, each MOV carrying
+# its language's mix exactly; and that changing one line redoes only its language's sound.
 . "$(dirname "$0")/../render/common.sh"
 cp -r "$src/examples/demo" "$work/demo"
 # the demo's shots show elements with references: a VACE pipeline (tiny-vace), as scripts/demo.sh
@@ -61,6 +65,7 @@ assert all(f["current"] and f["version"] == 1 for f in files)
 for f in files:
     digest = hashlib.sha256(open(f["path"], "rb").read()).hexdigest()
     assert digest == f["sha256"] and os.path.getsize(f["path"]) == f["bytes"], f["path"]
+for f in spots + masters:
     p = json.loads(subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_streams",
                                    "-show_format", "-of", "json", f["path"]],
                                   capture_output=True, check=True).stdout)
@@ -93,6 +98,101 @@ for f in files:
     assert "AI-generated" in p["format"]["tags"]["comment"], where
 print("demo deliverables:", len(spots), "spots and", len(masters), "shot masters checked")
 PY
+# the sound (system python: the Debian packages python3-srt and python3-webvtt)
+/usr/bin/python3 - "$work/run" <<'PY' || die "the demo's sound"
+import json, re, struct, subprocess, sys
+import srt, webvtt
+run = sys.argv[1]
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+sound = [f for f in files if f["type"] in ("mix", "stem", "subtitles")]
+assert len(sound) == 2 * 2 * 3 * 5, len(sound)  # sequences x lengths x languages x 5 files
+def pcm(path):  # 24-bit stereo WAV (WAVE_FORMAT_EXTENSIBLE, as 24-bit should be) -> ints
+    b = open(path, "rb").read()
+    assert b[:4] == b"RIFF" and b[8:12] == b"WAVE", path
+    at, fmt, raw = 12, None, None
+    while at + 8 <= len(b):
+        cid, size = b[at:at + 4], struct.unpack("<I", b[at + 4:at + 8])[0]
+        if cid == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", b[at + 8:at + 24])
+        elif cid == b"data":
+            raw = b[at + 8:at + 8 + size]
+        at += 8 + size + (size & 1)
+    tag, ch, rate, _, align, bits = fmt
+    assert tag in (1, 0xFFFE) and (ch, rate, bits, align) == (2, 48000, 24, 6), (path, fmt)
+    return [int.from_bytes(raw[i:i + 3], "little", signed=True) for i in range(0, len(raw), 3)]
+def ebur128(path):
+    err = subprocess.run(["ffmpeg", "-nostats", "-hide_banner", "-i", path, "-af",
+                          "ebur128=peak=true:framelog=info", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr
+    i = float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
+    tp = float(re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", err)[-1])
+    s = [float(x) for x in re.findall(r" S:\s*(-?[\d.]+)", err)]
+    return i, max(s[29:]) if len(s) > 29 else max(s), tp  # S from 3 s on (a full window)
+# the edits (examples/demo): shots in play order with their durations, lines per shot
+shots = {"dawn-run": [("street", 4000), ("tracking", 3000), ("shoe-closeup", 3500),
+                      ("coach", 3000), ("finish", 3000)],
+         "locker-room": [("lacing", 6500), ("talk", 5000), ("door", 4000)]}
+cuts = {("dawn-run", 6): ["shoe-closeup", "finish"], ("locker-room", 6): ["lacing"]}
+lines = {("coach", "en"): (500, "Push! Own the morning!"),
+         ("coach", "es"): (500, "¡Vamos! ¡La mañana es tuya!"),
+         ("coach", "zh"): (500, "加油！早晨属于你！"),
+         ("talk", "en"): (1000, "Today is yours."), ("talk", "es"): (1000, "Hoy es tu día."),
+         ("talk", "zh"): (1000, "今天属于你。")}
+def at(before_ms, start_ms):  # docs/sound.md: the shot's first delivery frame + start
+    model = -(-16 * before_ms // 1000)
+    frame = model * 24000 // (16 * 1001)
+    return frame * 48000 * 1001 // 24000 + start_ms * 48
+n_lines = 0
+for i, seq in enumerate(("dawn-run", "locker-room")):
+    for j, length in enumerate((15, 6)):
+        base = "%s/out/sound/STRD%04d_stride-one-launch_%s_%ds" % (run, 2 * i + j + 1, seq, length)
+        order = cuts.get((seq, length), [s for s, _ in shots[seq]])
+        dur = dict(shots[seq])
+        samples = length * 24 * 2002
+        for lang in ("en", "es", "zh"):
+            mix, dia, mus = (pcm("%s_%s_%s.wav" % (base, lang, r)) for r in ("mix", "dialogue", "music"))
+            assert len(mix) == len(dia) == len(mus) == 2 * samples, (base, lang, len(mix))
+            assert all(d + m == x for d, m, x in zip(dia, mus, mix)), (base, lang, "stems != mix")
+            I, S, TP = ebur128("%s_%s_mix.wav" % (base, lang))
+            print("%s %s: I %.1f LUFS, S max %.1f LUFS, true peak %.1f dBTP" % (base.split("/")[-1], lang, I, S, TP))
+            assert abs(I - -23.0) <= 0.5 and S <= -18.0 and TP <= -1.0, (base, lang, I, S, TP)
+            rec = [f for f in files if f["path"] == "%s_%s_mix.wav" % (base, lang)][0]
+            assert rec["loudness"]["true_peak_dbtp"] <= -1 and rec["current"], rec
+            # each line's onset in the dialogue stem, within one frame (2002 samples) of its start
+            want, before = [], 0
+            for s in order:
+                if before * 48 < samples and (s, lang) in lines:
+                    start, text = lines[(s, lang)]
+                    want.append((at(before, start), text))
+                before += dur[s]
+            for onset, text in want:
+                lo = max(0, onset - 2 * 2002)
+                first = next(k for k in range(lo, samples) if abs(dia[2 * k]) > 8388608 * 0.003)
+                assert abs(first - onset) <= 2002, (base, lang, text, first, onset)
+                assert all(abs(v) <= 8388608 * 0.003 for v in dia[2 * lo:2 * onset - 2 * 2002 + 2]), \
+                    (base, lang, "sound before the line")
+                n_lines += 1
+            # subtitles: standard parsers, one cue per line, at its onset
+            subs = list(srt.parse(open("%s_%s.srt" % (base, lang), encoding="utf-8").read()))
+            vtt = webvtt.read("%s_%s.vtt" % (base, lang))
+            assert [s.content for s in subs] == [t for _, t in want], (base, lang, subs)
+            assert [c.text for c in vtt] == [t for _, t in want], (base, lang)
+            for s, c, (onset, _) in zip(subs, vtt, want):
+                assert abs(s.start.total_seconds() - onset / 48000) <= 0.001, (s.start, onset)
+                assert abs(c.start_in_seconds - int(onset / 48)) <= 1 or \
+                    abs(c.start_in_seconds - onset / 48000) <= 0.001, (c.start, onset)
+                assert s.end > s.start and s.end.total_seconds() <= samples / 48000
+# each ProRes/MOV spot carries its language's mix, the 24-bit values exactly
+for f in files:
+    if f["type"] == "spot" and f["codec"] == "prores" and "_16x9_" in f["path"]:
+        m = re.search(r"(STRD\d{4}_stride-one-launch_[a-z-]+)_16x9_(\d+s)_(\w\w)\.mov$", f["path"])
+        raw = subprocess.run(["ffmpeg", "-v", "error", "-i", f["path"], "-map", "0:a", "-f", "s32le",
+                              "-"], capture_output=True, check=True).stdout
+        got = [v >> 8 for v in struct.unpack("<%di" % (len(raw) // 4), raw)]
+        mix = pcm("%s/out/sound/%s_%s_%s_mix.wav" % (run, m.group(1), m.group(2), m.group(3)))
+        assert got == mix, (f["path"], "audio differs from the mix")
+print("demo sound:", len(sound), "files,", n_lines, "line onsets checked")
+PY
 # a second launch delivers nothing new and keeps every file as it was
 before=$(stat -c '%n %i %Y' "$work/run/out/"*.mp4 "$work/run/out/"*.mov | md5sum)
 SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \
@@ -106,6 +206,26 @@ ev = [json.loads(l) for l in open(sys.argv[1])]
 last = max(i for i, e in enumerate(ev) if e["event"] == "run")
 assert not [e["unit"] for e in ev[last:] if e["event"] == "dispatched"]
 assert sum(e["event"] == "reused" and e["kind"] == "assemble" for e in ev[last:]) == 12
+PY
+# one changed line (the es line of the coach) redoes only the es sound of the edits showing it,
+# and the spots that carry it
+sed -i 's/¡Vamos! ¡La mañana es tuya!/¡Vamos! ¡Es tu mañana!/' "$work/demo/campaign.yaml"
+SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \
+    --model "$work/vace" --tokenizer "$tokenizer" --cache "$work/cache" \
+    >"$work/run3.out" 2>"$work/run3.log" || die "the launch after a line changed exited $?"
+python3 - "$work/run" <<'PY' || die "a changed line redid more (or less) than its language's sound"
+import json, sys
+run = sys.argv[1]
+ev = [json.loads(l) for l in open(run + "/events.jsonl")]
+last = max(i for i, e in enumerate(ev) if e["event"] == "run")
+ran = sorted(e["unit"] for e in ev[last:] if e["event"] == "dispatched")
+assert ran == ["dawn-run 15s sound es", "dawn-run 16:9 15s assemble (3 languages)",
+               "dawn-run 1:1 15s assemble (3 languages)",
+               "dawn-run 9:16 15s assemble (3 languages)"], ran
+files = json.load(open(run + "/out/deliverables.json"))["files"]
+v2 = sorted(f["name"] for f in files if f["version"] == 2 and f["type"] != "spot")
+assert v2 == sorted("STRD0001_stride-one-launch_dawn-run_15s_es" + s for s in
+                    ("", "", "_dialogue", "_mix", "_music")), v2
 PY
 [ $fail = 0 ] && echo "assemble_demo: ok"
 exit $fail

@@ -21,16 +21,23 @@ render() {
 }
 # frames NAME: one line per shot file, its name and the md5 of its framemd5 listing; then one
 # per current deliverable (RUNDIR/out/deliverables.json), its name without the version and the
-# md5 of the framemd5 of its picture and sound
+# md5 of the framemd5 of its picture and sound (sound files and subtitles: of the whole file)
 frames() {
     for f in "$work/$1"/shots/*.mkv; do
         echo "$(basename "$f") $(ffmpeg -loglevel error -i "$f" -f framemd5 - | md5sum | cut -c1-32)"
     done
     [ -f "$work/$1/out/deliverables.json" ] || return 0
     python3 -c 'import json, sys
-for f in sorted(json.load(open(sys.argv[1]))["files"], key=lambda f: f["name"] + f["codec"]):
-    if f["current"]: print(f["name"] + "." + f["codec"], f["path"])' "$work/$1/out/deliverables.json" |
-        while read -r name path; do
-            echo "$name $(ffmpeg -nostdin -loglevel error -i "$path" -f framemd5 - | md5sum | cut -c1-32)"
+files = json.load(open(sys.argv[1]))["files"]
+for f in sorted(files, key=lambda f: f["name"] + f.get("codec", f.get("role", ""))):
+    if f["current"]:
+        print(f["name"] + "." + f.get("codec", f.get("role", "")), f["type"].replace(" ", "_"),
+              f["path"])' \
+        "$work/$1/out/deliverables.json" |
+        while read -r name type path; do
+            case $type in
+            mix|stem|subtitles) echo "$name $(md5sum <"$path" | cut -c1-32)" ;;
+            *) echo "$name $(ffmpeg -nostdin -loglevel error -i "$path" -f framemd5 - | md5sum | cut -c1-32)" ;;
+            esac
         done
 }

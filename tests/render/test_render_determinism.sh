@@ -42,7 +42,8 @@ PY
 SF_THREADS=1 render fin1 1 --tier final --cache "$work/c1" || die "final tier np 1"
 SF_THREADS=1 render fin2 2 --tier final --cache "$work/c1" || die "final tier np 2"
 fin=$(frames fin1)
-[ "$(wc -l <<<"$fin")" = 9 ] && [ "$fin" = "$(frames fin2)" ] || die "final tier: np 1 and 2 differ"
+# 3 shots, 3 masters, 3 spots, and per edit (2) the mix, 2 stems and 2 subtitle files
+[ "$(wc -l <<<"$fin")" = 19 ] && [ "$fin" = "$(frames fin2)" ] || die "final tier: np 1 and 2 differ"
 [ "$fin" != "$ref" ] || die "final tier gave the draft's frames"
 
 # a second run with a warm cache reuses the prompt encodings and gives the same frames
