@@ -19,16 +19,10 @@ rc=$?
 [ $rc = 0 ] || { tail -5 "$work/run.log"; die "demo render exited $rc"; }
 # identity (issue 22): no unit skipped, the three bank units ran (the coach's with its clip's
 # three samples), locker-room/door (continues talk) started after talk's decode
-python3 - "$work/run/events.jsonl" <<'PY' || die "the demo's identity bank or continuation"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
-assert not [e for e in ev if e["event"] == "skipped"], "a unit was skipped"
-bank = {e["unit"] for e in ev if e["event"] == "finished" and e.get("kind") == "identity"}
-assert bank == {"identity runner (4 refs)", "identity coach (7 refs)", "identity shoe (4 refs)"}, bank
-at = {(e["event"], e.get("unit")): i for i, e in enumerate(ev)}
-assert at[("finished", "locker-room/talk take 1 9:16 decode")] < \
-    at[("started", "locker-room/door take 1 9:16 denoise")]
-PY
+python3 "$src/tests/identity/check_events.py" "$work/run/events.jsonl" \
+    "identity runner (4 refs),identity coach (7 refs),identity shoe (4 refs)" \
+    "locker-room/talk take 1 9:16 decode" "locker-room/door take 1 9:16 denoise" ||
+    die "the demo's identity bank or continuation"
 python3 - "$work/run" <<'PY' || die "the demo's deliverables"
 import hashlib, json, os, subprocess, sys
 run = sys.argv[1]

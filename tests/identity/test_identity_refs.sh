@@ -14,16 +14,9 @@
 vrender a2 2 "$campaign" --cache "$work/c1" || { tail -5 "$work/a2.log"; die "np 2 render"; }
 vrender a1 1 "$campaign" --cache "$work/c2" || { tail -5 "$work/a1.log"; die "np 1 render"; }
 [ "$fail" = 0 ] || exit 1
-python3 - "$work/a2/events.jsonl" <<'PY' || die "np 2 events"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
-assert not [e for e in ev if e["event"] == "skipped"], "a unit was skipped"
-bank = {e["unit"] for e in ev if e["event"] == "finished" and e.get("kind") == "identity"}
-assert bank == {"identity runner (2 refs)", "identity shoe (3 refs)", "identity coach (4 refs)"}, bank
-at = {(e["event"], e.get("unit")): i for i, e in enumerate(ev)}
-assert at[("finished", "alpha/shoe take 1 16:9 decode")] < at[("started", "alpha/tail take 1 16:9 denoise")], \
-    "alpha/tail started before the shot it continues was decoded"
-PY
+python3 "$src/tests/identity/check_events.py" "$work/a2/events.jsonl" \
+    "identity runner (2 refs),identity shoe (3 refs),identity coach (4 refs)" \
+    "alpha/shoe take 1 16:9 decode" "alpha/tail take 1 16:9 denoise" || die "np 2 events"
 ref=$(shotsum a2)
 [ "$(wc -l <<<"$ref")" = 6 ] || die "np 2 made $(wc -l <<<"$ref") shot files, want 6"
 [ "$(shotsum a1)" = "$ref" ] || { die "np 1 and np 2 shot files differ"; diff <(echo "$ref") <(shotsum a1); }
