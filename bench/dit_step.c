@@ -9,6 +9,12 @@
  *   build/bench/dit_step --model DIR [--threads 2] [--reps 1] [--latent F,H,W]...
  *                        [--warmup small|full] [--no-sgemm] [--vace-model DIR]
  *
+ * --device cuda: the DiT on the GPU (the CUDA backend); the table then also gives the GEMMs' and
+ * attention's TFLOP/s against the card's dense bf16 peak (sf_cuda_bf16_peak_tflops; the split
+ * times include a stream sync per call) and the device memory in use after the steps (the
+ * arena, weights and scratch are all allocated by then, so it is the peak). The sgemm baseline
+ * is skipped there.
+ *
  * --vace-model: also a Wan2.1-VACE model of the same DiT; right after each plain step the same
  * latent runs through it with a random (96, F, H, W) conditioning (the values do not change the
  * cost; building it is a once-per-shot VAE encode, not timed), and a second table gives the
@@ -29,7 +35,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "sf_backend.h"
 #include "sf_cost.h"
+#include "sf_cuda.h"
 #include "sf_log.h"
 #include "sf_dit.h"
 #include "sf_ops.h"
@@ -112,12 +120,13 @@ static double load_avg(void)
 static void usage(FILE *to)
 {
     fprintf(to, "usage: dit_step --model DIR [--threads N] [--reps R] [--latent F,H,W]...\n"
-                "                [--warmup small|full] [--no-sgemm] [--vace-model DIR]\n");
+                "                [--warmup small|full] [--no-sgemm] [--vace-model DIR]\n"
+                "                [--device cpu|cuda]\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *model = NULL, *vace_model = NULL;
+    const char *model = NULL, *vace_model = NULL, *device = "cpu";
     int threads = 2, reps = 1, n_sizes = 0, do_sgemm = 1, warm_full = 0;
     int64_t sizes[MAX_SIZES][3];
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
@@ -127,6 +136,7 @@ int main(int argc, char **argv)
                                          {"warmup", required_argument, 0, 'w'},
                                          {"no-sgemm", no_argument, 0, 'n'},
                                          {"vace-model", required_argument, 0, 'v'},
+                                         {"device", required_argument, 0, 'd'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
@@ -136,6 +146,7 @@ int main(int argc, char **argv)
         case 'r': reps = atoi(optarg); break;
         case 'n': do_sgemm = 0; break;
         case 'v': vace_model = optarg; break;
+        case 'd': device = optarg; break;
         case 'w': warm_full = !strcmp(optarg, "full"); break;
         case 'l': {
             long long f, h, w;
@@ -163,6 +174,10 @@ int main(int argc, char **argv)
         n_sizes = 2;
     }
     sf_threads_init(threads);
+    const struct sf_backend *be = NULL;
+    if (sf_backend_for_device(device, &be) != SF_OK) return 1;
+    int on_gpu = !be->host_memory;
+    if (on_gpu) do_sgemm = 0;
     double peak0 = do_sgemm ? sgemm_peak(threads) : 0.0;
     printf("sgemm 2048^3, %d OpenBLAS threads: %.1f GFLOP/s (load %.1f)\n", threads, peak0,
            load_avg());
@@ -171,7 +186,8 @@ int main(int argc, char **argv)
     for (int s = 0; s < n_sizes; s++)
         for (int d = 0; d < 3; d++)
             if (sizes[s][d] > max_lat[d]) max_lat[d] = sizes[s][d];
-    struct sf_dit_opts o = {.max_latent = {max_lat[0], max_lat[1], max_lat[2]}, .max_batch = 2};
+    struct sf_dit_opts o = {
+        .max_latent = {max_lat[0], max_lat[1], max_lat[2]}, .max_batch = 2, .backend = be};
     struct sf_dit *m = NULL;
     if (sf_dit_load(model, &o, &m) != SF_OK) return 1;
     const struct sf_dit_config *cfg = sf_dit_get_config(m);
@@ -236,6 +252,15 @@ int main(int argc, char **argv)
                    (long long)sizes[s][0], (long long)sizes[s][1], (long long)sizes[s][2],
                    (long long)L, dt, flops / 1e9, flops / dt / 1e9, 100 * tm.linear / tm.total,
                    100 * tm.attention / tm.total, 100 * rest / tm.total, load_avg());
+            if (on_gpu) {
+                double peak = sf_cuda_bf16_peak_tflops(0) * 1e12;
+                double gl = 2.0 * cost.linear / tm.linear,
+                       ga = 2.0 * (cost.attn_self + cost.attn_cross) / tm.attention;
+                printf("|   GPU | GEMM %.1f TFLOP/s = %.0f%% of bf16 peak %.0f | attention %.1f "
+                       "TFLOP/s = %.0f%% | | | | | |\n",
+                       gl / 1e12, peak > 0 ? 100 * gl / peak : 0.0, peak / 1e12, ga / 1e12,
+                       peak > 0 ? 100 * ga / peak : 0.0);
+            }
             fflush(stdout);
             if (!vm || r >= 8) continue;
             plain_s[s][r] = dt;
@@ -271,6 +296,16 @@ int main(int argc, char **argv)
             }
         sf_dit_destroy(vm);
         free(cond);
+    }
+    if (on_gpu) {
+        char what[256];
+        size_t used = 0, total = 0;
+        sf_cuda_describe(0, what, sizeof what);
+        sf_cuda_mem_info(&used, &total);
+        printf("\ndevice: %s; device memory in use after the steps %.2f GiB of %.1f GiB "
+               "(weights %.2f GiB, activation arena %.2f GiB)\n",
+               what, used / 1073741824.0, total / 1073741824.0,
+               sf_dit_weight_bytes(m) / 1073741824.0, sf_dit_buffer_bytes(m) / 1073741824.0);
     }
     printf("\npeak RSS %.1f MiB (weights %.1f MiB + 1 GiB = %.1f MiB allowed)\n", peak_rss_mib(),
            sf_dit_weight_bytes(m) / 1048576.0, sf_dit_weight_bytes(m) / 1048576.0 + 1024.0);

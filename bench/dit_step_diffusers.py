@@ -8,6 +8,8 @@ mapping every diffusers parameter name through scripts/golden/dit.py's diffusers
 
 Run: /opt/sf-ref/bin/python bench/dit_step_diffusers.py --model /tmp/m13 [--threads 2]
      [--latent 2,32,32] [--latent 2,60,104]
+On a GPU (the peer of bench/dit_step --device cuda, docs/gpu.md): --device cuda --dtype bf16;
+a diffusers-layout model (`shotfarm mkmodel --component dit`) loads too.
 """
 import argparse
 import json
@@ -27,6 +29,10 @@ from dit import diffusers_to_official  # noqa: E402
 def load(model_dir):
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
+    if "num_attention_heads" in cfg:  # a diffusers config: the official keys used below
+        cfg = dict(cfg, num_heads=cfg["num_attention_heads"],
+                   dim=cfg["num_attention_heads"] * cfg["attention_head_dim"],
+                   in_dim=cfg["in_channels"], out_dim=cfg["out_channels"])
     heads = cfg["num_heads"]
     m = WanTransformer3DModel(
         patch_size=tuple(cfg.get("patch_size", (1, 2, 2))), num_attention_heads=heads,
@@ -39,18 +45,22 @@ def load(model_dir):
     where = {k: h for h in handles for k in h.keys()}
     with torch.no_grad():  # one tensor at a time: the fp32 model alone is 5.7 GB
         for name, p in m.state_dict().items():
-            off = diffusers_to_official(name)
+            off = name if name in where else diffusers_to_official(name)
             p.copy_(where[off].get_tensor(off).float().reshape(p.shape))
     return m.eval(), cfg
 
 
-def step(m, cfg, lat):
-    x = torch.randn(2, cfg["in_dim"], *lat)
-    ctx = torch.zeros(2, 512, cfg.get("text_dim", 4096))
-    t = torch.tensor([500.0, 500.0])
+def step(m, cfg, lat, device="cpu", dtype=torch.float32):
+    x = torch.randn(2, cfg["in_dim"], *lat, device=device, dtype=dtype)
+    ctx = torch.zeros(2, 512, cfg.get("text_dim", 4096), device=device, dtype=dtype)
+    t = torch.tensor([500.0, 500.0], device=device)
     with torch.no_grad():
+        if device == "cuda":
+            torch.cuda.synchronize()
         t0 = time.perf_counter()
         m(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False)
+        if device == "cuda":
+            torch.cuda.synchronize()
         return time.perf_counter() - t0
 
 
@@ -59,16 +69,25 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--latent", action="append")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     lats = [tuple(int(v) for v in s.split(",")) for s in (a.latent or ["2,32,32", "2,60,104"])]
+    dtype = torch.bfloat16 if a.dtype == "bf16" else torch.float32
     m, cfg = load(a.model)
-    print("warm-up (1x2x2): %.1f s" % step(m, cfg, (1, 2, 2)), flush=True)
+    m = m.to(device=a.device, dtype=dtype)
+    print("warm-up (1x2x2): %.1f s" % step(m, cfg, (1, 2, 2), a.device, dtype), flush=True)
+    if a.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     for lat in lats:
-        dt = step(m, cfg, lat)
+        dt = step(m, cfg, lat, a.device, dtype)
         tokens = lat[0] * (lat[1] // 2) * (lat[2] // 2)
-        print("diffusers fp32 %s tokens %d: step %.2f s (load %.1f)"
-              % ("x".join(map(str, lat)), tokens, dt, os.getloadavg()[0]), flush=True)
+        mem = (", peak %.2f GiB" % (torch.cuda.max_memory_allocated() / 2**30)
+               if a.device == "cuda" else "")
+        print("diffusers %s %s %s tokens %d: step %.2f s (load %.1f)%s"
+              % (a.dtype, a.device, "x".join(map(str, lat)), tokens, dt, os.getloadavg()[0], mem),
+              flush=True)
 
 
 if __name__ == "__main__":

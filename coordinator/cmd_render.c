@@ -45,7 +45,8 @@ static void usage(FILE *f)
             "usage: [mpirun -np N] shotfarm render CAMPAIGN -o RUNDIR [--model DIR]\n"
             "         [--tokenizer FILE] [--tp K] [--tier draft|final] [--cache DIR]\n"
             "         [--threads N] [--cpu-lanes N] [--resume] [--force] [--ckpt-every N|Ns|Nm]\n"
-            "         [--signal-grace S] [--max-retries N] [--stall-timeout S]\n\n"
+            "         [--signal-grace S] [--max-retries N] [--stall-timeout S]\n"
+            "         [--device cpu|cuda]\n\n"
             "Renders every shot of CAMPAIGN into RUNDIR: prompt encodings (cached in --cache),\n"
             "denoising per shot x take x aspect, VAE decode, lossless shot files in\n"
             "RUNDIR/shots/ (FFV1 in Matroska), final latents in RUNDIR/latents/, manifest.json\n"
@@ -65,7 +66,10 @@ static void usage(FILE *f)
             "                     cpus per task, else the CPUs of the affinity mask, else\n"
             "                     cores / ranks on the node)\n"
             "  --cpu-lanes N      CPU-only units (encodes) at once per node, each on a thread of\n"
-            "                     the node's first rank, never on a worker group (default 1)\n\n"
+            "                     the node's first rank, never on a worker group (default 1)\n"
+            "  --device D         where the DiT runs: cpu, or cuda (one GPU per rank, by local\n"
+            "                     rank); default: cuda when a GPU is visible and --tp is 1, else\n"
+            "                     cpu. The text encoder and VAE run on the CPU (issue 28)\n\n"
             "checkpoints and resume (docs/render.md):\n"
             "  An existing RUNDIR with a manifest is resumed: finished units are kept, unfinished\n"
             "  ones continue from their newest valid checkpoint in RUNDIR/ckpt/.\n"
@@ -100,6 +104,7 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
                                        {"max-retries", required_argument, 0, 'M'},
                                        {"cpu-lanes", required_argument, 0, 'L'},
                                        {"stall-timeout", required_argument, 0, 'S'},
+                                       {"device", required_argument, 0, 'D'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct sf_render_opts){.tp = 0, /* 0: the campaign's model.tp */
@@ -155,6 +160,11 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
             if (sf_cli_parse_int(CMD, "--cpu-lanes", optarg, 1, SF_RENDER_SIGNAL_THREADS - 1,
                                  &o->cpu_lanes))
                 return SF_E_USAGE;
+            break;
+        case 'D':
+            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
+                return sf_cli_usage_error(CMD, "--device %s: use cpu or cuda", optarg);
+            o->device = optarg;
             break;
         case 'M':
             if (sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries))
@@ -285,6 +295,7 @@ int sf_cmd_render(int argc, char **argv)
     s.rundir = rundir;
     s.tp = (int)o.tp;
     s.ckpt_steps = o.ckpt_steps;
+    s.device = o.device;
     s.ckpt_seconds = o.ckpt_seconds;
     snprintf(s.ckpt_dir, sizeof s.ckpt_dir, "%s/ckpt", rundir);
 

@@ -11,7 +11,9 @@
  * them), as WanVACEPipeline drops them before decoding.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "sf_backend.h"
 #include "sf_cli.h"
+#include "sf_cuda.h"
 #include "sf_denoise.h"
 #include "sf_dit.h"
 #include "sf_forward.h"
@@ -38,7 +40,8 @@ static void usage(FILE *f)
         "usage: shotfarm forward denoise --model DIR -i IN.safetensors -o OUT.safetensors\n"
         "         [--sampler unipc|euler] [--schedule wan|diffusers] [--steps N] [--shift S]\n"
         "         [--guidance G] [--trajectory] [--save-state FILE [--stop-after K]]\n"
-        "         [--resume FILE] [--ref IMAGE]... [--vae DIR] [--threads N] [--json]\n\n"
+        "         [--resume FILE] [--ref IMAGE]... [--vae DIR] [--device cpu|cuda]\n"
+        "         [--threads N] [--json]\n\n"
         "The denoising loop with classifier-free guidance through the Wan2.1 DiT (or\n"
         "Wan2.1-VACE with its conditioning).\n"
         "IN holds (float32, bfloat16 or float16):\n"
@@ -69,6 +72,8 @@ static void usage(FILE *f)
         "                     and guidance come from FILE (options that disagree are errors)\n"
         "  --ref IMAGE        a VACE reference image file, after IN's refN (repeatable)\n"
         "  --vae DIR          the VAE that encodes VACE references/video (default: --model)\n"
+        "  --device D         where the DiT runs: cpu, or cuda (one GPU per rank, by local\n"
+        "                     rank; default: cuda when a GPU is visible, else cpu)\n"
         "  --threads N        compute threads (default: SF_THREADS, else cores / local ranks)\n"
         "  --json             print one JSON document with settings and timing\n",
         SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE);
@@ -95,7 +100,7 @@ static int check_context(const struct sf_st_tensor *t, const struct sf_dit_confi
 }
 
 struct opts {
-    const char *model, *in, *out, *save_state, *resume, *vae;
+    const char *model, *in, *out, *save_state, *resume, *vae, *device;
     const char *refs[SF_VACE_MAX_REFS];
     int n_refs;
     enum sf_sampler_kind kind;
@@ -122,7 +127,8 @@ static int parse(int argc, char **argv, struct opts *o)
         O_THREADS,
         O_JSON,
         O_REF,
-        O_VAE
+        O_VAE,
+        O_DEVICE
     };
     static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
                                        {"input", required_argument, 0, 'i'},
@@ -140,6 +146,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"json", no_argument, 0, O_JSON},
                                        {"ref", required_argument, 0, O_REF},
                                        {"vae", required_argument, 0, O_VAE},
+                                       {"device", required_argument, 0, O_DEVICE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct opts){.kind = SF_SAMPLER_UNIPC,
@@ -207,6 +214,11 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case O_JSON:
             o->json = 1;
+            break;
+        case O_DEVICE:
+            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
+                return sf_cli_usage_error(CMD, "--device %s: use cpu or cuda", optarg);
+            o->device = optarg;
             break;
         case O_REF:
             if (o->n_refs == SF_VACE_MAX_REFS)
@@ -314,6 +326,7 @@ int sf_forward_denoise(int argc, char **argv)
 
     const int64_t thw[3] = {shape[1], shape[2], shape[3]};
     struct sf_dit_opts dopts = {.max_latent = {thw[0], thw[1], thw[2]}, .max_batch = 2};
+    SF_TRY(st, sf_backend_for_device(o.device, &dopts.backend));
     double t0 = sf_time_now();
     SF_TRY(st, sf_dit_load(o.model, &dopts, &dit));
     double t_load = sf_time_now() - t0;
@@ -416,6 +429,8 @@ int sf_forward_denoise(int argc, char **argv)
         sf_jw_obj_begin(&w);
         sf_jw_key(&w, "component");
         sf_jw_str(&w, "denoise");
+        sf_jw_key(&w, "device");
+        sf_jw_str(&w, dopts.backend->name);
         sf_jw_key(&w, "output");
         if (sf_sampler_done(s))
             sf_jw_str(&w, o.out);

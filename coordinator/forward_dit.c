@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
 #include "sf_cost.h"
+#include "sf_backend.h"
+#include "sf_cuda.h"
 #include "sf_dit.h"
 #include "sf_forward.h"
 #include "sf_json.h"
@@ -25,7 +27,7 @@ static void usage(FILE *f)
 {
     fprintf(
         f, "usage: shotfarm forward dit --model DIR -i IN.safetensors -o OUT.safetensors "
-           "[--ref IMAGE]... [--vae DIR] [--threads N] [--json]\n\n"
+           "[--ref IMAGE]... [--vae DIR] [--device cpu|cuda] [--threads N] [--json]\n\n"
            "One forward pass of the Wan2.1 DiT (diffusers or official layout, fp32/bf16/fp16),\n"
            "or of Wan2.1-VACE with its conditioning.\n"
            "IN holds:\n"
@@ -50,6 +52,8 @@ static void usage(FILE *f)
            "  -o, --output    output safetensors (written atomically)\n"
            "  --ref IMAGE     a VACE reference image file, after IN's refN (repeatable)\n"
            "  --vae DIR       the VAE that encodes VACE references/video (default: --model)\n"
+           "  --device D      where the DiT runs: cpu, or cuda (one GPU per rank, by local\n"
+           "                  rank; default: cuda when a GPU is visible, else cpu)\n"
            "  --threads N     compute threads (default: SF_THREADS, else cores / local ranks)\n"
            "  --json          print one JSON document with shapes, timing and FLOPs\n");
 }
@@ -128,7 +132,7 @@ static int read_t(const struct sf_st *in, double *t)
 
 int sf_forward_dit(int argc, char **argv)
 {
-    const char *model = NULL, *inpath = NULL, *outpath = NULL, *vae = NULL;
+    const char *model = NULL, *inpath = NULL, *outpath = NULL, *vae = NULL, *device = NULL;
     const char *refs[SF_VACE_MAX_REFS];
     int n_refs = 0;
     long threads = 0;
@@ -140,6 +144,7 @@ int sf_forward_dit(int argc, char **argv)
                                          {"json", no_argument, 0, 'j'},
                                          {"ref", required_argument, 0, 'r'},
                                          {"vae", required_argument, 0, 'v'},
+                                         {"device", required_argument, 0, 'D'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     optind = 1;
@@ -166,6 +171,11 @@ int sf_forward_dit(int argc, char **argv)
             break;
         case 'v':
             vae = optarg;
+            break;
+        case 'D':
+            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
+                return sf_cli_usage_error("forward dit", "--device %s: use cpu or cuda", optarg);
+            device = optarg;
             break;
         case 'T':
             if (sf_cli_parse_int("forward dit", "--threads", optarg, 1, 4096, &threads))
@@ -208,6 +218,7 @@ int sf_forward_dit(int argc, char **argv)
     /* The buffers are sized for exactly this latent. */
     const int64_t thw[3] = {xt->shape[1], xt->shape[2], xt->shape[3]};
     struct sf_dit_opts o = {.max_latent = {thw[0], thw[1], thw[2]}, .max_batch = 1};
+    SF_TRY(st, sf_backend_for_device(device, &o.backend));
     double t0 = sf_time_now();
     SF_TRY(st, sf_dit_load(model, &o, &dit));
     double t_load = sf_time_now() - t0;
@@ -262,6 +273,8 @@ int sf_forward_dit(int argc, char **argv)
         for (int i = 0; i < 4; i++)
             sf_jw_int(&w, d.shape[i]);
         sf_jw_arr_end(&w);
+        sf_jw_key(&w, "device");
+        sf_jw_str(&w, o.backend->name);
         sf_jw_key(&w, "tokens");
         sf_jw_int(&w, tokens);
         sf_jw_key(&w, "timestep");

@@ -26,6 +26,7 @@ struct sf_render_opts {
     int ckpt_steps;      /* > 0: every N steps */
     double ckpt_seconds; /* else every this many seconds */
     double signal_grace, stall_timeout;
+    const char *device; /* --device cpu|cuda, or NULL */
 };
 
 /* ---- messages ------------------------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "sf_campaign.h"
+#include "sf_hash.h" /* SF_SHA256_HEX */
 
 struct sf_json;
 struct sf_json_doc;
@@ -62,6 +63,14 @@ int sf_assemble_index_update(const struct sf_render_setup *s, const char *const 
                              void (*write)(struct sf_jw *w, void *arg), void *arg);
 int sf_assemble_next_version(const struct sf_json *files, const char *dir, const char *name,
                              const char *ext);
+/* What a delivering unit does last: the index gets its files (as _update), then the unit's
+ * record j->out ({unit, key, files: what write appends}) is written; in that order, so a record
+ * never lists files the index lacks (resume trusts the record). */
+int sf_assemble_publish(const struct sf_render_setup *s, const struct sf_render_job *j,
+                        const char *const *names, int n, void (*write)(struct sf_jw *w, void *arg),
+                        void *arg);
+/* A delivered file's SHA-256 (hex) and size. */
+int sf_assemble_digest(const char *path, char sha[SF_SHA256_HEX], long long *bytes);
 /* "16x9" for file names. */
 void sf_assemble_aspect_tag(int a, char *buf, size_t n);
 /* The first frame's timecode as the muxers want it ("01:00:00:00", ';' for drop-frame). */

@@ -88,6 +88,7 @@ struct sf_render_setup {
     struct sf_render_job *jobs;
     struct sf_sched_unit *sched; /* parallel to jobs: durations (largest first) and deps */
     int64_t max_latent[3];
+    const char *device; /* where the DiT runs: "cpu", "cuda", or NULL (sf_backend_for_device) */
 };
 
 struct sf_campaign;

@@ -449,6 +449,47 @@ out:
     return st;
 }
 
+int sf_assemble_digest(const char *path, char sha[SF_SHA256_HEX], long long *bytes)
+{
+    uint8_t dg[SF_SHA256_BYTES];
+    struct stat sb;
+    int st = sf_sha256_file(path, dg);
+    if (st) return st;
+    sf_sha256_hex(dg, sha);
+    *bytes = stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+    return SF_OK;
+}
+
+int sf_assemble_publish(const struct sf_render_setup *s, const struct sf_render_job *j,
+                        const char *const *names, int n, void (*write)(struct sf_jw *w, void *arg),
+                        void *arg)
+{
+    /* the index first: a record without its files in the index would be taken as done */
+    int st = sf_assemble_index_update(s, names, n, write, arg);
+    if (st) return st;
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *mf = open_memstream(&buf, &blen);
+    if (!mf) return SF_E_NOMEM;
+    struct sf_jw jw;
+    sf_jw_init(&jw, mf, 2);
+    sf_jw_obj_begin(&jw);
+    sf_jw_key(&jw, "unit"), sf_jw_str(&jw, j->name);
+    sf_jw_key(&jw, "key"), sf_jw_str(&jw, j->key);
+    sf_jw_key(&jw, "files"), sf_jw_arr_begin(&jw);
+    write(&jw, arg);
+    sf_jw_arr_end(&jw);
+    sf_jw_obj_end(&jw);
+    sf_jw_finish(&jw);
+    if (fclose(mf) != 0) {
+        free(buf);
+        return SF_E_NOMEM;
+    }
+    st = sf_file_write_atomic(j->out, buf, blen);
+    free(buf);
+    return st;
+}
+
 int sf_assemble_next_version(const struct sf_json *files, const char *dir, const char *name,
                              const char *ext)
 {
@@ -607,45 +648,15 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
         if (st) goto out;
     }
 
-    /* what was delivered: each file's digest, the unit's record, the campaign's index */
+    /* what was delivered: each file's digest, the campaign's index, the unit's record */
+    const char *names[MAX_FILES];
     for (int k = 0; k < n_out; k++) {
-        uint8_t dg[SF_SHA256_BYTES];
-        struct stat sb;
-        SF_TRY(st, sf_sha256_file(fo[k].path, dg));
-        sf_sha256_hex(dg, fo[k].sha);
-        fo[k].bytes = stat(fo[k].path, &sb) == 0 ? (long long)sb.st_size : -1;
+        SF_TRY(st, sf_assemble_digest(fo[k].path, fo[k].sha, &fo[k].bytes));
+        names[k] = fo[k].name;
         SF_INFO("assemble", "%s: %lld frames -> %s", j->name, (long long)n_frames, fo[k].path);
     }
-    char *buf = NULL;
-    size_t blen = 0;
-    FILE *mf = open_memstream(&buf, &blen);
-    if (!mf) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    struct sf_jw jw;
-    sf_jw_init(&jw, mf, 2);
-    sf_jw_obj_begin(&jw);
-    sf_jw_key(&jw, "unit"), sf_jw_str(&jw, j->name);
-    sf_jw_key(&jw, "key"), sf_jw_str(&jw, j->key);
-    sf_jw_key(&jw, "files"), sf_jw_arr_begin(&jw);
-    record_files(j, &dopt, fo, n_out, &jw);
-    sf_jw_arr_end(&jw);
-    sf_jw_obj_end(&jw);
-    sf_jw_finish(&jw);
-    if (fclose(mf) != 0) {
-        free(buf);
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    /* the index first: a record without its files in the index would be taken as done */
-    const char *names[MAX_FILES];
-    for (int k = 0; k < n_out; k++)
-        names[k] = fo[k].name;
     struct index_entries ie = {j, &dopt, fo, n_out};
-    st = sf_assemble_index_update(s, names, n_out, write_entries, &ie);
-    if (st == SF_OK) st = sf_file_write_atomic(j->out, buf, blen);
-    free(buf);
+    st = sf_assemble_publish(s, j, names, n_out, write_entries, &ie);
 out:
     for (int d = 0; d < n_codecs; d++)
         sf_deliver_abort(dv[d]);

@@ -9,6 +9,7 @@
 #include "sf_ckpt.h"
 #include "sf_comm.h"
 #include "sf_cost.h"
+#include "sf_cuda.h"
 #include "sf_denoise.h"
 #include "sf_dit.h"
 #include "sf_h5pack.h"
@@ -425,6 +426,10 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
             .max_latent = {w->s->max_latent[0], w->s->max_latent[1], w->s->max_latent[2]},
             .max_batch = 2,
             .comm = w->comm};
+        /* the automatic choice takes a GPU only for groups of one (no NCCL yet: issue 28) */
+        const char *device = w->s->device;
+        if (!device && w->comm && w->comm->size > 1) device = "cpu";
+        SF_TRY(st, sf_render_part_ready(&w->dit, sf_backend_for_device(device, &o.backend)));
         SF_TRY(st,
                sf_render_part_ready(&w->dit, sf_dit_load(w->s->model_dir, &o, (struct sf_dit **)&w->dit.p)));
     }

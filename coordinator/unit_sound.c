@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define FADE_IN_MS 10
 #define FADE_OUT_MS 500
@@ -432,48 +431,19 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     SF_TRY(st, sf_audio_write_wav(f[1].path, dia, samples));
     SF_TRY(st, sf_audio_write_wav(f[2].path, mus, samples));
     SF_TRY(st, write_subtitles(f[3].path, f[4].path, lines, ends, nl, samples));
+    const char *names[N_FILES];
     for (int i = 0; i < N_FILES; i++) {
-        uint8_t dg[SF_SHA256_BYTES];
-        struct stat sb;
-        SF_TRY(st, sf_sha256_file(f[i].path, dg));
-        sf_sha256_hex(dg, f[i].sha);
-        f[i].bytes = stat(f[i].path, &sb) == 0 ? (long long)sb.st_size : -1;
+        SF_TRY(st, sf_assemble_digest(f[i].path, f[i].sha, &f[i].bytes));
+        names[i] = f[i].name;
     }
     SF_INFO("sound", "%s: %d line%s, %.2f s: %.1f LUFS, short-term max %.1f LUFS, true peak "
             "%.1f dBTP (gain %+.1f dB, %lld frames limited) -> %s", j->name, nl, nl == 1 ? "" : "s",
             (double)samples / SF_AUDIO_RATE, m.measured.integrated, m.measured.short_term_max,
             m.measured.true_peak, m.gain_db, (long long)m.limited_frames, f[0].path);
 
-    /* the index, then the unit's record (a record without its files indexed would be done) */
+    /* the index, then the unit's record */
     struct sound_record rec = {j, f, samples, &m, &t};
-    const char *names[N_FILES];
-    for (int i = 0; i < N_FILES; i++)
-        names[i] = f[i].name;
-    SF_TRY(st, sf_assemble_index_update(s, names, N_FILES, write_files, &rec));
-    char *buf = NULL;
-    size_t blen = 0;
-    FILE *mf = open_memstream(&buf, &blen);
-    if (!mf) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    struct sf_jw jw;
-    sf_jw_init(&jw, mf, 2);
-    sf_jw_obj_begin(&jw);
-    sf_jw_key(&jw, "unit"), sf_jw_str(&jw, j->name);
-    sf_jw_key(&jw, "key"), sf_jw_str(&jw, j->key);
-    sf_jw_key(&jw, "files"), sf_jw_arr_begin(&jw);
-    write_files(&jw, &rec);
-    sf_jw_arr_end(&jw);
-    sf_jw_obj_end(&jw);
-    sf_jw_finish(&jw);
-    if (fclose(mf) != 0) {
-        free(buf);
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    st = sf_file_write_atomic(j->out, buf, blen);
-    free(buf);
+    st = sf_assemble_publish(s, j, names, N_FILES, write_files, &rec);
 out:
     sf_json_free(index);
     free(index_text);

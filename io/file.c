@@ -30,12 +30,17 @@ struct sf_wfile {
 static atomic_long write_calls;
 static atomic_uint tmp_counter;
 
-/* SF_FAULT_WRITE=N[:ERRNO]: returns the errno to inject on this call, or 0. */
-static int injected_fault(void)
+/* SF_FAULT_WRITE=N[:ERRNO]: returns the errno to inject on this write to path, or 0. With
+ * SF_FAULT_WRITE_PATH=TEXT only writes to paths holding TEXT are counted (CPU lanes write the
+ * sound files and indexes concurrently with the main thread's checkpoints, so counting every
+ * write would not give a fixed order). */
+static int injected_fault(const char *path)
 {
     static char armed[64]; /* the value the count belongs to: a new value restarts it */
     const char *s = getenv("SF_FAULT_WRITE");
     if (!s || !*s) return 0;
+    const char *only = getenv("SF_FAULT_WRITE_PATH");
+    if (only && *only && !strstr(path, only)) return 0;
     if (strncmp(s, armed, sizeof armed) != 0) {
         snprintf(armed, sizeof armed, "%s", s);
         atomic_store(&write_calls, 0);
@@ -95,7 +100,7 @@ int sf_wfile_write(struct sf_wfile *f, const void *data, size_t n)
 {
     const char *p = data;
     while (n > 0) {
-        int fault = injected_fault();
+        int fault = injected_fault(f->path);
         ssize_t w;
         if (fault) {
             errno = fault;

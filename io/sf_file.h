@@ -8,7 +8,8 @@
  *
  * Fault injection for tests: SF_FAULT_WRITE=N makes the N-th write fail (counted from when the
  * variable took its current value)
- * with ENOSPC (SF_FAULT_WRITE=N:EIO for another errno name: EIO, EFBIG, EDQUOT).
+ * with ENOSPC (SF_FAULT_WRITE=N:EIO for another errno name: EIO, EFBIG, EDQUOT); with
+ * SF_FAULT_WRITE_PATH=TEXT only writes to paths that contain TEXT are counted.
  *
  *   struct sf_wfile *f;
  *   SF_TRY(st, sf_wfile_open("run/manifest.json", &f));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sf_backend.h"
 #include "sf_log.h"
 #include "sf_ops.h"
 #include "sf_status.h"
@@ -18,9 +19,26 @@ int sf_arena_init(struct sf_arena *a, size_t bytes)
     return SF_OK;
 }
 
+int sf_arena_init_on(struct sf_arena *a, size_t bytes, const struct sf_backend *be)
+{
+    if (!be || be->host_memory) return sf_arena_init(a, bytes);
+    memset(a, 0, sizeof *a);
+    size_t want = (bytes + 255) & ~(size_t)255;
+    void *p = NULL;
+    int st = be->alloc(&p, want ? want : 256);
+    if (st != SF_OK) return st;
+    a->base = p;
+    a->size = want;
+    a->be = be;
+    return SF_OK;
+}
+
 void sf_arena_fini(struct sf_arena *a)
 {
-    free(a->base);
+    if (a->be)
+        a->be->free(a->base);
+    else
+        free(a->base);
     memset(a, 0, sizeof *a);
 }
 

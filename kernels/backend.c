@@ -1,8 +1,13 @@
 /* backend.c — the CPU backend table and the free functions of sf_ops.h, which dispatch through
  * the active table (sf_backend.h). A table installed with sf_backend_set may leave slots NULL;
  * they fall back to the CPU slot, so a partial GPU backend is safe. */
+#include <string.h>
+
 #include "cpu.h"
 #include "sf_backend.h"
+#include "sf_cuda.h"
+#include "sf_log.h"
+#include "sf_status.h"
 
 static const struct sf_backend cpu_backend = {
     .name = "cpu",
@@ -16,6 +21,19 @@ static const struct sf_backend cpu_backend = {
     .rope3d_apply = sf_cpu_rope3d_apply,
     .attention = sf_cpu_attention,
     .conv3d = sf_cpu_conv3d,
+    .add_gated = sf_cpu_add_gated,
+    .axpy = sf_cpu_axpy,
+    .add_bcast = sf_cpu_add_bcast,
+    .transpose = sf_cpu_transpose,
+    .sumsq_rows = sf_cpu_sumsq_rows,
+    .rms_scale = sf_cpu_rms_scale,
+    .host_memory = 1,
+    .alloc = sf_cpu_alloc,
+    .free = sf_cpu_free,
+    .upload = sf_cpu_copy,
+    .download = sf_cpu_copy,
+    .copy = sf_cpu_copy,
+    .zero = sf_cpu_zero,
 };
 
 static const struct sf_backend *active = &cpu_backend;
@@ -92,4 +110,68 @@ void sf_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struc
                const struct sf_tensor *bias, const int stride[3], const int pad[6], float *y)
 {
     SLOT(conv3d)(x, cin, in_thw, w, bias, stride, pad, y);
+}
+
+void sf_add_gated(float *x, const float *y, const float *gate, int64_t gate_stride,
+                  int64_t group_rows, int64_t rows, int64_t cols)
+{
+    SLOT(add_gated)(x, y, gate, gate_stride, group_rows, rows, cols);
+}
+
+void sf_axpy(float *y, float a, const float *x, int64_t n)
+{
+    SLOT(axpy)(y, a, x, n);
+}
+
+void sf_add_bcast(float *y, int64_t y_stride, const float *a, int64_t a_stride, const float *b,
+                  int64_t rows, int64_t cols)
+{
+    SLOT(add_bcast)(y, y_stride, a, a_stride, b, rows, cols);
+}
+
+void sf_transpose(const float *x, int64_t rows, int64_t cols, float *y)
+{
+    SLOT(transpose)(x, rows, cols, y);
+}
+
+void sf_sumsq_rows(const float *x, int64_t rows, int64_t cols, double *ss)
+{
+    SLOT(sumsq_rows)(x, rows, cols, ss);
+}
+
+void sf_rms_scale(float *x, const double *ss, const float *w, int64_t rows, int64_t cols,
+                  int64_t n_total, float eps)
+{
+    SLOT(rms_scale)(x, ss, w, rows, cols, n_total, eps);
+}
+
+int sf_backend_for_device(const char *device, const struct sf_backend **out)
+{
+    *out = NULL;
+    int autoselect = !device || strcmp(device, "auto") == 0;
+    if (device && strcmp(device, "cpu") == 0) {
+        *out = &cpu_backend;
+        return SF_OK;
+    }
+    if (!autoselect && strcmp(device, "cuda") != 0) {
+        SF_ERROR("kernels", "--device %s: use cpu or cuda", device);
+        return SF_E_USAGE;
+    }
+    if (!sf_cuda_built()) {
+        if (autoselect) {
+            *out = &cpu_backend;
+            return SF_OK;
+        }
+        SF_ERROR("kernels", "--device cuda: this build has no CUDA (configure with the toolkit "
+                 "installed, SF_CUDA=ON) — use --device cpu");
+        return SF_E_UNSUPPORTED;
+    }
+    if (autoselect && sf_cuda_device_count() <= 0) {
+        *out = &cpu_backend;
+        return SF_OK;
+    }
+    int st = sf_cuda_backend_open(-1, out);
+    if (st != SF_OK && st != SF_E_UNSUPPORTED) /* (that one already said to use the CPU) */
+        SF_ERROR("kernels", "--device cuda: the GPU failed to start (above); use --device cpu");
+    return st;
 }

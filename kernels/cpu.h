@@ -112,5 +112,31 @@ void sf_cpu_attention(const float *q, int64_t q_stride, const float *k, int64_t 
                       int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale);
 void sf_cpu_conv3d(const float *x, int64_t cin, const int64_t in_thw[3], const struct sf_tensor *w,
                    const struct sf_tensor *bias, const int stride[3], const int pad[6], float *y);
+void sf_cpu_add_gated(float *x, const float *y, const float *gate, int64_t gate_stride,
+                      int64_t group_rows, int64_t rows, int64_t cols);
+void sf_cpu_axpy(float *y, float a, const float *x, int64_t n);
+void sf_cpu_add_bcast(float *y, int64_t y_stride, const float *a, int64_t a_stride,
+                      const float *b, int64_t rows, int64_t cols);
+void sf_cpu_transpose(const float *x, int64_t rows, int64_t cols, float *y);
+void sf_cpu_sumsq_rows(const float *x, int64_t rows, int64_t cols, double *ss);
+void sf_cpu_rms_scale(float *x, const double *ss, const float *w, int64_t rows, int64_t cols,
+                      int64_t n_total, float eps);
+int sf_cpu_alloc(void **p, size_t bytes);
+void sf_cpu_free(void *p);
+void sf_cpu_copy(void *dst, const void *src, size_t bytes);
+void sf_cpu_zero(void *dst, size_t bytes);
+
+/* The RoPE table's layout for a device twin (rope.c): head_dim, grid, pairs per group and the
+ * (cos, sin) table in double, f_tab then h_tab then w_tab, n_cs doubles in all. */
+struct sf_rope3d_layout {
+    int head_dim, frames, height, width, n_f, n_h, n_w;
+    const double *cs;
+    size_t n_cs;
+};
+void sf_rope3d_layout(const struct sf_rope3d *r, struct sf_rope3d_layout *out);
+/* A device backend's copy of the table, kept with the table and freed by sf_rope3d_destroy
+ * with free_fn: returns the slot (NULL until set). The table is immutable, so a copy made once
+ * stays valid for its lifetime. */
+void **sf_rope3d_device_slot(const struct sf_rope3d *r, void (*free_fn)(void *));
 
 #endif

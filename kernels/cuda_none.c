@@ -18,3 +18,29 @@ int sf_cuda_rmsnorm_f32_host(const float *x, const float *w, float *y, size_t ro
     (void)x; (void)w; (void)y; (void)rows; (void)cols; (void)eps;
     return SF_E_UNSUPPORTED;
 }
+
+int sf_cuda_backend_open(int dev, const struct sf_backend **out)
+{
+    (void)dev;
+    *out = NULL;
+    return SF_E_UNSUPPORTED;
+}
+
+void sf_cuda_backend_close(void) {}
+
+double sf_cuda_bf16_peak_tflops(int dev)
+{
+    (void)dev;
+    return 0.0;
+}
+
+int sf_cuda_mem_info(size_t *used, size_t *total)
+{
+    *used = *total = 0;
+    return SF_E_UNSUPPORTED;
+}
+
+int sf_cuda_local_rank(void)
+{
+    return 0;
+}

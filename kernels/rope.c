@@ -15,6 +15,9 @@ struct sf_rope3d {
     int n_f, n_h, n_w; /* pairs per group */
     double *cs;        /* (frames + height + width) positions x their group's pairs, (cos, sin) */
     double *f_tab, *h_tab, *w_tab;
+    size_t n_cs;
+    void *device;                  /* a device backend's copy of cs, or NULL */
+    void (*device_free)(void *p); /* how to free it */
 };
 
 static void fill(double *tab, int positions, int pairs, int dim_group)
@@ -39,6 +42,7 @@ struct sf_rope3d *sf_rope3d_create(int head_dim, int frames, int height, int wid
     r->n_h = r->n_w = head_dim / 6;
     r->n_f = head_dim / 2 - 2 * r->n_h; /* == (d - 4*(d/6)) / 2 */
     size_t n = 2 * ((size_t)frames * r->n_f + (size_t)height * r->n_h + (size_t)width * r->n_w);
+    r->n_cs = n;
     r->cs = malloc(n * sizeof *r->cs);
     if (!r->cs) {
         free(r);
@@ -56,6 +60,7 @@ struct sf_rope3d *sf_rope3d_create(int head_dim, int frames, int height, int wid
 void sf_rope3d_destroy(struct sf_rope3d *r)
 {
     if (!r) return;
+    if (r->device && r->device_free) r->device_free(r->device);
     free(r->cs);
     free(r);
 }
@@ -94,4 +99,24 @@ void sf_cpu_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, in
     SF_ASSERT(tokens <= (int64_t)r->frames * r->height * r->width);
     struct rope_job j = {.r = r, .x = x, .n_heads = n_heads};
     sf_parallel_for(tokens, rope_item, &j);
+}
+
+void sf_rope3d_layout(const struct sf_rope3d *r, struct sf_rope3d_layout *out)
+{
+    *out = (struct sf_rope3d_layout){.head_dim = r->head_dim,
+                                     .frames = r->frames,
+                                     .height = r->height,
+                                     .width = r->width,
+                                     .n_f = r->n_f,
+                                     .n_h = r->n_h,
+                                     .n_w = r->n_w,
+                                     .cs = r->cs,
+                                     .n_cs = r->n_cs};
+}
+
+void **sf_rope3d_device_slot(const struct sf_rope3d *r, void (*free_fn)(void *))
+{
+    struct sf_rope3d *w = (struct sf_rope3d *)r; /* the cache is not the table: see cpu.h */
+    w->device_free = free_fn;
+    return &w->device;
 }

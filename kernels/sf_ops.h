@@ -45,8 +45,13 @@ void sf_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t i), void *ctx);
 struct sf_arena {
     char *base;
     size_t size, used, high_water;
+    const struct sf_backend *be; /* where base lives: NULL for host memory (sf_arena_init) */
 };
 int sf_arena_init(struct sf_arena *a, size_t bytes); /* SF_OK or SF_E_NOMEM */
+/* The same in a backend's memory (sf_backend.h; a device arena for a GPU backend): SF_OK, or
+ * the backend's allocation failure. sf_arena_fini frees it there. */
+struct sf_backend;
+int sf_arena_init_on(struct sf_arena *a, size_t bytes, const struct sf_backend *be);
 void sf_arena_fini(struct sf_arena *a);
 /* 64-byte aligned; aborts (a bug: the arena was sized wrong) when it does not fit. */
 void *sf_arena_alloc(struct sf_arena *a, size_t bytes);
@@ -109,6 +114,28 @@ void sf_rope3d_apply(const struct sf_rope3d *r, float *x, int64_t tokens, int n_
 void sf_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride,
                   const float *v, int64_t v_stride, float *out, int64_t out_stride, int64_t Lq,
                   int64_t Lk, int n_heads, int head_dim, int64_t k_valid, float scale);
+
+/* ---- elementwise glue (what a model does between the ops above) ------------------------ */
+
+/* The gated residual update of an fp32 stream x (rows, cols): x[r,c] += y[r,c] * gate[c] with
+ * the gate of row r at gate + (r / group_rows) * gate_stride (one gate vector per sample of
+ * group_rows rows); gate NULL: x += y. */
+void sf_add_gated(float *x, const float *y, const float *gate, int64_t gate_stride,
+                  int64_t group_rows, int64_t rows, int64_t cols);
+/* y[i] += x[i] * a for n elements. */
+void sf_axpy(float *y, float a, const float *x, int64_t n);
+/* y[r*y_stride + c] = a[r*a_stride + c] + b[c] for rows x cols (a row vector b broadcast over
+ * rows; a modulation table plus a time projection). y may alias a. */
+void sf_add_bcast(float *y, int64_t y_stride, const float *a, int64_t a_stride, const float *b,
+                  int64_t rows, int64_t cols);
+/* y (cols, rows) = x (rows, cols) transposed; x and y must not overlap. */
+void sf_transpose(const float *x, int64_t rows, int64_t cols, float *y);
+/* The two halves of an RMSNorm whose features are split over ranks (the sum of squares is
+ * summed over the group between them): ss[r] = sum_c x[r,c]^2 in double; then in place
+ * x[r,c] = x[r,c] * inv_r * w[c] with inv_r = (float)(1 / sqrt(ss[r] / n_total + eps)). */
+void sf_sumsq_rows(const float *x, int64_t rows, int64_t cols, double *ss);
+void sf_rms_scale(float *x, const double *ss, const float *w, int64_t rows, int64_t cols,
+                  int64_t n_total, float eps);
 
 /* Conv3d over x (Cin, T, H, W) with weight (Cout, Cin, kt, kh, kw) of any float dtype and
  * bias (Cout) or NULL, stride (st, sh, sw) and zero padding given per side: pad[0..5] =

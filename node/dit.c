@@ -26,7 +26,14 @@
  * scale[j] to the main stream right after main block vace_layers[j]. diffusers computes every
  * hint before the first main block; hint j depends only on x0, the text and the time, so running
  * VACE block j just before its hint is needed gives the same numbers with one (R, D) stream
- * instead of n_vace stored hints. */
+ * instead of n_vace stored hints.
+ *
+ * Backends (sf_dit_opts.backend, kernels/sf_backend.h): every operation on activations, the
+ * elementwise glue included, goes through the table m->be, and every buffer lives in its memory
+ * (an arena carved once; on a device backend the weights are copied there once at load), so the
+ * same code runs on the CPU and on a GPU (docs/gpu.md). The host touches only the inputs (copied
+ * in) and the head's output (copied out) of a pass; with the CPU table those copies are memcpy
+ * and the results are the bytes the inline host loops gave before the table had the glue ops. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "sf_dit.h"
 
@@ -36,6 +43,7 @@
 #include <time.h>
 
 #include "dit_load.h"
+#include "sf_backend.h"
 #include "sf_comm.h"
 #include "sf_log.h"
 #include "sf_ops.h"
@@ -48,6 +56,9 @@ struct sf_dit {
     struct sf_dit_config cfg;
     struct sf_dit_params w;
     struct sf_dit_opts opts;
+    const struct sf_backend *be; /* where the weights and activations live and ops run */
+    void *dev_weights;           /* device backend: every tensor and fp32 vector, as stored */
+    int attn_bf16;               /* bf16/fp16 weights on a backend with attention_bf16 */
     struct sf_comm *comm;   /* the tensor-parallel group (sf_comm_self() for tp = 1) */
     int tp, heads;          /* group size; heads on this rank (n_heads / tp) */
     int64_t dl, fl;         /* this rank's attention features (dim / tp) and FFN columns */
@@ -72,6 +83,9 @@ struct sf_dit {
     float *et;     /* (B, D) scratch of the time MLP */
     float *e0;     /* (B, 6D) time projection */
     float *mod;    /* (B, 6D) a block's modulation: table + e0 */
+    float *xin;    /* device backend: (max(in_dim, vace_in_dim), max voxels) input staging */
+    float *ho_host;    /* device backend: (R, out_dim * patch volume) the head output on the host */
+    float *sinus_host; /* (B, freq_dim) the sinusoids, computed on the host */
     struct sf_dit_timing *timing; /* NULL, or where lin()/att() add their wall time */
     const float *vace;            /* borrowed VACE input (vace_in_dim, vace_thw), or NULL */
     int64_t vace_thw[3];
@@ -98,6 +112,7 @@ static int alloc_buffers(struct sf_dit *m)
     size_t R = B * (size_t)m->opts.max_tokens, T = B * (size_t)c->text_len;
     size_t P = (size_t)c->patch[0] * c->patch[1] * c->patch[2];
     size_t KV = R > T ? R : T;
+    int in_max = c->in_dim > c->vace_in_dim ? c->in_dim : c->vace_in_dim;
     m->ffn_rows = (int64_t)(R < FFN_CHUNK_ROWS ? R : FFN_CHUNK_ROWS);
     const struct {
         float **p;
@@ -118,6 +133,7 @@ static int alloc_buffers(struct sf_dit *m)
         {&m->e0, B * 6 * D},
         {&m->mod, B * 6 * D},
         {&m->cs, c->n_vace ? R * D : 0},
+        {&m->xin, m->be->host_memory ? 0 : (size_t)in_max * (R / B) * P},
     };
     const size_t n_bufs = sizeof bufs / sizeof bufs[0];
     size_t total = 0;
@@ -125,7 +141,15 @@ static int alloc_buffers(struct sf_dit *m)
         total += arena_need(bufs[i].n);
     size_t ss_doubles = m->tp > 1 ? R + KV : 0; /* self-attention: q and k rows; cross: q, text */
     total += arena_need(2 * ss_doubles);
-    int st = sf_arena_init(&m->arena, total);
+    int st = sf_arena_init_on(&m->arena, total, m->be);
+    if (st == SF_OK && !m->be->host_memory) {
+        m->ho_host = malloc(R * c->out_dim * P * sizeof *m->ho_host);
+        if (!m->ho_host) st = SF_E_NOMEM;
+    }
+    if (st == SF_OK) {
+        m->sinus_host = malloc(B * c->freq_dim * sizeof *m->sinus_host);
+        if (!m->sinus_host) st = SF_E_NOMEM;
+    }
     if (st != SF_OK) {
         SF_ERROR("dit",
                  "cannot allocate %.1f MiB of activation buffers for %lld tokens x %d "
@@ -137,6 +161,92 @@ static int alloc_buffers(struct sf_dit *m)
         *bufs[i].p = bufs[i].n ? sf_arena_alloc(&m->arena, bufs[i].n * 4) : NULL;
     if (ss_doubles) m->ss = sf_arena_alloc(&m->arena, ss_doubles * sizeof *m->ss);
     return SF_OK;
+}
+
+/* One tensor of upload_weights' walk: counted at *off (base NULL: sizing), or copied to
+ * base + *off and re-pointed there. Absent tensors (no data) take nothing. */
+static void place(struct sf_dit *m, struct sf_tensor *t, char *base, size_t *off)
+{
+    if (!t->data) return;
+    size_t bytes = sf_tensor_bytes(t);
+    if (base) {
+        m->be->upload(base + *off, t->data, bytes);
+        t->data = base + *off;
+    }
+    *off += (bytes + 255) & ~(size_t)255;
+}
+
+static void place_linear(struct sf_dit *m, struct sf_dit_linear *l, char *base, size_t *off)
+{
+    place(m, &l->w, base, off);
+    place(m, &l->b, base, off);
+}
+
+/* Every weight tensor of p, in one fixed order (sizing and copying walk the same way). */
+static size_t place_all(struct sf_dit *m, char *base)
+{
+    struct sf_dit_params *p = &m->w;
+    const struct sf_dit_config *c = &m->cfg;
+    size_t off = 0;
+    place(m, &p->patch_w, base, &off);
+    place(m, &p->patch_b, base, &off);
+    struct sf_dit_linear *top[] = {&p->text1, &p->text2, &p->time1, &p->time2, &p->time_proj,
+                                   &p->head};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        place_linear(m, top[i], base, &off);
+    for (int l = 0; l < c->n_layers + c->n_vace; l++) {
+        struct sf_dit_block *b = &p->blocks[l];
+        struct sf_dit_linear *bl[] = {&b->self.q,  &b->self.k,  &b->self.v, &b->self.o,
+                                      &b->cross.q, &b->cross.k, &b->cross.v, &b->cross.o,
+                                      &b->ffn1,    &b->ffn2};
+        for (size_t i = 0; i < sizeof bl / sizeof bl[0]; i++)
+            place_linear(m, bl[i], base, &off);
+    }
+    if (c->n_vace) {
+        place(m, &p->vace_patch_w, base, &off);
+        place(m, &p->vace_patch_b, base, &off);
+        place_linear(m, &p->vace_in, base, &off);
+        for (int j = 0; j < c->n_vace; j++)
+            place_linear(m, &p->vace_out[j], base, &off);
+    }
+    return off;
+}
+
+/* A device backend: every weight tensor and the fp32 vectors copied once into one device
+ * allocation, in their stored dtype, and the bound views re-pointed there (the mapping stays
+ * open only for sf_dit_params_close). The host backend keeps the views into the mapping. */
+static int upload_weights(struct sf_dit *m)
+{
+    struct sf_dit_params *p = &m->w;
+    const struct sf_dit_config *c = &m->cfg;
+    int nb = c->n_layers + c->n_vace;
+    size_t vec_bytes = p->n_vecs * sizeof *p->vecs;
+    size_t tensors = place_all(m, NULL), total = tensors + vec_bytes;
+    int st = m->be->alloc(&m->dev_weights, total);
+    if (st != SF_OK) {
+        SF_ERROR("dit", "cannot hold %.1f MiB of weights on the %s device: use a smaller model "
+                 "or --device cpu", total / 1048576.0, m->be->name);
+        return st;
+    }
+    char *base = m->dev_weights;
+    place_all(m, base);
+    /* the fp32 vectors: one block, every pointer into p->vecs re-based */
+    float *dv = (float *)(base + tensors);
+    m->be->upload(dv, p->vecs, vec_bytes);
+#define REBASE(ptr) ((ptr) = dv + ((ptr) - p->vecs))
+    for (int l = 0; l < nb; l++) {
+        struct sf_dit_block *b = &p->blocks[l];
+        REBASE(b->modulation);
+        REBASE(b->self.norm_q);
+        REBASE(b->self.norm_k);
+        REBASE(b->cross.norm_q);
+        REBASE(b->cross.norm_k);
+        REBASE(b->norm3_w);
+        REBASE(b->norm3_b);
+    }
+    REBASE(p->head_modulation);
+#undef REBASE
+    return m->be->status ? m->be->status() : SF_OK;
 }
 
 int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf_dit **out)
@@ -156,6 +266,13 @@ int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf
     if (m->opts.max_batch == 0) m->opts.max_batch = 1;
     m->comm = opts->comm ? opts->comm : sf_comm_self();
     m->tp = m->comm->size;
+    m->be = opts->backend ? opts->backend : sf_backend_cpu();
+    if (m->tp > 1 && !m->be->host_memory) {
+        SF_ERROR("dit", "%s: tensor parallel (tp %d) runs on the CPU only so far (NCCL is issue "
+                 "28): use --device cpu or tp 1", model_dir, m->tp);
+        st = SF_E_UNSUPPORTED;
+        goto out;
+    }
     SF_TRY(st, sf_dit_params_open(model_dir, m->tp, m->comm->rank, &m->w));
     m->cfg = m->w.files.cfg;
     m->heads = m->cfg.n_heads / m->tp;
@@ -167,6 +284,8 @@ int sf_dit_load(const char *model_dir, const struct sf_dit_opts *opts, struct sf
             (ml[0] + p[0] - 1) / p[0] * ((ml[1] + p[1] - 1) / p[1]) * ((ml[2] + p[2] - 1) / p[2]);
     }
     SF_TRY(st, alloc_buffers(m));
+    if (!m->be->host_memory) SF_TRY(st, upload_weights(m));
+    m->attn_bf16 = m->be->attention_bf16 && m->w.blocks[0].self.q.w.dtype != SF_DTYPE_F32;
     *out = m;
     return SF_OK;
 out:
@@ -179,6 +298,9 @@ void sf_dit_destroy(struct sf_dit *m)
     if (!m) return;
     sf_rope3d_destroy(m->rope);
     sf_arena_fini(&m->arena);
+    if (m->dev_weights) m->be->free(m->dev_weights);
+    free(m->ho_host);
+    free(m->sinus_host);
     sf_dit_params_close(&m->w);
     free(m);
 }
@@ -211,14 +333,23 @@ void sf_dit_set_timing(struct sf_dit *m, struct sf_dit_timing *t)
 
 /* ---- the pieces of a forward pass ------------------------------------------------------- */
 
-/* sf_linear / sf_attention, adding their wall time to m->timing when it is set (two clock
- * reads per call, a few hundred calls per pass: free). */
+/* The wall clock for m->timing; on an asynchronous (device) backend it first waits for the
+ * queued work, so the split is real at the cost of a sync per timed call (timing is for the
+ * benchmark only). */
+static double clock_now(struct sf_dit *m)
+{
+    if (m->be->sync) m->be->sync();
+    return sf_time_now();
+}
+
+/* The backend's linear / attention, adding their wall time to m->timing when it is set (two
+ * clock reads per call, a few hundred calls per pass: free on the CPU). */
 static void lin(struct sf_dit *m, const float *x, int64_t n, int64_t k, const struct sf_tensor *w,
                 const struct sf_tensor *bias, float *y)
 {
-    double t0 = m->timing ? sf_time_now() : 0.0;
-    sf_linear(x, n, k, w, bias, y);
-    if (m->timing) m->timing->linear += sf_time_now() - t0;
+    double t0 = m->timing ? clock_now(m) : 0.0;
+    m->be->linear(x, n, k, w, bias, y);
+    if (m->timing) m->timing->linear += clock_now(m) - t0;
 }
 
 static void att(struct sf_dit *m, const float *q, const float *k, const float *v, float *out,
@@ -227,36 +358,10 @@ static void att(struct sf_dit *m, const float *q, const float *k, const float *v
     const struct sf_dit_config *c = &m->cfg;
     int64_t Dl = m->dl; /* this rank's heads: D / tp features per row */
     int hd = c->dim / c->n_heads;
-    double t0 = m->timing ? sf_time_now() : 0.0;
-    sf_attention(q, Dl, k, Dl, v, Dl, out, Dl, Lq, Lk, m->heads, hd, Lk, 1.0f / sqrtf((float)hd));
-    if (m->timing) m->timing->attention += sf_time_now() - t0;
-}
-
-/* x[r, c] += y[r, c] * gate[c] over n samples of L rows (sample i's gate at gates + i*stride;
- * gates NULL: plain add), the fp32 residual update, in row chunks on the pool (elementwise, so
- * the result does not depend on the thread count). */
-#define RESIDUAL_ROWS 32
-struct residual_job {
-    float *x;
-    const float *y, *gates;
-    int64_t stride, L, rows, cols;
-};
-
-static void residual_item(void *ctx, int64_t item)
-{
-    const struct residual_job *j = ctx;
-    int64_t r1 = (item + 1) * RESIDUAL_ROWS < j->rows ? (item + 1) * RESIDUAL_ROWS : j->rows;
-    for (int64_t r = item * RESIDUAL_ROWS; r < r1; r++) {
-        float *xr = j->x + r * j->cols;
-        const float *yr = j->y + r * j->cols;
-        const float *gate = j->gates ? j->gates + r / j->L * j->stride : NULL;
-        if (gate)
-            for (int64_t c = 0; c < j->cols; c++)
-                xr[c] += yr[c] * gate[c];
-        else
-            for (int64_t c = 0; c < j->cols; c++)
-                xr[c] += yr[c];
-    }
+    double t0 = m->timing ? clock_now(m) : 0.0;
+    (m->attn_bf16 ? m->be->attention_bf16 : m->be->attention)(
+        q, Dl, k, Dl, v, Dl, out, Dl, Lq, Lk, m->heads, hd, Lk, 1.0f / sqrtf((float)hd));
+    if (m->timing) m->timing->attention += clock_now(m) - t0;
 }
 
 /* RMSNorm over all D features of rows whose features are split over the group: x holds this
@@ -267,28 +372,19 @@ static int rmsnorm_heads(struct sf_dit *m, float *a, const float *wa, int64_t ra
                          const float *wb, int64_t rb)
 {
     int64_t D = m->cfg.dim, dl = m->dl;
+    const struct sf_backend *be = m->be;
     if (m->tp == 1) {
-        sf_rmsnorm(a, wa, a, ra, D, m->cfg.eps);
-        if (b) sf_rmsnorm(b, wb, b, rb, D, m->cfg.eps);
+        be->rmsnorm(a, wa, a, ra, D, m->cfg.eps);
+        if (b) be->rmsnorm(b, wb, b, rb, D, m->cfg.eps);
         return SF_OK;
     }
     if (!b) rb = 0;
-    for (int64_t r = 0; r < ra + rb; r++) {
-        const float *x = r < ra ? a + r * dl : b + (r - ra) * dl;
-        double ss = 0;
-        for (int64_t c = 0; c < dl; c++)
-            ss += (double)x[c] * x[c];
-        m->ss[r] = ss;
-    }
+    be->sumsq_rows(a, ra, dl, m->ss);
+    if (b) be->sumsq_rows(b, rb, dl, m->ss + ra);
     int st = sf_comm_allreduce_sum_f64(m->comm, m->ss, (size_t)(ra + rb));
     if (st != SF_OK) return st;
-    for (int64_t r = 0; r < ra + rb; r++) {
-        float *x = r < ra ? a + r * dl : b + (r - ra) * dl;
-        const float *w = r < ra ? wa : wb;
-        float inv = (float)(1.0 / sqrt(m->ss[r] / (double)D + (double)m->cfg.eps));
-        for (int64_t c = 0; c < dl; c++)
-            x[c] = x[c] * inv * w[c];
-    }
+    be->rms_scale(a, m->ss, wa, ra, dl, D, m->cfg.eps);
+    if (b) be->rms_scale(b, m->ss + ra, wb, rb, dl, D, m->cfg.eps);
     return SF_OK;
 }
 
@@ -303,16 +399,9 @@ static int linear_row_parallel(struct sf_dit *m, const float *x, int64_t n, int6
     return sf_comm_allreduce_sum_f32(m->comm, y, (size_t)(n * m->cfg.dim));
 }
 
-static void residual_add(float *x, const float *y, const float *gates, int64_t stride, int n,
-                         int64_t L, int64_t cols)
-{
-    struct residual_job j = {
-        .x = x, .y = y, .gates = gates, .stride = stride, .L = L, .rows = n * L, .cols = cols};
-    sf_parallel_for((j.rows + RESIDUAL_ROWS - 1) / RESIDUAL_ROWS, residual_item, &j);
-}
-
 /* Patch embedding of one sample of in_dim channels (the latent, or the VACE input with its own
- * weights): Conv3d with kernel = stride = patch, then (D, L) -> (L, D) rows in (f, h, w) order. */
+ * weights), x on the host: Conv3d with kernel = stride = patch, then (D, L) -> (L, D) rows in
+ * (f, h, w) order. A device backend first copies x into its staging buffer. */
 static void patch_embed(struct sf_dit *m, const struct sf_tensor *w, const struct sf_tensor *b,
                         int in_dim, const float *x, const int64_t thw[3], float *rows, int64_t L)
 {
@@ -320,11 +409,12 @@ static void patch_embed(struct sf_dit *m, const struct sf_tensor *w, const struc
     const int stride[3] = {c->patch[0], c->patch[1], c->patch[2]};
     const int pad[6] = {0, 0, 0, 0, 0, 0};
     float *dl = m->q; /* (D, L) scratch */
-    sf_conv3d(x, in_dim, thw, w, b, stride, pad, dl);
-    int64_t D = c->dim;
-    for (int64_t d = 0; d < D; d++)
-        for (int64_t l = 0; l < L; l++)
-            rows[l * D + d] = dl[d * L + l];
+    if (!m->be->host_memory) {
+        m->be->upload(m->xin, x, (size_t)(in_dim * thw[0] * thw[1] * thw[2]) * sizeof *x);
+        x = m->xin;
+    }
+    m->be->conv3d(x, in_dim, thw, w, b, stride, pad, dl);
+    m->be->transpose(dl, c->dim, L, rows);
 }
 
 /* e = time_embedding(sinusoid(t)), e0 = time_projection(e) for n samples, all fp32. */
@@ -333,12 +423,13 @@ static void time_embed(struct sf_dit *m, int n, const double *t)
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim;
     for (int i = 0; i < n; i++)
-        sf_timestep_embedding(t[i], c->freq_dim, m->sinus + (int64_t)i * c->freq_dim);
+        sf_timestep_embedding(t[i], c->freq_dim, m->sinus_host + (int64_t)i * c->freq_dim);
+    m->be->upload(m->sinus, m->sinus_host, (size_t)n * c->freq_dim * sizeof *m->sinus);
     lin(m, m->sinus, n, c->freq_dim, &m->w.time1.w, &m->w.time1.b, m->et);
-    sf_silu(m->et, n * D);
+    m->be->silu(m->et, n * D);
     lin(m, m->et, n, D, &m->w.time2.w, &m->w.time2.b, m->e);
-    memcpy(m->et, m->e, (size_t)(n * D) * sizeof *m->et);
-    sf_silu(m->et, n * D);
+    m->be->copy(m->et, m->e, (size_t)(n * D) * sizeof *m->et);
+    m->be->silu(m->et, n * D);
     lin(m, m->et, n, D, &m->w.time_proj.w, &m->w.time_proj.b, m->e0);
 }
 
@@ -349,12 +440,12 @@ static void text_embed(struct sf_dit *m, int n, const float *const *context, con
     int64_t Lt = c->text_len, Td = c->text_dim;
     for (int i = 0; i < n; i++) {
         float *dst = m->ctx_in + (int64_t)i * Lt * Td;
-        if (rows[i]) memcpy(dst, context[i], (size_t)(rows[i] * Td) * sizeof *dst);
-        memset(dst + rows[i] * Td, 0, (size_t)((Lt - rows[i]) * Td) * sizeof *dst);
+        if (rows[i]) m->be->upload(dst, context[i], (size_t)(rows[i] * Td) * sizeof *dst);
+        m->be->zero(dst + rows[i] * Td, (size_t)((Lt - rows[i]) * Td) * sizeof *dst);
     }
     float *hid = m->k; /* (n*Lt, D) scratch */
     lin(m, m->ctx_in, n * Lt, Td, &m->w.text1.w, &m->w.text1.b, hid);
-    sf_gelu_tanh(hid, n * Lt * c->dim);
+    m->be->gelu_tanh(hid, n * Lt * c->dim);
     lin(m, hid, n * Lt, c->dim, &m->w.text2.w, &m->w.text2.b, m->ctx);
 }
 
@@ -364,11 +455,16 @@ static void norm_modulate(struct sf_dit *m, int n, int64_t L, const float *mods,
                           int64_t shift_at, int64_t scale_at)
 {
     int64_t D = m->cfg.dim;
-    sf_layernorm(m->xs, NULL, NULL, m->h, n * L, D, m->cfg.eps);
+    if (m->be->layernorm_modulate) { /* fused (a device backend) */
+        m->be->layernorm_modulate(m->xs, m->h, n * L, D, m->cfg.eps, mods + shift_at,
+                                  mods + scale_at, L, stride);
+        return;
+    }
+    m->be->layernorm(m->xs, NULL, NULL, m->h, n * L, D, m->cfg.eps);
     for (int i = 0; i < n; i++) {
         float *hi = m->h + (int64_t)i * L * D;
         const float *mi = mods + i * stride;
-        sf_modulate(hi, mi + shift_at, mi + scale_at, hi, L, D);
+        m->be->modulate(hi, mi + shift_at, mi + scale_at, hi, L, D);
     }
 }
 
@@ -386,8 +482,8 @@ static int self_attention(struct sf_dit *m, const struct sf_dit_block *b, int n,
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++) {
         int64_t o = (int64_t)i * L * Dl;
-        sf_rope3d_apply(m->rope, m->q + o, L, H);
-        sf_rope3d_apply(m->rope, m->k + o, L, H);
+        m->be->rope3d_apply(m->rope, m->q + o, L, H);
+        m->be->rope3d_apply(m->rope, m->k + o, L, H);
         att(m, m->q + o, m->k + o, m->v + o, m->h + o, L, L);
     }
     return linear_row_parallel(m, m->h, R, Dl, &b->self.o, m->q, 1);
@@ -426,7 +522,7 @@ static int cross_attention(struct sf_dit *m, const struct sf_dit_block *b, int l
     const struct sf_dit_config *c = &m->cfg;
     int64_t D = c->dim, R = n * L, Lt = c->text_len, Dl = m->dl;
     const float *kp[SF_DIT_MAX_BATCH], *vp[SF_DIT_MAX_BATCH];
-    sf_layernorm(m->xs, b->norm3_w, b->norm3_b, m->h, R, D, c->eps);
+    m->be->layernorm(m->xs, b->norm3_w, b->norm3_b, m->h, R, D, c->eps);
     lin(m, m->h, R, D, &b->cross.q.w, &b->cross.q.b, m->q);
     int st = text_kv(m, b, layer, n, cc, m->q, R, kp, vp);
     if (st != SF_OK) return st;
@@ -445,7 +541,7 @@ static int ffn(struct sf_dit *m, const struct sf_dit_block *b, int64_t R)
     for (int64_t r0 = 0; r0 < R; r0 += m->ffn_rows) {
         int64_t rows = R - r0 < m->ffn_rows ? R - r0 : m->ffn_rows;
         lin(m, m->h + r0 * D, rows, D, &b->ffn1.w, &b->ffn1.b, m->ffn);
-        sf_gelu_tanh(m->ffn, rows * F);
+        m->be->gelu_tanh(m->ffn, rows * F);
         linear_row_parallel(m, m->ffn, rows, F, &b->ffn2, m->q + r0 * D, 0);
     }
     if (m->tp == 1) return SF_OK;
@@ -456,23 +552,23 @@ static int block_forward(struct sf_dit *m, int layer, int n, int64_t L,
                          const struct sf_dit_context *const *cc)
 {
     const struct sf_dit_block *b = &m->w.blocks[layer];
+    const struct sf_backend *be = m->be;
     int64_t D = m->cfg.dim;
     int st;
     /* mod[i] = (shift_msa, scale_msa, gate_msa, shift_ffn, scale_ffn, gate_ffn) of sample i */
-    for (int i = 0; i < n; i++)
-        for (int64_t j = 0; j < 6 * D; j++)
-            m->mod[i * 6 * D + j] = b->modulation[j] + m->e0[i * 6 * D + j];
+    be->add_bcast(m->mod, 6 * D, m->e0, 6 * D, b->modulation, n, 6 * D);
 
+    /* the fp32 residual stream: x += attention * gate_msa, + cross-attention, + FFN * gate_ffn */
     norm_modulate(m, n, L, m->mod, 6 * D, 0 * D, 1 * D);
     if ((st = self_attention(m, b, n, L)) != SF_OK) return st;
-    residual_add(m->xs, m->q, m->mod + 2 * D, 6 * D, n, L, D);
+    be->add_gated(m->xs, m->q, m->mod + 2 * D, 6 * D, L, n * L, D);
 
     if ((st = cross_attention(m, b, layer, n, L, cc)) != SF_OK) return st;
-    residual_add(m->xs, m->q, NULL, 0, n, L, D);
+    be->add_gated(m->xs, m->q, NULL, 0, L, n * L, D);
 
     norm_modulate(m, n, L, m->mod, 6 * D, 3 * D, 4 * D);
     if ((st = ffn(m, b, n * L)) != SF_OK) return st;
-    residual_add(m->xs, m->q, m->mod + 5 * D, 6 * D, n, L, D);
+    be->add_gated(m->xs, m->q, m->mod + 5 * D, 6 * D, L, n * L, D);
     return SF_OK;
 }
 
@@ -487,9 +583,8 @@ static void vace_start(struct sf_dit *m, int n, int64_t L, const int64_t thw[3])
     patch_embed(m, &m->w.vace_patch_w, &m->w.vace_patch_b, c->vace_in_dim, m->vace, thw, m->h, L);
     lin(m, m->h, L, D, &m->w.vace_in.w, &m->w.vace_in.b, m->cs);
     for (int i = 1; i < n; i++)
-        memcpy(m->cs + i * L * D, m->cs, (size_t)(L * D) * sizeof *m->cs);
-    for (int64_t k = 0; k < n * L * D; k++)
-        m->cs[k] += m->xs[k];
+        m->be->copy(m->cs + i * L * D, m->cs, (size_t)(L * D) * sizeof *m->cs);
+    m->be->add_gated(m->cs, m->xs, NULL, 0, L, n * L, D);
 }
 
 /* VACE block j on the VACE stream (the block code runs on m->xs, so the streams swap for it),
@@ -504,9 +599,7 @@ static int vace_block(struct sf_dit *m, int j, int n, int64_t L,
     m->xs = main_stream;
     if (st != SF_OK) return st;
     lin(m, m->cs, n * L, D, &m->w.vace_out[j].w, &m->w.vace_out[j].b, m->h);
-    const float s = m->vace_scale[j];
-    for (int64_t k = 0; k < n * L * D; k++)
-        m->xs[k] += m->h[k] * s;
+    m->be->axpy(m->xs, m->vace_scale[j], m->h, n * L * D);
     return SF_OK;
 }
 
@@ -514,10 +607,9 @@ static int vace_block(struct sf_dit *m, int j, int n, int64_t L,
 static void head(struct sf_dit *m, int n, int64_t L)
 {
     int64_t D = m->cfg.dim;
-    float *hm = m->mod; /* (n, 2D): shift, scale */
-    for (int i = 0; i < n; i++)
-        for (int64_t j = 0; j < 2 * D; j++)
-            hm[i * 2 * D + j] = m->w.head_modulation[j] + m->e[i * D + j % D];
+    float *hm = m->mod; /* (n, 2D): shift, scale; each half is its table row + e */
+    for (int half = 0; half < 2; half++)
+        m->be->add_bcast(hm + half * D, 2 * D, m->e, D, m->w.head_modulation + half * D, n, D);
     norm_modulate(m, n, L, hm, 2 * D, 0, D);
     lin(m, m->h, n * L, D, &m->w.head.w, &m->w.head.b, m->ho);
 }
@@ -622,8 +714,15 @@ static int run(struct sf_dit *m, int n, int64_t L, const float *const *x, const 
         if (st != SF_OK) return st;
     }
     head(m, n, L);
+    const float *ho = m->ho;
+    if (!m->be->host_memory) {
+        m->be->download(m->ho_host, m->ho, (size_t)(n * L * P * c->out_dim) * sizeof *ho);
+        ho = m->ho_host;
+    }
+    int st = m->be->status ? m->be->status() : SF_OK;
+    if (st != SF_OK) return st;
     for (int i = 0; i < n; i++)
-        unpatchify(c, m->ho + i * L * P * c->out_dim, thw, out[i]);
+        unpatchify(c, ho + i * L * P * c->out_dim, thw, out[i]);
     return SF_OK;
 }
 
@@ -636,10 +735,10 @@ int sf_dit_forward_batch(struct sf_dit *m, int n, const float *const *x, const i
     for (int i = 0; st == SF_OK && i < n; i++)
         st = check_rows(&m->cfg, n_ctx_rows[i]);
     if (st != SF_OK) return st;
-    double t0 = m->timing ? sf_time_now() : 0.0;
+    double t0 = m->timing ? clock_now(m) : 0.0;
     text_embed(m, n, context, n_ctx_rows);
     st = run(m, n, L, x, thw, t, NULL, out);
-    if (m->timing) m->timing->total += sf_time_now() - t0;
+    if (m->timing) m->timing->total += clock_now(m) - t0;
     return st;
 }
 
@@ -692,13 +791,15 @@ int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_
     int st = check_rows(c, n_ctx_rows);
     if (st != SF_OK) return st;
     struct sf_dit_context *cc = calloc(1, sizeof *cc);
-    if (cc) cc->kv = malloc(bytes);
+    if (cc) {
+        cc->model = m;
+        if (m->be->alloc((void **)&cc->kv, bytes) != SF_OK) cc->kv = NULL;
+    }
     if (!cc || !cc->kv) {
         SF_ERROR("dit", "cannot allocate %.1f MB for a precomputed context", bytes / 1e6);
         sf_dit_context_destroy(cc);
         return SF_E_NOMEM;
     }
-    cc->model = m;
     text_embed(m, 1, &context, &n_ctx_rows);
     for (int l = 0; l < c->n_layers + c->n_vace && st == SF_OK; l++) {
         const struct sf_dit_block *b = &m->w.blocks[l];
@@ -707,6 +808,7 @@ int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_
         st = rmsnorm_heads(m, k, b->cross.norm_k, Lt, NULL, NULL, 0);
         lin(m, m->ctx, Lt, D, &b->cross.v.w, &b->cross.v.b, v);
     }
+    if (st == SF_OK && m->be->status) st = m->be->status();
     if (st != SF_OK) {
         sf_dit_context_destroy(cc);
         return st;
@@ -718,7 +820,7 @@ int sf_dit_context_create(struct sf_dit *m, const float *context, int64_t n_ctx_
 void sf_dit_context_destroy(struct sf_dit_context *cc)
 {
     if (!cc) return;
-    free(cc->kv);
+    if (cc->kv) cc->model->be->free(cc->kv);
     free(cc);
 }
 
@@ -731,8 +833,8 @@ int sf_dit_forward_cached(struct sf_dit *m, int n, const float *const *x, const 
     if (st != SF_OK) return st;
     for (int i = 0; i < n; i++)
         SF_ASSERT(ctx[i] && ctx[i]->model == m); /* a context of another model is a bug */
-    double t0 = m->timing ? sf_time_now() : 0.0;
+    double t0 = m->timing ? clock_now(m) : 0.0;
     st = run(m, n, L, x, thw, t, ctx, out);
-    if (m->timing) m->timing->total += sf_time_now() - t0;
+    if (m->timing) m->timing->total += clock_now(m) - t0;
     return st;
 }

@@ -185,7 +185,8 @@ int sf_dit_params_open(const char *model_path, int tp, int rank, struct sf_dit_p
     p->blocks = calloc((size_t)n_blocks, sizeof *p->blocks);
     p->vace_out = c->n_vace ? calloc((size_t)c->n_vace, sizeof *p->vace_out) : NULL;
     /* per block: modulation 6D, 4 q/k-norm weights, norm3 weight + bias; the head's 2D */
-    p->vecs = malloc(((size_t)n_blocks * 12 + 2) * (size_t)D * sizeof *p->vecs);
+    p->n_vecs = ((size_t)n_blocks * 12 + 2) * (size_t)D;
+    p->vecs = malloc(p->n_vecs * sizeof *p->vecs);
     p->owned = owned ? aligned_alloc(64, owned) : NULL;
     if (!p->blocks || !p->vecs || (owned && !p->owned) || (c->n_vace && !p->vace_out)) {
         SF_ERROR("dit", "%s: out of memory binding the weights (%.1f MB of tp slices)", model_path,

@@ -60,6 +60,7 @@ struct sf_dit_params {
     struct sf_dit_linear vace_in;   /* (D, D): VACE block 0's before_proj (diffusers proj_in) */
     struct sf_dit_linear *vace_out; /* n_vace (D, D): after_proj (diffusers proj_out) */
     float *vecs;                                  /* the fp32 vectors above point in here */
+    size_t n_vecs;                                /* ... floats of it */
 };
 
 /* Opens the DiT of a model path (any form sf_model_dir_detect accepts; the config and every

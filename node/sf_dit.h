@@ -17,7 +17,10 @@
  * activation buffer is sized at load for (max_batch, max_tokens) and reused, so a forward pass
  * allocates nothing (the one exception: the 3D RoPE table is rebuilt when the latent grid
  * changes, which a denoising loop never does). Compute is fp32 and the residual stream stays
- * fp32 (as Wan's official code; diffusers rounds it to bf16 at each add for bf16 models).
+ * fp32 (as Wan's official code; diffusers rounds it to bf16 at each add for bf16 models). On a
+ * GPU (sf_dit_opts.backend, docs/gpu.md) the weights and buffers live on the device; a bf16/fp16
+ * model's GEMMs and attention then take bf16-rounded inputs (fp32 accumulation, fp32 residual
+ * stream).
  *
  * The model directory may use the diffusers layout (WanTransformer3DModel names) or the official
  * Wan2.1 one (WanModel names); WAN-FACTS.md § 3-4 and docs/forward.md describe the computation.
@@ -31,6 +34,7 @@
 
 #include "sf_config.h"
 
+struct sf_backend;
 struct sf_comm;
 struct sf_dit;
 struct sf_dit_context;
@@ -48,6 +52,13 @@ struct sf_dit_opts {
      * sf_dit_load, every forward call and sf_dit_context_create become collectives: all ranks
      * of the group make the same calls with the same arguments, and all get the same output. */
     struct sf_comm *comm;
+    /* Where the weights and activations live and the ops run (kernels/sf_backend.h): NULL or
+     * sf_backend_cpu() for the CPU; a device backend (sf_cuda_backend(), kernels/sf_cuda.h)
+     * gets the weights copied to the device once at load, in their stored dtype, and every
+     * activation buffer in device memory; inputs are copied in and the output out once per
+     * forward pass. Borrowed: it must outlive the model. A device backend with tp > 1 is
+     * refused (SF_E_UNSUPPORTED) until NCCL lands (issue 28). */
+    const struct sf_backend *backend;
 };
 
 /* Opens the DiT of a model directory (either layout, any weight dtype), checks every tensor

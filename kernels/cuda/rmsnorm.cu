@@ -1,14 +1,16 @@
-/* rmsnorm.cu — GPU twin of sf_cpu_rmsnorm_f32: one block per row, a block-wide tree reduction
- * of the sum of squares in double (as the CPU twin), then the scaled write. */
+/* rmsnorm.cu — GPU twin of sf_cpu_rmsnorm_f32 and the backend's rmsnorm slot: one block per row,
+ * a block-wide tree reduction of the sum of squares in double (as the CPU twin), then the scaled
+ * write. x and y may alias (each element is read before it is written, by the same thread). */
 #include "check.h"
+#include "cuda_be.h"
 extern "C" {
 #include "sf_cuda.h"
 }
 
 #define RMS_THREADS 256
 
-__global__ void rmsnorm_f32_kernel(const float *__restrict__ x, const float *__restrict__ w,
-                                   float *__restrict__ y, size_t cols, float eps)
+__global__ void rmsnorm_f32_kernel(const float *x, const float *w, float *y, size_t cols,
+                                   float eps)
 {
     __shared__ double partial[RMS_THREADS];
     const float *xr = x + blockIdx.x * cols;
@@ -50,4 +52,19 @@ out:
     cudaFree(d_w);
     cudaFree(d_y);
     return st;
+}
+
+static void op_rmsnorm(const float *x, const float *w, float *y, int64_t rows, int64_t cols,
+                       float eps)
+{
+    if (!CU_LIVE() || rows <= 0 || cols <= 0) return;
+    rmsnorm_f32_kernel<<<(unsigned)rows, RMS_THREADS, 0, sf_cuda_be.stream>>>(x, w, y,
+                                                                               (size_t)cols, eps);
+    CU_LAUNCHED("rmsnorm kernel");
+}
+
+/* This file's slots of the CUDA table (backend.cu calls it when the backend opens). */
+void sf_cuda_fill_rmsnorm(struct sf_backend *t)
+{
+    t->rmsnorm = op_rmsnorm;
 }

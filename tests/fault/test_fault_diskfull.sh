@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Disk full (issue 16 § Proof; docs/testing.md § fault): SF_FAULT_WRITE=N makes the N-th durable
-# write of the process fail with ENOSPC (N:EFBIG for EFBIG). With -np 1 (and the prompt cache
-# warm from the reference) the write order is fixed, so N is found by counting: launches with
-# N = 1, 2, ... until the failing write is the HDF5 file of a unit's second (or later)
-# checkpoint. That launch must exit non-zero with error lines naming the checkpoint that give the
+# checkpoint write of the process (SF_FAULT_WRITE_PATH=/ckpt/) fail with ENOSPC (N:EFBIG for
+# EFBIG). With -np 1 (and the prompt cache warm from the reference) their order is fixed, so N
+# is found by counting: launches with N = 1, 2, ... until the failing write is the HDF5 file of
+# a unit's second (or later) checkpoint. That launch must exit non-zero with error lines naming the checkpoint that give the
 # errno's text and say the disk is full (no HDF5 diagnostics dump), leave no temporary
 # file, keep the previous checkpoint verifying (`shotfarm inspect`), and a relaunch without the
 # fault must resume from that previous checkpoint and end identical to an uninterrupted render.
@@ -13,6 +13,9 @@
 # it, instead of waiting in the next step's collective.
 . "$(dirname "$0")/common.sh"
 reference
+# only checkpoint writes count: the sound units write their files and the index on a CPU lane
+# at the same time as the first checkpoints, in no fixed order
+export SF_FAULT_WRITE_PATH=/ckpt/
 # failed_write NAME TAG: the path of the write that failed in that launch's log ("" if none)
 failed_write() {
     sed -n 's/.*error: write: \(.*\): \(No space left on device\|File too large\).*/\1/p' \

@@ -48,7 +48,7 @@ done
 python3 - "$work/tp2-np4/events.jsonl" "$work/tp2-np4/manifest.json" "$work/tp2-np2/manifest.json" <<'PY' || die "events / manifest of the tp 2 runs"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
-cpu = ("assemble", "master")  # CPU units: on a lane, never a group
+cpu = ("sound", "assemble", "master")  # CPU units: on a lane, never a group
 started = [e for e in ev if e["event"] == "started" and e["kind"] not in cpu]
 assert {e["group"] for e in started} == {0, 1}, started
 assert all("lane" in e for e in ev if e["event"] == "started" and e["kind"] in cpu)
