@@ -1,10 +1,15 @@
-/* cmd_status.c — `shotfarm status RUNDIR [--json]`: per shot (and per row of campaign-wide
- * work: the manifest's `row` of each unit) state, step n/N,
+/* cmd_status.c — `shotfarm status RUNDIR [--json | --progress]`: per shot (and per row of
+ * campaign-wide work: the manifest's `row` of each unit) state, step n/N,
  * elapsed time, ETA, worker group and last error of a run directory, read from manifest.json
  * (the units and which shot each belongs to) and events.jsonl (what happened). Called by main.c;
  * safe to run while a render is writing: a torn last line of events.jsonl (a render killed
  * mid-write, or caught mid-append) is skipped. The ETA is the denoise unit's mean step time
  * times its remaining steps; other units have none.
+ *
+ * Under `shotfarm submit`, RUNDIR/slurm-launches.jsonl (written by the batch script, one line per
+ * launch of the job and one when the script stops requeueing) adds the job's launches and why it
+ * stopped; `--progress` prints the durable progress count the script compares between launches
+ * (docs/submit.md § Requeue cap).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
@@ -28,6 +33,7 @@ struct unit {
     int steps;
     int state; /* 0 pending, 1 running, 2 done, 3 failed, 4 skipped */
     int step, group, step0;
+    int ckpt; /* the highest step a checkpoint event published */
     int dispatches; /* how often it was sent to a worker, over all launches */
     double t_start, t_last, t_step0;
     char *error, *host; /* owned */
@@ -81,6 +87,8 @@ static int on_event(void *arg, const struct sf_json *e)
         if (sf_json_get_int(e, "step", &step) == 0) x->step = x->step0 = (int)step;
     } else if (strcmp(what, "step") == 0 && sf_json_get_int(e, "step", &step) == 0) {
         x->step = (int)step;
+    } else if (strcmp(what, "checkpoint") == 0 && sf_json_get_int(e, "step", &step) == 0) {
+        if (step > x->ckpt) x->ckpt = (int)step;
     } else if (strcmp(what, "finished") == 0 || reused) {
         x->state = 2;
         x->step = x->steps;
@@ -153,18 +161,72 @@ static void row_json(struct sf_jw *w, const struct shot *s, double now)
     sf_jw_obj_end(w);
 }
 
+/* The Slurm job of RUNDIR/slurm-launches.jsonl (docs/submit.md): its newest job, how many
+ * launches that job had, and the reason its batch script stopped requeueing it (NULL: none). */
+struct launches {
+    char job[32];
+    int n, restarts;
+    char *stopped; /* owned */
+};
+
+static int on_launch(void *arg, const struct sf_json *e)
+{
+    struct launches *l = arg;
+    const char *what = sf_json_get_str(e, "event"), *job = sf_json_get_str(e, "job");
+    int64_t restarts = 0;
+    if (!what || !job) return SF_OK;
+    if (strcmp(job, l->job) != 0) { /* a new submission into the same run directory */
+        snprintf(l->job, sizeof l->job, "%s", job);
+        l->n = l->restarts = 0;
+        free(l->stopped);
+        l->stopped = NULL;
+    }
+    if (strcmp(what, "launch") == 0) {
+        l->n++;
+        if (sf_json_get_int(e, "restarts", &restarts) == 0) l->restarts = (int)restarts;
+        free(l->stopped); /* launched again (requeued by hand) */
+        l->stopped = NULL;
+    } else if (strcmp(what, "stopped") == 0) {
+        set_str(&l->stopped, sf_json_get_str(e, "reason"));
+    }
+    return SF_OK;
+}
+
+/* The launches as a JSON object (or null when the run was not submitted). */
+static void launches_json(struct sf_jw *w, const struct launches *l)
+{
+    if (!l->job[0]) {
+        sf_jw_null(w);
+        return;
+    }
+    sf_jw_obj_begin(w);
+    sf_jw_key(w, "job"), sf_jw_str(w, l->job);
+    sf_jw_key(w, "launches"), sf_jw_int(w, l->n);
+    sf_jw_key(w, "restarts"), sf_jw_int(w, l->restarts);
+    sf_jw_key(w, "stopped");
+    if (l->stopped)
+        sf_jw_str(w, l->stopped);
+    else
+        sf_jw_null(w);
+    sf_jw_obj_end(w);
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: shotfarm status RUNDIR [--json]\n\n"
+    fprintf(f, "usage: shotfarm status RUNDIR [--json | --progress]\n\n"
                "Per shot of a render, then per row of campaign-wide work (prompts, identity\n"
                "bank, the assembly of each sequence): state (pending, running, done, failed,\n"
                "skipped), step n/N of the unit with steps (denoising), elapsed seconds, ETA,\n"
                "worker group, retries (times a unit of the row was sent again after an\n"
                "interruption or a job death) and the last error, from RUNDIR/manifest.json and\n"
                "RUNDIR/events.jsonl (docs/render.md). --json lists shots in `shots` and the\n"
-               "other rows in `work`.\n\n"
+               "other rows in `work`. Under `shotfarm submit`, also the Slurm job's launches\n"
+               "and why it stopped requeueing (RUNDIR/slurm-launches.jsonl, docs/submit.md).\n\n"
                "options:\n"
-               "  --json   one JSON document on stdout\n");
+               "  --json       one JSON document on stdout\n"
+               "  --progress   print one number: the durable progress of the run (denoising\n"
+               "               steps checkpointed plus finished units); it only grows, and a\n"
+               "               launch that leaves it unchanged made no progress\n");
 }
 
 static int load_json(const char *path, char **text, struct sf_json_doc **doc)
@@ -187,13 +249,18 @@ static int load_json(const char *path, char **text, struct sf_json_doc **doc)
 int sf_cmd_status(int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int json = 0;
+        {"json", no_argument, 0, 'j'},
+        {"progress", no_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int json = 0, progress = 0;
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
         if (c == 'j')
             json = 1;
+        else if (c == 'p')
+            progress = 1;
         else if (c == 'h')
             return usage(stdout), SF_OK;
         else
@@ -207,6 +274,7 @@ int sf_cmd_status(int argc, char **argv)
     struct unit *u = NULL;
     struct shot *sh = NULL;
     int n_units = 0, n_shots = 0;
+    struct launches launches = {0};
 
     snprintf(path, sizeof path, "%s/manifest.json", rundir);
     SF_TRY(st, load_json(path, &mtext, &mdoc));
@@ -246,6 +314,17 @@ int sf_cmd_status(int argc, char **argv)
     struct events ev = {u, n_units, SF_OK};
     st = sf_render_events_each(path, on_event, &ev);
     if (st == SF_E_NOTFOUND) st = SF_OK; /* not started yet */
+    if (st) goto out;
+    if (progress) { /* a finished unit counts its steps and one more; others their checkpoint */
+        long sum = 0;
+        for (int i = 0; i < n_units; i++)
+            sum += u[i].state == 2 ? u[i].steps + 1 : u[i].ckpt;
+        printf("%ld\n", sum);
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/slurm-launches.jsonl", rundir);
+    st = sf_render_events_each(path, on_launch, &launches);
+    if (st == SF_E_NOTFOUND) st = SF_OK; /* not submitted */
     if (st) goto out;
 
     /* per shot */
@@ -307,6 +386,7 @@ int sf_cmd_status(int argc, char **argv)
         for (int s = 0; s < 5; s++)
             sf_jw_key(&w, state_name(s)), sf_jw_int(&w, counts[s]);
         sf_jw_obj_end(&w);
+        sf_jw_key(&w, "slurm"), launches_json(&w, &launches);
         for (int pass = 0; pass < 2; pass++) { /* the shots, then campaign-wide work */
             sf_jw_key(&w, pass ? "work" : "shots"), sf_jw_arr_begin(&w);
             for (int k = 0; k < n_shots; k++)
@@ -318,6 +398,11 @@ int sf_cmd_status(int argc, char **argv)
     } else {
         printf("%s: %d units: %d done, %d running, %d pending, %d failed, %d skipped\n", rundir,
                n_units, counts[2], counts[1], counts[0], counts[3], counts[4]);
+        if (launches.job[0])
+            printf("slurm job %s: %d launch%s (SLURM_RESTART_COUNT %d)%s%s\n", launches.job,
+                   launches.n, launches.n == 1 ? "" : "es", launches.restarts,
+                   launches.stopped ? "; stopped: " : "",
+                   launches.stopped ? launches.stopped : "");
         printf("%-32s %-8s %7s %9s %8s %5s %7s  %s\n", "shot", "state", "step", "elapsed", "eta",
                "group", "retries", "error");
         for (int pass = 0; pass < 2; pass++) /* the shots, then campaign-wide work */
@@ -339,6 +424,7 @@ out:
         free(u[i].error);
         free(u[i].host);
     }
+    free(launches.stopped);
     sf_json_free(mdoc);
     free(mtext);
     free(u);

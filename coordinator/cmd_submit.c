@@ -6,7 +6,11 @@
  * The script carries the whole preemption contract: --requeue, --signal=B:USR1@S, a trap that
  * forwards USR1 to the `srun` render step (render checkpoints at its next step boundary and
  * exits 75), and `scontrol requeue` on 75 — except after a SIGTERM alone to the batch shell,
- * which is `scancel` (or a preemption Slurm requeues itself): requeueing would undo a cancel.
+ * which is `scancel` (requeueing would undo it) or the end of a preemption's GraceTime (Slurm
+ * requeues). A preempted job (PreemptTime set) whose render exits 75 within the GraceTime is
+ * requeued by the script, once: Slurm requeues only a job still running when it ends. Every
+ * launch records the run's progress; after --max-idle-launches launches without any, the job
+ * stops (docs/submit.md § Requeue cap).
  *
  * The subtle thing: the job runs on another node in another directory, so every path is made
  * absolute here; and every value that reaches the script is either checked against a strict
@@ -46,7 +50,8 @@ static void usage(FILE *f)
             "         [--cpus-per-task C] [--gpus-per-node G] [--time T] [--partition P]\n"
             "         [--account A] [--mem M] [--signal-lead S] [--tp K] [--tier draft|final]\n"
             "         [--model DIR] [--tokenizer FILE] [--cache DIR] [--ckpt-every E]\n"
-            "         [--max-retries N] [--cpu-lanes N] [--dry-run] [--sbatch PATH]\n\n"
+            "         [--max-retries N] [--cpu-lanes N] [--max-idle-launches N] [--dry-run]\n"
+            "         [--sbatch PATH]\n\n"
             "Validates CAMPAIGN, writes RUNDIR/submit.sbatch (a commented batch script to\n"
             "review) and submits it with `sbatch --parsable`; prints the job id. The job runs\n"
             "`srun --mpi=pmix shotfarm render CAMPAIGN -o RUNDIR ...`; it is requeued when\n"
@@ -65,6 +70,10 @@ static void usage(FILE *f)
             "  --mem M                memory per node, N[K|M|G|T]\n"
             "  --signal-lead S        SIGUSR1 this many seconds before the time limit (default\n"
             "                         120); render gets S/2 s to reach a step boundary\n"
+            "  --max-idle-launches N  stop requeueing after N launches in a row that made no\n"
+            "                         progress (no denoising step checkpointed, no unit\n"
+            "                         finished; default 3); the reason goes to the job's log\n"
+            "                         and to `shotfarm status RUNDIR`\n"
             "  --dry-run              write and print the script; do not submit it\n"
             "  --sbatch PATH          the sbatch to run (default: sbatch on PATH)\n\n"
             "passed to render (docs/render.md): --tp K, --tier T, --model DIR (default: the\n"
@@ -77,7 +86,7 @@ static void usage(FILE *f)
 struct opts {
     const char *campaign, *rundir, *time, *partition, *account, *mem, *gpus;
     const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
-    long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes;
+    long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes, max_idle;
     const char *tier; /* NULL: render's default */
     int dry_run;
 };
@@ -172,13 +181,14 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"ckpt-every", required_argument, 0, 'E'},
                                        {"max-retries", required_argument, 0, 'r'},
                                        {"cpu-lanes", required_argument, 0, 'L'},
+                                       {"max-idle-launches", required_argument, 0, 'I'},
                                        {"dry-run", no_argument, 0, 'n'},
                                        {"sbatch", required_argument, 0, 'B'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct opts){
         .nodes = 1, .ntasks = 1, .signal_lead = 120, .max_retries = -1, .cpu_lanes = -1,
-        .sbatch = "sbatch"};
+        .max_idle = 3, .sbatch = "sbatch"};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
@@ -265,6 +275,9 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'L':
             st = sf_cli_parse_int(CMD, "--cpu-lanes", optarg, 1, 16, &o->cpu_lanes);
+            break;
+        case 'I':
+            st = sf_cli_parse_int(CMD, "--max-idle-launches", optarg, 1, 1000, &o->max_idle);
             break;
         case 'n':
             o->dry_run = 1;
@@ -415,6 +428,57 @@ static void write_step(FILE *f, const struct job *j)
     fprintf(f, " \\\n    --signal-grace %ld &\n", o->signal_lead / 2);
 }
 
+/* The requeue cap (docs/submit.md § Requeue cap): every launch records the run's durable
+ * progress in RUNDIR/slurm-launches.jsonl; a launch that finds the last max_idle launches of
+ * this job started at the progress it sees now stops, whoever requeued it. */
+static void write_cap(FILE *f, const struct job *j)
+{
+    fprintf(f,
+            "# Requeue cap: the run's durable progress (`shotfarm status --progress`: denoising\n"
+            "# steps checkpointed plus finished units) is recorded at every launch; once\n"
+            "# --max-idle-launches launches in a row left it unchanged, the job is not run or\n"
+            "# requeued again, whoever requeued it (this script, a preemption, a node failure).\n"
+            "max_idle=%ld\n"
+            "launches=",
+            j->o->max_idle);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/slurm-launches.jsonl", j->rundir);
+    shq(f, path);
+    fputs("\nprogress() { ", f);
+    shq(f, j->exe);
+    fputs(" status --progress ", f);
+    shq(f, j->rundir);
+    fputs(" 2>/dev/null || echo 0; }\n", f);
+    fputs("# idle P: how many launches of this job in a row, the newest back, started at\n"
+          "# progress P\n"
+          "idle() {\n"
+          "    awk -v job=\"\\\"job\\\": \\\"$SLURM_JOB_ID\\\"\" \\\n"
+          "        -v p=\"\\\"progress\\\": $1}\" -v launch='\"event\": \"launch\"' '\n"
+          "        index($0, launch) && index($0, job) { n = index($0, p) ? n + 1 : 0 }\n"
+          "        END { print n + 0 }' \"$launches\" 2>/dev/null || echo 0\n"
+          "}\n"
+          "record() { # record EVENT FIELDS: a line of slurm-launches.jsonl\n"
+          "    printf '{\"t\": \"%s\", \"event\": \"%s\", \"job\": \"%s\", '\\\n"
+          "'\"launch\": %d, %s}\\n' \"$(date -u +%FT%TZ)\" \"$1\" \"$SLURM_JOB_ID\" \\\n"
+          "        $((restarts + 1)) \"$2\" >>\"$launches\"\n"
+          "}\n"
+          "runs() { # runs N: \"1 launch\" or \"N launches in a row\"\n"
+          "    if [ \"$1\" = 1 ]; then echo \"1 launch\"; else echo \"$1 launches in a row\"; fi\n"
+          "}\n"
+          "stop() { # stop WHY: log it, record it for `shotfarm status`, end the job FAILED\n"
+          "    local why=\"$1 (--max-idle-launches $max_idle)\"\n"
+          "    log \"$why; shotfarm status says where the run stands\"\n"
+          "    record stopped \"\\\"reason\\\": \\\"$why\\\"\"\n"
+          "    exit 1\n"
+          "}\n"
+          "p=$(progress)\n"
+          "n=$(idle \"$p\")\n"
+          "record launch \"\\\"restarts\\\": $restarts, \\\"progress\\\": $p\"\n"
+          "[ \"$n\" -lt \"$max_idle\" ] ||\n"
+          "    stop \"$(runs \"$n\") before this one made no progress: not running render\"\n",
+          f);
+}
+
 /* The whole script into a malloc'd buffer (*out, owned by the caller). */
 static int build_script(const struct job *j, int argc, char **argv, char **out, size_t *len)
 {
@@ -435,6 +499,7 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
             "# render step; every rank checkpoints at its next denoising step and render exits\n"
             "# 75; the script then requeues the job, and the next launch resumes from the\n"
             "# checkpoints in the run directory, ending with the bits of an uninterrupted run.\n"
+            "# A preemption (SIGTERM to the ranks, GraceTime) takes the same path.\n"
             "# Resubmit after editing: sbatch --parsable %s/" SCRIPT_NAME "\n"
             "#\n",
             j->rundir);
@@ -449,7 +514,8 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "$SLURM_JOB_NUM_NODES node(s): $SLURM_JOB_NODELIST\"\n"
         "\n"
         "# SIGUSR1 (time limit ahead, or scancel --signal=USR1 --batch) and SIGTERM (scancel,\n"
-        "# preemption) are forwarded to the render step as SIGUSR1: checkpoint and exit 75.\n"
+        "# the end of a preemption's GraceTime) are forwarded to the render step as SIGUSR1:\n"
+        "# checkpoint and exit 75. (A preemption sends SIGTERM to the ranks themselves.)\n"
         "# bash runs a trap only between commands, hence `srun ... &` and `wait` below.\n"
         "step=0 got_usr1=0 got_term=0\n"
         "forward() {\n"
@@ -461,6 +527,8 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "trap 'forward USR1' USR1\n"
         "trap 'forward TERM' TERM\n"
         "\n");
+    write_cap(f, j);
+    fputc('\n', f);
     write_step(f, j);
     fprintf(
         f,
@@ -481,15 +549,33 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "    log \"render finished: every unit done\"\n"
         "    exit 0 ;;\n"
         "75)\n"
-        "    if [ \"$got_term\" = 1 ] && [ \"$got_usr1\" = 0 ]; then\n"
-        "        # SIGTERM alone is scancel (requeueing would undo it) or a preemption that\n"
-        "        # Slurm requeues by itself. To continue later: submit again, or scontrol\n"
-        "        # requeue. (After a SIGUSR1 a SIGTERM is the time limit: requeue.)\n"
+        "    # A preempted job has a PreemptTime: Slurm sent SIGTERM to the ranks (not to this\n"
+        "    # shell) and requeues the job only if it still runs when GraceTime ends.\n"
+        "    preempted=$(scontrol show job \"$SLURM_JOB_ID\" 2>/dev/null |\n"
+        "        grep -o 'PreemptTime=[^ ]*')\n"
+        "    preempted=${preempted#PreemptTime=}\n"
+        "    [ \"$preempted\" != None ] || preempted=\n"
+        "    if [ -n \"$preempted\" ] && [ \"$got_term\" = 1 ]; then\n"
+        "        # GraceTime is over: Slurm is ending this launch and requeues the job itself.\n"
+        "        log \"render checkpointed (exit 75), preempted at $preempted: Slurm \\\n"
+        "requeues the job\"\n"
+        "        exit 75\n"
+        "    fi\n"
+        "    if [ -z \"$preempted\" ] && [ \"$got_term\" = 1 ] && [ \"$got_usr1\" = 0 ]; then\n"
+        "        # SIGTERM alone is scancel: requeueing would undo it. To continue later:\n"
+        "        # submit again, or scontrol requeue. (After a SIGUSR1 a SIGTERM is the time\n"
+        "        # limit: requeue.)\n"
         "        log \"render checkpointed (exit 75) after SIGTERM: not requeueing\"\n"
         "        exit 75\n"
         "    fi\n"
+        "    n=$(idle \"$(progress)\")\n"
+        "    [ \"$n\" -lt \"$max_idle\" ] ||\n"
+        "        stop \"$(runs \"$n\") made no progress: not requeueing\"\n"
         "    # Slurm then stops this launch (SIGTERM to this shell) and holds the job\n"
-        "    # about 120 s (Reason=BeginTime) before it starts again.\n"
+        "    # about 120 s (Reason=BeginTime) before it starts again. A preempted job is\n"
+        "    # requeued here at once, within GraceTime: exiting would end it FAILED, and\n"
+        "    # waiting for GraceTime to run out would keep its nodes idle.\n"
+        "    [ -z \"$preempted\" ] || log \"preempted at $preempted\"\n"
         "    log \"render checkpointed (exit 75): requeueing job $SLURM_JOB_ID\"\n"
         "    scontrol requeue \"$SLURM_JOB_ID\" || { log \"scontrol requeue failed\"; exit 75; }\n"
         "    exit 0 ;;\n"

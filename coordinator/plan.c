@@ -132,8 +132,9 @@ static int model_dims(const struct sf_campaign *c, const char *model_dir, struct
     return SF_OK;
 }
 
-/* A campaign whose shots show elements with references needs a DiT with VACE layers: refused
- * before anything runs (exit 2), in one line naming the shots and the fix. */
+/* A campaign whose shots show elements with references, or have keyframes or continue another
+ * shot, needs a DiT with VACE layers: refused before anything runs (exit 2), in one line naming
+ * the shots and the fix. */
 static int check_references(const struct sf_campaign *c, const struct sf_plan_options *opt,
                             const struct sf_plan_model *m)
 {
@@ -144,7 +145,9 @@ static int check_references(const struct sf_campaign *c, const struct sf_plan_op
     for (int si = 0; si < sf_campaign_n_shots(c); si++) {
         const struct sf_shot *s = sf_campaign_shot(c, si);
         int e[SF_UNIT_MAX_REFS], r[SF_UNIT_MAX_REFS];
-        if (!sf_unit_identity_pick(c, s, e, r)) continue;
+        if (!sf_unit_identity_pick(c, s, sf_campaign_tier(c, opt->tier)->max_refs, e, r) &&
+            !s->first_frame && !s->last_frame && !s->continues)
+            continue;
         if (len < sizeof shots - 1)
             len += (size_t)snprintf(shots + len, sizeof shots - len, "%s%s/%s", n ? ", " : "",
                                     sf_campaign_sequence(c, s->sequence)->id, s->id);
@@ -153,9 +156,10 @@ static int check_references(const struct sf_campaign *c, const struct sf_plan_op
     if (!n) return SF_OK;
     const struct sf_model_settings *ms = sf_campaign_model(c);
     const char *model = opt->model_dir ? opt->model_dir : ms->config ? ms->config : ms->dir;
-    SF_ERROR("plan", "%s: shot%s %s show%s elements with reference images, but the model %s has "
-             "no VACE layers: use a Wan2.1-VACE model (model.config: tiny-vace, wan2.1-vace-1.3b "
-             "or wan2.1-vace-14b; for a test pipeline `shotfarm mkmodel --config tiny-vace`)",
+    SF_ERROR("plan", "%s: shot%s %s use%s reference images, keyframes or continuation, but the "
+             "model %s has no VACE layers: use a Wan2.1-VACE model (model.config: tiny-vace, "
+             "wan2.1-vace-1.3b or wan2.1-vace-14b; for a test pipeline `shotfarm mkmodel "
+             "--config tiny-vace`)",
              sf_campaign_name(c), n > 1 ? "s" : "", shots, n > 1 ? "" : "s", model);
     return SF_E_USAGE;
 }

@@ -55,6 +55,10 @@ struct sf_render_job {
      * list order; n_refs leading latent frames are added while denoising and dropped after */
     int n_refs;
     int ref_job[SF_UNIT_MAX_REFS], ref_index[SF_UNIT_MAX_REFS];
+    /* denoise with known frames (VACE's masked video): key art images (NULL: none), and the
+     * decode job of the continued shot's selected take (-1: none) with the frames taken */
+    const char *first_frame, *last_frame;
+    int continue_job, continue_frames;
     /* decode */
     int denoise_job;
     const void *data;             /* a kind's own, set by its prepare (borrowed) */

@@ -116,16 +116,28 @@ extern const struct sf_unit_kind sf_unit_timeline, sf_unit_qc, sf_unit_contact, 
  * the fix) when the record is damaged. */
 int sf_unit_sound_mix(const struct sf_render_job *j, char *path, size_t n);
 
-/* The most references one shot is conditioned on (Wan2.1-VACE takes more, but every reference
- * is a latent frame more for every step of the shot). */
-#define SF_UNIT_MAX_REFS 4
+/* The most references one shot is conditioned on: the ceiling of tiers.<t>.max_refs (every
+ * reference is one latent frame more for every step of the shot). */
+#define SF_UNIT_MAX_REFS SF_CAMPAIGN_MAX_SHOT_REFS
+
+/* An element's references in the bank's order: its `refs` images, then the frames sampled from
+ * its `clip` (sf_media_clip_times). Reference r < el->n_refs is image r, the others clip sample
+ * r - el->n_refs. */
+int sf_unit_identity_count(const struct sf_element *el);
 
 /* The references shot s is conditioned on (docs/campaign.md § elements): the first reference of
  * each of its elements in the shot's element order, then the second of each, and so on, until
- * SF_UNIT_MAX_REFS. Fills element[i] (campaign element index) and ref[i] (its reference index);
- * returns how many. Deterministic: a function of the campaign alone. */
-int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s,
+ * max_refs (the tier's, at most SF_UNIT_MAX_REFS). Fills element[i] (campaign element index) and
+ * ref[i] (its reference index, sf_unit_identity_count's order); returns how many.
+ * Deterministic: a function of the campaign alone. */
+int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s, int max_refs,
                           int element[SF_UNIT_MAX_REFS], int ref[SF_UNIT_MAX_REFS]);
+
+/* The decode unit of denoise unit i: found, or appended now (the decode kind's plan adds the
+ * others). The denoise plan calls it for the take a `continues:` shot continues from, so that
+ * decode comes before the continuing shot's denoise in the unit order (docs/unit-kinds.md).
+ * Returns its index, or -1 when out of memory. */
+int sf_unit_decode_add(struct sf_plan_builder *b, int i);
 
 /* Reads reference `ref` of identity job `bank` as encoded at width x height into z (16, 1,
  * height/8, width/8), the caller's. Main thread (HDF5). Fails with h5pack's statuses, logged

@@ -22,28 +22,47 @@
 
 /* ---- plan ---------------------------------------------------------------------------------- */
 
-/* One per denoise unit, after it. */
-static int plan(struct sf_plan_builder *b)
+/* Appends the decode unit of denoise unit i. */
+static int add(struct sf_plan_builder *b, int i)
 {
     const struct sf_tier *tier = sf_campaign_tier(b->c, b->opt->tier);
+    const struct sf_plan_unit dn = b->p->units[i];
+    const struct sf_shot *s = sf_campaign_shot(b->c, dn.shot);
+    const struct sf_sequence *seq = sf_campaign_sequence(b->c, s->sequence);
+    int w, h;
+    sf_campaign_tier_size(tier, (enum sf_aspect)dn.aspect, &w, &h);
+    int64_t lf = (s->frames - 1) / 4 + 1, lh = h / 8, lw = w / 8;
+    int dc = sf_plan_add(b, &sf_unit_decode, s->sequence,
+                         sf_cost_vae_decode(b->m.vae_dim, lf, lh, lw), b->opt->hw->eff_vae,
+                         sf_plan_vae_mem(&b->m, w, h), &i, 1, "%s/%s take %d %s decode",
+                         seq->id, s->id, dn.take + 1, sf_aspect_name((enum sf_aspect)dn.aspect));
+    if (dc < 0) return -1;
+    struct sf_plan_unit *u = &b->p->units[dc];
+    u->shot = dn.shot, u->take = dn.take, u->aspect = dn.aspect;
+    return dc;
+}
+
+int sf_unit_decode_add(struct sf_plan_builder *b, int i)
+{
+    for (int k = i + 1; k < b->p->n_units; k++) /* a decode comes after its denoise */
+        if (b->p->units[k].kind == &sf_unit_decode && b->p->sched[k].deps[0] == i) return k;
+    return add(b, i);
+}
+
+/* One per denoise unit, after it, except those a continuation made already (the denoise plan
+ * adds the decode of a continued take: sf_unit_decode_add). Linear in the units. */
+static int plan(struct sf_plan_builder *b)
+{
     const int n = b->p->n_units; /* the units of the kinds before this one */
-    for (int i = 0; i < n; i++) {
-        const struct sf_plan_unit dn = b->p->units[i];
-        if (dn.kind != &sf_unit_denoise) continue;
-        const struct sf_shot *s = sf_campaign_shot(b->c, dn.shot);
-        const struct sf_sequence *seq = sf_campaign_sequence(b->c, s->sequence);
-        int w, h;
-        sf_campaign_tier_size(tier, (enum sf_aspect)dn.aspect, &w, &h);
-        int64_t lf = (s->frames - 1) / 4 + 1, lh = h / 8, lw = w / 8;
-        int dc = sf_plan_add(b, &sf_unit_decode, s->sequence,
-                             sf_cost_vae_decode(b->m.vae_dim, lf, lh, lw), b->opt->hw->eff_vae,
-                             sf_plan_vae_mem(&b->m, w, h), &i, 1, "%s/%s take %d %s decode",
-                             seq->id, s->id, dn.take + 1, sf_aspect_name((enum sf_aspect)dn.aspect));
-        if (dc < 0) return SF_E_NOMEM;
-        struct sf_plan_unit *u = &b->p->units[dc];
-        u->shot = dn.shot, u->take = dn.take, u->aspect = dn.aspect;
-    }
-    return SF_OK;
+    unsigned char *has = calloc((size_t)n + 1, 1);
+    if (!has) return SF_E_NOMEM;
+    for (int k = 0; k < n; k++)
+        if (b->p->units[k].kind == &sf_unit_decode) has[b->p->sched[k].deps[0]] = 1;
+    int st = SF_OK;
+    for (int i = 0; i < n && st == SF_OK; i++)
+        if (b->p->units[i].kind == &sf_unit_denoise && !has[i] && add(b, i) < 0) st = SF_E_NOMEM;
+    free(has);
+    return st;
 }
 
 /* ---- prepare ------------------------------------------------------------------------------- */

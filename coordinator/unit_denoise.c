@@ -22,6 +22,7 @@
 #include "sf_status.h"
 #include "sf_unit.h"
 #include "sf_vace.h"
+#include "sf_vace_frames.h"
 #include "sf_vae.h"
 
 #include <signal.h>
@@ -49,10 +50,12 @@ static double dit_mem(const struct sf_plan_model *m, double tokens, int tp)
 }
 
 /* Per shot, rendered aspect and take: guided steps of the DiT. Depends on the shot's prompt and
- * negative prompt text units (in that order: prepare reads them so) and the identity units of
- * its elements. A VACE model runs its VACE blocks on a latent one frame longer per reference
- * (sf_cost_dit_forward counts the blocks) and VAE-encodes the empty video twice (inactive and
- * reactive halves of the conditioning) before the first step. */
+ * negative prompt text units (in that order: prepare reads them so), the identity units of
+ * its elements, and for a `continues:` shot the decode unit of the continued shot's selected
+ * take at the same aspect (added here, before this unit: sf_unit_decode_add). A VACE model runs
+ * its VACE blocks on a latent one frame longer per reference (sf_cost_dit_forward counts the
+ * blocks) and VAE-encodes the conditioning video twice (inactive and reactive halves) before
+ * the first step. */
 static int plan(struct sf_plan_builder *b)
 {
     const struct sf_campaign *c = b->c;
@@ -73,9 +76,11 @@ static int plan(struct sf_plan_builder *b)
             }
         }
         int pick_e[SF_UNIT_MAX_REFS], pick_r[SF_UNIT_MAX_REFS];
-        const int n_refs = with_refs ? sf_unit_identity_pick(c, s, pick_e, pick_r) : 0;
+        const int n_refs =
+            with_refs ? sf_unit_identity_pick(c, s, tier->max_refs, pick_e, pick_r) : 0;
         const int vace = b->m.dit.n_vace > 0;
-        if (with_refs) b->p->uses_references = 1;
+        if (with_refs || s->first_frame || s->last_frame || s->continues)
+            b->p->uses_references = 1;
         if (s->n_dialogue) b->p->has_dialogue = 1;
         for (int a = 0; a < SF_ASPECT_COUNT; a++) {
             if (!sf_plan_renders_aspect(c, s->sequence, a)) continue;
@@ -87,10 +92,22 @@ static int plan(struct sf_plan_builder *b)
             struct sf_cost_dit cd = sf_cost_dit_forward(&b->m.dit, (int64_t)tokens, 512);
             double mem = dit_mem(&b->m, tokens, b->opt->tp);
             double cond = vace ? 2 * sf_cost_vae_encode(b->m.vae_dim, lf, lh, lw) : 0;
+            int n_all = n_deps;
+            if (s->continues) { /* the continued take's decode, this aspect */
+                const struct sf_shot *p = s->continues;
+                int pd = sf_plan_find(b, &sf_unit_denoise,
+                                      sf_campaign_sequence(c, p->sequence)->first_shot + p->index,
+                                      p->selected_take, a, -1);
+                SF_ASSERT(pd >= 0); /* an earlier shot of the same sequence: planned already */
+                int dc = sf_unit_decode_add(b, pd);
+                if (dc < 0) return SF_E_NOMEM;
+                SF_ASSERT(n_all < SF_SCHED_MAX_DEPS);
+                deps[n_all++] = dc;
+            }
             for (int t = 0; t < s->takes; t++) {
                 int dn = sf_plan_add(b, &sf_unit_denoise, s->sequence,
                                      cd.total * 2 * tier->steps, b->opt->hw->eff_dit, mem,
-                                     deps, n_deps, "%s/%s take %d %s denoise", seq->id, s->id,
+                                     deps, n_all, "%s/%s take %d %s denoise", seq->id, s->id,
                                      t + 1, sf_aspect_name((enum sf_aspect)a));
                 if (dn < 0) return SF_E_NOMEM;
                 struct sf_plan_unit *u = &b->p->units[dn];
@@ -105,6 +122,31 @@ static int plan(struct sf_plan_builder *b)
 }
 
 /* ---- prepare ------------------------------------------------------------------------------- */
+
+/* The known frames' part of a denoise key: each key art file's SHA-256 under its place, and the
+ * continued take's decode key with the number of frames taken. Nothing when the shot has none. */
+static int known_frames_key(const struct sf_render_setup *s, const struct sf_render_job *j,
+                            struct sf_canon *cn)
+{
+    const char *files[2] = {j->first_frame, j->last_frame};
+    static const char *const names[2] = {"first_frame", "last_frame"};
+    for (int k = 0; k < 2; k++) {
+        if (!files[k]) continue;
+        uint8_t img[SF_SHA256_BYTES];
+        int st = sf_sha256_file(files[k], img);
+        if (st != SF_OK) {
+            SF_ERROR("render", "%s: the %s of %s cannot be read; fix its path in the campaign",
+                     files[k], names[k], j->shot_label);
+            return st;
+        }
+        sf_canon_digest(cn, names[k], img);
+    }
+    if (j->continue_job >= 0) {
+        sf_canon_str(cn, "continues", s->jobs[j->continue_job].key);
+        sf_canon_int(cn, "continue_frames", j->continue_frames);
+    }
+    return SF_OK;
+}
 
 /* Sizes, sampler settings and inputs from the tier and the shot; the key covers every input of
  * the latent, including the tensor-parallel degree, which is part of the determinism domain
@@ -122,7 +164,7 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     j->latent[2] = j->width / 8;
     /* the references: each pick's element has an identity job among the dependencies */
     int pick_e[SF_UNIT_MAX_REFS], pick_r[SF_UNIT_MAX_REFS];
-    const int n_picks = sf_unit_identity_pick(c, sh, pick_e, pick_r);
+    const int n_picks = sf_unit_identity_pick(c, sh, t->max_refs, pick_e, pick_r);
     j->n_refs = 0;
     for (int k = 0; k < n_picks; k++)
         for (int d = 0; d < s->sched[i].n_deps; d++) {
@@ -133,6 +175,14 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
                 break;
             }
         }
+    /* known frames: key art, and the continued take's decode (its only decode dependency) */
+    j->first_frame = sh->first_frame;
+    j->last_frame = sh->last_frame;
+    j->continue_job = -1;
+    j->continue_frames = sh->continue_frames;
+    for (int d = 0; d < s->sched[i].n_deps; d++)
+        if (s->jobs[s->sched[i].deps[d]].kind == &sf_unit_decode)
+            j->continue_job = s->sched[i].deps[d];
     for (int k = 0; k < 3; k++) {
         int64_t v = j->latent[k] + (k == 0 ? j->n_refs : 0); /* the DiT sees the references */
         if (v > s->max_latent[k]) s->max_latent[k] = v;
@@ -177,6 +227,8 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
         }
         sf_canon_list_end(&cn);
     }
+    int st = known_frames_key(s, j, &cn); /* absent without: other keys unchanged */
+    if (st != SF_OK) return st;
     sf_canon_end(&cn, d);
     sf_sha256_hex(d, j->key);
     return SF_OK;
@@ -315,18 +367,22 @@ static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
 }
 
 /* The Wan2.1-VACE conditioning of job j into cond (sf_vace_cond_floats, the caller's), as
- * `forward denoise` builds it (docs/forward.md § VACE) with no video and no mask: the leader
- * reads the references' bank latents, VAE-encodes the empty video and sends the result to the
- * group. The group learns first whether the leader succeeded, so a failure leaves nobody waiting
- * in the broadcast. */
+ * `forward denoise` builds it (docs/forward.md § VACE): the leader reads the references' bank
+ * latents, builds the video and mask of the known frames (key art, the continued take's last
+ * frames: sf_vace_frames.h; none: no video and no mask), VAE-encodes the video and sends the
+ * result to the group. The group learns first whether the leader succeeded, so a failure leaves
+ * nobody waiting in the broadcast. */
 static int build_vace(struct sf_render_worker *w, const struct sf_render_job *j, float *cond)
 {
     int st = SF_OK;
-    float *ref_z = NULL;
+    float *ref_z = NULL, *video = NULL, *mask = NULL;
     const size_t zf = (size_t)16 * (size_t)(j->latent[1] * j->latent[2]);
     if (w->leader) {
+        st = sf_vace_frames_build(j->continue_job >= 0 ? w->s->jobs[j->continue_job].out : NULL,
+                                  j->continue_frames, j->first_frame, j->last_frame, j->frames,
+                                  j->height, j->width, &video, &mask);
         ref_z = malloc((j->n_refs ? (size_t)j->n_refs : 1) * zf * sizeof *ref_z);
-        st = ref_z ? sf_render_part_failed(&w->vae) : SF_E_NOMEM;
+        if (st == SF_OK) st = ref_z ? sf_render_part_failed(&w->vae) : SF_E_NOMEM;
         if (st == SF_OK && !w->vae.p)
             st = sf_render_part_ready(&w->vae,
                                       sf_vae_load(w->s->model_dir, (struct sf_vae **)&w->vae.p));
@@ -334,9 +390,11 @@ static int build_vace(struct sf_render_worker *w, const struct sf_render_job *j,
             st = sf_unit_identity_read(&w->s->jobs[j->ref_job[k]], j->ref_index[k], j->width,
                                        j->height, ref_z + (size_t)k * zf);
         if (st == SF_OK)
-            st = sf_vace_build_encoded(w->vae.p, j->frames, j->height, j->width, NULL, NULL,
+            st = sf_vace_build_encoded(w->vae.p, j->frames, j->height, j->width, video, mask,
                                        ref_z, j->n_refs, cond);
         free(ref_z);
+        free(video);
+        free(mask);
     }
     if (!w->comm) return st;
     double failed = st != SF_OK;
@@ -383,9 +441,10 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     const int64_t V = j->latent[0], T = nr + V, H = j->latent[1], W = j->latent[2], plane = H * W;
     const int64_t n = (int64_t)cfg->in_dim * T * plane;
     const int64_t thw[3] = {T, H, W};
-    if (nr && !cfg->n_vace) { /* render refuses such a campaign before anything runs */
-        SF_ERROR("render", "%s: references need a model with VACE layers (shotfarm mkmodel "
-                 "--config tiny-vace, or a Wan2.1-VACE model)", j->name);
+    if ((nr || j->first_frame || j->last_frame || j->continue_job >= 0) && !cfg->n_vace) {
+        /* render refuses such a campaign before anything runs */
+        SF_ERROR("render", "%s: references, keyframes and continuation need a model with VACE "
+                 "layers (shotfarm mkmodel --config tiny-vace, or a Wan2.1-VACE model)", j->name);
         st = SF_E_INVAL;
         goto out;
     }

@@ -1,17 +1,20 @@
 /* unit_identity.c — the `identity` unit kind (sf_unit.h): the identity bank. One unit per element
- * that a shot shows and that has reference images: each reference is decoded (libavformat,
- * vae_image.c), fitted onto a white canvas of every size the element's shots render at and
+ * that a shot shows and that has reference images or a reference clip: each reference (an image,
+ * or a frame sampled from the clip by sf_media_clip_times' rule) is decoded (libavformat,
+ * io/sf_media.h), fitted onto a white canvas of every size the element's shots render at and
  * VAE-encoded once (sf_vace_encode_ref, exactly the reference part of Wan2.1-VACE's
  * conditioning), into CACHE/identity/KEY.h5. Denoise units of the shots that show the element
  * read those latents (unit_denoise.c); every group reads the same file.
- * The subtle thing: the key is the SHA-256 of the reference files' bytes, the target sizes and
- * the VAE's files, never of paths or the campaign, so a changed image re-encodes (and re-renders
- * exactly the shots showing the element, whose keys include this one), a moved one does not. */
+ * The subtle thing: the key is the SHA-256 of the reference files' bytes (the clip's with the
+ * name of its sample rule), the target sizes and the VAE's files, never of paths or the
+ * campaign, so a changed image re-encodes (and re-renders exactly the shots showing the element,
+ * whose keys include this one), a moved one does not. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cost.h"
 #include "sf_h5pack.h"
 #include "sf_hash.h"
 #include "sf_log.h"
+#include "sf_media.h"
 #include "sf_plan.h"
 #include "sf_render.h"
 #include "sf_status.h"
@@ -23,13 +26,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s,
+/* The most references of one element: its images and its clip's samples. */
+#define MAX_ELEMENT_REFS (SF_CAMPAIGN_MAX_REFS + SF_MEDIA_CLIP_SAMPLES)
+
+int sf_unit_identity_count(const struct sf_element *el)
+{
+    return el->n_refs + (el->clip ? SF_MEDIA_CLIP_SAMPLES : 0);
+}
+
+int sf_unit_identity_pick(const struct sf_campaign *c, const struct sf_shot *s, int max_refs,
                           int element[SF_UNIT_MAX_REFS], int ref[SF_UNIT_MAX_REFS])
 {
     int n = 0;
-    for (int r = 0; r < SF_CAMPAIGN_MAX_REFS && n < SF_UNIT_MAX_REFS; r++)
-        for (int k = 0; k < s->n_elements && n < SF_UNIT_MAX_REFS; k++)
-            if (r < sf_campaign_element(c, s->elements[k])->n_refs) {
+    if (max_refs > SF_UNIT_MAX_REFS) max_refs = SF_UNIT_MAX_REFS;
+    for (int r = 0; r < MAX_ELEMENT_REFS && n < max_refs; r++)
+        for (int k = 0; k < s->n_elements && n < max_refs; k++)
+            if (r < sf_unit_identity_count(sf_campaign_element(c, s->elements[k]))) {
                 element[n] = s->elements[k];
                 ref[n++] = r;
             }
@@ -76,24 +88,25 @@ static void array_name(int r, int w, int h, char *buf, size_t n)
 
 /* ---- plan ---------------------------------------------------------------------------------- */
 
-/* One per element with references that a shot shows: a one-frame encode per reference and
- * size. (The reference clip is not encoded yet: issue 22.) */
+/* One per element with references that a shot shows: a one-frame encode per reference (image
+ * or clip sample) and size. */
 static int plan(struct sf_plan_builder *b)
 {
     const struct sf_tier *tier = sf_campaign_tier(b->c, b->opt->tier);
     for (int e = 0; e < sf_campaign_n_elements(b->c); e++) {
         const struct sf_element *el = sf_campaign_element(b->c, e);
-        int aspects = el->n_refs ? element_aspects(b->c, e) : 0;
+        const int n_refs = sf_unit_identity_count(el);
+        int aspects = n_refs ? element_aspects(b->c, e) : 0;
         if (!aspects) continue;
         double fl = 0, mem = 0;
         int w[SF_ASPECT_COUNT], h[SF_ASPECT_COUNT];
         for (int k = 0, n = mask_sizes(tier, aspects, w, h); k < n; k++) {
-            fl += el->n_refs * sf_cost_vae_encode(b->m.vae_dim, 1, h[k] / 8, w[k] / 8);
+            fl += n_refs * sf_cost_vae_encode(b->m.vae_dim, 1, h[k] / 8, w[k] / 8);
             double m = sf_plan_vae_mem(&b->m, w[k], h[k]);
             if (m > mem) mem = m;
         }
         int u = sf_plan_add(b, &sf_unit_identity, -1, fl, b->opt->hw->eff_vae, mem, NULL, 0,
-                            "identity %s (%d refs)", el->id, el->n_refs);
+                            "identity %s (%d refs)", el->id, n_refs);
         if (u < 0) return SF_E_NOMEM;
         b->p->units[u].element = e;
     }
@@ -102,13 +115,17 @@ static int plan(struct sf_plan_builder *b)
 
 /* ---- prepare ------------------------------------------------------------------------------- */
 
-/* The cache file and its key: the VAE's key, each reference file's SHA-256 and the sizes. */
+/* The cache file, the status row (the element's), and the key: the VAE's key, each reference
+ * file's SHA-256 (the clip's with its sample rule) and the sizes. An element without a clip
+ * keeps the key it had before clips. */
 static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
                    const struct sf_plan_unit *u, const struct sf_campaign *c)
 {
     const struct sf_element *el = sf_campaign_element(c, u->element);
     const struct sf_tier *t = sf_campaign_tier(c, (enum sf_tier_kind)s->tier);
     j->aspects = element_aspects(c, u->element);
+    /* status shows the bank per element: "identity bank (runner)" */
+    snprintf(j->row, sizeof j->row, "%s (%s)", sf_unit_identity.status_row, el->id);
     struct sf_canon cn;
     uint8_t d[SF_SHA256_BYTES];
     sf_canon_begin(&cn, "shotfarm.unit.identity.v1");
@@ -125,6 +142,18 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
         sf_canon_digest(&cn, NULL, img);
     }
     sf_canon_list_end(&cn);
+    if (el->clip) {
+        uint8_t clip[SF_SHA256_BYTES];
+        int st = sf_sha256_file(el->clip, clip);
+        if (st != SF_OK) {
+            SF_ERROR("render", "%s: the reference clip of element `%s` cannot be read; fix its "
+                     "path in the campaign's elements", el->clip, el->id);
+            return st;
+        }
+        sf_canon_digest(&cn, "clip", clip);
+        sf_canon_str(&cn, "clip_rule", SF_MEDIA_CLIP_RULE);
+        sf_canon_f64(&cn, "clip_seconds", el->clip_seconds);
+    }
     int w[SF_ASPECT_COUNT], h[SF_ASPECT_COUNT];
     const int n_sizes = mask_sizes(t, j->aspects, w, h);
     sf_canon_list_begin(&cn, "sizes", (size_t)n_sizes);
@@ -155,10 +184,12 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     const struct sf_campaign *c = w->s->campaign;
     const struct sf_element *el = sf_campaign_element(c, j->element);
     const struct sf_tier *t = sf_campaign_tier(c, (enum sf_tier_kind)w->s->tier);
-    struct sf_h5_array arr[SF_CAMPAIGN_MAX_REFS * SF_ASPECT_COUNT];
-    char names[SF_CAMPAIGN_MAX_REFS * SF_ASPECT_COUNT][48];
-    float *z[SF_CAMPAIGN_MAX_REFS * SF_ASPECT_COUNT] = {0}, *pix = NULL;
-    uint8_t *rgb = NULL;
+    const int n_refs = sf_unit_identity_count(el);
+    struct sf_h5_array arr[MAX_ELEMENT_REFS * SF_ASPECT_COUNT];
+    char names[MAX_ELEMENT_REFS * SF_ASPECT_COUNT][48];
+    float *z[MAX_ELEMENT_REFS * SF_ASPECT_COUNT] = {0}, *pix = NULL;
+    uint8_t *rgb = NULL, *clip = NULL;
+    int clip_w = 0, clip_h = 0;
     if (output_ok(j)) { /* another render (or an earlier launch) encoded it */
         SF_INFO("render", "%s: cached (%s)", j->name, j->out);
         return SF_OK;
@@ -167,15 +198,34 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     if (!w->vae.p)
         SF_TRY(st, sf_render_part_ready(&w->vae, sf_vae_load(w->s->model_dir,
                                                              (struct sf_vae **)&w->vae.p)));
-    for (int ri = 0; ri < el->n_refs; ri++) {
-        int iw = 0, ih = 0;
-        SF_TRY(st, sf_vae_image_read(el->refs[ri], &rgb, &iw, &ih));
+    if (el->clip) { /* the samples, in one pass over the clip */
+        double times[SF_MEDIA_CLIP_SAMPLES];
+        char why[256] = "";
+        sf_media_clip_times(el->clip_seconds, times);
+        st = sf_media_frames(el->clip, SF_MEDIA_CLIP_SAMPLES, times, &clip, &clip_w, &clip_h,
+                             why, sizeof why);
+        if (st != SF_OK) {
+            SF_ERROR("render", "%s: the reference clip of element `%s` %s (run `shotfarm "
+                     "validate` on the campaign)", el->clip, el->id,
+                     st == SF_E_NOMEM ? "does not fit in memory" : why);
+            goto out;
+        }
+    }
+    for (int ri = 0; ri < n_refs; ri++) {
+        int iw = clip_w, ih = clip_h;
+        const uint8_t *src;
+        if (ri < el->n_refs) {
+            SF_TRY(st, sf_vae_image_read(el->refs[ri], &rgb, &iw, &ih));
+            src = rgb;
+        } else {
+            src = clip + (size_t)(ri - el->n_refs) * 3 * (size_t)clip_w * (size_t)clip_h;
+        }
         pix = malloc((size_t)3 * (size_t)iw * (size_t)ih * sizeof *pix);
         if (!pix) {
             st = SF_E_NOMEM;
             goto out;
         }
-        sf_vae_frames_from_rgb8(rgb, 1, ih, iw, pix);
+        sf_vae_frames_from_rgb8(src, 1, ih, iw, pix);
         const struct sf_vace_image img = {pix, ih, iw};
         int sw[SF_ASPECT_COUNT], sh[SF_ASPECT_COUNT];
         for (int k = 0, n_sizes = mask_sizes(t, j->aspects, sw, sh); k < n_sizes; k++) {
@@ -201,7 +251,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     struct sf_h5_attr at[] = {
         {.name = "unit", .type = SF_H5_STRING, .s = j->name},
         {.name = "element", .type = SF_H5_STRING, .s = el->id},
-        {.name = "refs", .type = SF_H5_INT, .i = el->n_refs},
+        {.name = "refs", .type = SF_H5_INT, .i = n_refs},
         {.name = "key", .type = SF_H5_STRING, .s = j->key},
     };
     SF_TRY(st, sf_h5pack_write(j->out, arr, n, at, (int)(sizeof at / sizeof at[0])));
@@ -210,6 +260,7 @@ out:
     for (size_t i = 0; i < sizeof z / sizeof z[0]; i++)
         free(z[i]);
     free(rgb);
+    free(clip);
     free(pix);
     return st;
 }

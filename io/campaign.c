@@ -495,7 +495,7 @@ static void parse_resolution(struct v *v, const struct cnode *map, const char *p
 static void parse_tier(struct v *v, const struct cnode *n, const char *path, struct sf_tier *t)
 {
     static const char *const keys[] = {"steps", "resolution", "sampler", "schedule", "shift",
-                                       "guidance", NULL};
+                                       "guidance", "max_refs", NULL};
     if (!n || check_map(v, n, path, "tier settings", keys) != 0) return;
     double d;
     int idx;
@@ -508,14 +508,19 @@ static void parse_tier(struct v *v, const struct cnode *n, const char *path, str
         t->shift = d;
     if (want_num(v, n, path, "guidance", 0, 0, 0, 50, "a number from 0 to 50 (1 turns CFG off)", &d) == 1)
         t->guidance = d;
+    if (want_num(v, n, path, "max_refs", 0, 1, 1, SF_CAMPAIGN_MAX_SHOT_REFS,
+                 "a whole number from 1 to 8 (references per shot; default 4)", &d) == 1)
+        t->max_refs = (int)d;
 }
 
 static void parse_tiers(struct v *v, const struct cnode *n)
 {
     static const char *const keys[] = {"draft", "final", NULL};
     struct sf_tier *t = v->c->tiers;
-    t[SF_TIER_DRAFT] = (struct sf_tier){20, 832, 480, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 3.0, 5.0};
-    t[SF_TIER_FINAL] = (struct sf_tier){50, 1280, 720, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 5.0, 5.0};
+    t[SF_TIER_DRAFT] = (struct sf_tier){20, 832, 480, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 3.0, 5.0,
+                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS};
+    t[SF_TIER_FINAL] = (struct sf_tier){50, 1280, 720, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 5.0, 5.0,
+                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS};
     if (!n || check_map(v, n, "tiers", "the draft and final tiers", keys) != 0) return;
     parse_tier(v, get(n, "draft"), "tiers.draft", &t[SF_TIER_DRAFT]);
     parse_tier(v, get(n, "final"), "tiers.final", &t[SF_TIER_FINAL]);
@@ -1038,7 +1043,9 @@ static void parse_shot(struct v *v, const struct cnode *n, const char *path, con
                        const struct seq_defaults *def, struct sf_shot *s)
 {
     static const char *const keys[] = {"id", "prompt", "negative", "duration", "seed", "takes",
-                                       "selected_take", "elements", "camera", "dialogue", NULL};
+                                       "selected_take", "elements", "camera", "dialogue",
+                                       "first_frame", "last_frame", "continues",
+                                       "continue_frames", NULL};
     s->duration_ms = SF_CAMPAIGN_DEFAULT_SHOT_MS;
     s->takes = 1;
     s->negative = def->negative;
@@ -1086,6 +1093,53 @@ static void parse_shot(struct v *v, const struct cnode *n, const char *path, con
         s->n_dialogue = nd;
     }
     if (s->id && !have_seed) s->seed = derived_seed(v->c->seed, seq_id, s->id);
+}
+
+/* A shot's keyframes and continuation (docs/campaign.md § Keyframes and continuation): the key
+ * art images, validated like references, and `continues`, the id of an EARLIER shot of the same
+ * sequence (shots[0 .. i) of the sequence; so no cycle can be written), whose selected take's
+ * last `continue_frames` (1 + 4k, default 5) frames become this shot's first frames. */
+static void parse_shot_frames(struct v *v, const struct cnode *n, const char *path,
+                              const struct sf_shot *shots, int i, struct sf_shot *s)
+{
+    if (n->kind != CN_MAP) return;
+    const struct cnode *ff = get(n, "first_frame"), *lf = get(n, "last_frame");
+    const struct cnode *cn = get(n, "continues"), *cf = get(n, "continue_frames");
+    if (ff && !is_null(ff))
+        s->first_frame = want_path(v, ff, path, "first_frame", PATH_IMAGE, NULL);
+    if (lf && !is_null(lf))
+        s->last_frame = want_path(v, lf, path, "last_frame", PATH_IMAGE, NULL);
+    s->continue_frames = SF_CAMPAIGN_DEFAULT_CONTINUE_FRAMES;
+    const char *id = NULL;
+    if (want_str(v, n, path, "continues", 0, 64, "the id of an earlier shot of this sequence",
+                 &id) == 1) {
+        for (int j = 0; j < i && !s->continues; j++)
+            if (shots[j].id && strcmp(shots[j].id, id) == 0) s->continues = &shots[j];
+        if (!s->continues)
+            report(v, cn, path, "continues", "'%s' is not a shot before this one in its sequence; "
+                   "allowed: the id of an earlier shot of the same sequence", id);
+        else if (ff && !is_null(ff))
+            report(v, ff, path, "first_frame", "both `first_frame` and `continues` set the first "
+                   "frames; allowed: one of them");
+    }
+    double d;
+    int have = want_num(v, n, path, "continue_frames", 0, 1, 1, 4 * 60 + 1,
+                        "1 + 4k frames (1, 5, 9, ...; default 5)", &d) == 1;
+    if (!have) return;
+    const int k = (int)d, frames = sf_campaign_frames_for_ms(s->duration_ms);
+    int limit = frames;
+    if (s->continues) {
+        int pf = sf_campaign_frames_for_ms(s->continues->duration_ms);
+        if (pf < limit) limit = pf;
+    }
+    if (!cn || is_null(cn))
+        report(v, cf, path, "continue_frames", "given without `continues`; allowed: with "
+               "`continues: SHOT` only");
+    else if ((k - 1) % 4 != 0 || k >= limit)
+        report(v, cf, path, "continue_frames", "%d frames; allowed: 1 + 4k frames (1, 5, 9, ...) "
+               "fewer than this shot's and the continued shot's %d", k, limit);
+    else
+        s->continue_frames = k;
 }
 
 /* Checks each deliverable length against the shots that play in it (a `cuts` entry, or all
@@ -1410,6 +1464,7 @@ static void parse_sequence(struct v *v, const struct cnode *n, const char *path,
             struct sf_shot tmp = {0}, *s = i < SF_CAMPAIGN_MAX_SHOTS ? &first[i] : &tmp;
             const char *sp = arena_printf(v->a, "%s[%d]", lp, i);
             parse_shot(v, list->kids[i], sp, q->id ? q->id : "", &def, s);
+            parse_shot_frames(v, list->kids[i], sp, first, i, s);
             if (!s->id) {
                 s->id = arena_printf(v->a, "shot%d", i + 1);
                 if (q->id && !get(list->kids[i], "seed")) s->seed = derived_seed(c->seed, q->id, s->id);

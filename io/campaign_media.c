@@ -1,11 +1,13 @@
 /* campaign_media.c — proves that a campaign's reference images and clips are real media by
- * decoding them with libavformat/libavcodec (one frame each), and measures a clip's duration.
+ * decoding them with libavformat/libavcodec (an image's frame; a clip's first frame and the
+ * frames its sample rule takes, sf_media.h), and measures a clip's duration.
  * Called by the campaign loader for every `refs` entry and `clip`. The subtle part: libav*
  * logs to stderr on bad input; the level is lowered for the probe and restored, so `validate`
  * prints only its own one-line diagnostics. An extension is never trusted: a text file named
  * .png fails here. */
 #include "campaign_internal.h"
 #include "sf_audio.h"
+#include "sf_media.h"
 #include "sf_status.h"
 
 #include <libavcodec/avcodec.h>
@@ -136,6 +138,15 @@ int campaign_probe_clip(const char *path, double *seconds, char *why, size_t why
     } else if (d <= 0) {
         snprintf(why, why_len, "has no known duration");
         ok = -1;
+    }
+    if (ok == 0) { /* the frames the identity bank samples must decode too, not only the first */
+        double t[SF_MEDIA_CLIP_SAMPLES];
+        uint8_t *rgb = NULL;
+        int w, h;
+        sf_media_clip_times(d, t);
+        if (sf_media_frames(path, SF_MEDIA_CLIP_SAMPLES, t, &rgb, &w, &h, why, why_len) != 0)
+            ok = -1;
+        free(rgb);
     }
     *seconds = d;
     avformat_close_input(&fmt);

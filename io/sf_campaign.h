@@ -51,6 +51,9 @@ const char *sf_camera_phrase(enum sf_camera c, enum sf_lang l);
 
 /* ---- limits (docs/campaign.md) ---------------------------------------------------------- */
 #define SF_CAMPAIGN_MAX_REFS 4         /* reference images per element */
+#define SF_CAMPAIGN_MAX_SHOT_REFS 8    /* tiers.<t>.max_refs: references per shot, at most */
+#define SF_CAMPAIGN_DEFAULT_SHOT_REFS 4
+#define SF_CAMPAIGN_DEFAULT_CONTINUE_FRAMES 5 /* 1 + 4k with k = 1: one whole latent frame more */
 #define SF_CAMPAIGN_MAX_SHOTS 6        /* shots per sequence */
 #define SF_CAMPAIGN_MAX_SHOT_ELEMENTS 4
 #define SF_CAMPAIGN_MIN_SHOT_MS 3000
@@ -156,6 +159,10 @@ struct sf_shot {
     int n_dialogue;
     const struct sf_dialogue *dialogue;
     int from_director;       /* 1 when split from the sequence's director prompt */
+    /* keyframes and continuation (Wan2.1-VACE's masked video; docs/campaign.md § shots) */
+    const char *first_frame, *last_frame; /* key art images (canonical paths), or NULL */
+    const struct sf_shot *continues;      /* an earlier shot of the same sequence, or NULL */
+    int continue_frames;     /* 1 + 4k: this shot's first frames taken from that shot's last */
 };
 
 /* A deliverable cut of a sequence: the shots (indices into the sequence) played in order, and
@@ -185,6 +192,7 @@ struct sf_tier {
     enum sf_sampler_kind sampler;
     enum sf_schedule_kind schedule;
     double shift, guidance;
+    int max_refs;            /* references one shot is conditioned on, at most (default 4) */
 };
 
 struct sf_model_settings {

@@ -91,6 +91,22 @@ int sf_vace_build_encoded(struct sf_vae *vae, int64_t frames, int64_t height, in
 void sf_vace_noise(uint64_t seed, uint64_t aspect, int channels, int n_refs,
                    int64_t video_frames, int64_t plane, float *noise);
 
+/* Known frames of the conditioning video (keyframes, continuation; docs/campaign.md § Keyframes
+ * and continuation), as the reference VACE pipeline's masked video takes them: a video starts as
+ * zeros with a mask of ones (generate everything: what sf_vace_build does for NULL video and
+ * mask), and each known frame f gets its pixels and mask 0 (keep). */
+void sf_vace_frames_clear(int64_t frames, int64_t height, int64_t width, float *video, float *mask);
+/* Frame f of video (3, frames, height, width) := rgb (3, height, width) in [-1, 1], and frame f
+ * of mask (frames, height, width) := 0. */
+void sf_vace_keep_frame(int64_t frames, int64_t height, int64_t width, int64_t f, const float *rgb,
+                        float *video, float *mask);
+/* A key art image over a whole height x width frame (out (3, height, width), the caller's): scaled
+ * by max(H/h, W/w) to cover it (new sizes rounded, at least H and W) with torch's bilinear
+ * (align_corners false, no antialias; the references' resize) and the centre cropped, offsets
+ * ((h' - H)/2, (w' - W)/2) truncated. */
+void sf_vace_place_frame(const struct sf_vace_image *img, int64_t height, int64_t width,
+                         float *out);
+
 /* The reference placement alone (exposed for tests): refs[i] fitted and centred on a white
  * (3, height, width) canvas, out owned by the caller. */
 void sf_vace_place_ref(const struct sf_vace_image *ref, int64_t height, int64_t width, float *out);

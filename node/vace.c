@@ -46,31 +46,65 @@ static void lin_index(int64_t dst, int64_t in, float scale, int64_t *i0, int64_t
     *l0 = 1.0f - *l1;
 }
 
+/* img resized to nh x nw with torch's bilinear; rows [top, top + rows) and columns
+ * [left, left + cols) of the result written into out (3, H, W) at (dy, dx). */
+static void resize_window(const struct sf_vace_image *r, int64_t nh, int64_t nw, int64_t top,
+                          int64_t left, int64_t rows, int64_t cols, float *out, int64_t H,
+                          int64_t W, int64_t dy, int64_t dx)
+{
+    float sh = (float)r->height / (float)nh, sw = (float)r->width / (float)nw;
+    for (int64_t y = 0; y < rows; y++) {
+        int64_t y0, y1;
+        float wy0, wy1;
+        lin_index(top + y, r->height, sh, &y0, &y1, &wy0, &wy1);
+        for (int64_t x = 0; x < cols; x++) {
+            int64_t x0, x1;
+            float wx0, wx1;
+            lin_index(left + x, r->width, sw, &x0, &x1, &wx0, &wx1);
+            for (int c = 0; c < 3; c++) {
+                const float *p = r->rgb + c * r->height * r->width;
+                float t0 = p[y0 * r->width + x0] * wx0 + p[y0 * r->width + x1] * wx1;
+                float t1 = p[y1 * r->width + x0] * wx0 + p[y1 * r->width + x1] * wx1;
+                out[(c * H + dy + y) * W + dx + x] = t0 * wy0 + t1 * wy1;
+            }
+        }
+    }
+}
+
 void sf_vace_place_ref(const struct sf_vace_image *r, int64_t H, int64_t W, float *out)
 {
     /* the pipeline: scale = min(H / h, W / w) in Python floats, sizes int()-truncated */
     double s = fmin((double)H / (double)r->height, (double)W / (double)r->width);
     int64_t nh = (int64_t)((double)r->height * s), nw = (int64_t)((double)r->width * s);
-    int64_t top = (H - nh) / 2, left = (W - nw) / 2;
-    float sh = (float)r->height / (float)nh, sw = (float)r->width / (float)nw;
     for (int64_t i = 0; i < 3 * H * W; i++)
         out[i] = 1.0f;
-    for (int64_t y = 0; y < nh; y++) {
-        int64_t y0, y1;
-        float wy0, wy1;
-        lin_index(y, r->height, sh, &y0, &y1, &wy0, &wy1);
-        for (int64_t x = 0; x < nw; x++) {
-            int64_t x0, x1;
-            float wx0, wx1;
-            lin_index(x, r->width, sw, &x0, &x1, &wx0, &wx1);
-            for (int c = 0; c < 3; c++) {
-                const float *p = r->rgb + c * r->height * r->width;
-                float t0 = p[y0 * r->width + x0] * wx0 + p[y0 * r->width + x1] * wx1;
-                float t1 = p[y1 * r->width + x0] * wx0 + p[y1 * r->width + x1] * wx1;
-                out[(c * H + top + y) * W + left + x] = t0 * wy0 + t1 * wy1;
-            }
-        }
-    }
+    resize_window(r, nh, nw, 0, 0, nh, nw, out, H, W, (H - nh) / 2, (W - nw) / 2);
+}
+
+void sf_vace_place_frame(const struct sf_vace_image *img, int64_t H, int64_t W, float *out)
+{
+    double s = fmax((double)H / (double)img->height, (double)W / (double)img->width);
+    int64_t nh = (int64_t)floor((double)img->height * s + 0.5);
+    int64_t nw = (int64_t)floor((double)img->width * s + 0.5);
+    if (nh < H) nh = H;
+    if (nw < W) nw = W;
+    resize_window(img, nh, nw, (nh - H) / 2, (nw - W) / 2, H, W, out, H, W, 0, 0);
+}
+
+void sf_vace_frames_clear(int64_t F, int64_t H, int64_t W, float *video, float *mask)
+{
+    memset(video, 0, (size_t)(3 * F * H * W) * sizeof *video);
+    for (int64_t i = 0; i < F * H * W; i++)
+        mask[i] = 1.0f;
+}
+
+void sf_vace_keep_frame(int64_t F, int64_t H, int64_t W, int64_t f, const float *rgb,
+                        float *video, float *mask)
+{
+    for (int c = 0; c < 3; c++)
+        memcpy(video + ((size_t)c * (size_t)F + (size_t)f) * (size_t)(H * W),
+               rgb + (size_t)c * (size_t)(H * W), (size_t)(H * W) * sizeof *video);
+    memset(mask + (size_t)f * (size_t)(H * W), 0, (size_t)(H * W) * sizeof *mask);
 }
 
 /* The 64 mask channels of the video's latent frames, into out's mask block at frame offset

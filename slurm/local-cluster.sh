@@ -7,6 +7,11 @@
 #   slurm/local-cluster.sh stop DIR
 #   slurm/local-cluster.sh env DIR        # prints: export SLURM_CONF=DIR/etc/slurm.conf
 #
+# Two partitions over all nodes: `debug` (the default, preemptible: a job there is requeued,
+# PreemptMode=REQUEUE, after SIGTERM to its tasks and GraceTime SF_SLURM_GRACE s, default 30)
+# and `urgent` (PriorityTier 2, never preempted), whose jobs preempt debug's
+# (PreemptType=preempt/partition_prio).
+#
 # Needs root (slurmd runs jobs as their users) and the Debian packages slurm-wlm and munge.
 # Several nodes on one host get their own slurmd port and TmpFS; MPI ranks that span them need
 # OMPI_MCA_btl=self,tcp (NOTES-infra). Only `srun --mpi=pmix` works with Debian's Open MPI.
@@ -14,7 +19,7 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 conf=$dir/etc/slurm.conf
@@ -73,6 +78,8 @@ start)
         echo "SelectTypeParameters=CR_Core"
         echo "MpiDefault=pmix"
         echo "ReturnToService=2"
+        echo "PreemptType=preempt/partition_prio"
+        echo "PreemptMode=REQUEUE"
         echo "KillWait=5"
         echo "StateSaveLocation=$dir/state"
         echo "SlurmdSpoolDir=$dir/spool/%n"
@@ -88,7 +95,8 @@ start)
         else
             echo "NodeName=c[1-$nodes] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$base-$((base + nodes - 1))] CPUs=$cpus State=UNKNOWN"
         fi
-        echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+        echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP PriorityTier=1 PreemptMode=REQUEUE GraceTime=${SF_SLURM_GRACE:-30}"
+        echo "PartitionName=urgent Nodes=ALL MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF"
     } >"$conf"
     export SLURM_CONF=$conf
     setsid slurmctld -D -i -f "$conf" >>"$dir/log/slurmctld.out" 2>&1 &
@@ -99,7 +107,7 @@ start)
         echo $! >"$dir/run/slurmd-c$i.pid"
     done
     for _ in $(seq 100); do
-        idle=$(sinfo -h -o '%t %D' 2>/dev/null | awk '$1=="idle"{n+=$2} END{print n+0}')
+        idle=$(sinfo -h -p debug -o '%t %D' 2>/dev/null | awk '$1=="idle"{n+=$2} END{print n+0}')
         [ "$idle" = "$nodes" ] && break
         sleep 0.1
     done
@@ -122,7 +130,7 @@ env)
     echo "export SLURM_CONF=$conf"
     ;;
 *)
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,17p' "$0" >&2
     exit 2
     ;;
 esac

@@ -47,4 +47,18 @@ static inline double sf_test_rel_err(const float *got, const float *ref, size_t 
     return amax > 0 ? worst / amax : worst;
 }
 
+/* A Wan2.1-VACE conditioning (96, T, h, w) of n floats against the reference's: its 32 latent
+ * channels within 1e-4 of their own max|ref| (printing the error), its 64 mask channels equal
+ * bit for bit. Failures are counted. */
+static inline void sf_test_check_vace_cond(const char *what, const float *got, const float *ref,
+                                           size_t n)
+{
+    const size_t lat = n / 96 * 32;
+    char w[256];
+    snprintf(w, sizeof w, "%s latent channels", what);
+    if (sf_test_close_f32(w, got, ref, lat, 1e-4))
+        fprintf(stderr, "%s: ok, max|a-b| = %.3g max|ref|\n", w, sf_test_rel_err(got, ref, lat));
+    CHECK(memcmp(got + lat, ref + lat, (n - lat) * sizeof *got) == 0);
+}
+
 #endif

@@ -17,6 +17,12 @@ SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/
     >"$work/run.out" 2>"$work/run.log"
 rc=$?
 [ $rc = 0 ] || { tail -5 "$work/run.log"; die "demo render exited $rc"; }
+# identity (issue 22): no unit skipped, the three bank units ran (the coach's with its clip's
+# three samples), locker-room/door (continues talk) started after talk's decode
+python3 "$src/tests/identity/check_events.py" "$work/run/events.jsonl" \
+    "identity runner (4 refs),identity coach (7 refs),identity shoe (4 refs)" \
+    "locker-room/talk take 1 9:16 decode" "locker-room/door take 1 9:16 denoise" ||
+    die "the demo's identity bank or continuation"
 python3 - "$work/run" <<'PY' || die "the demo's deliverables"
 import hashlib, json, os, subprocess, sys
 run = sys.argv[1]

@@ -2,7 +2,8 @@
 # shotfarm submit without Slurm (docs/submit.md): --dry-run writes RUNDIR/submit.sbatch and prints
 # the same text, with every directive and the exact render command (absolute paths, shell-quoted);
 # bad options and an invalid campaign are refused with one line, exit 2, before RUNDIR exists; a
-# missing sbatch is exit 1 with the reason, after the script was written.
+# missing sbatch is exit 1 with the reason, after the script was written; `status` on what the
+# script records for the requeue cap.
 set -u
 sf=${SF_SHOTFARM:?}
 src=${SF_SOURCE_DIR:?}
@@ -22,7 +23,7 @@ cd "$w" || exit 1
 "$sf" submit "$campaign" -o run --model model --tokenizer "$tok" --nodes 2 --ntasks-per-node 2 \
     --cpus-per-task 3 --gpus-per-node h100:2 --time 1-02:00:00 --partition gpu --account show1 \
     --mem 64G --signal-lead 300 --tp 2 --tier final --cache cache --ckpt-every 5m \
-    --max-retries 4 --cpu-lanes 2 --dry-run >out.txt 2>err.txt
+    --max-retries 4 --cpu-lanes 2 --max-idle-launches 5 --dry-run >out.txt 2>err.txt
 rc=$?
 [ $rc = 0 ] || die "dry run exited $rc: $(cat err.txt)"
 cmp -s out.txt run/submit.sbatch || die "--dry-run output differs from run/submit.sbatch"
@@ -45,6 +46,12 @@ grep -q 'scontrol requeue "$SLURM_JOB_ID"' out.txt || die "no scontrol requeue"
 grep -q "^trap 'forward USR1' USR1" out.txt && grep -q "^trap 'forward TERM' TERM" out.txt ||
     die "no USR1/TERM traps"
 grep -q 'SLURM_RESTART_COUNT' out.txt || die "SLURM_RESTART_COUNT is not logged"
+# the requeue cap: its value, the launches file and the progress command, quoted
+grep -qxF 'max_idle=5' out.txt || die "no max_idle=5 line"
+grep -qxF "launches='$w/run/slurm-launches.jsonl'" out.txt || die "no launches file line"
+grep -qxF "progress() { '$exe' status --progress '$w/run' 2>/dev/null || echo 0; }" out.txt ||
+    die "no progress() line"
+grep -q 'PreemptTime=' out.txt || die "the script does not look for a preemption"
 
 # defaults; the tokenizer from MODEL/tokenizer/; quoting of a path with a quote in it
 mkdir -p "it's"
@@ -54,6 +61,7 @@ cp "$campaign" "it's/c.yaml"
 for d in "--nodes=1" "--ntasks-per-node=1" "--signal=B:USR1@120"; do
     grep -qxF "#SBATCH $d" out2.txt || die "defaults: no '#SBATCH $d' line"
 done
+grep -qxF 'max_idle=3' out2.txt || die "defaults: no max_idle=3 line"
 grep -Eq -- '--(cpus-per-task|time|partition|account|mem|gpus-per-node)=' out2.txt &&
     die "defaults: a resource directive nobody asked for"
 cmd=$(sed -n '/^srun /,/&$/p' out2.txt | sed 's/ \\$//' | sed 's/^    / /' | tr -d '\n')
@@ -93,6 +101,8 @@ bad "--gpus-per-node 'h100': give N or TYPE:N" "$campaign" -o bad "${m[@]}" --gp
 bad "--partition 'gpu;rm': a partition name" "$campaign" -o bad "${m[@]}" --partition 'gpu;rm'
 bad "--account 'a b': an account name" "$campaign" -o bad "${m[@]}" --account 'a b'
 bad "--signal-lead: '1' is not an integer in [2, 65535]" "$campaign" -o bad "${m[@]}" --signal-lead 1
+bad "--max-idle-launches: '0' is not an integer in [1, 1000]" "$campaign" -o bad "${m[@]}" \
+    --max-idle-launches 0
 bad "--tier 'best': use draft or final" "$campaign" -o bad "${m[@]}" --tier best
 bad "--ckpt-every '5x': give N steps" "$campaign" -o bad "${m[@]}" --ckpt-every 5x
 bad "--ckpt-every '1.5': give N steps" "$campaign" -o bad "${m[@]}" --ckpt-every 1.5
@@ -130,5 +140,38 @@ grep -q "cannot run $w/no-sbatch: No such file or directory; install Slurm's cli
 [ ! -s out3.txt ] || die "missing sbatch: printed a job id: $(cat out3.txt)"
 
 "$sf" submit --help | grep -q "usage: shotfarm submit CAMPAIGN -o RUNDIR" || die "--help"
+
+# what the job's script reads and writes for the requeue cap (docs/submit.md § Requeue cap):
+# `status --progress` (steps + 1 per finished unit, the newest checkpointed step of the others)
+# and `status` on RUNDIR/slurm-launches.jsonl (the newest job only; a torn last line skipped)
+mkdir -p st
+cat >st/manifest.json <<'JSON'
+{"units": [{"name": "p", "kind": "text", "shot": "", "row": "prompts", "steps": 0},
+           {"name": "a", "kind": "denoise", "shot": "s/a", "steps": 4},
+           {"name": "b", "kind": "denoise", "shot": "s/b", "steps": 4}]}
+JSON
+ev() { echo "{\"t\": 1, \"event\": \"$1\", \"job\": $2, \"unit\": \"$3\"$4}" >>st/events.jsonl; }
+ev run -1 "" ""
+ev finished 0 p ""
+ev checkpoint 1 a ', "step": 2'
+ev checkpoint 1 a ', "step": 3'
+ev step 2 b ', "step": 1'
+[ "$("$sf" status --progress st)" = 4 ] || die "status --progress: $("$sf" status --progress st 2>&1), want 4"
+ev finished 1 a ""
+[ "$("$sf" status --progress st)" = 6 ] || die "status --progress: $("$sf" status --progress st 2>&1), want 6"
+"$sf" status st --json | grep -q '"slurm": null' || die "status --json: a run not submitted has slurm: null"
+cat >st/slurm-launches.jsonl <<'JSON'
+{"t": "2026-01-01T00:00:00Z", "event": "launch", "job": "7", "launch": 1, "restarts": 0, "progress": 0}
+{"t": "2026-01-01T00:00:00Z", "event": "stopped", "job": "7", "launch": 1, "reason": "old job"}
+{"t": "2026-01-01T00:01:00Z", "event": "launch", "job": "12", "launch": 1, "restarts": 0, "progress": 0}
+{"t": "2026-01-01T00:02:00Z", "event": "launch", "job": "12", "launch": 2, "restarts": 1, "progress": 6}
+{"t": "2026-01-01T00:03:00Z", "event": "stopped", "job": "12", "launch": 2, "reason": "2 launches in a row made no progress: not requeueing (--max-idle-launches 2)"}
+{"t": "2026-01-01T00:04:00Z", "event": "launch", "job": "12", "lau
+JSON
+"$sf" status st >status.txt 2>&1 || die "status: $(cat status.txt)"
+grep -qxF "slurm job 12: 2 launches (SLURM_RESTART_COUNT 1); stopped: 2 launches in a row made no progress: not requeueing (--max-idle-launches 2)" status.txt ||
+    die "status: $(head -3 status.txt)"
+"$sf" status st --json | tr -d ' \n' | grep -qF '"slurm":{"job":"12","launches":2,"restarts":1,"stopped":"2launchesinarowmadenoprogress:notrequeueing(--max-idle-launches2)"' ||
+    die "status --json: $("$sf" status st --json | grep -A6 slurm)"
 [ $fail = 0 ] && echo "submit_cli: ok"
 exit $fail

@@ -12,71 +12,8 @@
 #     script does not requeue (that would undo the cancel): CANCELLED, Restarts=0;
 #  4. SIGUSR1 then SIGTERM to the batch shell (the time limit after its warning): requeued;
 #  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
-# Skips (77) when not root, or Slurm or ffmpeg is missing. The cluster is stopped on any exit;
-# SF_KEEP=DIR copies the work directory (cluster logs included) there first, for debugging.
-set -u
-[ "$(id -u)" = 0 ] || { echo "slurm test needs root (slurmd runs jobs as their users)"; exit 77; }
-command -v slurmctld >/dev/null || { echo "slurm-wlm not installed"; exit 77; }
-command -v ffmpeg >/dev/null || { echo "ffmpeg not installed"; exit 77; }
-sf=${SF_SHOTFARM:?}
-src=${SF_SOURCE_DIR:?}
-mpiexec=${MPIEXEC:-mpirun}
-campaign=$src/tests/render/campaign.yaml
-[ -f "$src/tests/fault/campaign.yaml" ] && campaign=$src/tests/fault/campaign.yaml
-tok=$src/examples/models/tokenizer.json
-w=$(mktemp -d /tmp/sf-submit-slurm.XXXXXX)
-w=$(cd "$w" && pwd -P)
-cleanup() {
-    "$src/slurm/local-cluster.sh" stop "$w/cluster" >/dev/null 2>&1
-    [ -n "${SF_KEEP:-}" ] && cp -r "$w" "$SF_KEEP"; rm -rf "$w"
-}
-trap cleanup EXIT
-t0=$SECONDS
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
-elapsed() { echo "  [$((SECONDS - t0)) s] $*"; }
-
-SF_SLURMCTLD_PORT=$((20000 + RANDOM % 5000)) SF_SLURMD_PORT=$((26000 + RANDOM % 5000)) \
-    "$src/slurm/local-cluster.sh" start "$w/cluster" 2 4 || exit 1
-export SLURM_CONF=$w/cluster/etc/slurm.conf
-"$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$w/model" 2>"$w/mkmodel.log" ||
-    { cat "$w/mkmodel.log"; exit 1; }
-"$mpiexec" -np 2 "$sf" render "$campaign" -o "$w/ref" --model "$w/model" --tokenizer "$tok" \
-    --cache "$w/cache-ref" >/dev/null 2>"$w/ref.log" || { tail "$w/ref.log"; exit 1; }
-elapsed "reference rendered ($campaign)"
-
-# submit NAME [args...]: submits the campaign into $w/NAME on 2 nodes x 1 rank; prints the job id.
-# Ranks on two slurmd "nodes" of one host cannot share vader's files: tcp (NOTES-infra); the job
-# gets these variables through submit's environment (sbatch --export=ALL).
-submit() {
-    local name=$1
-    shift
-    OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo \
-        "$sf" submit "$campaign" -o "$w/$name" --nodes 2 --ntasks-per-node 1 --model "$w/model" \
-        --tokenizer "$tok" --cache "$w/cache-$name" "$@" 2>"$w/$name.submit.log"
-}
-state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
-# wait_gone JOB SECONDS: until the job leaves squeue (finished, failed or cancelled)
-wait_gone() {
-    local i
-    for i in $(seq $(($2 * 5))); do
-        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-# same_shots NAME: the shot files equal the reference's, byte for byte
-same_shots() {
-    local f n=0
-    for f in "$w"/ref/shots/*.mkv; do
-        n=$((n + 1))
-        cmp -s "$f" "$w/$1/shots/$(basename "$f")" ||
-            die "$1: $(basename "$f") differs from the reference (or is missing)"
-    done
-    [ $n -gt 0 ] || die "the reference has no shots"
-    [ "$(ls "$w/$1/shots" | wc -l)" = $n ] || die "$1: $(ls "$w/$1/shots") are not the reference's $n shots"
-}
-log_of() { cat "$w/$1"/slurm-*.out 2>/dev/null; }
+# Skips (77) when not root, or Slurm or ffmpeg is missing (common.sh).
+. "$(dirname "$0")/common.sh"
 
 # 1. a plain job
 job=$(submit plain) || { cat "$w/plain.submit.log"; exit 1; }
@@ -94,30 +31,10 @@ log_of plain | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s)' ||
 #    campaign has 2 steps): 3 s steps leave room for a slow `scancel` -> trap -> srun hop.
 job=$(SF_FAULT_STEP_DELAY_MS=3000 submit pre --ckpt-every 100) || { cat "$w/pre.submit.log"; exit 1; }
 ev=$w/pre/events.jsonl
-for _ in $(seq 600); do
-    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
-    sleep 0.1
-done
-grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null ||
-    die "preempt: no denoise unit started in 60 s: $(log_of pre | tail -5)"
+wait_denoise pre 1 || die "preempt: no denoise unit started in 60 s: $(log_of pre | tail -5)"
 scancel --signal=USR1 --batch "$job" || die "scancel --signal=USR1 --batch $job failed"
 elapsed "preempt: USR1 sent to job $job"
-# Requeued, the job is PENDING with Reason=None for about a second (still completing), then
-# Reason=BeginTime; releasing it before that makes Slurm mark it FAILED.
-held=0
-for _ in $(seq 600); do
-    scontrol show job "$job" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && { held=1; break; }
-    sleep 0.1
-done
-[ $held = 1 ] || die "preempt: job not requeued with a BeginTime hold in 60 s (state $(state "$job")): $(log_of pre | tail)"
-# slurmd refuses a launch whose credential is from the same second as the requeue's kill ("Job
-# credential revoked": the job then FAILS); Slurm's own 120 s hold is far longer.
-sleep 2
-scontrol update JobId="$job" StartTime=now || die "preempt: could not release the BeginTime hold"
-elapsed "preempt: requeued, hold released"
-wait_gone "$job" 150 || { die "preempt: job $job still queued after 150 s"; scancel "$job"; }
-elapsed "preempt: job $job: $(state "$job")"
-[ "$(state "$job")" = COMPLETED ] || die "preempt: state $(state "$job"): $(log_of pre | tail -20)"
+resumes pre "$job" preempt
 scontrol show job "$job" | grep -q 'Restarts=1 ' || die "preempt: $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')"
 log_of pre | grep -q 'got SIGUSR1: render checkpoints' || die "preempt: the trap did not run"
 log_of pre | grep -q 'render checkpointed (exit 75): requeueing job' || die "preempt: no requeue line"
@@ -133,10 +50,7 @@ same_shots pre
 #    but the script must not requeue a cancelled job
 job=$(SF_FAULT_STEP_DELAY_MS=2000 submit cancel) || { cat "$w/cancel.submit.log"; exit 1; }
 ev=$w/cancel/events.jsonl
-for _ in $(seq 600); do
-    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
-    sleep 0.1
-done
+wait_denoise cancel 1
 scancel "$job"
 wait_gone "$job" 60 || die "scancel: job $job still queued after 60 s"
 elapsed "scancel: job $job: $(state "$job")"
@@ -150,19 +64,13 @@ grep -q '"event": "interrupted"' "$ev" || die "scancel: no unit checkpointed"
 #    checkpointing): requeued all the same; the pending job is then cancelled
 job=$(SF_FAULT_STEP_DELAY_MS=3000 submit late) || { cat "$w/late.submit.log"; exit 1; }
 ev=$w/late/events.jsonl
-for _ in $(seq 600); do
-    grep -q '"event": "started".*"kind": "denoise"' "$ev" 2>/dev/null && break
-    sleep 0.1
-done
+wait_denoise late 1
 scancel --signal=USR1 --batch "$job"
 scancel --signal=TERM --batch "$job"
-held=0
-for _ in $(seq 600); do
-    scontrol show job "$job" 2>/dev/null | grep -q 'JobState=PENDING Reason=BeginTime' && { held=1; break; }
-    sleep 0.1
-done
+held "$job"
+ok=$?
 elapsed "USR1 + TERM: job $job: $(state "$job")"
-[ $held = 1 ] || die "USR1 + TERM: not requeued: $(log_of late | grep shotfarm-submit)"
+[ $ok = 0 ] || die "USR1 + TERM: not requeued: $(log_of late | grep shotfarm-submit)"
 log_of late | grep -q 'got SIGTERM' || die "USR1 + TERM: the TERM did not reach the trap"
 scancel "$job"
 wait_gone "$job" 30 || die "USR1 + TERM: the requeued job did not cancel"
