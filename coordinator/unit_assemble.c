@@ -437,20 +437,21 @@ static int lock_index(const struct sf_render_setup *s, int *fd, char **text,
     return sf_assemble_index_load(s, text, doc);
 }
 
-/* Adds (or replaces) member `field` of the entries of RUNDIR/out/deliverables.json whose path
- * is paths[i], written by write(w, i, arg); every other entry and member is kept as it was.
- * Under the index's lock, like the assembly's own updates. */
-int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *const *paths, int n,
-                               const char *field,
-                               void (*write)(struct sf_jw *w, int i, void *arg), void *arg)
+/* Rewrites RUNDIR/out/deliverables.json under its lock: body(w, doc, ctx) writes the whole new
+ * document from the one read under the lock (doc NULL when there is none yet; with need_doc set
+ * that is an error naming the fix). Shared by _update and _annotate. */
+static int rewrite_index(const struct sf_render_setup *s, int need_doc,
+                         void (*body)(struct sf_jw *w, const struct sf_json_doc *doc, void *ctx),
+                         void *ctx)
 {
     int st = SF_OK, fd = -1;
     char path[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
     size_t blen = 0;
     struct sf_json_doc *doc = NULL;
     snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
+    /* read again under the lock: others may have written since */
     SF_TRY(st, lock_index(s, &fd, &text, &doc));
-    if (!doc) {
+    if (!doc && need_doc) {
         SF_ERROR("assemble", "%s: missing; run the same render again (assembly writes it)", path);
         st = SF_E_NOTFOUND;
         goto out;
@@ -462,39 +463,7 @@ int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *cons
     }
     struct sf_jw w;
     sf_jw_init(&w, f, 2);
-    const struct sf_json *root = sf_json_root(doc);
-    sf_jw_obj_begin(&w);
-    for (size_t k = 0; root->type == SF_JSON_OBJECT && k < root->n; k++) {
-        sf_jw_key(&w, root->keys[k]);
-        if (strcmp(root->keys[k], "files") != 0 || root->items[k]->type != SF_JSON_ARRAY) {
-            sf_jw_value(&w, root->items[k]);
-            continue;
-        }
-        const struct sf_json *files = root->items[k];
-        sf_jw_arr_begin(&w);
-        for (size_t i = 0; i < files->n; i++) {
-            const struct sf_json *e = files->items[i];
-            const char *p = sf_json_get_str(e, "path");
-            int mine = -1;
-            for (int m = 0; m < n && p; m++)
-                if (strcmp(p, paths[m]) == 0) mine = m;
-            if (mine < 0 || e->type != SF_JSON_OBJECT) {
-                sf_jw_value(&w, e);
-                continue;
-            }
-            sf_jw_obj_begin(&w);
-            for (size_t x = 0; x < e->n; x++) {
-                if (strcmp(e->keys[x], field) == 0) continue;
-                sf_jw_key(&w, e->keys[x]);
-                sf_jw_value(&w, e->items[x]);
-            }
-            sf_jw_key(&w, field);
-            write(&w, mine, arg);
-            sf_jw_obj_end(&w);
-        }
-        sf_jw_arr_end(&w);
-    }
-    sf_jw_obj_end(&w);
+    body(&w, doc, ctx);
     sf_jw_finish(&w);
     if (fclose(f) != 0) {
         st = SF_E_NOMEM;
@@ -509,60 +478,106 @@ out:
     return st;
 }
 
-int sf_assemble_index_update(const struct sf_render_setup *s, const char *const *names, int n,
-                             void (*write)(struct sf_jw *w, void *arg), void *arg)
+struct annotate_ctx {
+    const char *const *paths;
+    int n;
+    const char *field;
+    void (*write)(struct sf_jw *w, int i, void *arg);
+    void *arg;
+};
+
+static void annotate_body(struct sf_jw *w, const struct sf_json_doc *doc, void *ctx)
 {
-    int st = SF_OK, fd = -1;
-    char path[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
-    size_t blen = 0;
-    struct sf_json_doc *doc = NULL;
-    snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
-    /* read again under the lock: others may have written since */
-    SF_TRY(st, lock_index(s, &fd, &text, &doc));
-    FILE *f = open_memstream(&buf, &blen);
-    if (!f) {
-        st = SF_E_NOMEM;
-        goto out;
+    const struct annotate_ctx *a = ctx;
+    const struct sf_json *root = sf_json_root(doc);
+    sf_jw_obj_begin(w);
+    for (size_t k = 0; root->type == SF_JSON_OBJECT && k < root->n; k++) {
+        sf_jw_key(w, root->keys[k]);
+        if (strcmp(root->keys[k], "files") != 0 || root->items[k]->type != SF_JSON_ARRAY) {
+            sf_jw_value(w, root->items[k]);
+            continue;
+        }
+        const struct sf_json *files = root->items[k];
+        sf_jw_arr_begin(w);
+        for (size_t i = 0; i < files->n; i++) {
+            const struct sf_json *e = files->items[i];
+            const char *p = sf_json_get_str(e, "path");
+            int mine = -1;
+            for (int m = 0; m < a->n && p; m++)
+                if (strcmp(p, a->paths[m]) == 0) mine = m;
+            if (mine < 0 || e->type != SF_JSON_OBJECT) {
+                sf_jw_value(w, e);
+                continue;
+            }
+            sf_jw_obj_begin(w);
+            for (size_t x = 0; x < e->n; x++) {
+                if (strcmp(e->keys[x], a->field) == 0) continue;
+                sf_jw_key(w, e->keys[x]);
+                sf_jw_value(w, e->items[x]);
+            }
+            sf_jw_key(w, a->field);
+            a->write(w, mine, a->arg);
+            sf_jw_obj_end(w);
+        }
+        sf_jw_arr_end(w);
     }
-    struct sf_jw w;
-    sf_jw_init(&w, f, 2);
-    sf_jw_obj_begin(&w);
-    sf_jw_key(&w, "format"), sf_jw_str(&w, "shotfarm.deliverables.v1");
-    sf_jw_key(&w, "campaign"), sf_jw_str(&w, sf_campaign_name(s->campaign));
-    sf_jw_key(&w, "files"), sf_jw_arr_begin(&w);
+    sf_jw_obj_end(w);
+}
+
+/* Adds (or replaces) member `field` of the entries of RUNDIR/out/deliverables.json whose path
+ * is paths[i], written by write(w, i, arg); every other entry and member is kept as it was.
+ * Under the index's lock, like the assembly's own updates. */
+int sf_assemble_index_annotate(const struct sf_render_setup *s, const char *const *paths, int n,
+                               const char *field,
+                               void (*write)(struct sf_jw *w, int i, void *arg), void *arg)
+{
+    struct annotate_ctx a = {paths, n, field, write, arg};
+    return rewrite_index(s, 1, annotate_body, &a);
+}
+
+struct update_ctx {
+    const struct sf_render_setup *s;
+    const char *const *names;
+    int n;
+    void (*write)(struct sf_jw *w, void *arg);
+    void *arg;
+};
+
+static void update_body(struct sf_jw *w, const struct sf_json_doc *doc, void *ctx)
+{
+    const struct update_ctx *u = ctx;
+    sf_jw_obj_begin(w);
+    sf_jw_key(w, "format"), sf_jw_str(w, "shotfarm.deliverables.v1");
+    sf_jw_key(w, "campaign"), sf_jw_str(w, sf_campaign_name(u->s->campaign));
+    sf_jw_key(w, "files"), sf_jw_arr_begin(w);
     const struct sf_json *old = doc ? sf_json_get(sf_json_root(doc), "files") : NULL;
     for (size_t i = 0; old && old->type == SF_JSON_ARRAY && i < old->n; i++) {
         const struct sf_json *e = old->items[i];
         const char *name = sf_json_get_str(e, "name");
         int mine = 0;
-        for (int k = 0; k < n && name; k++)
-            mine |= strcmp(name, names[k]) == 0;
-        sf_jw_obj_begin(&w); /* copied field by field; `current` cleared for renewed names */
+        for (int k = 0; k < u->n && name; k++)
+            mine |= strcmp(name, u->names[k]) == 0;
+        sf_jw_obj_begin(w); /* copied field by field; `current` cleared for renewed names */
         for (size_t k = 0; e->type == SF_JSON_OBJECT && k < e->n; k++) {
             const struct sf_json *v = e->items[k];
-            sf_jw_key(&w, e->keys[k]);
+            sf_jw_key(w, e->keys[k]);
             if (strcmp(e->keys[k], "current") == 0)
-                sf_jw_bool(&w, v->boolean && !mine);
+                sf_jw_bool(w, v->boolean && !mine);
             else
-                sf_jw_value(&w, v); /* nested values too (a mix's loudness, a spot's `qc`) */
+                sf_jw_value(w, v); /* nested values too (a mix's loudness, a spot's `qc`) */
         }
-        sf_jw_obj_end(&w);
+        sf_jw_obj_end(w);
     }
-    write(&w, arg);
-    sf_jw_arr_end(&w);
-    sf_jw_obj_end(&w);
-    sf_jw_finish(&w);
-    if (fclose(f) != 0) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    st = sf_file_write_atomic(path, buf, blen);
-out:
-    if (fd >= 0) close(fd); /* releases the lock */
-    sf_json_free(doc);
-    free(text);
-    free(buf);
-    return st;
+    u->write(w, u->arg);
+    sf_jw_arr_end(w);
+    sf_jw_obj_end(w);
+}
+
+int sf_assemble_index_update(const struct sf_render_setup *s, const char *const *names, int n,
+                             void (*write)(struct sf_jw *w, void *arg), void *arg)
+{
+    struct update_ctx u = {s, names, n, write, arg};
+    return rewrite_index(s, 0, update_body, &u);
 }
 
 int sf_assemble_digest(const char *path, char sha[SF_SHA256_HEX], long long *bytes)
