@@ -389,6 +389,7 @@ int sf_cmd_render(int argc, char **argv)
         co.leader = calloc((size_t)world->n_groups, sizeof *co.leader);
         co.n_ranks = world->world_size;
         co.rank_group = calloc((size_t)world->world_size, sizeof *co.rank_group);
+        co.rank_mark = calloc((size_t)world->world_size, 1);
         co.busy = calloc((size_t)co.n_slots, sizeof *co.busy);
         co.lane_rank = calloc((size_t)n_lanes + 1, sizeof *co.lane_rank);
         co.lane_tag = calloc((size_t)n_lanes + 1, sizeof *co.lane_tag);
@@ -405,7 +406,7 @@ int sf_cmd_render(int argc, char **argv)
         if (st == SF_OK && (!co.leader || !co.rank_group || !co.busy || !co.state || !co.ready ||
                             !co.step || !co.ckpt_step || !co.started || !co.alive || !co.cause ||
                             !co.ckpt || !co.lane_rank || !co.lane_tag || !co.gang_left ||
-                            !co.gang_end))
+                            !co.gang_end || !co.rank_mark))
             st = SF_E_NOMEM;
         if (st == SF_OK) {
             for (int r = 0; r < world->world_size; r++) {
@@ -489,6 +490,7 @@ out:
     if (lock_fd >= 0) close(lock_fd);
     free(co.leader);
     free(co.rank_group);
+    free(co.rank_mark);
     free(co.busy);
     free(co.state);
     free(co.ready);

@@ -12,6 +12,11 @@
  * they were sent (one source, one tag), so the ranks of a group enter the same jobs in the same
  * order. A gang unit ends when every member has reported; a member's failure fails it at once.
  *
+ * Suspects (sf_render_resume): a unit that was running when the last launch died runs alone on
+ * its ranks: only on slots whose ranks run nothing else, and nothing else goes to those ranks
+ * while it runs. While a ready suspect finds no such rank, nothing new is dispatched (the
+ * running units drain). Only a launch after a death has suspects.
+ *
  * Threading rule (MPI_THREAD_MULTIPLE): this thread makes MPI calls on its own tags and file
  * writes of JSON only; it never calls HDF5 or the compute kernels. */
 #define _GNU_SOURCE
@@ -308,6 +313,7 @@ struct dispatch_info {
     const int *slots; /* the slots it went to (gang members in order) */
     int n_slots, ranks; /* ranks it is sent to: all of its groups' for every-rank kinds */
     const char *key;
+    int alone; /* a suspect, alone on its ranks */
 };
 
 static void ex_dispatched(struct sf_jw *j, const void *arg)
@@ -324,6 +330,7 @@ static void ex_dispatched(struct sf_jw *j, const void *arg)
     }
     sf_jw_key(j, "ranks"), sf_jw_int(j, d->ranks);
     sf_jw_key(j, "key"), sf_jw_str(j, d->key);
+    if (d->alone) sf_jw_key(j, "alone"), sf_jw_bool(j, 1);
 }
 
 static void ex_key(struct sf_jw *j, const void *arg)
@@ -369,21 +376,79 @@ static void start_launch(coord_t *c)
         SF_ERROR("render", "%s %s", s->jobs[i].name, why);
     }
     fail_dependents(c);
+    int n_suspects = 0;
+    for (int i = 0; i < s->n_jobs; i++)
+        n_suspects += c->resume->suspect[i] && c->state[i] == J_PENDING;
+    if (n_suspects)
+        SF_INFO("render",
+                "%d unit%s running on a rank that crashed when launch %d died: %s alone on its "
+                "ranks this launch, so that another death is charged to the unit that causes it",
+                n_suspects, n_suspects == 1 ? " was" : "s were", c->attempt - 1,
+                n_suspects == 1 ? "it runs" : "each runs");
     if (c->n_reused)
         SF_INFO("render", "resuming launch %d: %d unit%s finished earlier and kept", c->attempt,
                 c->n_reused, c->n_reused == 1 ? "" : "s");
 }
 
-/* Gives job j the slots it needs (idle groups from the lowest, or an idle lane) and sends it
- * there. 0 when an MPI send failed. */
-static int dispatch(coord_t *c, int j)
+/* RANK_BUSY: a slot of the rank holds a unit; RANK_FENCED: the unit is a suspect. */
+enum { RANK_BUSY = 1, RANK_FENCED = 2 };
+
+/* The world ranks of slot g: a lane's host, or its group's tp consecutive ranks. */
+static void slot_ranks(const coord_t *c, int g, int *first, int *n)
+{
+    if (g >= c->n_groups) {
+        *first = c->lane_rank[g - c->n_groups], *n = 1;
+    } else {
+        *first = c->leader[g], *n = c->tp;
+        SF_ASSERT(*first + *n <= c->n_ranks && c->rank_group[*first + *n - 1] == g);
+    }
+}
+
+/* c->rank_mark from what the slots run now (only while there are suspects). */
+static void mark_ranks(coord_t *c)
+{
+    memset(c->rank_mark, 0, (size_t)c->n_ranks);
+    for (int g = 0; g < c->n_slots; g++) {
+        if (c->busy[g] < 0) continue;
+        const unsigned char m = RANK_BUSY | (c->resume->suspect[c->busy[g]] ? RANK_FENCED : 0);
+        int r0, n;
+        slot_ranks(c, g, &r0, &n);
+        for (int r = r0; r < r0 + n; r++)
+            c->rank_mark[r] |= m;
+    }
+}
+
+/* Whether idle slot g may take a unit: a suspect needs ranks that run nothing, any other unit
+ * ranks that run no suspect. Every idle slot when there are no suspects (c->isolating 0). */
+static int slot_open(const coord_t *c, int g, int suspect)
+{
+    if (c->busy[g] != -1) return 0;
+    if (!c->isolating) return 1;
+    int r0, n;
+    slot_ranks(c, g, &r0, &n);
+    for (int r = r0; r < r0 + n; r++)
+        if (c->rank_mark[r] & (suspect ? RANK_BUSY : RANK_FENCED)) return 0;
+    return 1;
+}
+
+/* The slots job j would get now (idle groups from the lowest, or an idle lane): their number,
+ * or 0 when too few are open. */
+static int choose_slots(const coord_t *c, int j, int slots[SF_UNIT_MAX_GANG])
+{
+    const struct sf_render_job *u = &c->s->jobs[j];
+    const int cpu = u->kind->resource == SF_UNIT_CPU, want = cpu ? 1 : u->gang;
+    const int suspect = c->isolating && c->resume->suspect[j];
+    int n = 0;
+    for (int g = cpu ? c->n_groups : 0; g < (cpu ? c->n_slots : c->n_groups) && n < want; g++)
+        if (slot_open(c, g, suspect)) slots[n++] = g;
+    return n == want ? n : 0;
+}
+
+/* Gives job j the slots chosen for it and sends it there. 0 when an MPI send failed. */
+static int dispatch(coord_t *c, int j, const int *slots, int n)
 {
     const struct sf_render_job *u = &c->s->jobs[j];
     const int cpu = u->kind->resource == SF_UNIT_CPU;
-    int slots[SF_UNIT_MAX_GANG], n = 0;
-    for (int g = cpu ? c->n_groups : 0; g < (cpu ? c->n_slots : c->n_groups) && n < u->gang; g++)
-        if (c->busy[g] == -1) slots[n++] = g;
-    SF_ASSERT(n == (cpu ? 1 : u->gang)); /* sf_sched_pick_fit chose what fits */
     struct sf_render_msg m = {.job = j, .gang_size = n};
     for (int k = 0; k < n; k++)
         m.leaders[k] = cpu ? c->lane_rank[slots[k] - c->n_groups] : c->leader[slots[k]];
@@ -398,13 +463,52 @@ static int dispatch(coord_t *c, int j)
     }
     /* recorded before it is sent: a job death from here on is charged to it */
     const int per = !cpu && u->kind->ranks == SF_UNIT_EVERY_RANK ? c->tp : 1;
-    const struct dispatch_info info = {c, slots, n, per * n, u->key};
+    const struct dispatch_info info = {c, slots, n, per * n, u->key,
+                                       c->isolating && c->resume->suspect[j]};
     sf_render_event(c, "dispatched", j, NULL, NULL, ex_dispatched, &info);
     for (int k = 0; k < n; k++) {
         m.gang_index = k;
         if (!each_runner(c, slots[k], j, &m, 0)) return 0;
     }
     return 1;
+}
+
+/* Sends out what fits the idle slots: ready suspects first, each alone on its ranks; then the
+ * largest ready unit that fits, until nothing fits. *n_running counts what went out. 0 when an
+ * MPI send failed. */
+static int dispatch_ready(coord_t *c, int *n_running)
+{
+    const struct sf_render_setup *s = c->s;
+    int slots[SF_UNIT_MAX_GANG];
+    c->isolating = 0;
+    for (int i = 0; i < s->n_jobs && !c->isolating; i++)
+        c->isolating = c->resume->suspect[i] &&
+                       (c->state[i] == J_PENDING || c->state[i] == J_RUNNING);
+    for (;;) {
+        int j = -1, n = 0;
+        if (c->isolating) {
+            mark_ranks(c);
+            int waiting = 0;
+            for (int i = 0; i < s->n_jobs && j < 0; i++) {
+                if (!c->ready[i] || !c->resume->suspect[i]) continue;
+                if ((n = choose_slots(c, i, slots))) j = i;
+                waiting = 1;
+            }
+            if (waiting && j < 0) return 1; /* let its ranks drain */
+        }
+        if (j < 0) {
+            int groups_free = 0, lanes_free = 0;
+            for (int g = 0; g < c->n_slots; g++)
+                if (slot_open(c, g, 0)) *(g < c->n_groups ? &groups_free : &lanes_free) += 1;
+            j = sf_sched_pick_fit(s->sched, s->n_jobs, c->ready, groups_free, lanes_free);
+            if (j < 0) return 1;
+            n = choose_slots(c, j, slots);
+            SF_ASSERT(n); /* sf_sched_pick_fit chose what fits */
+        }
+        c->ready[j] = 0;
+        if (!dispatch(c, j, slots, n)) return 0;
+        ++*n_running;
+    }
 }
 
 /* Receives the next report into *m (1), or sleeps the back-off when there is none (0). */
@@ -439,16 +543,7 @@ void *sf_render_coordinator(void *arg)
             c->ready[i] = !c->stopping && c->state[i] == J_PENDING && all_deps_done(c, i);
             n_running += c->state[i] == J_RUNNING;
         }
-        for (;;) {
-            int groups_free = 0, lanes_free = 0;
-            for (int g = 0; g < c->n_slots; g++)
-                if (c->busy[g] == -1) *(g < c->n_groups ? &groups_free : &lanes_free) += 1;
-            int j = sf_sched_pick_fit(s->sched, s->n_jobs, c->ready, groups_free, lanes_free);
-            if (j < 0) break;
-            c->ready[j] = 0;
-            if (!dispatch(c, j)) goto stop;
-            n_running++;
-        }
+        if (!dispatch_ready(c, &n_running)) goto stop;
         /* a slot that still holds a job whose state ended (a failed gang's other members) */
         int busy_slots = 0;
         for (int g = 0; g < c->n_slots; g++)

@@ -85,6 +85,8 @@ struct sf_render_coord {
     int n_ranks;
     int *rank_group; /* group of each world rank */
     int *busy;       /* job of each slot, -1 when idle, SF_RENDER_SLOT_LOST */
+    int isolating;   /* suspects (resume->suspect) are pending or running */
+    unsigned char *rank_mark; /* per rank, while isolating: what its slots run */
     unsigned char *state, *ready;
     int *gang_left;  /* per job: members not yet ended */
     unsigned char *gang_end; /* per job: 1 a member was interrupted, 2 a member failed */

@@ -14,6 +14,10 @@
  *     signal handler; Open MPI sends SIGTERM to every surviving rank when one dies, so the
  *     units of the survivors are excused and the unit whose rank crashed is not. After more
  *     than --max-retries failures the unit is poisoned: marked failed without running.
+ *     A rank runs several units at once (its group's and, on a node's first rank, the CPU
+ *     lanes'), and a crash cannot tell them apart; so a unit charged in the last death is a
+ *     suspect and the next launch runs it alone on its ranks: a second death then names the
+ *     unit that crashes, not the one that happened to share its process twice.
  * A change of model, sampler settings or campaign seed against the old manifest is refused
  * (one line naming what changed) unless --force. */
 #define _GNU_SOURCE
@@ -279,7 +283,8 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
     r->reuse = calloc((size_t)s->n_jobs + 1, 1);
     r->poisoned = calloc((size_t)s->n_jobs + 1, 1);
     r->failures = calloc((size_t)s->n_jobs + 1, sizeof *r->failures);
-    if (!r->reuse || !r->poisoned || !r->failures) return SF_E_NOMEM;
+    r->suspect = calloc((size_t)s->n_jobs + 1, 1);
+    if (!r->reuse || !r->poisoned || !r->failures || !r->suspect) return SF_E_NOMEM;
 
     snprintf(path, sizeof path, "%s/manifest.json", s->rundir);
     st = sf_file_is_regular(path) ? sf_file_read_all(path, MAX_JSON, &text, &len)
@@ -365,6 +370,7 @@ int sf_render_resume_plan(const struct sf_render_setup *s, const struct sf_rende
                 if (strcmp(l->running[k], j->name) == 0 && strcmp(l->keys[k], j->key) == 0)
                     charged = signalled(s->rundir, l->attempt, j->name) < l->ranks[k];
             streak = charged ? streak + 1 : 0;
+            r->suspect[i] = (unsigned char)charged; /* of the last launch, in the end */
             if (streak == 2) {
                 r->failures[i]++;
                 streak = 0;
@@ -384,5 +390,6 @@ void sf_render_resume_fini(struct sf_render_resume *r)
     free(r->reuse);
     free(r->poisoned);
     free(r->failures);
+    free(r->suspect);
     memset(r, 0, sizeof *r);
 }

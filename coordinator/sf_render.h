@@ -204,6 +204,10 @@ struct sf_render_resume {
     unsigned char *reuse;    /* finished earlier with the same key, output valid: not run */
     unsigned char *poisoned; /* failures > max_retries: marked failed, not run */
     int *failures;           /* failures charged: two consecutive job deaths while running */
+    unsigned char *suspect;  /* running, and not excused by a signal, when the last launch
+                              * died: it runs alone on its ranks this launch, so that a second
+                              * death is charged to the unit that crashes and not to the units
+                              * that shared its process (render_coord.c) */
 };
 
 /* Reads RUNDIR's manifest.json, events.jsonl and signals/ (docs/render.md § Resume) and decides

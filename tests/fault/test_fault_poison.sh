@@ -2,7 +2,8 @@
 # Poisoned unit (issue 16 § Proof; docs/testing.md § fault): SF_FAULT_CRASH_UNIT makes every
 # rank that starts a denoising step of beta/three SIGKILL itself, so the whole job dies each time
 # it runs. With --max-retries 0:
-#  - launches 1 and 2 die (non-zero exit, no run_end event);
+#  - launches 1 and 2 die (non-zero exit, no run_end event); launch 2 runs the units that were
+#    running on the crashed rank alone on their ranks ("alone": true), so death 2 names one;
 #  - launch 3 does not run the unit again: a `failed` event with "poisoned": true, the other two
 #    shots finish with frames identical to an uninterrupted render, run_end status 1, exit 1;
 #  - `shotfarm status` (text and --json) names beta/three as failed, the others done.
@@ -30,10 +31,15 @@ runs = faultlib.launches(rundir, launches)
 for tag, ev in runs[:2]:
     ends = [e for e in ev if e["event"] == "run_end"]
     assert not ends, "launch %s died but logged run_end %s" % (tag, ends)
-    # `dispatched` is written before the unit is sent; its `started` report may die with the
+    # "dispatched" is written before the unit is sent; its "started" report may die with the
     # rank (rank 0 hosts the coordinator too)
     assert any(e["event"] == "dispatched" and e["unit"] == unit for e in ev), \
         "launch %s did not dispatch %s" % (tag, unit)
+# launch 2 runs what was running on the crashed rank at death 1 alone on its ranks, so that
+# death 2 is charged to beta/three only (a CPU lane's unit on the same rank was charged with it
+# before, and poisoned when the two deaths happened to catch it both times)
+alone = [e["unit"] for e in runs[1][1] if e["event"] == "dispatched" and e.get("alone")]
+assert unit in alone, "launch 2 did not run %s alone: %s" % (unit, alone)
 ev = runs[2][1]
 fails = [e for e in ev if e["event"] == "failed" and e["unit"] == unit]
 assert len(fails) == 1 and fails[0].get("poisoned") is True, "failed events of %s: %s" % (unit, fails)
