@@ -41,7 +41,7 @@ static void usage(FILE *f)
         "         [--sampler unipc|euler] [--schedule wan|diffusers] [--steps N] [--shift S]\n"
         "         [--guidance G] [--trajectory] [--save-state FILE [--stop-after K]]\n"
         "         [--resume FILE] [--ref IMAGE]... [--vae DIR] [--device cpu|cuda]\n"
-        "         [--threads N] [--json]\n\n"
+        "         [--window W [--overlap O]] [--threads N] [--json]\n\n"
         "The denoising loop with classifier-free guidance through the Wan2.1 DiT (or\n"
         "Wan2.1-VACE with its conditioning).\n"
         "IN holds (float32, bfloat16 or float16):\n"
@@ -74,9 +74,13 @@ static void usage(FILE *f)
         "  --vae DIR          the VAE that encodes VACE references/video (default: --model)\n"
         "  --device D         where the DiT runs: cpu, or cuda (one GPU per rank, by local\n"
         "                     rank; default: cuda when a GPU is visible, else cpu)\n"
+        "  --window W         denoise in overlapping windows of W latent frames, 2..%d,\n"
+        "                     blended every step (docs/windows.md; default: one window);\n"
+        "                     give the same --window/--overlap again with --resume\n"
+        "  --overlap O        latent frames neighbouring windows share, 1..W/2 (default %d)\n"
         "  --threads N        compute threads (default: SF_THREADS, else cores / local ranks)\n"
         "  --json             print one JSON document with settings and timing\n",
-        SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE);
+        SF_SAMPLER_MAX_STEPS, SF_SAMPLER_MAX_GUIDANCE, SF_WINDOW_MAX, SF_WINDOW_DEFAULT_OVERLAP);
 }
 
 static int load_input(const struct sf_st *in, const char *name, int ndim, const char *dims,
@@ -106,6 +110,7 @@ struct opts {
     enum sf_sampler_kind kind;
     enum sf_schedule_kind schedule;
     long steps, stop_after, threads;
+    long window, overlap; /* window 0: the whole latent at once */
     double shift, guidance;
     int trajectory, json;
     int set_kind, set_schedule, set_steps, set_shift, set_guidance; /* given explicitly */
@@ -128,7 +133,9 @@ static int parse(int argc, char **argv, struct opts *o)
         O_JSON,
         O_REF,
         O_VAE,
-        O_DEVICE
+        O_DEVICE,
+        O_WINDOW,
+        O_OVERLAP
     };
     static const struct option lo[] = {{"model", required_argument, 0, O_MODEL},
                                        {"input", required_argument, 0, 'i'},
@@ -147,6 +154,8 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"ref", required_argument, 0, O_REF},
                                        {"vae", required_argument, 0, O_VAE},
                                        {"device", required_argument, 0, O_DEVICE},
+                                       {"window", required_argument, 0, O_WINDOW},
+                                       {"overlap", required_argument, 0, O_OVERLAP},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct opts){.kind = SF_SAMPLER_UNIPC,
@@ -154,7 +163,8 @@ static int parse(int argc, char **argv, struct opts *o)
                        .steps = 50,
                        .shift = 5.0,
                        .guidance = 5.0,
-                       .stop_after = -1};
+                       .stop_after = -1,
+                       .overlap = -1};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":i:o:h", lo, NULL)) != -1;) {
@@ -228,6 +238,14 @@ static int parse(int argc, char **argv, struct opts *o)
         case O_VAE:
             o->vae = optarg;
             break;
+        case O_WINDOW:
+            if (sf_cli_parse_int(CMD, "--window", optarg, 2, SF_WINDOW_MAX, &o->window))
+                return SF_E_USAGE;
+            break;
+        case O_OVERLAP:
+            if (sf_cli_parse_int(CMD, "--overlap", optarg, 1, SF_WINDOW_MAX, &o->overlap))
+                return SF_E_USAGE;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -240,6 +258,12 @@ static int parse(int argc, char **argv, struct opts *o)
     if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->model || !o->in || !o->out)
         return sf_cli_usage_error(CMD, "--model, -i and -o are all required");
+    if (o->overlap >= 0 && !o->window)
+        return sf_cli_usage_error(CMD, "--overlap needs --window");
+    if (o->window && o->overlap < 0) o->overlap = SF_WINDOW_DEFAULT_OVERLAP;
+    if (o->window && sf_window_rule_check(o->window, o->overlap))
+        return sf_cli_usage_error(CMD, "--window %ld --overlap %ld: %s", o->window, o->overlap,
+                                  sf_window_rule_check(o->window, o->overlap));
     if (o->stop_after >= 0 && !o->save_state)
         return sf_cli_usage_error(CMD, "--stop-after needs --save-state FILE to resume from");
     if (o->trajectory && o->resume)
@@ -363,8 +387,24 @@ int sf_forward_denoise(int argc, char **argv)
             (long long)shape[3]);
     t0 = sf_time_now();
     struct step_ctx sc = {.traj = traj, .save_state = o.save_state};
-    SF_TRY(st, sf_denoise_run(dit, s, thw, ctx, tc->shape[0], neg, tu->shape[0], stop, after_step,
-                              &sc));
+    /* windows cut the frames after the reference frames, which every window carries */
+    struct sf_denoise_windows win = {.n_lead = vace.n_refs,
+                                     .vace = vace.present ? vace.cond : NULL,
+                                     .vace_channels = vace.channels,
+                                     .vace_scale = vace.scale};
+    if (thw[0] - vace.n_refs < 1) {
+        SF_ERROR("forward", "%s: `noise` has %lld frames, no more than its %d reference frames",
+                 o.in, (long long)thw[0], vace.n_refs);
+        st = SF_E_FORMAT;
+        goto out;
+    }
+    if (o.window) SF_TRY(st, sf_windows_plan(thw[0] - vace.n_refs, (int)o.window, (int)o.overlap,
+                                             &win.cut));
+    if (o.window && win.cut.n > 1)
+        SF_INFO("denoise", "%d windows of %lld latent frames (overlap %ld) over %lld frames",
+                win.cut.n, (long long)win.cut.len, o.overlap, (long long)win.cut.frames);
+    SF_TRY(st, sf_denoise_run_windows(dit, s, thw, o.window ? &win : NULL, ctx, tc->shape[0], neg, tu->shape[0],
+                                      stop, after_step, &sc));
     const double t_loop = sf_time_now() - t0;
     const int ran = s->step - first;
     /* stopped before any step ran (--stop-after 0, or at the resumed step): still leave a state */

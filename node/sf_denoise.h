@@ -17,6 +17,7 @@
 
 #include "sf_dit.h"
 #include "sf_sampler.h"
+#include "sf_window.h"
 
 /* How the two guidance passes run (recorded in render manifests). */
 #define SF_DENOISE_GUIDANCE_MODE "batched (cond and uncond as one batch of 2)"
@@ -33,5 +34,30 @@ typedef int (*sf_denoise_step_fn)(void *arg, const struct sf_sampler *s, double 
 int sf_denoise_run(struct sf_dit *dit, struct sf_sampler *s, const int64_t thw[3], const float *ctx,
                    int64_t ctx_rows, const float *neg, int64_t neg_rows, int stop,
                    sf_denoise_step_fn on_step, void *arg);
+
+/* A long latent denoised as overlapping temporal windows (sf_window.h, docs/windows.md). */
+struct sf_denoise_windows {
+    struct sf_windows cut; /* over the frames after the n_lead leading ones */
+    int n_lead;            /* leading frames every window carries in front (VACE references):
+                              never cut, never blended; their prediction is window 0's */
+    const float *vace;     /* NULL, or the whole latent's VACE conditioning (vace_channels, thw):
+                              each window gets the lead frames' and its own frames' slice */
+    int64_t vace_channels;
+    const float *vace_scale; /* as sf_dit_set_vace takes it (NULL: 1) */
+};
+
+/* sf_denoise_run over windows: every step each window's guided prediction is computed on the
+ * window's frames alone (the DiT sees local positions from 0, the lead frames first), the
+ * predictions are blended with the cut's fixed weights into one prediction of the whole
+ * latent, and ONE sampler step is taken on the whole latent (s is the whole shot's: UniPC's
+ * history, checkpoints and resume are unchanged). Windows run one after another here; the
+ * result depends only on the cut. win NULL or one window: exactly sf_denoise_run (with the
+ * VACE conditioning set first when given). thw is the whole latent's (n_lead + cut.frames, H,
+ * W). Allocates its window buffers once, before the loop. Returns SF_OK, SF_E_NOMEM, SF_E_INVAL
+ * (a cut that does not match thw, logged), the DiT's or the callback's status. */
+int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64_t thw[3],
+                           const struct sf_denoise_windows *win, const float *ctx,
+                           int64_t ctx_rows, const float *neg, int64_t neg_rows, int stop,
+                           sf_denoise_step_fn on_step, void *arg);
 
 #endif

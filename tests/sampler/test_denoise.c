@@ -8,11 +8,16 @@
  *   g = 1    the one-pass path (context only) equals g = 0 (negative only) with the two swapped
  *   errors   missing negative_context, disagreeing options on resume, a damaged state, usage
  *            mistakes: the right exit code (1 runtime, 2 usage) and no output file
+ *   windows  --window/--overlap against scripts/golden/windows.py (tests/fixtures/windows): 2, 3
+ *            and 4 overlapping windows with uneven tails, every latent <= 1e-4 * max|ref|; a
+ *            window as long as the latent is bit-identical to no window; stop and resume of a
+ *            windowed run is bit-identical; bad settings exit 2
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_safetensors.h"
 #include "sf_status.h"
 #include "sf_test.h"
+#include "sf_test_st.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -256,6 +261,103 @@ static void test_errors(void)
     free(ctx);
 }
 
+/* One windowed case of scripts/golden/windows.py: the whole trajectory against the reference. */
+static void windows_case(const char *name, int window, int overlap, const char *sampler,
+                         const char *schedule, double shift)
+{
+    char wfix[1100], out[128], refpath[1200], key[64];
+    snprintf(wfix, sizeof wfix, "%s/../windows", fix);
+    snprintf(refpath, sizeof refpath, "%s/windows.ref.safetensors", wfix);
+    snprintf(out, sizeof out, "windows_%s.safetensors", name);
+    CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s/%s.in.safetensors' -o %s --sampler %s "
+                     "--schedule %s --steps %d --shift %g --guidance 5 --window %d --overlap %d "
+                     "--trajectory",
+                     fix, wfix, name, out, sampler, schedule, STEPS, shift, window, overlap),
+                 0);
+    size_t ng = 0, nr = 0, ntg = 0, ntr = 0;
+    snprintf(key, sizeof key, "%s.x", name);
+    float *got = load(out, "trajectory", &ng), *ref = load(refpath, key, &nr);
+    snprintf(key, sizeof key, "%s.timesteps", name);
+    float *tg = load(out, "timesteps", &ntg), *tr = load(refpath, key, &ntr);
+    CHECK(got && ref && ng == nr && nr % (STEPS + 1) == 0);
+    CHECK(tg && tr && ntg == STEPS && ntr == STEPS && memcmp(tg, tr, STEPS * sizeof *tg) == 0);
+    if (got && ref && ng == nr) {
+        const size_t n = nr / (STEPS + 1);
+        double worst = 0;
+        for (int i = 0; i <= STEPS; i++) {
+            char what[128];
+            snprintf(what, sizeof what, "windows %s step %d/%d", name, i, STEPS);
+            sf_test_close_f32(what, got + (size_t)i * n, ref + (size_t)i * n, n, TOL);
+            double e = sf_test_rel_err(got + (size_t)i * n, ref + (size_t)i * n, n);
+            if (e > worst) worst = e;
+        }
+        fprintf(stderr, "windows %s (window %d overlap %d, %s/%s): worst max|a-b|/max|ref| over "
+                "%d steps = %.3g (tolerance %g)\n", name, window, overlap, sampler, schedule,
+                STEPS, worst, TOL);
+    }
+    free(got);
+    free(ref);
+    free(tg);
+    free(tr);
+    unlink(out);
+}
+
+/* A window as long as the latent (or longer) is the plain loop, bit for bit; a windowed run
+ * stopped and resumed (the state is the whole latent's) equals the uninterrupted one bit for
+ * bit; bad window settings are usage errors with no output. */
+static void windows_misc(void)
+{
+    char in[1200];
+    snprintf(in, sizeof in, "%s/../windows/w3.in.safetensors", fix);
+    const char *common = "--steps 5 --shift 3 --guidance 4";
+    CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s' -o wm_plain.safetensors %s", fix, in, common),
+                 0);
+    CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s' -o wm_one.safetensors %s --window 10 "
+                     "--overlap 2",
+                     fix, in, common),
+                 0);
+    CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s' -o wm_full.safetensors %s --window 5 "
+                     "--overlap 2",
+                     fix, in, common),
+                 0);
+    CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s' -o wm_part.safetensors %s --window 5 "
+                     "--overlap 2 --save-state wm.sfs --stop-after 2",
+                     fix, in, common),
+                 0);
+    CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s' -o wm_part.safetensors --resume wm.sfs "
+                     "--window 5 --overlap 2",
+                     fix, in),
+                 0);
+    size_t na = 0, nb = 0, nc = 0, nd = 0;
+    float *a = load("wm_plain.safetensors", "latent", &na),
+          *b = load("wm_one.safetensors", "latent", &nb),
+          *c = load("wm_full.safetensors", "latent", &nc),
+          *d = load("wm_part.safetensors", "latent", &nd);
+    CHECK(a && b && c && d && na == nb && na == nc && na == nd);
+    if (a && b && c && d && na == nb && na == nc && na == nd) {
+        CHECK(memcmp(a, b, na * sizeof *a) == 0); /* one window: the plain loop */
+        CHECK(memcmp(c, d, na * sizeof *a) == 0); /* resumed: the same bits */
+        CHECK(memcmp(a, c, na * sizeof *a) != 0); /* 3 windows: a different computation */
+    }
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    const char *base = "--model '%s/tiny-dit' -i '%s' -o wm_err.safetensors";
+    char bb[4096];
+    snprintf(bb, sizeof bb, base, fix, in);
+    CHECK_EQ_INT(run("%s --window 1", bb), 2);
+    CHECK_EQ_INT(run("%s --window 4 --overlap 3", bb), 2);
+    CHECK_EQ_INT(run("%s --window 4", bb), 2); /* the default overlap 5 is more than 4 / 2 */
+    CHECK_EQ_INT(run("%s --overlap 2", bb), 2);
+    CHECK(access("wm_err.safetensors", F_OK) != 0);
+    unlink("wm_plain.safetensors");
+    unlink("wm_one.safetensors");
+    unlink("wm_full.safetensors");
+    unlink("wm_part.safetensors");
+    unlink("wm.sfs");
+}
+
 int main(int argc, char **argv)
 {
     const char *src = getenv("SF_SOURCE_DIR");
@@ -272,6 +374,12 @@ int main(int argc, char **argv)
             golden_case("unipc", "diffusers", 3.0);
             golden_case("euler", "diffusers", 3.0);
             golden_case("unipc", "wan", 5.0);
+        }
+        if (all || strcmp(m, "windows") == 0) {
+            windows_case("w2", 4, 1, "unipc", "diffusers", 3.0);
+            windows_case("w3", 5, 2, "unipc", "wan", 5.0);
+            windows_case("w4", 4, 1, "unipc", "wan", 5.0);
+            windows_misc();
         }
         if (all || strcmp(m, "resume") == 0) {
             resume_case("unipc", "wan");

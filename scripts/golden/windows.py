@@ -1,0 +1,139 @@
+"""windows.py — golden trajectories of a long latent denoised as overlapping temporal windows
+(docs/windows.md, node/sf_window.h), for `shotfarm forward denoise --window W --overlap O`
+(tests/sampler/test_denoise.c, label golden).
+
+The reference implements the windowing on diffusers' WanTransformer3DModel (the tiny DiT that
+scripts/golden/sampler_dit.py saved, tests/fixtures/sampler/tiny-dit) and the reference
+schedulers of sampler_ref.py, in fp32 on CPU:
+  - the F latent frames are cut into windows of W frames starting every W - O frames; the last
+    window is moved back to end at frame F (an uneven tail overlaps more); F <= W is one window;
+  - at every step each window's frames alone go through the DiT (positions from 0 per window),
+    cond and uncond, uncond + g·(cond − uncond);
+  - the window predictions are blended with linear ramps across each overlap of L frames (left
+    window (L - j) / (L + 1), right window (j + 1) / (L + 1) at overlap frame j), accumulated in
+    window order into a zero fp32 tensor;
+  - ONE scheduler.step on the whole latent.
+The cut and weights are written here from the description above, not from shotfarm's code.
+
+Writes under tests/fixtures/windows/:
+  CASE.in.safetensors   noise (16, F, 4, 6), context (7, 32), negative_context (5, 32)
+  windows.ref.safetensors  CASE.x (N+1, 16, F, 4, 6): noise then every latent;
+                        CASE.timesteps (N,); metadata: each case's F, W, O, sampler, schedule,
+                        shift, windows' starts
+Run: /opt/sf-ref/bin/python scripts/golden/windows.py   (WAN_GIT as in sampler_ref.py)
+"""
+import json
+import os
+
+import diffusers
+import torch
+from safetensors.torch import load_file, save_file
+
+import sampler_dit
+import sampler_ref
+
+TEXT_LEN = 512
+STEPS = 10
+GUIDANCE = 5.0
+H, W_ = 4, 6
+# name: (latent frames, window, overlap, sampler, schedule, shift)
+CASES = {
+    "w2": (6, 4, 1, "unipc", "diffusers", 3.0),   # 2 windows: starts 0, 2 (tail overlap 2)
+    "w3": (10, 5, 2, "unipc", "wan", 5.0),        # 3 windows: starts 0, 3, 5 (tail overlap 3)
+    "w4": (12, 4, 1, "unipc", "wan", 5.0),        # 4 windows: starts 0, 3, 6, 8 (tail overlap 2)
+}
+
+
+def cut(frames, window, overlap):
+    if frames <= window:
+        return [0], frames
+    stride = window - overlap
+    n = 1 + -(-(frames - window) // stride)
+    starts = [k * stride for k in range(n - 1)] + [frames - window]
+    return starts, window
+
+
+def weights(starts, length):
+    """(n, length) fp32 blend weights."""
+    n = len(starts)
+    w = torch.ones(n, length, dtype=torch.float32)
+    for k in range(n - 1):
+        ov = starts[k] + length - starts[k + 1]
+        for j in range(ov):
+            w[k, length - ov + j] = (ov - j) / (ov + 1)
+            w[k + 1, j] = (j + 1) / (ov + 1)
+    return w
+
+
+def pad(ctx):
+    return torch.cat([ctx, ctx.new_zeros(TEXT_LEN - ctx.shape[0], ctx.shape[1])])
+
+
+def run_case(model, noise, ctx, neg, window, overlap, sampler, schedule, shift):
+    s = sampler_ref.make_scheduler(sampler, schedule, STEPS, shift)
+    frames = noise.shape[1]
+    starts, length = cut(frames, window, overlap)
+    wts = weights(starts, length)
+    x = noise.clone()
+    xs = [x.clone()]
+    with torch.no_grad():
+        for t in s.timesteps:
+            timestep = torch.stack([t])
+            v = torch.zeros_like(x)
+            for k, a in enumerate(starts):
+                xw = x[:, a:a + length].contiguous()[None]
+                cond = model(hidden_states=xw, timestep=timestep,
+                             encoder_hidden_states=pad(ctx)[None], return_dict=False)[0][0]
+                uncond = model(hidden_states=xw, timestep=timestep,
+                               encoder_hidden_states=pad(neg)[None], return_dict=False)[0][0]
+                pred = uncond + GUIDANCE * (cond - uncond)
+                v[:, a:a + length] += wts[k][None, :, None, None] * pred
+            x = s.step(v[None], t, x[None], return_dict=False)[0][0]
+            xs.append(x.clone())
+    return torch.stack(xs), s, starts
+
+
+def main():
+    torch.set_num_threads(1)
+    here = os.path.dirname(os.path.abspath(__file__))
+    fix = os.path.normpath(os.path.join(here, "..", "..", "tests", "fixtures"))
+    out = os.path.join(fix, "windows")
+    os.makedirs(out, exist_ok=True)
+    # the architecture of sampler_dit.py, with the weights of its committed fixture
+    model = sampler_dit.make_model()
+    model.load_state_dict(load_file(os.path.join(fix, "sampler", "tiny-dit",
+                                                 "diffusion_pytorch_model.safetensors")),
+                          strict=True)
+    model = model.float().eval()
+    inp = load_file(os.path.join(fix, "sampler", "dit.in.safetensors"))
+    ctx, neg = inp["context"], inp["negative_context"]
+    g = torch.Generator().manual_seed(2323)
+    ref, cases = {}, {}
+    for name, (frames, window, overlap, sampler, schedule, shift) in CASES.items():
+        noise = torch.randn((16, frames, H, W_), generator=g)
+        xs, s, starts = run_case(model, noise, ctx, neg, window, overlap, sampler, schedule,
+                                 shift)
+        assert xs.shape[0] == STEPS + 1
+        ref[name + ".x"] = xs.contiguous()
+        ref[name + ".timesteps"] = torch.from_numpy(sampler_ref.timesteps_f32(s))
+        cases[name] = {"frames": frames, "window": window, "overlap": overlap,
+                       "sampler": sampler, "schedule": schedule, "shift": shift,
+                       "starts": starts}
+        save_file({"noise": noise.contiguous(), "context": ctx.contiguous(),
+                   "negative_context": neg.contiguous()},
+                  os.path.join(out, name + ".in.safetensors"),
+                  metadata={"generator": "scripts/golden/windows.py"})
+        print("%s: %d frames, window %d overlap %d, starts %s, %s/%s shift %g, max|x_N| %.4g"
+              % (name, frames, window, overlap, starts, sampler, schedule, shift,
+                 float(xs[-1].abs().max())))
+    meta = {"generator": "scripts/golden/windows.py", "torch": torch.__version__,
+            "diffusers": diffusers.__version__, "wan_rev": sampler_ref.WAN_REV,
+            "steps": str(STEPS), "guidance": repr(GUIDANCE), "cases": json.dumps(cases)}
+    save_file(ref, os.path.join(out, "windows.ref.safetensors"), metadata=meta)
+    total = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+    print("fixtures in %s: %d bytes" % (out, total))
+    assert total < 2 * 1024 * 1024, "fixtures must stay below 2 MB"
+
+
+if __name__ == "__main__":
+    main()
