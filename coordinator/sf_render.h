@@ -48,6 +48,7 @@ struct sf_render_job {
     uint32_t seed;                /* the shot's seed + take (Philox key) */
     int sampler, schedule;        /* sampler / schedule as the enum values of sf_sampler.h */
     double shift, guidance;
+    int window, overlap;          /* temporal windows (latent frames) of the video's frames */
     /* identity: bit a set when the references are encoded at aspect a's size */
     int aspects;
     /* denoise with references (Wan2.1-VACE): the shot's picks (sf_unit_identity_pick), each an

@@ -4,7 +4,10 @@
  * whole sampler state to RUNDIR/ckpt/ (render_ckpt.c) and continues from the newest valid one.
  * The subtle thing is determinism: the initial noise of a latent plane is keyed by (shot seed +
  * take | aspect, latent frame, channel) and the position inside the plane (sf_rng.h), never by a
- * stream, so a unit gives the same bits on any group, in any order, after any restart. */
+ * stream, so a unit gives the same bits on any group, in any order, after any restart. A shot
+ * longer than the tier's `window` is denoised as overlapping windows (sf_denoise_run_windows,
+ * docs/windows.md): the sampler state and checkpoints stay the whole latent's, the DiT sees one
+ * window (plus the reference frames) at a time. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_ckpt.h"
 #include "sf_comm.h"
@@ -24,6 +27,7 @@
 #include "sf_vace.h"
 #include "sf_vace_frames.h"
 #include "sf_vae.h"
+#include "sf_window.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -87,9 +91,12 @@ static int plan(struct sf_plan_builder *b)
             int w, h;
             sf_campaign_tier_size(tier, (enum sf_aspect)a, &w, &h);
             int64_t lf = (s->frames - 1) / 4 + 1, lh = h / 8, lw = w / 8;
+            struct sf_windows cut; /* the tier's window and overlap were validated */
+            if (sf_windows_plan(lf, tier->window, tier->overlap, &cut) != SF_OK) return SF_E_INVAL;
             double tokens =
-                (double)sf_cost_dit_tokens(&b->m.dit, lf + (vace ? n_refs : 0), lh, lw);
+                (double)sf_cost_dit_tokens(&b->m.dit, cut.len + (vace ? n_refs : 0), lh, lw);
             struct sf_cost_dit cd = sf_cost_dit_forward(&b->m.dit, (int64_t)tokens, 512);
+            cd.total *= cut.n; /* every window is one pass per branch and step */
             double mem = dit_mem(&b->m, tokens, b->opt->tp);
             double cond = vace ? 2 * sf_cost_vae_encode(b->m.vae_dim, lf, lh, lw) : 0;
             int n_all = n_deps;
@@ -183,8 +190,13 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     for (int d = 0; d < s->sched[i].n_deps; d++)
         if (s->jobs[s->sched[i].deps[d]].kind == &sf_unit_decode)
             j->continue_job = s->sched[i].deps[d];
-    for (int k = 0; k < 3; k++) {
-        int64_t v = j->latent[k] + (k == 0 ? j->n_refs : 0); /* the DiT sees the references */
+    j->window = t->window;
+    j->overlap = t->overlap;
+    struct sf_windows cut;
+    int st = sf_windows_plan(j->latent[0], j->window, j->overlap, &cut);
+    if (st != SF_OK) return st;
+    for (int k = 0; k < 3; k++) { /* the DiT sees one window and the references */
+        int64_t v = (k == 0 ? cut.len : j->latent[k]) + (k == 0 ? j->n_refs : 0);
         if (v > s->max_latent[k]) s->max_latent[k] = v;
     }
     j->seed = sh->seed + (uint32_t)u->take;
@@ -227,7 +239,11 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
         }
         sf_canon_list_end(&cn);
     }
-    int st = known_frames_key(s, j, &cn); /* absent without: other keys unchanged */
+    if (cut.n > 1) { /* absent for one window: keys of shorter shots unchanged */
+        sf_canon_int(&cn, "window", j->window);
+        sf_canon_int(&cn, "overlap", j->overlap);
+    }
+    st = known_frames_key(s, j, &cn); /* absent without: other keys unchanged */
     if (st != SF_OK) return st;
     sf_canon_end(&cn, d);
     sf_sha256_hex(d, j->key);
@@ -493,7 +509,11 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     }
     while (fault_unit("SF_FAULT_STALL_UNIT", j->name))
         sleep(1);
-    SF_TRY(st, sf_denoise_run(w->dit.p, s, thw, ctx, ctx_rows, neg, neg_rows, -1, on_step, &p));
+    struct sf_denoise_windows win = {
+        .n_lead = nr, .vace = cond, .vace_channels = cfg->n_vace ? cfg->vace_in_dim : 0};
+    SF_TRY(st, sf_windows_plan(V, j->window, j->overlap, &win.cut));
+    SF_TRY(st, sf_denoise_run_windows(w->dit.p, s, thw, &win, ctx, ctx_rows, neg, neg_rows, -1,
+                                      on_step, &p));
     if (!w->leader) goto out; /* the leader holds the same bits and writes them */
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
     const float *full = sf_sampler_sample(s);

@@ -492,10 +492,34 @@ static void parse_resolution(struct v *v, const struct cnode *map, const char *p
     t->height = h;
 }
 
+/* `window` and `overlap` (latent frames, sf_window_rule.h): each alone, then the pair. */
+static void parse_window(struct v *v, const struct cnode *n, const char *path, struct sf_tier *t)
+{
+    double d;
+    int ok = 1, r;
+    r = want_num(v, n, path, "window", 0, 1, 2, SF_WINDOW_MAX,
+                 "a whole number of latent frames from 2 to 1024 (the model's native length; "
+                 "default 21 = 81 frames)",
+                 &d);
+    if (r == 1) t->window = (int)d;
+    ok &= r >= 0;
+    r = want_num(v, n, path, "overlap", 0, 1, 1, SF_WINDOW_MAX,
+                 "a whole number of latent frames from 1 to window / 2 (default 5)", &d);
+    if (r == 1) t->overlap = (int)d;
+    ok &= r >= 0;
+    if (ok && sf_window_rule_check(t->window, t->overlap)) {
+        const struct cnode *at = get(n, "overlap") ? get(n, "overlap") : get(n, "window");
+        report(v, at, path, at == get(n, "overlap") ? "overlap" : "window",
+               "window %d with overlap %d: the overlap may be at most window / 2 (%d); allowed: "
+               "a smaller overlap or a longer window",
+               t->window, t->overlap, t->window / 2);
+    }
+}
+
 static void parse_tier(struct v *v, const struct cnode *n, const char *path, struct sf_tier *t)
 {
     static const char *const keys[] = {"steps", "resolution", "sampler", "schedule", "shift",
-                                       "guidance", "max_refs", NULL};
+                                       "guidance", "max_refs", "window", "overlap", NULL};
     if (!n || check_map(v, n, path, "tier settings", keys) != 0) return;
     double d;
     int idx;
@@ -511,6 +535,7 @@ static void parse_tier(struct v *v, const struct cnode *n, const char *path, str
     if (want_num(v, n, path, "max_refs", 0, 1, 1, SF_CAMPAIGN_MAX_SHOT_REFS,
                  "a whole number from 1 to 8 (references per shot; default 4)", &d) == 1)
         t->max_refs = (int)d;
+    parse_window(v, n, path, t);
 }
 
 static void parse_tiers(struct v *v, const struct cnode *n)
@@ -518,9 +543,11 @@ static void parse_tiers(struct v *v, const struct cnode *n)
     static const char *const keys[] = {"draft", "final", NULL};
     struct sf_tier *t = v->c->tiers;
     t[SF_TIER_DRAFT] = (struct sf_tier){20, 832, 480, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 3.0, 5.0,
-                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS};
+                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS, SF_WINDOW_DEFAULT,
+                                        SF_WINDOW_DEFAULT_OVERLAP};
     t[SF_TIER_FINAL] = (struct sf_tier){50, 1280, 720, SF_SAMPLER_UNIPC, SF_SCHEDULE_WAN, 5.0, 5.0,
-                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS};
+                                        SF_CAMPAIGN_DEFAULT_SHOT_REFS, SF_WINDOW_DEFAULT,
+                                        SF_WINDOW_DEFAULT_OVERLAP};
     if (!n || check_map(v, n, "tiers", "the draft and final tiers", keys) != 0) return;
     parse_tier(v, get(n, "draft"), "tiers.draft", &t[SF_TIER_DRAFT]);
     parse_tier(v, get(n, "final"), "tiers.final", &t[SF_TIER_FINAL]);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "sf_sampler_kind.h" /* enum sf_sampler_kind, enum sf_schedule_kind (tiers) */
+#include "sf_window_rule.h" /* tiers' window defaults */
 
 /* ---- vocabularies ----------------------------------------------------------------------- */
 enum sf_lang { SF_LANG_EN, SF_LANG_ES, SF_LANG_ZH, SF_LANG_JA, SF_LANG_KO, SF_LANG_COUNT };
@@ -193,6 +194,8 @@ struct sf_tier {
     enum sf_schedule_kind schedule;
     double shift, guidance;
     int max_refs;            /* references one shot is conditioned on, at most (default 4) */
+    int window, overlap;     /* temporal windows of a long shot, latent frames (sf_window_rule.h;
+                                default 21 and 5) */
 };
 
 struct sf_model_settings {
