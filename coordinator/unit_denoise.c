@@ -512,6 +512,9 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     struct sf_denoise_windows win = {
         .n_lead = nr, .vace = cond, .vace_channels = cfg->n_vace ? cfg->vace_in_dim : 0};
     SF_TRY(st, sf_windows_plan(V, j->window, j->overlap, &win.cut));
+    if (win.cut.n > 1 && w->leader)
+        SF_INFO("render", "%s: %d windows of %lld latent frames (overlap %d) over %lld", j->name,
+                win.cut.n, (long long)win.cut.len, j->overlap, (long long)V);
     SF_TRY(st, sf_denoise_run_windows(w->dit.p, s, thw, &win, ctx, ctx_rows, neg, neg_rows, -1,
                                       on_step, &p));
     if (!w->leader) goto out; /* the leader holds the same bits and writes them */
