@@ -15,6 +15,14 @@ schedulers of sampler_ref.py, in fp32 on CPU:
   - ONE scheduler.step on the whole latent.
 The cut and weights are written here from the description above, not from shotfarm's code.
 
+A Wan2.1-VACE case (vace_w3) on the tiny VACE DiT of scripts/golden/vace.py
+(tests/fixtures/vace/v2-bf16, run in fp32 on its bf16-rounded weights) with the small VAE of
+scripts/golden/vae.py: the conditioning of the whole shot (two references, no video, no mask)
+is built once by WanVACEPipeline's own preparation; every window carries the reference frames in
+front of its own frames, for the latent and for the conditioning (the conditioning's window is
+its reference frames plus its slice of the video frames), and the reference frames' prediction
+is window 0's (never blended).
+
 Writes under tests/fixtures/windows/:
   CASE.in.safetensors   noise (16, F, 4, 6), context (7, 32), negative_context (5, 32)
   windows.ref.safetensors  CASE.x (N+1, 16, F, 4, 6): noise then every latent;
@@ -65,6 +73,9 @@ def weights(starts, length):
     return w
 
 
+VACE_CASE = ("vace_w3", 10, 4, 1, 16.0)  # 10 video latent frames + 2 refs: starts 0, 3, 6
+
+
 def pad(ctx):
     return torch.cat([ctx, ctx.new_zeros(TEXT_LEN - ctx.shape[0], ctx.shape[1])])
 
@@ -91,6 +102,82 @@ def run_case(model, noise, ctx, neg, window, overlap, sampler, schedule, shift):
             x = s.step(v[None], t, x[None], return_dict=False)[0][0]
             xs.append(x.clone())
     return torch.stack(xs), s, starts
+
+
+def run_vace_case(fix, out, meta):
+    import PIL.Image
+    from diffusers import (AutoencoderKLWan, UniPCMultistepScheduler, WanVACEPipeline,
+                           WanVACETransformer3DModel)
+    name, frames, window, overlap, shift = VACE_CASE
+    vdir = os.path.join(fix, "vace", "v2-bf16")
+    with open(os.path.join(vdir, "config.json")) as f:
+        cfg = {k: v for k, v in json.load(f).items() if not k.startswith("_")}
+    model = WanVACETransformer3DModel(**cfg)
+    sd = load_file(os.path.join(vdir, "diffusion_pytorch_model.safetensors"))
+    model.load_state_dict({k: v.float() for k, v in sd.items()}, strict=True)
+    model = model.float().eval()
+    vae = AutoencoderKLWan.from_pretrained(os.path.join(fix, "vae", "small", "vae"),
+                                           torch_dtype=torch.float32,
+                                           local_files_only=True).eval()
+    sched = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
+                                    num_train_timesteps=1000, flow_shift=shift)
+    sched.set_timesteps(STEPS, device="cpu")
+    pipe = WanVACEPipeline(tokenizer=None, text_encoder=None, vae=vae, scheduler=sched,
+                           transformer=model)
+    din = load_file(os.path.join(fix, "vace", "denoise.in.safetensors"))
+    refs_t = [din["ref0"], din["ref1"]]
+    refs = [PIL.Image.fromarray(((r + 1) / 2 * 255).round().clamp(0, 255).to(torch.uint8)
+                                .permute(1, 2, 0).numpy()) for r in refs_t]
+    for r, t in zip(refs, refs_t):  # the PNGs' pixels exactly
+        back = torch.from_numpy(__import__("numpy").array(r).astype("float32") / 255.0)
+        assert torch.equal(2.0 * back.permute(2, 0, 1) - 1.0, t)
+    nl = len(refs)
+    H, W = 32, 32
+    F_ = 4 * (frames - 1) + 1
+    with torch.no_grad():
+        v, m, r = pipe.preprocess_conditions(None, None, refs, 1, H, W, F_, torch.float32,
+                                             "cpu")
+        lat = pipe.prepare_video_latents(v, m, r, None, "cpu")
+        mk = pipe.prepare_masks(m, r, None)
+    cond = torch.cat([lat, mk], dim=1)[0]
+    assert cond.shape[1] == nl + frames, cond.shape
+    g = torch.Generator().manual_seed(2324)
+    text_dim = model.config.text_dim
+    noise = torch.randn(16, nl + frames, H // 8, W // 8, generator=g)
+    ctx = torch.randn(7, text_dim, generator=g)
+    neg = torch.randn(5, text_dim, generator=g)
+    starts, length = cut(frames, window, overlap)
+    wts = weights(starts, length)
+    x = noise.clone()
+    xs = [x.clone()]
+    with torch.no_grad():
+        for t in sched.timesteps:
+            timestep = torch.stack([t])
+            vel = torch.zeros_like(x)
+            for k, a in enumerate(starts):
+                idx = list(range(nl)) + list(range(nl + a, nl + a + length))
+                xw, cw = x[:, idx].contiguous()[None], cond[:, idx].contiguous()[None]
+                kw = dict(hidden_states=xw, timestep=timestep, control_hidden_states=cw,
+                          return_dict=False)
+                c = model(encoder_hidden_states=pad(ctx)[None], **kw)[0][0]
+                u = model(encoder_hidden_states=pad(neg)[None], **kw)[0][0]
+                pred = u + GUIDANCE * (c - u)
+                if k == 0:
+                    vel[:, :nl] = pred[:, :nl]
+                vel[:, nl + a:nl + a + length] += wts[k][None, :, None, None] * pred[:, nl:]
+            x = sched.step(vel[None], t, x[None], return_dict=False)[0][0]
+            xs.append(x.clone())
+    save_file({"noise": noise.contiguous(), "context": ctx.contiguous(),
+               "negative_context": neg.contiguous(), "ref0": refs_t[0].contiguous(),
+               "ref1": refs_t[1].contiguous()},
+              os.path.join(out, name + ".in.safetensors"),
+              metadata={"generator": "scripts/golden/windows.py"})
+    print("%s: %d refs + %d frames, window %d overlap %d, starts %s, unipc/diffusers shift %g, "
+          "max|x_N| %.4g" % (name, nl, frames, window, overlap, starts, shift,
+                             float(xs[-1].abs().max())))
+    info = {"frames": frames, "refs": nl, "window": window, "overlap": overlap,
+            "sampler": "unipc", "schedule": "diffusers", "shift": shift, "starts": starts}
+    return torch.stack(xs), torch.from_numpy(sampler_ref.timesteps_f32(sched)), info
 
 
 def main():
@@ -126,6 +213,9 @@ def main():
         print("%s: %d frames, window %d overlap %d, starts %s, %s/%s shift %g, max|x_N| %.4g"
               % (name, frames, window, overlap, starts, sampler, schedule, shift,
                  float(xs[-1].abs().max())))
+    xs, ts, info = run_vace_case(fix, out, None)
+    ref[VACE_CASE[0] + ".x"], ref[VACE_CASE[0] + ".timesteps"] = xs.contiguous(), ts
+    cases[VACE_CASE[0]] = info
     meta = {"generator": "scripts/golden/windows.py", "torch": torch.__version__,
             "diffusers": diffusers.__version__, "wan_rev": sampler_ref.WAN_REV,
             "steps": str(STEPS), "guidance": repr(GUIDANCE), "cases": json.dumps(cases)}

@@ -9,7 +9,8 @@
  *   errors   missing negative_context, disagreeing options on resume, a damaged state, usage
  *            mistakes: the right exit code (1 runtime, 2 usage) and no output file
  *   windows  --window/--overlap against scripts/golden/windows.py (tests/fixtures/windows): 2, 3
- *            and 4 overlapping windows with uneven tails, every latent <= 1e-4 * max|ref|; a
+ *            and 4 overlapping windows with uneven tails, and 3 windows of a Wan2.1-VACE DiT with
+ *            two references in front of every window, every latent <= 1e-4 * max|ref|; a
  *            window as long as the latent is bit-identical to no window; stop and resume of a
  *            windowed run is bit-identical; bad settings exit 2
  */
@@ -265,14 +266,20 @@ static void test_errors(void)
 static void windows_case(const char *name, int window, int overlap, const char *sampler,
                          const char *schedule, double shift)
 {
-    char wfix[1100], out[128], refpath[1200], key[64];
+    char wfix[1100], out[128], refpath[1200], key[64], model[1200], extra[1300] = "";
     snprintf(wfix, sizeof wfix, "%s/../windows", fix);
     snprintf(refpath, sizeof refpath, "%s/windows.ref.safetensors", wfix);
     snprintf(out, sizeof out, "windows_%s.safetensors", name);
-    CHECK_EQ_INT(run("--model '%s/tiny-dit' -i '%s/%s.in.safetensors' -o %s --sampler %s "
+    snprintf(model, sizeof model, "%s/tiny-dit", fix);
+    if (strncmp(name, "vace", 4) == 0) { /* the tiny VACE DiT and the small VAE */
+        snprintf(model, sizeof model, "%s/../vace/v2-bf16", fix);
+        snprintf(extra, sizeof extra, "--vae '%s/../vae/small/vae'", fix);
+    }
+    CHECK_EQ_INT(run("--model '%s' %s -i '%s/%s.in.safetensors' -o %s --sampler %s "
                      "--schedule %s --steps %d --shift %g --guidance 5 --window %d --overlap %d "
                      "--trajectory",
-                     fix, wfix, name, out, sampler, schedule, STEPS, shift, window, overlap),
+                     model, extra, wfix, name, out, sampler, schedule, STEPS, shift, window,
+                     overlap),
                  0);
     size_t ng = 0, nr = 0, ntg = 0, ntr = 0;
     snprintf(key, sizeof key, "%s.x", name);
@@ -379,6 +386,7 @@ int main(int argc, char **argv)
             windows_case("w2", 4, 1, "unipc", "diffusers", 3.0);
             windows_case("w3", 5, 2, "unipc", "wan", 5.0);
             windows_case("w4", 4, 1, "unipc", "wan", 5.0);
+            windows_case("vace_w3", 4, 1, "unipc", "diffusers", 16.0);
             windows_misc();
         }
         if (all || strcmp(m, "resume") == 0) {
