@@ -80,9 +80,11 @@ def pad(ctx):
     return torch.cat([ctx, ctx.new_zeros(TEXT_LEN - ctx.shape[0], ctx.shape[1])])
 
 
-def run_case(model, noise, ctx, neg, window, overlap, sampler, schedule, shift):
-    s = sampler_ref.make_scheduler(sampler, schedule, STEPS, shift)
-    frames = noise.shape[1]
+def windowed_loop(s, noise, nl, frames, window, overlap, predict):
+    """The windowed denoising loop on scheduler s: noise (16, nl + frames, h, w), nl leading
+    (reference) frames carried by every window; predict(xw, idx, timestep) gives the guided
+    prediction of the window whose frames (of the whole latent) are idx. Returns the trajectory
+    (N+1, ...) and the windows' starts."""
     starts, length = cut(frames, window, overlap)
     wts = weights(starts, length)
     x = noise.clone()
@@ -90,18 +92,30 @@ def run_case(model, noise, ctx, neg, window, overlap, sampler, schedule, shift):
     with torch.no_grad():
         for t in s.timesteps:
             timestep = torch.stack([t])
-            v = torch.zeros_like(x)
+            vel = torch.zeros_like(x)
             for k, a in enumerate(starts):
-                xw = x[:, a:a + length].contiguous()[None]
-                cond = model(hidden_states=xw, timestep=timestep,
-                             encoder_hidden_states=pad(ctx)[None], return_dict=False)[0][0]
-                uncond = model(hidden_states=xw, timestep=timestep,
-                               encoder_hidden_states=pad(neg)[None], return_dict=False)[0][0]
-                pred = uncond + GUIDANCE * (cond - uncond)
-                v[:, a:a + length] += wts[k][None, :, None, None] * pred
-            x = s.step(v[None], t, x[None], return_dict=False)[0][0]
+                idx = list(range(nl)) + list(range(nl + a, nl + a + length))
+                pred = predict(x[:, idx].contiguous()[None], idx, timestep)
+                if k == 0:  # the reference frames: window 0's prediction, never blended
+                    vel[:, :nl] = pred[:, :nl]
+                vel[:, nl + a:nl + a + length] += wts[k][None, :, None, None] * pred[:, nl:]
+            x = s.step(vel[None], t, x[None], return_dict=False)[0][0]
             xs.append(x.clone())
-    return torch.stack(xs), s, starts
+    return torch.stack(xs), starts
+
+
+def guided(model, ctx, neg, **kw):
+    c = model(encoder_hidden_states=pad(ctx)[None], return_dict=False, **kw)[0][0]
+    u = model(encoder_hidden_states=pad(neg)[None], return_dict=False, **kw)[0][0]
+    return u + GUIDANCE * (c - u)
+
+
+def run_case(model, noise, ctx, neg, window, overlap, sampler, schedule, shift):
+    s = sampler_ref.make_scheduler(sampler, schedule, STEPS, shift)
+    xs, starts = windowed_loop(
+        s, noise, 0, noise.shape[1], window, overlap,
+        lambda xw, idx, ts: guided(model, ctx, neg, hidden_states=xw, timestep=ts))
+    return xs, s, starts
 
 
 def run_vace_case(fix, out, meta):
@@ -146,27 +160,10 @@ def run_vace_case(fix, out, meta):
     noise = torch.randn(16, nl + frames, H // 8, W // 8, generator=g)
     ctx = torch.randn(7, text_dim, generator=g)
     neg = torch.randn(5, text_dim, generator=g)
-    starts, length = cut(frames, window, overlap)
-    wts = weights(starts, length)
-    x = noise.clone()
-    xs = [x.clone()]
-    with torch.no_grad():
-        for t in sched.timesteps:
-            timestep = torch.stack([t])
-            vel = torch.zeros_like(x)
-            for k, a in enumerate(starts):
-                idx = list(range(nl)) + list(range(nl + a, nl + a + length))
-                xw, cw = x[:, idx].contiguous()[None], cond[:, idx].contiguous()[None]
-                kw = dict(hidden_states=xw, timestep=timestep, control_hidden_states=cw,
-                          return_dict=False)
-                c = model(encoder_hidden_states=pad(ctx)[None], **kw)[0][0]
-                u = model(encoder_hidden_states=pad(neg)[None], **kw)[0][0]
-                pred = u + GUIDANCE * (c - u)
-                if k == 0:
-                    vel[:, :nl] = pred[:, :nl]
-                vel[:, nl + a:nl + a + length] += wts[k][None, :, None, None] * pred[:, nl:]
-            x = sched.step(vel[None], t, x[None], return_dict=False)[0][0]
-            xs.append(x.clone())
+    xs, starts = windowed_loop(
+        sched, noise, nl, frames, window, overlap,
+        lambda xw, idx, ts: guided(model, ctx, neg, hidden_states=xw, timestep=ts,
+                                   control_hidden_states=cond[:, idx].contiguous()[None]))
     save_file({"noise": noise.contiguous(), "context": ctx.contiguous(),
                "negative_context": neg.contiguous(), "ref0": refs_t[0].contiguous(),
                "ref1": refs_t[1].contiguous()},
@@ -177,7 +174,7 @@ def run_vace_case(fix, out, meta):
                              float(xs[-1].abs().max())))
     info = {"frames": frames, "refs": nl, "window": window, "overlap": overlap,
             "sampler": "unipc", "schedule": "diffusers", "shift": shift, "starts": starts}
-    return torch.stack(xs), torch.from_numpy(sampler_ref.timesteps_f32(sched)), info
+    return xs, torch.from_numpy(sampler_ref.timesteps_f32(sched)), info
 
 
 def main():

@@ -62,6 +62,41 @@ static float *load(const char *path, const char *name, size_t *n)
     return v;
 }
 
+/* OUT's `trajectory` and `timesteps` against the reference file's KEY.x and KEY.timesteps: every
+ * latent within TOL (the worst printed), timesteps exactly equal. Returns OUT's trajectory
+ * (malloc'd, the caller frees it; NULL when it did not load) and its row size in *n. */
+static float *compare_trajectory(const char *what, const char *out, const char *refpath,
+                                 const char *key, size_t *n)
+{
+    char name[96];
+    size_t ng = 0, nr = 0, ntg = 0, ntr = 0;
+    snprintf(name, sizeof name, "%s.x", key);
+    float *got = load(out, "trajectory", &ng), *ref = load(refpath, name, &nr);
+    snprintf(name, sizeof name, "%s.timesteps", key);
+    float *tg = load(out, "timesteps", &ntg), *tr = load(refpath, name, &ntr);
+    CHECK(got && ref && ng == nr && nr % (STEPS + 1) == 0);
+    CHECK(tg && tr && ntg == STEPS && ntr == STEPS && memcmp(tg, tr, STEPS * sizeof *tg) == 0);
+    *n = 0;
+    if (got && ref && ng == nr) {
+        *n = nr / (STEPS + 1);
+        double worst = 0;
+        for (int i = 0; i <= STEPS; i++) {
+            char w[160];
+            snprintf(w, sizeof w, "%s step %d/%d", what, i, STEPS);
+            const float *g = got + (size_t)i * *n, *r = ref + (size_t)i * *n;
+            sf_test_close_f32(w, g, r, *n, TOL);
+            double e = sf_test_rel_err(g, r, *n);
+            if (e > worst) worst = e;
+        }
+        fprintf(stderr, "%s: worst max|a-b|/max|ref| over %d steps = %.3g (tolerance %g)\n", what,
+                STEPS, worst, TOL);
+    }
+    free(ref);
+    free(tg);
+    free(tr);
+    return got;
+}
+
 static void golden_case(const char *sampler, const char *schedule, double shift)
 {
     char key[64], out[256], refpath[1100];
@@ -72,31 +107,9 @@ static void golden_case(const char *sampler, const char *schedule, double shift)
                      "--schedule %s --steps %d --shift %g --guidance 5 --trajectory",
                      fix, fix, out, sampler, schedule, STEPS, shift),
                  0);
-    char name[96];
-    size_t ng = 0, nr = 0, ntg = 0, ntr = 0;
-    snprintf(name, sizeof name, "%s.x", key);
-    float *got = load(out, "trajectory", &ng), *ref = load(refpath, name, &nr);
-    snprintf(name, sizeof name, "%s.timesteps", key);
-    float *tg = load(out, "timesteps", &ntg), *tr = load(refpath, name, &ntr);
-    CHECK(got && ref && ng == nr && nr % (STEPS + 1) == 0);
-    CHECK(tg && tr && ntg == STEPS && ntr == STEPS && memcmp(tg, tr, STEPS * sizeof *tg) == 0);
-    if (got && ref && ng == nr) {
-        size_t n = nr / (STEPS + 1);
-        double worst = 0;
-        for (int i = 0; i <= STEPS; i++) {
-            char what[128];
-            snprintf(what, sizeof what, "%s step %d/%d", key, i, STEPS);
-            const float *g = got + (size_t)i * n, *r = ref + (size_t)i * n;
-            sf_test_close_f32(what, g, r, n, TOL);
-            double md = 0, mr = 0;
-            for (size_t j = 0; j < n; j++) {
-                if (fabs(g[j] - r[j]) > md) md = fabs(g[j] - r[j]);
-                if (fabs(r[j]) > mr) mr = fabs(r[j]);
-            }
-            if (md / mr > worst) worst = md / mr;
-        }
-        fprintf(stderr, "%s: worst max|a-b|/max|ref| over %d steps = %.3g (tolerance %g)\n", key,
-                STEPS, worst, TOL);
+    size_t n = 0;
+    float *got = compare_trajectory(key, out, refpath, key, &n);
+    if (got && n) {
         size_t nl = 0;
         float *latent = load(out, "latent", &nl);
         CHECK(latent && nl == n &&
@@ -104,9 +117,6 @@ static void golden_case(const char *sampler, const char *schedule, double shift)
         free(latent);
     }
     free(got);
-    free(ref);
-    free(tg);
-    free(tr);
     unlink(out);
 }
 
@@ -266,7 +276,7 @@ static void test_errors(void)
 static void windows_case(const char *name, int window, int overlap, const char *sampler,
                          const char *schedule, double shift)
 {
-    char wfix[1100], out[128], refpath[1200], key[64], model[1200], extra[1300] = "";
+    char wfix[1100], out[128], refpath[1200], model[1200], extra[1300] = "";
     snprintf(wfix, sizeof wfix, "%s/../windows", fix);
     snprintf(refpath, sizeof refpath, "%s/windows.ref.safetensors", wfix);
     snprintf(out, sizeof out, "windows_%s.safetensors", name);
@@ -281,31 +291,11 @@ static void windows_case(const char *name, int window, int overlap, const char *
                      model, extra, wfix, name, out, sampler, schedule, STEPS, shift, window,
                      overlap),
                  0);
-    size_t ng = 0, nr = 0, ntg = 0, ntr = 0;
-    snprintf(key, sizeof key, "%s.x", name);
-    float *got = load(out, "trajectory", &ng), *ref = load(refpath, key, &nr);
-    snprintf(key, sizeof key, "%s.timesteps", name);
-    float *tg = load(out, "timesteps", &ntg), *tr = load(refpath, key, &ntr);
-    CHECK(got && ref && ng == nr && nr % (STEPS + 1) == 0);
-    CHECK(tg && tr && ntg == STEPS && ntr == STEPS && memcmp(tg, tr, STEPS * sizeof *tg) == 0);
-    if (got && ref && ng == nr) {
-        const size_t n = nr / (STEPS + 1);
-        double worst = 0;
-        for (int i = 0; i <= STEPS; i++) {
-            char what[128];
-            snprintf(what, sizeof what, "windows %s step %d/%d", name, i, STEPS);
-            sf_test_close_f32(what, got + (size_t)i * n, ref + (size_t)i * n, n, TOL);
-            double e = sf_test_rel_err(got + (size_t)i * n, ref + (size_t)i * n, n);
-            if (e > worst) worst = e;
-        }
-        fprintf(stderr, "windows %s (window %d overlap %d, %s/%s): worst max|a-b|/max|ref| over "
-                "%d steps = %.3g (tolerance %g)\n", name, window, overlap, sampler, schedule,
-                STEPS, worst, TOL);
-    }
-    free(got);
-    free(ref);
-    free(tg);
-    free(tr);
+    char what[160];
+    snprintf(what, sizeof what, "windows %s (window %d overlap %d, %s/%s)", name, window, overlap,
+             sampler, schedule);
+    size_t n = 0;
+    free(compare_trajectory(what, out, refpath, name, &n));
     unlink(out);
 }
 
