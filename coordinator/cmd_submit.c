@@ -856,6 +856,13 @@ int sf_cmd_submit(int argc, char **argv)
     snprintf(script, sizeof script, "%s/" SCRIPT_NAME, j->rundir);
     SF_TRY(st, sf_file_write_atomic(script, text, len));
     if (o.per_sequence) {
+        /* each sequence's run directory now, so that `shotfarm status RUNDIR` lists the
+         * array tasks still pending */
+        for (int i = 0; i < sf_campaign_n_sequences(c); i++) {
+            char sd[PATH_MAX + 300];
+            snprintf(sd, sizeof sd, "%s/seq/%s", j->rundir, sf_campaign_sequence(c, i)->id);
+            SF_TRY(st, sf_render_mkdirs(sd, 0));
+        }
         j->mode = JOB_ASSEMBLE;
         SF_TRY(st, build_script(j, argc, words, &atext, &alen));
         snprintf(ascript, sizeof ascript, "%s/" ASSEMBLE_NAME, j->rundir);
