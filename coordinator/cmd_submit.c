@@ -488,8 +488,12 @@ static void write_cap(FILE *f, const struct job *j)
             "# --max-idle-launches launches in a row left it unchanged, the job is not run or\n"
             "# requeued again, whoever requeued it (this script, a preemption, a node failure).\n"
             "max_idle=%ld\n"
+            "%s\n"
             "launches=",
-            j->o->max_idle);
+            j->o->max_idle,
+            j->mode == JOB_ARRAY ? "# an array task counts as ARRAYJOB_TASK, the id squeue shows\n"
+                                   "job=${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID"
+                                 : "job=$SLURM_JOB_ID");
     rundir_word(f, j, "/slurm-launches.jsonl");
     fputs("\nprogress() { ", f);
     shq(f, j->exe);
@@ -499,14 +503,14 @@ static void write_cap(FILE *f, const struct job *j)
     fputs("# idle P: how many launches of this job in a row, the newest back, started at\n"
           "# progress P\n"
           "idle() {\n"
-          "    awk -v job=\"\\\"job\\\": \\\"$SLURM_JOB_ID\\\"\" \\\n"
+          "    awk -v job=\"\\\"job\\\": \\\"$job\\\"\" \\\n"
           "        -v p=\"\\\"progress\\\": $1}\" -v launch='\"event\": \"launch\"' '\n"
           "        index($0, launch) && index($0, job) { n = index($0, p) ? n + 1 : 0 }\n"
           "        END { print n + 0 }' \"$launches\" 2>/dev/null || echo 0\n"
           "}\n"
           "record() { # record EVENT FIELDS: a line of slurm-launches.jsonl\n"
           "    printf '{\"t\": \"%s\", \"event\": \"%s\", \"job\": \"%s\", '\\\n"
-          "'\"launch\": %d, %s}\\n' \"$(date -u +%FT%TZ)\" \"$1\" \"$SLURM_JOB_ID\" \\\n"
+          "'\"launch\": %d, %s}\\n' \"$(date -u +%FT%TZ)\" \"$1\" \"$job\" \\\n"
           "        $((restarts + 1)) \"$2\" >>\"$launches\"\n"
           "}\n"
           "runs() { # runs N: \"1 launch\" or \"N launches in a row\"\n"
@@ -810,12 +814,13 @@ static int check_array_size(const struct sf_campaign *c)
     }
     const int n = sf_campaign_n_sequences(c);
     if (n <= max) return SF_OK;
-    return sf_cli_usage_error(CMD,
-                              "--per-sequence: campaign %s has %d sequences, but this cluster's "
-                              "MaxArraySize is %ld (array indices 0-%ld; scontrol show config): "
-                              "submit without --per-sequence, or ask the admin to raise "
-                              "MaxArraySize",
-                              sf_campaign_name(c), n, max, max - 1);
+    /* one line, no usage hint: the command is right, the cluster is too small for it */
+    SF_ERROR(CMD,
+             "--per-sequence: campaign %s has %d sequences, but this cluster's MaxArraySize is "
+             "%ld (array indices 0-%ld; scontrol show config): submit without --per-sequence, "
+             "or ask the admin to raise MaxArraySize",
+             sf_campaign_name(c), n, max, max - 1);
+    return SF_E_USAGE;
 }
 
 int sf_cmd_submit(int argc, char **argv)
