@@ -9,7 +9,9 @@
 #     deliverables.json lists the same files with the same hashes; `status RUNDIR` (and --json)
 #     reads the set: both sequences and the assembly;
 #  2. a three-sequence campaign does not fit MaxArraySize=2: exit 2, one line naming both
-#     numbers, nothing written.
+#     numbers, nothing written;
+#  3. render's refusals: an unknown --sequence, --sequence with --from-sequences, and
+#     --from-sequences where there is no RUNDIR/seq (exit 2).
 # Skips (77) when not root, or Slurm or ffmpeg is missing (common.sh).
 export SF_SLURM_MAX_ARRAY=2
 . "$(dirname "$0")/common.sh"
@@ -81,4 +83,18 @@ grep -q 'has 3 sequences, but this cluster.s MaxArraySize is 2' "$w/big.err" ||
     die "too many sequences: $(cat "$w/big.err")"
 [ ! -e "$w/big" ] || die "too many sequences: the run directory was created"
 elapsed "three sequences refused: $(cat "$w/big.err")"
+
+# 3. render's refusals (exit 2, one line): an unknown sequence, both options, nothing to gather
+refused() { # refused WHAT PATTERN ARGS...
+    local what=$1 pat=$2
+    shift 2
+    "$sf" render "$campaign" -o "$w/bad" --model "$w/model" --tokenizer "$tok" \
+        --cache "$w/cache-bad" "$@" >/dev/null 2>"$w/bad.err"
+    local rc=$?
+    [ $rc = 2 ] || die "render $what: exit $rc, want 2: $(cat "$w/bad.err")"
+    grep -q -- "$pat" "$w/bad.err" || die "render $what: $(cat "$w/bad.err")"
+}
+refused "--sequence gamma" "--sequence gamma: the campaign fault-test has no such sequence; give one of: alpha, beta" --sequence gamma
+refused "--sequence and --from-sequences" "give one" --sequence alpha --from-sequences
+refused "--from-sequences, no seq/" "--from-sequences: $w/bad/seq: No such file or directory" --from-sequences
 exit $fail
