@@ -6,7 +6,8 @@
 #     every task and the assembly COMPLETE; each sequence's directory holds only its own shots;
 #     the assembly renders no shot again (every denoise and decode taken from the sequences);
 #     the shots, latents and deliverables are byte-identical to the single render's, and
-#     deliverables.json lists the same files with the same hashes; `status RUNDIR` (and --json)
+#     deliverables.json lists the same files with the same hashes; all of it belongs to the
+#     ordinary user that submitted (common.sh); `status RUNDIR` (and --json)
 #     reads the set: both sequences and the assembly;
 #  2. a three-sequence campaign does not fit MaxArraySize=2: exit 2, one line naming both
 #     numbers, nothing written;
@@ -43,6 +44,7 @@ grep -q -- '--from-sequences: 6 units taken from 2 sequence run directories, 0 t
 ! grep -Eq '"event": "started".*"kind": "(denoise|decode)"' "$w/arr/events.jsonl" ||
     die "assembly: rendered a shot again"
 same_shots arr
+owned_by_user arr "$asm"
 # every file of the single render (latents, deliverables, contact sheets, ...), byte for byte;
 # the JSON and timeline files name their run directory, so they are compared without it
 n=0
@@ -74,7 +76,7 @@ grep -q '"sequences"' "$w/st.json" && grep -q '"sequence": "beta"' "$w/st.json" 
 awk '/^deliverables:/ { print "  - id: gamma\n    aspect: \"16:9\"\n    shots:\n      - id: four\n        prompt: \"A lighthouse\"\n        duration: 3" } { print }' \
     "$campaign" >"$w/three.yaml"
 "$sf" validate "$w/three.yaml" >/dev/null 2>&1 || die "the three-sequence campaign is invalid"
-OMPI_MCA_btl=self,tcp "$sf" submit "$w/three.yaml" -o "$w/big" --per-sequence --model "$w/model" \
+OMPI_MCA_btl=self,tcp as_user "$sf" submit "$w/three.yaml" -o "$w/big" --per-sequence --model "$w/model" \
     --tokenizer "$tok" 2>"$w/big.err"
 rc=$?
 [ $rc = 2 ] || die "too many sequences: exit $rc, want 2"
