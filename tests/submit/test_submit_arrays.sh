@@ -8,7 +8,7 @@
 #     the shots, latents and deliverables are byte-identical to the single render's, and
 #     deliverables.json lists the same files with the same hashes; all of it belongs to the
 #     ordinary user that submitted (common.sh); `status RUNDIR` (and --json)
-#     reads the set: both sequences and the assembly;
+#     reads the set: both sequences and the assembly; report.html counts the sequences' work;
 #  2. a three-sequence campaign does not fit MaxArraySize=2: exit 2, one line naming both
 #     numbers, nothing written;
 #  3. render's refusals: an unknown --sequence, --sequence with --from-sequences, and
@@ -67,6 +67,13 @@ for want in "sequence alpha:" "sequence beta:" "assembly:" "$w/arr/seq/alpha: 8 
     "$w/arr/seq/beta: 4 units: 4 done" "slurm job ${arr}_0: 1 launch " "slurm job ${arr}_1: 1 launch " \
     "slurm job $asm: 1 launch " "$w/arr: 27 units: 27 done"; do
     echo "$st" | grep -q -- "$want" || die "status lacks '$want': $st"
+done
+# the report counts the sequences' work: each shot's units measured (in seq/SEQ), not reused
+for s in alpha/one alpha/two beta/three; do
+    read -r -a c <<<"$(grep -o "<tr><td>$s</td>.*</tr>" "$w/arr/report.html" | head -1 | sed 's/<[^>]*>/ /g')"
+    # shot, units, planned s, planned device-s, measured s, measured device-s, wall s, reused, ...
+    [ "${#c[@]}" = 10 ] && [ "${c[7]}" = 0 ] && awk -v m="${c[4]}" 'BEGIN { exit !(m + 0 > 0) }' ||
+        die "report.html, cost of $s: ${c[*]}"
 done
 "$sf" status --json "$w/arr" >"$w/st.json" || die "status --json failed"
 grep -q '"sequences"' "$w/st.json" && grep -q '"sequence": "beta"' "$w/st.json" &&
