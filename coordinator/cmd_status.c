@@ -9,7 +9,8 @@
  * Under `shotfarm submit`, RUNDIR/slurm-launches.jsonl (written by the batch script, one line per
  * launch of the job and one when the script stops requeueing) adds the job's launches and why it
  * stopped; `--progress` prints the durable progress count the script compares between launches
- * (docs/submit.md § Requeue cap).
+ * (docs/submit.md § Requeue cap). A per-sequence render (RUNDIR/seq/NAME, submit
+ * --per-sequence) is shown as a set: each sequence's directory, then the assembly in RUNDIR.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"

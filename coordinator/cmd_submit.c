@@ -10,7 +10,10 @@
  * requeues). A preempted job (PreemptTime set) whose render exits 75 within the GraceTime is
  * requeued by the script, once: Slurm requeues only a job still running when it ends. Every
  * launch records the run's progress; after --max-idle-launches launches without any, the job
- * stops (docs/submit.md § Requeue cap).
+ * stops (docs/submit.md § Requeue cap). With --per-sequence the same script is a job array
+ * (task i renders sequence i into RUNDIR/seq/SEQ with `render --sequence`) and a second one,
+ * RUNDIR/assemble.sbatch, is submitted with --dependency=afterok on it (`render
+ * --from-sequences` in RUNDIR); the array must fit the cluster's MaxArraySize.
  *
  * The subtle thing: the job runs on another node in another directory, so every path is made
  * absolute here; and every value that reaches the script is either checked against a strict
