@@ -341,7 +341,8 @@ int sf_cmd_render(int argc, char **argv)
     if (rank != 0) sf_log_set_level(level);
     if (st) goto out;
     for (int i = 0; i < s.n_jobs; i++)
-        if (s.jobs[i].kind->resource == SF_UNIT_GROUP && s.jobs[i].gang > world->n_groups) {
+        if (s.jobs[i].kind->resource == SF_UNIT_GROUP && s.jobs[i].gang > world->n_groups &&
+            !s.sched[i].elastic) {
             st = SF_E_USAGE;
             if (rank == 0)
                 sf_cli_usage_error(CMD,

@@ -273,12 +273,13 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
         const int cpu = u->kind->resource == SF_UNIT_CPU;
         out->sched[i].seconds = u->seconds;
         out->sched[i].gang = u->gang;
+        out->sched[i].elastic = u->elastic;
         out->sched[i].cpu = cpu;
         out->total_flops += u->flops;
-        out->group_seconds += u->seconds * (cpu ? 0 : u->gang);
+        out->group_seconds += u->seconds * (cpu ? 0 : u->elastic ? 1 : u->gang);
         out->lane_seconds += cpu ? u->seconds : 0;
         if (u->video_seconds > 0) out->video_seconds += u->video_seconds;
-        if (u->gang > out->n_groups && !cpu) {
+        if (u->gang > out->n_groups && !cpu && !u->elastic) {
             SF_ERROR("plan", "unit '%s' runs on %d worker groups at once but the cluster has %d: "
                      "add nodes (--nodes) or lower --tp (now %d)", u->name, u->gang,
                      out->n_groups, opt->tp);

@@ -436,9 +436,14 @@ static int slot_open(const coord_t *c, int g, int suspect)
 static int choose_slots(const coord_t *c, int j, int slots[SF_UNIT_MAX_GANG])
 {
     const struct sf_render_job *u = &c->s->jobs[j];
-    const int cpu = u->kind->resource == SF_UNIT_CPU, want = cpu ? 1 : u->gang;
+    const int cpu = u->kind->resource == SF_UNIT_CPU;
     const int suspect = c->isolating && c->resume->suspect[j];
-    int n = 0;
+    int n = 0, open = 0;
+    for (int g = 0; g < c->n_groups && !cpu; g++)
+        open += slot_open(c, g, suspect);
+    /* the plan's rule: an elastic gang (a windowed shot) takes 1 .. gang of the idle groups */
+    const int want = cpu ? 1 : sf_sched_groups(&c->s->sched[j], open);
+    if (!want) return 0;
     for (int g = cpu ? c->n_groups : 0; g < (cpu ? c->n_slots : c->n_groups) && n < want; g++)
         if (slot_open(c, g, suspect)) slots[n++] = g;
     return n == want ? n : 0;
@@ -566,7 +571,7 @@ void *sf_render_coordinator(void *arg)
             for (int i = 0; i < s->n_jobs; i++) {
                 if (c->state[i] != J_PENDING) continue;
                 const int cpu = s->jobs[i].kind->resource == SF_UNIT_CPU;
-                if (cpu ? live_lanes > 0 : live_groups >= s->jobs[i].gang) continue;
+                if (cpu ? live_lanes > 0 : sf_sched_groups(&s->sched[i], live_groups)) continue;
                 fail_job(c, i, cpu ? "not run: every CPU lane stalled"
                                    : "not run: too few worker groups left (the others stalled)");
                 event(c, "failed", i, NULL, c->cause[i]);

@@ -35,6 +35,7 @@ struct sf_render_opts {
 
 #define SF_RENDER_TAG_JOB 7101   /* coordinator -> a rank's main thread: struct sf_render_msg */
 #define SF_RENDER_TAG_EVENT 7102 /* a group leader or lane -> coordinator: sf_render_event_msg */
+#define SF_RENDER_TAG_GANG 7103  /* between the members of a gang unit (render_gang.c) */
 #define SF_RENDER_TAG_LANE 7200  /* + lane index on its node: coordinator -> that CPU lane */
 #define SF_RENDER_MSG_END (-1)   /* no more work: leave the loop (answered with EV_BYE) */
 #define SF_RENDER_MSG_STOP (-2)  /* a signal: checkpoint at the next step boundary and stop */

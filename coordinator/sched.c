@@ -1,7 +1,8 @@
 /* sched.c — list scheduling of work units over worker groups and CPU lanes (sf_sched.h), used by
  * plan to predict a makespan and by render to choose the next unit. The simulation is event
  * driven: at every moment a group (or lane) is free and a unit is ready, the largest ready unit
- * that fits starts (a gang unit needs `gang` free groups at once; a CPU unit a free lane); ties
+ * that fits starts (a gang unit needs `gang` free groups at once, an elastic one any 1 .. gang of
+ * them, sf_sched_groups; a CPU unit a free lane); ties
  * go to the lowest index and the lowest group, so the result is deterministic. */
 #include "sf_sched.h"
 #include "sf_log.h"
@@ -20,12 +21,27 @@ int sf_sched_pick(const struct sf_sched_unit *u, int n, const unsigned char *rea
 
 static int gang_of(const struct sf_sched_unit *u) { return u->gang > 1 ? u->gang : 1; }
 
+int sf_sched_groups(const struct sf_sched_unit *u, int groups_free)
+{
+    const int gang = gang_of(u);
+    if (u->elastic) return groups_free < 1 ? 0 : groups_free < gang ? groups_free : gang;
+    return gang <= groups_free ? gang : 0;
+}
+
+double sf_sched_seconds(const struct sf_sched_unit *u, int g)
+{
+    const int gang = gang_of(u);
+    if (!u->elastic || g <= 1 || gang <= 1) return u->seconds;
+    if (g > gang) g = gang;
+    return u->seconds * (double)((gang + g - 1) / g) / gang;
+}
+
 int sf_sched_pick_fit(const struct sf_sched_unit *u, int n, const unsigned char *ready,
                       int groups_free, int lanes_free)
 {
     int best = -1;
     for (int i = 0; i < n; i++) {
-        if (!ready[i] || (u[i].cpu ? lanes_free < 1 : gang_of(&u[i]) > groups_free)) continue;
+        if (!ready[i] || (u[i].cpu ? lanes_free < 1 : !sf_sched_groups(&u[i], groups_free))) continue;
         if (best < 0 || u[i].seconds > u[best].seconds) best = i;
     }
     return best;
@@ -126,7 +142,7 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups, int n_
                 SF_ERROR("sched", "unit %d depends on unit %d, which does not exist", i, u[i].deps[k]);
                 return SF_E_INVAL;
             }
-        if (u[i].cpu ? n_lanes < 1 : gang_of(&u[i]) > n_groups) {
+        if (u[i].cpu ? n_lanes < 1 : !sf_sched_groups(&u[i], n_groups)) {
             SF_ERROR("sched", "unit %d needs %s but the cluster has %d", i,
                      u[i].cpu ? "a CPU lane" : "more worker groups at once", u[i].cpu ? n_lanes : n_groups);
             return SF_E_INVAL;
@@ -183,8 +199,10 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups, int n_
             if (i < 0) break;
             ready[i] = 0;
             out->start[i] = now;
-            finish[i] = now + u[i].seconds;
-            int need = u[i].cpu ? 1 : gang_of(&u[i]);
+            const int need0 = u[i].cpu ? 1 : sf_sched_groups(&u[i], groups_free);
+            const double dur = u[i].cpu ? u[i].seconds : sf_sched_seconds(&u[i], need0);
+            finish[i] = now + dur;
+            int need = need0;
             out->group[i] = -1;
             for (int g = u[i].cpu ? n_groups : 0; g < (u[i].cpu ? n_slots : n_groups) && need; g++) {
                 if (slot_free[g] > now) continue;
@@ -192,7 +210,7 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups, int n_
                 slot_free[g] = finish[i]; /* a unit of 0 s frees its slot at once */
                 need--;
             }
-            if (!u[i].cpu) out->busy += u[i].seconds * gang_of(&u[i]);
+            if (!u[i].cpu) out->busy += dur * need0;
             running[n_running++] = i;
             started++;
         }

@@ -42,6 +42,7 @@ struct sf_plan_unit {
     double flops;
     double seconds;       /* on one worker group (or one CPU lane) */
     int gang;             /* worker groups it occupies at once (1, or n for a gang unit) */
+    int elastic;          /* gang is a most: any 1 .. gang idle groups start it (sf_sched_groups) */
     double mem_bytes;     /* peak per rank */
     double video_seconds; /* seconds of video this unit produces (denoise units) */
     /* What the unit works on, for render (which runs these same units): */

@@ -147,6 +147,23 @@ struct sf_render_worker {
 int sf_render_worker_create(const struct sf_render_setup *s, struct sf_comm *group,
                             struct sf_render_worker **out);
 void sf_render_worker_destroy(struct sf_render_worker *w);
+
+/* ---- inside a gang unit (render_gang.c): every rank of every member calls these in the same
+ * order; with a gang of one they are the group's collectives alone. */
+/* Member 0's buf (its group leader's) to every rank of the gang. */
+int sf_render_gang_bcast(struct sf_render_worker *w, void *buf, size_t bytes);
+/* *x := the sum of *x over every rank of the gang (members added in order). */
+int sf_render_gang_sum(struct sf_render_worker *w, double *x);
+/* The windows of a cut of n that member g->index runs: a contiguous block, *count of them from
+ * *first (member m: floor(m n / size) .. floor((m+1) n / size) - 1). Needs size <= n. */
+void sf_render_gang_windows(const struct sf_render_gang *g, int n, int *first, int *count);
+/* sf_denoise_windows.blend for a gang: arg is a struct sf_render_gang_blend. */
+struct sf_render_gang_blend {
+    struct sf_render_worker *w;
+    int64_t channels, frames, plane; /* the whole latent's (channels, frames, H*W) */
+    float *part;                     /* scratch of channels*frames*plane on member 0 */
+};
+int sf_render_gang_blend(void *arg, float *v, int64_t lo, int64_t hi);
 /* What a job tells its caller while it runs. The group leader gets every call; the other ranks
  * of a tensor-parallel group only `stop` (any member may be asked to stop; the group agrees at
  * the step boundary). Any member may be NULL. */

@@ -12,6 +12,8 @@
 struct sf_sched_unit {
     double seconds;                 /* duration on one worker group (or one CPU lane) */
     int gang;                       /* worker groups it holds at once (0 or 1: one) */
+    int elastic;                    /* gang is a most: it starts on any g >= 1 of the idle
+                                       groups (sf_sched_groups); seconds is its time on one */
     int cpu;                        /* runs on a CPU lane, not a worker group */
     int n_deps;
     int deps[SF_SCHED_MAX_DEPS];    /* indices of units that must finish first (< n) */
@@ -35,9 +37,19 @@ struct sf_sched_result {
 int sf_sched_pick(const struct sf_sched_unit *u, int n, const unsigned char *ready);
 
 /* The largest ready unit that fits what is free: a CPU unit needs one of lanes_free, any other
- * unit max(gang, 1) of groups_free. Ties to the lowest index; -1 when none fits. */
+ * unit sf_sched_groups(u, groups_free) > 0. Ties to the lowest index; -1 when none fits. */
 int sf_sched_pick_fit(const struct sf_sched_unit *u, int n, const unsigned char *ready,
                       int groups_free, int lanes_free);
+
+/* THE gang rule, shared by plan's simulation and render's coordinator: how many of groups_free
+ * idle groups unit u takes when it starts now; 0 when it does not fit. A fixed gang takes
+ * max(gang, 1) or nothing; an elastic one (a windowed denoise unit, docs/windows.md) takes
+ * min(gang, groups_free) when at least one is idle, so it never waits for more and cannot
+ * deadlock a dynamic schedule. Not for CPU units. */
+int sf_sched_groups(const struct sf_sched_unit *u, int groups_free);
+/* u's duration on g of its groups: seconds, or for an elastic gang of n (its windows)
+ * seconds * ceil(n / g) / n (each member takes ceil(n / g) windows per step at most). */
+double sf_sched_seconds(const struct sf_sched_unit *u, int g);
 
 /* Simulates the policy on n_groups groups and n_lanes CPU lanes (result group: the first group
  * of the unit, or n_groups + lane for a CPU unit; utilisation counts the groups only). Fails with SF_E_INVAL for a dependency cycle or an

@@ -122,6 +122,10 @@ static int plan(struct sf_plan_builder *b)
                 u->seconds += cond / (b->dev_flops * b->opt->hw->eff_vae);
                 u->video_seconds = s->duration_ms / 1000.0;
                 u->shot = si, u->take = t, u->aspect = a;
+                if (cut.n > 1) { /* its windows on up to n groups at once (docs/windows.md) */
+                    u->gang = cut.n < SF_UNIT_MAX_GANG ? cut.n : SF_UNIT_MAX_GANG;
+                    u->elastic = 1;
+                }
             }
         }
     }
@@ -343,16 +347,16 @@ static int on_step(void *arg, const struct sf_sampler *s, double t)
     if (p->r->step) p->r->step(p->r->arg, s->step, s->n_steps);
     if (sf_sampler_done(s)) return SF_OK; /* the latent is published next: nothing to save */
     double stop = p->r->stop ? p->r->stop(p->r->arg) != 0 : 0;
-    int st = p->w->comm ? sf_comm_allreduce_sum_f64(p->w->comm, &stop, 1) : SF_OK;
+    int st = sf_render_gang_sum(p->w, &stop); /* the group's and the gang's members' */
     if (st) return st;
-    if (p->w->leader) {
+    if (p->w->leader && p->w->gang.index == 0) { /* the gang's leader alone checkpoints */
         int due = su->ckpt_steps > 0 ? s->step - p->last_ckpt >= su->ckpt_steps
                                      : sf_time_now() - p->last_ckpt_t >= su->ckpt_seconds;
         if ((due || stop > 0) && p->last_ckpt != s->step) st = write_ckpt(p, s);
     }
-    if (p->w->comm) {
+    if (p->w->comm || p->w->gang.size > 1) {
         double failed = st != SF_OK;
-        int cs = sf_comm_allreduce_sum_f64(p->w->comm, &failed, 1);
+        int cs = sf_render_gang_sum(p->w, &failed);
         if (cs) return cs;
         if (failed > 0 && st == SF_OK) {
             SF_ERROR("render", "%s: the group leader could not write its checkpoint",
@@ -369,7 +373,7 @@ static int on_step(void *arg, const struct sf_sampler *s, double t)
 static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
 {
     int32_t step = s->step;
-    int st = sf_comm_broadcast(w->comm, &step, sizeof step, 0);
+    int st = sf_render_gang_bcast(w, &step, sizeof step);
     if (st || step == 0) return st;
     struct sf_sampler_field f[SF_SAMPLER_MAX_FIELDS];
     const int nf = sf_sampler_fields(s, f);
@@ -377,7 +381,7 @@ static int share_state(struct sf_render_worker *w, struct sf_sampler *s)
         size_t bytes = sf_dtype_size(f[i].dtype);
         for (int k = 0; k < f[i].ndim; k++)
             bytes *= (size_t)f[i].shape[k];
-        st = sf_comm_broadcast(w->comm, f[i].data, bytes, 0);
+        st = sf_render_gang_bcast(w, f[i].data, bytes);
     }
     return st;
 }
@@ -495,12 +499,12 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                          .last_ckpt_t = sf_time_now(),
                          .delay_ms = env_long("SF_FAULT_STEP_DELAY_MS")};
     char from[SF_RENDER_PATH_MAX + 64] = "";
-    if (w->leader) {
+    if (w->leader && w->gang.index == 0) { /* a gang's members get its state next */
         int ls = sf_ckpt_load_latest(w->s->ckpt_dir, j->stem, &p.meta, s, from, sizeof from);
         if (ls != SF_OK && ls != SF_E_NOTFOUND) SF_TRY(st, ls);
         sf_log_error_mark(); /* a checkpoint skipped for an older one is not this unit's cause */
     }
-    if (w->comm) SF_TRY(st, share_state(w, s));
+    if (w->comm || w->gang.size > 1) SF_TRY(st, share_state(w, s));
     p.last_ckpt = s->step;
     if (r->started) r->started(r->arg, s->step, s->n_steps, from[0] ? from : NULL);
     if (fault_unit("SF_FAULT_CRASH_UNIT", j->name)) {
@@ -512,12 +516,35 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     struct sf_denoise_windows win = {
         .n_lead = nr, .vace = cond, .vace_channels = cfg->n_vace ? cfg->vace_in_dim : 0};
     SF_TRY(st, sf_windows_plan(V, j->window, j->overlap, &win.cut));
+    struct sf_render_gang_blend gb = {.w = w, .channels = cfg->in_dim, .frames = T, .plane = plane};
+    if (w->gang.size > 1) { /* this member's block of windows; the leader sums the blocks */
+        if (w->gang.size > win.cut.n) {
+            SF_ERROR("render", "%s: a gang of %d for %d windows", j->name, w->gang.size, win.cut.n);
+            st = SF_E_INVAL;
+            goto out;
+        }
+        sf_render_gang_windows(&w->gang, win.cut.n, &win.first, &win.count);
+        win.blend = sf_render_gang_blend;
+        win.blend_arg = &gb;
+        if (w->gang.index == 0 && (!w->comm || w->comm->rank == 0)) {
+            gb.part = malloc((size_t)n * sizeof *gb.part);
+            if (!gb.part) {
+                st = SF_E_NOMEM;
+                goto out;
+            }
+        }
+    }
     if (win.cut.n > 1 && w->leader)
-        SF_INFO("render", "%s: %d windows of %lld latent frames (overlap %d) over %lld", j->name,
-                win.cut.n, (long long)win.cut.len, j->overlap, (long long)V);
-    SF_TRY(st, sf_denoise_run_windows(w->dit.p, s, thw, &win, ctx, ctx_rows, neg, neg_rows, -1,
-                                      on_step, &p));
-    if (!w->leader) goto out; /* the leader holds the same bits and writes them */
+        SF_INFO("render", "%s: %d windows of %lld latent frames (overlap %d) over %lld, "
+                "windows %d .. %d on gang member %d of %d", j->name, win.cut.n,
+                (long long)win.cut.len, j->overlap, (long long)V, win.first,
+                win.first + (win.count ? win.count : win.cut.n) - 1, w->gang.index, w->gang.size);
+    st = sf_denoise_run_windows(w->dit.p, s, thw, &win, ctx, ctx_rows, neg, neg_rows, -1, on_step,
+                                &p);
+    free(gb.part);
+    if (st) goto out;
+    /* the leader (of the gang's first member) holds the same bits and writes them */
+    if (!w->leader || w->gang.index > 0) goto out;
     SF_TRY(st, sf_render_mkdirs(j->out, 1));
     const float *full = sf_sampler_sample(s);
     if (nr) { /* the reference frames lead; the latent decode reads is the video's alone */

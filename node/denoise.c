@@ -90,6 +90,14 @@ int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64
                  (long long)w->frames, (long long)lead, (long long)T, (long long)s->n);
         return SF_E_INVAL;
     }
+    const int k0 = win->count > 0 ? win->first : 0, k1 = win->count > 0 ? k0 + win->count : w->n;
+    if (k0 < 0 || k1 > w->n || k0 >= k1) {
+        SF_ERROR("denoise", "windows %d .. %d of a cut of %d", k0, k1 - 1, w->n);
+        return SF_E_INVAL;
+    }
+    /* the frames this member's windows write (window 0 writes the lead frames too) */
+    const int64_t lo = k0 == 0 ? 0 : lead + sf_windows_start(w, k0);
+    const int64_t hi = lead + sf_windows_start(w, k1 - 1) + w->len;
     const int64_t wthw[3] = {lead + w->len, thw[1], thw[2]}, wn = C * wthw[0] * plane;
     float *v = malloc((size_t)s->n * sizeof *v);
     float *xw = malloc((size_t)wn * sizeof *xw), *pw = malloc((size_t)wn * sizeof *pw);
@@ -104,7 +112,7 @@ int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64
         const double t = sf_sampler_timestep(s);
         const float *x = sf_sampler_sample(s);
         memset(v, 0, (size_t)s->n * sizeof *v);
-        for (int k = 0; k < w->n; k++) {
+        for (int k = k0; k < k1; k++) {
             const int64_t a = sf_windows_start(w, k);
             gather(xw, x, C, T, lead, a, w->len, plane);
             if (win->vace) {
@@ -125,6 +133,7 @@ int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64
                 }
             }
         }
+        if (win->blend) SF_TRY(st, win->blend(win->blend_arg, v, lo, hi));
         sf_sampler_step(s, v);
         SF_DEBUG("denoise", "step %d/%d t=%g done (%d windows)", s->step, s->n_steps, t, w->n);
         if (on_step) SF_TRY(st, on_step(arg, s, t));

@@ -44,6 +44,14 @@ struct sf_denoise_windows {
                               each window gets the lead frames' and its own frames' slice */
     int64_t vace_channels;
     const float *vace_scale; /* as sf_dit_set_vace takes it (NULL: 1) */
+    /* A gang member (several groups run one shot's windows): it computes windows first ..
+     * first + count - 1 only (count 0: all), accumulates them as the one-group loop does into
+     * a prediction that is zero elsewhere, and blend(blend_arg, v, lo, hi) must turn that into
+     * the whole blended prediction on every member before the step: [lo, hi) are the latent
+     * frames (lead frames counted) its windows wrote. NULL blend: no exchange. */
+    int first, count;
+    int (*blend)(void *blend_arg, float *v, int64_t lo, int64_t hi);
+    void *blend_arg;
 };
 
 /* sf_denoise_run over windows: every step each window's guided prediction is computed on the
