@@ -83,6 +83,30 @@ int main(void)
     CHECK_EQ_INT(sf_sched_simulate(e, 1, 1, 1, &r), SF_E_INVAL);
     CHECK_EQ_INT(sf_sched_simulate(e + 2, 1, 2, 0, &r), SF_E_INVAL);
 
+    /* 6. An elastic gang (a windowed shot of 4 windows, 40 s on one group; docs/windows.md):
+     *    THE rule, sf_sched_groups, takes 1 .. 4 of the idle groups and never waits for more;
+     *    on g groups it lasts 40 * ceil(4 / g) / 4. On 3 groups: X (50 s) starts first on g0,
+     *    the gang at once on the 2 left (20 s, g1 and g2); makespan 50, busy 50 + 2 x 20. */
+    struct sf_sched_unit ga[] = {{.seconds = 40, .gang = 4, .elastic = 1}, U(50)};
+    const struct sf_sched_unit fixed2 = {.seconds = 1, .gang = 2};
+    CHECK_EQ_INT(sf_sched_groups(&fixed2, 1), 0);
+    CHECK_EQ_INT(sf_sched_groups(&fixed2, 3), 2);
+    CHECK_EQ_INT(sf_sched_groups(&ga[0], 0), 0);
+    CHECK_EQ_INT(sf_sched_groups(&ga[0], 1), 1);
+    CHECK_EQ_INT(sf_sched_groups(&ga[0], 2), 2);
+    CHECK_EQ_INT(sf_sched_groups(&ga[0], 9), 4);
+    CHECK(sf_sched_seconds(&ga[0], 1) == 40 && sf_sched_seconds(&ga[0], 2) == 20 &&
+          sf_sched_seconds(&ga[0], 3) == 20 && sf_sched_seconds(&ga[0], 4) == 10);
+    unsigned char gready[2] = {1, 0};
+    CHECK_EQ_INT(sf_sched_pick_fit(ga, 2, gready, 1, 0), 0); /* one idle group is enough */
+    CHECK_EQ_INT(sf_sched_simulate(ga, 2, 3, 0, &r), SF_OK); /* a gang of 4 on 3 groups: fine */
+    CHECK(r.makespan == 50 && r.busy == 90);
+    CHECK(r.start[1] == 0 && r.group[1] == 0 && r.start[0] == 0 && r.group[0] == 1);
+    sf_sched_result_fini(&r);
+    CHECK_EQ_INT(sf_sched_simulate(ga, 1, 1, 0, &r), SF_OK); /* alone on one group: 40 s */
+    CHECK(r.makespan == 40 && r.busy == 40);
+    sf_sched_result_fini(&r);
+
     /* 4. Large: 40 shots x 5 takes of denoise (3..12 s) with a decode each on 8 groups finishes
      *    within one largest unit of total/8, and fast. */
     int n = 400;
