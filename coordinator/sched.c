@@ -56,8 +56,10 @@ void sf_sched_result_fini(struct sf_sched_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Longest chain ending at each unit, in a topological order; fails on a cycle. */
-static int critical_path(const struct sf_sched_unit *u, int n, struct sf_sched_result *r)
+/* Longest chain ending at each unit, in a topological order; fails on a cycle. An elastic gang
+ * counts at its shortest on n_groups (sf_sched_seconds on every group it can take). */
+static int critical_path(const struct sf_sched_unit *u, int n, int n_groups,
+                         struct sf_sched_result *r)
 {
     int st = SF_OK;
     double *finish = calloc((size_t)n + 1, sizeof *finish);
@@ -97,7 +99,8 @@ static int critical_path(const struct sf_sched_unit *u, int n, struct sf_sched_r
                     pred[v] = d;
                 }
             }
-            finish[v] = best + u[v].seconds;
+            finish[v] = best + (u[v].cpu ? u[v].seconds
+                                          : sf_sched_seconds(&u[v], sf_sched_groups(&u[v], n_groups)));
             state[v] = 2;
             sp--;
         }
@@ -149,7 +152,7 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups, int n_
         }
         n_edges += (size_t)u[i].n_deps;
     }
-    SF_TRY(st, critical_path(u, n, out));
+    SF_TRY(st, critical_path(u, n, n_groups, out));
     size_t nn = (size_t)n + 1;
     const int n_slots = n_groups + n_lanes; /* groups first, then lanes */
     double *slot_free = calloc((size_t)n_slots, sizeof *slot_free);

@@ -1,49 +1,65 @@
 #!/usr/bin/env bash
 # Windows of one shot on several groups at once (issue 23; docs/windows.md § Gang): the 15 s
-# shot of tests/fault/windows.yaml (4 windows) renders with -np 1, 2 and 3 at tp 1, one thread
-# per rank; the denoise unit runs as an elastic gang of 1, 2 and 3 groups (the dispatched
-# event's groups), and its final latent and decoded frames are byte-identical for every gang
-# size. Each launch stops once the shot file is written (the deliverables are other tests').
-. "$(dirname "$0")/common.sh"
-campaign=$src/tests/fault/windows.yaml
+# shot of tests/fault/windows.yaml (4 windows, 4 steps, 64x64 on the tiny model) renders with
+# -np 1, 2 and 3 at tp 1, one thread per rank:
+#  1. the denoise unit runs as an elastic gang of 1, 2 and 3 groups (the dispatched event's
+#     groups; member 1 of 2 runs windows 2 .. 3), and its final latent and decoded frames are
+#     byte-identical for every gang size;
+#  2. a gang of 3 stopped by SIGUSR1 after step 2 exits 75; relaunched on 2 groups, the gang
+#     leader's checkpoint is given to both members and the final latent is np 1's, bit for bit.
+# Each launch stops once what is checked is written (the deliverables are other tests').
+. "$(dirname "$0")/../fault/common.sh"
+cp "$here/windows.yaml" "$campaign"
 latent=latents/long.walk.take1.16x9.h5
 shot=shots/long.walk.take1.16x9.mkv
-# gang NP: renders into $work/npNP until the shot's decode finished, then stops the launch
-gang() {
-    local name=np$1
-    SF_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$mpiexec" -np "$1" "$sf" render \
-        "$campaign" -o "$work/$name" --model "$work/model" --tokenizer "$tokenizer" \
-        --cache "$work/cache" >"$work/$name.out" 2>"$work/$name.log" &
-    local pid=$! t=0
-    until grep -qs '"event": *"finished".*decode' "$work/$name/events.jsonl"; do
-        kill -0 $pid 2>/dev/null || break
-        [ $t -ge 1200 ] && break
-        sleep 0.5
-        t=$((t + 1))
-    done
-    kill -9 $(pgrep -P $pid) $pid 2>/dev/null
-    wait $pid 2>/dev/null
-    [ -f "$work/$name/$shot" ] || { tail -20 "$work/$name.log"; die "np $1: no shot file"; return; }
-    python3 - "$work/$name/events.jsonl" "$1" <<'PY' || die "np $1: the denoise unit did not run as a gang of $1"
+DECODED='"event": *"finished".*decode'
+# dispatched NAME NP: this launch dispatched the denoise unit once, to a gang of NP groups
+dispatched() {
+    tail -n +$((ev_base + 1)) "$work/$1/events.jsonl" | python3 -c '
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
-d = [e for e in ev if e["event"] == "dispatched" and e.get("kind") == "denoise"]
-want = int(sys.argv[2])
+d = [e for e in map(json.loads, sys.stdin) if e["event"] == "dispatched" and e.get("kind") == "denoise"]
 assert len(d) == 1, d
 groups = d[0].get("groups", [d[0].get("group")])
-assert len(groups) == want, (groups, want)
-PY
+assert len(groups) == int(sys.argv[1]), (groups, sys.argv[1])' "$2" ||
+        die "$1: the denoise unit did not run once as a gang of $2"
 }
+# gang NP: renders into $work/npNP until the shot's decode finished, then stops the launch
+gang() {
+    launch np$1 run $1
+    wait_events np$1 "$DECODED" 1 120 || { await 5; log_tail np$1 run 20; die "np $1: no decode (exit $rc)"; }
+    kill -9 $(pgrep -P "$lpid") "$lpid" 2>/dev/null
+    wait "$lpid" 2>/dev/null
+    dispatched np$1 $1
+}
+
+# 1. gangs of 1, 2, 3
 gang 1
 gang 2
 gang 3
-grep -q "windows 2 .. 3 on gang member 1 of 2" "$work/np2.log" ||
-    die "np 2: member 1 did not report windows 2 .. 3: $(grep -m2 'gang member' "$work/np2.log")"
+grep -q "windows 2 .. 3 on gang member 1 of 2" "$work/np2.run.log" ||
+    die "np 2: member 1 did not report windows 2 .. 3: $(grep -m2 'gang member' "$work/np2.run.log")"
 ref=$(ffmpeg -loglevel error -i "$work/np1/$shot" -f framemd5 - | md5sum | cut -c1-32)
 for np in 2 3; do
     cmp -s "$work/np1/$latent" "$work/np$np/$latent" || die "np $np: the latent differs from np 1's"
     got=$(ffmpeg -loglevel error -i "$work/np$np/$shot" -f framemd5 - | md5sum | cut -c1-32)
     [ "$got" = "$ref" ] || die "np $np: decoded frames differ from np 1's"
 done
-[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames)"
+
+# 2. a gang of 3 interrupted after step 2, resumed as a gang of 2
+SF_FAULT_STEP_DELAY_MS=300 launch sig USR1 3
+wait_events sig "$STEP" 2 60 || { await 5; die "np 3: the launch ended (exit $rc) before step 2"; }
+kill -USR1 "$lpid"
+await 60
+[ $rc = 75 ] || { die "np 3, SIGUSR1: exit $rc, want 75"; log_tail sig USR1; }
+launch sig resume 2
+wait_events sig '"event": *"finished".*denoise' 1 120 ||
+    { await 5; log_tail sig resume 20; die "np 2 resume: no finished denoise (exit $rc)"; }
+kill -9 $(pgrep -P "$lpid") "$lpid" 2>/dev/null
+wait "$lpid" 2>/dev/null
+dispatched sig 2
+grep -q '"event": *"started".*denoise.*"step": *[1-9]' <(tail -n +$((ev_base + 1)) "$work/sig/events.jsonl") ||
+    die "np 2: the relaunch did not resume the denoise unit from a checkpoint"
+cmp -s "$work/np1/$latent" "$work/sig/$latent" || die "np 3 -> 2 resumed: the latent differs from np 1's"
+
+[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames; 3 -> SIGUSR1 -> resumed on 2: the same latent)"
 exit $fail
