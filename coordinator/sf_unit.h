@@ -13,7 +13,8 @@
  *            keys are known).
  *   run      on a worker group (resource SF_UNIT_GROUP: every rank of the group, or only its
  *            leader) or on a CPU lane (SF_UNIT_CPU: a thread of a node's first rank, so an encode
- *            never holds a tensor-parallel group). A gang unit runs on `gang` groups at once, each
+ *            never holds a tensor-parallel group). A gang unit runs on `gang` groups at once (an
+ *            elastic one, a windowed shot, on any 1 .. gang: sf_sched_groups), each
  *            told its place in the gang (w->gang). A kind without `run` is planned but skipped.
  *   resume   `output_ok` says whether a unit finished earlier with the same key;
  *            `remove_output` deletes a stale output before the unit runs again.

@@ -58,7 +58,8 @@ struct sf_denoise_windows {
  * window's frames alone (the DiT sees local positions from 0, the lead frames first), the
  * predictions are blended with the cut's fixed weights into one prediction of the whole
  * latent, and ONE sampler step is taken on the whole latent (s is the whole shot's: UniPC's
- * history, checkpoints and resume are unchanged). Windows run one after another here; the
+ * history, checkpoints and resume are unchanged). This rank's windows (win->first/count) run
+ * one after another, then win->blend completes the prediction from the other members; the
  * result depends only on the cut. win NULL or one window: exactly sf_denoise_run (with the
  * VACE conditioning set first when given). thw is the whole latent's (n_lead + cut.frames, H,
  * W). Allocates its window buffers once, before the loop. Returns SF_OK, SF_E_NOMEM, SF_E_INVAL
