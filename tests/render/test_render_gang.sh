@@ -6,7 +6,8 @@
 #     groups; member 1 of 2 runs windows 2 .. 3), and its final latent and decoded frames are
 #     byte-identical for every gang size;
 #  2. a gang of 3 stopped by SIGUSR1 after step 2 exits 75; relaunched on 2 groups, the gang
-#     leader's checkpoint is given to both members and the final latent is np 1's, bit for bit.
+#     leader's checkpoint is given to both members and the final latent is np 1's, bit for bit;
+#  3. at tp 2, a gang of two groups (-np 4) gives one group's (-np 2) latent bytes.
 # Each launch stops once what is checked is written (the deliverables are other tests').
 . "$(dirname "$0")/../fault/common.sh"
 cp "$here/windows.yaml" "$campaign"
@@ -61,5 +62,17 @@ grep -q '"event": *"started".*denoise.*"step": *[1-9]' <(tail -n +$((ev_base + 1
     die "np 2: the relaunch did not resume the denoise unit from a checkpoint"
 cmp -s "$work/np1/$latent" "$work/sig/$latent" || die "np 3 -> 2 resumed: the latent differs from np 1's"
 
-[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames; 3 -> SIGUSR1 -> resumed on 2: the same latent)"
+# 3. tensor parallel: two groups of tp 2 (-np 4) give one group of tp 2's (-np 2) bytes
+gang_tp() {
+    launch tp$1 run $1 --tp 2
+    wait_events tp$1 '"event": *"finished".*denoise' 1 120 || { await 5; log_tail tp$1 run 20; die "tp 2 np $1: no finished denoise (exit $rc)"; }
+    kill -9 $(pgrep -P "$lpid") "$lpid" 2>/dev/null
+    wait "$lpid" 2>/dev/null
+    dispatched tp$1 $(($1 / 2))
+}
+gang_tp 2
+gang_tp 4
+cmp -s "$work/tp2/$latent" "$work/tp4/$latent" || die "tp 2: the gang of 2 groups' latent differs from one group's"
+
+[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames; 3 -> SIGUSR1 -> resumed on 2: the same latent; tp 2: 2 groups = 1)"
 exit $fail
