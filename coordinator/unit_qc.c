@@ -11,6 +11,7 @@
  * every language's file of that codec. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_assemble.h"
+#include "sf_brand.h"
 #include "sf_hash.h"
 #include "sf_json.h"
 #include "sf_log.h"
@@ -110,6 +111,21 @@ static void write_extra(struct sf_jw *w, void *arg)
     sf_jw_arr_end(w);
 }
 
+/* The spot's end card (docs/brand.md) is a still picture the campaign intends: its interval is
+ * not a freeze (nor, if it is dark, a black run). */
+static void intend_end_card(const struct sf_campaign *c, const struct sf_render_job *j,
+                            struct sf_qc_opts *o)
+{
+    struct sf_assemble_cut cut;
+    sf_assemble_spot_cut(c, j->sequence, j->aspect, j->length, &cut);
+    if (!cut.brand || !cut.brand->end_card.file) return;
+    const struct sf_fps fps = sf_campaign_deliverables(c)->fps;
+    const int64_t n = sf_brand_end_card_frames(cut.brand->end_card.duration_ms, fps);
+    o->intended[0][0] = (double)(cut.frames - n) * fps.den / fps.num;
+    o->intended[0][1] = (double)cut.frames * fps.den / fps.num;
+    o->n_intended = 1;
+}
+
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                const struct sf_render_report *r)
 {
@@ -125,6 +141,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
         struct sf_qc_opts o;
         sf_qc_opts_default(&o);
         o.progress = sf_review_alive, o.progress_arg = (void *)r;
+        intend_end_card(s->campaign, j, &o);
         SF_TRY(st, sf_qc_file(files[i].path, &o, &v->by_codec[files[i].codec]));
         v->checked[files[i].codec] = files[i].path;
         done[files[i].codec] = 1;

@@ -124,6 +124,13 @@ int sf_brand_draws(const struct sf_brand *b, enum sf_lang lang, int length)
     return 0;
 }
 
+int sf_brand_per_language(const struct sf_brand *b, int length)
+{
+    for (int i = 0; i < b->n_supers; i++)
+        if (shown_in(&b->supers[i], length)) return 1;
+    return 0;
+}
+
 /* ---- the graph ------------------------------------------------------------------------------ */
 
 struct sf_brand_graph {
@@ -154,28 +161,31 @@ static void place(enum sf_brand_pos p, int w, int h, int pad, const char *ow, co
     else snprintf(y, n, "%d-%s", h - my, oh);
 }
 
-/* overlay's `format` for the pictures' pixel format: the main input is never converted. */
-static const char *overlay_format(int pix_fmt)
+/* overlay's `format` for the pictures' pixel format (the main input is never converted), and
+ * the format with alpha its second input is given in. */
+static const char *overlay_format(int pix_fmt, const char **alpha_fmt)
 {
     switch (pix_fmt) {
-    case AV_PIX_FMT_YUV420P: return "yuv420";
-    case AV_PIX_FMT_YUV422P10LE: return "yuv422p10";
-    case AV_PIX_FMT_YUV422P: return "yuv422";
-    case AV_PIX_FMT_YUV444P: return "yuv444";
+    case AV_PIX_FMT_YUV420P: *alpha_fmt = "yuva420p"; return "yuv420";
+    case AV_PIX_FMT_YUV422P10LE: *alpha_fmt = "yuva422p10le"; return "yuv422p10";
     default: return NULL;
     }
 }
 
-/* movie(file) -> chain[0..n) into input 1 of `over`. */
+/* movie(file) -> chain[0..n) -> BT.709 limited-range Y'CbCr with alpha, into input 1 of
+ * `over`. The conversion is asked for here: libavfilter's own would use BT.601. */
 static int second_input(AVFilterGraph *g, const char *file, const struct sf_avfilter_spec *chain,
-                        int n, AVFilterContext *over)
+                        int n, const char *alpha_fmt, AVFilterContext *over)
 {
     const char *movie_kv[] = {"filename", file, NULL};
-    const struct sf_avfilter_spec movie = {"movie", movie_kv};
+    const char *conv_kv[] = {"out_color_matrix", "bt709", "out_range", "tv", NULL};
+    const char *fmt_kv[] = {"pix_fmts", alpha_fmt, NULL};
     AVFilterContext *last = NULL;
-    int st = sf_avfilter_add(g, &last, &movie);
+    int st = sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"movie", movie_kv});
     for (int i = 0; st == SF_OK && i < n; i++)
         st = sf_avfilter_add(g, &last, &chain[i]);
+    if (st == SF_OK) st = sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"scale", conv_kv});
+    if (st == SF_OK) st = sf_avfilter_add(g, &last, &(struct sf_avfilter_spec){"format", fmt_kv});
     if (st == SF_OK) st = sf_av_check(avfilter_link(last, 0, over, 1), "link the brand layer");
     return st;
 }
@@ -185,7 +195,7 @@ int sf_brand_graph_create(const struct sf_brand *b, const struct sf_brand_where 
 {
     *out = NULL;
     if (!sf_brand_draws(b, w->lang, w->length)) return SF_OK;
-    const char *ofmt = overlay_format(w->pix_fmt);
+    const char *afmt = NULL, *ofmt = overlay_format(w->pix_fmt, &afmt);
     const char *pix = av_get_pix_fmt_name(w->pix_fmt);
     if (!ofmt || !pix) {
         SF_ERROR("brand", "the brand layer cannot be drawn on %s pictures", pix ? pix : "these");
@@ -220,7 +230,7 @@ int sf_brand_graph_create(const struct sf_brand *b, const struct sf_brand_where 
         const struct sf_avfilter_spec chain[] = {
             {"scale", scale_kv}, {"format", rgba_kv}, {"colorchannelmixer", fade_kv}};
         SF_TRY(st, sf_avfilter_add(bg->g, &last, &(struct sf_avfilter_spec){"overlay", ov_kv}));
-        SF_TRY(st, second_input(bg->g, b->logo.file, chain, 3, last));
+        SF_TRY(st, second_input(bg->g, b->logo.file, chain, 3, afmt, last));
     }
     if (b->end_card.file) { /* covers the picture from its first frame to the end */
         const int64_t first = w->frames - sf_brand_end_card_frames(b->end_card.duration_ms, w->fps);
@@ -234,7 +244,7 @@ int sf_brand_graph_create(const struct sf_brand *b, const struct sf_brand_where 
                                "enable", en, NULL};
         const struct sf_avfilter_spec chain[] = {{"scale", scale_kv}, {"crop", crop_kv}};
         SF_TRY(st, sf_avfilter_add(bg->g, &last, &(struct sf_avfilter_spec){"overlay", ov_kv}));
-        SF_TRY(st, second_input(bg->g, b->end_card.file, chain, 2, last));
+        SF_TRY(st, second_input(bg->g, b->end_card.file, chain, 2, afmt, last));
     }
     for (int i = 0; i < b->n_supers; i++) { /* white on a translucent box, over everything */
         const struct sf_super *s = &b->supers[i];

@@ -57,6 +57,9 @@ struct sf_brand_where {
 /* 1 when the layer draws something in that language and edit. */
 int sf_brand_draws(const struct sf_brand *b, enum sf_lang lang, int length);
 
+/* 1 when a super is shown in that edit: the languages' pictures differ. */
+int sf_brand_per_language(const struct sf_brand *b, int length);
+
 struct sf_brand_graph;
 
 /* Builds the filter graph of b for w; *out NULL (and SF_OK) when it draws nothing there. Fails
