@@ -6,7 +6,8 @@
 # - the en and zh files differ exactly on the super's frames (12..47) and nowhere else;
 # - the end card is exactly the last 24 frames: all the same picture, frame 71 is not;
 # - deliverables.json records the layer (texts per language, end card's first frame); QC finds
-#   no freeze (the still end card is intended); the review copies exist;
+#   no freeze (the still end card is intended) and checked each language's file; the review
+#   copies exist;
 # - a changed zh super re-assembles (new _v2 files, the shots reused), an unchanged one does not.
 . "$(dirname "$0")/../render/common.sh"
 export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
@@ -72,6 +73,9 @@ for lang, text in (("en", "Own the morning"), ("zh", "拥抱清晨")):
     assert b["logo"]["opacity"] == 0.6, b
     qc = spots[lang]["qc"]
     assert not qc["freeze"], qc  # the end card is a still the campaign intends
+# each language's picture is its own: QC decoded every file, not one per codec
+rec = json.load(open(sys.argv[1] + "/out/.units/seq.16x9.4s.qc.json"))
+assert all(r["decoded"] == r["path"] for r in rec["results"]), rec["results"]
 PY
 ls "$work"/run/out/review/*_zh_review.mp4 >/dev/null 2>&1 || die "no zh review copy"
 
