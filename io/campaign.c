@@ -1472,6 +1472,17 @@ static void parse_super(struct v *v, const struct cnode *n, const char *path,
     }
 }
 
+/* map.file: a required image (what: "an image"); its canonical path, or NULL (reported). */
+static const char *want_image_file(struct v *v, const struct cnode *map, const char *path,
+                                   const char *what)
+{
+    const struct cnode *f = get(map, "file");
+    if (f && !is_null(f)) return want_path(v, f, path, "file", PATH_IMAGE, NULL);
+    report(v, f ? f : map, path, "file", "missing (required); allowed: the path of %s, relative "
+           "to the campaign file", what);
+    return NULL;
+}
+
 /* sequence.supers, .logo and .end_card. Before the cuts: an end card shortens what the shots
  * must cover. */
 static void parse_brand(struct v *v, const struct cnode *seq_node, const char *path,
@@ -1505,12 +1516,7 @@ static void parse_brand(struct v *v, const struct cnode *seq_node, const char *p
         b->logo.size = 0.1;
         if (check_map(v, n, lp, "a logo", keys) == 0) {
             int idx;
-            const struct cnode *f = get(n, "file");
-            if (!f || is_null(f))
-                report(v, f ? f : n, lp, "file", "missing (required); allowed: the path of a PNG "
-                       "(with transparency) or other image, relative to the campaign file");
-            else
-                b->logo.file = want_path(v, f, lp, "file", PATH_IMAGE, NULL);
+            b->logo.file = want_image_file(v, n, lp, "a PNG (with transparency) or other image");
             if (want_enum(v, n, lp, "position", 0, pos_list, "position", &idx) == 1)
                 b->logo.position = idx;
             want_num(v, n, lp, "opacity", 0, 0, 0, 1, "0 (invisible) to 1 (opaque), default 1",
@@ -1524,12 +1530,7 @@ static void parse_brand(struct v *v, const struct cnode *seq_node, const char *p
         static const char *const keys[] = {"file", "duration", NULL};
         const char *ep = path_of(v, path, "end_card");
         if (check_map(v, n, ep, "an end card", keys) == 0) {
-            const struct cnode *f = get(n, "file");
-            if (!f || is_null(f))
-                report(v, f ? f : n, ep, "file", "missing (required); allowed: the path of an "
-                       "image, relative to the campaign file");
-            else
-                b->end_card.file = want_path(v, f, ep, "file", PATH_IMAGE, NULL);
+            b->end_card.file = want_image_file(v, n, ep, "an image");
             want_ms(v, n, ep, "duration", 1, 500, 10000, "seconds from 0.5 to 10: the end card "
                     "fills the last `duration` seconds of every edit", &b->end_card.duration_ms);
         }

@@ -20,9 +20,7 @@ campaign() {
     cat >"$work/c.yaml" <<EOF
 campaign: brand
 seed: 5
-model: {config: tiny, dtype: fp32, tp: 1}
-tiers:
-  draft: {steps: 1, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, guidance: 1.0}
+$tiny_model_yaml
 sequences:
   - id: seq
     aspect: "16:9"
