@@ -10,6 +10,7 @@
  * sample (the delay a real-time limiter adds is compensated by construction). */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_audio.h"
+#include "sf_av_input.h"
 #include "sf_errors.h"
 #include "sf_file.h"
 #include "sf_log.h"
@@ -61,51 +62,36 @@ static int resample_into(SwrContext *swr, const AVFrame *in, float **buf, int64_
 int sf_audio_decode(const char *path, int64_t max_frames, float **lr, int64_t *frames, char *why,
                     size_t why_len)
 {
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *fr = av_frame_alloc();
+    struct sf_av_input in;
     SwrContext *swr = NULL;
     float *buf = NULL;
     int64_t have = 0, cap = 0;
-    int st = SF_OK, rc;
+    int st = SF_OK;
     char err[AV_ERROR_MAX_STRING_SIZE] = "";
     *lr = NULL;
     *frames = 0;
-    if (!pkt || !fr) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
     const int level = av_log_get_level();
     av_log_set_level(AV_LOG_QUIET); /* one line of ours instead of libav's chatter */
-    rc = avformat_open_input(&fmt, path, NULL, NULL);
-    if (rc >= 0) rc = avformat_find_stream_info(fmt, NULL);
-    const AVCodec *codec = NULL;
-    int si = rc >= 0 ? av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0) : rc;
-    if (si >= 0 && codec) {
-        dec = avcodec_alloc_context3(codec);
-        if (!dec) rc = AVERROR(ENOMEM);
-        else if ((rc = avcodec_parameters_to_context(dec, fmt->streams[si]->codecpar)) >= 0) {
-            dec->err_recognition |= AV_EF_EXPLODE;
-            rc = avcodec_open2(dec, codec, NULL);
-        }
-    }
+    int rc = sf_av_input_open(&in, path, AVMEDIA_TYPE_AUDIO, SF_AV_EXPLODE);
     av_log_set_level(level);
-    if (rc < 0 || si < 0 || !codec) {
-        if (rc < 0) av_strerror(rc, err, sizeof err);
+    if (rc < 0) {
+        const int none = rc == AVERROR_STREAM_NOT_FOUND || rc == AVERROR_DECODER_NOT_FOUND;
+        av_strerror(rc, err, sizeof err);
         if (why)
-            snprintf(why, why_len, rc < 0 ? "cannot be decoded (%s)" : "holds no sound stream", err);
+            snprintf(why, why_len, none ? "holds no sound stream" : "cannot be decoded (%s)", err);
         else
             SF_ERROR("audio", "%s: %s; allowed: a WAV, FLAC, MP3 or AAC (.m4a) audio file",
-                     path, rc < 0 ? err : "holds no sound stream");
+                     path, none ? "holds no sound stream" : err);
         st = rc == AVERROR(ENOMEM) ? SF_E_NOMEM : SF_E_FORMAT;
         goto out;
     }
+    const AVCodecContext *dec = in.dec;
     AVChannelLayout stereo;
     av_channel_layout_default(&stereo, 2);
     AVChannelLayout in_layout;
-    if (dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || dec->ch_layout.nb_channels == 0)
-        av_channel_layout_default(&in_layout, dec->ch_layout.nb_channels ? dec->ch_layout.nb_channels : 2);
+    const int n_in = dec->ch_layout.nb_channels;
+    if (dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || n_in == 0)
+        av_channel_layout_default(&in_layout, n_in ? n_in : 2);
     else if (av_channel_layout_copy(&in_layout, &dec->ch_layout) < 0) {
         st = SF_E_NOMEM;
         goto out;
@@ -115,30 +101,12 @@ int sf_audio_decode(const char *path, int64_t max_frames, float **lr, int64_t *f
     av_channel_layout_uninit(&in_layout);
     if (rc >= 0) rc = swr_init(swr);
     SF_TRY(st, sf_av_check(rc, "set up the resampler"));
-    int eof = 0;
-    while (have < max_frames) {
-        if (!eof) {
-            rc = av_read_frame(fmt, pkt);
-            if (rc == AVERROR_EOF) {
-                eof = 1;
-                rc = avcodec_send_packet(dec, NULL);
-            } else if (rc >= 0) {
-                if (pkt->stream_index == si) rc = avcodec_send_packet(dec, pkt);
-                av_packet_unref(pkt);
-            }
-            if (rc < 0 && rc != AVERROR_EOF) break;
-        }
-        for (;;) {
-            rc = avcodec_receive_frame(dec, fr);
-            if (rc < 0) break;
-            st = resample_into(swr, fr, &buf, &have, &cap, max_frames);
-            av_frame_unref(fr);
-            if (st) goto out;
-        }
-        if (rc == AVERROR_EOF) break;
-        if (rc != AVERROR(EAGAIN)) break;
+    while (have < max_frames && (rc = sf_av_input_next(&in)) == 0) {
+        st = resample_into(swr, in.frame, &buf, &have, &cap, max_frames);
+        av_frame_unref(in.frame);
+        if (st) goto out;
     }
-    if (rc < 0 && rc != AVERROR_EOF && rc != AVERROR(EAGAIN)) {
+    if (rc < 0 && rc != AVERROR_EOF) {
         av_strerror(rc, err, sizeof err);
         if (why)
             snprintf(why, why_len, "cannot be decoded after %.2f s (%s)",
@@ -157,10 +125,7 @@ int sf_audio_decode(const char *path, int64_t max_frames, float **lr, int64_t *f
 out:
     free(buf);
     swr_free(&swr);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
-    av_packet_free(&pkt);
-    av_frame_free(&fr);
+    sf_av_input_close(&in);
     return st;
 }
 

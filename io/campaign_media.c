@@ -7,6 +7,7 @@
  * .png fails here. */
 #include "campaign_internal.h"
 #include "sf_audio.h"
+#include "sf_av_input.h"
 #include "sf_media.h"
 #include "sf_status.h"
 
@@ -22,81 +23,33 @@
 static int decode_first_frame(const char *path, AVFormatContext **fmt_out, AVStream **st_out,
                               char *why, size_t why_len)
 {
-    AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = NULL;
-    AVFrame *frame = NULL;
-    int ok = -1, rc;
+    struct sf_av_input in;
+    int ok = -1;
     char err[AV_ERROR_MAX_STRING_SIZE];
     int level = av_log_get_level();
     av_log_set_level(AV_LOG_QUIET);
-
-    if ((rc = avformat_open_input(&fmt, path, NULL, NULL)) < 0 ||
-        (rc = avformat_find_stream_info(fmt, NULL)) < 0) {
-        av_strerror(rc, err, sizeof err);
-        snprintf(why, why_len, "cannot be decoded (%s)", err);
-        goto out;
-    }
-    const AVCodec *codec = NULL;
-    int si = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (si < 0 || !codec) {
+    /* Corrupt data fails instead of being concealed: a truncated JPEG is not a reference. */
+    int rc = sf_av_input_open(&in, path, AVMEDIA_TYPE_VIDEO, SF_AV_STRICT);
+    if (rc == AVERROR_STREAM_NOT_FOUND || rc == AVERROR_DECODER_NOT_FOUND) {
         snprintf(why, why_len, "holds no picture");
         goto out;
     }
-    AVStream *st = fmt->streams[si];
-    dec = avcodec_alloc_context3(codec);
-    pkt = av_packet_alloc();
-    frame = av_frame_alloc();
-    if (!dec || !pkt || !frame) {
-        snprintf(why, why_len, "cannot be decoded (out of memory)");
-        goto out;
-    }
-    /* Corrupt data fails instead of being concealed: a truncated JPEG is not a reference. */
-    dec->err_recognition |= AV_EF_EXPLODE | AV_EF_BITSTREAM | AV_EF_BUFFER;
-    if ((rc = avcodec_parameters_to_context(dec, st->codecpar)) < 0 ||
-        (rc = avcodec_open2(dec, codec, NULL)) < 0) {
-        av_strerror(rc, err, sizeof err);
+    if (rc >= 0) rc = sf_av_input_next(&in);
+    if (rc < 0) {
+        av_strerror(rc == AVERROR_EOF ? AVERROR_INVALIDDATA : rc, err, sizeof err);
         snprintf(why, why_len, "cannot be decoded (%s)", err);
         goto out;
     }
-    int got = 0, eof = 0;
-    rc = 0;
-    while (!got && rc >= 0) {
-        if (!eof) {
-            rc = av_read_frame(fmt, pkt);
-            if (rc == AVERROR_EOF) {
-                eof = 1;
-                rc = avcodec_send_packet(dec, NULL);
-            } else if (rc >= 0) {
-                if (pkt->stream_index == si) rc = avcodec_send_packet(dec, pkt);
-                av_packet_unref(pkt);
-                if (rc == AVERROR(EAGAIN)) rc = 0;
-            }
-            if (rc < 0) break;
-        }
-        rc = avcodec_receive_frame(dec, frame);
-        if (rc >= 0) got = 1;
-        else if (rc == AVERROR(EAGAIN) && !eof) rc = 0;
-    }
-    if (!got) {
-        if (rc >= 0 || rc == AVERROR_EOF || rc == AVERROR(EAGAIN)) rc = AVERROR_INVALIDDATA;
-        av_strerror(rc, err, sizeof err);
-        snprintf(why, why_len, "cannot be decoded (%s)", err);
-        goto out;
-    }
-    if (frame->width <= 0 || frame->height <= 0) {
+    if (in.frame->width <= 0 || in.frame->height <= 0) {
         snprintf(why, why_len, "decodes to an empty picture");
         goto out;
     }
-    *fmt_out = fmt;
-    *st_out = st;
-    fmt = NULL;
+    *fmt_out = in.fmt;
+    *st_out = in.fmt->streams[in.stream];
+    in.fmt = NULL;
     ok = 0;
 out:
-    av_frame_free(&frame);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
+    sf_av_input_close(&in);
     av_log_set_level(level);
     return ok;
 }

@@ -6,6 +6,7 @@
  * converted when its successor passes t: one conversion per sample however long the clip. */
 #include "sf_media.h"
 
+#include "sf_av_input.h"
 #include "sf_status.h"
 
 #include <errno.h>
@@ -25,14 +26,11 @@ void sf_media_clip_times(double seconds, double times[SF_MEDIA_CLIP_SAMPLES])
         times[i] = (2.0 * i + 1.0) / (2.0 * SF_MEDIA_CLIP_SAMPLES) * seconds;
 }
 
-/* One decoding session: the file, its picture stream and decoder, the frame held. */
+/* One decoding session: the file's picture stream, the frame held, the converter. */
 struct media {
-    AVFormatContext *fmt;
-    AVCodecContext *dec;
-    AVPacket *pkt;
-    AVFrame *frame, *held;
+    struct sf_av_input in;
+    AVFrame *held;
     struct SwsContext *sws;
-    int stream;
     int64_t first_pts;
     int width, height;
 };
@@ -47,66 +45,33 @@ static int av_fail(int rc, char *why, size_t why_len)
 
 static int media_open(struct media *m, const char *path, char *why, size_t why_len)
 {
-    int rc;
-    if ((rc = avformat_open_input(&m->fmt, path, NULL, NULL)) < 0 ||
-        (rc = avformat_find_stream_info(m->fmt, NULL)) < 0)
-        return av_fail(rc, why, why_len);
-    const AVCodec *codec = NULL;
-    m->stream = av_find_best_stream(m->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (m->stream < 0 || !codec) {
+    m->first_pts = AV_NOPTS_VALUE;
+    /* corrupt data fails instead of being concealed: a damaged picture is no reference */
+    int rc = sf_av_input_open(&m->in, path, AVMEDIA_TYPE_VIDEO, SF_AV_STRICT);
+    if (rc == AVERROR_STREAM_NOT_FOUND || rc == AVERROR_DECODER_NOT_FOUND) {
         snprintf(why, why_len, "holds no picture");
         return SF_E_FORMAT;
     }
-    m->dec = avcodec_alloc_context3(codec);
-    m->pkt = av_packet_alloc();
-    m->frame = av_frame_alloc();
-    m->held = av_frame_alloc();
-    if (!m->dec || !m->pkt || !m->frame || !m->held) return SF_E_NOMEM;
-    /* corrupt data fails instead of being concealed: a damaged picture is no reference */
-    m->dec->err_recognition |= AV_EF_EXPLODE | AV_EF_BITSTREAM | AV_EF_BUFFER;
-    if ((rc = avcodec_parameters_to_context(m->dec, m->fmt->streams[m->stream]->codecpar)) < 0 ||
-        (rc = avcodec_open2(m->dec, codec, NULL)) < 0)
-        return av_fail(rc, why, why_len);
-    m->first_pts = AV_NOPTS_VALUE;
-    return SF_OK;
+    if (rc == AVERROR(ENOMEM) || (!rc && !(m->held = av_frame_alloc()))) return SF_E_NOMEM;
+    return rc < 0 ? av_fail(rc, why, why_len) : SF_OK;
 }
 
-/* The next decoded frame into m->frame: 1, 0 at the end of the stream, or a failure status
+/* The next decoded frame into m->in.frame: 1, 0 at the end of the stream, or a failure status
  * (negative) with why. */
-static int media_next(struct media *m, int *eof, char *why, size_t why_len)
+static int media_next(struct media *m, char *why, size_t why_len)
 {
-    for (;;) {
-        int rc = avcodec_receive_frame(m->dec, m->frame);
-        if (rc >= 0) return 1;
-        if (rc == AVERROR_EOF) return 0;
-        if (rc != AVERROR(EAGAIN)) {
-            av_fail(rc, why, why_len);
-            return SF_E_FORMAT;
-        }
-        if (*eof) return 0;
-        rc = av_read_frame(m->fmt, m->pkt);
-        if (rc == AVERROR_EOF) {
-            *eof = 1;
-            rc = avcodec_send_packet(m->dec, NULL); /* flush: frames may still be inside */
-        } else if (rc >= 0) {
-            if (m->pkt->stream_index == m->stream) rc = avcodec_send_packet(m->dec, m->pkt);
-            av_packet_unref(m->pkt);
-            if (rc == AVERROR(EAGAIN)) rc = 0;
-        }
-        if (rc < 0) {
-            av_fail(rc, why, why_len);
-            return SF_E_FORMAT;
-        }
-    }
+    const int rc = sf_av_input_next(&m->in);
+    if (rc == AVERROR_EOF) return 0;
+    return rc < 0 ? av_fail(rc, why, why_len) : 1;
 }
 
-/* Seconds from the stream's first frame to m->frame (0 when the stream carries no times). */
+/* Seconds from the stream's first frame to m->in.frame (0 when the stream carries no times). */
 static double frame_time(struct media *m)
 {
-    int64_t pts = m->frame->best_effort_timestamp;
+    int64_t pts = m->in.frame->best_effort_timestamp;
     if (pts == AV_NOPTS_VALUE) return 0;
     if (m->first_pts == AV_NOPTS_VALUE) m->first_pts = pts;
-    return (double)(pts - m->first_pts) * av_q2d(m->fmt->streams[m->stream]->time_base);
+    return (double)(pts - m->first_pts) * av_q2d(m->in.fmt->streams[m->in.stream]->time_base);
 }
 
 /* The held frame as RGB into out (height, width, 3). */
@@ -132,14 +97,14 @@ int sf_media_frames(const char *path, int n, const double *times, uint8_t **rgb,
                     int *height, char *why, size_t why_len)
 {
     struct media m = {0};
-    int st, eof = 0, done = 0, have = 0;
+    int st, done = 0, have = 0;
     size_t frame_bytes = 0;
     int level = av_log_get_level();
     av_log_set_level(AV_LOG_QUIET);
     *rgb = NULL;
     if ((st = media_open(&m, path, why, why_len)) != SF_OK) goto out;
     while (done < n) {
-        int got = media_next(&m, &eof, why, why_len);
+        int got = media_next(&m, why, why_len);
         if (got < 0) {
             st = got;
             goto out;
@@ -152,7 +117,7 @@ int sf_media_frames(const char *path, int n, const double *times, uint8_t **rgb,
         }
         if (!got) break;
         if (!have) {
-            m.width = m.frame->width, m.height = m.frame->height;
+            m.width = m.in.frame->width, m.height = m.in.frame->height;
             if (m.width <= 0 || m.height <= 0) {
                 snprintf(why, why_len, "decodes to an empty picture");
                 st = SF_E_FORMAT;
@@ -164,14 +129,14 @@ int sf_media_frames(const char *path, int n, const double *times, uint8_t **rgb,
                 goto out;
             }
             have = 1;
-        } else if (m.frame->width != m.width || m.frame->height != m.height) {
+        } else if (m.in.frame->width != m.width || m.in.frame->height != m.height) {
             snprintf(why, why_len, "changes its picture size from %dx%d to %dx%d", m.width,
-                     m.height, m.frame->width, m.frame->height);
+                     m.height, m.in.frame->width, m.in.frame->height);
             st = SF_E_FORMAT;
             goto out;
         }
         av_frame_unref(m.held);
-        av_frame_move_ref(m.held, m.frame);
+        av_frame_move_ref(m.held, m.in.frame);
     }
     if (!have) { /* the stream ended without a picture */
         av_fail(AVERROR_INVALIDDATA, why, why_len);
@@ -186,11 +151,8 @@ out:
         *rgb = NULL;
     }
     sws_freeContext(m.sws);
-    av_frame_free(&m.frame);
     av_frame_free(&m.held);
-    av_packet_free(&m.pkt);
-    avcodec_free_context(&m.dec);
-    avformat_close_input(&m.fmt);
+    sf_av_input_close(&m.in);
     av_log_set_level(level);
     return st;
 }

@@ -5,6 +5,8 @@
  * on the core count; the file is written under a temporary name and renamed only when complete. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_shot_file.h"
+
+#include "sf_av_input.h"
 #include "sf_errors.h"
 #include "sf_file.h"
 #include "sf_log.h"
@@ -183,23 +185,16 @@ out:
 
 struct sf_shot_reader {
     char path[4096];
-    AVFormatContext *fmt;
-    AVCodecContext *dec;
+    struct sf_av_input in;
     struct SwsContext *sws;
-    AVFrame *frame;
-    AVPacket *pkt;
-    int stream, eof;
     int width, height;
 };
 
 void sf_shot_reader_close(struct sf_shot_reader *r)
 {
     if (!r) return;
-    avformat_close_input(&r->fmt);
-    avcodec_free_context(&r->dec);
+    sf_av_input_close(&r->in);
     sws_freeContext(r->sws);
-    av_frame_free(&r->frame);
-    av_packet_free(&r->pkt);
     free(r);
 }
 
@@ -210,7 +205,18 @@ int sf_shot_reader_open(const char *path, struct sf_shot_reader **out)
     struct sf_shot_reader *r = calloc(1, sizeof *r);
     if (!r) return SF_E_NOMEM;
     snprintf(r->path, sizeof r->path, "%s", path);
-    int rc = avformat_open_input(&r->fmt, path, NULL, NULL);
+    const int rc = sf_av_input_open(&r->in, path, AVMEDIA_TYPE_VIDEO, SF_AV_BITEXACT);
+    if (rc == AVERROR_STREAM_NOT_FOUND || rc == AVERROR_DECODER_NOT_FOUND) {
+        SF_ERROR("shot", "%s: no video stream this FFmpeg decodes; delete it and run the same "
+                 "render again (its decode unit remakes it)",
+                 path);
+        st = SF_E_FORMAT;
+        goto out;
+    }
+    if (rc == AVERROR(ENOMEM)) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
     if (rc < 0) {
         char e[128];
         av_strerror(rc, e, sizeof e);
@@ -219,31 +225,8 @@ int sf_shot_reader_open(const char *path, struct sf_shot_reader **out)
         st = rc == AVERROR(ENOENT) ? SF_E_NOTFOUND : SF_E_FORMAT;
         goto out;
     }
-    SF_TRY(st, sf_av_check(avformat_find_stream_info(r->fmt, NULL), "read a shot file's streams"));
-    r->stream = av_find_best_stream(r->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    const AVStream *vs = r->stream >= 0 ? r->fmt->streams[r->stream] : NULL;
-    const AVCodec *codec = vs ? avcodec_find_decoder(vs->codecpar->codec_id) : NULL;
-    if (!codec) {
-        SF_ERROR("shot", "%s: no video stream this FFmpeg decodes; delete it and run the same "
-                 "render again (its decode unit remakes it)",
-                 path);
-        st = SF_E_FORMAT;
-        goto out;
-    }
-    r->dec = avcodec_alloc_context3(codec);
-    r->frame = av_frame_alloc();
-    r->pkt = av_packet_alloc();
-    if (!r->dec || !r->frame || !r->pkt) {
-        st = SF_E_NOMEM;
-        goto out;
-    }
-    SF_TRY(st, sf_av_check(avcodec_parameters_to_context(r->dec, vs->codecpar),
-                           "copy a shot file's parameters"));
-    r->dec->thread_count = 1;
-    r->dec->flags |= AV_CODEC_FLAG_BITEXACT;
-    SF_TRY(st, sf_av_check(avcodec_open2(r->dec, codec, NULL), "open a shot file's decoder"));
-    r->width = r->dec->width;
-    r->height = r->dec->height;
+    r->width = r->in.dec->width;
+    r->height = r->in.dec->height;
     *out = r;
     return SF_OK;
 out:
@@ -263,46 +246,30 @@ int sf_shot_reader_next(struct sf_shot_reader *r, uint8_t *rgb)
     char what[4200]; /* libav's failures name the file and the fix */
     snprintf(what, sizeof what, "decode %s (damaged? delete it and run the same render again)",
              r->path);
-    for (;;) {
-        int rc = avcodec_receive_frame(r->dec, r->frame);
-        if (rc == 0) break;
-        if (rc == AVERROR_EOF) return SF_E_NOTFOUND;
-        if (rc != AVERROR(EAGAIN)) return sf_av_check(rc, what);
-        if (r->eof) {
-            SF_TRY(st, sf_av_check(avcodec_send_packet(r->dec, NULL), what));
-            continue;
-        }
-        rc = av_read_frame(r->fmt, r->pkt);
-        if (rc == AVERROR_EOF) {
-            r->eof = 1;
-            continue;
-        }
-        SF_TRY(st, sf_av_check(rc, what));
-        if (r->pkt->stream_index == r->stream)
-            rc = avcodec_send_packet(r->dec, r->pkt);
-        av_packet_unref(r->pkt);
-        SF_TRY(st, sf_av_check(rc, what));
-    }
-    if (r->frame->width != r->width || r->frame->height != r->height) {
-        SF_ERROR("shot", "%s: a frame of %dx%d in a %dx%d file", r->path, r->frame->width,
-                 r->frame->height, r->width, r->height);
-        av_frame_unref(r->frame);
+    const int rc = sf_av_input_next(&r->in);
+    if (rc == AVERROR_EOF) return SF_E_NOTFOUND;
+    SF_TRY(st, sf_av_check(rc, what));
+    AVFrame *f = r->in.frame;
+    if (f->width != r->width || f->height != r->height) {
+        SF_ERROR("shot", "%s: a frame of %dx%d in a %dx%d file", r->path, f->width,
+                 f->height, r->width, r->height);
+        av_frame_unref(f);
         return SF_E_FORMAT;
     }
     if (!r->sws)
-        r->sws = sws_getContext(r->width, r->height, r->frame->format, r->width, r->height,
+        r->sws = sws_getContext(r->width, r->height, f->format, r->width, r->height,
                                 AV_PIX_FMT_RGB24, SWS_POINT | SWS_BITEXACT, NULL, NULL, NULL);
     if (!r->sws) {
-        av_frame_unref(r->frame);
+        av_frame_unref(f);
         SF_ERROR("shot", "%s: cannot convert %s to RGB", r->path,
-                 av_get_pix_fmt_name(r->frame->format));
+                 av_get_pix_fmt_name(f->format));
         return SF_E_AV;
     }
     uint8_t *dst[4] = {rgb, NULL, NULL, NULL};
     const int stride[4] = {3 * r->width, 0, 0, 0};
-    sws_scale(r->sws, (const uint8_t *const *)r->frame->data, r->frame->linesize, 0, r->height,
+    sws_scale(r->sws, (const uint8_t *const *)f->data, f->linesize, 0, r->height,
               dst, stride);
-    av_frame_unref(r->frame);
+    av_frame_unref(f);
 out:
     return st;
 }
