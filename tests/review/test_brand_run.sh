@@ -7,7 +7,7 @@
 # - the end card is exactly the last 24 frames: all the same picture, frame 71 is not;
 # - deliverables.json records the layer (texts per language, end card's first frame); QC finds
 #   no freeze (the still end card is intended) and checked each language's file; the review
-#   copies exist;
+#   copies exist; the timeline (OTIO and EDL) ends the shot where the card starts, then the card;
 # - a changed zh super re-assembles (new _v2 files, the shots reused), an unchanged one does not.
 . "$(dirname "$0")/../render/common.sh"
 export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
@@ -37,7 +37,7 @@ EOF
 go() {
     "$mpiexec" -np 1 "$sf" render "$work/c.yaml" -o "$work/run" --model "$work/model" \
         --tokenizer "$tokenizer" --cache "$work/cache" >"$work/$1.out" 2>"$work/$1.log" ||
-        { tail -5 "$work/$1.log"; die "render ($1) exited $?"; }
+        { rc=$?; tail -5 "$work/$1.log"; die "render ($1) exited $rc"; }
 }
 # md5s NAME: one line per frame of out/NAME.mkv, its picture's md5
 md5s() { ffmpeg -nostdin -v error -i "$work/run/out/$1.mkv" -map 0:v -f framemd5 - | grep -v '^#' |
@@ -76,6 +76,16 @@ rec = json.load(open(sys.argv[1] + "/out/.units/seq.16x9.4s.qc.json"))
 assert all(r["decoded"] == r["path"] for r in rec["results"]), rec["results"]
 PY
 ls "$work"/run/out/review/*_zh_review.mp4 >/dev/null 2>&1 || die "no zh review copy"
+# the timeline: the shot up to the end card, then the card as a still clip (OTIO and EDL)
+"${SF_BINARY_DIR:?}/pyenv/bin/python" - "$work/run/out/timelines/${spot}" <<'PY' || die "timeline"
+import sys
+import opentimelineio as otio
+for path, kw in ((sys.argv[1] + ".otio", {}), (sys.argv[1] + ".edl", {"rate": 24})):
+    clips = list(otio.adapters.read_from_file(path, **kw).tracks[0])
+    got = [(c.range_in_parent().start_time.value, c.range_in_parent().duration.value) for c in clips]
+    assert got == [(0, 72), (72, 24)], (path, got)
+    assert "card.png" in clips[1].name or clips[1].media_reference.target_url.endswith("card.png"), path
+PY
 
 go same # nothing changed: nothing re-assembled
 grep -q "12 units finished earlier and kept" "$work/same.log" ||
