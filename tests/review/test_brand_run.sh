@@ -81,7 +81,8 @@ ls "$work"/run/out/review/*_zh_review.mp4 >/dev/null 2>&1 || die "no zh review c
 import sys
 import opentimelineio as otio
 for path, kw in ((sys.argv[1] + ".otio", {}), (sys.argv[1] + ".edl", {"rate": 24})):
-    clips = list(otio.adapters.read_from_file(path, **kw).tracks[0])
+    track = otio.adapters.read_from_file(path, **kw).tracks[0]
+    clips = list(track)
     got = [(c.range_in_parent().start_time.value, c.range_in_parent().duration.value) for c in clips]
     assert got == [(0, 72), (72, 24)], (path, got)
     assert "card.png" in clips[1].name or clips[1].media_reference.target_url.endswith("card.png"), path
