@@ -157,6 +157,8 @@ static int plan(struct sf_plan_builder *b)
                 for (int cc = 0; cc < SF_CODEC_COUNT; cc++)
                     if (dl->codecs[cc])
                         secs += sf_assemble_seconds((enum sf_codec)cc, b->opt->tier, frames, w, h);
+                if (sf_brand_per_language(&seq->brand, li) && n_lang > 1)
+                    secs *= n_lang; /* supers: one encode per language (docs/brand.md) */
                 char len[16];
                 length_tag(c, li, len, sizeof len);
                 int u = sf_plan_add(b, &sf_unit_assemble, q, 0, 0, 6.0 * w * h * 4, deps, n_deps,
