@@ -47,7 +47,7 @@ static void usage(FILE *f)
             "         [--tokenizer FILE] [--tp K] [--tier draft|final] [--cache DIR]\n"
             "         [--threads N] [--cpu-lanes N] [--resume] [--force] [--ckpt-every N|Ns|Nm]\n"
             "         [--signal-grace S] [--max-retries N] [--stall-timeout S]\n"
-            "         [--device cpu|cuda]\n\n"
+            "         [--device cpu|cuda] [--sequence SEQ | --from-sequences]\n\n"
             "Renders every shot of CAMPAIGN into RUNDIR: prompt encodings (cached in --cache),\n"
             "denoising per shot x take x aspect, VAE decode, lossless shot files in\n"
             "RUNDIR/shots/ (FFV1 in Matroska), final latents in RUNDIR/latents/, manifest.json\n"
@@ -70,7 +70,13 @@ static void usage(FILE *f)
             "                     the node's first rank, never on a worker group (default 1)\n"
             "  --device D         where the DiT runs: cpu, or cuda (one GPU per rank, by local\n"
             "                     rank); default: cuda when a GPU is visible and --tp is 1, else\n"
-            "                     cpu. The text encoder and VAE run on the CPU (issue 28)\n\n"
+            "                     cpu. The text encoder and VAE run on the CPU (issue 28)\n"
+            "  --sequence SEQ     render only sequence SEQ's shots (their denoise and decode\n"
+            "                     units, prompts and references), no assembly; into a run\n"
+            "                     directory of its own, RUNDIR/seq/SEQ (docs/submit.md)\n"
+            "  --from-sequences   take every shot a --sequence render finished in\n"
+            "                     RUNDIR/seq/NAME (same key: linked, not rendered again), then\n"
+            "                     render the rest (sound, deliverables, review) in RUNDIR\n\n"
             "checkpoints and resume (docs/render.md):\n"
             "  An existing RUNDIR with a manifest is resumed: finished units are kept, unfinished\n"
             "  ones continue from their newest valid checkpoint in RUNDIR/ckpt/.\n"
@@ -106,6 +112,8 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
                                        {"cpu-lanes", required_argument, 0, 'L'},
                                        {"stall-timeout", required_argument, 0, 'S'},
                                        {"device", required_argument, 0, 'D'},
+                                       {"sequence", required_argument, 0, 'Q'},
+                                       {"from-sequences", no_argument, 0, 'A'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct sf_render_opts){.tp = 0, /* 0: the campaign's model.tp */
@@ -167,6 +175,12 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
                 return sf_cli_usage_error(CMD, "--device %s: use cpu or cuda", optarg);
             o->device = optarg;
             break;
+        case 'Q':
+            o->sequence = optarg;
+            break;
+        case 'A':
+            o->from_sequences = 1;
+            break;
         case 'M':
             if (sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries))
                 return SF_E_USAGE;
@@ -184,6 +198,9 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
     if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->campaign || !o->rundir)
         return sf_cli_usage_error(CMD, "give a campaign file and -o RUNDIR");
+    if (o->sequence && o->from_sequences)
+        return sf_cli_usage_error(CMD, "--sequence renders one sequence's shots and "
+                                       "--from-sequences takes them from RUNDIR/seq: give one");
     return SF_OK;
 }
 
@@ -320,6 +337,7 @@ int sf_cmd_render(int argc, char **argv)
     const enum sf_log_level level = sf_log_get_level();
     if (rank != 0) sf_log_set_level(SF_LOG_OFF);
     st = sf_render_expand(c, o.tier, (int)o.tp, &s);
+    if (st == SF_OK && o.sequence) st = sf_render_keep_sequence(&s, o.sequence);
     if (rank != 0) sf_log_set_level(level);
     if (st) goto out;
     for (int i = 0; i < s.n_jobs; i++)
@@ -344,6 +362,7 @@ int sf_cmd_render(int argc, char **argv)
         char sig[SF_RENDER_PATH_MAX + 16];
         snprintf(sig, sizeof sig, "%s/signals", rundir);
         rstat[0] = sf_render_resume_plan(&s, &id, &ro, &rs);
+        if (rstat[0] == SF_OK && o.from_sequences) rstat[0] = sf_render_import_sequences(&s, &rs);
         if (rstat[0] == SF_OK) rstat[0] = sf_render_mkdirs(sig, 0);
         rstat[1] = rs.attempt;
     }

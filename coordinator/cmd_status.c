@@ -9,16 +9,20 @@
  * Under `shotfarm submit`, RUNDIR/slurm-launches.jsonl (written by the batch script, one line per
  * launch of the job and one when the script stops requeueing) adds the job's launches and why it
  * stopped; `--progress` prints the durable progress count the script compares between launches
- * (docs/submit.md § Requeue cap).
+ * (docs/submit.md § Requeue cap). A per-sequence render (RUNDIR/seq/NAME, submit
+ * --per-sequence) is shown as a set: each sequence's directory, then the assembly in RUNDIR.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
+#include "sf_errors.h"
 #include "sf_file.h"
 #include "sf_json.h"
 #include "sf_log.h"
 #include "sf_render.h"
 #include "sf_status.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +250,10 @@ static int load_json(const char *path, char **text, struct sf_json_doc **doc)
     return SF_OK;
 }
 
+static int status_dir(const char *rundir, int progress, struct sf_jw *w);
+static int is_set(const char *rundir);
+static int status_set(const char *rundir, int json);
+
 int sf_cmd_status(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -268,6 +276,20 @@ int sf_cmd_status(int argc, char **argv)
     }
     if (optind + 1 != argc) return sf_cli_usage_error(CMD, "give one run directory");
     const char *rundir = argv[optind];
+    if (!progress && is_set(rundir)) return status_set(rundir, json);
+    if (!json) return status_dir(rundir, progress, NULL);
+    struct sf_jw w;
+    sf_jw_init(&w, stdout, 2);
+    int st = status_dir(rundir, 0, &w);
+    if (st == SF_OK) sf_jw_finish(&w);
+    return st;
+}
+
+/* One run directory: its summary, Slurm launches and table on stdout; or (w) its JSON object
+ * as the next value of w; or (progress) its durable progress count. */
+static int status_dir(const char *rundir, int progress, struct sf_jw *w)
+{
+    const int json = w != NULL;
     int st = SF_OK;
     char *mtext = NULL, path[8192];
     struct sf_json_doc *mdoc = NULL;
@@ -323,7 +345,8 @@ int sf_cmd_status(int argc, char **argv)
         goto out;
     }
     snprintf(path, sizeof path, "%s/slurm-launches.jsonl", rundir);
-    st = sf_render_events_each(path, on_launch, &launches);
+    st = sf_file_is_regular(path) ? sf_render_events_each(path, on_launch, &launches)
+                                  : SF_E_NOTFOUND;
     if (st == SF_E_NOTFOUND) st = SF_OK; /* not submitted */
     if (st) goto out;
 
@@ -378,23 +401,20 @@ int sf_cmd_status(int argc, char **argv)
     }
 
     if (json) {
-        struct sf_jw w;
-        sf_jw_init(&w, stdout, 2);
-        sf_jw_obj_begin(&w);
-        sf_jw_key(&w, "rundir"), sf_jw_str(&w, rundir);
-        sf_jw_key(&w, "units"), sf_jw_obj_begin(&w);
+        sf_jw_obj_begin(w);
+        sf_jw_key(w, "rundir"), sf_jw_str(w, rundir);
+        sf_jw_key(w, "units"), sf_jw_obj_begin(w);
         for (int s = 0; s < 5; s++)
-            sf_jw_key(&w, state_name(s)), sf_jw_int(&w, counts[s]);
-        sf_jw_obj_end(&w);
-        sf_jw_key(&w, "slurm"), launches_json(&w, &launches);
+            sf_jw_key(w, state_name(s)), sf_jw_int(w, counts[s]);
+        sf_jw_obj_end(w);
+        sf_jw_key(w, "slurm"), launches_json(w, &launches);
         for (int pass = 0; pass < 2; pass++) { /* the shots, then campaign-wide work */
-            sf_jw_key(&w, pass ? "work" : "shots"), sf_jw_arr_begin(&w);
+            sf_jw_key(w, pass ? "work" : "shots"), sf_jw_arr_begin(w);
             for (int k = 0; k < n_shots; k++)
-                if (sh[k].is_shot == !pass) row_json(&w, &sh[k], now);
-            sf_jw_arr_end(&w);
+                if (sh[k].is_shot == !pass) row_json(w, &sh[k], now);
+            sf_jw_arr_end(w);
         }
-        sf_jw_obj_end(&w);
-        sf_jw_finish(&w);
+        sf_jw_obj_end(w);
     } else {
         printf("%s: %d units: %d done, %d running, %d pending, %d failed, %d skipped\n", rundir,
                n_units, counts[2], counts[1], counts[0], counts[3], counts[4]);
@@ -429,5 +449,107 @@ out:
     free(mtext);
     free(u);
     free(sh);
+    return st;
+}
+
+/* ---- a per-sequence render (submit --per-sequence, docs/submit.md) ------------------------ */
+
+/* RUNDIR/seq holds the sequences' own run directories. */
+static int is_set(const char *rundir)
+{
+    char p[8192];
+    snprintf(p, sizeof p, "%s/seq", rundir);
+    return sf_file_is_dir(p);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One directory of the set: its status, or "not started" when its render wrote no manifest
+ * yet (a pending array task, or the assembly job waiting for them). */
+static int status_member(const char *dir, const char *waiting, struct sf_jw *w)
+{
+    char p[8192 + 320];
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    if (sf_file_is_regular(p)) return status_dir(dir, 0, w);
+    if (w)
+        sf_jw_null(w);
+    else
+        printf("%s: not started (%s)\n", dir, waiting);
+    return SF_OK;
+}
+
+/* Every sequence's run directory RUNDIR/seq/NAME (by name), then the assembly in RUNDIR. */
+static int status_set(const char *rundir, int json)
+{
+    char dir[8192];
+    snprintf(dir, sizeof dir, "%s/seq", rundir);
+    DIR *d = opendir(dir);
+    if (!d) return sf_err_errno(errno, "list the sequences' run directories", dir);
+    char **names = NULL;
+    int n = 0, cap = 0, st = SF_OK;
+    for (struct dirent *e; (e = readdir(d));) {
+        char p[8192 + 300];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] == '.' || !sf_file_is_dir(p)) continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nn = realloc(names, (size_t)cap * sizeof *nn);
+            if (!nn) {
+                st = SF_E_NOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            st = SF_E_NOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (st) goto out;
+    qsort(names, (size_t)n, sizeof *names, by_name);
+    struct sf_jw jw, *w = json ? &jw : NULL;
+    if (w) {
+        sf_jw_init(w, stdout, 2);
+        sf_jw_obj_begin(w);
+        sf_jw_key(w, "rundir"), sf_jw_str(w, rundir);
+        sf_jw_key(w, "sequences"), sf_jw_arr_begin(w);
+    } else {
+        printf("%s: per-sequence render: %d sequence%s in %s/NAME, then the assembly in %s\n",
+               rundir, n, n == 1 ? "" : "s", dir, rundir);
+    }
+    for (int i = 0; i < n && st == SF_OK; i++) {
+        char p[8192 + 300];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        if (w) {
+            sf_jw_obj_begin(w);
+            sf_jw_key(w, "sequence"), sf_jw_str(w, names[i]);
+            sf_jw_key(w, "status");
+        } else {
+            printf("\nsequence %s:\n", names[i]);
+        }
+        st = status_member(p, "its array task has not run render yet", w);
+        if (w) sf_jw_obj_end(w);
+    }
+    if (w) {
+        sf_jw_arr_end(w);
+        sf_jw_key(w, "assembly");
+    } else {
+        printf("\nassembly:\n");
+    }
+    if (st == SF_OK)
+        st = status_member(rundir, "the assembly job waits for every sequence (afterok)", w);
+    if (w && st == SF_OK) {
+        sf_jw_obj_end(w);
+        sf_jw_finish(w);
+    }
+out:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     return st;
 }

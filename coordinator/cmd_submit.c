@@ -10,7 +10,10 @@
  * requeues). A preempted job (PreemptTime set) whose render exits 75 within the GraceTime is
  * requeued by the script, once: Slurm requeues only a job still running when it ends. Every
  * launch records the run's progress; after --max-idle-launches launches without any, the job
- * stops (docs/submit.md § Requeue cap).
+ * stops (docs/submit.md § Requeue cap). With --per-sequence the same script is a job array
+ * (task i renders sequence i into RUNDIR/seq/SEQ with `render --sequence`) and a second one,
+ * RUNDIR/assemble.sbatch, is submitted with --dependency=afterok on it (`render
+ * --from-sequences` in RUNDIR); the array must fit the cluster's MaxArraySize.
  *
  * The subtle thing: the job runs on another node in another directory, so every path is made
  * absolute here; and every value that reaches the script is either checked against a strict
@@ -40,6 +43,7 @@
 
 #define CMD "submit"
 #define SCRIPT_NAME "submit.sbatch"
+#define ASSEMBLE_NAME "assemble.sbatch" /* --per-sequence: the afterok assembly job */
 
 extern char **environ;
 
@@ -51,7 +55,7 @@ static void usage(FILE *f)
             "         [--account A] [--mem M] [--signal-lead S] [--tp K] [--tier draft|final]\n"
             "         [--model DIR] [--tokenizer FILE] [--cache DIR] [--ckpt-every E]\n"
             "         [--max-retries N] [--cpu-lanes N] [--max-idle-launches N] [--dry-run]\n"
-            "         [--sbatch PATH]\n\n"
+            "         [--per-sequence] [--sbatch PATH]\n\n"
             "Validates CAMPAIGN, writes RUNDIR/submit.sbatch (a commented batch script to\n"
             "review) and submits it with `sbatch --parsable`; prints the job id. The job runs\n"
             "`srun --mpi=pmix shotfarm render CAMPAIGN -o RUNDIR ...`; it is requeued when\n"
@@ -74,6 +78,12 @@ static void usage(FILE *f)
             "                         progress (no denoising step checkpointed, no unit\n"
             "                         finished; default 3); the reason goes to the job's log\n"
             "                         and to `shotfarm status RUNDIR`\n"
+            "  --per-sequence         one job-array task per sequence, each rendering its shots\n"
+            "                         into RUNDIR/seq/SEQ (render --sequence), and an assembly\n"
+            "                         job (RUNDIR/" ASSEMBLE_NAME ", --dependency=afterok on the\n"
+            "                         array) that builds the deliverables in RUNDIR (render\n"
+            "                         --from-sequences); prints both job ids. The sequences\n"
+            "                         must fit the cluster's MaxArraySize (scontrol show config)\n"
             "  --dry-run              write and print the script; do not submit it\n"
             "  --sbatch PATH          the sbatch to run (default: sbatch on PATH)\n\n"
             "passed to render (docs/render.md): --tp K, --tier T, --model DIR (default: the\n"
@@ -88,7 +98,7 @@ struct opts {
     const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
     long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes, max_idle;
     const char *tier; /* NULL: render's default */
-    int dry_run;
+    int dry_run, per_sequence;
 };
 
 /* 1 when s is non-empty and every character is in the set (letters and digits always are). */
@@ -183,6 +193,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"cpu-lanes", required_argument, 0, 'L'},
                                        {"max-idle-launches", required_argument, 0, 'I'},
                                        {"dry-run", no_argument, 0, 'n'},
+                                       {"per-sequence", no_argument, 0, 'Q'},
                                        {"sbatch", required_argument, 0, 'B'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -282,6 +293,9 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'n':
             o->dry_run = 1;
             break;
+        case 'Q':
+            o->per_sequence = 1;
+            break;
         case 'B':
             o->sbatch = optarg;
             break;
@@ -352,7 +366,23 @@ struct job {
     char exe[PATH_MAX], campaign[PATH_MAX], rundir[PATH_MAX], model[PATH_MAX];
     char tokenizer[PATH_MAX], cache[PATH_MAX];
     long tp; /* 0: not passed (the campaign's model.tp applies) */
+    /* --per-sequence: which script (docs/submit.md § Per-sequence job arrays) */
+    enum { JOB_WHOLE, JOB_ARRAY, JOB_ASSEMBLE } mode;
+    const struct sf_campaign *c;
 };
+
+/* The run directory as the script's render and status commands see it: RUNDIR, or in an array
+ * task "$rundir" (RUNDIR/seq/SEQ, set at the top of the script); then `sub` ("" or "/FILE"). */
+static void rundir_word(FILE *f, const struct job *j, const char *sub)
+{
+    if (j->mode == JOB_ARRAY) {
+        fprintf(f, "\"$rundir\"%s", sub);
+        return;
+    }
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s%s", j->rundir, sub);
+    shq(f, path);
+}
 
 /* The #SBATCH directives, each under a comment that says why it is there. */
 static void write_directives(FILE *f, const struct job *j)
@@ -360,14 +390,32 @@ static void write_directives(FILE *f, const struct job *j)
     const struct opts *o = j->o;
     fprintf(f,
             "# The job's name in squeue and sacct: the campaign id.\n"
-            "#SBATCH --job-name=%s\n",
-            j->name);
-    fprintf(f,
-            "# MPI ranks: --nodes x --ntasks-per-node; a tensor-parallel group (--tp) never\n"
-            "# spans nodes, so the ranks per node are a multiple of it.\n"
-            "#SBATCH --nodes=%ld\n"
-            "#SBATCH --ntasks-per-node=%ld\n",
-            o->nodes, o->ntasks);
+            "#SBATCH --job-name=%s%s\n",
+            j->name, j->mode == JOB_ASSEMBLE ? "-assemble" : "");
+    if (j->mode == JOB_ARRAY)
+        fprintf(f,
+                "# One array task per sequence (%d): task i renders sequence i of the list\n"
+                "# below; each task is a job of its own (requeued, preempted, capped alone).\n"
+                "#SBATCH --array=0-%d\n",
+                sf_campaign_n_sequences(j->c), sf_campaign_n_sequences(j->c) - 1);
+    if (j->mode == JOB_ASSEMBLE)
+        fprintf(f,
+                "# sbatch is run with --dependency=afterok:ARRAY_JOB_ID (known only once the array\n"
+                "# is submitted): this job starts when every sequence rendered; a failed one\n"
+                "# cancels it.\n"
+                "#SBATCH --kill-on-invalid-dep=yes\n"
+                "# One node and one worker group: the shots are rendered; what is left is\n"
+                "# assembly (CPU lanes).\n"
+                "#SBATCH --nodes=1\n"
+                "#SBATCH --ntasks-per-node=%ld\n",
+                j->tp > 1 ? j->tp : 1);
+    else
+        fprintf(f,
+                "# MPI ranks: --nodes x --ntasks-per-node; a tensor-parallel group (--tp) never\n"
+                "# spans nodes, so the ranks per node are a multiple of it.\n"
+                "#SBATCH --nodes=%ld\n"
+                "#SBATCH --ntasks-per-node=%ld\n",
+                o->nodes, o->ntasks);
     if (o->cpus)
         fprintf(f,
                 "# Cores per rank: render runs this many compute threads per rank.\n"
@@ -389,12 +437,13 @@ static void write_directives(FILE *f, const struct job *j)
             "# forwards it to render, which checkpoints and exits 75.\n"
             "#SBATCH --signal=B:USR1@%ld\n"
             "# Every launch of the job appends to one log in the run directory.\n"
-            "#SBATCH --output=%s/slurm-%%j.out\n"
+            "#SBATCH --output=%s/slurm-%s.out\n"
             "#SBATCH --open-mode=append\n"
             "#SBATCH --chdir=%s\n"
             "# The job gets the environment of `shotfarm submit` (SF_LOG, OMPI_MCA_*, ...).\n"
             "#SBATCH --export=ALL\n",
-            o->signal_lead, o->signal_lead, j->rundir, j->rundir);
+            o->signal_lead, o->signal_lead, j->rundir, j->mode == JOB_ARRAY ? "%A_%a" : "%j",
+            j->rundir);
 }
 
 /* " \\\n    OPT 'PATH'": one option of the render command on its own line. */
@@ -415,7 +464,10 @@ static void write_step(FILE *f, const struct job *j)
     shq(f, j->exe);
     fputs(" render ", f);
     shq(f, j->campaign);
-    path_arg(f, "-o", j->rundir);
+    fputs(" \\\n    -o ", f);
+    rundir_word(f, j, "");
+    if (j->mode == JOB_ARRAY) fputs(" \\\n    --sequence \"$seq\"", f);
+    if (j->mode == JOB_ASSEMBLE) fputs(" \\\n    --from-sequences", f);
     path_arg(f, "--model", j->model);
     if (o->tokenizer) path_arg(f, "--tokenizer", j->tokenizer);
     if (o->cache) path_arg(f, "--cache", j->cache);
@@ -439,27 +491,29 @@ static void write_cap(FILE *f, const struct job *j)
             "# --max-idle-launches launches in a row left it unchanged, the job is not run or\n"
             "# requeued again, whoever requeued it (this script, a preemption, a node failure).\n"
             "max_idle=%ld\n"
+            "%s\n"
             "launches=",
-            j->o->max_idle);
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/slurm-launches.jsonl", j->rundir);
-    shq(f, path);
+            j->o->max_idle,
+            j->mode == JOB_ARRAY ? "# an array task counts as ARRAYJOB_TASK, the id squeue shows\n"
+                                   "job=${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID"
+                                 : "job=$SLURM_JOB_ID");
+    rundir_word(f, j, "/slurm-launches.jsonl");
     fputs("\nprogress() { ", f);
     shq(f, j->exe);
     fputs(" status --progress ", f);
-    shq(f, j->rundir);
+    rundir_word(f, j, "");
     fputs(" 2>/dev/null || echo 0; }\n", f);
     fputs("# idle P: how many launches of this job in a row, the newest back, started at\n"
           "# progress P\n"
           "idle() {\n"
-          "    awk -v job=\"\\\"job\\\": \\\"$SLURM_JOB_ID\\\"\" \\\n"
+          "    awk -v job=\"\\\"job\\\": \\\"$job\\\"\" \\\n"
           "        -v p=\"\\\"progress\\\": $1}\" -v launch='\"event\": \"launch\"' '\n"
           "        index($0, launch) && index($0, job) { n = index($0, p) ? n + 1 : 0 }\n"
           "        END { print n + 0 }' \"$launches\" 2>/dev/null || echo 0\n"
           "}\n"
           "record() { # record EVENT FIELDS: a line of slurm-launches.jsonl\n"
           "    printf '{\"t\": \"%s\", \"event\": \"%s\", \"job\": \"%s\", '\\\n"
-          "'\"launch\": %d, %s}\\n' \"$(date -u +%FT%TZ)\" \"$1\" \"$SLURM_JOB_ID\" \\\n"
+          "'\"launch\": %d, %s}\\n' \"$(date -u +%FT%TZ)\" \"$1\" \"$job\" \\\n"
           "        $((restarts + 1)) \"$2\" >>\"$launches\"\n"
           "}\n"
           "runs() { # runs N: \"1 launch\" or \"N launches in a row\"\n"
@@ -484,11 +538,24 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
 {
     FILE *f = open_memstream(out, len);
     if (!f) return SF_E_NOMEM;
-    fprintf(f,
-            "#!/bin/bash\n"
-            "# submit.sbatch: renders campaign '%s' into %s under Slurm.\n"
-            "# Written by shotfarm %s (commit %s):\n#   shotfarm",
-            j->name, j->rundir, SF_VERSION, SF_GIT_COMMIT);
+    if (j->mode == JOB_ARRAY)
+        fprintf(f,
+                "#!/bin/bash\n"
+                "# " SCRIPT_NAME ": array task i renders the shots of sequence i of campaign '%s'\n"
+                "# into %s/seq/SEQ under Slurm; " ASSEMBLE_NAME " then builds the deliverables.\n",
+                j->name, j->rundir);
+    else if (j->mode == JOB_ASSEMBLE)
+        fprintf(f,
+                "#!/bin/bash\n"
+                "# " ASSEMBLE_NAME ": builds the deliverables of campaign '%s' in %s from the\n"
+                "# shots that " SCRIPT_NAME "'s array tasks rendered into %s/seq/SEQ.\n",
+                j->name, j->rundir, j->rundir);
+    else
+        fprintf(f,
+                "#!/bin/bash\n"
+                "# " SCRIPT_NAME ": renders campaign '%s' into %s under Slurm.\n",
+                j->name, j->rundir);
+    fprintf(f, "# Written by shotfarm %s (commit %s):\n#   shotfarm", SF_VERSION, SF_GIT_COMMIT);
     for (int i = 0; i < argc; i++)
         comment_arg(f, argv[i]);
     fprintf(f,
@@ -500,9 +567,10 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
             "# 75; the script then requeues the job, and the next launch resumes from the\n"
             "# checkpoints in the run directory, ending with the bits of an uninterrupted run.\n"
             "# A preemption (SIGTERM to the ranks, GraceTime) takes the same path.\n"
-            "# Resubmit after editing: sbatch --parsable %s/" SCRIPT_NAME "\n"
+            "# Resubmit after editing: sbatch --parsable %s%s%s\n"
             "#\n",
-            j->rundir);
+            j->mode == JOB_ASSEMBLE ? "--dependency=afterok:ARRAY_JOB_ID " : "", j->rundir,
+            j->mode == JOB_ASSEMBLE ? "/" ASSEMBLE_NAME : "/" SCRIPT_NAME);
     write_directives(f, j);
     fprintf(
         f,
@@ -512,7 +580,26 @@ static int build_script(const struct job *j, int argc, char **argv, char **out, 
         "restarts=${SLURM_RESTART_COUNT:-0}\n"
         "log \"job $SLURM_JOB_ID launch $((restarts + 1)) (SLURM_RESTART_COUNT=$restarts) on \\\n"
         "$SLURM_JOB_NUM_NODES node(s): $SLURM_JOB_NODELIST\"\n"
-        "\n"
+        "\n");
+    if (j->mode == JOB_ARRAY) {
+        fputs("# This task's sequence, rendered into a run directory of its own (one render per\n"
+              "# directory: its own lock, manifest, checkpoints and slurm-launches.jsonl).\n"
+              "seqs=(",
+              f);
+        for (int i = 0; i < sf_campaign_n_sequences(j->c); i++) {
+            if (i) fputc(' ', f);
+            shq(f, sf_campaign_sequence(j->c, i)->id);
+        }
+        fputs(")\nseq=${seqs[$SLURM_ARRAY_TASK_ID]}\nrundir=", f);
+        shq(f, j->rundir);
+        fputs("/seq/\"$seq\"\n"
+              "mkdir -p \"$rundir\" || exit 1\n"
+              "log \"array job $SLURM_ARRAY_JOB_ID task $SLURM_ARRAY_TASK_ID: sequence $seq into \\\n"
+              "$rundir\"\n\n",
+              f);
+    }
+    fprintf(
+        f,
         "# SIGUSR1 (time limit ahead, or scancel --signal=USR1 --batch) and SIGTERM (scancel,\n"
         "# the end of a preemption's GraceTime) are forwarded to the render step as SIGUSR1:\n"
         "# checkpoint and exit 75. (A preemption sends SIGTERM to the ranks themselves.)\n"
@@ -648,46 +735,95 @@ static int resolve(const struct opts *o, const struct sf_campaign *c, struct job
     return rundir_ok(j->rundir);
 }
 
-/* Runs `SBATCH --parsable SCRIPT`; its stdout (the job id) into id, its stderr passes through. */
-static int run_sbatch(const char *sbatch, const char *script, char *id, size_t id_size)
+/* Runs args (args[0] found on PATH) and reads its stdout into out (NUL-terminated, at most n - 1
+ * bytes; the rest is drained); its stderr passes through. SF_OK when it exited 0; else SF_E_IO,
+ * logged with `fix` (how to get the tool) or the exit status. */
+static int run_capture(char *const args[], char *out, size_t n, const char *fix)
 {
     int fd[2];
-    if (pipe2(fd, O_CLOEXEC) != 0) return sf_err_errno(errno, "create a pipe for", sbatch);
+    if (pipe2(fd, O_CLOEXEC) != 0) return sf_err_errno(errno, "create a pipe for", args[0]);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
-    char *args[] = {(char *)sbatch, "--parsable", (char *)script, NULL};
     pid_t pid;
-    int err = posix_spawnp(&pid, sbatch, &fa, NULL, args, environ);
+    int err = posix_spawnp(&pid, args[0], &fa, NULL, args, environ);
     posix_spawn_file_actions_destroy(&fa);
     close(fd[1]);
     if (err) {
         close(fd[0]);
-        SF_ERROR(CMD,
-                 "cannot run %s: %s; install Slurm's client commands or pass --sbatch "
-                 "PATH (the script is %s)",
-                 sbatch, strerror(err), script);
+        SF_ERROR(CMD, "cannot run %s: %s; %s", args[0], strerror(err), fix);
         return SF_E_IO;
     }
-    size_t n = 0;
-    for (ssize_t r; n + 1 < id_size && (r = read(fd[0], id + n, id_size - 1 - n)) != 0;) {
+    size_t got = 0;
+    for (;;) {
+        char sink[4096];
+        char *dst = got + 1 < n ? out + got : sink;
+        size_t room = got + 1 < n ? n - 1 - got : sizeof sink;
+        ssize_t r = read(fd[0], dst, room);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) break;
-        n += (size_t)r;
+        if (r <= 0) break;
+        if (dst != sink) got += (size_t)r;
     }
     close(fd[0]);
-    id[n] = '\0';
-    id[strcspn(id, "\r\n")] = '\0';
+    out[got] = '\0';
     int ws;
     while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR) return sf_err_errno(errno, "wait for", sbatch);
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || !*id) {
-        SF_ERROR(CMD, "%s failed (%s %d; its message is above); the script is %s", sbatch,
+        if (errno != EINTR) return sf_err_errno(errno, "wait for", args[0]);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+        SF_ERROR(CMD, "%s failed (%s %d; its message is above); %s", args[0],
                  WIFEXITED(ws) ? "exit status" : "signal",
-                 WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), script);
+                 WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), fix);
         return SF_E_IO;
     }
     return SF_OK;
+}
+
+/* Runs `SBATCH --parsable [DEP] SCRIPT`; its stdout (the job id) into id. */
+static int run_sbatch(const char *sbatch, const char *dep, const char *script, char *id,
+                      size_t id_size)
+{
+    char fix[PATH_MAX + 128];
+    snprintf(fix, sizeof fix, "install Slurm's client commands or pass --sbatch PATH (the "
+             "script is %s)", script);
+    char *args[] = {(char *)sbatch, "--parsable", (char *)(dep ? dep : script),
+                    dep ? (char *)script : NULL, NULL};
+    int st = run_capture(args, id, id_size, fix);
+    id[strcspn(id, "\r\n")] = '\0';
+    if (st == SF_OK && !*id) {
+        SF_ERROR(CMD, "%s printed no job id; the script is %s", sbatch, script);
+        return SF_E_IO;
+    }
+    return st;
+}
+
+/* --per-sequence: the campaign's S sequences become array indices 0..S-1, which the cluster
+ * allows below its MaxArraySize (`scontrol show config`). SF_E_USAGE (exit 2) naming both
+ * when they do not fit; SF_E_IO when scontrol cannot tell. */
+static int check_array_size(const struct sf_campaign *c)
+{
+    static char text[1 << 16];
+    char *args[] = {"scontrol", "show", "config", NULL};
+    int st = run_capture(args, text, sizeof text,
+                         "--per-sequence checks the array size against the cluster's "
+                         "MaxArraySize: run submit where Slurm's scontrol works");
+    if (st) return st;
+    const char *p = strstr(text, "MaxArraySize");
+    long max = -1;
+    if (p) p = strchr(p, '=');
+    if (p) max = strtol(p + 1, NULL, 10);
+    if (max < 0) {
+        SF_ERROR(CMD, "scontrol show config printed no MaxArraySize; --per-sequence needs it");
+        return SF_E_IO;
+    }
+    const int n = sf_campaign_n_sequences(c);
+    if (n <= max) return SF_OK;
+    /* one line, no usage hint: the command is right, the cluster is too small for it */
+    SF_ERROR(CMD,
+             "--per-sequence: campaign %s has %d sequences, but this cluster's MaxArraySize is "
+             "%ld (array indices 0-%ld; scontrol show config): submit without --per-sequence, "
+             "or ask the admin to raise MaxArraySize",
+             sf_campaign_name(c), n, max, max - 1);
+    return SF_E_USAGE;
 }
 
 int sf_cmd_submit(int argc, char **argv)
@@ -705,9 +841,9 @@ int sf_cmd_submit(int argc, char **argv)
     struct sf_campaign *c = NULL;
     struct sf_diags *diags = NULL;
     struct job *j = calloc(1, sizeof *j);
-    char *text = NULL;
-    size_t len = 0;
-    char script[PATH_MAX + sizeof SCRIPT_NAME];
+    char *text = NULL, *atext = NULL;
+    size_t len = 0, alen = 0;
+    char script[PATH_MAX + sizeof SCRIPT_NAME], ascript[PATH_MAX + sizeof ASSEMBLE_NAME];
     if (!j) {
         st = SF_E_NOMEM;
         goto out;
@@ -720,23 +856,51 @@ int sf_cmd_submit(int argc, char **argv)
         st = SF_E_VALIDATION;
     }
     if (st) goto out;
+    if (o.per_sequence && !o.dry_run) SF_TRY(st, check_array_size(c));
     SF_TRY(st, resolve(&o, c, j));
+    j->c = c;
+    j->mode = o.per_sequence ? JOB_ARRAY : JOB_WHOLE;
     SF_TRY(st, build_script(j, argc, words, &text, &len));
     snprintf(script, sizeof script, "%s/" SCRIPT_NAME, j->rundir);
     SF_TRY(st, sf_file_write_atomic(script, text, len));
+    if (o.per_sequence) {
+        /* each sequence's run directory now, so that `shotfarm status RUNDIR` lists the
+         * array tasks still pending */
+        for (int i = 0; i < sf_campaign_n_sequences(c); i++) {
+            char sd[PATH_MAX + 300];
+            snprintf(sd, sizeof sd, "%s/seq/%s", j->rundir, sf_campaign_sequence(c, i)->id);
+            SF_TRY(st, sf_render_mkdirs(sd, 0));
+        }
+        j->mode = JOB_ASSEMBLE;
+        SF_TRY(st, build_script(j, argc, words, &atext, &alen));
+        snprintf(ascript, sizeof ascript, "%s/" ASSEMBLE_NAME, j->rundir);
+        SF_TRY(st, sf_file_write_atomic(ascript, atext, alen));
+    }
     if (o.dry_run) {
         fwrite(text, 1, len, stdout);
-        SF_INFO(CMD, "wrote %s (--dry-run: not submitted)", script);
+        if (atext) fwrite(atext, 1, alen, stdout);
+        SF_INFO(CMD, "wrote %s%s%s (--dry-run: not submitted)", script, atext ? " and " : "",
+                atext ? ascript : "");
         goto out;
     }
-    char id[128];
-    SF_TRY(st, run_sbatch(o.sbatch, script, id, sizeof id));
+    char id[128], aid[128], dep[160];
+    SF_TRY(st, run_sbatch(o.sbatch, NULL, script, id, sizeof id));
     printf("%s\n", id);
-    SF_INFO(CMD, "job %s: %s; log %s/slurm-%s.out; progress: shotfarm status %s", id, script,
-            j->rundir, id, j->rundir);
+    if (!o.per_sequence) {
+        SF_INFO(CMD, "job %s: %s; log %s/slurm-%s.out; progress: shotfarm status %s", id,
+                script, j->rundir, id, j->rundir);
+        goto out;
+    }
+    snprintf(dep, sizeof dep, "--dependency=afterok:%s", id);
+    SF_TRY(st, run_sbatch(o.sbatch, dep, ascript, aid, sizeof aid));
+    printf("%s\n", aid);
+    SF_INFO(CMD, "array job %s (%d sequences into %s/seq/SEQ, logs slurm-%s_I.out), assembly "
+            "job %s after it (%s, log slurm-%s.out); progress: shotfarm status %s", id,
+            sf_campaign_n_sequences(c), j->rundir, id, aid, ascript, aid, j->rundir);
 out:
     free(words);
     free(text);
+    free(atext);
     free(j);
     sf_campaign_destroy(c);
     sf_diags_destroy(diags);

@@ -27,6 +27,8 @@ struct sf_render_opts {
     double ckpt_seconds; /* else every this many seconds */
     double signal_grace, stall_timeout;
     const char *device; /* --device cpu|cuda, or NULL */
+    const char *sequence; /* --sequence SEQ: that sequence's shots only, or NULL */
+    int from_sequences;   /* --from-sequences: take the shots of RUNDIR/seq/NAME */
 };
 
 /* ---- messages ------------------------------------------------------------------------------ */

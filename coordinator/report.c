@@ -15,6 +15,7 @@
 #include "sf_review.h"
 #include "sf_status.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,10 @@ struct unit {
 struct run {
     struct unit *u;
     int n;
+    const int *map; /* reading a sequence's events: its unit index -> ours (-1: none) */
+    int n_map;
+    int *dispatches; /* ... and the dispatches of each unit there (a prompt that several
+                        sequences share is sent once in each: not a retry) */
 };
 
 static int on_event(void *arg, const struct sf_json *e)
@@ -44,18 +49,21 @@ static int on_event(void *arg, const struct sf_json *e)
     int64_t job = -1, ranks = 1;
     double t = 0, secs = 0;
     const char *ev = sf_json_get_str(e, "event"), *name = sf_json_get_str(e, "unit");
-    if (!ev || sf_json_get_int(e, "job", &job) || job < 0 || job >= r->n || !name ||
+    if (!ev || sf_json_get_int(e, "job", &job)) return SF_OK; /* a launch event */
+    if (r->map) job = job >= 0 && job < r->n_map ? r->map[job] : -1;
+    if (job < 0 || job >= r->n || !name ||
         strcmp(name, r->u[job].name) != 0)
         return SF_OK; /* a launch event, or a unit of an edited campaign's earlier plan */
     struct unit *u = &r->u[job];
     sf_json_get_num(e, "t", &t);
     if (strcmp(ev, "dispatched") == 0) {
-        u->dispatches++;
+        (r->map ? &r->dispatches[job] : &u->dispatches)[0]++;
         if (sf_json_get_int(e, "ranks", &ranks) == 0) u->ranks = (int)ranks;
     } else if (strcmp(ev, "started") == 0) {
         if (u->t_first == 0 || t < u->t_first) u->t_first = t;
     } else if (strcmp(ev, "finished") == 0) {
         u->done = 1;
+        if (r->map) u->reused = 0; /* taken from the sequence's render, which computed it */
         if (sf_json_get_num(e, "seconds", &secs) == 0) u->seconds += secs;
         if (t > u->t_last) u->t_last = t;
     } else if (strcmp(ev, "reused") == 0) {
@@ -68,6 +76,57 @@ static int on_event(void *arg, const struct sf_json *e)
         u->error = u->error_own;
     }
     return SF_OK;
+}
+
+/* A per-sequence render (submit --per-sequence, docs/submit.md): the shots' units ran in
+ * RUNDIR/seq/NAME, and RUNDIR's events say only that they were taken from there (reused); the
+ * sequences' own events count here too. Each directory numbers its own units, in the plan's
+ * order, so they are matched by name, looking first just after the last match. */
+static int sequence_events(const char *rundir, struct run *r)
+{
+    char dir[SF_RENDER_PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s/seq", rundir);
+    DIR *d = opendir(dir);
+    if (!d) return SF_OK; /* not a per-sequence render */
+    int st = SF_OK;
+    for (struct dirent *de; st == SF_OK && (de = readdir(d));) {
+        char path[SF_RENDER_PATH_MAX + 300], *text = NULL;
+        struct sf_json_doc *doc = NULL;
+        int *map = NULL;
+        if (de->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s/manifest.json", dir, de->d_name);
+        if (!sf_file_is_regular(path)) continue; /* that sequence has not started */
+        st = sf_review_load_json(path, &text, &doc);
+        const struct sf_json *units = st ? NULL : sf_json_get(sf_json_root(doc), "units");
+        const int n = units && units->type == SF_JSON_ARRAY ? (int)units->n : 0;
+        if (st == SF_OK && n > 0 && !(map = malloc((size_t)n * sizeof *map))) st = SF_E_NOMEM;
+        for (int i = 0, k = 0; st == SF_OK && i < n; i++) {
+            const char *name = sf_json_get_str(units->items[i], "name");
+            map[i] = -1;
+            for (int q = 0; name && q < r->n && map[i] < 0; q++)
+                if (strcmp(r->u[(k + q) % r->n].name, name) == 0) map[i] = (k + q) % r->n;
+            if (map[i] >= 0) k = map[i] + 1;
+        }
+        if (st == SF_OK && n > 0 && !r->dispatches &&
+            !(r->dispatches = calloc((size_t)r->n + 1, sizeof *r->dispatches)))
+            st = SF_E_NOMEM;
+        if (st == SF_OK && n > 0) {
+            r->map = map, r->n_map = n;
+            snprintf(path, sizeof path, "%s/%s/events.jsonl", dir, de->d_name);
+            st = sf_render_events_each(path, on_event, r);
+            if (st == SF_E_NOTFOUND) st = SF_OK;
+            r->map = NULL, r->n_map = 0;
+            for (int k = 0; k < r->n; k++) { /* retries: the most sends in one directory */
+                if (r->dispatches[k] > r->u[k].dispatches) r->u[k].dispatches = r->dispatches[k];
+                r->dispatches[k] = 0;
+            }
+        }
+        free(map);
+        sf_json_free(doc);
+        free(text);
+    }
+    closedir(d);
+    return st;
 }
 
 /* HTML text. */
@@ -330,6 +389,7 @@ int sf_report_write(const char *rundir, struct sf_report_summary *sum)
     snprintf(path, sizeof path, "%s/events.jsonl", rundir);
     st = sf_render_events_each(path, on_event, &r);
     if (st == SF_E_NOTFOUND) st = SF_OK; /* nothing ran yet */
+    if (st == SF_OK) st = sequence_events(rundir, &r);
     if (st) goto out;
     snprintf(path, sizeof path, "%s/out/deliverables.json", rundir);
     if (sf_file_is_regular(path)) SF_TRY(st, sf_review_load_json(path, &dtext, &ddoc));
@@ -495,6 +555,7 @@ out:
     for (int i = 0; r.u && i < r.n; i++)
         free(r.u[i].error_own);
     free(r.u);
+    free(r.dispatches);
     free(buf);
     sf_json_free(mdoc);
     sf_json_free(ddoc);

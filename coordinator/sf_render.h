@@ -226,6 +226,16 @@ struct sf_json;
 int sf_render_events_each(const char *path, int (*fn)(void *arg, const struct sf_json *ev),
                           void *arg);
 
+/* ---- per-sequence renders (render_sequence.c, docs/submit.md § Per-sequence job arrays) --- */
+/* Keeps only the worker-group units of sequence `seq` (by id) and the units they depend on,
+ * renumbering the jobs' references to each other; called after sf_render_expand on every rank.
+ * SF_E_USAGE (one line listing the sequences) for an unknown id; SF_E_NOMEM. */
+int sf_render_keep_sequence(struct sf_render_setup *s, const char *seq);
+/* Marks reused every worker-group job not reused yet whose output a per-sequence render in
+ * s->rundir/seq/NAME finished with the same key, hard-linking that output (and its sidecar)
+ * into s->rundir. Rank 0, after sf_render_resume_plan (HDF5 calls). SF_E_USAGE when
+ * s->rundir/seq cannot be read; SF_E_FORMAT for a damaged manifest there; SF_E_IO. */
+int sf_render_import_sequences(const struct sf_render_setup *s, struct sf_render_resume *r);
 /* mkdir -p of path's directory part (dir_of_file 1) or of path itself. SF_E_IO logged. */
 int sf_render_mkdirs(const char *path, int dir_of_file);
 

@@ -10,7 +10,8 @@
 # Two partitions over all nodes: `debug` (the default, preemptible: a job there is requeued,
 # PreemptMode=REQUEUE, after SIGTERM to its tasks and GraceTime SF_SLURM_GRACE s, default 30)
 # and `urgent` (PriorityTier 2, never preempted), whose jobs preempt debug's
-# (PreemptType=preempt/partition_prio).
+# (PreemptType=preempt/partition_prio). SF_SLURM_MAX_ARRAY=N sets MaxArraySize (job arrays of
+# at most N tasks; Slurm's default 1001).
 #
 # Needs root (slurmd runs jobs as their users) and the Debian packages slurm-wlm and munge.
 # Several nodes on one host get their own slurmd port and TmpFS; MPI ranks that span them need
@@ -89,6 +90,8 @@ start)
         echo "SlurmctldLogFile=$dir/log/slurmctld.log"
         echo "SlurmdLogFile=$dir/log/slurmd-%n.log"
         [ -n "$overrides" ] && echo "$overrides"
+        # Slurm's default is 1001; tests of `submit --per-sequence` set a small one
+        [ -n "${SF_SLURM_MAX_ARRAY:-}" ] && echo "MaxArraySize=$SF_SLURM_MAX_ARRAY"
         base=${SF_SLURMD_PORT:-17001}
         if [ "$nodes" = 1 ]; then
             echo "NodeName=c1 NodeHostname=$host NodeAddr=127.0.0.1 Port=$base CPUs=$cpus State=UNKNOWN"

@@ -1,6 +1,9 @@
 # Shared by the tests/submit Slurm tests: skips (77) without root, Slurm or ffmpeg; starts a
 # 2-node local cluster (slurm/local-cluster.sh, random ports, stopped on any exit), makes the tiny
-# model, renders the reference with `mpirun -np 2`, and defines the helpers below.
+# model, renders the reference with `mpirun -np 2`, and defines the helpers below. Root runs the
+# cluster's daemons (slurmd starts jobs as their users) and the test's own Slurm commands; the
+# jobs are submitted by an ordinary user, $juser (created when missing), who owns every run
+# directory and cache: nothing in submit or render needs root.
 # SF_KEEP=DIR copies the work directory (cluster logs included) there first, for debugging.
 set -u
 [ "$(id -u)" = 0 ] || { echo "slurm test needs root (slurmd runs jobs as their users)"; exit 77; }
@@ -14,6 +17,13 @@ campaign=$src/tests/render/campaign.yaml
 tok=$src/examples/models/tokenizer.json
 w=$(mktemp -d /tmp/sf-submit-slurm.XXXXXX)
 w=$(cd "$w" && pwd -P)
+juser=sf-slurm-job
+id -u "$juser" >/dev/null 2>&1 ||
+    useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$juser" ||
+    { echo "cannot create the job user $juser"; exit 1; }
+chown "$juser:" "$w" && chmod 755 "$w" || exit 1 # the user creates its run directories in $w
+# as_user CMD...: runs CMD as $juser (its own uid, gid and no other group), environment kept
+as_user() { setpriv --reuid="$juser" --regid="$juser" --clear-groups env HOME="$w/home" "$@"; }
 cleanup() {
     "$src/slurm/local-cluster.sh" stop "$w/cluster" >/dev/null 2>&1
     [ -n "${SF_KEEP:-}" ] && cp -r "$w" "$SF_KEEP"; rm -rf "$w"
@@ -33,14 +43,15 @@ export SLURM_CONF=$w/cluster/etc/slurm.conf
     --cache "$w/cache-ref" >/dev/null 2>"$w/ref.log" || { tail "$w/ref.log"; exit 1; }
 elapsed "reference rendered ($campaign)"
 
-# submit NAME [args...]: submits the campaign into $w/NAME on 2 nodes x 1 rank; prints the job id.
+# submit NAME [args...]: submits the campaign into $w/NAME on 2 nodes x 1 rank as $juser; prints
+# the job id.
 # Ranks on two slurmd "nodes" of one host cannot share vader's files: tcp (NOTES-infra); the job
 # gets these variables through submit's environment (sbatch --export=ALL).
 submit() {
     local name=$1
     shift
     OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo \
-        "$sf" submit "$campaign" -o "$w/$name" --nodes 2 --ntasks-per-node 1 --model "$w/model" \
+        as_user "$sf" submit "$campaign" -o "$w/$name" --nodes 2 --ntasks-per-node 1 --model "$w/model" \
         --tokenizer "$tok" --cache "$w/cache-$name" "$@" 2>"$w/$name.submit.log"
 }
 state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
@@ -63,6 +74,16 @@ same_shots() {
     done
     [ $n -gt 0 ] || die "the reference has no shots"
     [ "$(ls "$w/$1/shots" | wc -l)" = $n ] || die "$1: $(ls "$w/$1/shots") are not the reference's $n shots"
+}
+# owned_by_user NAME: the job ran as $juser, and it owns every file of NAME's run directory and
+# cache (none is root's)
+owned_by_user() {
+    local job=$2 f
+    scontrol show job "$job" | grep -q "UserId=$juser(" ||
+        die "$1: job $job ran as $(scontrol show job "$job" | grep -o 'UserId=[^ ]*')"
+    f=$(find "$w/$1" "$w/cache-$1" ! -user "$juser" | head -3)
+    [ -z "$f" ] || die "$1: not owned by $juser: $f"
+    [ -n "$(find "$w/$1" -name '*.mkv' | head -1)" ] || die "$1: no shot files"
 }
 log_of() { cat "$w/$1"/slurm-*.out 2>/dev/null; }
 # wait_denoise NAME K: until launch K of NAME (its K-th `run` event) has started a denoise unit

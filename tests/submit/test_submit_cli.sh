@@ -173,5 +173,27 @@ grep -qxF "slurm job 12: 2 launches (SLURM_RESTART_COUNT 1); stopped: 2 launches
     die "status: $(head -3 status.txt)"
 "$sf" status st --json | tr -d ' \n' | grep -qF '"slurm":{"job":"12","launches":2,"restarts":1,"stopped":"2launchesinarowmadenoprogress:notrequeueing(--max-idle-launches2)"' ||
     die "status --json: $("$sf" status st --json | grep -A6 slurm)"
+# --per-sequence --dry-run: an array script (task i renders sequence i into RUNDIR/seq/SEQ) and
+# an assembly script (render --from-sequences in RUNDIR), both printed; no cluster is asked
+"$sf" submit "$campaign" -o per --model model --tokenizer "$tok" --per-sequence --nodes 2 \
+    --dry-run >per.txt 2>per.err || die "--per-sequence --dry-run: $(cat per.err)"
+cmp -s per.txt <(cat per/submit.sbatch per/assemble.sbatch) ||
+    die "--per-sequence --dry-run prints something other than the two scripts"
+for f in submit assemble; do bash -n "per/$f.sbatch" || die "per/$f.sbatch is not valid bash"; done
+for l in "#SBATCH --array=0-1" "#SBATCH --output=$w/per/slurm-%A_%a.out" "seqs=('alpha' 'beta')" \
+    "rundir='$w/per'/seq/\"\$seq\"" "    -o \"\$rundir\" \\" "    --sequence \"\$seq\" \\" \
+    "launches=\"\$rundir\"/slurm-launches.jsonl" "#SBATCH --nodes=2"; do
+    grep -qxF -- "$l" per/submit.sbatch || die "per/submit.sbatch: no line '$l'"
+done
+for l in "#SBATCH --job-name=render-test-assemble" "#SBATCH --kill-on-invalid-dep=yes" \
+    "#SBATCH --nodes=1" "#SBATCH --ntasks-per-node=1" "#SBATCH --output=$w/per/slurm-%j.out" \
+    "    -o '$w/per' \\" "    --from-sequences \\" "launches='$w/per/slurm-launches.jsonl'"; do
+    grep -qxF -- "$l" per/assemble.sbatch || die "per/assemble.sbatch: no line '$l'"
+done
+[ -d per/seq/alpha ] && [ -d per/seq/beta ] || die "--per-sequence: no per/seq/alpha and per/seq/beta"
+"$sf" status "$w/per" >per.status 2>&1 || die "status of a submitted per-sequence run: $(cat per.status)"
+grep -qF "$w/per/seq/beta: not started" per.status && grep -qF "$w/per: not started" per.status ||
+    die "status of a per-sequence run before it ran: $(cat per.status)"
+
 [ $fail = 0 ] && echo "submit_cli: ok"
 exit $fail

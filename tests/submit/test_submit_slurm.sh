@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shotfarm submit on a real 2-node Slurm cluster on loopback (slurm/local-cluster.sh), 2 nodes x 1
 # rank, compared with a local `mpirun -np 2` reference render of the same campaign:
-#  1. a plain job completes and its shot files are byte-identical to the reference;
+#  1. a plain job, submitted by an ordinary user, runs as that user, completes, its run directory
+#     and cache belong to that user, and its shot files are byte-identical to the reference;
 #  2. preemption: steps slowed with SF_FAULT_STEP_DELAY_MS (passed to the job in submit's
 #     environment), `scancel --signal=USR1 --batch` while a denoise unit runs -> the batch
 #     script forwards it, render checkpoints and exits 75, the script requeues the job; after
@@ -23,6 +24,7 @@ elapsed "plain job $job: $(state "$job")"
 [ "$(state "$job")" = COMPLETED ] || die "plain job: state $(state "$job"):
 $(log_of plain | tail -20)"
 same_shots plain
+owned_by_user plain "$job"
 grep -q '"event": "run".*"ranks": 2' "$w/plain/events.jsonl" || die "plain job: not 2 ranks"
 log_of plain | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s)' ||
     die "plain job: no launch line: $(log_of plain | head -3)"
