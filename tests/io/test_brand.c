@@ -8,7 +8,8 @@
  *  - an end card of 0.5 s at 24 fps: exactly the last 12 frames are the card (red in BT.709),
  *    every frame before it is untouched;
  *  - the validator's glyph check: Noto Sans CJK has the supers' characters, not Thai's.
- * Label unit (about 2 s). */
+ * The images in tests/io/brand/ were made by ffmpeg's lavfi: `color=white:s=40x20` (rgba) and
+ * `color=red:s=64x36`. Label unit (about 1 s). */
 #define _GNU_SOURCE
 #include "sf_test.h"
 
