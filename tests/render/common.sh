@@ -43,3 +43,7 @@ for f in sorted(files, key=lambda f: f["name"] + f.get("codec", f.get("role", ""
             esac
         done
 }
+# The model and tiers of a campaign rendered in one step by the tiny model (YAML lines).
+tiny_model_yaml='model: {config: tiny, dtype: fp32, tp: 1}
+tiers:
+  draft: {steps: 1, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, guidance: 1.0}'
