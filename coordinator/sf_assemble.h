@@ -32,6 +32,8 @@ struct sf_assemble_cut {
     char base[224];                       /* name without _LANG, _vN and extension */
     char subdir[32];                      /* under RUNDIR/out ("" or "shots") */
     char title[256];                      /* metadata title */
+    int length;                           /* deliverables.lengths index, -1 the full edit */
+    const struct sf_brand *brand;         /* the sequence's brand layer (spots), or NULL */
 };
 
 /* Writes the cut's files (next free versions), then the index and the unit's record j->out.

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "sf_assemble.h"
 #include "sf_audio.h"
+#include "sf_brand.h"
 #include "sf_deliver.h"
 #include "sf_errors.h"
 #include "sf_file.h"
@@ -156,6 +157,8 @@ static int plan(struct sf_plan_builder *b)
                 for (int cc = 0; cc < SF_CODEC_COUNT; cc++)
                     if (dl->codecs[cc])
                         secs += sf_assemble_seconds((enum sf_codec)cc, b->opt->tier, frames, w, h);
+                if (sf_brand_per_language(&seq->brand, li) && n_lang > 1)
+                    secs *= n_lang; /* supers: one encode per language (docs/brand.md) */
                 char len[16];
                 length_tag(c, li, len, sizeof len);
                 int u = sf_plan_add(b, &sf_unit_assemble, q, 0, 0, 6.0 * w * h * 4, deps, n_deps,
@@ -180,6 +183,41 @@ void sf_assemble_timecode(const struct sf_deliverables *dl, char *buf, size_t n)
 {
     snprintf(buf, n, "%02d:%02d:%02d%c%02d", dl->tc_start[0], dl->tc_start[1], dl->tc_start[2],
              dl->drop_frame ? ';' : ':', dl->tc_start[3]);
+}
+
+/* The brand layer in a spot's key (absent without one, so spots without it keep their keys):
+ * what it draws in this edit, in every delivered language, and the images' contents. */
+static int brand_canon(struct sf_canon *cn, const struct sf_brand *b, int length,
+                       const struct sf_deliverables *dl)
+{
+    uint8_t dg[SF_SHA256_BYTES];
+    int st = SF_OK;
+    sf_canon_list_begin(cn, "supers", (size_t)b->n_supers);
+    for (int k = 0; k < b->n_supers; k++) {
+        const struct sf_super *sp = &b->supers[k];
+        const int shown = length < 0 || (sp->lengths_mask >> length) & 1;
+        sf_canon_list_begin(cn, NULL, SF_LANG_COUNT + 5);
+        for (int l = 0; l < SF_LANG_COUNT; l++)
+            sf_canon_str(cn, NULL, shown && dl->languages[l] ? sp->text[l] : NULL);
+        sf_canon_int(cn, NULL, shown ? sp->in_ms : -1);
+        sf_canon_int(cn, NULL, shown ? sp->out_ms : -1);
+        sf_canon_int(cn, NULL, sp->position);
+        sf_canon_int(cn, NULL, sp->font);
+        sf_canon_f64(cn, NULL, sp->size);
+        sf_canon_list_end(cn);
+    }
+    sf_canon_list_end(cn);
+    memset(dg, 0, sizeof dg);
+    if (b->logo.file && (st = sf_sha256_file(b->logo.file, dg)) != SF_OK) return st;
+    sf_canon_digest(cn, "logo", dg);
+    sf_canon_int(cn, "logo_position", b->logo.position);
+    sf_canon_f64(cn, "logo_opacity", b->logo.opacity);
+    sf_canon_f64(cn, "logo_size", b->logo.size);
+    memset(dg, 0, sizeof dg);
+    if (b->end_card.file && (st = sf_sha256_file(b->end_card.file, dg)) != SF_OK) return st;
+    sf_canon_digest(cn, "end_card", dg);
+    sf_canon_int(cn, "end_card_ms", b->end_card.duration_ms);
+    return SF_OK;
 }
 
 /* The unit's record, RUNDIR/out/.units/SEQ.ASPECT.LENGTH.json; the key: every input of every
@@ -233,7 +271,11 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     for (int k = n_shots; k < s->sched[i].n_deps; k++)
         sf_canon_str(&cn, NULL, s->jobs[s->sched[i].deps[k]].key);
     sf_canon_list_end(&cn);
+    struct sf_assemble_cut cut;
+    sf_assemble_spot_cut(c, j->sequence, j->aspect, j->length, &cut);
+    const int st = cut.brand ? brand_canon(&cn, cut.brand, j->length, dl) : SF_OK;
     sf_canon_end(&cn, d);
+    if (st) return st;
     sf_sha256_hex(d, j->key);
     return SF_OK;
 }
@@ -364,6 +406,50 @@ struct file_out {
     long long bytes;
 };
 
+/* What the brand layer drew in one file: the supers of its language and edit with their
+ * frames, the logo and the end card (docs/brand.md). */
+static void record_brand(struct sf_jw *w, const struct sf_deliver_opts *dopt, enum sf_lang lang)
+{
+    const struct sf_brand *b = dopt->brand;
+    sf_jw_obj_begin(w);
+    sf_jw_key(w, "safe_area"), sf_jw_str(w, "EBU R 95 graphics-safe (5 % margins)");
+    sf_jw_key(w, "supers"), sf_jw_arr_begin(w);
+    for (int k = 0; k < b->n_supers; k++) {
+        const struct sf_super *sp = &b->supers[k];
+        if (!sp->text[lang] || !(dopt->brand_length < 0 || (sp->lengths_mask >> dopt->brand_length) & 1))
+            continue;
+        sf_jw_obj_begin(w);
+        sf_jw_key(w, "text"), sf_jw_str(w, sp->text[lang]);
+        sf_jw_key(w, "in"), sf_jw_num(w, sp->in_ms / 1000.0);
+        sf_jw_key(w, "out"), sf_jw_num(w, sp->out_ms / 1000.0);
+        sf_jw_key(w, "first_frame"), sf_jw_int(w, sf_brand_frame_at(sp->in_ms, dopt->fps));
+        sf_jw_key(w, "end_frame"), sf_jw_int(w, sf_brand_frame_at(sp->out_ms, dopt->fps));
+        sf_jw_key(w, "position"), sf_jw_str(w, sf_brand_pos_name(sp->position));
+        sf_jw_key(w, "font"), sf_jw_str(w, sf_brand_font_file(sp->font));
+        sf_jw_key(w, "size"), sf_jw_num(w, sp->size);
+        sf_jw_obj_end(w);
+    }
+    sf_jw_arr_end(w);
+    if (b->logo.file) {
+        sf_jw_key(w, "logo"), sf_jw_obj_begin(w);
+        sf_jw_key(w, "file"), sf_jw_str(w, b->logo.file);
+        sf_jw_key(w, "position"), sf_jw_str(w, sf_brand_pos_name(b->logo.position));
+        sf_jw_key(w, "opacity"), sf_jw_num(w, b->logo.opacity);
+        sf_jw_key(w, "size"), sf_jw_num(w, b->logo.size);
+        sf_jw_obj_end(w);
+    }
+    if (b->end_card.file) {
+        const int64_t n = sf_brand_end_card_frames(b->end_card.duration_ms, dopt->fps);
+        sf_jw_key(w, "end_card"), sf_jw_obj_begin(w);
+        sf_jw_key(w, "file"), sf_jw_str(w, b->end_card.file);
+        sf_jw_key(w, "duration"), sf_jw_num(w, b->end_card.duration_ms / 1000.0);
+        sf_jw_key(w, "first_frame"), sf_jw_int(w, dopt->frames - n);
+        sf_jw_key(w, "frames"), sf_jw_int(w, n);
+        sf_jw_obj_end(w);
+    }
+    sf_jw_obj_end(w);
+}
+
 static void record_files(const struct sf_render_job *j, const struct sf_deliver_opts *dopt,
                          const struct file_out *fo, int n, struct sf_jw *w)
 {
@@ -389,6 +475,7 @@ static void record_files(const struct sf_render_job *j, const struct sf_deliver_
         sf_jw_key(w, "aspect"), sf_jw_str(w, sf_aspect_name((enum sf_aspect)j->aspect));
         sf_jw_key(w, "timecode"), sf_jw_str(w, dopt->timecode);
         sf_jw_key(w, "audio_samples"), sf_jw_int(w, sf_deliver_samples(dopt->frames, dopt->fps));
+        if (dopt->brand) sf_jw_key(w, "brand"), record_brand(w, dopt, fo[i].lang);
         sf_jw_obj_end(w);
     }
 }
@@ -652,8 +739,8 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
     const struct sf_campaign *c = s->campaign;
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
     const int i = (int)(j - s->jobs);
-    int st = SF_OK, n_out = 0, n_codecs = 0;
-    struct sf_deliver *dv[SF_CODEC_COUNT] = {0};
+    int st = SF_OK, n_out = 0, n_dv = 0;
+    struct sf_deliver *dv[MAX_FILES] = {0}; /* the writers */
     struct file_out fo[MAX_FILES];
     struct feed feed = {.s = s, .decode_jobs = s->sched[i].deps, .shot = -1};
     uint8_t *mix = NULL;
@@ -703,6 +790,10 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
     sf_review_disclosure(s, comment, sizeof comment);
     snprintf(comment + strlen(comment), sizeof comment - strlen(comment), "; campaign %s, sequence %s",
              sf_campaign_name(c), sf_campaign_sequence(c, j->sequence)->id);
+    /* one writer per codec; per codec and language when supers make the pictures differ */
+    const int split = cut->brand && cut->per_language && sf_brand_per_language(cut->brand, cut->length);
+    dopt.brand = cut->brand;
+    dopt.brand_length = cut->length;
     for (int cc = 0; cc < SF_CODEC_COUNT; cc++) {
         if (!cut->codecs[cc]) continue;
         const char *paths[SF_DELIVER_MAX_OUTPUTS];
@@ -726,13 +817,23 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
                 snprintf(o->path, sizeof o->path, "%s/%s_v%d.%s", dir, name, o->version,
                          sf_deliver_ext(o->codec));
             paths[n_out - first - 1] = o->path;
+            if (split) { /* this language's picture: its own writer */
+                dopt.codec = (enum sf_codec)cc;
+                dopt.brand_lang = o->lang;
+                SF_TRY(st, sf_deliver_open(&dopt, paths, 1, &dv[n_dv]));
+                if (sound[o->lang]) sf_deliver_set_sound(dv[n_dv], 0, sound[o->lang]);
+                n_dv++;
+                first = n_out;
+            }
             if (!cut->per_language) break; /* one file: the first language's sound */
         }
+        if (split) continue;
         dopt.codec = (enum sf_codec)cc;
-        SF_TRY(st, sf_deliver_open(&dopt, paths, n_out - first, &dv[n_codecs]));
+        dopt.brand_lang = fo[first].lang;
+        SF_TRY(st, sf_deliver_open(&dopt, paths, n_out - first, &dv[n_dv]));
         for (int k = first; k < n_out; k++)
-            if (sound[fo[k].lang]) sf_deliver_set_sound(dv[n_codecs], k - first, sound[fo[k].lang]);
-        n_codecs++;
+            if (sound[fo[k].lang]) sf_deliver_set_sound(dv[n_dv], k - first, sound[fo[k].lang]);
+        n_dv++;
     }
 
     /* every delivery frame once, into every codec's encoder */
@@ -752,7 +853,7 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
                 mix[b] = (uint8_t)(((256 - wgt) * pic[b] + wgt * nxt[b] + 128) >> 8);
             pic = mix;
         }
-        for (int d = 0; d < n_codecs; d++) {
+        for (int d = 0; d < n_dv; d++) {
             st = sf_deliver_write(dv[d], pic, feed.width, feed.height);
             if (st) {
                 dv[d] = NULL; /* aborted by the writer */
@@ -767,7 +868,7 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
             goto out;
         }
     }
-    for (int d = 0; d < n_codecs; d++) {
+    for (int d = 0; d < n_dv; d++) {
         st = sf_deliver_commit(dv[d]);
         dv[d] = NULL;
         if (st) goto out;
@@ -783,7 +884,7 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
     struct index_entries ie = {j, &dopt, fo, n_out};
     st = sf_assemble_publish(s, j, names, n_out, write_entries, &ie);
 out:
-    for (int d = 0; d < n_codecs; d++)
+    for (int d = 0; d < n_dv; d++)
         sf_deliver_abort(dv[d]);
     sf_shot_reader_close(feed.r);
     sf_json_free(index);
@@ -824,6 +925,9 @@ void sf_assemble_spot_cut(const struct sf_campaign *c, int sequence, int aspect,
     memset(cut, 0, sizeof *cut);
     cut->per_language = 1;
     cut->n = cut_of(c, sequence, length, cut->shots, &cut->frames);
+    cut->length = length;
+    const struct sf_brand *b = &sf_campaign_sequence(c, sequence)->brand;
+    cut->brand = b->n_supers || b->logo.file || b->end_card.file ? b : NULL;
     memcpy(cut->codecs, sf_campaign_deliverables(c)->codecs, sizeof cut->codecs);
     for (int l = 0; l < SF_LANG_COUNT; l++)
         cut->sound_job[l] = -1;

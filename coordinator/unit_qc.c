@@ -11,6 +11,7 @@
  * every language's file of that codec. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_assemble.h"
+#include "sf_brand.h"
 #include "sf_hash.h"
 #include "sf_json.h"
 #include "sf_log.h"
@@ -81,14 +82,14 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
 struct verdicts {
     int n;
     const struct sf_review_file *files;
-    struct sf_qc_result by_codec[SF_CODEC_COUNT];
-    const char *checked[SF_CODEC_COUNT]; /* the file whose picture was decoded */
+    int of[SF_REVIEW_MAX_FILES];          /* file i's verdict is that of file of[i] */
+    struct sf_qc_result res[SF_REVIEW_MAX_FILES];
 };
 
 static void write_qc(struct sf_jw *w, int i, void *arg)
 {
     const struct verdicts *v = arg;
-    sf_qc_write_json(w, &v->by_codec[v->files[i].codec]);
+    sf_qc_write_json(w, &v->res[v->of[i]]);
 }
 
 /* The record: pass, and per file its verdict and which file's picture was decoded. */
@@ -97,17 +98,30 @@ static void write_extra(struct sf_jw *w, void *arg)
     const struct verdicts *v = arg;
     int pass = 1;
     for (int i = 0; i < v->n; i++)
-        pass &= v->by_codec[v->files[i].codec].pass;
+        pass &= v->res[v->of[i]].pass;
     sf_jw_key(w, "pass"), sf_jw_bool(w, pass);
     sf_jw_key(w, "results"), sf_jw_arr_begin(w);
     for (int i = 0; i < v->n; i++) {
         sf_jw_obj_begin(w);
         sf_jw_key(w, "path"), sf_jw_str(w, v->files[i].path);
-        sf_jw_key(w, "decoded"), sf_jw_str(w, v->checked[v->files[i].codec]);
-        sf_jw_key(w, "qc"), sf_qc_write_json(w, &v->by_codec[v->files[i].codec]);
+        sf_jw_key(w, "decoded"), sf_jw_str(w, v->files[v->of[i]].path);
+        sf_jw_key(w, "qc"), sf_qc_write_json(w, &v->res[v->of[i]]);
         sf_jw_obj_end(w);
     }
     sf_jw_arr_end(w);
+}
+
+/* The spot's end card (docs/brand.md) is a still picture the campaign intends: its interval is
+ * not a freeze (nor, if it is dark, a black run). */
+static void intend_end_card(const struct sf_campaign *c, const struct sf_assemble_cut *cut,
+                            struct sf_qc_opts *o)
+{
+    if (!cut->brand || !cut->brand->end_card.file) return;
+    const struct sf_fps fps = sf_campaign_deliverables(c)->fps;
+    const int64_t n = sf_brand_end_card_frames(cut->brand->end_card.duration_ms, fps);
+    o->intended[0][0] = (double)(cut->frames - n) * fps.den / fps.num;
+    o->intended[0][1] = (double)cut->frames * fps.den / fps.num;
+    o->n_intended = 1;
 }
 
 static int run(struct sf_render_worker *w, const struct sf_render_job *j,
@@ -116,18 +130,25 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     const struct sf_render_setup *s = w->s;
     struct sf_review_file files[SF_REVIEW_MAX_FILES];
     struct verdicts *v = calloc(1, sizeof *v);
-    int st = SF_OK, n = 0, done[SF_CODEC_COUNT] = {0};
+    int st = SF_OK, n = 0;
     if (!v) return SF_E_NOMEM;
     SF_TRY(st, sf_review_read_record(&s->jobs[s->sched[j - s->jobs].deps[0]], files, &n));
     v->n = n, v->files = files;
-    for (int i = 0; i < n; i++) { /* one decode per codec: the languages share its packets */
-        if (done[files[i].codec]) continue;
+    /* one decode per codec: the languages share its packets, unless supers give each language
+     * its own picture (docs/brand.md) */
+    struct sf_assemble_cut cut;
+    sf_assemble_spot_cut(s->campaign, j->sequence, j->aspect, j->length, &cut);
+    const int per_language = cut.brand && sf_brand_per_language(cut.brand, cut.length);
+    for (int i = 0; i < n; i++) {
+        v->of[i] = i;
+        for (int k = 0; k < i && !per_language && v->of[i] == i; k++)
+            if (files[k].codec == files[i].codec) v->of[i] = k;
+        if (v->of[i] != i) continue;
         struct sf_qc_opts o;
         sf_qc_opts_default(&o);
         o.progress = sf_review_alive, o.progress_arg = (void *)r;
-        SF_TRY(st, sf_qc_file(files[i].path, &o, &v->by_codec[files[i].codec]));
-        v->checked[files[i].codec] = files[i].path;
-        done[files[i].codec] = 1;
+        intend_end_card(s->campaign, &cut, &o);
+        SF_TRY(st, sf_qc_file(files[i].path, &o, &v->res[i]));
     }
     const char *paths[SF_REVIEW_MAX_FILES];
     for (int i = 0; i < n; i++)
@@ -135,11 +156,12 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     SF_TRY(st, sf_assemble_index_annotate(s, paths, n, "qc", write_qc, v));
     SF_TRY(st, sf_review_write_record(j, paths, n, write_extra, v));
     int failed = 0;
-    for (int c = 0; c < SF_CODEC_COUNT; c++) {
-        if (!done[c] || v->by_codec[c].pass) continue;
+    for (int i = 0; i < n; i++) {
+        if (v->of[i] != i || v->res[i].pass) continue;
         SF_WARN("qc", "%s: FAILED QC (%s): %s; delivered but flagged (`qc` in "
                 "out/deliverables.json, report.html): change the shots and render again",
-                j->name, sf_codec_name((enum sf_codec)c), v->by_codec[c].failures);
+                j->name, per_language ? files[i].path : sf_codec_name(files[i].codec),
+                v->res[i].failures);
         failed = 1;
     }
     if (!failed) SF_INFO("qc", "%s: passed (%d files)", j->name, n);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int plan(struct sf_plan_builder *b)
 {
@@ -137,6 +138,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                      f->name);
         /* the language's mix and subtitles: the sound job the spot's assembly took them from */
         char srt[SF_RENDER_PATH_MAX + 1024] = "", mix[SF_RENDER_PATH_MAX + 1024];
+        struct stat sb;
         free(sound); /* none unless this language has its sound */
         sound = NULL;
         for (int k = 0; k < s->sched[a].n_deps; k++) {
@@ -155,7 +157,10 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
             }
         }
         struct sf_review_copy_opts o = {.label = label,
-                                        .subtitles = srt[0] ? srt : NULL,
+                                        /* no lines (an empty SRT): nothing for libass */
+                                        .subtitles = srt[0] && stat(srt, &sb) == 0 && sb.st_size > 0
+                                                         ? srt
+                                                         : NULL,
                                         .sound = sound,
                                         .deliver = {.codec = SF_CODEC_H264,
                                                     .fps = dl->fps,

@@ -10,6 +10,7 @@
  * the delivering units' records, because a file's version is known only after its unit ran. */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_assemble.h"
+#include "sf_brand.h"
 #include "sf_hash.h"
 #include "sf_log.h"
 #include "sf_plan.h"
@@ -114,12 +115,18 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     int64_t first[SF_CAMPAIGN_MAX_SHOTS], count[SF_CAMPAIGN_MAX_SHOTS];
     sf_assemble_spans(c, &cut, first, count);
     struct sf_review_file master[SF_CAMPAIGN_MAX_SHOTS];
-    struct sf_timeline_clip clips[SF_CAMPAIGN_MAX_SHOTS];
+    struct sf_timeline_clip clips[SF_CAMPAIGN_MAX_SHOTS + 1]; /* the shots, the end card */
     struct sf_timeline_marker markers[SF_CAMPAIGN_MAX_SHOTS][MAX_MARKERS];
     char names[SF_CAMPAIGN_MAX_SHOTS][160], mnames[SF_CAMPAIGN_MAX_SHOTS][MAX_MARKERS][96];
     int n_clips = 0;
+    /* an end card (docs/brand.md) covers the last frames: the shots stop where it starts */
+    const int64_t card = cut.brand && cut.brand->end_card.file
+                             ? sf_brand_end_card_frames(cut.brand->end_card.duration_ms, dl->fps)
+                             : 0;
     for (int k = 0; k < cut.n; k++) {
-        if (!count[k]) continue; /* cut off by the length */
+        if (count[k] && first[k] + count[k] > cut.frames - card)
+            count[k] = first[k] < cut.frames - card ? cut.frames - card - first[k] : 0;
+        if (!count[k]) continue; /* cut off by the length or the end card */
         const struct sf_shot *sh = sf_campaign_shot(c, cut.shots[k]);
         int n_m = 0;
         SF_TRY(st, sf_review_read_record(&s->jobs[s->sched[i].deps[1 + k]], &master[k], &n_m));
@@ -146,6 +153,13 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
                                                          .language = sf_lang_name(dg->language)};
         }
     }
+
+    if (card) /* a still: its media is the image, as long as the card */
+        clips[n_clips++] = (struct sf_timeline_clip){.name = "end card",
+                                                     .source = cut.brand->end_card.file,
+                                                     .source_frames = card,
+                                                     .record_in = cut.frames - card,
+                                                     .frames = card};
 
     /* named after the spot, with its version: SPOT_v2.otio edits SPOT_LANG_v2.mp4 */
     char name[320], otio[SF_RENDER_PATH_MAX + 400], edl[SF_RENDER_PATH_MAX + 400];

@@ -11,6 +11,7 @@
  * never see a half-valid campaign. */
 #define _XOPEN_SOURCE 700
 #include "campaign_internal.h"
+#include "sf_brand.h"
 #include "sf_hash.h"
 #include "sf_log.h"
 #include "sf_speech.h"
@@ -1345,6 +1346,239 @@ static void check_dialogue_lengths(struct v *v)
     free(lens);
 }
 
+/* ---- brand layer (docs/brand.md) -------------------------------------------------------- */
+static const char *const pos_list[] = {"top-left", "top", "top-right", "left", "center", "right",
+                                       "bottom-left", "bottom", "bottom-right", NULL};
+static const char *const font_list[] = {"sans", "sans-bold", "serif", "serif-bold", NULL};
+static const char *const font_names[] = {"Noto Sans CJK", "Noto Sans CJK Bold", "Noto Serif CJK",
+                                         "Noto Serif CJK Bold"};
+
+const char *sf_brand_pos_name(enum sf_brand_pos p)
+{
+    return (unsigned)p < SF_BRAND_POS_COUNT ? pos_list[p] : "?";
+}
+
+const char *sf_brand_font_name(enum sf_brand_font f)
+{
+    return (unsigned)f < SF_BRAND_FONT_COUNT ? font_list[f] : "?";
+}
+
+/* The width of a delivered aspect over its short side (the unit of brand sizes). */
+static double aspect_ratio(int a)
+{
+    return a == SF_ASPECT_16_9 ? 16.0 / 9.0 : 1.0;
+}
+
+/* One super's text in one language: one line, every character with a glyph in the font, and
+ * narrow enough for the graphics-safe width of every aspect the sequence is delivered in.
+ * faces[] caches the fonts opened so far (closed by the caller). */
+static void check_super_text(struct v *v, const struct cnode *n, const char *path,
+                             const struct sf_super *s, enum sf_lang lang, int seq_aspect,
+                             struct sf_brand_face **faces)
+{
+    const unsigned char *p = (const unsigned char *)n->text;
+    if (!faces[s->font] && sf_brand_face_open(s->font, &faces[s->font]) != SF_OK) {
+        report(v, n, path, NULL, "the font %s (%s) cannot be read (see the message above); "
+               "allowed: install Debian's fonts-noto-cjk", font_names[s->font],
+               sf_brand_font_file(s->font));
+        return;
+    }
+    double ems = 0;
+    while (*p) {
+        const uint32_t cp = next_cp(&p);
+        double adv = 0;
+        if (cp < 0x20 || cp == 0x7f) {
+            report(v, n, path, NULL, "holds the control character U+%04X; allowed: one line of "
+                   "text (a second line is a second super)", (unsigned)cp);
+            return;
+        }
+        if (!sf_brand_face_glyph(faces[s->font], cp, &adv)) {
+            char ch[8] = "";
+            if (cp >= 0x20) { /* the character itself, UTF-8 */
+                const unsigned char *q = p;
+                while (q > (const unsigned char *)n->text && (q[-1] & 0xc0) == 0x80) q--;
+                q--;
+                snprintf(ch, sizeof ch, "%.*s", (int)(p - q), (const char *)q);
+            }
+            report(v, n, path, NULL, "the %s super has U+%04X '%s', which %s (%s) has no glyph for "
+                   "(it would show as an empty box); allowed: characters the font draws, or "
+                   "another `font`", sf_lang_name(lang), (unsigned)cp, ch, font_names[s->font],
+                   sf_brand_font_file(s->font));
+            return;
+        }
+        ems += adv;
+    }
+    const struct sf_deliverables *d = &v->c->deliv;
+    for (int a = 0; a < SF_ASPECT_COUNT; a++) {
+        if (!d->aspects[a] && a != seq_aspect) continue;
+        /* text plus its box's borders (a quarter of the size each side), against 90 % */
+        const double need = (ems + 0.5) * s->size, room = (1 - 2 * SF_BRAND_SAFE_MARGIN) * aspect_ratio(a);
+        if (need > room)
+            report(v, n, path, NULL, "the %s super is %.0f %% of the %s picture's width at size "
+                   "%g; allowed: at most %.0f %% (the EBU R 95 graphics-safe width): a shorter "
+                   "text or a smaller `size`", sf_lang_name(lang), 100 * need / aspect_ratio(a),
+                   sf_aspect_name((enum sf_aspect)a), s->size, 100 * room / aspect_ratio(a));
+    }
+}
+
+/* The length of edit j of q in ms (j -1: the full-length edit). */
+static int edit_ms(const struct v *v, const struct sf_sequence *q, int j)
+{
+    return j < 0 ? q->length_ms : v->c->deliv.lengths[j] * 1000;
+}
+
+static void parse_super(struct v *v, const struct cnode *n, const char *path,
+                        const struct sf_sequence *q, struct sf_super *s,
+                        struct sf_brand_face **faces)
+{
+    static const char *const keys[] = {"text", "in", "out", "position", "font", "size", "lengths",
+                                       NULL};
+    const struct sf_deliverables *d = &v->c->deliv;
+    s->line = n->line, s->col = n->col;
+    s->position = SF_BRAND_BOTTOM;
+    s->size = 0.05;
+    s->lengths_mask = ~0;
+    if (check_map(v, n, path, "a super", keys) != 0) return;
+    int idx;
+    if (want_enum(v, n, path, "position", 0, pos_list, "position", &idx) == 1) s->position = idx;
+    if (want_enum(v, n, path, "font", 0, font_list, "font", &idx) == 1) s->font = idx;
+    want_num(v, n, path, "size", 0, 0, 0.02, 0.2, "the font size as a fraction of the picture's "
+             "short side, 0.02 to 0.2 (default 0.05)", &s->size);
+    const int in_ok = want_ms(v, n, path, "in", 1, 0, 90000, "seconds from the edit's start, 0 "
+                              "to 90", &s->in_ms) == 1;
+    const int out_ok = want_ms(v, n, path, "out", 1, 1, 90000, "seconds from the edit's start, "
+                               "after `in`", &s->out_ms) == 1;
+    if (in_ok && out_ok && s->out_ms <= s->in_ms)
+        report(v, get(n, "out"), path, "out", "%g s is not after `in` (%g s); allowed: an end "
+               "after the start", s->out_ms / 1000.0, s->in_ms / 1000.0);
+    const struct cnode *lens = get(n, "lengths");
+    if (lens && !is_null(lens)) {
+        const char *lp = path_of(v, path, "lengths");
+        if (lens->kind != CN_SEQ || lens->n == 0) {
+            report(v, lens, lp, NULL, "expected a list of deliverable lengths, got %s; allowed: "
+                   "lengths from deliverables.lengths, e.g. [15]", got(v, lens));
+        } else {
+            s->lengths_mask = 0;
+            for (int i = 0; i < lens->n; i++) {
+                const struct cnode *k = lens->kids[i];
+                int hit = -1;
+                for (int j = 0; k->kind == CN_SCALAR && j < d->n_lengths; j++)
+                    if (atoi(k->text) == d->lengths[j] && strspn(k->text, "0123456789") == k->len)
+                        hit = j;
+                if (hit < 0)
+                    report(v, k, arena_printf(v->a, "%s[%d]", lp, i), NULL, "no deliverable is "
+                           "%s s long; allowed: a length from deliverables.lengths",
+                           k->kind == CN_SCALAR ? k->text : "that");
+                else
+                    s->lengths_mask |= 1 << hit;
+            }
+        }
+    }
+    for (int j = d->n_lengths ? 0 : -1; in_ok && out_ok && j < d->n_lengths; j++)
+        if ((j < 0 || (s->lengths_mask >> j) & 1) && s->out_ms > edit_ms(v, q, j)) {
+            report(v, get(n, "out"), path, "out", "%g s is after the end of the %g s edit; "
+                   "allowed: at most %g s, or `lengths` without that edit", s->out_ms / 1000.0,
+                   edit_ms(v, q, j) / 1000.0, edit_ms(v, q, j) / 1000.0);
+            break;
+        }
+    const struct cnode *t = get(n, "text");
+    const char *tp = path_of(v, path, "text");
+    if (!t || is_null(t)) {
+        report(v, t ? t : n, path, "text", "missing (required); allowed: a mapping of language "
+               "-> one line of text, e.g. {en: \"Limited edition\", zh: \"限量版\"}");
+        return;
+    }
+    if (check_map(v, t, tp, "the super's text per language", lang_list) != 0) return;
+    for (int l = 0; l < SF_LANG_COUNT; l++) {
+        const char *text = NULL;
+        if (want_str(v, t, tp, lang_list[l], 0, 400, "one line of text", &text) != 1) continue;
+        s->text[l] = text;
+        if (!(v->flags & SF_CAMPAIGN_NO_MEDIA))
+            check_super_text(v, get(t, lang_list[l]), path_of(v, tp, lang_list[l]), s,
+                             (enum sf_lang)l, q->aspect, faces);
+    }
+}
+
+/* map.file: a required image (what: "an image"); its canonical path, or NULL (reported). */
+static const char *want_image_file(struct v *v, const struct cnode *map, const char *path,
+                                   const char *what)
+{
+    const struct cnode *f = get(map, "file");
+    if (f && !is_null(f)) return want_path(v, f, path, "file", PATH_IMAGE, NULL);
+    report(v, f ? f : map, path, "file", "missing (required); allowed: the path of %s, relative "
+           "to the campaign file", what);
+    return NULL;
+}
+
+/* sequence.supers, .logo and .end_card. Before the cuts: an end card shortens what the shots
+ * must cover. */
+static void parse_brand(struct v *v, const struct cnode *seq_node, const char *path,
+                        struct sf_sequence *q)
+{
+    struct sf_brand *b = &q->brand;
+    const struct cnode *n = get(seq_node, "supers");
+    if (n && !is_null(n)) {
+        const char *sp = path_of(v, path, "supers");
+        if (n->kind != CN_SEQ || n->n > SF_CAMPAIGN_MAX_SUPERS) {
+            report(v, n, sp, NULL, "expected a list of at most %d supers, got %s; allowed: a list "
+                   "of {text, in, out, position, font, size, lengths}", SF_CAMPAIGN_MAX_SUPERS,
+                   n->kind == CN_SEQ ? arena_printf(v->a, "%d supers", n->n) : got(v, n));
+        } else {
+            struct sf_super *s = arena_alloc(v->a, (size_t)(n->n ? n->n : 1) * sizeof *s);
+            struct sf_brand_face *faces[SF_BRAND_FONT_COUNT] = {0};
+            for (int i = 0; s && i < n->n; i++)
+                parse_super(v, n->kids[i], arena_printf(v->a, "%s[%d]", sp, i), q, &s[i], faces);
+            for (int f = 0; f < SF_BRAND_FONT_COUNT; f++)
+                sf_brand_face_close(faces[f]);
+            b->supers = s;
+            b->n_supers = s ? n->n : 0;
+        }
+    }
+    n = get(seq_node, "logo");
+    if (n && !is_null(n)) {
+        static const char *const keys[] = {"file", "position", "opacity", "size", NULL};
+        const char *lp = path_of(v, path, "logo");
+        b->logo.position = SF_BRAND_TOP_RIGHT;
+        b->logo.opacity = 1;
+        b->logo.size = 0.1;
+        if (check_map(v, n, lp, "a logo", keys) == 0) {
+            int idx;
+            b->logo.file = want_image_file(v, n, lp, "a PNG (with transparency) or other image");
+            if (want_enum(v, n, lp, "position", 0, pos_list, "position", &idx) == 1)
+                b->logo.position = idx;
+            want_num(v, n, lp, "opacity", 0, 0, 0, 1, "0 (invisible) to 1 (opaque), default 1",
+                     &b->logo.opacity);
+            want_num(v, n, lp, "size", 0, 0, 0.02, 0.5, "the logo's height as a fraction of the "
+                     "picture's short side, 0.02 to 0.5 (default 0.1)", &b->logo.size);
+        }
+    }
+    n = get(seq_node, "end_card");
+    if (n && !is_null(n)) {
+        static const char *const keys[] = {"file", "duration", NULL};
+        const char *ep = path_of(v, path, "end_card");
+        if (check_map(v, n, ep, "an end card", keys) == 0) {
+            b->end_card.file = want_image_file(v, n, ep, "an image");
+            want_ms(v, n, ep, "duration", 1, 500, 10000, "seconds from 0.5 to 10: the end card "
+                    "fills the last `duration` seconds of every edit", &b->end_card.duration_ms);
+        }
+    }
+}
+
+/* After the cuts: the end card must leave some of every edit to the shots. */
+static void check_end_card(struct v *v, const struct cnode *seq_node, const char *path,
+                           const struct sf_sequence *q)
+{
+    const struct sf_deliverables *d = &v->c->deliv;
+    const int dur = q->brand.end_card.duration_ms;
+    for (int j = d->n_lengths ? 0 : -1; dur && j < d->n_lengths; j++)
+        if (dur >= edit_ms(v, q, j)) {
+            report(v, get(get(seq_node, "end_card"), "duration"), path_of(v, path, "end_card"),
+                   "duration", "%g s fills the whole %g s edit; allowed: less than the shortest "
+                   "edit", dur / 1000.0, edit_ms(v, q, j) / 1000.0);
+            return;
+        }
+}
+
 static void parse_cuts(struct v *v, const struct cnode *seq_node, const char *path,
                        struct sf_sequence *q, const struct sf_shot *shots)
 {
@@ -1406,10 +1640,13 @@ static void parse_cuts(struct v *v, const struct cnode *seq_node, const char *pa
         long long sum = 0;
         for (int i = 0; i < c->n_shots; i++) sum += shots[c->shots[i]].duration_ms;
         long long frames = sf_campaign_delivery_frames(c->seconds, d->fps);
+        const long long card = sf_brand_end_card_frames(q->brand.end_card.duration_ms, d->fps);
+        frames -= card < frames ? card : 0; /* the end card fills the last D seconds */
         if (c->n_shots && sum * d->fps.num < 1000LL * frames * d->fps.den)
-            report(v, where, wp, NULL, "its shots last %g s, shorter than the :%02d deliverable; "
+            report(v, where, wp, NULL, "its shots last %g s, shorter than the :%02d deliverable%s; "
                    "allowed: shots lasting at least %.3f s (%lld frames at %g fps)%s",
-                   sum / 1000.0, c->seconds, (double)frames * d->fps.den / d->fps.num, frames,
+                   sum / 1000.0, c->seconds, card ? " less its end card" : "",
+                   (double)frames * d->fps.den / d->fps.num, frames,
                    (double)d->fps.num / d->fps.den, list ? "" : ", or a `cuts` entry");
     }
     q->cuts = out;
@@ -1419,7 +1656,8 @@ static void parse_cuts(struct v *v, const struct cnode *seq_node, const char *pa
 static void parse_sequence(struct v *v, const struct cnode *n, const char *path, int si)
 {
     static const char *const keys[] = {"id", "title", "aspect", "length", "director", "shots",
-                                       "elements", "negative", "camera", "cuts", "music", NULL};
+                                       "elements", "negative", "camera", "cuts", "music", "supers",
+                                       "logo", "end_card", NULL};
     struct sf_campaign *c = v->c;
     struct sf_sequence *q = &c->sequences[si];
     q->title = "";
@@ -1520,8 +1758,10 @@ static void parse_sequence(struct v *v, const struct cnode *n, const char *path,
     }
     q->length_ms = sum;
     c->n_shots += q->n_shots;
+    parse_brand(v, n, path, q);
     parse_cuts(v, n, path, q, first);
     if (q->cuts) parse_music(v, n, path, q, (struct sf_cut *)q->cuts, q->n_cuts);
+    check_end_card(v, n, path, q);
 }
 
 static void parse_sequences(struct v *v, const struct cnode *root)

@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "sf_deliver.h"
 #include "sf_audio.h"
+#include "sf_brand.h"
 #include "sf_errors.h"
 #include "sf_file.h"
 #include "sf_log.h"
@@ -44,6 +45,8 @@ struct sf_deliver {
     struct output out[SF_DELIVER_MAX_OUTPUTS];
     AVCodecContext *venc;
     AVFrame *frame;
+    struct sf_brand_graph *brand; /* NULL: no brand layer */
+    AVFrame *branded;             /* the picture after the brand layer */
     AVPacket *pkt, *copy;
     struct SwsContext *sws;
     int sws_w, sws_h; /* the source size the scaler was made for */
@@ -74,6 +77,8 @@ static void release(struct sf_deliver *d)
     }
     avcodec_free_context(&d->venc);
     av_frame_free(&d->frame);
+    av_frame_free(&d->branded);
+    sf_brand_graph_destroy(d->brand);
     av_packet_free(&d->pkt);
     av_packet_free(&d->copy);
     sws_freeContext(d->sws);
@@ -329,6 +334,15 @@ int sf_deliver_open(const struct sf_deliver_opts *o, const char *const *paths, i
     d->frame->color_trc = AVCOL_TRC_BT709;
     d->frame->colorspace = AVCOL_SPC_BT709;
     SF_TRY(st, sf_av_check(av_frame_get_buffer(d->frame, 0), "allocate a picture"));
+    if (o->brand) {
+        const struct sf_brand_where w = {o->brand_lang, o->brand_length, o->frames, o->fps,
+                                         o->width, o->height, d->venc->pix_fmt};
+        SF_TRY(st, sf_brand_graph_create(o->brand, &w, &d->brand));
+        if (d->brand && !(d->branded = av_frame_alloc())) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+    }
     *out = d;
     return SF_OK;
 out:
@@ -412,7 +426,15 @@ int sf_deliver_write(struct sf_deliver *d, const uint8_t *rgb, int src_w, int sr
     const int stride[4] = {src_w * 3, 0, 0, 0};
     sws_scale(d->sws, src, stride, 0, d->crop_h, d->frame->data, d->frame->linesize);
     d->frame->pts = d->pts++;
-    SF_TRY(st, encode(d, d->frame));
+    if (d->brand) { /* drawn in the encoder's pixel format: nothing else is touched */
+        SF_TRY(st, sf_brand_graph_apply(d->brand, d->frame, d->branded));
+        d->branded->pts = d->frame->pts;
+        st = encode(d, d->branded);
+        av_frame_unref(d->branded);
+        if (st) goto out;
+    } else {
+        SF_TRY(st, encode(d, d->frame));
+    }
     /* the sound of every language up to this picture's end */
     const int64_t upto = sf_deliver_samples(d->pts, d->o.fps);
     for (int i = 0; i < d->n; i++)

@@ -166,6 +166,46 @@ struct sf_shot {
     int continue_frames;     /* 1 + 4k: this shot's first frames taken from that shot's last */
 };
 
+/* The brand layer of a sequence (docs/brand.md): supers, a logo and an end card, drawn into
+ * every delivered file inside the EBU R 95 graphics-safe area (5 % margins on every side). */
+enum sf_brand_pos {
+    SF_BRAND_TOP_LEFT, SF_BRAND_TOP, SF_BRAND_TOP_RIGHT, SF_BRAND_LEFT, SF_BRAND_CENTER,
+    SF_BRAND_RIGHT, SF_BRAND_BOTTOM_LEFT, SF_BRAND_BOTTOM, SF_BRAND_BOTTOM_RIGHT, SF_BRAND_POS_COUNT
+};
+enum sf_brand_font { SF_BRAND_SANS, SF_BRAND_SANS_BOLD, SF_BRAND_SERIF, SF_BRAND_SERIF_BOLD,
+                     SF_BRAND_FONT_COUNT };
+#define SF_CAMPAIGN_MAX_SUPERS 16
+
+struct sf_super {
+    int line, col;                     /* where it is written */
+    const char *text[SF_LANG_COUNT];   /* per language; NULL: not shown in that language */
+    int in_ms, out_ms;                 /* on the edit's time line, in < out */
+    enum sf_brand_pos position;        /* default bottom */
+    enum sf_brand_font font;           /* default sans */
+    double size;                       /* font size / the picture's short side, default 0.05 */
+    int lengths_mask;                  /* bit j: shown in deliverable length j; all by default */
+};
+struct sf_logo {
+    const char *file;                  /* canonical path of the image, NULL: no logo */
+    enum sf_brand_pos position;        /* default top-right */
+    double opacity;                    /* 0..1, default 1 */
+    double size;                       /* logo height / the picture's short side, default 0.1 */
+};
+struct sf_end_card {
+    const char *file;                  /* canonical path of the image, NULL: no end card */
+    int duration_ms;                   /* the last duration_ms of every edit of the sequence */
+};
+struct sf_brand {
+    int n_supers;
+    const struct sf_super *supers;
+    struct sf_logo logo;
+    struct sf_end_card end_card;
+};
+
+/* Names of brand positions and fonts as written ("bottom-right", "serif-bold"). */
+const char *sf_brand_pos_name(enum sf_brand_pos p);
+const char *sf_brand_font_name(enum sf_brand_font f);
+
 /* A deliverable cut of a sequence: the shots (indices into the sequence) played in order, and
  * its music (the sequence's, or the one given for this length). */
 struct sf_cut {
@@ -185,6 +225,7 @@ struct sf_sequence {
     int n_cuts;
     const struct sf_cut *cuts; /* one per deliverable length */
     struct sf_music music;   /* of the full-length edit (and of every length without its own) */
+    struct sf_brand brand;   /* supers, logo, end card (all empty: none) */
 };
 
 struct sf_tier {

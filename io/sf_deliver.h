@@ -41,6 +41,11 @@ struct sf_deliver_opts {
     char timecode[16];   /* of the first frame: "01:00:00:00" (';' before frames: drop-frame) */
     const char *title;   /* metadata title */
     const char *comment; /* metadata comment: the AI disclosure */
+    /* the brand layer drawn on every picture (sf_brand.h), or NULL: the picture as given; all
+     * outputs get the same picture, so one language per writer when supers differ */
+    const struct sf_brand *brand;
+    enum sf_lang brand_lang;
+    int brand_length;    /* deliverables.lengths index of the edit, -1 the full-length edit */
 };
 
 struct sf_deliver;

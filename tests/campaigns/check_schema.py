@@ -28,7 +28,7 @@ def load(rel):
 
 fail = 0
 for rel in ["examples/demo/campaign.yaml", "examples/sample-40/campaign.yaml",
-            "tests/campaigns/valid/demo-twin.json"]:
+            "tests/campaigns/valid/demo-twin.json", "tests/campaigns/valid/brand.yaml"]:
     errs = list(v.iter_errors(load(rel)))
     for e in errs:
         print(f"FAIL {rel}: schema rejects a valid file: {e.message} at {list(e.path)}")
@@ -40,7 +40,8 @@ for name in ["unknown-key-typo.yaml", "shot-too-short.yaml", "shot-too-long.yaml
              "dtype-unknown.yaml", "tp-too-large.yaml", "codec-unknown.yaml", "takes-zero.yaml",
              "director-and-shots.yaml", "director-without-length.yaml", "model-config-and-dir.yaml",
              "duration-quoted.yaml", "json-unknown-key.json", "json-wrong-type.json",
-             "element-id-invalid.yaml", "camera-unknown.yaml", "voice-pitch.yaml"]:
+             "element-id-invalid.yaml", "camera-unknown.yaml", "voice-pitch.yaml",
+             "super-unknown-key.yaml", "super-bad-values.yaml", "logo-bad.yaml", "end-card-bad.yaml"]:
     if v.is_valid(load(inv + name)):
         print(f"FAIL {name}: the schema accepts it")
         fail = 1

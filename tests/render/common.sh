@@ -7,6 +7,8 @@ campaign=$src/tests/render/campaign.yaml
 tokenizer=$src/examples/models/tokenizer.json
 work=$(mktemp -d "${TMPDIR:-/tmp}/sf-render.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# SF_KEEP_WORK=1 keeps the work directory (run dirs, logs) for a post-mortem
+[ -n "${SF_KEEP_WORK:-}" ] && { trap - EXIT; echo "work directory: $work (kept)"; }
 command -v ffmpeg >/dev/null || { echo "ffmpeg not installed: skipped"; exit 77; }
 "$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$work/model" 2>"$work/mkmodel.log" \
     || { cat "$work/mkmodel.log"; exit 1; }
@@ -41,3 +43,7 @@ for f in sorted(files, key=lambda f: f["name"] + f.get("codec", f.get("role", ""
             esac
         done
 }
+# The model and tiers of a campaign rendered in one step by the tiny model (YAML lines).
+tiny_model_yaml='model: {config: tiny, dtype: fp32, tp: 1}
+tiers:
+  draft: {steps: 1, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, guidance: 1.0}'

@@ -55,7 +55,8 @@ for spec in "23.976 repeat ffv1,h264 true" "29.97 blend ffv1 false"; do
     "$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$run" --model "$work/model" \
         --tokenizer "$tokenizer" --cache "$work/cache" >"$run.out" 2>"$run.log"
     rc=$?
-    [ $rc = 0 ] || { tail -5 "$run.log"; die "render at $1 exited $rc"; continue; }
+    [ $rc = 0 ] || { grep -m 12 -E "error|warning|fail" "$run.log"; tail -5 "$run.log"
+                     die "render at $1 exited $rc"; continue; }
     "$py" - "$run" "$1" <<'PY' || die "timelines at $1 ($2)"
 import glob, json, os, subprocess, sys
 from fractions import Fraction
