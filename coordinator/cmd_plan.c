@@ -19,7 +19,7 @@ static void usage(FILE *f)
             "usage: shotfarm plan CAMPAIGN [--nodes N] [--gpus-per-node G] [--tp K]\n"
             "                     [--gpu h100|h200|a100|l40s|cpu] [--tier draft|final]\n"
             "                     [--price-per-gpu-hour USD] [--credit-usd USD] [--model DIR]\n"
-            "                     [--json]\n\n"
+            "                     [--cfg-parallel] [--json]\n\n"
             "What the campaign will cost before anything runs: its work units (prompt encodings,\n"
             "identity bank, denoising per shot x take x aspect, VAE decodes, assembly), their\n"
             "FLOPs and time on the chosen hardware, peak memory per rank (refused when a unit\n"
@@ -34,6 +34,8 @@ static void usage(FILE *f)
             "  --mem-per-rank GIB     with --gpu cpu: memory per rank (default: this machine's\n"
             "                         memory / ranks per node)\n"
             "  --cpu-lanes N          CPU lanes per node for encodes (default 1, as render)\n"
+            "  --cfg-parallel         as render --cfg-parallel: a guided denoise unit runs its\n"
+            "                         two guidance branches on up to 2 groups (elastic gang)\n"
             "  --tp K                 tensor-parallel degree (default: the campaign's model.tp)\n"
             "  --gpu NAME             hardware profile (default h100)\n"
             "  --tier draft|final     which tier to plan (default final)\n"
@@ -229,6 +231,7 @@ int sf_cmd_plan(int argc, char **argv)
         {"model", required_argument, 0, 'm'},
         {"cores-per-rank", required_argument, 0, 'C'}, {"mem-per-rank", required_argument, 0, 'M'},
         {"cpu-lanes", required_argument, 0, 'L'},
+        {"cfg-parallel", no_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
     };
     long cores_per_rank = 0;
@@ -251,6 +254,7 @@ int sf_cmd_plan(int argc, char **argv)
         case 'C': SF_TRY(st, sf_cli_parse_int("plan", "--cores-per-rank", optarg, 1, 4096, &cores_per_rank)); break;
         case 'M': SF_TRY(st, sf_cli_parse_double("plan", "--mem-per-rank", optarg, 0.01, 1e6, &mem_gib)); break;
         case 'L': SF_TRY(st, sf_cli_parse_int("plan", "--cpu-lanes", optarg, 1, 16, &v)); o.cpu_lanes = (int)v; break;
+        case 'P': o.cfg_parallel = 1; break;
         case 't': SF_TRY(st, sf_cli_parse_int("plan", "--tp", optarg, 1, 1024, &v)); o.tp = (int)v; break;
         case 'G':
             o.hw = sf_plan_profile(optarg);

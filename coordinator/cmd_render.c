@@ -47,7 +47,7 @@ static void usage(FILE *f)
             "         [--tokenizer FILE] [--tp K] [--tier draft|final] [--cache DIR]\n"
             "         [--threads N] [--cpu-lanes N] [--resume] [--force] [--ckpt-every N|Ns|Nm]\n"
             "         [--signal-grace S] [--max-retries N] [--stall-timeout S]\n"
-            "         [--device cpu|cuda] [--sequence SEQ | --from-sequences]\n\n"
+            "         [--device cpu|cuda] [--sequence SEQ | --from-sequences] [--cfg-parallel]\n\n"
             "Renders every shot of CAMPAIGN into RUNDIR: prompt encodings (cached in --cache),\n"
             "denoising per shot x take x aspect, VAE decode, lossless shot files in\n"
             "RUNDIR/shots/ (FFV1 in Matroska), final latents in RUNDIR/latents/, manifest.json\n"
@@ -76,7 +76,12 @@ static void usage(FILE *f)
             "                     directory of its own, RUNDIR/seq/SEQ (docs/submit.md)\n"
             "  --from-sequences   take every shot a --sequence render finished in\n"
             "                     RUNDIR/seq/NAME (same key: linked, not rendered again), then\n"
-            "                     render the rest (sound, deliverables, review) in RUNDIR\n\n"
+            "                     render the rest (sound, deliverables, review) in RUNDIR\n"
+            "  --cfg-parallel     run each step's conditional and unconditional passes as two\n"
+            "                     batch-1 forwards, on two worker groups when two are idle\n"
+            "                     (else both on one: the same bits); another determinism domain\n"
+            "                     than the default batch of 2, so a run directory keeps its mode\n"
+            "                     (resume refuses a change unless --force; docs/windows.md)\n\n"
             "checkpoints and resume (docs/render.md):\n"
             "  An existing RUNDIR with a manifest is resumed: finished units are kept, unfinished\n"
             "  ones continue from their newest valid checkpoint in RUNDIR/ckpt/.\n"
@@ -114,6 +119,7 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
                                        {"device", required_argument, 0, 'D'},
                                        {"sequence", required_argument, 0, 'Q'},
                                        {"from-sequences", no_argument, 0, 'A'},
+                                       {"cfg-parallel", no_argument, 0, 'P'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     *o = (struct sf_render_opts){.tp = 0, /* 0: the campaign's model.tp */
@@ -180,6 +186,9 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
             break;
         case 'A':
             o->from_sequences = 1;
+            break;
+        case 'P':
+            o->cfg_parallel = 1;
             break;
         case 'M':
             if (sf_cli_parse_int(CMD, "--max-retries", optarg, 0, 1000, &o->max_retries))
@@ -312,6 +321,7 @@ int sf_cmd_render(int argc, char **argv)
     s.cache = cache;
     s.rundir = rundir;
     s.tp = (int)o.tp;
+    s.cfg_parallel = o.cfg_parallel;
     s.ckpt_steps = o.ckpt_steps;
     s.device = o.device;
     s.ckpt_seconds = o.ckpt_seconds;

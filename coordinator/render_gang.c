@@ -121,3 +121,29 @@ int sf_render_gang_blend(void *arg, float *v, int64_t lo, int64_t hi)
     if (st) return st;
     return sf_render_gang_bcast(w, v, n * sizeof *v);
 }
+
+int sf_render_gang_pair(void *arg, float *u, int64_t n)
+{
+    struct sf_render_worker *w = ((struct sf_render_gang_blend *)arg)->w;
+    int st = SF_OK;
+    SF_ASSERT(w->gang.size == 2 && n <= INT_MAX);
+    if (speaks(w)) {
+        MPI_Comm wc = *(MPI_Comm *)w->gang.world_comm;
+        if (w->gang.index == 0)
+            st = mpi_ok(MPI_Recv(u, (int)n, MPI_FLOAT, w->gang.leaders[1], SF_RENDER_TAG_GANG, wc,
+                                 MPI_STATUS_IGNORE), "receive");
+        else
+            st = mpi_ok(MPI_Send(u, (int)n, MPI_FLOAT, w->gang.leaders[0], SF_RENDER_TAG_GANG, wc),
+                        "send");
+    }
+    if (st == SF_OK && w->gang.index == 0 && w->comm)
+        st = sf_comm_broadcast(w->comm, u, (size_t)n * sizeof *u, 0);
+    return st;
+}
+
+int sf_render_gang_share(void *arg, float *v, int64_t lo, int64_t hi)
+{
+    const struct sf_render_gang_blend *b = arg;
+    SF_ASSERT(lo == 0 && hi == b->frames); /* the whole prediction, on member 0 */
+    return sf_render_gang_bcast(b->w, v, (size_t)(b->channels * b->frames * b->plane) * sizeof *v);
+}

@@ -29,6 +29,7 @@ struct sf_render_opts {
     const char *device; /* --device cpu|cuda, or NULL */
     const char *sequence; /* --sequence SEQ: that sequence's shots only, or NULL */
     int from_sequences;   /* --from-sequences: take the shots of RUNDIR/seq/NAME */
+    int cfg_parallel;     /* --cfg-parallel: guidance passes split (docs/windows.md) */
 };
 
 /* ---- messages ------------------------------------------------------------------------------ */

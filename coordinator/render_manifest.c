@@ -261,7 +261,7 @@ int sf_render_manifest_write(const struct sf_render_opts *o, const struct sf_ren
     /* the DiT's device (--device; "auto": cuda where a GPU is visible and tp is 1): GPU and CPU
      * results differ in their last bits (docs/gpu.md) */
     sf_jw_key(&j, "dit_device"), sf_jw_str(&j, o->device ? o->device : "auto");
-    sf_jw_key(&j, "guidance_passes"), sf_jw_str(&j, sf_render_guidance_mode());
+    sf_jw_key(&j, "guidance_passes"), sf_jw_str(&j, sf_render_guidance_mode(s->cfg_parallel));
     sf_jw_key(&j, "libraries"), sf_jw_obj_begin(&j);
     char v[MPI_MAX_LIBRARY_VERSION_STRING];
     int vl = 0;

@@ -39,7 +39,8 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
                                  .devices_per_node = tp * SF_UNIT_MAX_GANG,
                                  .tp = tp,
                                  .tier = (enum sf_tier_kind)tier,
-                                 .model_dir = s->model_dir};
+                                 .model_dir = s->model_dir,
+                                 .cfg_parallel = s->cfg_parallel};
     SF_TRY(st, sf_plan_build(c, &po, &p));
     s->tier = tier;
     s->campaign = c;

@@ -18,8 +18,8 @@
  *     lanes'), and a crash cannot tell them apart; so a unit charged in the last death is a
  *     suspect and the next launch runs it alone on its ranks: a second death then names the
  *     unit that crashes, not the one that happened to share its process twice.
- * A change of model, sampler settings or campaign seed against the old manifest is refused
- * (one line naming what changed) unless --force. */
+ * A change of model, sampler settings, guidance passes (--cfg-parallel), tp or campaign seed
+ * against the old manifest is refused (one line naming what changed) unless --force. */
 #define _GNU_SOURCE
 #include "sf_render.h"
 #include "sf_errors.h"
@@ -51,6 +51,7 @@ void sf_render_identity_of(const struct sf_render_setup *s, uint32_t seed,
     id->sampler = id->schedule = "none";
     id->seed = seed;
     id->tp = s->tp;
+    id->guidance_passes = sf_render_guidance_mode(s->cfg_parallel);
     for (int i = 0; i < s->n_jobs; i++) { /* one tier: every denoise unit has its settings */
         const struct sf_render_job *j = &s->jobs[i];
         if (j->kind != &sf_unit_denoise) continue;
@@ -76,6 +77,7 @@ void sf_render_identity_json(struct sf_jw *j, const struct sf_render_identity *i
     sf_jw_key(j, "guidance"), sf_jw_num(j, id->guidance);
     sf_jw_key(j, "seed"), sf_jw_int(j, id->seed);
     sf_jw_key(j, "tp"), sf_jw_int(j, id->tp);
+    sf_jw_key(j, "guidance_passes"), sf_jw_str(j, id->guidance_passes);
     sf_jw_obj_end(j);
 }
 
@@ -133,6 +135,9 @@ static void compare_identity(const struct sf_json *old, const struct sf_render_i
                  keys[k]);
         differs(why, n, what, a, b);
     }
+    /* a manifest from before --cfg-parallel has no guidance_passes: it was batched */
+    const char *gp = sf_json_get_str(id, "guidance_passes");
+    differs(why, n, "guidance_passes", gp ? gp : sf_render_guidance_mode(0), now->guidance_passes);
 }
 
 /* ---- the launch history --------------------------------------------------------------------- */

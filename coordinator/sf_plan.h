@@ -64,6 +64,7 @@ struct sf_plan_options {
     int cpu_lanes;          /* CPU lanes per node for CPU units (<= 0: 1) */
     const char *model_dir;  /* a model directory whose DiT config.json (or shapes) size the model;
                                NULL: the campaign's model (its config name, else its dir) */
+    int cfg_parallel;       /* --cfg-parallel: a guided denoise unit is a gang of 2 branches */
 };
 
 struct sf_plan {

@@ -49,6 +49,8 @@ struct sf_render_job {
     int sampler, schedule;        /* sampler / schedule as the enum values of sf_sampler.h */
     double shift, guidance;
     int window, overlap;          /* temporal windows (latent frames) of the video's frames */
+    int cfg_split;                /* --cfg-parallel: guidance as two batch-1 passes; a gang
+                                     is the pair of branches, not a share of the windows */
     /* identity: bit a set when the references are encoded at aspect a's size */
     int aspects;
     /* denoise with references (Wan2.1-VACE): the shot's picks (sf_unit_identity_pick), each an
@@ -78,6 +80,7 @@ struct sf_render_setup {
     char vae_key[SF_SHA256_HEX];  /* ... of the VAE's files (vae/, else the model's) */
     int tp;                       /* ranks per worker group: part of the denoise key */
     int tier;                     /* 0 draft, 1 final (enum sf_tier_kind) */
+    int cfg_parallel; /* render --cfg-parallel: guidance passes split, a pair of groups a unit */
     const struct sf_campaign *campaign; /* borrowed from the command, alive while jobs run */
     /* checkpoints (docs/render.md § Checkpoints): every ckpt_steps steps when > 0, else every
      * ckpt_seconds of a unit's denoising; into ckpt_dir (RUNDIR/ckpt) */
@@ -164,6 +167,13 @@ struct sf_render_gang_blend {
     float *part;                     /* scratch of channels*frames*plane on member 0 */
 };
 int sf_render_gang_blend(void *arg, float *v, int64_t lo, int64_t hi);
+/* The guidance branches on a pair of groups (render --cfg-parallel): arg is a struct
+ * sf_render_gang_blend (part unused).
+ * sf_denoise_windows.pair: member 1 gives its unconditional prediction u (n floats) to member 0,
+ * whose every rank gets it; sf_denoise_windows.blend: member 0's guided prediction to every
+ * rank of the pair. */
+int sf_render_gang_pair(void *arg, float *u, int64_t n);
+int sf_render_gang_share(void *arg, float *v, int64_t lo, int64_t hi);
 /* What a job tells its caller while it runs. The group leader gets every call; the other ranks
  * of a tensor-parallel group only `stop` (any member may be asked to stop; the group agrees at
  * the step boundary). Any member may be NULL. */
@@ -186,9 +196,10 @@ int sf_render_job_run(struct sf_render_worker *w, int j, const struct sf_render_
  * .sha256 sidecar), logging what it removed. */
 void sf_render_remove_output(const struct sf_render_job *j);
 
-/* How the guidance passes run (SF_DENOISE_GUIDANCE_MODE): recorded in the manifest and in the
+/* How the guidance passes run (SF_DENOISE_GUIDANCE_MODE, or SF_DENOISE_GUIDANCE_SPLIT with
+ * render --cfg-parallel): recorded in the manifest and in the
  * denoise key. */
-const char *sf_render_guidance_mode(void);
+const char *sf_render_guidance_mode(int cfg_parallel);
 
 /* ---- resume (render_resume.c) ------------------------------------------------------------ */
 
@@ -199,6 +210,7 @@ struct sf_render_identity {
     const char *sampler, *schedule;               /* names */
     int steps, tp;
     double shift, guidance;
+    const char *guidance_passes; /* sf_render_guidance_mode */
     uint32_t seed; /* the campaign's */
 };
 

@@ -122,7 +122,10 @@ static int plan(struct sf_plan_builder *b)
                 u->seconds += cond / (b->dev_flops * b->opt->hw->eff_vae);
                 u->video_seconds = s->duration_ms / 1000.0;
                 u->shot = si, u->take = t, u->aspect = a;
-                if (cut.n > 1) { /* its windows on up to n groups at once (docs/windows.md) */
+                if (b->opt->cfg_parallel && tier->guidance != 1.0) { /* its two branches */
+                    u->gang = 2; /* on up to 2 groups; windows one after another */
+                    u->elastic = 1;
+                } else if (cut.n > 1) { /* its windows on up to n groups at once (docs/windows.md) */
                     u->gang = cut.n < SF_UNIT_MAX_GANG ? cut.n : SF_UNIT_MAX_GANG;
                     u->elastic = 1;
                 }
@@ -209,6 +212,7 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     j->schedule = (int)t->schedule;
     j->shift = t->shift;
     j->guidance = t->guidance;
+    j->cfg_split = s->cfg_parallel;
     /* the plan lists the prompt's text unit first, then the negative's (when distinct) */
     j->text_job = s->sched[i].deps[0];
     j->neg_job = s->sched[i].n_deps > 1 && s->jobs[s->sched[i].deps[1]].kind == &sf_unit_text
@@ -233,7 +237,7 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     sf_canon_int(&cn, "schedule", j->schedule);
     sf_canon_f64(&cn, "shift", j->shift);
     sf_canon_f64(&cn, "guidance", j->guidance);
-    sf_canon_str(&cn, "guidance_passes", sf_render_guidance_mode());
+    sf_canon_str(&cn, "guidance_passes", sf_render_guidance_mode(s->cfg_parallel));
     sf_canon_int(&cn, "tp", s->tp);
     if (j->n_refs) { /* absent without references: keys of shots without elements unchanged */
         sf_canon_list_begin(&cn, "references", (size_t)j->n_refs);
@@ -517,7 +521,19 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
         .n_lead = nr, .vace = cond, .vace_channels = cfg->n_vace ? cfg->vace_in_dim : 0};
     SF_TRY(st, sf_windows_plan(V, j->window, j->overlap, &win.cut));
     struct sf_render_gang_blend gb = {.w = w, .channels = cfg->in_dim, .frames = T, .plane = plane};
-    if (w->gang.size > 1) { /* this member's block of windows; the leader sums the blocks */
+    win.split = j->cfg_split;
+    win.branch = -1;
+    if (j->cfg_split && w->gang.size > 1) { /* a pair of groups: member m runs branch m */
+        if (w->gang.size != 2) {
+            SF_ERROR("render", "%s: a gang of %d for 2 guidance branches", j->name, w->gang.size);
+            st = SF_E_INVAL;
+            goto out;
+        }
+        win.branch = w->gang.index;
+        win.pair = sf_render_gang_pair;
+        win.blend = sf_render_gang_share;
+        win.blend_arg = &gb;
+    } else if (w->gang.size > 1) { /* this member's block of windows; the leader sums the blocks */
         if (w->gang.size > win.cut.n) {
             SF_ERROR("render", "%s: a gang of %d for %d windows", j->name, w->gang.size, win.cut.n);
             st = SF_E_INVAL;
@@ -534,7 +550,11 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
             }
         }
     }
-    if (win.cut.n > 1 && w->leader)
+    if (j->cfg_split && w->leader)
+        SF_INFO("render", "%s: guidance passes split, %s on gang member %d of %d", j->name,
+                win.branch < 0 ? "both" : win.branch ? "uncond" : "cond", w->gang.index,
+                w->gang.size);
+    else if (win.cut.n > 1 && w->leader)
         SF_INFO("render", "%s: %d windows of %lld latent frames (overlap %d) over %lld, "
                 "windows %d .. %d on gang member %d of %d", j->name, win.cut.n,
                 (long long)win.cut.len, j->overlap, (long long)V, win.first,

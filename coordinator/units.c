@@ -63,9 +63,9 @@ int sf_unit_kind_register(const struct sf_unit_kind *k)
 
 /* ---- shared by the kinds ------------------------------------------------------------------ */
 
-const char *sf_render_guidance_mode(void)
+const char *sf_render_guidance_mode(int cfg_parallel)
 {
-    return SF_DENOISE_GUIDANCE_MODE;
+    return cfg_parallel ? SF_DENOISE_GUIDANCE_SPLIT : SF_DENOISE_GUIDANCE_MODE;
 }
 
 int sf_render_mkdirs(const char *path, int dir_of_file)

@@ -28,6 +28,22 @@ static int guided(struct sf_dit *dit, float g, const float *x, const int64_t thw
     return st;
 }
 
+/* guided() as two batch-1 passes (win->split): on a pair of groups one branch each. */
+static int guided_split(struct sf_dit *dit, float g, const float *x, const int64_t thw[3],
+                        double t, const float *ctx, int64_t ctx_rows, const float *neg,
+                        int64_t neg_rows, int64_t n, float *v, float *u,
+                        const struct sf_denoise_windows *win)
+{
+    int st = SF_OK;
+    if (g == 1.0f) return sf_dit_forward(dit, x, thw, t, ctx, ctx_rows, v);
+    if (win->branch != 1) SF_TRY(st, sf_dit_forward(dit, x, thw, t, ctx, ctx_rows, v));
+    if (win->branch != 0) SF_TRY(st, sf_dit_forward(dit, x, thw, t, neg, neg_rows, u));
+    if (win->branch >= 0) SF_TRY(st, win->pair(win->blend_arg, u, n));
+    if (win->branch != 1) sf_sampler_cfg(v, v, u, g, n);
+out:
+    return st;
+}
+
 int sf_denoise_run(struct sf_dit *dit, struct sf_sampler *s, const int64_t thw[3], const float *ctx,
                    int64_t ctx_rows, const float *neg, int64_t neg_rows, int stop,
                    sf_denoise_step_fn on_step, void *arg)
@@ -77,7 +93,7 @@ int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64
         int vs = sf_dit_set_vace(dit, win->vace, thw, win->vace_scale);
         if (vs != SF_OK) return vs;
     }
-    if (!win || win->cut.n == 1)
+    if (!win || (win->cut.n == 1 && !win->split))
         return sf_denoise_run(dit, s, thw, ctx, ctx_rows, neg, neg_rows, stop, on_step, arg);
     int st = SF_OK;
 
@@ -90,13 +106,14 @@ int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64
                  (long long)w->frames, (long long)lead, (long long)T, (long long)s->n);
         return SF_E_INVAL;
     }
-    const int k0 = win->count > 0 ? win->first : 0, k1 = win->count > 0 ? k0 + win->count : w->n;
+    const int part = win->count > 0 && !win->split;
+    const int k0 = part ? win->first : 0, k1 = part ? k0 + win->count : w->n;
     if (k0 < 0 || k1 > w->n || k0 >= k1) {
         SF_ERROR("denoise", "windows %d .. %d of a cut of %d", k0, k1 - 1, w->n);
         return SF_E_INVAL;
     }
     /* the frames this member's windows write (window 0 writes the lead frames too) */
-    const int64_t lo = k0 == 0 ? 0 : lead + sf_windows_start(w, k0);
+    const int64_t lo = k0 == 0 ? 0 : lead + sf_windows_start(w, k0); /* split: 0 .. T */
     const int64_t hi = lead + sf_windows_start(w, k1 - 1) + w->len;
     const int64_t wthw[3] = {lead + w->len, thw[1], thw[2]}, wn = C * wthw[0] * plane;
     float *v = malloc((size_t)s->n * sizeof *v);
@@ -119,7 +136,13 @@ int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64
                 gather(vw, win->vace, win->vace_channels, T, lead, a, w->len, plane);
                 SF_TRY(st, sf_dit_set_vace(dit, vw, wthw, win->vace_scale));
             }
-            SF_TRY(st, guided(dit, g, xw, wthw, t, ctx, ctx_rows, neg, neg_rows, wn, pw, uw));
+            if (win->split) {
+                SF_TRY(st, guided_split(dit, g, xw, wthw, t, ctx, ctx_rows, neg, neg_rows, wn, pw,
+                                        uw, win));
+                if (win->branch == 1 && g != 1.0f) continue; /* branch 0's prediction comes */
+            } else {
+                SF_TRY(st, guided(dit, g, xw, wthw, t, ctx, ctx_rows, neg, neg_rows, wn, pw, uw));
+            }
             for (int64_t c = 0; c < C; c++) {
                 float *vc = v + c * T * plane;
                 const float *pc = pw + c * wthw[0] * plane;

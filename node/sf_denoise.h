@@ -21,6 +21,9 @@
 
 /* How the two guidance passes run (recorded in render manifests). */
 #define SF_DENOISE_GUIDANCE_MODE "batched (cond and uncond as one batch of 2)"
+/* The other mode (render --cfg-parallel, docs/windows.md § Guidance branches in parallel): two
+ * batch-1 passes, on one group or on a pair of groups, the same bits either way. */
+#define SF_DENOISE_GUIDANCE_SPLIT "split (cond and uncond as two batch-1 passes)"
 
 /* Called after every step (s->step is the number of steps done). A non-SF_OK return stops the
  * loop and is returned by sf_denoise_run. */
@@ -52,6 +55,13 @@ struct sf_denoise_windows {
     int first, count;
     int (*blend)(void *blend_arg, float *v, int64_t lo, int64_t hi);
     void *blend_arg;
+    /* split: the guidance passes as two batch-1 forwards (SF_DENOISE_GUIDANCE_SPLIT), also for
+     * one window, and every window runs here (first/count are ignored). branch -1: both passes
+     * here; on a pair of groups, 0 runs cond and gets uncond through pair(blend_arg, u, n), 1
+     * runs uncond and gives it away through pair; blend then gives every member branch 0's
+     * prediction (lo, hi are the whole latent's). Unused when the guidance is 1. */
+    int split, branch;
+    int (*pair)(void *blend_arg, float *u, int64_t n);
 };
 
 /* sf_denoise_run over windows: every step each window's guided prediction is computed on the

@@ -7,7 +7,11 @@
 #     byte-identical for every gang size;
 #  2. a gang of 3 stopped by SIGUSR1 after step 2 exits 75; relaunched on 2 groups, the gang
 #     leader's checkpoint is given to both members and the final latent is np 1's, bit for bit;
-#  3. at tp 2, a gang of two groups (-np 4) gives one group's (-np 2) latent bytes.
+#  3. at tp 2, a gang of two groups (-np 4) gives one group's (-np 2) latent bytes;
+#  4. --cfg-parallel (docs/windows.md § Guidance branches): -np 2 runs the unit as a pair of
+#     groups (member 1 the unconditional passes of every window), -np 1 both passes on one
+#     group: the same latent bytes; the manifest and the unit's key record the split mode (the
+#     key differs from the batched run's), and a relaunch without --cfg-parallel is refused.
 # Each launch stops once what is checked is written (the deliverables are other tests').
 . "$(dirname "$0")/../fault/common.sh"
 cp "$here/windows.yaml" "$campaign"
@@ -62,17 +66,41 @@ grep -q '"event": *"started".*denoise.*"step": *[1-9]' <(tail -n +$((ev_base + 1
     die "np 2: the relaunch did not resume the denoise unit from a checkpoint"
 cmp -s "$work/np1/$latent" "$work/sig/$latent" || die "np 3 -> 2 resumed: the latent differs from np 1's"
 
-# 3. tensor parallel: two groups of tp 2 (-np 4) give one group of tp 2's (-np 2) bytes
-gang_tp() {
-    launch tp$1 run $1 --tp 2
-    wait_events tp$1 '"event": *"finished".*denoise' 1 120 || { await 5; log_tail tp$1 run 20; die "tp 2 np $1: no finished denoise (exit $rc)"; }
+# denoised NAME NP GROUPS [ARGS]: renders into $work/NAME with -np NP until the denoise unit
+# finished, then stops the launch; the unit ran once, as a gang of GROUPS
+denoised() {
+    local name=$1 np=$2 groups=$3
+    shift 3
+    launch $name run $np "$@"
+    wait_events $name '"event": *"finished".*denoise' 1 120 || { await 5; log_tail $name run 20; die "$name: no finished denoise (exit $rc)"; }
     kill -9 $(pgrep -P "$lpid") "$lpid" 2>/dev/null
     wait "$lpid" 2>/dev/null
-    dispatched tp$1 $(($1 / 2))
+    dispatched $name $groups
 }
-gang_tp 2
-gang_tp 4
+
+# 3. tensor parallel: two groups of tp 2 (-np 4) give one group of tp 2's (-np 2) bytes
+denoised tp2 2 1 --tp 2
+denoised tp4 4 2 --tp 2
 cmp -s "$work/tp2/$latent" "$work/tp4/$latent" || die "tp 2: the gang of 2 groups' latent differs from one group's"
 
-[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames; 3 -> SIGUSR1 -> resumed on 2: the same latent; tp 2: 2 groups = 1)"
+# 4. guidance branches on a pair of groups, and on one
+denoised cfg1 1 1 --cfg-parallel
+denoised cfg2 2 2 --cfg-parallel
+grep -q "guidance passes split, uncond on gang member 1 of 2" "$work/cfg2.run.log" ||
+    die "cfg np 2: member 1 did not report the unconditional branch"
+cmp -s "$work/cfg1/$latent" "$work/cfg2/$latent" || die "cfg: the pair of groups' latent differs from one group's"
+python3 - "$work/np1/manifest.json" "$work/cfg1/manifest.json" <<'PY' || die "cfg: the manifest does not record the split mode"
+import json, sys
+b, c = (json.load(open(p)) for p in sys.argv[1:])
+assert c["determinism_domain"]["guidance_passes"].startswith("split"), c["determinism_domain"]
+assert c["identity"]["guidance_passes"].startswith("split"), c["identity"]
+key = lambda m: [u["key"] for u in m["units"] if "denoise" in u["name"]]
+assert key(b) and key(c) and key(b) != key(c), (key(b), key(c))
+PY
+launch cfg1 batched 1
+await 60
+[ $rc = 2 ] && grep -q "guidance_passes" "$work/cfg1.batched.log" ||
+    { log_tail cfg1 batched 5; die "cfg: a relaunch without --cfg-parallel was not refused (exit $rc)"; }
+
+[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames; 3 -> SIGUSR1 -> resumed on 2: the same latent; tp 2: 2 groups = 1; --cfg-parallel: 2 groups = 1, mode recorded, a change refused)"
 exit $fail
