@@ -42,6 +42,18 @@ assert abs(dn[0]["seconds"] - 2.83e16 / (989e12 * 0.45)) < 0.7, dn[0]["seconds"]
 assert len([u for u in d["units"] if u["kind"] == "text"]) == 2  # prompt + default negative
 PY
 
+# 2a. --cfg-parallel: the guided denoise unit is an elastic gang of 2 (its branches), the same
+#     FLOPs; with idle groups the simulated makespan loses about half of its time.
+"$sf" plan "$dir/one.yaml" --cfg-parallel --json >"$dir/cfg.json" || say "plan --cfg-parallel exited $?"
+python3 - "$dir/one.json" "$dir/cfg.json" <<'PY' || fail=1
+import json, sys
+b, c = (json.load(open(p)) for p in sys.argv[1:])
+db, dc = ([u for u in d["units"] if u["kind"] == "denoise"][0] for d in (b, c))
+assert db["gang"] == 1 and dc["gang"] == 2 and dc["flops"] == db["flops"], (db, dc)
+mb, mc = b["total"]["makespan_seconds"], c["total"]["makespan_seconds"]
+assert abs((mb - mc) - db["seconds"] / 2) < 0.01 * db["seconds"], (mb, mc, db["seconds"])
+PY
+
 # 2b. --model DIR sizes the model from the directory's DiT (a 1-layer dim-96 model here), not
 #     the campaign's config name: far fewer FLOPs than the 1.3B figure above.
 "$sf" mkmodel --config tiny --dim 96 --heads 3 --layers 1 --component dit -o "$dir/m" >/dev/null 2>&1 ||
