@@ -152,16 +152,10 @@ static void row_json(struct sf_jw *w, const struct shot *s, double now)
     else
         sf_jw_null(w);
     sf_jw_key(w, "host");
-    if (s->host)
-        sf_jw_str(w, s->host);
-    else
-        sf_jw_null(w);
+    sf_jw_str(w, s->host); /* null when there is none */
     sf_jw_key(w, "retries"), sf_jw_int(w, s->retries);
     sf_jw_key(w, "error");
-    if (s->error)
-        sf_jw_str(w, s->error);
-    else
-        sf_jw_null(w);
+    sf_jw_str(w, s->error); /* null when there is none */
     sf_jw_obj_end(w);
 }
 
@@ -208,10 +202,7 @@ static void launches_json(struct sf_jw *w, const struct launches *l)
     sf_jw_key(w, "launches"), sf_jw_int(w, l->n);
     sf_jw_key(w, "restarts"), sf_jw_int(w, l->restarts);
     sf_jw_key(w, "stopped");
-    if (l->stopped)
-        sf_jw_str(w, l->stopped);
-    else
-        sf_jw_null(w);
+    sf_jw_str(w, l->stopped); /* null when there is none */
     sf_jw_obj_end(w);
 }
 

@@ -69,7 +69,7 @@ void sf_jw_obj_end(struct sf_jw *w);
 void sf_jw_arr_begin(struct sf_jw *w);
 void sf_jw_arr_end(struct sf_jw *w);
 void sf_jw_key(struct sf_jw *w, const char *key);
-void sf_jw_str(struct sf_jw *w, const char *s);
+void sf_jw_str(struct sf_jw *w, const char *s); /* NULL writes null */
 void sf_jw_strn(struct sf_jw *w, const char *s, size_t n);
 void sf_jw_int(struct sf_jw *w, int64_t v);
 void sf_jw_num(struct sf_jw *w, double v); /* shortest exact form; NaN/inf become null */
