@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# demo.sh — renders the demo campaign (examples/demo/) on the embedded default: CPU, a tiny
-# random-weight Wan2.1-VACE pipeline made by `shotfarm mkmodel` (DiT with VACE layers, umT5 text
-# encoder, Wan-VAE) that conditions each shot on its elements' reference images, and the
-# committed test tokenizer, as one MPI job of SF_DEMO_NP ranks (default 2). The frames are noise
-# shaped by random weights: the demo shows the farm working, not a trained model.
+# demo.sh — renders the demo campaign (examples/demo/) on the embedded default: CPU, the small
+# trained Wan2.1-VACE pipeline committed in examples/models/demo (DiT with VACE layers, umT5 text
+# encoder, Wan-VAE, its tokenizer; trained on a synthetic world of coloured shapes moving over
+# textured backgrounds, docs/demo-model.md), as one MPI job of SF_DEMO_NP ranks (default 2).
+# Its VACE layers are not trained yet (their outputs are zero): references do not steer the
+# picture. Tests that need random weights make them with `shotfarm mkmodel`.
 #   SF_BUILD_DIR  build directory (default: build)     SF_DEMO_OUT  output folder (default: out/demo)
 #   SF_DEMO_NP    MPI ranks (default 2)
 set -euo pipefail
@@ -20,10 +21,11 @@ echo
 # 2. What it will cost and when it will be done, before anything runs (docs/plan.md).
 "$sf" plan examples/demo/campaign.yaml --tier draft
 echo
-# 3. A tiny random-weight Wan2.1-VACE pipeline (config tiny-vace, fp32, VAE base width 8): made
-#    once. VACE layers take the elements' reference images (the identity bank).
-[ -f "$out/vace-model/model_index.json" ] ||
-    "$sf" mkmodel --config tiny-vace --dtype fp32 --vae-dim 8 -o "$out/vace-model"
+# 3. The trained demo model (tiny-vace layout, fp16 weights, VAE base width 8), checked against
+#    the SHA-256 it was committed with.
+model=examples/models/demo
+(cd "$model" && sha256sum --quiet -c SHA256SUMS) ||
+    { echo "demo: $model does not match its SHA256SUMS" >&2; exit 1; }
 # 4. Render: prompt encodings and the identity bank (cached in $out/cache), denoising
 #    conditioned on the references of each shot's elements, VAE decode, FFV1 shot files,
 #    and assembly into the deliverables (docs/deliverables.md).
@@ -32,8 +34,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 export SF_THREADS=${SF_THREADS:-1}
 rc=0
-mpirun -np "$np" "$sf" render examples/demo/campaign.yaml -o "$out/run" --model "$out/vace-model" \
-    --tokenizer examples/models/tokenizer.json --cache "$out/cache" || rc=$?
+mpirun -np "$np" "$sf" render examples/demo/campaign.yaml -o "$out/run" --model "$model" \
+    --tokenizer "$model/tokenizer/tokenizer.json" --cache "$out/cache" || rc=$?
 echo
 "$sf" status "$out/run"
 echo

@@ -72,10 +72,10 @@ static void test_demo(void)
     CHECK(street != NULL);
     if (street) {
         CHECK_EQ_INT(street->frames, 65); /* 4 s = 64 -> 65 */
-        CHECK_EQ_INT(street->camera, SF_CAMERA_CRANE_DOWN);
-        CHECK_STR(street->effective_prompt, "Wide shot of an empty city street at dawn, wet asphalt "
-                                            "reflecting the sunrise. Crane shot descending.");
-        CHECK_STR(street->negative, "blurry, distorted logo, extra limbs, watermark, text artifacts");
+        CHECK_EQ_INT(street->camera, SF_CAMERA_PAN_RIGHT);
+        CHECK_STR(street->effective_prompt,
+                  "A striped golden ball moves right over the desert. The camera pans right.");
+        CHECK_STR(street->negative, "blurry, distorted, noise");
         /* SHA-256 of the canonical record, computed independently with Python's hashlib:
          * 's' "version" "shotfarm.seed.v1", 'i' "campaign_seed" 20261125, 's' "sequence"
          * "dawn-run", 's' "shot" "street"; first 4 bytes little-endian. */
@@ -86,10 +86,8 @@ static void test_demo(void)
     CHECK(tr && tr->takes == 3 && tr->selected_take == 1 && tr->n_elements == 2);
     if (tr)
         CHECK_STR(tr->effective_prompt,
-                  "The runner sprints along the river path, breath visible in the cold air. A young "
-                  "woman runner with a dark ponytail, orange windbreaker, black tights. The Stride "
-                  "One running shoe: white knit upper, blue sole, gold laces and logo. Tracking shot "
-                  "following the subject.");
+                  "A dotted red ball moves left over the snow. Pip, the dotted red ball. Cubo, the "
+                  "blue box. The camera pans left.");
     const struct sf_shot *cs = find_shot(c, "dawn-run", "shoe-closeup");
     CHECK(cs && cs->duration_ms == 3500 && cs->frames == 57); /* 56 -> 57 */
     const struct sf_shot *co = find_shot(c, "dawn-run", "coach");

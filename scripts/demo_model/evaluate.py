@@ -1,0 +1,185 @@
+"""evaluate.py — renders held-out prompts of the synthetic world WITH SHOTFARM and scores the
+decoded frames by image analysis (issue 30): for each shot, the object's colour (the mean colour of
+the object's pixels — those far from the frame's median, the background — matched to the nearest
+colour of world.COLOURS by chromaticity), its motion direction (the centroid of those pixels, first
+quarter of the frames against the last) and the background (the frame median matched to the
+nearest base colour of world.BACKGROUNDS). Prompts are one-object captions whose colour x shape x
+direction triple is in world.HELD_OUT (never trained on), backgrounds and patterns cycled; one
+campaign per language (camera phrases and sentence joining follow the campaign's language), at the
+demo's draft tier (or --tier final).
+
+Prints a table of rates per language and writes RESULTS.json under --out. With --min-colour,
+--min-direction, --min-background it exits 1 when any language's rate is below (the CI test,
+tests/demo_model/). Needs build/shotfarm (or --shotfarm), mpirun, ffmpeg.
+
+  /opt/sf-ref/bin/python scripts/demo_model/evaluate.py [--model examples/models/demo]
+      [--langs en,es,zh,ja,ko] [--per-lang 8] [--tier draft|final] [--np 2] [--out DIR]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import world  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TIERS = {"draft": "{steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, "
+                  "guidance: 5.0}",
+         "final": "{steps: 8, resolution: 128x64, sampler: unipc, schedule: wan, shift: 5.0, "
+                  "guidance: 5.0}"}
+
+
+def shots_for(lang, n):
+    """n held-out one-object clip descriptions for lang (deterministic)."""
+    li = world.LANGS.index(lang)
+    bgs = list(world.BACKGROUNDS)
+    out = []
+    for i in range(n):
+        c, s, d = world.HELD_OUT[i % len(world.HELD_OUT)]
+        out.append({"objects": [{"shape": s, "colour": c, "pattern": world.PATTERNS[(i + li) % 3],
+                                 "direction": d, "element": None}],
+                    "background": bgs[(i + li + i // len(world.HELD_OUT)) % len(bgs)],
+                    "camera": "none"})
+    return out
+
+
+def campaign_yaml(lang, specs, tier):
+    lines = [f"# evaluate.py: held-out prompts in {lang}", "version: 1",
+             f"campaign: eval-{lang}", "seed: 3030", f"language: {lang}",
+             "model: {config: tiny-vace, dtype: fp32, tp: 1}", "tiers:",
+             f"  {tier}: {TIERS[tier]}", "sequences:"]
+    for q in range(0, len(specs), 6):
+        lines += [f"  - id: q{q // 6}", '    aspect: "16:9"', "    shots:"]
+        for i in range(q, min(q + 6, len(specs))):
+            lines.append(f"      - {{id: h{i}, prompt: {json.dumps(world.caption(specs[i], lang), ensure_ascii=False)}, duration: 3}}")
+    lines += ['deliverables: {aspects: ["16:9"], lengths: [3], languages: [en], codecs: [ffv1], '
+              'resolution: 360, fps: 24, reframe: true}']
+    return "\n".join(lines) + "\n"
+
+
+def read_frames(path):
+    """RGB frames [F, H, W, 3] of a shot file (ffmpeg)."""
+    p = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                        "stream=width,height", "-of", "csv=p=0", path],
+                       capture_output=True, text=True, check=True)
+    w, h = (int(v) for v in p.stdout.strip().split(","))
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
+
+
+def nearest(rgb, table, chroma):
+    best, bd = None, 1e9
+    for name, ref in table.items():
+        a, b = np.asarray(rgb, np.float64), np.asarray(ref, np.float64)
+        if chroma:
+            a, b = a / max(a.sum(), 1), b / b.sum()
+        d = float(((a - b) ** 2).sum())
+        if d < bd:
+            best, bd = name, d
+    return best
+
+
+def analyse(frames):
+    """(colour, direction, background) seen in decoded frames; None where nothing stands out."""
+    f = frames.astype(np.float32)
+    F = f.shape[0]
+    med = np.median(f.reshape(F, -1, 3), axis=1)                     # [F, 3] background
+    bg = nearest(np.median(med, axis=0), {k: v[0] for k, v in world.BACKGROUNDS.items()}, False)
+    dist = np.sqrt(((f - med[:, None, None, :]) ** 2).sum(-1))       # [F, H, W]
+    mask = dist > 70
+    if mask.sum() < 4 * F:
+        return None, None, bg
+    colour = nearest(f[mask].mean(0), world.COLOURS, True)
+    ys, xs = np.mgrid[0:f.shape[1], 0:f.shape[2]]
+    cents = []
+    for i in range(F):
+        m = mask[i]
+        cents.append((xs[m].mean(), ys[m].mean()) if m.sum() >= 2 else (np.nan, np.nan))
+    c = np.array(cents)
+    q = max(1, F // 4)
+    a, b = np.nanmean(c[:q], 0), np.nanmean(c[-q:], 0)
+    if np.isnan(a).any() or np.isnan(b).any():
+        return colour, None, bg
+    dx, dy = (b - a) / np.array([f.shape[2], f.shape[1]])
+    if max(abs(dx), abs(dy)) < 0.08:
+        return colour, "still", bg
+    direction = ("right" if dx > 0 else "left") if abs(dx) >= abs(dy) else \
+        ("down" if dy > 0 else "up")
+    return colour, direction, bg
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=os.path.join(ROOT, "examples", "models", "demo"))
+    ap.add_argument("--shotfarm", default=os.path.join(ROOT, "build", "shotfarm"))
+    ap.add_argument("--langs", default=",".join(world.LANGS))
+    ap.add_argument("--per-lang", type=int, default=8)
+    ap.add_argument("--tier", default="draft", choices=sorted(TIERS))
+    ap.add_argument("--np", type=int, default=int(os.environ.get("SF_EVAL_NP", "2")))
+    ap.add_argument("--out", default=None, help="work directory (default: a temporary one)")
+    ap.add_argument("--min-colour", type=float, default=0)
+    ap.add_argument("--min-direction", type=float, default=0)
+    ap.add_argument("--min-background", type=float, default=0)
+    a = ap.parse_args()
+    out = a.out or tempfile.mkdtemp(prefix="sf-eval.")
+    os.makedirs(out, exist_ok=True)
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1",
+               SF_THREADS=os.environ.get("SF_THREADS", "1"))
+    tok = os.path.join(a.model, "tokenizer", "tokenizer.json")
+    results, rows, fail = [], [], False
+    for lang in a.langs.split(","):
+        specs = shots_for(lang, a.per_lang)
+        cy = os.path.join(out, f"eval-{lang}.yaml")
+        with open(cy, "w", encoding="utf-8") as fo:
+            fo.write(campaign_yaml(lang, specs, a.tier))
+        run = os.path.join(out, f"run-{lang}")
+        cmd = [os.environ.get("MPIEXEC", "mpirun"), "-np", str(a.np), a.shotfarm, "render", cy,
+               "-o", run, "--model", a.model, "--tokenizer", tok, "--tier", a.tier]
+        with open(os.path.join(out, f"render-{lang}.log"), "w") as log:
+            rc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+        if rc not in (0,):
+            sys.exit(f"evaluate: render of {cy} exited {rc}: see {out}/render-{lang}.log")
+        ok = {"colour": 0, "direction": 0, "background": 0}
+        for i, spec in enumerate(specs):
+            o = spec["objects"][0]
+            shot = os.path.join(run, "shots", f"q{i // 6}.h{i}.take1.16x9.mkv")
+            colour, direction, bg = analyse(read_frames(shot))
+            r = {"lang": lang, "shot": f"h{i}", "prompt": world.caption(spec, lang),
+                 "want": [o["colour"], o["direction"], spec["background"]],
+                 "got": [colour, direction, bg]}
+            results.append(r)
+            ok["colour"] += colour == o["colour"]
+            ok["direction"] += direction == o["direction"]
+            ok["background"] += bg == spec["background"]
+        n = len(specs)
+        rate = {k: v / n for k, v in ok.items()}
+        rows.append((lang, n, rate))
+        if rate["colour"] < a.min_colour or rate["direction"] < a.min_direction or \
+                rate["background"] < a.min_background:
+            fail = True
+    with open(os.path.join(out, "RESULTS.json"), "w", encoding="utf-8") as fo:
+        json.dump({"tier": a.tier, "model": a.model, "shots": results,
+                   "rates": {l: r for l, _, r in rows}}, fo, ensure_ascii=False, indent=1)
+    print(f"| language | shots | colour | direction | background |   (tier {a.tier})")
+    print("|---|---|---|---|---|")
+    for lang, n, r in rows:
+        print(f"| {lang} | {n} | {r['colour']:.0%} | {r['direction']:.0%} | {r['background']:.0%} |")
+    for r in results:
+        if r["want"] != r["got"]:
+            print(f"  miss {r['lang']} {r['shot']}: want {r['want']} got {r['got']}: {r['prompt']}")
+    print(f"evaluate: frames and RESULTS.json in {out}")
+    if fail:
+        print(f"evaluate: FAIL: a rate is below --min-colour {a.min_colour} / --min-direction "
+              f"{a.min_direction} / --min-background {a.min_background}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

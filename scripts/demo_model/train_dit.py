@@ -1,0 +1,172 @@
+"""train_dit.py — trains the demo model's DiT (diffusers WanTransformer3DModel, the `tiny` numbers
+of node/config.c with 3 layers: dim 128, ffn 256, freq 256, text_dim 64, 4 heads, patch 1x2x2) on
+the synthetic world (world.py) in the designed latent space (latents.py), until a wall-time
+budget runs out.
+
+Wan's flow matching: x_t = (1 - s) x0 + s eps, the model predicts eps - x0, at timestep 1000 s
+with s drawn from the shifted distribution s = k u / (1 + (k - 1) u), u uniform (k = --shift).
+Clips are drawn afresh every step (every clip is new: the data count is steps x batch), at the
+demo's sizes (64x64, 128x64, 64x128) and shot lengths (3-6.5 s at 16 fps: 13-27 latent frames),
+captioned in a random one of en, es, zh, ja, ko. The text encoder is the tiny umT5 that
+`shotfarm mkmodel` makes (random, frozen; rounded to fp16 as shipped), fed the demo tokenizer's
+ids plus </s>; its output is cut to the prompt's tokens and zero-padded to 512 rows, as shotfarm
+and Wan do. Caption dropout (--drop) replaces the prompt with a negative prompt (Wan's default,
+which shotfarm encodes when a campaign sets none, or the demo campaign's), so that guidance
+uncond = negative works. An EMA of the weights is what export_model.py ships.
+
+Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
+--ckpt-every steps (a rerun resumes; touch OUT/STOP to end early).
+
+  /opt/sf-ref/bin/python scripts/demo_model/train_dit.py --skeleton SKEL --out OUT --minutes 45
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from diffusers import WanTransformer3DModel
+from tokenizers import Tokenizer
+from transformers import UMT5EncoderModel
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import latents  # noqa: E402
+import world  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Wan's default negative prompt (coordinator/unit_text.c, WAN-FACTS.md § 2): what shotfarm
+# encodes as the unconditional prompt when a campaign sets no `negative`
+WAN_NEGATIVE = ("色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，"
+                "低质量，JPEG压缩残留，丑陋的，残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，"
+                "毁容的，形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走")
+DEMO_NEGATIVE = "blurry, distorted, noise"   # examples/demo/campaign.yaml `negative`
+NEGATIVES = (WAN_NEGATIVE, DEMO_NEGATIVE)
+TEXT_LEN = 512
+SIZES = (((64, 64), 0.6), ((128, 64), 0.2), ((64, 128), 0.2))
+SECONDS = (3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5)
+
+
+class TextEncoder:
+    """The frozen tiny umT5 with shotfarm's conventions; encodings cached by text."""
+
+    def __init__(self, model_dir, tokenizer):
+        self.tok = Tokenizer.from_file(tokenizer)
+        self.m = UMT5EncoderModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
+        with torch.no_grad():   # the weights as shipped (fp16), computed in fp32
+            for p in self.m.parameters():
+                p.copy_(p.half().float())
+        self.cache = {}
+
+    def __call__(self, text):
+        if text not in self.cache:
+            ids = self.tok.encode(text).ids[:TEXT_LEN]
+            with torch.no_grad():
+                h = self.m(input_ids=torch.tensor([ids])).last_hidden_state[0]
+            out = torch.zeros(TEXT_LEN, h.shape[-1])
+            out[:len(ids)] = h
+            self.cache[text] = out
+        return self.cache[text]
+
+
+def draw_batch(rng, te, mean, std, tokens, drop):
+    (W, H) = SIZES[rng.choice(len(SIZES), p=[p for _, p in SIZES])][0]
+    F = world.frames_for_seconds(float(rng.choice(SECONDS)))
+    T = (F - 1) // 4 + 1
+    n = max(1, tokens // (T * (H // 16) * (W // 16)))
+    zs, ctx = [], []
+    for _ in range(n):
+        spec = world.random_spec(rng)
+        z = latents.encode(world.render_clip(spec, W, H, F, every=4), subsampled=True)
+        zs.append((z - mean[:, None, None, None]) / std[:, None, None, None])
+        if rng.random() < drop:
+            ctx.append(te(NEGATIVES[int(rng.integers(len(NEGATIVES)))]))
+        else:
+            ctx.append(te(world.caption(spec, world.LANGS[int(rng.integers(5))])))
+    return torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skeleton", required=True, help="a `shotfarm mkmodel --config tiny-vace` dir")
+    ap.add_argument("--vae", required=True, help="train_vae.py's vae/ (its latent mean/std)")
+    ap.add_argument("--tokenizer", default=os.path.join(ROOT, "examples/models/demo/tokenizer/tokenizer.json"))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float, default=45)
+    ap.add_argument("--seed", type=int, default=30)
+    ap.add_argument("--tokens", type=int, default=4096, help="video tokens per batch")
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--shift", type=float, default=3.0)
+    ap.add_argument("--drop", type=float, default=0.1)
+    ap.add_argument("--ema", type=float, default=0.998)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ckpt-every", type=int, default=200)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    vcfg = json.load(open(os.path.join(a.vae, "config.json")))
+    mean, std = np.array(vcfg["latents_mean"], np.float32), np.array(vcfg["latents_std"], np.float32)
+    tcfg = json.load(open(os.path.join(a.skeleton, "transformer", "config.json")))
+    keep = {k: v for k, v in tcfg.items() if not k.startswith("_") and not k.startswith("vace")}
+    model = WanTransformer3DModel(**keep)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    te = TextEncoder(os.path.join(a.skeleton, "text_encoder"), a.tokenizer)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    ck = os.path.join(a.out, "dit_ckpt.pt")
+    step, spent, seen = 0, 0.0, 0
+    if os.path.exists(ck):
+        st = torch.load(ck, weights_only=False)
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        step, spent, seen = st["step"], st["spent"], st["seen"]
+    rng = np.random.default_rng(a.seed * 7919 + step)
+    log = open(os.path.join(a.out, "dit_loss.tsv"), "a")
+    if step == 0:
+        log.write("step\twall_s\tclips\tloss\tloss_avg100\n")
+    t0 = time.time() - spent
+    recent = []
+    stop = os.path.join(a.out, "STOP")
+    while time.time() - t0 < a.minutes * 60 and not os.path.exists(stop):
+        x0, ctx = draw_batch(rng, te, mean, std, a.tokens, a.drop)
+        B = x0.shape[0]
+        u = torch.rand(B)
+        s = a.shift * u / (1 + (a.shift - 1) * u)
+        eps = torch.randn_like(x0)
+        sv = s.view(B, 1, 1, 1, 1)
+        xt = (1 - sv) * x0 + sv * eps
+        pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
+                     return_dict=False)[0]
+        loss = (pred - (eps - x0)).pow(2).mean()
+        for g in opt.param_groups:
+            g["lr"] = a.lr * min(1.0, (step + 1) / 200)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            d = min(a.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(d).add_(pm, alpha=1 - d)
+        step += 1
+        seen += B
+        recent = (recent + [loss.item()])[-100:]
+        log.write(f"{step}\t{time.time() - t0:.1f}\t{seen}\t{loss.item():.5f}\t"
+                  f"{sum(recent) / len(recent):.5f}\n")
+        log.flush()
+        if step % a.ckpt_every == 0:
+            torch.save({"model": model.state_dict(), "ema": ema.state_dict(),
+                        "opt": opt.state_dict(), "step": step, "seen": seen,
+                        "spent": time.time() - t0}, ck + ".tmp")
+            os.replace(ck + ".tmp", ck)
+    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                "step": step, "seen": seen, "spent": time.time() - t0}, ck + ".tmp")
+    os.replace(ck + ".tmp", ck)
+    print(f"train_dit: {step} steps, {seen} clips in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
