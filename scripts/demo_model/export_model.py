@@ -47,6 +47,7 @@ def write_component(skel, out, comp, tensors):
         res[n] = tensors[n].detach().to(torch.float16).contiguous()
     os.makedirs(os.path.join(out, comp), exist_ok=True)
     save_file(res, os.path.join(out, comp, WEIGHTS[comp]))
+    os.chmod(os.path.join(out, comp, WEIGHTS[comp]), 0o644)
 
 
 def main():

@@ -6,7 +6,10 @@ clip's designed latents into its frames (L1 + MSE on frames in [-1, 1], pixels f
 frame's mean colour, the objects, weighted 5x); every --enc-every steps
 the encoder also learns to reproduce the designed latents from the frames (MSE on the posterior
 mean). The architecture is the config of `shotfarm mkmodel --vae-dim N` (base width N, z_dim 16,
-strides 4x8x8), so the weights load in shotfarm unchanged. Writes OUT/vae/ (config.json with
+strides 4x8x8), so the weights load in shotfarm unchanged. The taps of every causal 3D
+convolution on past frames are held at zero (zero_temporal_taps): each latent frame decodes on
+its own (its four frames from it alone), since a decoder trained briefly on short clips otherwise
+drifts in colour over a long shot through its causal caches. Writes OUT/vae/ (config.json with
 the designed latents' per-channel mean/std, which shotfarm normalises with;
 diffusion_pytorch_model.safetensors, fp32), the loss log OUT/vae_loss.tsv and a checkpoint
 OUT/vae_ckpt.pt every --ckpt-every steps (a rerun resumes from it).
@@ -29,6 +32,16 @@ import latents  # noqa: E402
 import world  # noqa: E402
 
 SIZES = ((64, 64), (128, 64), (64, 128))
+
+
+def zero_temporal_taps(vae):
+    """Holds every causal 3D convolution's taps on past frames at zero (the last tap is the
+    current frame): each latent frame then decodes from itself alone, so decoding a long shot
+    cannot drift through the causal caches, and what is learnt on 2 latent frames holds for 27."""
+    with torch.no_grad():
+        for m in vae.modules():
+            if isinstance(m, torch.nn.Conv3d) and m.kernel_size[0] > 1:
+                m.weight[:, :, :-1].zero_()
 
 
 def batch(rng, n, frames, crop=0):
@@ -83,6 +96,7 @@ def main():
         vae.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, spent = st["step"], st["spent"]
+    zero_temporal_taps(vae)
     rng = np.random.default_rng(a.seed * 1000 + step)
     log = open(os.path.join(a.out, "vae_loss.tsv"), "a")
     if step == 0:
@@ -106,6 +120,7 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         opt.step()
+        zero_temporal_taps(vae)
         step += 1
         log.write(f"{step}\t{time.time() - t0:.1f}\t{loss.item() - (0 if enc != enc else enc):.5f}"
                   f"\t{enc:.5f}\n")
