@@ -94,7 +94,8 @@ def main():
     if os.path.exists(ck):
         st = torch.load(ck, weights_only=False)
         vae.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
+        if st["opt"]:
+            opt.load_state_dict(st["opt"])
         step, spent = st["step"], st["spent"]
     zero_temporal_taps(vae)
     rng = np.random.default_rng(a.seed * 1000 + step)

@@ -219,7 +219,7 @@ def render_clip(spec, W, H, F, every=1):
     out = np.empty((len(fr), H, W, 3), np.uint8)
     y, x = np.mgrid[0:H, 0:W].astype(np.float32)
     n = len(spec["objects"])
-    r0 = 0.16 * min(W, H) if n == 1 else 0.13 * min(W, H)
+    r0 = 0.22 * min(W, H) if n == 1 else 0.16 * min(W, H)
     for j, f in enumerate(fr):
         t = f / max(F - 1, 1)
         z = 1 + 0.35 * t if cam == "dolly-in" else 1.0
