@@ -18,6 +18,7 @@ tests/demo_model/). Needs build/shotfarm (or --shotfarm), mpirun, ffmpeg.
 import argparse
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,39 @@ def campaign_yaml(lang, specs, tier):
     lines += ['deliverables: {aspects: ["16:9"], lengths: [3], languages: [en], codecs: [ffv1], '
               'resolution: 360, fps: 24, reframe: true}']
     return "\n".join(lines) + "\n"
+
+
+def plain_pipeline(model, out):
+    """Writes to out a text-to-video pipeline of the VACE pipeline model: its transformer without
+    the VACE tensors (safetensors rewritten in pure Python) and class, the rest linked."""
+    os.makedirs(os.path.join(out, "transformer"), exist_ok=True)
+    for comp in ("vae", "text_encoder", "tokenizer", "scheduler"):
+        os.symlink(os.path.abspath(os.path.join(model, comp)), os.path.join(out, comp))
+    idx = json.load(open(os.path.join(model, "model_index.json")))
+    idx["_class_name"] = "WanPipeline"
+    idx["transformer"] = ["diffusers", "WanTransformer3DModel"]
+    json.dump(idx, open(os.path.join(out, "model_index.json"), "w"), indent=2)
+    cfg = json.load(open(os.path.join(model, "transformer", "config.json")))
+    cfg = {k: v for k, v in cfg.items() if not k.startswith("vace")}
+    cfg["_class_name"] = "WanTransformer3DModel"
+    json.dump(cfg, open(os.path.join(out, "transformer", "config.json"), "w"), indent=2)
+    name = "diffusion_pytorch_model.safetensors"
+    with open(os.path.join(model, "transformer", name), "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        head = json.loads(f.read(n))
+        data = f.read()
+    keep, blobs, at = {}, [], 0
+    for k, v in sorted(head.items(), key=lambda kv: kv[1]["data_offsets"][0] if kv[0] != "__metadata__" else -1):
+        if k == "__metadata__" or k.startswith("vace_"):
+            continue
+        b, e = v["data_offsets"]
+        keep[k] = {"dtype": v["dtype"], "shape": v["shape"], "data_offsets": [at, at + e - b]}
+        blobs.append(data[b:e])
+        at += e - b
+    h = json.dumps(keep, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(os.path.join(out, "transformer", name), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def read_frames(path):
@@ -123,6 +157,9 @@ def main():
     ap.add_argument("--tier", default="draft", choices=sorted(TIERS))
     ap.add_argument("--np", type=int, default=int(os.environ.get("SF_EVAL_NP", "2")))
     ap.add_argument("--out", default=None, help="work directory (default: a temporary one)")
+    ap.add_argument("--check-vace-zero", action="store_true",
+                    help="also render the first language with the model's plain text-to-video "
+                         "DiT (VACE tensors dropped) and require identical frames")
     ap.add_argument("--min-colour", type=float, default=0)
     ap.add_argument("--min-direction", type=float, default=0)
     ap.add_argument("--min-background", type=float, default=0)
@@ -146,6 +183,25 @@ def main():
             rc = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
         if rc not in (0,):
             sys.exit(f"evaluate: render of {cy} exited {rc}: see {out}/render-{lang}.log")
+        if a.check_vace_zero and lang == a.langs.split(",")[0]:
+            plain = os.path.join(out, "plain-model")
+            plain_pipeline(a.model, plain)
+            prun = os.path.join(out, f"run-{lang}-plain")
+            cmd2 = [c if c != a.model else plain for c in cmd]
+            cmd2[cmd2.index(run)] = prun
+            with open(os.path.join(out, f"render-{lang}-plain.log"), "w") as log:
+                rc = subprocess.run(cmd2, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+            if rc != 0:
+                sys.exit(f"evaluate: plain render exited {rc}: see {out}/render-{lang}-plain.log")
+            for i in range(len(specs)):
+                sf = f"q{i // 6}.h{i}.take1.16x9.mkv"
+                if not np.array_equal(read_frames(os.path.join(run, "shots", sf)),
+                                      read_frames(os.path.join(prun, "shots", sf))):
+                    print(f"evaluate: FAIL: {sf}: the VACE pipeline's frames differ from its "
+                          f"plain DiT's (are the VACE output projections zero?)")
+                    fail = True
+            print(f"evaluate: {len(specs)} shots in {lang}: the VACE pipeline renders exactly "
+                  f"as its plain text-to-video DiT" if not fail else "")
         ok = {"colour": 0, "direction": 0, "background": 0}
         for i, spec in enumerate(specs):
             o = spec["objects"][0]
