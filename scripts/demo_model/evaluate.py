@@ -170,7 +170,7 @@ def main():
                OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1",
                SF_THREADS=os.environ.get("SF_THREADS", "1"))
     tok = os.path.join(a.model, "tokenizer", "tokenizer.json")
-    results, rows, fail = [], [], False
+    results, rows, fail, vace_fail = [], [], False, False
     for lang in a.langs.split(","):
         specs = shots_for(lang, a.per_lang)
         cy = os.path.join(out, f"eval-{lang}.yaml")
@@ -199,9 +199,10 @@ def main():
                                       read_frames(os.path.join(prun, "shots", sf))):
                     print(f"evaluate: FAIL: {sf}: the VACE pipeline's frames differ from its "
                           f"plain DiT's (are the VACE output projections zero?)")
-                    fail = True
-            print(f"evaluate: {len(specs)} shots in {lang}: the VACE pipeline renders exactly "
-                  f"as its plain text-to-video DiT" if not fail else "")
+                    vace_fail = True
+            if not vace_fail:
+                print(f"evaluate: {len(specs)} shots in {lang}: the VACE pipeline renders "
+                      f"exactly as its plain text-to-video DiT")
         ok = {"colour": 0, "direction": 0, "background": 0}
         for i, spec in enumerate(specs):
             o = spec["objects"][0]
@@ -231,6 +232,8 @@ def main():
         if r["want"] != r["got"]:
             print(f"  miss {r['lang']} {r['shot']}: want {r['want']} got {r['got']}: {r['prompt']}")
     print(f"evaluate: frames and RESULTS.json in {out}")
+    if vace_fail:
+        sys.exit(1)
     if fail:
         print(f"evaluate: FAIL: a rate is below --min-colour {a.min_colour} / --min-direction "
               f"{a.min_direction} / --min-background {a.min_background}")

@@ -12,7 +12,10 @@ captioned in a random one of en, es, zh, ja, ko. The text encoder is the tiny um
 ids plus </s>; its output is cut to the prompt's tokens and zero-padded to 512 rows, as shotfarm
 and Wan do. Caption dropout (--drop) replaces the prompt with a negative prompt (Wan's default,
 which shotfarm encodes when a campaign sets none, or the demo campaign's), so that guidance
-uncond = negative works. An EMA of the weights is what export_model.py ships.
+uncond = negative works. The loss weights latent pixels whose colour stands out from the
+frame's background (the objects) 5x; the text embedder's and the cross-attention's key/value
+biases start at zero, so the ~500 padding rows start as zero keys and values. An EMA of the
+weights is what export_model.py ships.
 
 Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
 --ckpt-every steps (a rerun resumes; touch OUT/STOP to end early).
@@ -112,6 +115,17 @@ def main():
     tcfg = json.load(open(os.path.join(a.skeleton, "transformer", "config.json")))
     keep = {k: v for k, v in tcfg.items() if not k.startswith("_") and not k.startswith("vace")}
     model = WanTransformer3DModel(**keep)
+    # Padding rows: shotfarm (like Wan) feeds 512 context rows, those past the prompt being
+    # text_embedder(0). With the text embedder's and the cross-attention's key/value biases
+    # zero they start as keys and values of exactly zero, so the few prompt rows are not
+    # drowned by ~500 identical padding rows while the model learns to read the prompt.
+    with torch.no_grad():
+        ce = model.condition_embedder.text_embedder
+        ce.linear_1.bias.zero_()
+        ce.linear_2.bias.zero_()
+        for blk in model.blocks:
+            blk.attn2.to_k.bias.zero_()
+            blk.attn2.to_v.bias.zero_()
     ema = copy.deepcopy(model).requires_grad_(False)
     te = TextEncoder(os.path.join(a.skeleton, "text_encoder"), a.tokenizer)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
@@ -140,7 +154,11 @@ def main():
         xt = (1 - sv) * x0 + sv * eps
         pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
                      return_dict=False)[0]
-        loss = (pred - (eps - x0)).pow(2).mean()
+        # objects are few tokens: weight the latent pixels whose mean colour stands out from
+        # their frame's median (the background) 5x, so colour and motion are learnt early
+        med = x0[:, :3].flatten(3).median(dim=3).values[..., None, None]
+        far = ((x0[:, :3] - med).abs().sum(1, keepdim=True) > 1.0).float()
+        loss = ((1 + 4 * far) * (pred - (eps - x0)).pow(2)).mean()
         for g in opt.param_groups:
             g["lr"] = a.lr * min(1.0, (step + 1) / 200)
         opt.zero_grad()
