@@ -23,6 +23,7 @@
 #include "sf_safetensors.h"
 #include "sf_sampler.h"
 #include "sf_status.h"
+#include "sf_umt5.h"
 #include "sf_unit.h"
 #include "sf_vace.h"
 #include "sf_vace_frames.h"
@@ -445,6 +446,15 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     int64_t ctx_rows = 0, neg_rows = 0;
     const struct sf_render_job *tj = &w->s->jobs[j->text_job], *nj = &w->s->jobs[j->neg_job];
     SF_TRY(st, sf_render_part_failed(&w->dit));
+    if (w->umt5.p) {
+        /* Encode, release, then denoise: the text encoder (umT5-XXL, about 11 GB in bf16) is
+         * not kept beside the DiT, as plan prices a denoise unit's memory. Text units are ready
+         * from the start and ranked above the units that wait for them, so they mostly run
+         * before any denoise; a later one loads the encoder again. */
+        sf_umt5_destroy(w->umt5.p);
+        w->umt5.p = NULL;
+        SF_INFO("render", "released the text encoder before denoising");
+    }
     if (!w->dit.p) {
         struct sf_dit_opts o = {
             .max_latent = {w->s->max_latent[0], w->s->max_latent[1], w->s->max_latent[2]},
