@@ -123,11 +123,12 @@ static int plan(struct sf_plan_builder *b)
                 u->seconds += cond / (b->dev_flops * b->opt->hw->eff_vae);
                 u->video_seconds = s->duration_ms / 1000.0;
                 u->shot = si, u->take = t, u->aspect = a;
-                if (b->opt->cfg_parallel && tier->guidance != 1.0) { /* its two branches */
-                    u->gang = 2; /* on up to 2 groups; windows one after another */
-                    u->elastic = 1;
-                } else if (cut.n > 1) { /* its windows on up to n groups at once (docs/windows.md) */
+                if (cut.n > 1) { /* its windows on up to n groups at once (docs/windows.md), in
+                                  * either guidance mode: n >= 2 ways beat 2 branches */
                     u->gang = cut.n < SF_UNIT_MAX_GANG ? cut.n : SF_UNIT_MAX_GANG;
+                    u->elastic = 1;
+                } else if (b->opt->cfg_parallel && tier->guidance != 1.0) { /* its 2 branches */
+                    u->gang = 2; /* on up to 2 groups */
                     u->elastic = 1;
                 }
             }
@@ -533,7 +534,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     struct sf_render_gang_blend gb = {.w = w, .channels = cfg->in_dim, .frames = T, .plane = plane};
     win.split = j->cfg_split;
     win.branch = -1;
-    if (j->cfg_split && w->gang.size > 1) { /* a pair of groups: member m runs branch m */
+    if (j->cfg_split && w->gang.size > 1 && win.cut.n == 1) { /* a pair: member m runs branch m */
         if (w->gang.size != 2) {
             SF_ERROR("render", "%s: a gang of %d for 2 guidance branches", j->name, w->gang.size);
             st = SF_E_INVAL;
@@ -564,7 +565,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
         SF_INFO("render", "%s: guidance passes split, %s on gang member %d of %d", j->name,
                 win.branch < 0 ? "both" : win.branch ? "uncond" : "cond", w->gang.index,
                 w->gang.size);
-    else if (win.cut.n > 1 && w->leader)
+    if (win.cut.n > 1 && w->leader)
         SF_INFO("render", "%s: %d windows of %lld latent frames (overlap %d) over %lld, "
                 "windows %d .. %d on gang member %d of %d", j->name, win.cut.n,
                 (long long)win.cut.len, j->overlap, (long long)V, win.first,
