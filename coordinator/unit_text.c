@@ -40,8 +40,12 @@ static int text_unit(struct sf_plan_builder *b, const char *s)
     double fl = sf_cost_umt5_encode(m->t5_model, m->t5_attn, m->t5_ff, m->t5_layers, 512);
     double mem = 2.0 * m->t5_params / b->opt->tp +
                  4.0 * 512 * (m->t5_model * 4.0 + m->t5_ff * 2.0);
+    /* the name shows the prompt's first 48 bytes, cut before a UTF-8 character, not inside one
+     * (the manifest must stay valid UTF-8: a Korean prompt cut mid-character damaged it) */
+    int shown = strlen(s) > 48 ? 48 : (int)strlen(s);
+    while (shown > 0 && ((unsigned char)s[shown] & 0xC0) == 0x80) shown--;
     u = *s ? sf_plan_add(b, &sf_unit_text, -1, fl, b->opt->hw->eff_text, mem, NULL, 0,
-                         "encode prompt \"%.48s%s\"", s, strlen(s) > 48 ? "..." : "")
+                         "encode prompt \"%.*s%s\"", shown, s, s[shown] ? "..." : "")
            : sf_plan_add(b, &sf_unit_text, -1, fl, b->opt->hw->eff_text, mem, NULL, 0,
                          "encode Wan's default negative prompt");
     if (u >= 0) b->p->units[u].text = s;

@@ -137,10 +137,10 @@ def analyse(frames):
         cents.append((xs[m].mean(), ys[m].mean()) if m.sum() >= 2 else (np.nan, np.nan))
     c = np.array(cents)
     q = max(1, F // 4)
-    a, b = np.nanmean(c[:q], 0), np.nanmean(c[-q:], 0)
-    if np.isnan(a).any() or np.isnan(b).any():
+    first, last = c[:q][~np.isnan(c[:q, 0])], c[-q:][~np.isnan(c[-q:, 0])]
+    if not len(first) or not len(last):
         return colour, None, bg
-    dx, dy = (b - a) / np.array([f.shape[2], f.shape[1]])
+    dx, dy = (last.mean(0) - first.mean(0)) / np.array([f.shape[2], f.shape[1]])
     if max(abs(dx), abs(dy)) < 0.08:
         return colour, "still", bg
     direction = ("right" if dx > 0 else "left") if abs(dx) >= abs(dy) else \
