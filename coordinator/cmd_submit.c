@@ -55,7 +55,7 @@ static void usage(FILE *f)
             "         [--account A] [--mem M] [--signal-lead S] [--tp K] [--tier draft|final]\n"
             "         [--model DIR] [--tokenizer FILE] [--cache DIR] [--ckpt-every E]\n"
             "         [--max-retries N] [--cpu-lanes N] [--max-idle-launches N] [--dry-run]\n"
-            "         [--per-sequence] [--sbatch PATH]\n\n"
+            "         [--per-sequence] [--heartbeat-timeout S] [--sbatch PATH]\n\n"
             "Validates CAMPAIGN, writes RUNDIR/submit.sbatch (a commented batch script to\n"
             "review) and submits it with `sbatch --parsable`; prints the job id. The job runs\n"
             "`srun --mpi=pmix shotfarm render CAMPAIGN -o RUNDIR ...`; it is requeued when\n"
@@ -88,7 +88,7 @@ static void usage(FILE *f)
             "  --sbatch PATH          the sbatch to run (default: sbatch on PATH)\n\n"
             "passed to render (docs/render.md): --tp K, --tier T, --model DIR (default: the\n"
             "campaign's model.dir), --tokenizer FILE, --cache DIR, --ckpt-every E (N steps, Ns or\n"
-            "Nm), --max-retries N, --cpu-lanes N\n\n"
+            "Nm), --max-retries N, --cpu-lanes N, --heartbeat-timeout S\n\n"
             "exit codes: 0 submitted (or written, --dry-run), 1 sbatch missing or failed (its\n"
             "message is shown), 2 bad options or an invalid campaign\n");
 }
@@ -98,6 +98,7 @@ struct opts {
     const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
     long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes, max_idle;
     const char *tier; /* NULL: render's default */
+    const char *heartbeat; /* --heartbeat-timeout as written, or NULL */
     int dry_run, per_sequence;
 };
 
@@ -192,6 +193,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"max-retries", required_argument, 0, 'r'},
                                        {"cpu-lanes", required_argument, 0, 'L'},
                                        {"max-idle-launches", required_argument, 0, 'I'},
+                                       {"heartbeat-timeout", required_argument, 0, 'H'},
                                        {"dry-run", no_argument, 0, 'n'},
                                        {"per-sequence", no_argument, 0, 'Q'},
                                        {"sbatch", required_argument, 0, 'B'},
@@ -289,6 +291,11 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'I':
             st = sf_cli_parse_int(CMD, "--max-idle-launches", optarg, 1, 1000, &o->max_idle);
+            break;
+        case 'H':
+            o->heartbeat = optarg;
+            st = sf_cli_parse_double(CMD, "--heartbeat-timeout", optarg, 0.5, 1e7,
+                                     &every_seconds);
             break;
         case 'n':
             o->dry_run = 1;
@@ -477,6 +484,7 @@ static void write_step(FILE *f, const struct job *j)
     if (o->ckpt_every) fprintf(f, " \\\n    --ckpt-every %s", o->ckpt_every);
     if (o->max_retries >= 0) fprintf(f, " \\\n    --max-retries %ld", o->max_retries);
     if (o->cpu_lanes > 0) fprintf(f, " \\\n    --cpu-lanes %ld", o->cpu_lanes);
+    if (o->heartbeat) fprintf(f, " \\\n    --heartbeat-timeout %s", o->heartbeat);
     fprintf(f, " \\\n    --signal-grace %ld &\n", o->signal_lead / 2);
 }
 
