@@ -13,6 +13,12 @@
 # (PreemptType=preempt/partition_prio). SF_SLURM_MAX_ARRAY=N sets MaxArraySize (job arrays of
 # at most N tasks; Slurm's default 1001).
 #
+# Accounting: when slurmdbd and MariaDB are installed (Debian packages slurmdbd, mariadb-server)
+# and SF_SLURM_ACCOUNTING is not 0, `start` also runs a MariaDB server of its own (datadir
+# DIR/mysql made by mariadb-install-db, socket DIR/run/mysqld.sock, no TCP) and slurmdbd on
+# port SF_SLURMDBD_PORT (default 16819), so sacct works (AccountingStorageType=
+# accounting_storage/slurmdbd). Otherwise the cluster runs without accounting.
+#
 # Needs root (slurmd runs jobs as their users) and the Debian packages slurm-wlm and munge.
 # Several nodes on one host get their own slurmd port and TmpFS; MPI ranks that span them need
 # OMPI_MCA_btl=self,tcp (NOTES-infra). Only `srun --mpi=pmix` works with Debian's Open MPI.
@@ -59,6 +65,49 @@ start)
         echo $! >"$dir/run/munged.pid"
         for _ in $(seq 50); do [ -S /run/munge/munge.socket.2 ] && break; sleep 0.1; done
     fi
+    accounting=0
+    if [ "${SF_SLURM_ACCOUNTING:-1}" != 0 ] && command -v slurmdbd >/dev/null &&
+        command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null; then
+        accounting=1
+    fi
+    dbd_port=${SF_SLURMDBD_PORT:-16819}
+    if [ $accounting = 1 ]; then
+        # MariaDB in DIR, reachable only through its socket; root connects by unix_socket auth
+        sock=$dir/run/mysqld.sock
+        if [ ! -d "$dir/mysql/mysql" ]; then
+            mariadb-install-db --no-defaults --datadir="$dir/mysql" --user=root \
+                --auth-root-authentication-method=socket --skip-test-db \
+                >"$dir/log/mariadb-install.log" 2>&1 ||
+                { echo "local-cluster: mariadb-install-db failed; see $dir/log/mariadb-install.log" >&2; exit 1; }
+        fi
+        setsid mariadbd --no-defaults --datadir="$dir/mysql" --socket="$sock" --skip-networking \
+            --user=root --pid-file="$dir/run/mariadbd.pidfile" --log-error="$dir/log/mariadbd.log" \
+            --innodb-buffer-pool-size=16M >"$dir/log/mariadbd.out" 2>&1 &
+        echo $! >"$dir/run/mariadbd.pid"
+        for _ in $(seq 300); do
+            mariadb-admin --no-defaults --socket="$sock" ping >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        mariadb-admin --no-defaults --socket="$sock" ping >/dev/null 2>&1 ||
+            { echo "local-cluster: MariaDB did not start; see $dir/log/mariadbd.log" >&2; exit 1; }
+        # slurmdbd reads slurmdbd.conf beside slurm.conf; it must be SlurmUser's, mode 600
+        {
+            echo "AuthType=auth/munge"
+            echo "DbdHost=localhost"
+            echo "DbdPort=$dbd_port"
+            echo "SlurmUser=root"
+            echo "LogFile=$dir/log/slurmdbd.log"
+            echo "PidFile=$dir/run/slurmdbd.pidfile"
+            echo "StorageType=accounting_storage/mysql"
+            echo "StorageHost=localhost"
+            echo "StorageUser=root"
+            echo "StorageLoc=slurm_acct_db"
+        } >"$dir/etc/slurmdbd.conf"
+        chmod 600 "$dir/etc/slurmdbd.conf"
+        # the MariaDB client library takes the socket from MYSQL_UNIX_PORT
+        SLURM_CONF=$conf MYSQL_UNIX_PORT=$sock setsid slurmdbd -D >>"$dir/log/slurmdbd.out" 2>&1 &
+        echo $! >"$dir/run/slurmdbd.pid"
+    fi
     overrides=""
     [ "$cpus" -gt "$(nproc)" ] && overrides="SlurmdParameters=config_overrides"
     {
@@ -72,7 +121,14 @@ start)
         echo "ProctrackType=proctrack/linuxproc"
         echo "TaskPlugin=task/none"
         echo "JobAcctGatherType=jobacct_gather/none"
-        echo "AccountingStorageType=accounting_storage/none"
+        if [ $accounting = 1 ]; then
+            echo "AccountingStorageType=accounting_storage/slurmdbd"
+            echo "AccountingStorageHost=localhost"
+            echo "AccountingStoragePort=$dbd_port"
+            echo "AccountingStorageTRES=gres/gpu"
+        else
+            echo "AccountingStorageType=accounting_storage/none"
+        fi
         echo "SchedulerType=sched/backfill"
         echo "SchedulerParameters=batch_sched_delay=0"
         echo "SelectType=select/cons_tres"
@@ -102,6 +158,15 @@ start)
         echo "PartitionName=urgent Nodes=ALL MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF"
     } >"$conf"
     export SLURM_CONF=$conf
+    if [ $accounting = 1 ]; then # the cluster must be known to slurmdbd before slurmctld starts
+        for _ in $(seq 300); do
+            sacctmgr -i -n add cluster shotfarm-local >/dev/null 2>&1 ||
+                sacctmgr -n -P list cluster format=cluster 2>/dev/null | grep -qx shotfarm-local && break
+            sleep 0.1
+        done
+        sacctmgr -n -P list cluster format=cluster 2>/dev/null | grep -qx shotfarm-local ||
+            { echo "local-cluster: slurmdbd did not come up; see $dir/log/slurmdbd.log" >&2; exit 1; }
+    fi
     setsid slurmctld -D -i -f "$conf" >>"$dir/log/slurmctld.out" 2>&1 &
     echo $! >"$dir/run/slurmctld.pid"
     for i in $(seq 1 "$nodes"); do
@@ -120,12 +185,14 @@ start)
         tail -n 5 "$dir"/log/* >&2 || true
         exit 1
     fi
-    echo "local-cluster: $nodes node(s) x $cpus CPUs up; export SLURM_CONF=$conf"
+    echo "local-cluster: $nodes node(s) x $cpus CPUs up$([ $accounting = 1 ] && echo ", accounting (slurmdbd + MariaDB)"); export SLURM_CONF=$conf"
     ;;
 stop)
     export SLURM_CONF=$conf
     for f in "$dir"/run/slurmd-*.pid; do [ -e "$f" ] && stop_pid slurmd "$f"; done
     stop_pid slurmctld "$dir/run/slurmctld.pid"
+    stop_pid slurmdbd "$dir/run/slurmdbd.pid"
+    stop_pid mariadbd "$dir/run/mariadbd.pid"
     stop_pid munged "$dir/run/munged.pid"
     echo "local-cluster: stopped"
     ;;
