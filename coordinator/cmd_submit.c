@@ -28,24 +28,21 @@
 #include "sf_file.h"
 #include "sf_log.h"
 #include "sf_render.h"
+#include "sf_slurm.h"
 #include "sf_status.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CMD "submit"
 #define SCRIPT_NAME "submit.sbatch"
 #define ASSEMBLE_NAME "assemble.sbatch" /* --per-sequence: the afterok assembly job */
-
-extern char **environ;
 
 static void usage(FILE *f)
 {
@@ -743,44 +740,20 @@ static int resolve(const struct opts *o, const struct sf_campaign *c, struct job
     return rundir_ok(j->rundir);
 }
 
-/* Runs args (args[0] found on PATH) and reads its stdout into out (NUL-terminated, at most n - 1
- * bytes; the rest is drained); its stderr passes through. SF_OK when it exited 0; else SF_E_IO,
- * logged with `fix` (how to get the tool) or the exit status. */
+/* Runs args (args[0] found on PATH) and reads its stdout into out (sf_slurm_run); its stderr
+ * passes through. SF_OK when it exited 0; else SF_E_IO, logged with `fix` (how to get the tool)
+ * or the exit status. */
 static int run_capture(char *const args[], char *out, size_t n, const char *fix)
 {
-    int fd[2];
-    if (pipe2(fd, O_CLOEXEC) != 0) return sf_err_errno(errno, "create a pipe for", args[0]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
-    pid_t pid;
-    int err = posix_spawnp(&pid, args[0], &fa, NULL, args, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fd[1]);
-    if (err) {
-        close(fd[0]);
-        SF_ERROR(CMD, "cannot run %s: %s; %s", args[0], strerror(err), fix);
+    char why[512];
+    int status = -1;
+    if (sf_slurm_run(args, 0, out, n, &status, why, sizeof why) != SF_OK) {
+        SF_ERROR(CMD, "%s; %s", why, fix);
         return SF_E_IO;
     }
-    size_t got = 0;
-    for (;;) {
-        char sink[4096];
-        char *dst = got + 1 < n ? out + got : sink;
-        size_t room = got + 1 < n ? n - 1 - got : sizeof sink;
-        ssize_t r = read(fd[0], dst, room);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        if (dst != sink) got += (size_t)r;
-    }
-    close(fd[0]);
-    out[got] = '\0';
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR) return sf_err_errno(errno, "wait for", args[0]);
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-        SF_ERROR(CMD, "%s failed (%s %d; its message is above); %s", args[0],
-                 WIFEXITED(ws) ? "exit status" : "signal",
-                 WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), fix);
+    if (status != 0) {
+        SF_ERROR(CMD, "%s failed (exit status %d; its message is above); %s", args[0], status,
+                 fix);
         return SF_E_IO;
     }
     return SF_OK;

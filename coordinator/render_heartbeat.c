@@ -127,13 +127,16 @@ static void coordinator_lost(struct sf_render_beat *b, double silence)
 
 /* SF_FAULT_SILENT=RANK:N (tests only; docs/testing.md § fault): world rank RANK stops its whole
  * process (SIGSTOP) at its N-th denoising step report, as a node behind a cut link looks to the
- * others: no message, no error, nothing. */
+ * others: no message, no error, nothing. Under Slurm only in the job's first launch
+ * (SLURM_RESTART_COUNT 0), so that the requeued launch can finish. */
 void sf_render_fault_silent(int rank)
 {
     static atomic_int steps;
     const char *v = getenv("SF_FAULT_SILENT");
     int r = -1, n = 0;
     if (!v || sscanf(v, "%d:%d", &r, &n) != 2 || r != rank) return;
+    const char *restarts = getenv("SLURM_RESTART_COUNT"); /* a requeued launch runs on */
+    if (restarts && strcmp(restarts, "0") != 0) return;
     if (atomic_fetch_add(&steps, 1) + 1 != n) return;
     SF_WARN("render", "SF_FAULT_SILENT: rank %d stops (SIGSTOP) at its step report %d", rank, n);
     kill(getpid(), SIGSTOP);
