@@ -16,7 +16,7 @@
 # Accounting: when slurmdbd and MariaDB are installed (Debian packages slurmdbd, mariadb-server)
 # and SF_SLURM_ACCOUNTING is not 0, `start` also runs a MariaDB server of its own (datadir
 # DIR/mysql made by mariadb-install-db, socket DIR/run/mysqld.sock, no TCP) and slurmdbd on
-# port SF_SLURMDBD_PORT (default 16819), so sacct works (AccountingStorageType=
+# port SF_SLURMDBD_PORT (default: slurmctld's port + 2, 16819), so sacct works (AccountingStorageType=
 # accounting_storage/slurmdbd). Otherwise the cluster runs without accounting.
 #
 # Needs root (slurmd runs jobs as their users) and the Debian packages slurm-wlm and munge.
@@ -70,7 +70,7 @@ start)
         command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null; then
         accounting=1
     fi
-    dbd_port=${SF_SLURMDBD_PORT:-16819}
+    dbd_port=${SF_SLURMDBD_PORT:-$((${SF_SLURMCTLD_PORT:-16817} + 2))}
     if [ $accounting = 1 ]; then
         # MariaDB in DIR, reachable only through its socket; root connects by unix_socket auth
         sock=$dir/run/mysqld.sock
