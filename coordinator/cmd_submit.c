@@ -47,7 +47,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: shotfarm submit CAMPAIGN -o RUNDIR [--nodes N] [--ntasks-per-node R]\n"
+            "usage: shotfarm submit CAMPAIGN -o RUNDIR [--nodes N|MIN-MAX] [--ntasks-per-node R]\n"
             "         [--cpus-per-task C] [--gpus-per-node G] [--time T] [--partition P]\n"
             "         [--account A] [--mem M] [--signal-lead S] [--tp K] [--tier draft|final]\n"
             "         [--model DIR] [--tokenizer FILE] [--cache DIR] [--ckpt-every E]\n"
@@ -62,7 +62,9 @@ static void usage(FILE *f)
             "options:\n"
             "  -o, --output DIR       the run directory (created; on a file system every node\n"
             "                         sees); the script and slurm-JOBID.out go there\n"
-            "  --nodes N              nodes (default 1)\n"
+            "  --nodes N|MIN-MAX      nodes (default 1); with a range a launch runs on as many\n"
+            "                         as are up (a launch requeued after a node failure on\n"
+            "                         fewer), with MAX x --ntasks-per-node ranks in all (tp 1)\n"
             "  --ntasks-per-node R    MPI ranks per node (default 1); a multiple of the TP degree\n"
             "  --cpus-per-task C      cores per rank, also render's --threads (default: Slurm's)\n"
             "  --gpus-per-node G      GPUs per node, [TYPE:]N\n"
@@ -94,6 +96,7 @@ struct opts {
     const char *campaign, *rundir, *time, *partition, *account, *mem, *gpus;
     const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
     long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes, max_idle;
+    long nodes_max; /* --nodes MIN-MAX: the range's top, else 0 */
     const char *tier; /* NULL: render's default */
     const char *heartbeat; /* --heartbeat-timeout as written, or NULL */
     int dry_run, per_sequence;
@@ -209,7 +212,19 @@ static int parse(int argc, char **argv, struct opts *o)
             o->rundir = optarg;
             break;
         case 'N':
-            st = sf_cli_parse_int(CMD, "--nodes", optarg, 1, 100000, &o->nodes);
+            if (strchr(optarg, '-')) { /* MIN-MAX */
+                char lo_s[32];
+                const char *dash = strchr(optarg, '-');
+                snprintf(lo_s, sizeof lo_s, "%.*s", (int)(dash - optarg), optarg);
+                st = sf_cli_parse_int(CMD, "--nodes", lo_s, 1, 100000, &o->nodes);
+                if (!st) st = sf_cli_parse_int(CMD, "--nodes", dash + 1, 1, 100000, &o->nodes_max);
+                if (!st && o->nodes_max < o->nodes)
+                    st = sf_cli_usage_error(CMD, "--nodes %s: the range's minimum exceeds its "
+                                                 "maximum; give MIN-MAX with MIN <= MAX", optarg);
+            } else {
+                st = sf_cli_parse_int(CMD, "--nodes", optarg, 1, 100000, &o->nodes);
+                o->nodes_max = 0;
+            }
             break;
         case 'R':
             st = sf_cli_parse_int(CMD, "--ntasks-per-node", optarg, 1, 4096, &o->ntasks);
@@ -413,6 +428,16 @@ static void write_directives(FILE *f, const struct job *j)
                 "#SBATCH --nodes=1\n"
                 "#SBATCH --ntasks-per-node=%ld\n",
                 j->tp > 1 ? j->tp : 1);
+    else if (o->nodes_max)
+        fprintf(f,
+                "# A node range: a launch runs on as many of %ld-%ld nodes as are up, so a job\n"
+                "# requeued after a node failure resumes on the nodes left. The ranks are\n"
+                "# --ntasks (the largest node count x --ntasks-per-node %ld), placed by Slurm:\n"
+                "# on fewer nodes, more per node. render's output does not depend on the ranks.\n"
+                "#SBATCH --nodes=%ld-%ld\n"
+                "#SBATCH --ntasks=%ld\n",
+                o->nodes, o->nodes_max, o->ntasks, o->nodes, o->nodes_max,
+                o->nodes_max * o->ntasks);
     else
         fprintf(f,
                 "# MPI ranks: --nodes x --ntasks-per-node; a tensor-parallel group (--tp) never\n"
@@ -705,6 +730,12 @@ static int resolve(const struct opts *o, const struct sf_campaign *c, struct job
                                   "--ntasks-per-node %ld (or a multiple)",
                                   j->tp, o->tp ? "--tp" : "the campaign's model.tp", o->ntasks,
                                   j->tp);
+    if (j->tp > 1 && o->nodes_max)
+        return sf_cli_usage_error(CMD,
+                                  "--nodes %ld-%ld with tp %ld: a node range asks Slurm for "
+                                  "--ntasks ranks placed freely, which could split a "
+                                  "tensor-parallel group across nodes; give --nodes N",
+                                  o->nodes, o->nodes_max, j->tp);
     ssize_t n = readlink("/proc/self/exe", j->exe, sizeof j->exe - 1);
     if (n < 0) return sf_err_errno(errno, "find the shotfarm executable", "/proc/self/exe");
     j->exe[n] = '\0';

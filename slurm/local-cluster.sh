@@ -19,6 +19,15 @@
 # port SF_SLURMDBD_PORT (default: slurmctld's port + 2, 16819), so sacct works (AccountingStorageType=
 # accounting_storage/slurmdbd). Otherwise the cluster runs without accounting.
 #
+# Several hosts: SF_SLURM_NETNS=1 runs each slurmd "node" cI in network and UTS namespaces of its
+# own (ip netns sf<PORT>-cI, hostname cI), on a veth pair into a bridge sfbr<PORT> of the
+# root namespace (10.213.S.0/24: slurmctld at .1, node cI at .1I; PORT is slurmctld's, S from
+# it), so MPI between nodes really crosses a network (TCP over the veths; give Open MPI
+# btl_tcp_if_include / oob_tcp_if_include = that subnet, printed by `env`). The file system stays
+# shared (one directory). `slurm/local-cluster.sh cut DIR cI` takes node cI's link down (a cut
+# cable: its slurmd and job keep running, unreachable). SF_SLURMD_TIMEOUT=S sets SlurmdTimeout
+# (how long slurmctld waits before a silent node is DOWN and its jobs requeued).
+#
 # Needs root (slurmd runs jobs as their users) and the Debian packages slurm-wlm and munge.
 # Several nodes on one host get their own slurmd port and TmpFS; MPI ranks that span them need
 # OMPI_MCA_btl=self,tcp (NOTES-infra). Only `srun --mpi=pmix` works with Debian's Open MPI.
@@ -26,7 +35,7 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,/^set -euo/{/^#/p}' "$0" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 conf=$dir/etc/slurm.conf
@@ -108,11 +117,32 @@ start)
         SLURM_CONF=$conf MYSQL_UNIX_PORT=$sock setsid slurmdbd -D >>"$dir/log/slurmdbd.out" 2>&1 &
         echo $! >"$dir/run/slurmdbd.pid"
     fi
+    port=${SF_SLURMCTLD_PORT:-16817}
+    netns=${SF_SLURM_NETNS:-0}
+    addr=127.0.0.1
+    if [ "$netns" = 1 ]; then # a bridge in this namespace, a namespace and a veth per node
+        net=10.213.$((port % 250))
+        addr=$net.1
+        br=sfbr$port
+        echo "$net.0/24" >"$dir/run/netns.subnet"
+        ip link add "$br" type bridge && ip addr add "$addr/24" dev "$br" && ip link set "$br" up ||
+            { echo "local-cluster: cannot create bridge $br (needs root and iproute2)" >&2; exit 1; }
+        echo "$br" >"$dir/run/netns.bridge"
+        for i in $(seq 1 "$nodes"); do
+            ns=sf$port-c$i
+            ip netns add "$ns" && echo "$ns" >>"$dir/run/netns.list" &&
+                ip link add "$ns" type veth peer name eth0 netns "$ns" &&
+                ip link set "$ns" master "$br" up &&
+                ip -n "$ns" addr add "$net.$((10 + i))/24" dev eth0 &&
+                ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up ||
+                { echo "local-cluster: cannot set up the namespace $ns" >&2; exit 1; }
+        done
+    fi
     overrides=""
     [ "$cpus" -gt "$(nproc)" ] && overrides="SlurmdParameters=config_overrides"
     {
         echo "ClusterName=shotfarm-local"
-        echo "SlurmctldHost=$host(127.0.0.1)"
+        echo "SlurmctldHost=$host($addr)"
         echo "SlurmctldPort=${SF_SLURMCTLD_PORT:-16817}"
         echo "SlurmUser=root"
         echo "SlurmdUser=root"
@@ -149,7 +179,12 @@ start)
         # Slurm's default is 1001; tests of `submit --per-sequence` set a small one
         [ -n "${SF_SLURM_MAX_ARRAY:-}" ] && echo "MaxArraySize=$SF_SLURM_MAX_ARRAY"
         base=${SF_SLURMD_PORT:-17001}
-        if [ "$nodes" = 1 ]; then
+        [ -n "${SF_SLURMD_TIMEOUT:-}" ] && echo "SlurmdTimeout=$SF_SLURMD_TIMEOUT"
+        if [ "$netns" = 1 ]; then
+            for i in $(seq 1 "$nodes"); do
+                echo "NodeName=c$i NodeHostname=c$i NodeAddr=$net.$((10 + i)) Port=$((base + i - 1)) CPUs=$cpus State=UNKNOWN"
+            done
+        elif [ "$nodes" = 1 ]; then
             echo "NodeName=c1 NodeHostname=$host NodeAddr=127.0.0.1 Port=$base CPUs=$cpus State=UNKNOWN"
         else
             echo "NodeName=c[1-$nodes] NodeHostname=$host NodeAddr=127.0.0.1 Port=[$base-$((base + nodes - 1))] CPUs=$cpus State=UNKNOWN"
@@ -171,7 +206,13 @@ start)
     echo $! >"$dir/run/slurmctld.pid"
     for i in $(seq 1 "$nodes"); do
         mkdir -p "$dir/spool/c$i" "$dir/tmp/c$i"
-        setsid slurmd -D -N "c$i" -f "$conf" >>"$dir/log/slurmd-c$i.out" 2>&1 &
+        if [ "$netns" = 1 ]; then # nsenter (not `ip netns exec`, which remounts /sys without
+            # the cgroup file system slurmd needs) and unshare exec: the PID is slurmd's
+            setsid nsenter --net="/run/netns/sf$port-c$i" unshare --uts sh -c 'hostname "$1" && exec slurmd -D -N "$1" -f "$2"' \
+                sh "c$i" "$conf" >>"$dir/log/slurmd-c$i.out" 2>&1 &
+        else
+            setsid slurmd -D -N "c$i" -f "$conf" >>"$dir/log/slurmd-c$i.out" 2>&1 &
+        fi
         echo $! >"$dir/run/slurmd-c$i.pid"
     done
     for _ in $(seq 100); do
@@ -194,13 +235,32 @@ stop)
     stop_pid slurmdbd "$dir/run/slurmdbd.pid"
     stop_pid mariadbd "$dir/run/mariadbd.pid"
     stop_pid munged "$dir/run/munged.pid"
+    if [ -f "$dir/run/netns.list" ]; then
+        # what is left in a node's namespace is this cluster's (a job step on a cut node)
+        while read -r ns; do
+            pids=$(ip netns pids "$ns" 2>/dev/null || true)
+            [ -n "$pids" ] && { kill -9 $pids 2>/dev/null || true; }
+            ip netns del "$ns" 2>/dev/null || true
+        done <"$dir/run/netns.list"
+        rm -f "$dir/run/netns.list"
+    fi
+    [ -f "$dir/run/netns.bridge" ] && { ip link del "$(cat "$dir/run/netns.bridge")" 2>/dev/null || true; rm -f "$dir/run/netns.bridge"; }
     echo "local-cluster: stopped"
     ;;
 env)
     echo "export SLURM_CONF=$conf"
+    if [ -f "$dir/run/netns.subnet" ]; then
+        subnet=$(cat "$dir/run/netns.subnet")
+        echo "export OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=$subnet OMPI_MCA_oob_tcp_if_include=$subnet"
+    fi
+    ;;
+cut)
+    node=${3:?give the node, e.g. c2}
+    ip link set "$(cat "$dir/run/netns.bridge" | sed 's/^sfbr/sf/')-$node" down
+    echo "local-cluster: $node cut off (its link is down)"
     ;;
 *)
-    sed -n '2,17p' "$0" >&2
+    sed -n '2,/^set -euo/{/^#/p}' "$0" >&2
     exit 2
     ;;
 esac
