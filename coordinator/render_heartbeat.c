@@ -45,6 +45,7 @@ struct sf_render_beat {
     atomic_int quit;
     atomic_int silent_rank; /* rank 0: the first rank found silent, -1 none */
     _Atomic double silence; /* and how long it had been silent */
+    double found;           /* rank 0: when (monotonic) */
 };
 
 static atomic_int g_aborting; /* MPI_Abort called once per process */
@@ -171,7 +172,19 @@ static void *beat_main(void *arg)
             if (now - b->seen[r] > b->timeout && atomic_load(&b->silent_rank) < 0) {
                 atomic_store(&b->silence, now - b->seen[r]);
                 atomic_store(&b->silent_rank, r);
+                b->found = now;
             }
+        /* the coordinator ends the job within --signal-grace of a silent rank; one that is past
+         * its loop (waiting for the ranks' last words, writing the report, in the last
+         * collective) cannot, so this thread does */
+        const int quiet = b->rank == 0 ? atomic_load(&b->silent_rank) : -1;
+        if (quiet >= 0 && now - b->found > b->grace + 10) {
+            SF_ERROR("render",
+                     "rank %d (%s) silent for %.0f s (--heartbeat-timeout %.0f) after the "
+                     "coordinator's work: ending the job with exit 75",
+                     quiet, b->host[quiet], now - b->seen[quiet], b->timeout);
+            abort_75(b);
+        }
         sleep_s(b->interval < 0.1 ? b->interval : 0.1);
     }
     return NULL;

@@ -5,7 +5,7 @@
 # 10 s. A render submitted with --nodes 1-2 runs one rank on each node, so MPI crosses the
 # namespaces over TCP. While both ranks denoise, c2's link is cut (its slurmd and rank keep
 # running, unreachable):
-#  - render's heartbeat (--heartbeat-timeout 5) ends launch 1 with exit 75, naming rank 1 on
+#  - render's heartbeat (--heartbeat-timeout 3) ends launch 1 with exit 75, naming rank 1 on
 #    c2, instead of hanging MPI over TCP; the batch script requeues the job;
 #  - Slurm marks c2 DOWN (SlurmdTimeout), and launch 2 runs on c1 alone (both ranks there),
 #    resumes from the checkpoints and ends with the bytes of the local `mpirun -np 2` render;
@@ -17,7 +17,7 @@ done
 export SF_SLURM_NETNS=1 SF_SLURMD_TIMEOUT=10
 . "$(dirname "$0")/common.sh"
 
-job=$(SF_FAULT_STEP_DELAY_MS=2000 submit hosts --nodes 1-2 --heartbeat-timeout 5 --ckpt-every 1) ||
+job=$(SF_FAULT_STEP_DELAY_MS=3000 submit hosts --nodes 1-2 --heartbeat-timeout 3 --ckpt-every 1) ||
     { cat "$w/hosts.submit.log"; exit 1; }
 ev=$w/hosts/events.jsonl
 # both nodes denoising: a step of rank 1 on host c2
@@ -44,7 +44,7 @@ elapsed "job $job: $(state "$job"); nodes: $(sinfo -h -o '%t %N' | tr '\n' ' ')"
 scontrol show job "$job" | grep -q 'Restarts=1 ' || die "$(scontrol show job "$job" | grep -o 'Restarts=[0-9]*'), want 1"
 log_of hosts | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s): c\[1-2\]' ||
     die "launch 1 not on c[1-2]: $(log_of hosts | grep 'launch 1')"
-log_of hosts | grep -q 'rank 1 (c2, group 1) silent for [0-9]* s (--heartbeat-timeout 5' ||
+log_of hosts | grep -q 'rank 1 (c2, group 1) silent for [0-9]* s (--heartbeat-timeout 3' ||
     die "no heartbeat line naming rank 1 on c2: $(log_of hosts | grep -m3 error)"
 log_of hosts | grep -q 'render checkpointed (exit 75): requeueing job' || die "the script did not requeue"
 log_of hosts | grep -q 'launch 2 (SLURM_RESTART_COUNT=1) on 1 node(s): c1$' ||
