@@ -303,6 +303,7 @@ int sf_plan_build(const struct sf_campaign *c, const struct sf_plan_options *opt
         st = SF_E_VALIDATION;
         goto out;
     }
+    SF_TRY(st, sf_sched_rank(out->sched, out->n_units));
     SF_TRY(st, sf_sched_simulate(out->sched, out->n_units, out->n_groups, out->n_lanes, &out->sim));
     double price = opt->price_per_hour > 0 ? opt->price_per_hour : opt->hw->price_per_hour;
     out->cost_usd = out->sim.makespan / 3600.0 * devices * price;

@@ -3,8 +3,8 @@
  * dependents of a failed unit, stops everything on a signal, fails a stalled unit, and is the
  * only writer of RUNDIR/events.jsonl. Started by cmd_render.c after the manifest is written.
  *
- * Dispatch: whenever slots are idle, the largest ready unit that fits goes out (sf_sched's rule,
- * the plan's): a CPU unit to an idle lane, a group unit to the first idle group, a gang unit to
+ * Dispatch: whenever slots are idle, the highest-ranked ready unit that fits goes out (sf_sched's
+ * rule and the plan's ranks, sf_sched_rank): a CPU unit to an idle lane, a group unit to the first idle group, a gang unit to
  * its n first idle groups at once. A unit of an SF_UNIT_EVERY_RANK kind is sent to every rank of
  * its groups (they run collectives, and end with the same bits), one of an SF_UNIT_LEADER kind
  * to the leaders alone (the other ranks wait in a sleeping probe loop, not a spinning
@@ -530,7 +530,7 @@ static int dispatch(coord_t *c, int j, const int *slots, int n)
 }
 
 /* Sends out what fits the idle slots: ready suspects first, each alone on its ranks; then the
- * largest ready unit that fits, until nothing fits. *n_running counts what went out. 0 when an
+ * highest-ranked ready unit that fits, until nothing fits. *n_running counts what went out. 0 when an
  * MPI send failed. */
 static int dispatch_ready(coord_t *c, int *n_running)
 {
@@ -593,7 +593,7 @@ void *sf_render_coordinator(void *arg)
     for (;;) {
         if (!c->stopping && sf_render_signal())
             begin_stop(c, &(struct sf_render_event_msg){.status = sf_render_signal(), .rank = 0});
-        /* dispatch: the largest ready unit that fits what is idle, until nothing fits */
+        /* dispatch: the highest-ranked ready unit that fits what is idle, until nothing fits */
         int n_running = 0;
         for (int i = 0; i < s->n_jobs; i++) {
             c->ready[i] = !c->stopping && c->state[i] == J_PENDING && all_deps_done(c, i);

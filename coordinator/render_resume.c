@@ -84,12 +84,22 @@ void sf_render_identity_json(struct sf_jw *j, const struct sf_render_identity *i
 /* ---- the old manifest ---------------------------------------------------------------------- */
 
 /* Appends "what (old -> new)" to buf when they differ. */
+/* A value as the refusal shows it: whole up to 24 characters (a 64-bit seed has 20), a content
+ * hash cut to its first 16 hex digits and "...". */
+static const char *shown(const char *v, char out[24])
+{
+    if (!v) return "none";
+    if (strlen(v) <= 24) return v;
+    snprintf(out, 24, "%.16s...", v);
+    return out;
+}
+
 static void differs(char *buf, size_t n, const char *what, const char *old, const char *now)
 {
     if (old && now && strcmp(old, now) == 0) return;
     size_t l = strlen(buf);
-    snprintf(buf + l, n - l, "%s%s (%.16s -> %.16s)", l ? ", " : "", what, old ? old : "none",
-             now ? now : "none");
+    char a[24], b[24];
+    snprintf(buf + l, n - l, "%s%s (%s -> %s)", l ? ", " : "", what, shown(old, a), shown(now, b));
 }
 
 static void num_str(const struct sf_json *o, const char *k, char *buf, size_t n)

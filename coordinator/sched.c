@@ -1,9 +1,10 @@
 /* sched.c — list scheduling of work units over worker groups and CPU lanes (sf_sched.h), used by
  * plan to predict a makespan and by render to choose the next unit. The simulation is event
- * driven: at every moment a group (or lane) is free and a unit is ready, the largest ready unit
- * that fits starts (a gang unit needs `gang` free groups at once, an elastic one any 1 .. gang of
- * them, sf_sched_groups; a CPU unit a free lane); ties
- * go to the lowest index and the lowest group, so the result is deterministic. */
+ * driven: at every moment a group (or lane) is free and a unit is ready, the highest-ranked
+ * ready unit that fits starts (sf_sched_rank: the longest chain from it to the end; a gang unit
+ * needs `gang` free groups at once, an elastic one any 1 .. gang of them, sf_sched_groups; a CPU
+ * unit a free lane); ties go to the lowest index and the lowest group, so the result is
+ * deterministic. */
 #include "sf_sched.h"
 #include "sf_log.h"
 #include "sf_status.h"
@@ -11,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The dispatch key: the rank when ranked, else the unit's own duration. */
+static double key(const struct sf_sched_unit *u) { return u->rank > 0 ? u->rank : u->seconds; }
+
 int sf_sched_pick(const struct sf_sched_unit *u, int n, const unsigned char *ready)
 {
     int best = -1;
     for (int i = 0; i < n; i++)
-        if (ready[i] && (best < 0 || u[i].seconds > u[best].seconds)) best = i;
+        if (ready[i] && (best < 0 || key(&u[i]) > key(&u[best]))) best = i;
     return best;
 }
 
@@ -42,9 +46,70 @@ int sf_sched_pick_fit(const struct sf_sched_unit *u, int n, const unsigned char 
     int best = -1;
     for (int i = 0; i < n; i++) {
         if (!ready[i] || (u[i].cpu ? lanes_free < 1 : !sf_sched_groups(&u[i], groups_free))) continue;
-        if (best < 0 || u[i].seconds > u[best].seconds) best = i;
+        if (best < 0 || key(&u[i]) > key(&u[best])) best = i;
     }
     return best;
+}
+
+/* A unit's shortest time: a CPU unit's seconds, an elastic gang on all the groups it can take. */
+static double shortest(const struct sf_sched_unit *u, int n_groups)
+{
+    return u->cpu ? u->seconds : sf_sched_seconds(u, sf_sched_groups(u, n_groups));
+}
+
+/* Every dependency names another existing unit; counts the edges into *n_edges. */
+static int check_deps(const struct sf_sched_unit *u, int n, size_t *n_edges)
+{
+    *n_edges = 0;
+    for (int i = 0; i < n; i++) {
+        SF_ASSERT(u[i].n_deps >= 0 && u[i].n_deps <= SF_SCHED_MAX_DEPS && u[i].seconds >= 0);
+        for (int k = 0; k < u[i].n_deps; k++)
+            if (u[i].deps[k] < 0 || u[i].deps[k] >= n || u[i].deps[k] == i) {
+                SF_ERROR("sched", "unit %d depends on unit %d, which does not exist", i, u[i].deps[k]);
+                return SF_E_INVAL;
+            }
+        *n_edges += (size_t)u[i].n_deps;
+    }
+    return SF_OK;
+}
+
+int sf_sched_rank(struct sf_sched_unit *u, int n)
+{
+    SF_ASSERT(n >= 0);
+    size_t n_edges;
+    int st = check_deps(u, n, &n_edges);
+    if (st) return st;
+    /* Kahn's algorithm on the reversed graph: a unit is ranked once every unit waiting for it
+     * is. waiting[i] counts the dependents not yet ranked. */
+    int *waiting = calloc((size_t)n + 1, sizeof *waiting), *queue = malloc(((size_t)n + 1) * sizeof *queue);
+    double *below = calloc((size_t)n + 1, sizeof *below); /* longest rank among i's dependents */
+    if (!waiting || !queue || !below) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < u[i].n_deps; k++) waiting[u[i].deps[k]]++;
+    int head = 0, tail = 0;
+    for (int i = 0; i < n; i++)
+        if (!waiting[i]) queue[tail++] = i;
+    while (head < tail) {
+        const int v = queue[head++];
+        u[v].rank = sf_sched_seconds(&u[v], gang_of(&u[v])) + below[v];
+        for (int k = 0; k < u[v].n_deps; k++) {
+            const int d = u[v].deps[k];
+            if (u[v].rank > below[d]) below[d] = u[v].rank;
+            if (--waiting[d] == 0) queue[tail++] = d;
+        }
+    }
+    if (tail < n) {
+        SF_ERROR("sched", "dependency cycle among %d units", n - tail);
+        st = SF_E_INVAL;
+    }
+out:
+    free(waiting);
+    free(queue);
+    free(below);
+    return st;
 }
 
 void sf_sched_result_fini(struct sf_sched_result *r)
@@ -99,8 +164,7 @@ static int critical_path(const struct sf_sched_unit *u, int n, int n_groups,
                     pred[v] = d;
                 }
             }
-            finish[v] = best + (u[v].cpu ? u[v].seconds
-                                          : sf_sched_seconds(&u[v], sf_sched_groups(&u[v], n_groups)));
+            finish[v] = best + shortest(&u[v], n_groups);
             state[v] = 2;
             sp--;
         }
@@ -134,23 +198,17 @@ out:
 int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups, int n_lanes,
                       struct sf_sched_result *out)
 {
-    int st = SF_OK;
     memset(out, 0, sizeof *out);
     SF_ASSERT(n >= 0 && n_groups >= 1 && n_lanes >= 0);
-    size_t n_edges = 0;
+    size_t n_edges;
+    int st = check_deps(u, n, &n_edges);
+    if (st) return st;
     for (int i = 0; i < n; i++) {
-        SF_ASSERT(u[i].n_deps >= 0 && u[i].n_deps <= SF_SCHED_MAX_DEPS && u[i].seconds >= 0);
-        for (int k = 0; k < u[i].n_deps; k++)
-            if (u[i].deps[k] < 0 || u[i].deps[k] >= n || u[i].deps[k] == i) {
-                SF_ERROR("sched", "unit %d depends on unit %d, which does not exist", i, u[i].deps[k]);
-                return SF_E_INVAL;
-            }
         if (u[i].cpu ? n_lanes < 1 : !sf_sched_groups(&u[i], n_groups)) {
             SF_ERROR("sched", "unit %d needs %s but the cluster has %d", i,
                      u[i].cpu ? "a CPU lane" : "more worker groups at once", u[i].cpu ? n_lanes : n_groups);
             return SF_E_INVAL;
         }
-        n_edges += (size_t)u[i].n_deps;
     }
     SF_TRY(st, critical_path(u, n, n_groups, out));
     size_t nn = (size_t)n + 1;
@@ -192,7 +250,7 @@ int sf_sched_simulate(const struct sf_sched_unit *u, int n, int n_groups, int n_
     int started = 0;
     double now = 0;
     while (started < n) {
-        /* Start the largest ready units that fit the groups and lanes free at `now` (lowest
+        /* Start the highest-ranked ready units that fit the groups and lanes free at `now` (lowest
          * group first). */
         for (;;) {
             int groups_free = 0, lanes_free = 0;

@@ -90,7 +90,7 @@ struct sf_render_setup {
     int text_len;                 /* the DiT's text rows (512): tokenizer max_len */
     int n_jobs;
     struct sf_render_job *jobs;
-    struct sf_sched_unit *sched; /* parallel to jobs: durations (largest first) and deps */
+    struct sf_sched_unit *sched; /* parallel to jobs: durations, ranks and deps */
     int64_t max_latent[3];
     const char *device; /* where the DiT runs: "cpu", "cuda", or NULL (sf_backend_for_device) */
 };

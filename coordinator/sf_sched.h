@@ -1,7 +1,8 @@
 /* sf_sched.h — the scheduling policy of the farm, as a pure function: units with durations and
- * dependencies, run on n identical worker groups, the largest ready unit first to whichever group
- * is free. `shotfarm plan` simulates a campaign with it; the render coordinator dispatches with
- * the same ordering rule (sf_sched_pick), so the plan's makespan is the policy's makespan. */
+ * dependencies, run on n identical worker groups, the highest-ranked ready unit (the longest
+ * chain from it to the end, sf_sched_rank) first to whichever group is free. `shotfarm plan`
+ * simulates a campaign with it; the render coordinator dispatches with the same ordering rule
+ * (sf_sched_pick), so the plan's makespan is the policy's makespan. */
 #ifndef SF_SCHED_H
 #define SF_SCHED_H
 
@@ -15,6 +16,9 @@ struct sf_sched_unit {
     int elastic;                    /* gang is a most: it starts on any g >= 1 of the idle
                                        groups (sf_sched_groups); seconds is its time on one */
     int cpu;                        /* runs on a CPU lane, not a worker group */
+    double rank;                    /* dispatch priority (sf_sched_rank): the longest chain of
+                                       seconds from this unit's start to the end of the run;
+                                       0 = unranked, its own seconds is the key */
     int n_deps;
     int deps[SF_SCHED_MAX_DEPS];    /* indices of units that must finish first (< n) */
 };
@@ -32,12 +36,21 @@ struct sf_sched_result {
     int path_len;
 };
 
-/* Picks the next unit among the ready ones: the largest duration, ties to the lowest index.
+/* Ranks every unit for dispatch: u[i].rank = u[i]'s time (an elastic gang on all its n groups,
+ * so the ranks do not depend on the cluster and plan and render agree) plus the longest rank
+ * among the units that wait for it, so a unit whose sequence still has a long chain behind it
+ * (decode, assembly, QC on the CPU lanes) starts before a longer unit with nothing behind it. Plan ranks its units once
+ * and render copies them, so both dispatch in the same order. Fails with SF_E_INVAL on a
+ * cycle or an out-of-range dependency, SF_E_NOMEM. */
+int sf_sched_rank(struct sf_sched_unit *u, int n);
+
+/* Picks the next unit among the ready ones: the highest rank (the largest duration when
+ * unranked), ties to the lowest index.
  * ready[i] != 0 marks a ready unit. Returns -1 when none is ready. */
 int sf_sched_pick(const struct sf_sched_unit *u, int n, const unsigned char *ready);
 
-/* The largest ready unit that fits what is free: a CPU unit needs one of lanes_free, any other
- * unit sf_sched_groups(u, groups_free) > 0. Ties to the lowest index; -1 when none fits. */
+/* The highest-ranked ready unit that fits what is free (as sf_sched_pick): a CPU unit needs one
+ * of lanes_free, any other unit sf_sched_groups(u, groups_free) > 0. Ties to the lowest index; -1 when none fits. */
 int sf_sched_pick_fit(const struct sf_sched_unit *u, int n, const unsigned char *ready,
                       int groups_free, int lanes_free);
 

@@ -23,6 +23,7 @@
 #include "sf_safetensors.h"
 #include "sf_sampler.h"
 #include "sf_status.h"
+#include "sf_umt5.h"
 #include "sf_unit.h"
 #include "sf_vace.h"
 #include "sf_vace_frames.h"
@@ -122,11 +123,12 @@ static int plan(struct sf_plan_builder *b)
                 u->seconds += cond / (b->dev_flops * b->opt->hw->eff_vae);
                 u->video_seconds = s->duration_ms / 1000.0;
                 u->shot = si, u->take = t, u->aspect = a;
-                if (b->opt->cfg_parallel && tier->guidance != 1.0) { /* its two branches */
-                    u->gang = 2; /* on up to 2 groups; windows one after another */
-                    u->elastic = 1;
-                } else if (cut.n > 1) { /* its windows on up to n groups at once (docs/windows.md) */
+                if (cut.n > 1) { /* its windows on up to n groups at once (docs/windows.md), in
+                                  * either guidance mode: n >= 2 ways beat 2 branches */
                     u->gang = cut.n < SF_UNIT_MAX_GANG ? cut.n : SF_UNIT_MAX_GANG;
+                    u->elastic = 1;
+                } else if (b->opt->cfg_parallel && tier->guidance != 1.0) { /* its 2 branches */
+                    u->gang = 2; /* on up to 2 groups */
                     u->elastic = 1;
                 }
             }
@@ -445,6 +447,15 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     int64_t ctx_rows = 0, neg_rows = 0;
     const struct sf_render_job *tj = &w->s->jobs[j->text_job], *nj = &w->s->jobs[j->neg_job];
     SF_TRY(st, sf_render_part_failed(&w->dit));
+    if (w->umt5.p) {
+        /* Encode, release, then denoise: the text encoder (umT5-XXL, about 11 GB in bf16) is
+         * not kept beside the DiT, as plan prices a denoise unit's memory. Text units are ready
+         * from the start and ranked above the units that wait for them, so they mostly run
+         * before any denoise; a later one loads the encoder again. */
+        sf_umt5_destroy(w->umt5.p);
+        w->umt5.p = NULL;
+        SF_INFO("render", "released the text encoder before denoising");
+    }
     if (!w->dit.p) {
         struct sf_dit_opts o = {
             .max_latent = {w->s->max_latent[0], w->s->max_latent[1], w->s->max_latent[2]},
@@ -523,7 +534,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
     struct sf_render_gang_blend gb = {.w = w, .channels = cfg->in_dim, .frames = T, .plane = plane};
     win.split = j->cfg_split;
     win.branch = -1;
-    if (j->cfg_split && w->gang.size > 1) { /* a pair of groups: member m runs branch m */
+    if (j->cfg_split && w->gang.size > 1 && win.cut.n == 1) { /* a pair: member m runs branch m */
         if (w->gang.size != 2) {
             SF_ERROR("render", "%s: a gang of %d for 2 guidance branches", j->name, w->gang.size);
             st = SF_E_INVAL;
@@ -554,7 +565,7 @@ static int run(struct sf_render_worker *w, const struct sf_render_job *j,
         SF_INFO("render", "%s: guidance passes split, %s on gang member %d of %d", j->name,
                 win.branch < 0 ? "both" : win.branch ? "uncond" : "cond", w->gang.index,
                 w->gang.size);
-    else if (win.cut.n > 1 && w->leader)
+    if (win.cut.n > 1 && w->leader)
         SF_INFO("render", "%s: %d windows of %lld latent frames (overlap %d) over %lld, "
                 "windows %d .. %d on gang member %d of %d", j->name, win.cut.n,
                 (long long)win.cut.len, j->overlap, (long long)V, win.first,

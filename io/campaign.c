@@ -1421,6 +1421,31 @@ static void check_super_text(struct v *v, const struct cnode *n, const char *pat
     }
 }
 
+/* The logo, scaled to its height (size x the short side), must fit the graphics-safe width of
+ * every aspect the sequence is delivered in: a wide logo at a large size would cross it. */
+static void check_logo_width(struct v *v, const struct cnode *n, const char *path,
+                             const struct sf_brand *b, int seq_aspect)
+{
+    int w, h;
+    if (!b->logo.file || (v->flags & SF_CAMPAIGN_NO_MEDIA) ||
+        campaign_image_size(b->logo.file, &w, &h) != 0)
+        return; /* no file, or already reported */
+    const struct sf_deliverables *d = &v->c->deliv;
+    for (int a = 0; a < SF_ASPECT_COUNT; a++) {
+        if (!d->aspects[a] && a != seq_aspect) continue;
+        const double need = b->logo.size * w / h, room = (1 - 2 * SF_BRAND_SAFE_MARGIN) * aspect_ratio(a);
+        if (need > room) {
+            const struct cnode *at = get(n, "size") ? get(n, "size") : n;
+            report(v, at, path, "size", "%g makes the %dx%d logo %.0f %% of the %s picture's "
+                   "width; allowed: at most %.0f %% (the EBU R 95 graphics-safe width), i.e. a "
+                   "`size` of at most %.3f for this image", b->logo.size, w, h,
+                   100 * need / aspect_ratio(a), sf_aspect_name((enum sf_aspect)a),
+                   100 * room / aspect_ratio(a), room * h / w);
+            return;
+        }
+    }
+}
+
 /* The length of edit j of q in ms (j -1: the full-length edit). */
 static int edit_ms(const struct v *v, const struct sf_sequence *q, int j)
 {
@@ -1550,6 +1575,7 @@ static void parse_brand(struct v *v, const struct cnode *seq_node, const char *p
                      &b->logo.opacity);
             want_num(v, n, lp, "size", 0, 0, 0.02, 0.5, "the logo's height as a fraction of the "
                      "picture's short side, 0.02 to 0.5 (default 0.1)", &b->logo.size);
+            check_logo_width(v, n, lp, b, q->aspect);
         }
     }
     n = get(seq_node, "end_card");

@@ -76,6 +76,18 @@ int campaign_probe_image(const char *path, char *why, size_t why_len)
     return ok;
 }
 
+int campaign_image_size(const char *path, int *width, int *height)
+{
+    AVFormatContext *fmt = NULL;
+    AVStream *st = NULL;
+    char why[128];
+    if (decode_first_frame(path, &fmt, &st, why, sizeof why) != 0) return -1;
+    *width = st->codecpar->width;
+    *height = st->codecpar->height;
+    avformat_close_input(&fmt);
+    return *width > 0 && *height > 0 ? 0 : -1;
+}
+
 int campaign_probe_clip(const char *path, double *seconds, char *why, size_t why_len)
 {
     AVFormatContext *fmt = NULL;

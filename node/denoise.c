@@ -106,14 +106,14 @@ int sf_denoise_run_windows(struct sf_dit *dit, struct sf_sampler *s, const int64
                  (long long)w->frames, (long long)lead, (long long)T, (long long)s->n);
         return SF_E_INVAL;
     }
-    const int part = win->count > 0 && !win->split;
+    const int part = win->count > 0 && (!win->split || win->branch < 0);
     const int k0 = part ? win->first : 0, k1 = part ? k0 + win->count : w->n;
     if (k0 < 0 || k1 > w->n || k0 >= k1) {
         SF_ERROR("denoise", "windows %d .. %d of a cut of %d", k0, k1 - 1, w->n);
         return SF_E_INVAL;
     }
     /* the frames this member's windows write (window 0 writes the lead frames too) */
-    const int64_t lo = k0 == 0 ? 0 : lead + sf_windows_start(w, k0); /* split: 0 .. T */
+    const int64_t lo = k0 == 0 ? 0 : lead + sf_windows_start(w, k0); /* branches: 0 .. T */
     const int64_t hi = lead + sf_windows_start(w, k1 - 1) + w->len;
     const int64_t wthw[3] = {lead + w->len, thw[1], thw[2]}, wn = C * wthw[0] * plane;
     float *v = malloc((size_t)s->n * sizeof *v);

@@ -56,10 +56,12 @@ struct sf_denoise_windows {
     int (*blend)(void *blend_arg, float *v, int64_t lo, int64_t hi);
     void *blend_arg;
     /* split: the guidance passes as two batch-1 forwards (SF_DENOISE_GUIDANCE_SPLIT), also for
-     * one window, and every window runs here (first/count are ignored). branch -1: both passes
-     * here; on a pair of groups, 0 runs cond and gets uncond through pair(blend_arg, u, n), 1
-     * runs uncond and gives it away through pair; blend then gives every member branch 0's
-     * prediction (lo, hi are the whole latent's). Unused when the guidance is 1. */
+     * one window. branch -1: both passes here, for this member's windows (first/count, as
+     * above: a windowed shot's gang shares its windows in either mode). On a pair of groups
+     * (branch 0 or 1) every window runs here (first/count are ignored): 0 runs cond and gets
+     * uncond through pair(blend_arg, u, n), 1 runs uncond and gives it away through pair; blend
+     * then gives every member branch 0's prediction (lo, hi are the whole latent's). Unused
+     * when the guidance is 1. */
     int split, branch;
     int (*pair)(void *blend_arg, float *u, int64_t n);
 };

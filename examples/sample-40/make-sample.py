@@ -27,7 +27,7 @@ w('title: "Stride One: the long campaign"')
 w("seed: 40")
 w("language: en")
 w('negative: &neg "blurry, distorted logo, extra limbs, watermark"')
-w("model: {config: wan2.1-t2v-1.3b, dtype: bf16, tp: 2}")
+w("model: {config: wan2.1-vace-1.3b, dtype: bf16, tp: 2}")
 w("tiers:")
 w("  draft: {steps: 20, resolution: 832x480, sampler: unipc, schedule: wan, shift: 3.0, guidance: 5.0}")
 w("  final: {steps: 50, resolution: 1280x720, sampler: unipc, schedule: wan, shift: 5.0, guidance: 5.0}")
@@ -40,7 +40,7 @@ for e in ("runner", "coach", "shoe"):
     w(f'    description: "{descr[e]}"')
     w("    refs: [" + ", ".join(f"refs/{e}-{i}.png" for i in range(1, 5)) + "]")
     if e == "coach":
-        w("    voice: {name: en-us, pitch: 35}")
+        w("    voice: {variant: m3, pitch: 35}")
 w("sequences:")
 shot_no = 0
 for s in range(8):

@@ -65,10 +65,15 @@ mv "$work/model" "$work/model0"
 "$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 --seed 1 -o "$work/model" 2>/dev/null || die "mkmodel --seed 1"
 run_to_end run model 2
 refused model model
+# a content hash is shown by its first 16 hex digits
+grep "error: " "$work/run.model.log" | grep -Eq "model transformer/ files \([0-9a-f]{16}\.\.\. -> [0-9a-f]{16}\.\.\.\)" ||
+    die "changed model: the refusal does not show both transformer hashes: $(grep 'error: ' "$work/run.model.log")"
 rm -rf "$work/model" && mv "$work/model0" "$work/model"
 sed -i 's/^seed: 11$/seed: 12/' "$campaign"
 run_to_end run seed 2
 refused seed seed
+grep "error: " "$work/run.seed.log" | grep -q "campaign seed (11 -> 12)" ||
+    die "changed seed: the refusal does not show the old and new seed"
 sed -i 's/^seed: 12$/seed: 11/; 0,/sampler: unipc/s//sampler: euler/' "$campaign"
 run_to_end run sampler 2
 refused sampler sampler

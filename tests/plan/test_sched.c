@@ -1,4 +1,5 @@
-/* The largest-first list scheduler against schedules worked out by hand. */
+/* The list scheduler (largest first, or highest rank once ranked) against schedules worked out
+ * by hand. */
 #include "sf_sched.h"
 #include "sf_status.h"
 #include "sf_test.h"
@@ -124,5 +125,29 @@ int main(void)
     CHECK(r.makespan >= total / 8 && r.makespan <= total / 8 + largest + 1);
     sf_sched_result_fini(&r);
     free(big);
+
+    /* 5. Ranked dispatch (sf_sched_rank): A (10 s) alone; B (6 s) with C (8 s, CPU) after it, on
+     *    one group and one lane. Unranked, the largest goes first: A 0-10, B 10-16, C 16-24.
+     *    Ranked, B (6 + 8 = 14) beats A (10): B 0-6, then A 6-16 beside C 6-14 on the lane,
+     *    makespan 16. An elastic gang counts on all its groups (12 / 3); a cycle is refused. */
+    struct sf_sched_unit rk[4] = {{.seconds = 10}, {.seconds = 6},
+                                  {.seconds = 8, .cpu = 1, .n_deps = 1, .deps = {1}},
+                                  {.seconds = 12, .gang = 3, .elastic = 1}};
+    CHECK_EQ_INT(sf_sched_simulate(rk, 3, 1, 1, &r), SF_OK);
+    CHECK(r.makespan == 24 && r.start[0] == 0 && r.start[1] == 10 && r.start[2] == 16);
+    sf_sched_result_fini(&r);
+    CHECK_EQ_INT(sf_sched_rank(rk, 4), SF_OK);
+    CHECK(rk[0].rank == 10 && rk[1].rank == 14 && rk[2].rank == 8 && rk[3].rank == 4);
+    unsigned char rready[4] = {1, 1, 0, 1};
+    CHECK_EQ_INT(sf_sched_pick(rk, 4, rready), 1); /* 14 beats 10 and 4 */
+    CHECK_EQ_INT(sf_sched_simulate(rk, 3, 1, 1, &r), SF_OK);
+    CHECK(r.makespan == 16 && r.start[1] == 0 && r.start[0] == 6 && r.start[2] == 6);
+    CHECK(r.group[2] == 1); /* the lane */
+    sf_sched_result_fini(&r);
+    struct sf_sched_unit cyc[2] = {{.seconds = 1, .n_deps = 1, .deps = {1}},
+                                   {.seconds = 1, .n_deps = 1, .deps = {0}}};
+    CHECK_EQ_INT(sf_sched_rank(cyc, 2), SF_E_INVAL);
+    struct sf_sched_unit bad[1] = {{.seconds = 1, .n_deps = 1, .deps = {5}}};
+    CHECK_EQ_INT(sf_sched_rank(bad, 1), SF_E_INVAL);
     return sf_test_result("plan_sched");
 }

@@ -7,10 +7,12 @@
 #     byte-identical for every gang size;
 #  2. a gang of 3 stopped by SIGUSR1 after step 2 exits 75; relaunched on 2 groups, the gang
 #     leader's checkpoint is given to both members and the final latent is np 1's, bit for bit;
-#  3. at tp 2, a gang of two groups (-np 4) gives one group's (-np 2) latent bytes;
-#  4. --cfg-parallel (docs/windows.md § Guidance branches): -np 2 runs the unit as a pair of
-#     groups (member 1 the unconditional passes of every window), -np 1 both passes on one
-#     group: the same latent bytes; the manifest and the unit's key record the split mode (the
+#  3. at tp 2, a gang of two groups (-np 4) gives one group's (-np 2) latent bytes, and is
+#     within the tp tolerance (1e-5·max|ref|) of -np 3 at tp 1;
+#  4. --cfg-parallel (docs/windows.md § Guidance branches): -np 2 runs the windowed unit as a
+#     gang of 2 groups sharing its windows (both passes each), and the shot cut as one window
+#     as a pair of groups (member 1 the unconditional pass); -np 1 both passes on one group:
+#     the same latent bytes; the manifest and the unit's key record the split mode (the
 #     key differs from the batched run's), and a relaunch without --cfg-parallel is refused.
 # Each launch stops once what is checked is written (the deliverables are other tests').
 . "$(dirname "$0")/../fault/common.sh"
@@ -82,13 +84,41 @@ denoised() {
 denoised tp2 2 1 --tp 2
 denoised tp4 4 2 --tp 2
 cmp -s "$work/tp2/$latent" "$work/tp4/$latent" || die "tp 2: the gang of 2 groups' latent differs from one group's"
+# -np 3 at tp 1 (a gang of 3 groups) against -np 4 at tp 2 (a gang of 2): tp changes the
+# reduction order, so within the tp tolerance of render_tp, 1e-5·max|ref| (worst element printed)
+h5dump -d /latent -b LE -o "$work/np3.bin" "$work/np3/$latent" >/dev/null &&
+    h5dump -d /latent -b LE -o "$work/tp4.bin" "$work/tp4/$latent" >/dev/null || die "h5dump of the np 3 / tp 4 latents"
+python3 - "$work/np3.bin" "$work/tp4.bin" <<'PY' || die "np 4 at tp 2: the latent is not within 1e-5 of np 3 at tp 1"
+import array, sys
+ref = array.array("f", open(sys.argv[1], "rb").read())
+got = array.array("f", open(sys.argv[2], "rb").read())
+assert len(ref) == len(got) and len(ref) > 0, (len(ref), len(got))
+i = max(range(len(ref)), key=lambda k: abs(ref[k] - got[k]))
+err, scale = abs(ref[i] - got[i]), max(abs(x) for x in ref)
+print(f"np 4 tp 2 vs np 3 tp 1: max diff {err:.3g} = {err / scale:.3g}*max|ref| at [{i}] ({got[i]} vs {ref[i]})")
+sys.exit(0 if err <= 1e-5 * scale and ref != got else 1)
+PY
 
-# 4. guidance branches on a pair of groups, and on one
+# 4. --cfg-parallel: the windowed shot keeps its gang of windows (each member both passes of
+#    its windows); the same shot as one window (tier window 64 >= its 61 latent frames) is a
+#    pair of groups, one branch each; one group gives the same bytes either way
 denoised cfg1 1 1 --cfg-parallel
 denoised cfg2 2 2 --cfg-parallel
-grep -q "guidance passes split, uncond on gang member 1 of 2" "$work/cfg2.run.log" ||
-    die "cfg np 2: member 1 did not report the unconditional branch"
-cmp -s "$work/cfg1/$latent" "$work/cfg2/$latent" || die "cfg: the pair of groups' latent differs from one group's"
+grep -q "guidance passes split, both on gang member 1 of 2" "$work/cfg2.run.log" &&
+    grep -q "windows 2 .. 3 on gang member 1 of 2" "$work/cfg2.run.log" ||
+    die "cfg np 2: member 1 did not run both passes of windows 2 .. 3: $(grep -m2 'gang member' "$work/cfg2.run.log")"
+cmp -s "$work/cfg1/$latent" "$work/cfg2/$latent" || die "cfg: the windows gang's latent differs from one group's"
+windowed=$campaign
+campaign=$work/one-window.yaml
+sed 's/^    guidance: 5.0$/    guidance: 5.0\n    window: 64/' "$windowed" >"$campaign"
+grep -q "window: 64" "$campaign" || die "one-window campaign: no window key"
+denoised pair1 1 1 --cfg-parallel
+denoised pair2 2 2 --cfg-parallel
+grep -q "guidance passes split, uncond on gang member 1 of 2" "$work/pair2.run.log" ||
+    die "cfg np 2, one window: member 1 did not report the unconditional branch"
+cmp -s "$work/pair1/$latent" "$work/pair2/$latent" || die "cfg: the pair of groups' latent differs from one group's"
+cmp -s "$work/pair1/$latent" "$work/cfg1/$latent" && die "cfg: one window gave the 4 windows' latent"
+campaign=$windowed
 python3 - "$work/np1/manifest.json" "$work/cfg1/manifest.json" <<'PY' || die "cfg: the manifest does not record the split mode"
 import json, sys
 b, c = (json.load(open(p)) for p in sys.argv[1:])
@@ -102,5 +132,5 @@ await 60
 [ $rc = 2 ] && grep -q "guidance_passes" "$work/cfg1.batched.log" ||
     { log_tail cfg1 batched 5; die "cfg: a relaunch without --cfg-parallel was not refused (exit $rc)"; }
 
-[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames; 3 -> SIGUSR1 -> resumed on 2: the same latent; tp 2: 2 groups = 1; --cfg-parallel: 2 groups = 1, mode recorded, a change refused)"
+[ "$fail" = 0 ] && echo "render_gang: ok (gangs of 1, 2, 3: the same latent bytes and frames; 3 -> SIGUSR1 -> resumed on 2: the same latent; tp 2: 2 groups = 1 and within 1e-5 of np 3 at tp 1; --cfg-parallel: windows gang and branch pair = 1 group, mode recorded, a change refused)"
 exit $fail

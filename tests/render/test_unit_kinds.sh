@@ -57,6 +57,10 @@ assert sorted(r for r in runs if r) == ["gang 0 of 2", "gang 1 of 2", "probe cpu
 assert open(run + "/probe/gang.out").read().split("\n")[1] == "ranks 0 and 1"
 PY
 [ "$(ls "$work/one/shots/"*.mkv | wc -l)" = 3 ] || die "the shots were not rendered beside the probes"
+# encode, release, then denoise (issue 28): a rank that encoded prompts drops the text encoder
+# before its first denoise unit, so umT5 and the DiT are never resident together
+grep -q "released the text encoder before denoising" "$work/one.log" ||
+    die "no rank released the text encoder before denoising"
 
 st=$("$probe" status "$work/one" --json) || die "status exited $?"
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); w={x["row"]: x for x in d["work"]}
