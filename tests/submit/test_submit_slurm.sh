@@ -12,11 +12,9 @@
 #  3. scancel: SIGTERM to the batch shell and the ranks; render checkpoints and exits 75, and the
 #     script does not requeue (that would undo the cancel): CANCELLED, Restarts=0;
 #  4. SIGUSR1 then SIGTERM to the batch shell (the time limit after its warning): requeued;
-#  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message;
-#  6. a cut link: rank 1 stops its process (SF_FAULT_SILENT, first launch only) and render's
-#     heartbeat (--heartbeat-timeout 3) ends the launch with exit 75 instead of hanging MPI over
-#     TCP: srun exits 75, the script requeues, the next launch resumes to the reference's bytes.
-# The cluster runs slurmdbd with MariaDB (accounting): `status --json` of jobs 1, 2 and 6 has
+#  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
+# (A cut link under Slurm, render's heartbeat: test_submit_hosts.sh, label hosts.)
+# The cluster runs slurmdbd with MariaDB (accounting): `status --json` of jobs 1 and 2 has
 # sacct's launches (state, elapsed, allocated CPU-seconds) beside the plan's makespan, and
 # `status` prints them.
 # Skips (77) when not root, or Slurm or ffmpeg is missing (common.sh).
@@ -126,18 +124,6 @@ rc=$?
 [ $rc = 1 ] || die "unknown partition: exit $rc, want 1"
 grep -q "sbatch: error: .*[Pp]artition" "$w/refused.submit.log" ||
     die "unknown partition: not sbatch's message: $(cat "$w/refused.submit.log")"
-
-# 6. a cut link: rank 1 silent from its first step report; the heartbeat ends the launch (75)
-job=$(SF_FAULT_STEP_DELAY_MS=1000 SF_FAULT_SILENT=1:1 submit silent --heartbeat-timeout 3 \
-          --ckpt-every 1) || { cat "$w/silent.submit.log"; exit 1; }
-resumes silent "$job" "silent rank"
-log_of silent | grep -q 'rank 1 (.*) silent for [0-9]* s (--heartbeat-timeout 3' ||
-    die "silent rank: no heartbeat line: $(log_of silent | grep -m3 'error')"
-log_of silent | grep -q 'render checkpointed (exit 75): requeueing job' || # srun exited 75
-    die "silent rank: no requeue line: $(log_of silent | grep -E 'srun|shotfarm-submit')"
-scontrol show job "$job" | grep -q 'Restarts=1 ' || die "silent rank: $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')"
-same_shots silent
-accounted silent REQUEUED COMPLETED
 
 elapsed "done"
 [ $fail = 0 ] && echo "submit_slurm: ok"
