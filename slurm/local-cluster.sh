@@ -16,8 +16,8 @@
 # Accounting: when slurmdbd and MariaDB are installed (Debian packages slurmdbd, mariadb-server)
 # and SF_SLURM_ACCOUNTING is not 0, `start` also runs a MariaDB server of its own (datadir
 # DIR/mysql made by mariadb-install-db, socket DIR/run/mysqld.sock, no TCP) and slurmdbd on
-# port SF_SLURMDBD_PORT (default: slurmctld's port + 2, 16819), so sacct works (AccountingStorageType=
-# accounting_storage/slurmdbd). Otherwise the cluster runs without accounting.
+# port SF_SLURMDBD_PORT (default: slurmctld's port + 2, so 16819), so sacct works
+# (AccountingStorageType=accounting_storage/slurmdbd). Otherwise: no accounting.
 #
 # Several hosts: SF_SLURM_NETNS=1 runs each slurmd "node" cI in network and UTS namespaces of its
 # own (ip netns sf<PORT>-cI, hostname cI), on a veth pair into a bridge sfbr<PORT> of the
