@@ -11,7 +11,9 @@
 #  2. in run directory `coord`, rank 0 (the coordinator) stops: rank 1 logs one line naming the
 #     coordinator and exits 75;
 #  each then relaunched without faults: it resumes (a unit from a checkpoint, k > 0) and ends
-#  equal to the uninterrupted render.
+#  equal to the uninterrupted render;
+#  3. steps longer than the timeout (3 s steps, --heartbeat-timeout 2) are not silence: the
+#     heartbeat comes from its own thread, so the render ends (exit 0) with no `silent` event.
 . "$(dirname "$0")/common.sh"
 reference
 timeout=3 margin=20
@@ -71,5 +73,12 @@ silent coord 0
 one_error_line coord silent "rank 1 (.*): the coordinator (rank 0, .*) silent for [0-9]* s (--heartbeat-timeout 3" \
     "rank 1's line"
 resumed coord
-[ "$fail" = 0 ] && echo "fault_heartbeat: ok (exit 75 after a silent worker and a silent coordinator, both resumed to the same bytes)"
+
+SF_FAULT_STEP_DELAY_MS=3000 launch long 1 2 --heartbeat-timeout 2
+await 120
+[ $rc = 0 ] || { die "3 s steps with --heartbeat-timeout 2: exit $rc, want 0"; log_tail long 1 20; }
+grep -q '"event": "silent"' "$work/long/events.jsonl" && die "3 s steps were taken for silence"
+grep -q "silent for" "$work/long.1.log" && die "3 s steps: a heartbeat line in the log"
+same_as_ref long
+[ "$fail" = 0 ] && echo "fault_heartbeat: ok (exit 75 after a silent worker and a silent coordinator, both resumed to the same bytes; steps longer than the timeout are not silence)"
 exit $fail
