@@ -47,6 +47,7 @@ static void usage(FILE *f)
             "         [--tokenizer FILE] [--tp K] [--tier draft|final] [--cache DIR]\n"
             "         [--threads N] [--cpu-lanes N] [--resume] [--force] [--ckpt-every N|Ns|Nm]\n"
             "         [--signal-grace S] [--max-retries N] [--stall-timeout S]\n"
+            "         [--heartbeat-timeout S]\n"
             "         [--device cpu|cuda] [--sequence SEQ | --from-sequences] [--cfg-parallel]\n\n"
             "Renders every shot of CAMPAIGN into RUNDIR: prompt encodings (cached in --cache),\n"
             "denoising per shot x take x aspect, VAE decode, lossless shot files in\n"
@@ -96,7 +97,10 @@ static void usage(FILE *f)
             "  --max-retries N    a unit running during two consecutive job deaths counts one\n"
             "                     failure; after more than N (default 2) it is marked failed\n"
             "  --stall-timeout S  fail a unit that reports no progress for S seconds (default\n"
-            "                     1800); the rest of the campaign completes, exit 1\n");
+            "                     1800); the rest of the campaign completes, exit 1\n"
+            "  --heartbeat-timeout S  a rank (or the coordinator, rank 0) not heard from for S\n"
+            "                     seconds (default 120: a cut link, a hung node) ends the job\n"
+            "                     with exit 75 after the other units checkpoint\n");
 }
 
 
@@ -116,6 +120,7 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
                                        {"max-retries", required_argument, 0, 'M'},
                                        {"cpu-lanes", required_argument, 0, 'L'},
                                        {"stall-timeout", required_argument, 0, 'S'},
+                                       {"heartbeat-timeout", required_argument, 0, 'H'},
                                        {"device", required_argument, 0, 'D'},
                                        {"sequence", required_argument, 0, 'Q'},
                                        {"from-sequences", no_argument, 0, 'A'},
@@ -127,7 +132,8 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
                        .cpu_lanes = 1,
                        .ckpt_seconds = 60,
                        .signal_grace = 60,
-                       .stall_timeout = 1800};
+                       .stall_timeout = 1800,
+                       .heartbeat_timeout = 120};
     optind = 1;
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1;) {
@@ -169,6 +175,11 @@ static int parse(int argc, char **argv, struct sf_render_opts *o)
             break;
         case 'S':
             if (sf_cli_parse_double(CMD, "--stall-timeout", optarg, 0.1, 1e7, &o->stall_timeout))
+                return SF_E_USAGE;
+            break;
+        case 'H':
+            if (sf_cli_parse_double(CMD, "--heartbeat-timeout", optarg, 0.5, 1e7,
+                                    &o->heartbeat_timeout))
                 return SF_E_USAGE;
             break;
         case 'L':
@@ -264,6 +275,7 @@ int sf_cmd_render(int argc, char **argv)
     struct sf_render_domain *doms = NULL;
     struct sf_render_coord co = {.events_fd = -1};
     struct sf_render_lanes *lanes = NULL;
+    struct sf_render_beat *beat = NULL;
     MPI_Comm comm = MPI_COMM_NULL;
     pthread_t thread;
     int thread_started = 0, lock_fd = -1;
@@ -401,6 +413,11 @@ int sf_cmd_render(int argc, char **argv)
     if (rank == 0 && !(firsts = malloc(sizeof *firsts * (size_t)world->world_size))) st = SF_E_NOMEM;
     MPI_Gather(&node_first, 1, MPI_INT, firsts, 1, MPI_INT, 0, MPI_COMM_WORLD);
 
+    /* every rank: the heartbeat with rank 0 (a cut link ends the job with 75, not a hang) */
+    int bs = sf_render_beat_start(comm, o.heartbeat_timeout, o.signal_grace, &beat);
+    if (bs && !st) st = bs;
+    co.beat = beat;
+
     if (rank == 0 && st == SF_OK) {
         st = sf_render_manifest_write(&o, &s, world, &in, doms, &id, rs.attempt, argc, argv);
         if (st == SF_OK) st = sf_render_events_open(rundir, &co.events_fd);
@@ -516,6 +533,7 @@ int sf_cmd_render(int argc, char **argv)
     MPI_Bcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD);
 out:
     if (thread_started) pthread_join(thread, NULL);
+    sf_render_beat_stop(beat);
     if (co.events_fd >= 0) close(co.events_fd);
     if (lock_fd >= 0) close(lock_fd);
     free(co.leader);

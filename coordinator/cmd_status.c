@@ -11,6 +11,8 @@
  * stopped; `--progress` prints the durable progress count the script compares between launches
  * (docs/submit.md § Requeue cap). A per-sequence render (RUNDIR/seq/NAME, submit
  * --per-sequence) is shown as a set: each sequence's directory, then the assembly in RUNDIR.
+ * The job's accounting comes from sacct (slurm_acct.c): per launch, its elapsed time and the
+ * CPU- and GPU-seconds it was allocated, beside the plan's makespan from the manifest.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sf_cli.h"
@@ -19,6 +21,7 @@
 #include "sf_json.h"
 #include "sf_log.h"
 #include "sf_render.h"
+#include "sf_slurm.h"
 #include "sf_status.h"
 
 #include <dirent.h>
@@ -190,8 +193,85 @@ static int on_launch(void *arg, const struct sf_json *e)
     return SF_OK;
 }
 
-/* The launches as a JSON object (or null when the run was not submitted). */
-static void launches_json(struct sf_jw *w, const struct launches *l)
+/* The plan's prediction of a launch of `cpus` CPUs and `gpus` GPUs: the makespan (< 0: the
+ * manifest has none) and the CPU- and GPU-seconds it would be allocated. */
+static void plan_json(struct sf_jw *w, double makespan, int cpus, int gpus)
+{
+    if (makespan < 0) {
+        sf_jw_null(w);
+        return;
+    }
+    sf_jw_obj_begin(w);
+    sf_jw_key(w, "elapsed_s"), sf_jw_num(w, makespan);
+    sf_jw_key(w, "cpu_seconds"), sf_jw_num(w, makespan * cpus);
+    sf_jw_key(w, "gpu_seconds"), sf_jw_num(w, makespan * gpus);
+    sf_jw_obj_end(w);
+}
+
+/* sacct's figures: per launch and in all, beside the plan's (docs/submit.md § Accounting). */
+static void acct_json(struct sf_jw *w, const struct sf_slurm_acct *a, double makespan)
+{
+    sf_jw_obj_begin(w);
+    sf_jw_key(w, "available"), sf_jw_bool(w, a->available);
+    if (!a->available) {
+        sf_jw_key(w, "why"), sf_jw_str(w, a->why);
+        sf_jw_obj_end(w);
+        return;
+    }
+    sf_jw_key(w, "launches"), sf_jw_arr_begin(w);
+    for (int i = 0; i < a->n; i++) {
+        const struct sf_slurm_launch *l = &a->v[i];
+        sf_jw_obj_begin(w);
+        sf_jw_key(w, "job"), sf_jw_str(w, l->job);
+        sf_jw_key(w, "state"), sf_jw_str(w, l->state);
+        sf_jw_key(w, "start"), sf_jw_str(w, l->start);
+        sf_jw_key(w, "nodes"), sf_jw_str(w, l->nodes);
+        sf_jw_key(w, "elapsed_s"), sf_jw_num(w, l->elapsed);
+        sf_jw_key(w, "cpus"), sf_jw_int(w, l->cpus);
+        sf_jw_key(w, "gpus"), sf_jw_int(w, l->gpus);
+        sf_jw_key(w, "cpu_seconds"), sf_jw_num(w, l->cpu_seconds);
+        sf_jw_key(w, "gpu_seconds"), sf_jw_num(w, l->gpu_seconds);
+        sf_jw_key(w, "plan"), plan_json(w, makespan, l->cpus, l->gpus);
+        sf_jw_obj_end(w);
+    }
+    sf_jw_arr_end(w);
+    sf_jw_key(w, "elapsed_s"), sf_jw_num(w, a->elapsed);
+    sf_jw_key(w, "cpu_seconds"), sf_jw_num(w, a->cpu_seconds);
+    sf_jw_key(w, "gpu_seconds"), sf_jw_num(w, a->gpu_seconds);
+    const struct sf_slurm_launch *last = a->n ? &a->v[a->n - 1] : NULL;
+    sf_jw_key(w, "plan"), plan_json(w, makespan, last ? last->cpus : 0, last ? last->gpus : 0);
+    sf_jw_obj_end(w);
+}
+
+/* The same as lines under the `slurm job` line: one per launch, then the sum. */
+static void acct_print(const struct sf_slurm_acct *a, double makespan)
+{
+    if (!a->available) {
+        printf("slurm accounting: not available (%s)\n", a->why);
+        return;
+    }
+    for (int i = 0; i < a->n; i++) {
+        const struct sf_slurm_launch *l = &a->v[i];
+        printf("  sacct launch %d: job %s %s on %s: %.0f s elapsed, %d CPUs: %.0f CPU-s", i + 1,
+               l->job, l->state, l->nodes[0] ? l->nodes : "-", l->elapsed, l->cpus,
+               l->cpu_seconds);
+        if (l->gpus) printf(", %d GPUs: %.0f GPU-s", l->gpus, l->gpu_seconds);
+        if (makespan >= 0) {
+            printf("; plan: %.1f s, %.0f CPU-s", makespan, makespan * l->cpus);
+            if (l->gpus) printf(", %.0f GPU-s", makespan * l->gpus);
+        }
+        putchar('\n');
+    }
+    printf("  sacct total: %d launch%s, %.0f s elapsed, %.0f CPU-s", a->n, a->n == 1 ? "" : "es",
+           a->elapsed, a->cpu_seconds);
+    if (a->gpu_seconds > 0) printf(", %.0f GPU-s", a->gpu_seconds);
+    putchar('\n');
+}
+
+/* The launches as a JSON object (or null when the run was not submitted), with sacct's
+ * accounting a when not NULL. */
+static void launches_json(struct sf_jw *w, const struct launches *l,
+                          const struct sf_slurm_acct *a, double makespan)
 {
     if (!l->job[0]) {
         sf_jw_null(w);
@@ -203,6 +283,7 @@ static void launches_json(struct sf_jw *w, const struct launches *l)
     sf_jw_key(w, "restarts"), sf_jw_int(w, l->restarts);
     sf_jw_key(w, "stopped");
     sf_jw_str(w, l->stopped); /* null when there is none */
+    if (a) sf_jw_key(w, "accounting"), acct_json(w, a, makespan);
     sf_jw_obj_end(w);
 }
 
@@ -216,7 +297,9 @@ static void usage(FILE *f)
                "interruption or a job death) and the last error, from RUNDIR/manifest.json and\n"
                "RUNDIR/events.jsonl (docs/render.md). --json lists shots in `shots` and the\n"
                "other rows in `work`. Under `shotfarm submit`, also the Slurm job's launches\n"
-               "and why it stopped requeueing (RUNDIR/slurm-launches.jsonl, docs/submit.md).\n\n"
+               "and why it stopped requeueing (RUNDIR/slurm-launches.jsonl, docs/submit.md),\n"
+               "and per launch sacct's elapsed time and allocated CPU- and GPU-seconds beside\n"
+               "the plan's (one line saying why when the cluster has no accounting).\n\n"
                "options:\n"
                "  --json       one JSON document on stdout\n"
                "  --progress   print one number: the durable progress of the run (denoising\n"
@@ -288,6 +371,7 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
     struct shot *sh = NULL;
     int n_units = 0, n_shots = 0;
     struct launches launches = {0};
+    struct sf_slurm_acct *acct = NULL;
 
     snprintf(path, sizeof path, "%s/manifest.json", rundir);
     SF_TRY(st, load_json(path, &mtext, &mdoc));
@@ -340,6 +424,17 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
                                   : SF_E_NOTFOUND;
     if (st == SF_E_NOTFOUND) st = SF_OK; /* not submitted */
     if (st) goto out;
+    double makespan = -1; /* the plan's, for this world (manifest `plan`) */
+    const struct sf_json *plan = sf_json_get(sf_json_root(mdoc), "plan");
+    const struct sf_json *mk = sf_json_get(plan, "makespan_seconds");
+    if (mk && mk->type == SF_JSON_NUMBER) makespan = mk->number;
+    if (launches.job[0]) {
+        if (!(acct = malloc(sizeof *acct))) {
+            st = SF_E_NOMEM;
+            goto out;
+        }
+        sf_slurm_acct_read(launches.job, acct); /* unavailable: acct->why says why */
+    }
 
     /* per shot */
     struct timespec now_ts;
@@ -398,7 +493,7 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
         for (int s = 0; s < 5; s++)
             sf_jw_key(w, state_name(s)), sf_jw_int(w, counts[s]);
         sf_jw_obj_end(w);
-        sf_jw_key(w, "slurm"), launches_json(w, &launches);
+        sf_jw_key(w, "slurm"), launches_json(w, &launches, acct, makespan);
         for (int pass = 0; pass < 2; pass++) { /* the shots, then campaign-wide work */
             sf_jw_key(w, pass ? "work" : "shots"), sf_jw_arr_begin(w);
             for (int k = 0; k < n_shots; k++)
@@ -414,6 +509,7 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
                    launches.n, launches.n == 1 ? "" : "es", launches.restarts,
                    launches.stopped ? "; stopped: " : "",
                    launches.stopped ? launches.stopped : "");
+        if (acct) acct_print(acct, makespan);
         printf("%-32s %-8s %7s %9s %8s %5s %7s  %s\n", "shot", "state", "step", "elapsed", "eta",
                "group", "retries", "error");
         for (int pass = 0; pass < 2; pass++) /* the shots, then campaign-wide work */
@@ -436,6 +532,7 @@ out:
         free(u[i].host);
     }
     free(launches.stopped);
+    free(acct);
     sf_json_free(mdoc);
     free(mtext);
     free(u);

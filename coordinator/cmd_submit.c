@@ -28,34 +28,31 @@
 #include "sf_file.h"
 #include "sf_log.h"
 #include "sf_render.h"
+#include "sf_slurm.h"
 #include "sf_status.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CMD "submit"
 #define SCRIPT_NAME "submit.sbatch"
 #define ASSEMBLE_NAME "assemble.sbatch" /* --per-sequence: the afterok assembly job */
 
-extern char **environ;
-
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: shotfarm submit CAMPAIGN -o RUNDIR [--nodes N] [--ntasks-per-node R]\n"
+            "usage: shotfarm submit CAMPAIGN -o RUNDIR [--nodes N|MIN-MAX] [--ntasks-per-node R]\n"
             "         [--cpus-per-task C] [--gpus-per-node G] [--time T] [--partition P]\n"
             "         [--account A] [--mem M] [--signal-lead S] [--tp K] [--tier draft|final]\n"
             "         [--model DIR] [--tokenizer FILE] [--cache DIR] [--ckpt-every E]\n"
             "         [--max-retries N] [--cpu-lanes N] [--max-idle-launches N] [--dry-run]\n"
-            "         [--per-sequence] [--sbatch PATH]\n\n"
+            "         [--per-sequence] [--heartbeat-timeout S] [--sbatch PATH]\n\n"
             "Validates CAMPAIGN, writes RUNDIR/submit.sbatch (a commented batch script to\n"
             "review) and submits it with `sbatch --parsable`; prints the job id. The job runs\n"
             "`srun --mpi=pmix shotfarm render CAMPAIGN -o RUNDIR ...`; it is requeued when\n"
@@ -65,7 +62,9 @@ static void usage(FILE *f)
             "options:\n"
             "  -o, --output DIR       the run directory (created; on a file system every node\n"
             "                         sees); the script and slurm-JOBID.out go there\n"
-            "  --nodes N              nodes (default 1)\n"
+            "  --nodes N|MIN-MAX      nodes (default 1); with a range a launch runs on as many\n"
+            "                         as are up (a launch requeued after a node failure on\n"
+            "                         fewer), with MAX x --ntasks-per-node ranks in all (tp 1)\n"
             "  --ntasks-per-node R    MPI ranks per node (default 1); a multiple of the TP degree\n"
             "  --cpus-per-task C      cores per rank, also render's --threads (default: Slurm's)\n"
             "  --gpus-per-node G      GPUs per node, [TYPE:]N\n"
@@ -88,7 +87,7 @@ static void usage(FILE *f)
             "  --sbatch PATH          the sbatch to run (default: sbatch on PATH)\n\n"
             "passed to render (docs/render.md): --tp K, --tier T, --model DIR (default: the\n"
             "campaign's model.dir), --tokenizer FILE, --cache DIR, --ckpt-every E (N steps, Ns or\n"
-            "Nm), --max-retries N, --cpu-lanes N\n\n"
+            "Nm), --max-retries N, --cpu-lanes N, --heartbeat-timeout S\n\n"
             "exit codes: 0 submitted (or written, --dry-run), 1 sbatch missing or failed (its\n"
             "message is shown), 2 bad options or an invalid campaign\n");
 }
@@ -97,7 +96,9 @@ struct opts {
     const char *campaign, *rundir, *time, *partition, *account, *mem, *gpus;
     const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
     long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes, max_idle;
+    long nodes_max; /* --nodes MIN-MAX: the range's top, else 0 */
     const char *tier; /* NULL: render's default */
+    const char *heartbeat; /* --heartbeat-timeout as written, or NULL */
     int dry_run, per_sequence;
 };
 
@@ -192,6 +193,7 @@ static int parse(int argc, char **argv, struct opts *o)
                                        {"max-retries", required_argument, 0, 'r'},
                                        {"cpu-lanes", required_argument, 0, 'L'},
                                        {"max-idle-launches", required_argument, 0, 'I'},
+                                       {"heartbeat-timeout", required_argument, 0, 'H'},
                                        {"dry-run", no_argument, 0, 'n'},
                                        {"per-sequence", no_argument, 0, 'Q'},
                                        {"sbatch", required_argument, 0, 'B'},
@@ -210,7 +212,19 @@ static int parse(int argc, char **argv, struct opts *o)
             o->rundir = optarg;
             break;
         case 'N':
-            st = sf_cli_parse_int(CMD, "--nodes", optarg, 1, 100000, &o->nodes);
+            if (strchr(optarg, '-')) { /* MIN-MAX */
+                char lo_s[32];
+                const char *dash = strchr(optarg, '-');
+                snprintf(lo_s, sizeof lo_s, "%.*s", (int)(dash - optarg), optarg);
+                st = sf_cli_parse_int(CMD, "--nodes", lo_s, 1, 100000, &o->nodes);
+                if (!st) st = sf_cli_parse_int(CMD, "--nodes", dash + 1, 1, 100000, &o->nodes_max);
+                if (!st && o->nodes_max < o->nodes)
+                    st = sf_cli_usage_error(CMD, "--nodes %s: the range's minimum exceeds its "
+                                                 "maximum; give MIN-MAX with MIN <= MAX", optarg);
+            } else {
+                st = sf_cli_parse_int(CMD, "--nodes", optarg, 1, 100000, &o->nodes);
+                o->nodes_max = 0;
+            }
             break;
         case 'R':
             st = sf_cli_parse_int(CMD, "--ntasks-per-node", optarg, 1, 4096, &o->ntasks);
@@ -289,6 +303,11 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'I':
             st = sf_cli_parse_int(CMD, "--max-idle-launches", optarg, 1, 1000, &o->max_idle);
+            break;
+        case 'H':
+            o->heartbeat = optarg;
+            st = sf_cli_parse_double(CMD, "--heartbeat-timeout", optarg, 0.5, 1e7,
+                                     &every_seconds);
             break;
         case 'n':
             o->dry_run = 1;
@@ -409,6 +428,16 @@ static void write_directives(FILE *f, const struct job *j)
                 "#SBATCH --nodes=1\n"
                 "#SBATCH --ntasks-per-node=%ld\n",
                 j->tp > 1 ? j->tp : 1);
+    else if (o->nodes_max)
+        fprintf(f,
+                "# A node range: a launch runs on as many of %ld-%ld nodes as are up, so a job\n"
+                "# requeued after a node failure resumes on the nodes left. The ranks are\n"
+                "# --ntasks (the largest node count x --ntasks-per-node %ld), placed by Slurm:\n"
+                "# on fewer nodes, more per node. render's output does not depend on the ranks.\n"
+                "#SBATCH --nodes=%ld-%ld\n"
+                "#SBATCH --ntasks=%ld\n",
+                o->nodes, o->nodes_max, o->ntasks, o->nodes, o->nodes_max,
+                o->nodes_max * o->ntasks);
     else
         fprintf(f,
                 "# MPI ranks: --nodes x --ntasks-per-node; a tensor-parallel group (--tp) never\n"
@@ -477,6 +506,7 @@ static void write_step(FILE *f, const struct job *j)
     if (o->ckpt_every) fprintf(f, " \\\n    --ckpt-every %s", o->ckpt_every);
     if (o->max_retries >= 0) fprintf(f, " \\\n    --max-retries %ld", o->max_retries);
     if (o->cpu_lanes > 0) fprintf(f, " \\\n    --cpu-lanes %ld", o->cpu_lanes);
+    if (o->heartbeat) fprintf(f, " \\\n    --heartbeat-timeout %s", o->heartbeat);
     fprintf(f, " \\\n    --signal-grace %ld &\n", o->signal_lead / 2);
 }
 
@@ -700,6 +730,12 @@ static int resolve(const struct opts *o, const struct sf_campaign *c, struct job
                                   "--ntasks-per-node %ld (or a multiple)",
                                   j->tp, o->tp ? "--tp" : "the campaign's model.tp", o->ntasks,
                                   j->tp);
+    if (j->tp > 1 && o->nodes_max)
+        return sf_cli_usage_error(CMD,
+                                  "--nodes %ld-%ld with tp %ld: a node range asks Slurm for "
+                                  "--ntasks ranks placed freely, which could split a "
+                                  "tensor-parallel group across nodes; give --nodes N",
+                                  o->nodes, o->nodes_max, j->tp);
     ssize_t n = readlink("/proc/self/exe", j->exe, sizeof j->exe - 1);
     if (n < 0) return sf_err_errno(errno, "find the shotfarm executable", "/proc/self/exe");
     j->exe[n] = '\0';
@@ -735,44 +771,20 @@ static int resolve(const struct opts *o, const struct sf_campaign *c, struct job
     return rundir_ok(j->rundir);
 }
 
-/* Runs args (args[0] found on PATH) and reads its stdout into out (NUL-terminated, at most n - 1
- * bytes; the rest is drained); its stderr passes through. SF_OK when it exited 0; else SF_E_IO,
- * logged with `fix` (how to get the tool) or the exit status. */
+/* Runs args (args[0] found on PATH) and reads its stdout into out (sf_slurm_run); its stderr
+ * passes through. SF_OK when it exited 0; else SF_E_IO, logged with `fix` (how to get the tool)
+ * or the exit status. */
 static int run_capture(char *const args[], char *out, size_t n, const char *fix)
 {
-    int fd[2];
-    if (pipe2(fd, O_CLOEXEC) != 0) return sf_err_errno(errno, "create a pipe for", args[0]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
-    pid_t pid;
-    int err = posix_spawnp(&pid, args[0], &fa, NULL, args, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fd[1]);
-    if (err) {
-        close(fd[0]);
-        SF_ERROR(CMD, "cannot run %s: %s; %s", args[0], strerror(err), fix);
+    char why[512];
+    int status = -1;
+    if (sf_slurm_run(args, 0, out, n, &status, why, sizeof why) != SF_OK) {
+        SF_ERROR(CMD, "%s; %s", why, fix);
         return SF_E_IO;
     }
-    size_t got = 0;
-    for (;;) {
-        char sink[4096];
-        char *dst = got + 1 < n ? out + got : sink;
-        size_t room = got + 1 < n ? n - 1 - got : sizeof sink;
-        ssize_t r = read(fd[0], dst, room);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        if (dst != sink) got += (size_t)r;
-    }
-    close(fd[0]);
-    out[got] = '\0';
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        if (errno != EINTR) return sf_err_errno(errno, "wait for", args[0]);
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-        SF_ERROR(CMD, "%s failed (%s %d; its message is above); %s", args[0],
-                 WIFEXITED(ws) ? "exit status" : "signal",
-                 WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws), fix);
+    if (status != 0) {
+        SF_ERROR(CMD, "%s failed (exit status %d; its message is above); %s", args[0], status,
+                 fix);
         return SF_E_IO;
     }
     return SF_OK;

@@ -33,6 +33,8 @@
 
 typedef struct sf_render_coord coord_t;
 
+static void slot_ranks(const coord_t *c, int g, int *first, int *n);
+
 static void event(coord_t *c, const char *what, int job, const struct sf_render_event_msg *m,
                   const char *error)
 {
@@ -172,6 +174,55 @@ static void grace_expired(coord_t *c)
         SF_WARN("render", "%s: no step boundary within %.0f s (--signal-grace); resuming "
                 "will continue from step %d", c->s->jobs[job].name, c->o->signal_grace,
                 c->ckpt_step[job]);
+    }
+}
+
+static void ex_silent(struct sf_jw *j, const void *arg)
+{
+    const struct sf_render_event_msg *m = arg;
+    sf_jw_key(j, "rank"), sf_jw_int(j, m->rank);
+    sf_jw_key(j, "host"), sf_jw_str(j, m->host);
+    sf_jw_key(j, "silent_s"), sf_jw_num(j, m->t);
+    sf_jw_key(j, "slot"), sf_jw_int(j, m->slot);
+}
+
+/* A rank silent past --heartbeat-timeout (render_heartbeat.c): a cut link or a hung node. Its
+ * slots are lost (their units keep their last periodic checkpoint), every other running unit
+ * checkpoints at its next step as on a signal, and the job ends with exit 75 (MPI_Abort: the
+ * silent rank would hold MPI_Finalize forever), so that Slurm requeues it and the next launch
+ * resumes. */
+static void rank_silent(coord_t *c, int rank, double silence, const char *host)
+{
+    const int g = c->rank_group[rank];
+    sf_render_progress_erase(c);
+    SF_ERROR("render",
+             "rank %d (%s, group %d) silent for %.0f s (--heartbeat-timeout %.0f; a cut link or "
+             "a hung node): the other units checkpoint at their next step, then render exits 75",
+             rank, host, g, silence, c->o->heartbeat_timeout);
+    struct sf_render_event_msg m = {.rank = rank, .slot = g, .t = silence};
+    snprintf(m.host, sizeof m.host, "%s", host);
+    sf_render_event(c, "silent", -1, NULL, NULL, ex_silent, &m);
+    for (int k = 0; k < c->n_slots; k++) {
+        int r0, n;
+        slot_ranks(c, k, &r0, &n);
+        if (rank < r0 || rank >= r0 + n || c->busy[k] == SF_RENDER_SLOT_LOST) continue;
+        const int job = c->busy[k];
+        c->busy[k] = SF_RENDER_SLOT_LOST;
+        c->n_lost++;
+        if (job < 0 || c->state[job] != J_RUNNING) continue;
+        c->state[job] = J_PENDING; /* the next launch runs it from its last checkpoint */
+        const struct job_ref ref = {c, job, k};
+        char why[160];
+        snprintf(why, sizeof why, "rank %d (%s) went silent; its last periodic checkpoint is kept",
+                 rank, host);
+        sf_render_event(c, "interrupted", job, NULL, why, ex_ckpt, &ref);
+    }
+    c->interrupted = 1;
+    if (!c->stopping) {
+        c->stopping = 1;
+        c->deadline = sf_time_now() + c->o->signal_grace;
+        for (int k = 0; k < c->n_slots; k++)
+            if (c->busy[k] >= 0) each_runner(c, k, c->busy[k], NULL, SF_RENDER_MSG_STOP);
     }
 }
 
@@ -585,6 +636,14 @@ void *sf_render_coordinator(void *arg)
              * can do that, and fail_dependents already handled it */
             SF_ASSERT(!"render: jobs pending with nothing running");
         }
+        double silence;
+        const char *host;
+        const int quiet = sf_render_beat_silent(c->beat, &silence, &host);
+        if (quiet >= 0 && !c->silent_seen) {
+            c->silent_seen = 1;
+            rank_silent(c, quiet, silence, host);
+            continue;
+        }
         const double now = sf_time_now();
         if (c->stopping && now > c->deadline) {
             grace_expired(c);
@@ -605,9 +664,10 @@ stop:
     if (abort_job || c->n_lost) {
         /* a slot that will never answer (stalled, or still inside a step past the grace):
          * MPI_Finalize would wait for it forever; everything is on disk, end the job here */
-        SF_ERROR("render", "ending the job with exit %d: %s", c->exit_code,
-                 abort_job ? "units did not reach a step boundary within --signal-grace"
-                           : "a worker group or lane stalled");
+        if (!c->silent_seen) /* rank_silent's line said it */
+            SF_ERROR("render", "ending the job with exit %d: %s", c->exit_code,
+                     abort_job ? "units did not reach a step boundary within --signal-grace"
+                               : "a worker group or lane stalled");
         MPI_Abort(c->comm, c->exit_code);
     }
     for (int r = 0; r < c->n_ranks; r++) /* every rank, leaders or not */

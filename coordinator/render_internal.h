@@ -26,6 +26,7 @@ struct sf_render_opts {
     int ckpt_steps;      /* > 0: every N steps */
     double ckpt_seconds; /* else every this many seconds */
     double signal_grace, stall_timeout;
+    double heartbeat_timeout; /* --heartbeat-timeout (render_heartbeat.c) */
     const char *device; /* --device cpu|cuda, or NULL */
     const char *sequence; /* --sequence SEQ: that sequence's shots only, or NULL */
     int from_sequences;   /* --from-sequences: take the shots of RUNDIR/seq/NAME */
@@ -105,6 +106,8 @@ struct sf_render_coord {
     int stopping;    /* a signal arrived: no new work; running units checkpoint and stop */
     int interrupted; /* units were stopped by the signal: exit 75 */
     double deadline; /* of the signal grace (monotonic) */
+    struct sf_render_beat *beat; /* rank 0's heartbeat: who went silent */
+    int silent_seen; /* a rank went silent (--heartbeat-timeout): exit 75 */
     int exit_code;   /* of the launch, in run_end */
     int st;          /* first coordinator error (events file, MPI) */
 };
@@ -152,9 +155,26 @@ int sf_render_worker_loop(const struct sf_render_setup *s, const struct sf_world
 void sf_render_signals_install(const struct sf_render_job *jobs, const char *path);
 /* The first signal received, or 0. */
 int sf_render_signal(void);
+/* Whether a thread of this process runs a job now. */
+int sf_render_signal_busy(void);
 /* Records that this process's thread `who` (0 the main thread, 1 + lane) runs job j (-1: idle). */
 void sf_render_signal_job(int who, int j);
 #define SF_RENDER_SIGNAL_THREADS 17 /* main + up to 16 lanes per rank */
+
+/* ---- the heartbeat (render_heartbeat.c) --------------------------------------------------- */
+
+/* Every rank: starts its heartbeat thread on a duplicate of comm (collective). A rank silent
+ * for timeout seconds is reported to rank 0's coordinator (sf_render_beat_silent); a coordinator
+ * silent that long makes a worker rank stop its unit as on SIGUSR1 and, once idle or grace
+ * seconds later, end the job with exit 75. SF_E_NOMEM. sf_render_beat_stop ends it and frees. */
+struct sf_render_beat;
+int sf_render_beat_start(MPI_Comm comm, double timeout, double grace,
+                         struct sf_render_beat **out);
+/* Rank 0: the first rank found silent (its silence in seconds, its host), or -1. */
+int sf_render_beat_silent(struct sf_render_beat *b, double *silence, const char **host);
+void sf_render_beat_stop(struct sf_render_beat *b);
+/* SF_FAULT_SILENT=RANK:N (tests): called at each denoising step report of world rank `rank`. */
+void sf_render_fault_silent(int rank);
 
 /* ---- manifest.json (render_manifest.c) ----------------------------------------------------- */
 

@@ -241,6 +241,20 @@ int sf_render_manifest_write(const struct sf_render_opts *o, const struct sf_ren
     sf_jw_key(&j, "tp"), sf_jw_int(&j, w->tp);
     sf_jw_key(&j, "groups"), sf_jw_int(&j, w->n_groups);
     sf_jw_obj_end(&j);
+    /* the plan's prediction for this world (sf_sched, as `shotfarm plan` simulates it), which
+     * `status` sets beside Slurm's accounting (docs/submit.md § Accounting) */
+    struct sf_sched_result sim;
+    sf_jw_key(&j, "plan");
+    if (sf_sched_simulate(s->sched, s->n_jobs, w->n_groups, w->n_nodes * (int)o->cpu_lanes,
+                          &sim) == SF_OK) {
+        sf_jw_obj_begin(&j);
+        sf_jw_key(&j, "makespan_seconds"), sf_jw_num(&j, sim.makespan);
+        sf_jw_key(&j, "group_seconds"), sf_jw_num(&j, sim.busy);
+        sf_jw_obj_end(&j);
+        sf_sched_result_fini(&sim);
+    } else {
+        sf_jw_null(&j);
+    }
     /* Within one domain results are bit-identical; the rank count and thread count are not in
      * it because they do not change a bit (tests/render/). */
     sf_jw_key(&j, "determinism_domain"), sf_jw_obj_begin(&j);

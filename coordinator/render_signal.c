@@ -62,6 +62,13 @@ void sf_render_signals_install(const struct sf_render_job *jobs, const char *pat
 
 int sf_render_signal(void) { return g_signal; }
 
+int sf_render_signal_busy(void)
+{
+    for (int t = 0; t < SF_RENDER_SIGNAL_THREADS; t++)
+        if (g_job[t] >= 0) return 1;
+    return 0;
+}
+
 void sf_render_signal_job(int who, int j)
 {
     if (who >= 0 && who < SF_RENDER_SIGNAL_THREADS) g_job[who] = j;

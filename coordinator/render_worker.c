@@ -71,6 +71,8 @@ static void on_started(void *arg, int step, int n_steps, const char *checkpoint)
 static void on_progress(void *arg, int step, int n_steps)
 {
     send_event(arg, EV_STEP, step, n_steps, 0, NULL);
+    const struct loop *l = arg;
+    if (l->s->jobs[l->m.job].steps > 0) sf_render_fault_silent(l->m.rank);
 }
 
 static void on_checkpoint(void *arg, int step, const char *path)

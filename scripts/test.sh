@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# test.sh — runs the test suite of build/ label by label (unit, golden, mpi, fault, slurm, fuzz,
-# gpu), each under its time budget, and ends with one line "N passed, N failed, N skipped".
+# test.sh — runs the test suite of build/ label by label (unit, golden, mpi, fault, slurm, hosts,
+# fuzz, gpu), each under its time budget, and ends with one line "N passed, N failed, N skipped".
 # Label `slow` is not run here; scripts/test-slow.sh runs it.
 #   SF_BUILD_DIR          build directory (default: build)
 #   SF_BUDGET_<label>     seconds allowed for a label (defaults below; .ci/run sets its own)
-#   SF_TEST_LABELS        labels to run (default: "unit golden mpi fault slurm fuzz gpu")
+#   SF_TEST_LABELS        labels to run (default: "unit golden mpi fault slurm hosts fuzz gpu")
 #   SF_TEST_TALLY         file to which "passed failed skipped" is appended (for .ci/run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${SF_BUILD_DIR:-build}
-labels=${SF_TEST_LABELS:-unit golden mpi fault slurm fuzz gpu}
-declare -A default_budget=([unit]=240 [golden]=480 [mpi]=960 [fault]=720 [slurm]=360 [fuzz]=180
+labels=${SF_TEST_LABELS:-unit golden mpi fault slurm hosts fuzz gpu}
+declare -A default_budget=([unit]=240 [golden]=480 [mpi]=960 [fault]=720 [slurm]=360 [hosts]=240 [fuzz]=180
                            [gpu]=300 [slow]=3600)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 pass=0 fail=0 skip=0 status=0
@@ -19,7 +19,7 @@ for label in $labels; do
     var="SF_BUDGET_$label"
     budget=${!var:-${default_budget[$label]:-600}}
     jobs=2
-    case $label in mpi|fault|slurm) jobs=1 ;; esac
+    case $label in mpi|fault|slurm|hosts) jobs=1 ;; esac
     junit="$build/test-results/$label.xml"
     rm -f "$junit"
     start=$(date +%s)

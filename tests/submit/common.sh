@@ -37,6 +37,9 @@ elapsed() { echo "  [$((SECONDS - t0)) s] $*"; }
 SF_SLURMCTLD_PORT=$((20000 + RANDOM % 5000)) SF_SLURMD_PORT=$((26000 + RANDOM % 5000)) \
     "$src/slurm/local-cluster.sh" start "$w/cluster" 2 4 || exit 1
 export SLURM_CONF=$w/cluster/etc/slurm.conf
+# the interfaces MPI uses between nodes: loopback, or the nodes' subnet (SF_SLURM_NETNS=1)
+mpi_if=lo
+[ -f "$w/cluster/run/netns.subnet" ] && mpi_if=$(cat "$w/cluster/run/netns.subnet")
 "$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$w/model" 2>"$w/mkmodel.log" ||
     { cat "$w/mkmodel.log"; exit 1; }
 "$mpiexec" -np 2 "$sf" render "$campaign" -o "$w/ref" --model "$w/model" --tokenizer "$tok" \
@@ -50,7 +53,7 @@ elapsed "reference rendered ($campaign)"
 submit() {
     local name=$1
     shift
-    OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo \
+    OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=$mpi_if OMPI_MCA_oob_tcp_if_include=$mpi_if \
         as_user "$sf" submit "$campaign" -o "$w/$name" --nodes 2 --ntasks-per-node 1 --model "$w/model" \
         --tokenizer "$tok" --cache "$w/cache-$name" "$@" 2>"$w/$name.submit.log"
 }

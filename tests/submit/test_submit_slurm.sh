@@ -13,8 +13,47 @@
 #     script does not requeue (that would undo the cancel): CANCELLED, Restarts=0;
 #  4. SIGUSR1 then SIGTERM to the batch shell (the time limit after its warning): requeued;
 #  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
+# (A cut link under Slurm, render's heartbeat: test_submit_hosts.sh, label hosts.)
+# The cluster runs slurmdbd with MariaDB (accounting): `status --json` of jobs 1 and 2 has
+# sacct's launches (state, elapsed, allocated CPU-seconds) beside the plan's makespan, and
+# `status` prints them.
 # Skips (77) when not root, or Slurm or ffmpeg is missing (common.sh).
 . "$(dirname "$0")/common.sh"
+
+# accounted NAME STATE...: `status --json` of NAME (as the job user) has sacct's launches of its
+# job with those states, in order (waits up to 20 s for slurmdbd to record the last), each with
+# its elapsed time, 2 CPUs (2 nodes x 1 rank x 1 CPU), CPU-seconds = elapsed x CPUs and the
+# plan's makespan; `status` prints a line per launch
+accounted() {
+    local name=$1 i out
+    shift
+    for i in $(seq 40); do
+        out=$(as_user "$sf" status "$w/$name" --json | python3 -c '
+import json, sys
+want = sys.argv[1:]
+a = json.load(sys.stdin)["slurm"]["accounting"]
+if not a["available"]:
+    sys.exit("accounting not available: " + a["why"])
+got = [l["state"] for l in a["launches"]]
+if got != want:
+    print("sacct states %s, want %s" % (got, want)); sys.exit(3)
+for l in a["launches"]:
+    assert l["cpus"] == 2 and l["elapsed_s"] >= 0 and l["cpu_seconds"] == l["elapsed_s"] * 2, l
+    assert l["plan"]["elapsed_s"] > 0 and l["plan"]["cpu_seconds"] == 2 * l["plan"]["elapsed_s"], l
+assert a["elapsed_s"] == sum(l["elapsed_s"] for l in a["launches"]), a
+print("sacct: %s, %d s elapsed, %d CPU-s; plan %.1f s" % (got, a["elapsed_s"], a["cpu_seconds"],
+                                                         a["plan"]["elapsed_s"]))
+' "$@")
+        case $? in
+        0) elapsed "$name: $out"; break ;;
+        3) sleep 0.5 ;; # slurmdbd records the end of a launch asynchronously
+        *) die "$name: status --json: $out"; return ;;
+        esac
+    done
+    [ $i -lt 40 ] || die "$name: $out"
+    as_user "$sf" status "$w/$name" | grep -q "^  sacct launch $#: job [0-9]* ${!#} on " ||
+        die "$name: status prints no sacct line: $(as_user "$sf" status "$w/$name" | head -5)"
+}
 
 # 1. a plain job
 job=$(submit plain) || { cat "$w/plain.submit.log"; exit 1; }
@@ -28,6 +67,7 @@ owned_by_user plain "$job"
 grep -q '"event": "run".*"ranks": 2' "$w/plain/events.jsonl" || die "plain job: not 2 ranks"
 log_of plain | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s)' ||
     die "plain job: no launch line: $(log_of plain | head -3)"
+accounted plain COMPLETED
 
 # 2. preemption. The signal must reach a denoise unit before its last step boundary (the render
 #    campaign has 2 steps): 3 s steps leave room for a slow `scancel` -> trap -> srun hop.
@@ -47,6 +87,7 @@ grep '"event": "run_end"' "$ev" | head -1 | grep -q '"status": 75' || die "preem
 grep '"event": "started".*"kind": "denoise"' "$ev" | grep -Eq '"step": [1-9]' ||
     die "preempt: no denoise unit resumed at a step > 0"
 same_shots pre
+accounted pre REQUEUED COMPLETED
 
 # 3. scancel (SIGTERM to the batch shell and the ranks): render still checkpoints and exits 75,
 #    but the script must not requeue a cancelled job
