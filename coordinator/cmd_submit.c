@@ -65,9 +65,11 @@ static void usage(FILE *f)
             "  --nodes N|MIN-MAX      nodes (default 1); with a range a launch runs on as many\n"
             "                         as are up (a launch requeued after a node failure on\n"
             "                         fewer), with MAX x --ntasks-per-node ranks in all (tp 1)\n"
-            "  --ntasks-per-node R    MPI ranks per node (default 1); a multiple of the TP degree\n"
+            "  --ntasks-per-node R    MPI ranks per node (default 1, or G with --gpus-per-node:\n"
+            "                         one rank per GPU); a multiple of the TP degree\n"
             "  --cpus-per-task C      cores per rank, also render's --threads (default: Slurm's)\n"
-            "  --gpus-per-node G      GPUs per node, [TYPE:]N\n"
+            "  --gpus-per-node G      GPUs per node, [TYPE:]N: one rank per GPU, each bound to\n"
+            "                         its own (srun --gpu-bind=single:1)\n"
             "  --time T               time limit, [D-]HH:MM:SS (or Slurm's other forms)\n"
             "  --partition P, --account A   where the job runs and who pays\n"
             "  --mem M                memory per node, N[K|M|G|T]\n"
@@ -96,6 +98,8 @@ struct opts {
     const char *campaign, *rundir, *time, *partition, *account, *mem, *gpus;
     const char *model, *tokenizer, *cache, *ckpt_every, *sbatch;
     long nodes, ntasks, cpus, signal_lead, tp, max_retries, cpu_lanes, max_idle;
+    long gpus_n;  /* the N of --gpus-per-node [TYPE:]N, 0 without it */
+    int ntasks_given; /* --ntasks-per-node was on the command line */
     long nodes_max; /* --nodes MIN-MAX: the range's top, else 0 */
     const char *tier; /* NULL: render's default */
     const char *heartbeat; /* --heartbeat-timeout as written, or NULL */
@@ -228,6 +232,7 @@ static int parse(int argc, char **argv, struct opts *o)
             break;
         case 'R':
             st = sf_cli_parse_int(CMD, "--ntasks-per-node", optarg, 1, 4096, &o->ntasks);
+            o->ntasks_given = 1;
             break;
         case 'c':
             st = sf_cli_parse_int(CMD, "--cpus-per-task", optarg, 1, 4096, &o->cpus);
@@ -241,6 +246,8 @@ static int parse(int argc, char **argv, struct opts *o)
                                         "--gpus-per-node '%s': give N or TYPE:N (e.g. 8 "
                                         "or h100:8)",
                                         optarg);
+            else
+                st = sf_cli_parse_int(CMD, "--gpus-per-node", count, 1, 4096, &o->gpus_n);
             break;
         }
         case 'T':
@@ -332,6 +339,12 @@ static int parse(int argc, char **argv, struct opts *o)
     if (optind < argc) return sf_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->campaign || !o->rundir)
         return sf_cli_usage_error(CMD, "give a campaign file and -o RUNDIR");
+    if (o->gpus_n && !o->ntasks_given) o->ntasks = o->gpus_n; /* one rank per GPU */
+    if (o->gpus_n && o->ntasks != o->gpus_n)
+        return sf_cli_usage_error(CMD,
+                                  "--ntasks-per-node %ld with --gpus-per-node %s: render runs "
+                                  "one rank per GPU; give --ntasks-per-node %ld or leave it out",
+                                  o->ntasks, o->gpus, o->gpus_n);
     if (o->time) {
         long sec;
         if (!time_seconds(o->time, &sec))
@@ -489,6 +502,9 @@ static void write_step(FILE *f, const struct job *j)
     fputs("srun --mpi=pmix", f);
     /* Slurm 22.05+: srun no longer inherits the batch job's --cpus-per-task */
     if (o->cpus) fprintf(f, " --cpus-per-task=%ld", o->cpus);
+    /* one GPU per rank: render's CUDA backend takes device SLURM_LOCALID % the visible ones,
+     * which is the bound one */
+    if (o->gpus) fputs(" --gpu-bind=single:1", f);
     fputs(" \\\n    ", f);
     shq(f, j->exe);
     fputs(" render ", f);

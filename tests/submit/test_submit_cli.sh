@@ -36,7 +36,7 @@ for d in "--job-name=render-test" "--nodes=2" "--ntasks-per-node=2" "--cpus-per-
 done
 # the srun command, continuation lines joined
 cmd=$(sed -n '/^srun /,/&$/p' out.txt | sed 's/ \\$//' | sed 's/^    / /' | tr -d '\n')
-want="srun --mpi=pmix --cpus-per-task=3 '$exe' render '$campaign' -o '$w/run' --model '$w/model'"
+want="srun --mpi=pmix --cpus-per-task=3 --gpu-bind=single:1 '$exe' render '$campaign' -o '$w/run' --model '$w/model'"
 want+=" --tokenizer '$tok' --cache '$w/cache' --tp 2 --tier final --threads 3 --ckpt-every 5m"
 want+=" --max-retries 4 --cpu-lanes 2 --signal-grace 150 &"
 [ "$cmd" = "$want" ] || die "render command:
@@ -98,6 +98,13 @@ bad "--time '1:2:3:4'" "$campaign" -o bad "${m[@]}" --time 1:2:3:4
 bad "--time 00:04:00 (240 s) leaves no time" "$campaign" -o bad "${m[@]}" --time 00:04:00
 bad "--mem '64GB': give memory per node as N[K|M|G|T]" "$campaign" -o bad "${m[@]}" --mem 64GB
 bad "--gpus-per-node 'h100': give N or TYPE:N" "$campaign" -o bad "${m[@]}" --gpus-per-node h100
+bad "--ntasks-per-node 2 with --gpus-per-node 4: render runs one rank per GPU; give --ntasks-per-node 4 or leave it out" \
+    "$campaign" -o bad "${m[@]}" --gpus-per-node 4 --ntasks-per-node 2
+# --gpus-per-node alone: one rank per GPU
+"$sf" submit "$campaign" -o gpus "${m[@]}" --gpus-per-node a100:4 --dry-run >out3.txt 2>err.txt ||
+    die "--gpus-per-node dry run: $(cat err.txt)"
+grep -qxF "#SBATCH --ntasks-per-node=4" out3.txt || die "--gpus-per-node 4 did not give 4 ranks per node"
+grep -q "^srun --mpi=pmix --gpu-bind=single:1 " out3.txt || die "no --gpu-bind=single:1 on srun"
 bad "--partition 'gpu;rm': a partition name" "$campaign" -o bad "${m[@]}" --partition 'gpu;rm'
 bad "--account 'a b': an account name" "$campaign" -o bad "${m[@]}" --account 'a b'
 bad "--signal-lead: '1' is not an integer in [2, 65535]" "$campaign" -o bad "${m[@]}" --signal-lead 1
