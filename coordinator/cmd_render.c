@@ -518,7 +518,7 @@ int sf_cmd_render(int argc, char **argv)
         fflush(stdout);
         /* the review page of what this launch left (docs/review.md § The report) */
         struct sf_report_summary rsum;
-        if (sf_report_write(rundir, &rsum) == SF_OK) {
+        if (sf_report_write(rundir, NULL, &rsum) == SF_OK) {
             printf("%s/report.html: %d spot%s, %d failed QC\n", rundir, rsum.spots,
                    rsum.spots == 1 ? "" : "s", rsum.flagged);
             if (rsum.flagged)

@@ -162,37 +162,6 @@ static void row_json(struct sf_jw *w, const struct shot *s, double now)
     sf_jw_obj_end(w);
 }
 
-/* The Slurm job of RUNDIR/slurm-launches.jsonl (docs/submit.md): its newest job, how many
- * launches that job had, and the reason its batch script stopped requeueing it (NULL: none). */
-struct launches {
-    char job[32];
-    int n, restarts;
-    char *stopped; /* owned */
-};
-
-static int on_launch(void *arg, const struct sf_json *e)
-{
-    struct launches *l = arg;
-    const char *what = sf_json_get_str(e, "event"), *job = sf_json_get_str(e, "job");
-    int64_t restarts = 0;
-    if (!what || !job) return SF_OK;
-    if (strcmp(job, l->job) != 0) { /* a new submission into the same run directory */
-        snprintf(l->job, sizeof l->job, "%s", job);
-        l->n = l->restarts = 0;
-        free(l->stopped);
-        l->stopped = NULL;
-    }
-    if (strcmp(what, "launch") == 0) {
-        l->n++;
-        if (sf_json_get_int(e, "restarts", &restarts) == 0) l->restarts = (int)restarts;
-        free(l->stopped); /* launched again (requeued by hand) */
-        l->stopped = NULL;
-    } else if (strcmp(what, "stopped") == 0) {
-        set_str(&l->stopped, sf_json_get_str(e, "reason"));
-    }
-    return SF_OK;
-}
-
 /* The plan's prediction of a launch of `cpus` CPUs and `gpus` GPUs: the makespan (< 0: the
  * manifest has none) and the CPU- and GPU-seconds it would be allocated. */
 static void plan_json(struct sf_jw *w, double makespan, int cpus, int gpus)
@@ -270,7 +239,7 @@ static void acct_print(const struct sf_slurm_acct *a, double makespan)
 
 /* The launches as a JSON object (or null when the run was not submitted), with sacct's
  * accounting a when not NULL. */
-static void launches_json(struct sf_jw *w, const struct launches *l,
+static void launches_json(struct sf_jw *w, const struct sf_slurm_job *l,
                           const struct sf_slurm_acct *a, double makespan)
 {
     if (!l->job[0]) {
@@ -370,7 +339,7 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
     struct unit *u = NULL;
     struct shot *sh = NULL;
     int n_units = 0, n_shots = 0;
-    struct launches launches = {0};
+    struct sf_slurm_job launches = {0};
     struct sf_slurm_acct *acct = NULL;
 
     snprintf(path, sizeof path, "%s/manifest.json", rundir);
@@ -419,11 +388,7 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
         printf("%ld\n", sum);
         goto out;
     }
-    snprintf(path, sizeof path, "%s/slurm-launches.jsonl", rundir);
-    st = sf_file_is_regular(path) ? sf_render_events_each(path, on_launch, &launches)
-                                  : SF_E_NOTFOUND;
-    if (st == SF_E_NOTFOUND) st = SF_OK; /* not submitted */
-    if (st) goto out;
+    SF_TRY(st, sf_slurm_job_read(rundir, &launches));
     double makespan = -1; /* the plan's, for this world (manifest `plan`) */
     const struct sf_json *plan = sf_json_get(sf_json_root(mdoc), "plan");
     const struct sf_json *mk = sf_json_get(plan, "makespan_seconds");
@@ -531,7 +496,7 @@ out:
         free(u[i].error);
         free(u[i].host);
     }
-    free(launches.stopped);
+    sf_slurm_job_fini(&launches);
     free(acct);
     sf_json_free(mdoc);
     free(mtext);

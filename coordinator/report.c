@@ -13,6 +13,7 @@
 #include "sf_render.h"
 #include "sf_report.h"
 #include "sf_review.h"
+#include "sf_slurm.h"
 #include "sf_status.h"
 
 #include <dirent.h>
@@ -344,7 +345,51 @@ static void fmt_secs(FILE *f, double s)
         fprintf(f, "<td class=\"num\">%.1f</td>", s);
 }
 
-int sf_report_write(const char *rundir, struct sf_report_summary *sum)
+/* The Slurm job's launches as sacct accounted them, beside the plan's makespan (docs/submit.md
+ * § Accounting). */
+static void accounting(FILE *f, const struct sf_slurm_acct *a, double makespan)
+{
+    fputs("<h2>Slurm accounting</h2>\n", f);
+    if (!a->available) {
+        fputs("<p id=\"sacct\">Not available: ", f);
+        esc(f, a->why);
+        fputs("</p>\n", f);
+        return;
+    }
+    fputs("<p>Per launch of the job, from sacct: elapsed time and the CPU- and GPU-seconds "
+          "allocated, beside the plan's makespan for the same allocation.</p>\n"
+          "<table id=\"sacct\"><tr><th>launch</th><th>job</th><th>state</th><th>nodes</th>"
+          "<th>elapsed s</th><th>CPUs</th><th>CPU-s</th><th>GPUs</th><th>GPU-s</th>"
+          "<th>planned s</th></tr>\n", f);
+    for (int i = 0; i < a->n; i++) {
+        const struct sf_slurm_launch *l = &a->v[i];
+        fprintf(f, "<tr><td class=\"num\">%d</td><td>", i + 1);
+        esc(f, l->job);
+        fputs("</td><td>", f);
+        esc(f, l->state);
+        fputs("</td><td>", f);
+        esc(f, l->nodes[0] ? l->nodes : "-");
+        fputs("</td>", f);
+        fmt_secs(f, l->elapsed);
+        fprintf(f, "<td class=\"num\">%d</td>", l->cpus);
+        fmt_secs(f, l->cpu_seconds);
+        fprintf(f, "<td class=\"num\">%d</td>", l->gpus);
+        fmt_secs(f, l->gpu_seconds);
+        if (makespan >= 0) fmt_secs(f, makespan);
+        else fputs("<td>-</td>", f);
+        fputs("</tr>\n", f);
+    }
+    fprintf(f, "<tr><td colspan=\"4\">all %d launch%s</td>", a->n, a->n == 1 ? "" : "es");
+    fmt_secs(f, a->elapsed);
+    fputs("<td></td>", f);
+    fmt_secs(f, a->cpu_seconds);
+    fputs("<td></td>", f);
+    fmt_secs(f, a->gpu_seconds);
+    fputs("<td></td></tr>\n</table>\n", f);
+}
+
+int sf_report_write(const char *rundir, const struct sf_slurm_acct *acct,
+                    struct sf_report_summary *sum)
 {
     int st = SF_OK;
     char path[SF_RENDER_PATH_MAX + 64], *mtext = NULL, *dtext = NULL, *buf = NULL;
@@ -499,6 +544,13 @@ int sf_report_write(const char *rundir, struct sf_report_summary *sum)
                    "</tr>\n", reused, retries, failures);
     }
     fputs("</table>\n", f);
+
+    if (acct) {
+        double makespan = -1; /* the plan's, for the world that rendered (manifest `plan`) */
+        const struct sf_json *mk = sf_json_get(sf_json_get(m, "plan"), "makespan_seconds");
+        if (mk && mk->type == SF_JSON_NUMBER) makespan = mk->number;
+        accounting(f, acct, makespan);
+    }
 
     /* failures with their causes */
     fputs("<h2>Failures</h2>\n<table id=\"failures\"><tr><th>unit</th><th>kind</th><th>times"

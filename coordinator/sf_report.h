@@ -15,8 +15,14 @@ struct sf_report_summary {
     int failed;     /* units whose last outcome is a failure */
 };
 
-/* Writes RUNDIR/report.html (durably). Fails with SF_E_NOTFOUND / SF_E_FORMAT (logged with the
- * file) when manifest.json is missing or damaged, SF_E_IO / SF_E_NOMEM. sum may be NULL. */
-int sf_report_write(const char *rundir, struct sf_report_summary *sum);
+struct sf_slurm_acct;
+
+/* Writes RUNDIR/report.html (durably). acct: the Slurm job's accounting (sf_slurm_acct_read) for
+ * a section beside the plan's makespan, or NULL for none (render leaves it out: at the end of a
+ * launch sacct has not recorded that launch yet, and a preempted job's grace time must not wait
+ * on slurmdbd). Fails with SF_E_NOTFOUND / SF_E_FORMAT (logged with the file) when
+ * manifest.json is missing or damaged, SF_E_IO / SF_E_NOMEM. sum may be NULL. */
+int sf_report_write(const char *rundir, const struct sf_slurm_acct *acct,
+                    struct sf_report_summary *sum);
 
 #endif

@@ -32,6 +32,19 @@ struct sf_slurm_acct {
     double elapsed, cpu_seconds, gpu_seconds; /* summed over the launches */
 };
 
+/* The Slurm job of RUNDIR/slurm-launches.jsonl (written by submit's batch script, docs/submit.md):
+ * its newest job, how many launches that job had, and the reason its batch script stopped
+ * requeueing it (NULL: none; owned, freed by sf_slurm_job_fini). */
+struct sf_slurm_job {
+    char job[32]; /* "" when the run was not submitted */
+    int n, restarts;
+    char *stopped;
+};
+/* Reads RUNDIR's job into *j (zeroed first; no file: not submitted, SF_OK). Fails as the events
+ * reader does on a damaged file (SF_E_FORMAT, logged with the file), SF_E_NOMEM. */
+int sf_slurm_job_read(const char *rundir, struct sf_slurm_job *j);
+void sf_slurm_job_fini(struct sf_slurm_job *j);
+
 /* Asks sacct (on PATH, at most 20 s) for job's launches. Never fails because of Slurm: without
  * sacct or accounting, a->available is 0 and a->why one line. SF_E_INVAL (a->why says it) for a
  * job id that is not digits, '_' and '+' (it comes from a file of the run directory). */

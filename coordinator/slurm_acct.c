@@ -3,6 +3,8 @@
  * one record per launch (docs/submit.md § Accounting). Used by submit (sbatch, scontrol) and
  * status (sacct). */
 #define _GNU_SOURCE
+#include "sf_json.h"
+#include "sf_render.h"
 #include "sf_slurm.h"
 #include "sf_status.h"
 
@@ -138,4 +140,50 @@ int sf_slurm_acct_read(const char *job, struct sf_slurm_acct *a)
         line = next;
     }
     return SF_OK;
+}
+
+/* ---- the job of a run directory ------------------------------------------------------------ */
+
+static int on_launch(void *arg, const struct sf_json *e)
+{
+    struct sf_slurm_job *l = arg;
+    const char *what = sf_json_get_str(e, "event"), *job = sf_json_get_str(e, "job");
+    int64_t restarts = 0;
+    if (!what || !job) return SF_OK;
+    if (strcmp(job, l->job) != 0) { /* a new submission into the same run directory */
+        snprintf(l->job, sizeof l->job, "%s", job);
+        l->n = l->restarts = 0;
+        free(l->stopped);
+        l->stopped = NULL;
+    }
+    if (strcmp(what, "launch") == 0) {
+        l->n++;
+        if (sf_json_get_int(e, "restarts", &restarts) == 0) l->restarts = (int)restarts;
+        free(l->stopped); /* launched again (requeued by hand) */
+        l->stopped = NULL;
+    } else if (strcmp(what, "stopped") == 0) {
+        const char *why = sf_json_get_str(e, "reason");
+        if (why) {
+            free(l->stopped);
+            if (!(l->stopped = strdup(why))) return SF_E_NOMEM;
+        }
+    }
+    return SF_OK;
+}
+
+int sf_slurm_job_read(const char *rundir, struct sf_slurm_job *j)
+{
+    char path[4096 + 32];
+    memset(j, 0, sizeof *j);
+    snprintf(path, sizeof path, "%s/slurm-launches.jsonl", rundir);
+    if (access(path, F_OK) != 0) return SF_OK; /* not submitted */
+    int st = sf_render_events_each(path, on_launch, j);
+    if (st) sf_slurm_job_fini(j);
+    return st;
+}
+
+void sf_slurm_job_fini(struct sf_slurm_job *j)
+{
+    free(j->stopped);
+    memset(j, 0, sizeof *j);
 }

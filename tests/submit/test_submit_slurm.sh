@@ -15,8 +15,8 @@
 #  5. a submission sbatch refuses (unknown partition): exit 1 with sbatch's own message.
 # (A cut link under Slurm, render's heartbeat: test_submit_hosts.sh, label hosts.)
 # The cluster runs slurmdbd with MariaDB (accounting): `status --json` of jobs 1 and 2 has
-# sacct's launches (state, elapsed, allocated CPU-seconds) beside the plan's makespan, and
-# `status` prints them.
+# sacct's launches (state, elapsed, allocated CPU-seconds) beside the plan's makespan, `status`
+# prints them, and `shotfarm report` adds them to the report page.
 # Skips (77) when not root, or Slurm or ffmpeg is missing (common.sh).
 . "$(dirname "$0")/common.sh"
 
@@ -53,6 +53,16 @@ print("sacct: %s, %d s elapsed, %d CPU-s; plan %.1f s" % (got, a["elapsed_s"], a
     [ $i -lt 40 ] || die "$name: $out"
     as_user "$sf" status "$w/$name" | grep -q "^  sacct launch $#: job [0-9]* ${!#} on " ||
         die "$name: status prints no sacct line: $(as_user "$sf" status "$w/$name" | head -5)"
+    # `shotfarm report` adds the same launches to the report page
+    as_user "$sf" report "$w/$name" >/dev/null || die "$name: report exited $?"
+    python3 - "$w/$name/report.html" "$@" <<'PY' || die "$name: the report page lacks sacct's launches"
+import re, sys
+html = open(sys.argv[1]).read()
+m = re.search(r'<table id="sacct">(.*?)</table>', html, re.S)
+assert m, "no sacct table"
+rows = re.findall(r"<tr><td class=\"num\">(\d+)</td><td>(\d+)</td><td>([A-Z_]+)</td>", m.group(1))
+assert [r[2] for r in rows] == sys.argv[2:], (rows, sys.argv[2:])
+PY
 }
 
 # 1. a plain job
