@@ -5,11 +5,19 @@
 # (default 6). Prints the median seconds per step (from the denoise unit's step events,
 # worker clock; the first step, which loads the model, is left out) and their ratio. Ranks are
 # not bound to cores (--bind-to none): on a shared machine other jobs' ranks bind to cores 0, 1.
-# Usage: bench/gang_step.sh BUILD_DIR [SIZE] [STEPS]
+# MODE `branches`: the same shot as one window (tier window 64) with --cfg-parallel, so the gang
+# of 2 is a pair of guidance branches (docs/windows.md § Guidance branches) instead of windows.
+# Usage: bench/gang_step.sh BUILD_DIR [SIZE] [STEPS] [windows|branches]
 set -eu
-build=${1:?usage: bench/gang_step.sh BUILD_DIR [SIZE] [STEPS]}
+build=${1:?usage: bench/gang_step.sh BUILD_DIR [SIZE] [STEPS] [windows|branches]}
 size=${2:-192x192}
 steps=${3:-6}
+mode=${4:-windows}
+case $mode in
+windows) edit="" extra=() ;;
+branches) edit='s/^    guidance: 5.0$/    guidance: 5.0\n    window: 64/' extra=(--cfg-parallel) ;;
+*) echo "gang_step.sh: MODE is windows or branches, not '$mode'" >&2; exit 2 ;;
+esac
 src=$(cd "$(dirname "$0")/.." && pwd)
 sf=$build/shotfarm
 work=$(mktemp -d "${TMPDIR:-/tmp}/sf-gang-bench.XXXXXX")
@@ -17,11 +25,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/sf-gang-bench.XXXXXX")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export SF_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 "$sf" mkmodel --config tiny --dtype fp32 --vae-dim 8 -o "$work/model" >/dev/null 2>&1
-sed "s/resolution: 64x64/resolution: $size/; s/steps: 4/steps: $steps/" \
+sed "s/resolution: 64x64/resolution: $size/; s/steps: 4/steps: $steps/; $edit" \
     "$src/tests/fault/windows.yaml" >"$work/campaign.yaml"
 for np in 1 2; do
     mpirun --bind-to none -np $np "$sf" render "$work/campaign.yaml" -o "$work/np$np" --model "$work/model" \
-        --tokenizer "$src/examples/models/tokenizer.json" --cache "$work/cache" \
+        --tokenizer "$src/examples/models/tokenizer.json" --cache "$work/cache" "${extra[@]}" \
         >"$work/np$np.out" 2>"$work/np$np.log" &
     pid=$!
     until grep -qs '"event": *"finished".*denoise' "$work/np$np/events.jsonl"; do
