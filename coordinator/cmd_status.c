@@ -226,7 +226,7 @@ static void acct_print(const struct sf_slurm_acct *a, double makespan)
                l->cpu_seconds);
         if (l->gpus) printf(", %d GPUs: %.0f GPU-s", l->gpus, l->gpu_seconds);
         if (makespan >= 0) {
-            printf("; plan: %.1f s, %.0f CPU-s", makespan, makespan * l->cpus);
+            printf("; plan (H200 estimate): %.1f s, %.0f CPU-s", makespan, makespan * l->cpus);
             if (l->gpus) printf(", %.0f GPU-s", makespan * l->gpus);
         }
         putchar('\n');

@@ -357,10 +357,11 @@ static void accounting(FILE *f, const struct sf_slurm_acct *a, double makespan)
         return;
     }
     fputs("<p>Per launch of the job, from sacct: elapsed time and the CPU- and GPU-seconds "
-          "allocated, beside the plan's makespan for the same allocation.</p>\n"
+          "allocated, beside the plan's makespan (render prices its units for an H200 whatever the "
+          "device: an estimate to compare with, not a forecast for this cluster).</p>\n"
           "<table id=\"sacct\"><tr><th>launch</th><th>job</th><th>state</th><th>nodes</th>"
           "<th>elapsed s</th><th>CPUs</th><th>CPU-s</th><th>GPUs</th><th>GPU-s</th>"
-          "<th>planned s</th></tr>\n", f);
+          "<th>planned s (H200 estimate)</th></tr>\n", f);
     for (int i = 0; i < a->n; i++) {
         const struct sf_slurm_launch *l = &a->v[i];
         fprintf(f, "<tr><td class=\"num\">%d</td><td>", i + 1);
