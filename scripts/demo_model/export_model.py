@@ -7,7 +7,8 @@ a diffusers WanVACEPipeline directory with exactly the tensor names and shapes o
                 official `after_proj`), which are zero, so every hint is exactly zero and the
                 pipeline renders exactly like the plain text-to-video DiT until the follow-up
                 trains them (the tensors a hint passes through end in proj_out)
-  vae/          train_vae.py's Wan-VAE, its config carrying the designed latents' mean/std
+  vae/          train_vae.py's Wan-VAE, its config carrying the designed latents' mean/std, its
+                decoder's four frames per latent frame tied to the last one (hold_phases)
   text_encoder/ mkmodel's random tiny umT5 (seed 0), rounded to fp16 (frozen: never trained)
   tokenizer/    the demo tokenizer (make_tokenizer.py writes it there first)
   scheduler/, model_index.json  as mkmodel writes them
@@ -50,6 +51,29 @@ def write_component(skel, out, comp, tensors):
     os.chmod(os.path.join(out, comp, WEIGHTS[comp]), 0o644)
 
 
+def hold_phases(vae):
+    """The decoder with each latent frame's four frames tied to its last one (frame 4k, the one
+    the designed latent describes; docs/demo-model.md § Latent space). The trained VAE's temporal
+    taps are zero, so the frames a latent frame stands for differ only by which half of each
+    `upsamplers.0.time_conv` made them (channels [0, c) become frame 2t, [c, 2c) frame 2t + 1),
+    and its in-between phases, which no latent describes, came out up to 50 levels darker or
+    brighter than the last one: a 4 Hz pulse that QC rightly calls flashes (ITU-R BT.1702).
+    Copying the last phase's half into the first makes all four frames that same picture:
+    motion advances in holds of 4 frames, and the picture does not pulse."""
+    for n, t in vae.items():
+        if n.startswith("decoder.") and t.dim() == 5 and t.shape[2] > 1 and \
+                t[:, :, :-1].abs().max() != 0:
+            sys.exit(f"export_model: vae {n} has non-zero temporal taps: the phases cannot be tied")
+    out = dict(vae)
+    for n in vae:
+        if n.startswith("decoder.") and ".upsamplers.0.time_conv." in n:
+            t = vae[n].clone()
+            c = t.shape[0] // 2
+            t[:c] = t[c:]
+            out[n] = t
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skeleton", required=True, help="`shotfarm mkmodel --config tiny-vace "
@@ -74,7 +98,7 @@ def main():
     # VAE: trained; its config (latent mean/std) must be what the DiT was trained with
     vdir = os.path.join(a.run, "vae")
     from safetensors.torch import load_file
-    write_component(skel, out, "vae", load_file(os.path.join(vdir, WEIGHTS["vae"])))
+    write_component(skel, out, "vae", hold_phases(load_file(os.path.join(vdir, WEIGHTS["vae"]))))
     vcfg = json.load(open(os.path.join(vdir, "config.json")))
     stats = json.load(open(os.path.join(a.run, "stats", "config.json")))
     for k in ("latents_mean", "latents_std"):

@@ -9,11 +9,12 @@
 # its language's mix exactly; and that changing one line redoes only its language's sound.
 . "$(dirname "$0")/../render/common.sh"
 cp -r "$src/examples/demo" "$work/demo"
-# the demo's shots show elements with references: a VACE pipeline (tiny-vace), as scripts/demo.sh
-"$sf" mkmodel --config tiny-vace --dtype fp32 --vae-dim 8 -o "$work/vace" 2>"$work/mkvace.log" \
-    || { cat "$work/mkvace.log"; exit 1; }
+# the demo's model, as scripts/demo.sh renders it: the trained VACE pipeline (tiny-vace)
+# committed in examples/models/demo (docs/demo-model.md), checked against its SHA-256
+model=$src/examples/models/demo
+(cd "$model" && sha256sum --quiet -c SHA256SUMS) || die "examples/models/demo does not match its SHA256SUMS"
 SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \
-    --model "$work/vace" --tokenizer "$tokenizer" --cache "$work/cache" \
+    --model "$model" --tokenizer "$model/tokenizer/tokenizer.json" --cache "$work/cache" \
     >"$work/run.out" 2>"$work/run.log"
 rc=$?
 [ $rc = 0 ] || { tail -5 "$work/run.log"; die "demo render exited $rc"; }
@@ -92,8 +93,8 @@ for f in spots + masters:
     assert "AI-generated" in p["format"]["tags"]["comment"], where
 print("demo deliverables:", len(spots), "spots and", len(masters), "shot masters checked")
 PY
-# the review outputs (docs/review.md): every spot file QC'd and flagged when it fails (the
-# random-weight demo's frames flicker: BT.1702 may fail them, and the report must say so),
+# the review outputs (docs/review.md): every spot file QC'd, and every one of the demo's 12
+# passes (issue 26; the demo model's decoder once pulsed at 4 Hz and BT.1702 flagged 10 of them),
 # a timeline per spot, a contact sheet per sequence, report.html
 python3 - "$work/run" <<'PY' || die "the demo's review outputs"
 import glob, json, os, re, sys
@@ -104,19 +105,14 @@ for f in spots:
     q = f["qc"]
     assert q["pass"] == (q["failures"] == ""), f
     assert q["frames"] == f["frames"] and q["flashes"]["standard"] == "ITU-R BT.1702", f
-    if not q["pass"]:
-        assert re.search(r"BT\.1702|EBU R 103|black|frozen", q["failures"]), q["failures"]
-flagged = {f["unit"] for f in spots if not f["qc"]["pass"]}
+    assert q["pass"], (f["path"], q["failures"])
 page = open(run + "/report.html").read()
-if flagged:
-    assert "QC: %d of 12 spots FAILED" % len(flagged) in page, len(flagged)
-else:
-    assert "QC: all 12 spots passed" in page
+assert "QC: all 12 spots passed" in page
 assert page.count("<video ") == 12 and "AI-generated video" in page
 assert len(glob.glob(run + "/out/timelines/*.otio")) == 12 and len(glob.glob(run + "/out/timelines/*.edl")) == 12
 assert sorted(os.path.basename(p) for p in glob.glob(run + "/out/review/*.png")) == \
     ["stride-one-launch_dawn-run_contact.png", "stride-one-launch_locker-room_contact.png"]
-print("demo QC: %d of 12 spots flagged" % len(flagged))
+print("demo QC: all %d spots passed" % len(spots))
 PY
 # the sound (system python: the Debian packages python3-srt and python3-webvtt)
 /usr/bin/python3 - "$work/run" <<'PY' || die "the demo's sound"
@@ -216,7 +212,7 @@ PY
 # a second launch delivers nothing new and keeps every file as it was
 before=$(stat -c '%n %i %Y' "$work/run/out/"*.mp4 "$work/run/out/"*.mov | md5sum)
 SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \
-    --model "$work/vace" --tokenizer "$tokenizer" --cache "$work/cache" \
+    --model "$model" --tokenizer "$model/tokenizer/tokenizer.json" --cache "$work/cache" \
     >"$work/run2.out" 2>"$work/run2.log" || die "the second launch exited $?"
 [ "$(stat -c '%n %i %Y' "$work/run/out/"*.mp4 "$work/run/out/"*.mov | md5sum)" = "$before" ] ||
     die "a second launch touched the deliverables"
@@ -231,7 +227,7 @@ PY
 # and the spots that carry it
 sed -i 's/¡Vamos! ¡La mañana es tuya!/¡Vamos! ¡Es tu mañana!/' "$work/demo/campaign.yaml"
 SF_THREADS=1 "$mpiexec" -np 2 "$sf" render "$work/demo/campaign.yaml" -o "$work/run" \
-    --model "$work/vace" --tokenizer "$tokenizer" --cache "$work/cache" \
+    --model "$model" --tokenizer "$model/tokenizer/tokenizer.json" --cache "$work/cache" \
     >"$work/run3.out" 2>"$work/run3.log" || die "the launch after a line changed exited $?"
 python3 - "$work/run" <<'PY' || die "a changed line redid more (or less) than its language's sound"
 import json, sys

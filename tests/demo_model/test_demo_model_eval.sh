@@ -8,7 +8,9 @@
 # First the weights' SHA-256 (examples/models/demo/SHA256SUMS); then the es shots are rendered
 # again with the plain text-to-video DiT (the VACE tensors dropped): the frames must be identical,
 # the VACE output projections being zero. Korean prompts are longer than the 48 bytes a text
-# unit's name shows, which once cut a character in two and damaged the manifest.
+# unit's name shows, which once cut a character in two and damaged the manifest. Last, every shot
+# rendered must pass `shotfarm qc` (ITU-R BT.1702 flashes, levels, black, freeze): the decoder once
+# made the frames between latent frames up to 50 levels darker, a 4 Hz pulse QC flagged.
 set -u
 src=${SF_SOURCE_DIR:?}
 py=${SF_BINARY_DIR:?}/pyenv/bin/python
@@ -21,4 +23,7 @@ trap 'rm -rf "$work"' EXIT
 SF_THREADS=1 "$py" "$src/scripts/demo_model/evaluate.py" --shotfarm "${SF_SHOTFARM:?}" \
     --model "$src/examples/models/demo" --langs es,ko --per-lang 8 --np 2 --out "$work" \
     --check-vace-zero --min-colour "${SF_DEMO_MIN_COLOUR:-0.5}" \
-    --min-direction "${SF_DEMO_MIN_DIRECTION:-0}" --min-background "${SF_DEMO_MIN_BACKGROUND:-0.5}"
+    --min-direction "${SF_DEMO_MIN_DIRECTION:-0}" --min-background "${SF_DEMO_MIN_BACKGROUND:-0.5}" || exit 1
+"${SF_SHOTFARM:?}" qc "$work"/run-es/shots/*.mkv "$work"/run-ko/shots/*.mkv >"$work/qc.out" 2>&1 ||
+    { cat "$work/qc.out"; echo "FAIL: shotfarm qc flagged a shot of the demo model"; exit 1; }
+echo "qc: $(grep -c '^PASS' "$work/qc.out") shots pass"
