@@ -524,17 +524,60 @@ static int lock_index(const struct sf_render_setup *s, int *fd, char **text,
     return sf_assemble_index_load(s, text, doc);
 }
 
+/* Order of the index's entries: by name, then version, then path (a spot's MP4 before its MOV,
+ * a sequence's sounds by role), so the file does not depend on which unit finished first. */
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct sf_json *x = *(const struct sf_json *const *)a, *y = *(const struct sf_json *const *)b;
+    const char *nx = sf_json_get_str(x, "name"), *ny = sf_json_get_str(y, "name");
+    int c = strcmp(nx ? nx : "", ny ? ny : "");
+    if (c) return c;
+    int64_t vx = 0, vy = 0;
+    sf_json_get_int(x, "version", &vx);
+    sf_json_get_int(y, "version", &vy);
+    if (vx != vy) return vx < vy ? -1 : 1;
+    const char *px = sf_json_get_str(x, "path"), *py = sf_json_get_str(y, "path");
+    return strcmp(px ? px : "", py ? py : "");
+}
+
+/* Writes doc to w with its `files` in entry_cmp's order; SF_E_NOMEM when the order cannot be
+ * kept. */
+static int write_sorted(struct sf_jw *w, const struct sf_json_doc *doc)
+{
+    const struct sf_json *root = sf_json_root(doc);
+    sf_jw_obj_begin(w);
+    for (size_t k = 0; root->type == SF_JSON_OBJECT && k < root->n; k++) {
+        const struct sf_json *v = root->items[k];
+        sf_jw_key(w, root->keys[k]);
+        if (strcmp(root->keys[k], "files") != 0 || v->type != SF_JSON_ARRAY || v->n < 2) {
+            sf_jw_value(w, v);
+            continue;
+        }
+        const struct sf_json **e = malloc(v->n * sizeof *e);
+        if (!e) return SF_E_NOMEM;
+        for (size_t i = 0; i < v->n; i++) e[i] = v->items[i];
+        qsort(e, v->n, sizeof *e, entry_cmp);
+        sf_jw_arr_begin(w);
+        for (size_t i = 0; i < v->n; i++) sf_jw_value(w, e[i]);
+        sf_jw_arr_end(w);
+        free(e);
+    }
+    sf_jw_obj_end(w);
+    return SF_OK;
+}
+
 /* Rewrites RUNDIR/out/deliverables.json under its lock: body(w, doc, ctx) writes the whole new
  * document from the one read under the lock (doc NULL when there is none yet; with need_doc set
- * that is an error naming the fix). Shared by _update and _annotate. */
+ * that is an error naming the fix), which is written with its entries in entry_cmp's order.
+ * Shared by _update and _annotate. */
 static int rewrite_index(const struct sf_render_setup *s, int need_doc,
                          void (*body)(struct sf_jw *w, const struct sf_json_doc *doc, void *ctx),
                          void *ctx)
 {
     int st = SF_OK, fd = -1;
-    char path[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL;
-    size_t blen = 0;
-    struct sf_json_doc *doc = NULL;
+    char path[SF_RENDER_PATH_MAX + 32], *text = NULL, *buf = NULL, *sorted = NULL;
+    size_t blen = 0, slen = 0;
+    struct sf_json_doc *doc = NULL, *whole = NULL;
     snprintf(path, sizeof path, "%s/out/deliverables.json", s->rundir);
     /* read again under the lock: others may have written since */
     SF_TRY(st, lock_index(s, &fd, &text, &doc));
@@ -549,19 +592,36 @@ static int rewrite_index(const struct sf_render_setup *s, int need_doc,
         goto out;
     }
     struct sf_jw w;
-    sf_jw_init(&w, f, 2);
+    sf_jw_init(&w, f, 0);
     body(&w, doc, ctx);
     sf_jw_finish(&w);
     if (fclose(f) != 0) {
         st = SF_E_NOMEM;
         goto out;
     }
-    st = sf_file_write_atomic(path, buf, blen);
+    /* the same document again, in order */
+    char err[160];
+    if (!(whole = sf_json_parse(buf, blen, err, sizeof err))) {
+        SF_ERROR("assemble", "%s: the new index does not parse (%s)", path, err);
+        st = SF_E_FORMAT;
+        goto out;
+    }
+    if (!(f = open_memstream(&sorted, &slen))) {
+        st = SF_E_NOMEM;
+        goto out;
+    }
+    sf_jw_init(&w, f, 2);
+    st = write_sorted(&w, whole);
+    sf_jw_finish(&w);
+    if (fclose(f) != 0 && !st) st = SF_E_NOMEM;
+    if (!st) st = sf_file_write_atomic(path, sorted, slen);
 out:
     if (fd >= 0) close(fd); /* releases the lock */
+    sf_json_free(whole);
     sf_json_free(doc);
     free(text);
     free(buf);
+    free(sorted);
     return st;
 }
 

@@ -24,6 +24,12 @@ python3 "$src/tests/identity/check_events.py" "$work/run/events.jsonl" \
     "identity runner (4 refs),identity coach (7 refs),identity shoe (4 refs)" \
     "locker-room/talk take 1 9:16 decode" "locker-room/door take 1 9:16 denoise" ||
     die "the demo's identity bank or continuation"
+# the long take (issue 23): a 15 s shot is 241 frames, denoised as 4 overlapping windows together
+n=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames \
+    -of csv=p=0 "$work/run/shots/locker-room.lacing.take1.9x16.mkv")
+[ "$n" = 241 ] || die "the 15 s shot locker-room/lacing has $n frames, not 241"
+grep -q 'locker-room/lacing take 1 9:16 denoise: 4 windows of 21 latent frames (overlap 5) over 61' \
+    "$work/run.log" || die "the 15 s shot was not denoised as 4 windows"
 python3 - "$work/run" <<'PY' || die "the demo's deliverables"
 import hashlib, json, os, subprocess, sys
 run = sys.argv[1]
@@ -47,7 +53,7 @@ assert got == want, (sorted(want - got)[:3], sorted(got - want)[:3])
 assert len(masters) == 8 and all("/out/shots/stride-one-launch_" in f["path"] and
                                  f["codec"] == "prores" for f in masters), masters
 shot_ms = {"street": 4000, "tracking": 3000, "shoe-closeup": 3500, "coach": 3000,
-           "finish": 3000, "lacing": 6500, "talk": 5000, "door": 4000}  # examples/demo
+           "finish": 3000, "lacing": 15000, "talk": 5000, "door": 4000}  # examples/demo
 assert any("_tracking_16x9_take2" in f["path"] for f in masters)  # its selected_take
 for f in masters:
     sid = f["name"].split("_")[2]
@@ -57,6 +63,9 @@ for f in masters:
     have = model * 24000 // (16 * 1001)
     assert f["frames"] == min(max(have, body), body + 12), (sid, f["frames"], body, have)
 assert all(f["current"] and f["version"] == 1 for f in files)
+# in a fixed order (name, version, path), not the order the units finished in
+key = [(f["name"], f["version"], f["path"]) for f in files]
+assert key == sorted(key), "deliverables.json is not in (name, version, path) order"
 for f in files:
     digest = hashlib.sha256(open(f["path"], "rb").read()).hexdigest()
     assert digest == f["sha256"] and os.path.getsize(f["path"]) == f["bytes"], f["path"]
@@ -112,7 +121,7 @@ assert page.count("<video ") == 12 and "AI-generated video" in page
 assert len(glob.glob(run + "/out/timelines/*.otio")) == 12 and len(glob.glob(run + "/out/timelines/*.edl")) == 12
 assert sorted(os.path.basename(p) for p in glob.glob(run + "/out/review/*.png")) == \
     ["stride-one-launch_dawn-run_contact.png", "stride-one-launch_locker-room_contact.png"]
-print("demo QC: all %d spots passed" % len(spots))
+print("demo QC: all %d spot files passed" % len(spots))
 PY
 # the sound (system python: the Debian packages python3-srt and python3-webvtt)
 /usr/bin/python3 - "$work/run" <<'PY' || die "the demo's sound"
@@ -147,8 +156,9 @@ def ebur128(path):
 # the edits (examples/demo): shots in play order with their durations, lines per shot
 shots = {"dawn-run": [("street", 4000), ("tracking", 3000), ("shoe-closeup", 3500),
                       ("coach", 3000), ("finish", 3000)],
-         "locker-room": [("lacing", 6500), ("talk", 5000), ("door", 4000)]}
-cuts = {("dawn-run", 6): ["shoe-closeup", "finish"], ("locker-room", 6): ["lacing"]}
+         "locker-room": [("lacing", 15000), ("talk", 5000), ("door", 4000)]}
+cuts = {("dawn-run", 6): ["shoe-closeup", "finish"], ("locker-room", 15): ["talk", "door", "lacing"],
+        ("locker-room", 6): ["lacing"]}
 lines = {("coach", "en"): (500, "Push! Own the morning!"),
          ("coach", "es"): (500, "¡Vamos! ¡La mañana es tuya!"),
          ("coach", "zh"): (500, "加油！早晨属于你！"),
@@ -243,6 +253,8 @@ files = json.load(open(run + "/out/deliverables.json"))["files"]
 v2 = sorted(f["name"] for f in files if f["version"] == 2 and f["type"] != "spot")
 assert v2 == sorted("STRD0001_stride-one-launch_dawn-run_15s_es" + s for s in
                     ("", "", "_dialogue", "_mix", "_music")), v2
+key = [(f["name"], f["version"], f["path"]) for f in files]  # each _v2 right after its v1
+assert key == sorted(key), "deliverables.json is not in (name, version, path) order"
 PY
 [ $fail = 0 ] && echo "assemble_demo: ok"
 exit $fail

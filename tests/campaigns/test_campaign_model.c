@@ -104,6 +104,14 @@ static void test_demo(void)
     CHECK(door && door->n_elements == 1 && door->elements[0] == 0);
     const struct sf_shot *talk = find_shot(c, "locker-room", "talk");
     CHECK(talk && talk->n_elements == 2 && talk->elements[1] == 1);
+    /* The long take (issue 23): 15 s = 240 -> 241 frames, the :15 closes with it. */
+    const struct sf_shot *lacing = find_shot(c, "locker-room", "lacing");
+    CHECK(lacing && lacing->frames == 241);
+    const struct sf_sequence *locker = sf_campaign_sequence(c, 1);
+    CHECK_EQ_INT(locker->length_ms, 24000);
+    CHECK_EQ_INT(locker->cuts[0].seconds, 15);
+    CHECK_EQ_INT(locker->cuts[0].n_shots, 3);
+    CHECK_EQ_INT(locker->cuts[0].shots[2], 0);
 
     const struct sf_tier *draft = sf_campaign_tier(c, SF_TIER_DRAFT);
     CHECK(draft->steps == 4 && draft->sampler == SF_SAMPLER_EULER && draft->shift == 3.0);
