@@ -16,7 +16,8 @@
 # (A cut link under Slurm, render's heartbeat: test_submit_hosts.sh, label hosts.)
 # The cluster runs slurmdbd with MariaDB (accounting): `status --json` of jobs 1 and 2 has
 # sacct's launches (state, elapsed, allocated CPU-seconds) beside the plan's makespan, `status`
-# prints them, and `shotfarm report` adds them to the report page.
+# prints them, and `shotfarm report` adds them to the report page; without sacct both say
+# "not available" and succeed.
 # Skips (77) when not root, or Slurm or ffmpeg is missing (common.sh).
 . "$(dirname "$0")/common.sh"
 
@@ -78,6 +79,16 @@ grep -q '"event": "run".*"ranks": 2' "$w/plain/events.jsonl" || die "plain job: 
 log_of plain | grep -q 'launch 1 (SLURM_RESTART_COUNT=0) on 2 node(s)' ||
     die "plain job: no launch line: $(log_of plain | head -3)"
 accounted plain COMPLETED
+# without sacct (a cluster that keeps no accounting): status and report say so in one line and
+# do not fail (PATH holds only `timeout`, which then cannot find sacct)
+mkdir -p "$w/nosacct" && ln -sf "$(command -v timeout)" "$w/nosacct/timeout"
+out=$(as_user env PATH="$w/nosacct" "$sf" status "$w/plain") || die "status without sacct exited $?"
+grep -q '^slurm accounting: not available (sacct is not installed)$' <<<"$out" ||
+    die "status without sacct: $(grep -i 'accounting' <<<"$out")"
+as_user env PATH="$w/nosacct" "$sf" report "$w/plain" >/dev/null || die "report without sacct exited $?"
+grep -q '<p id="sacct">Not available: sacct is not installed</p>' "$w/plain/report.html" ||
+    die "report without sacct: $(grep -o '<p id="sacct">[^<]*' "$w/plain/report.html")"
+as_user "$sf" report "$w/plain" >/dev/null || die "report exited $?" # the table back for later
 
 # 2. preemption. The signal must reach a denoise unit before its last step boundary (the render
 #    campaign has 2 steps): 3 s steps leave room for a slow `scancel` -> trap -> srun hop.
