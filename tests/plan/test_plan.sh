@@ -124,5 +124,10 @@ for x in u:
         if u[k]["gang"] <= 1:
             assert x["start"] >= u[k]["start"] + u[k]["seconds"] - 1e-6, (x["name"], u[k]["name"])
 PY
+# 7. Long shots at scale (issue 23, docs/plan.md § Makespan): 200 sequences of 15 s and 5 s shots
+#    (2 takes) on 64 x 8 H100 reach 0.9 of max(group work / groups, critical path) at tp 1 and
+#    2, with and without --cfg-parallel (bench/plan_long_shots.py writes the campaign).
+python3 "$src/bench/plan_long_shots.py" --shotfarm "$sf" --sequences 200 --min 0.9 \
+    >"$dir/long.txt" 2>&1 || { cat "$dir/long.txt"; say "long shots: below 0.9 of the ideal"; }
 [ $fail = 0 ] && echo "plan_cli: ok"
 exit $fail
