@@ -248,8 +248,7 @@ int sf_render_manifest_write(const struct sf_render_opts *o, const struct sf_ren
     if (sf_sched_simulate(s->sched, s->n_jobs, w->n_groups, w->n_nodes * (int)o->cpu_lanes,
                           &sim) == SF_OK) {
         sf_jw_obj_begin(&j);
-        /* render prices its units on one profile whatever its device (render_plan.c) */
-        sf_jw_key(&j, "profile"), sf_jw_str(&j, "h200");
+        sf_jw_key(&j, "profile"), sf_jw_str(&j, SF_RENDER_PRICE_PROFILE);
         sf_jw_key(&j, "makespan_seconds"), sf_jw_num(&j, sim.makespan);
         sf_jw_key(&j, "group_seconds"), sf_jw_num(&j, sim.busy);
         sf_jw_obj_end(&j);

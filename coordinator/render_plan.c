@@ -32,7 +32,7 @@ int sf_render_expand(const struct sf_campaign *c, int tier, int tp, struct sf_re
 {
     int st = SF_OK;
     struct sf_plan p;
-    struct sf_plan_options po = {.hw = sf_plan_profile("h200"),
+    struct sf_plan_options po = {.hw = sf_plan_profile(SF_RENDER_PRICE_PROFILE),
                                  .nodes = 1,
                                  /* room for any gang: the jobs must not depend on the world
                                   * (cmd_render checks gangs against its groups) */

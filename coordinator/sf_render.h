@@ -96,6 +96,10 @@ struct sf_render_setup {
 };
 
 struct sf_campaign;
+/* The hardware profile (sf_plan_profile) render prices its units with, whatever its device: the
+ * jobs, their ranks and the manifest's `plan` must not depend on the machine that renders. */
+#define SF_RENDER_PRICE_PROFILE "h200"
+
 /* Expands the campaign for `tier` (0 draft, 1 final) at tensor-parallel degree tp. Needs
  * setup->model_dir, tokenizer, rundir, cache, text_key, dit_key and vae_key set; fills every
  * job's key. Fails with the plan's statuses

@@ -549,6 +549,7 @@ static int write_sorted(struct sf_jw *w, const struct sf_json_doc *doc)
     for (size_t k = 0; root->type == SF_JSON_OBJECT && k < root->n; k++) {
         const struct sf_json *v = root->items[k];
         sf_jw_key(w, root->keys[k]);
+        /* fewer than 2 entries are in order already (and malloc(0) may return NULL) */
         if (strcmp(root->keys[k], "files") != 0 || v->type != SF_JSON_ARRAY || v->n < 2) {
             sf_jw_value(w, v);
             continue;
