@@ -164,21 +164,23 @@ static void row_json(struct sf_jw *w, const struct shot *s, double now)
 
 /* The plan's prediction of a launch of `cpus` CPUs and `gpus` GPUs: the makespan (< 0: the
  * manifest has none) and the CPU- and GPU-seconds it would be allocated. */
-static void plan_json(struct sf_jw *w, double makespan, int cpus, int gpus)
+static void plan_json(struct sf_jw *w, const struct sf_render_planned *p, int cpus, int gpus)
 {
-    if (makespan < 0) {
+    if (p->makespan < 0) {
         sf_jw_null(w);
         return;
     }
     sf_jw_obj_begin(w);
-    sf_jw_key(w, "elapsed_s"), sf_jw_num(w, makespan);
-    sf_jw_key(w, "cpu_seconds"), sf_jw_num(w, makespan * cpus);
-    sf_jw_key(w, "gpu_seconds"), sf_jw_num(w, makespan * gpus);
+    sf_jw_key(w, "profile"), sf_jw_str(w, p->profile);
+    sf_jw_key(w, "elapsed_s"), sf_jw_num(w, p->makespan);
+    sf_jw_key(w, "cpu_seconds"), sf_jw_num(w, p->makespan * cpus);
+    sf_jw_key(w, "gpu_seconds"), sf_jw_num(w, p->makespan * gpus);
     sf_jw_obj_end(w);
 }
 
 /* sacct's figures: per launch and in all, beside the plan's (docs/submit.md § Accounting). */
-static void acct_json(struct sf_jw *w, const struct sf_slurm_acct *a, double makespan)
+static void acct_json(struct sf_jw *w, const struct sf_slurm_acct *a,
+                      const struct sf_render_planned *p)
 {
     sf_jw_obj_begin(w);
     sf_jw_key(w, "available"), sf_jw_bool(w, a->available);
@@ -200,7 +202,7 @@ static void acct_json(struct sf_jw *w, const struct sf_slurm_acct *a, double mak
         sf_jw_key(w, "gpus"), sf_jw_int(w, l->gpus);
         sf_jw_key(w, "cpu_seconds"), sf_jw_num(w, l->cpu_seconds);
         sf_jw_key(w, "gpu_seconds"), sf_jw_num(w, l->gpu_seconds);
-        sf_jw_key(w, "plan"), plan_json(w, makespan, l->cpus, l->gpus);
+        sf_jw_key(w, "plan"), plan_json(w, p, l->cpus, l->gpus);
         sf_jw_obj_end(w);
     }
     sf_jw_arr_end(w);
@@ -208,12 +210,12 @@ static void acct_json(struct sf_jw *w, const struct sf_slurm_acct *a, double mak
     sf_jw_key(w, "cpu_seconds"), sf_jw_num(w, a->cpu_seconds);
     sf_jw_key(w, "gpu_seconds"), sf_jw_num(w, a->gpu_seconds);
     const struct sf_slurm_launch *last = a->n ? &a->v[a->n - 1] : NULL;
-    sf_jw_key(w, "plan"), plan_json(w, makespan, last ? last->cpus : 0, last ? last->gpus : 0);
+    sf_jw_key(w, "plan"), plan_json(w, p, last ? last->cpus : 0, last ? last->gpus : 0);
     sf_jw_obj_end(w);
 }
 
 /* The same as lines under the `slurm job` line: one per launch, then the sum. */
-static void acct_print(const struct sf_slurm_acct *a, double makespan)
+static void acct_print(const struct sf_slurm_acct *a, const struct sf_render_planned *p)
 {
     if (!a->available) {
         printf("slurm accounting: not available (%s)\n", a->why);
@@ -225,9 +227,10 @@ static void acct_print(const struct sf_slurm_acct *a, double makespan)
                l->job, l->state, l->nodes[0] ? l->nodes : "-", l->elapsed, l->cpus,
                l->cpu_seconds);
         if (l->gpus) printf(", %d GPUs: %.0f GPU-s", l->gpus, l->gpu_seconds);
-        if (makespan >= 0) {
-            printf("; plan (H200 estimate): %.1f s, %.0f CPU-s", makespan, makespan * l->cpus);
-            if (l->gpus) printf(", %.0f GPU-s", makespan * l->gpus);
+        if (p->makespan >= 0) {
+            printf("; plan (%s estimate): %.1f s, %.0f CPU-s", p->label, p->makespan,
+                   p->makespan * l->cpus);
+            if (l->gpus) printf(", %.0f GPU-s", p->makespan * l->gpus);
         }
         putchar('\n');
     }
@@ -240,7 +243,7 @@ static void acct_print(const struct sf_slurm_acct *a, double makespan)
 /* The launches as a JSON object (or null when the run was not submitted), with sacct's
  * accounting a when not NULL. */
 static void launches_json(struct sf_jw *w, const struct sf_slurm_job *l,
-                          const struct sf_slurm_acct *a, double makespan)
+                          const struct sf_slurm_acct *a, const struct sf_render_planned *p)
 {
     if (!l->job[0]) {
         sf_jw_null(w);
@@ -252,7 +255,7 @@ static void launches_json(struct sf_jw *w, const struct sf_slurm_job *l,
     sf_jw_key(w, "restarts"), sf_jw_int(w, l->restarts);
     sf_jw_key(w, "stopped");
     sf_jw_str(w, l->stopped); /* null when there is none */
-    if (a) sf_jw_key(w, "accounting"), acct_json(w, a, makespan);
+    if (a) sf_jw_key(w, "accounting"), acct_json(w, a, p);
     sf_jw_obj_end(w);
 }
 
@@ -389,10 +392,8 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
         goto out;
     }
     SF_TRY(st, sf_slurm_job_read(rundir, &launches));
-    double makespan = -1; /* the plan's, for this world (manifest `plan`) */
-    const struct sf_json *plan = sf_json_get(sf_json_root(mdoc), "plan");
-    const struct sf_json *mk = sf_json_get(plan, "makespan_seconds");
-    if (mk && mk->type == SF_JSON_NUMBER) makespan = mk->number;
+    struct sf_render_planned planned; /* the plan's, for this world (manifest `plan`) */
+    sf_render_manifest_plan(sf_json_root(mdoc), &planned);
     if (launches.job[0]) {
         if (!(acct = malloc(sizeof *acct))) {
             st = SF_E_NOMEM;
@@ -458,7 +459,7 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
         for (int s = 0; s < 5; s++)
             sf_jw_key(w, state_name(s)), sf_jw_int(w, counts[s]);
         sf_jw_obj_end(w);
-        sf_jw_key(w, "slurm"), launches_json(w, &launches, acct, makespan);
+        sf_jw_key(w, "slurm"), launches_json(w, &launches, acct, &planned);
         for (int pass = 0; pass < 2; pass++) { /* the shots, then campaign-wide work */
             sf_jw_key(w, pass ? "work" : "shots"), sf_jw_arr_begin(w);
             for (int k = 0; k < n_shots; k++)
@@ -474,7 +475,7 @@ static int status_dir(const char *rundir, int progress, struct sf_jw *w)
                    launches.n, launches.n == 1 ? "" : "es", launches.restarts,
                    launches.stopped ? "; stopped: " : "",
                    launches.stopped ? launches.stopped : "");
-        if (acct) acct_print(acct, makespan);
+        if (acct) acct_print(acct, &planned);
         printf("%-32s %-8s %7s %9s %8s %5s %7s  %s\n", "shot", "state", "step", "elapsed", "eta",
                "group", "retries", "error");
         for (int pass = 0; pass < 2; pass++) /* the shots, then campaign-wide work */

@@ -18,6 +18,7 @@
 #include "sf_log.h"
 #include "sf_status.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
@@ -197,6 +198,17 @@ void sf_render_domain_local(struct sf_render_domain *d)
     cpu_model(d->cpu, sizeof d->cpu);
     snprintf(d->simd, sizeof d->simd, "%s", sf_cpu_simd_path());
     snprintf(d->blas, sizeof d->blas, "%s", openblas_get_corename());
+}
+
+void sf_render_manifest_plan(const struct sf_json *manifest, struct sf_render_planned *p)
+{
+    const struct sf_json *plan = sf_json_get(manifest, "plan");
+    const struct sf_json *mk = sf_json_get(plan, "makespan_seconds");
+    const char *prof = sf_json_get_str(plan, "profile");
+    p->makespan = mk && mk->type == SF_JSON_NUMBER ? mk->number : -1;
+    snprintf(p->profile, sizeof p->profile, "%s", prof && prof[0] ? prof : "?");
+    for (size_t i = 0; i < sizeof p->label; i++)
+        p->label[i] = (char)toupper((unsigned char)p->profile[i]);
 }
 
 int sf_render_manifest_write(const struct sf_render_opts *o, const struct sf_render_setup *s,

@@ -347,7 +347,7 @@ static void fmt_secs(FILE *f, double s)
 
 /* The Slurm job's launches as sacct accounted them, beside the plan's makespan (docs/submit.md
  * § Accounting). */
-static void accounting(FILE *f, const struct sf_slurm_acct *a, double makespan)
+static void accounting(FILE *f, const struct sf_slurm_acct *a, const struct sf_render_planned *p)
 {
     fputs("<h2>Slurm accounting</h2>\n", f);
     if (!a->available) {
@@ -356,12 +356,12 @@ static void accounting(FILE *f, const struct sf_slurm_acct *a, double makespan)
         fputs("</p>\n", f);
         return;
     }
-    fputs("<p>Per launch of the job, from sacct: elapsed time and the CPU- and GPU-seconds "
-          "allocated, beside the plan's makespan (render prices its units for an H200 whatever the "
-          "device: an estimate to compare with, not a forecast for this cluster).</p>\n"
-          "<table id=\"sacct\"><tr><th>launch</th><th>job</th><th>state</th><th>nodes</th>"
-          "<th>elapsed s</th><th>CPUs</th><th>CPU-s</th><th>GPUs</th><th>GPU-s</th>"
-          "<th>planned s (H200 estimate)</th></tr>\n", f);
+    fprintf(f, "<p>Per launch of the job, from sacct: elapsed time and the CPU- and GPU-seconds "
+            "allocated, beside the plan's makespan (render prices its units for an %s whatever "
+            "the device: an estimate to compare with, not a forecast for this cluster).</p>\n"
+            "<table id=\"sacct\"><tr><th>launch</th><th>job</th><th>state</th><th>nodes</th>"
+            "<th>elapsed s</th><th>CPUs</th><th>CPU-s</th><th>GPUs</th><th>GPU-s</th>"
+            "<th>planned s (%s estimate)</th></tr>\n", p->label, p->label);
     for (int i = 0; i < a->n; i++) {
         const struct sf_slurm_launch *l = &a->v[i];
         fprintf(f, "<tr><td class=\"num\">%d</td><td>", i + 1);
@@ -376,7 +376,7 @@ static void accounting(FILE *f, const struct sf_slurm_acct *a, double makespan)
         fmt_secs(f, l->cpu_seconds);
         fprintf(f, "<td class=\"num\">%d</td>", l->gpus);
         fmt_secs(f, l->gpu_seconds);
-        if (makespan >= 0) fmt_secs(f, makespan);
+        if (p->makespan >= 0) fmt_secs(f, p->makespan);
         else fputs("<td>-</td>", f);
         fputs("</tr>\n", f);
     }
@@ -547,10 +547,9 @@ int sf_report_write(const char *rundir, const struct sf_slurm_acct *acct,
     fputs("</table>\n", f);
 
     if (acct) {
-        double makespan = -1; /* the plan's, for the world that rendered (manifest `plan`) */
-        const struct sf_json *mk = sf_json_get(sf_json_get(m, "plan"), "makespan_seconds");
-        if (mk && mk->type == SF_JSON_NUMBER) makespan = mk->number;
-        accounting(f, acct, makespan);
+        struct sf_render_planned planned; /* for the world that rendered (manifest `plan`) */
+        sf_render_manifest_plan(m, &planned);
+        accounting(f, acct, &planned);
     }
 
     /* failures with their causes */

@@ -100,6 +100,16 @@ struct sf_campaign;
  * jobs, their ranks and the manifest's `plan` must not depend on the machine that renders. */
 #define SF_RENDER_PRICE_PROFILE "h200"
 
+struct sf_json;
+/* The manifest's `plan` as status and the report show it: the makespan in seconds (< 0: the
+ * manifest has none) and the hardware profile it was priced with ("h200"; "?" when not
+ * recorded), also upper-cased for a label ("H200 estimate"). */
+struct sf_render_planned {
+    double makespan;
+    char profile[16], label[16];
+};
+void sf_render_manifest_plan(const struct sf_json *manifest, struct sf_render_planned *p);
+
 /* Expands the campaign for `tier` (0 draft, 1 final) at tensor-parallel degree tp. Needs
  * setup->model_dir, tokenizer, rundir, cache, text_key, dit_key and vae_key set; fills every
  * job's key. Fails with the plan's statuses

@@ -41,6 +41,7 @@ if got != want:
 for l in a["launches"]:
     assert l["cpus"] == 2 and l["elapsed_s"] >= 0 and l["cpu_seconds"] == l["elapsed_s"] * 2, l
     assert l["plan"]["elapsed_s"] > 0 and l["plan"]["cpu_seconds"] == 2 * l["plan"]["elapsed_s"], l
+    assert l["plan"]["profile"] == "h200", l   # the profile render prices with (manifest)
 assert a["elapsed_s"] == sum(l["elapsed_s"] for l in a["launches"]), a
 print("sacct: %s, %d s elapsed, %d CPU-s; plan %.1f s" % (got, a["elapsed_s"], a["cpu_seconds"],
                                                          a["plan"]["elapsed_s"]))
@@ -52,7 +53,8 @@ print("sacct: %s, %d s elapsed, %d CPU-s; plan %.1f s" % (got, a["elapsed_s"], a
         esac
     done
     [ $i -lt 40 ] || die "$name: $out"
-    as_user "$sf" status "$w/$name" | grep -q "^  sacct launch $#: job [0-9]* ${!#} on " ||
+    as_user "$sf" status "$w/$name" |
+        grep -q "^  sacct launch $#: job [0-9]* ${!#} on .*; plan (H200 estimate): " ||
         die "$name: status prints no sacct line: $(as_user "$sf" status "$w/$name" | head -5)"
     # `shotfarm report` adds the same launches to the report page
     as_user "$sf" report "$w/$name" >/dev/null || die "$name: report exited $?"
@@ -61,6 +63,7 @@ import re, sys
 html = open(sys.argv[1]).read()
 m = re.search(r'<table id="sacct">(.*?)</table>', html, re.S)
 assert m, "no sacct table"
+assert "<th>planned s (H200 estimate)</th>" in m.group(1), "no plan column labelled with its profile"
 rows = re.findall(r"<tr><td class=\"num\">(\d+)</td><td>(\d+)</td><td>([A-Z_]+)</td>", m.group(1))
 assert [r[2] for r in rows] == sys.argv[2:], (rows, sys.argv[2:])
 PY
