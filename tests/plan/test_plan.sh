@@ -129,5 +129,14 @@ PY
 #    2, with and without --cfg-parallel (bench/plan_long_shots.py writes the campaign).
 python3 "$src/bench/plan_long_shots.py" --shotfarm "$sf" --sequences 200 --min 0.9 \
     >"$dir/long.txt" 2>&1 || { cat "$dir/long.txt"; say "long shots: below 0.9 of the ideal"; }
+#    ... and the bench fails, naming why, when a setting is below --min or when plan fails
+python3 "$src/bench/plan_long_shots.py" --shotfarm "$sf" --sequences 40 --min 0.85 \
+    >"$dir/long-low.txt" 2>&1 && say "long shots: 40 sequences at --min 0.85 passed"
+grep -q "^plan_long_shots: below 0.85: 40 sequences, tp 1: 0\.[0-9]*" "$dir/long-low.txt" ||
+    { cat "$dir/long-low.txt"; say "long shots: no line naming the setting below --min"; }
+python3 "$src/bench/plan_long_shots.py" --shotfarm "$sf" --sequences 1 --nodes 1 \
+    --gpus-per-node 3 >"$dir/long-bad.txt" 2>&1 && say "long shots: a failing plan passed"
+grep -q "^plan_long_shots: .* plan .* exited 2: .*--tp 2 must divide --gpus-per-node 3" \
+    "$dir/long-bad.txt" || { cat "$dir/long-bad.txt"; say "long shots: a failing plan not named"; }
 [ $fail = 0 ] && echo "plan_cli: ok"
 exit $fail
