@@ -30,8 +30,6 @@ import latents  # noqa: E402
 import train_dit  # noqa: E402
 import world  # noqa: E402
 
-OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -69,7 +67,7 @@ def main():
         z = latents.encode(world.render_clip(spec, 64, 64, 49, every=4), subsampled=True)
         x0 = torch.from_numpy((z - mean) / std).float()[None]
         captions = {"ordered": world.caption(spec, lang)}
-        for kind, field, new in (("swapped", "direction", OPPOSITE[o["direction"]]),
+        for kind, field, new in (("swapped", "direction", world.REVERSED[o["direction"]]),
                                  ("recolour", "colour",
                                   colours[(colours.index(o["colour"]) + 1) % len(colours)])):
             alt = dict(spec, objects=[dict(o, **{field: new})])

@@ -17,6 +17,10 @@ frame's background (the objects) 5x; the text embedder's and the cross-attention
 biases start at zero, so the ~500 padding rows start as zero keys and values. An EMA of the
 weights is what export_model.py ships.
 
+--pairs (time-reversed twins) and --mask (frames hidden in noise), off by default, are the
+direction experiments of docs/demo-model.md § Not done yet; with them off the batches are the
+committed model's.
+
 Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
 --ckpt-every steps (a rerun resumes; touch OUT/STOP to end early).
 
@@ -74,21 +78,37 @@ class TextEncoder:
         return self.cache[text]
 
 
-def draw_batch(rng, te, mean, std, tokens, drop):
+def draw_batch(rng, te, mean, std, tokens, drop, pairs=0.0):
+    """A batch of fresh clips: latents [B, 16, T, H/8, W/8], contexts [B, 512, 64] and, per clip,
+    the index of its twin (or -1). With probability `pairs` a captioned clip is followed by its
+    twin: the same clip played backwards (its latent frames reversed), captioned with every
+    direction and pan reversed (world.reversed_spec), to be noised with the same noise and sigma.
+    The two inputs then differ only by the clip's direction of time, and only the caption tells
+    them apart, which gives the direction word a gradient of its own."""
     (W, H) = SIZES[rng.choice(len(SIZES), p=[p for _, p in SIZES])][0]
     F = world.frames_for_seconds(float(rng.choice(SECONDS)))
     T = (F - 1) // 4 + 1
     n = max(1, tokens // (T * (H // 16) * (W // 16)))
-    zs, ctx = [], []
-    for _ in range(n):
+    zs, ctx, twin = [], [], []
+    while len(zs) < n:
         spec = world.random_spec(rng)
         z = latents.encode(world.render_clip(spec, W, H, F, every=4), subsampled=True)
-        zs.append((z - mean[:, None, None, None]) / std[:, None, None, None])
+        z = (z - mean[:, None, None, None]) / std[:, None, None, None]
+        zs.append(z)
+        twin.append(-1)
         if rng.random() < drop:
             ctx.append(te(NEGATIVES[int(rng.integers(len(NEGATIVES)))]))
-        else:
-            ctx.append(te(world.caption(spec, world.LANGS[int(rng.integers(5))])))
-    return torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx)
+            continue
+        lang = world.LANGS[int(rng.integers(5))]
+        ctx.append(te(world.caption(spec, lang)))
+        back = world.reversed_spec(spec)
+        if pairs <= 0 or back is None or len(zs) >= n or rng.random() >= pairs:
+            continue
+        zs.append(z[:, ::-1].copy())
+        ctx.append(te(world.caption(back, lang)))
+        twin[-1] = len(zs) - 1
+        twin.append(len(zs) - 2)
+    return torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx), twin
 
 
 def main():
@@ -103,6 +123,10 @@ def main():
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--shift", type=float, default=3.0)
     ap.add_argument("--drop", type=float, default=0.1)
+    ap.add_argument("--pairs", type=float, default=0.0,
+                    help="chance that a clip is followed by its time-reversed twin (draw_batch)")
+    ap.add_argument("--mask", type=float, default=0.0,
+                    help="chance that a clip shows one latent frame only, the rest pure noise")
     ap.add_argument("--ema", type=float, default=0.998)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ckpt-every", type=int, default=200)
@@ -145,13 +169,22 @@ def main():
     recent = []
     stop = os.path.join(a.out, "STOP")
     while time.time() - t0 < a.minutes * 60 and not os.path.exists(stop):
-        x0, ctx = draw_batch(rng, te, mean, std, a.tokens, a.drop)
+        x0, ctx, twin = draw_batch(rng, te, mean, std, a.tokens, a.drop, a.pairs)
         B = x0.shape[0]
         u = torch.rand(B)
-        s = a.shift * u / (1 + (a.shift - 1) * u)
         eps = torch.randn_like(x0)
+        for i, j in enumerate(twin):   # a twin shares its clip's noise and sigma
+            if 0 <= j < i:
+                u[i], eps[i] = u[j], eps[j]
+        s = a.shift * u / (1 + (a.shift - 1) * u)
         sv = s.view(B, 1, 1, 1, 1)
         xt = (1 - sv) * x0 + sv * eps
+        for i in range(B if a.mask > 0 else 0):   # one latent frame shows, the rest pure noise
+            if torch.rand(()) < a.mask:
+                k = int(torch.randint(x0.shape[2], ()))
+                keep = xt[i, :, k].clone()
+                xt[i] = eps[i]
+                xt[i, :, k] = keep
         pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
                      return_dict=False)[0]
         # objects are few tokens: weight the latent pixels whose mean colour stands out from

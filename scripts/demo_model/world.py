@@ -161,6 +161,24 @@ def random_spec(rng, allow_held_out=False, n_objects=None):
             "camera": str(rng.choice(CAMERAS)), "seed": int(rng.integers(1 << 31))}
 
 
+REVERSED = {"left": "right", "right": "left", "up": "down", "down": "up",
+            "none": "none", "static": "static", "pan-left": "pan-right", "pan-right": "pan-left"}
+
+
+def reversed_spec(spec):
+    """The description of spec's clip played backwards: every object's direction and the pan
+    reversed, each object starting where it ended (with a static camera render_clip of it gives
+    spec's frames in reverse order; a pan's background differs by an offset). None when the
+    reverse is not in the world (a dolly-in played backwards moves out)."""
+    if spec["camera"] not in REVERSED:
+        return None
+    objs = [dict(o, direction=REVERSED[o["direction"]]) for o in spec["objects"]]
+    for o in objs:
+        if "start" in o:
+            o["start"] = 1 - TRAVEL - o["start"]
+    return dict(spec, camera=REVERSED[spec["camera"]], objects=objs)
+
+
 def _texture(kind, base, rng, size=128):
     """A periodic size x size background texture (float RGB 0-255)."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
