@@ -265,6 +265,7 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
         const struct sf_render_job *dj = &s->jobs[s->sched[i].deps[k]];
         sf_canon_str(&cn, NULL, dj->key);
         sf_canon_int(&cn, NULL, sf_campaign_shot(c, dj->shot)->duration_ms);
+        sf_canon_int(&cn, NULL, sf_campaign_shot(c, dj->shot)->lead);
     }
     sf_canon_list_end(&cn);
     sf_canon_list_begin(&cn, "sound", (size_t)(s->sched[i].n_deps - n_shots));
@@ -283,9 +284,10 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
 /* ---- the picture time line ----------------------------------------------------------------- */
 
 /* Where delivery frame f comes from: cut shot *k, its model frame *m and, for blend, the weight
- * *w (0..256) of frame *m + 1 (0 when none). starts[k] is shot k's first cut model frame. */
+ * *w (0..256) of frame *m + 1 (0 when none). starts[k] is shot k's first cut model frame, lead[k]
+ * its first model frame played (a continuing shot's repeat of the continued one is not). */
 static void source_of(int64_t f, struct sf_fps fps, int blend, const int64_t *starts,
-                      const int *frames, int n, int *k, int64_t *m, int *w)
+                      const int *lead, const int *frames, int n, int *k, int64_t *m, int *w)
 {
     const int64_t num = fps.num, den = fps.den;
     int64_t cm; /* the cut's model frame */
@@ -300,7 +302,7 @@ static void source_of(int64_t f, struct sf_fps fps, int blend, const int64_t *st
     int kk = 0;
     while (kk + 1 < n && cm >= starts[kk + 1])
         kk++;
-    int64_t local = cm - starts[kk];
+    int64_t local = cm - starts[kk] + lead[kk];
     if (local >= frames[kk]) local = frames[kk] - 1; /* the last shot's tail: dropped */
     if (*w && (local + 1 >= frames[kk] || (kk + 1 < n && cm + 1 >= starts[kk + 1])))
         *w = 0; /* never blend across a cut or past the shot */
@@ -308,14 +310,16 @@ static void source_of(int64_t f, struct sf_fps fps, int blend, const int64_t *st
     *m = local;
 }
 
-/* Shot k of the cut starts at cut model frame starts[k] and has frames[k] model frames. */
+/* Shot k of the cut starts at cut model frame starts[k] with its model frame lead[k] and has
+ * frames[k] model frames. */
 static void cut_starts(const struct sf_campaign *c, const struct sf_assemble_cut *cut,
-                       int64_t *starts, int *frames)
+                       int64_t *starts, int *lead, int *frames)
 {
     int64_t t_ms = 0;
     for (int k = 0; k < cut->n; k++) {
         const struct sf_shot *sh = sf_campaign_shot(c, cut->shots[k]);
         starts[k] = (16 * t_ms + 999) / 1000;
+        lead[k] = sh->lead;
         frames[k] = sh->frames;
         t_ms += sh->duration_ms;
     }
@@ -325,15 +329,15 @@ void sf_assemble_spans(const struct sf_campaign *c, const struct sf_assemble_cut
                        int64_t *first, int64_t *count)
 {
     const struct sf_deliverables *dl = sf_campaign_deliverables(c);
-    int frames[SF_CAMPAIGN_MAX_SHOTS];
+    int frames[SF_CAMPAIGN_MAX_SHOTS], lead[SF_CAMPAIGN_MAX_SHOTS];
     int64_t starts[SF_CAMPAIGN_MAX_SHOTS];
-    cut_starts(c, cut, starts, frames);
+    cut_starts(c, cut, starts, lead, frames);
     for (int k = 0; k < cut->n; k++)
         first[k] = -1, count[k] = 0;
     for (int64_t f = 0; f < cut->frames; f++) { /* the assembly's own rule, frame by frame */
         int k, w;
         int64_t m;
-        source_of(f, dl->fps, dl->conform_blend, starts, frames, cut->n, &k, &m, &w);
+        source_of(f, dl->fps, dl->conform_blend, starts, lead, frames, cut->n, &k, &m, &w);
         if (first[k] < 0) first[k] = f;
         count[k]++;
     }
@@ -816,11 +820,11 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
     const struct sf_json *indexed = index ? sf_json_get(sf_json_root(index), "files") : NULL;
 
     /* the cut: its shots' starts in cut model frames, their frames */
-    int frames[SF_CAMPAIGN_MAX_SHOTS];
+    int frames[SF_CAMPAIGN_MAX_SHOTS], lead[SF_CAMPAIGN_MAX_SHOTS];
     int64_t starts[SF_CAMPAIGN_MAX_SHOTS];
     const int n = cut->n;
     const int64_t n_frames = cut->frames;
-    cut_starts(c, cut, starts, frames);
+    cut_starts(c, cut, starts, lead, frames);
 
     /* each language's mix, exactly the picture's length */
     const int64_t n_samples = sf_deliver_samples(n_frames, dl->fps);
@@ -901,7 +905,7 @@ int sf_assemble_files(struct sf_render_worker *w, const struct sf_render_job *j,
     for (int64_t f = 0; f < n_frames; f++) {
         int k, wgt;
         int64_t m;
-        source_of(f, dl->fps, dl->conform_blend, starts, frames, n, &k, &m, &wgt);
+        source_of(f, dl->fps, dl->conform_blend, starts, lead, frames, n, &k, &m, &wgt);
         const uint8_t *pic = NULL, *nxt = NULL;
         SF_TRY(st, feed_get(&feed, k, m, &pic, wgt ? &nxt : NULL));
         if (wgt) { /* (256 - w) x frame m + w x frame m + 1, rounded */

@@ -20,11 +20,13 @@
 #define HANDLES 12 /* tail handle, delivery frames, at most */
 
 /* Delivery frames of shot sh with its tail handle: its duration at the rate plus the frames the
- * render has beyond it, at most HANDLES. */
+ * render has beyond it, at most HANDLES. A continuing shot's master starts where its spots do, at
+ * its first frame the continued shot has not played (sf_shot.lead). */
 static int64_t master_frames(const struct sf_shot *sh, struct sf_fps fps)
 {
     const int64_t body = (int64_t)sh->duration_ms * fps.num / (1000LL * fps.den);
-    const int64_t have = (int64_t)sh->frames * fps.num / (16LL * fps.den); /* model frames cover */
+    const int64_t have = (int64_t)(sh->frames - sh->lead) * fps.num / (16LL * fps.den); /* model
+                                                                     frames played cover */
     return have < body + HANDLES ? (have > body ? have : body) : body + HANDLES;
 }
 
@@ -72,6 +74,7 @@ static int prepare(struct sf_render_setup *s, struct sf_render_job *j,
     sf_canon_str(&cn, "campaign", sf_campaign_name(c));
     sf_canon_str(&cn, "decode", dj->key);
     sf_canon_int(&cn, "duration_ms", sf_campaign_shot(c, j->shot)->duration_ms);
+    sf_canon_int(&cn, "lead", sf_campaign_shot(c, j->shot)->lead);
     sf_canon_int(&cn, "fps_num", dl->fps.num);
     sf_canon_int(&cn, "fps_den", dl->fps.den);
     sf_canon_int(&cn, "resolution", dl->resolution);

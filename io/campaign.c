@@ -1779,7 +1779,11 @@ static void parse_sequence(struct v *v, const struct cnode *n, const char *path,
     for (int i = 0; i < q->n_shots; i++) {
         first[i].sequence = si;
         first[i].index = i;
-        first[i].frames = sf_campaign_frames_for_ms(first[i].duration_ms);
+        const struct sf_shot *p = first[i].continues; /* earlier: its frames are known */
+        first[i].lead = p ? sf_campaign_continue_lead(p->frames, p->lead, p->duration_ms,
+                                                      first[i].continue_frames)
+                          : 0;
+        first[i].frames = sf_campaign_frames_for(first[i].duration_ms, first[i].lead);
         sum += first[i].duration_ms;
     }
     q->length_ms = sum;

@@ -84,11 +84,24 @@ const char *sf_camera_phrase(enum sf_camera c, enum sf_lang l)
 /* ---- time ------------------------------------------------------------------------------ */
 int sf_campaign_frames_for_ms(int duration_ms)
 {
-    /* frames >= duration * 16 / 1000, frames = 4n + 1: n = ceil((16 * ms - 1000) / 4000). */
-    long long need = 16LL * duration_ms - 1000;
+    return sf_campaign_frames_for(duration_ms, 0);
+}
+
+int sf_campaign_frames_for(int duration_ms, int lead)
+{
+    /* frames >= lead + duration * 16 / 1000, frames = 4n + 1:
+     * n = ceil((16 * ms + 1000 * (lead - 1)) / 4000). */
+    long long need = 16LL * duration_ms + 1000LL * (lead - 1);
     if (need <= 0) return 1;
     long long n = (need + 3999) / 4000;
     return (int)(4 * n + 1);
+}
+
+int sf_campaign_continue_lead(int frames, int lead, int duration_ms, int k)
+{
+    /* ceil(k - frames + lead + 16 ms / 1000), in thousandths of a frame */
+    const long long t = 1000LL * (k - frames + lead) + 16LL * duration_ms;
+    return t <= 0 ? 0 : (int)((t + 999) / 1000);
 }
 
 static int nominal_rate(struct sf_fps fps)

@@ -66,6 +66,14 @@ const char *sf_camera_phrase(enum sf_camera c, enum sf_lang l);
 /* ---- rules, usable on their own (and unit-tested) --------------------------------------- */
 /* Model frames for a duration: the smallest 4n+1 >= duration * 16 fps (5 s -> 81). */
 int sf_campaign_frames_for_ms(int duration_ms);
+/* The same with `lead` frames more in front: the smallest 4n+1 >= lead + duration * 16 fps. */
+int sf_campaign_frames_for(int duration_ms, int lead);
+/* A continuing shot's lead: how many of its first frames (the `continue_frames` k copied from
+ * the continued shot's last) the continued shot has already played. The continued shot has
+ * `frames` model frames, of which it plays [lead, lead + 16 * duration), so its frame
+ * frames - k + j is played iff j < k - frames + lead + 16 * duration: the continuing shot starts
+ * playing at that j (at least 0). 3 s (49 frames) continued by 5: 4. */
+int sf_campaign_continue_lead(int frames, int lead, int duration_ms, int k);
 
 /* A delivery frame rate, exact: 24000/1001 for 23.976. */
 struct sf_fps { int num, den; };
@@ -150,7 +158,7 @@ struct sf_shot {
     const char *negative;    /* "" when none */
     const char *effective_prompt; /* prompt + element descriptions + camera phrase */
     int duration_ms;
-    int frames;              /* sf_campaign_frames_for_ms(duration_ms) */
+    int frames;              /* sf_campaign_frames_for(duration_ms, lead) */
     uint32_t seed;           /* take k renders with seed + k (mod 2^32) */
     int takes;               /* >= 1 */
     int selected_take;       /* 0-based (files say 1-based `selected_take`) */
@@ -164,6 +172,10 @@ struct sf_shot {
     const char *first_frame, *last_frame; /* key art images (canonical paths), or NULL */
     const struct sf_shot *continues;      /* an earlier shot of the same sequence, or NULL */
     int continue_frames;     /* 1 + 4k: this shot's first frames taken from that shot's last */
+    int lead;                /* its first frames that the continued shot already played
+                                (sf_campaign_continue_lead): rendered, not delivered; the shot
+                                plays frames [lead, lead + 16 * duration), and `frames` is
+                                sf_campaign_frames_for(duration_ms, lead). 0 without `continues` */
 };
 
 /* The brand layer of a sequence (docs/brand.md): supers, a logo and an end card, drawn into

@@ -3,20 +3,23 @@
 # (SF_TEST_DECODE_COUNTER=1: every model frame a solid colour naming its shot and frame), each
 # delivery frame of a :05 cut of two 3 s shots must show the model frame the rule names, at
 # 23.976, 25 and 29.97 (conform repeat), and the mix of its two neighbours with blend; exactly
-# L x nominal frames; sound to the sample; timecode; names. Then a changed selected_take
+# L x nominal frames; sound to the sample; timecode; names. With b continuing a, b's first 4
+# frames (a's last 5 but the one a does not play) are rendered but never delivered: no frame
+# plays twice at the cut, in the spot or in b's master. Then a changed selected_take
 # re-assembles only that sequence, as version 2, and runs no denoise or decode.
 . "$(dirname "$0")/../render/common.sh"
 export SF_TEST_DECODE_COUNTER=1 SF_THREADS=1
 
-# campaign FPS CONFORM TAKE [CUTS]: writes $work/c.yaml (CUTS: seq's cuts mapping, e.g.
-# '{"5": [b, a]}')
+# campaign FPS CONFORM TAKE [CUTS [B]]: writes $work/c.yaml (CUTS: seq's cuts mapping, e.g.
+# '{"5": [b, a]}'; B: more of shot b, e.g. 'continues: a' with the VACE model)
 campaign() {
-    local cuts=${4:-"{}"}
+    local cuts=${4:-"{}"} b=${5:-} config=tiny
+    [ -n "$b" ] && config=tiny-vace
     cat >"$work/c.yaml" <<EOF
 version: 1
 campaign: timeline
 seed: 3
-model: {config: tiny, dtype: fp32, tp: 1}
+model: {config: $config, dtype: fp32, tp: 1}
 tiers:
   draft: {steps: 1, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, guidance: 1.0}
 sequences:
@@ -24,7 +27,7 @@ sequences:
     aspect: "16:9"
     shots:
       - {id: a, prompt: "a red kite", duration: 3, takes: 2, selected_take: $3}
-      - {id: b, prompt: "a blue boat", duration: 3}
+      - {id: b, prompt: "a blue boat", duration: 3${b:+, $b}}
     cuts: $cuts
   - id: other
     aspect: "16:9"
@@ -35,14 +38,15 @@ deliverables: {aspects: ["16:9"], lengths: [5], languages: [en, es], codecs: [ff
 EOF
 }
 
-# check RUN FPS CONFORM [TAKE]: every delivery frame of seq's :05 against the rule; the shot
-# masters of a 3 s shot: 3 s at the rate plus the tail handle the render has
+# check RUN FPS CONFORM [TAKE [LEAD]]: every delivery frame of seq's :05 against the rule; the
+# shot masters of a 3 s shot: 3 s at the rate plus the tail handle the render has. LEAD: shot b
+# continues a, and its first LEAD frames (a's last, already played) are not delivered again
 check() {
-    local run=$1 fps=$2 conform=$3 take=${4:-1}
-    python3 - "$run" "$fps" "$conform" "$take" <<'PY' || die "time line at $fps ($conform)"
+    local run=$1 fps=$2 conform=$3 take=${4:-1} lead=${5:-0}
+    python3 - "$run" "$fps" "$conform" "$take" "$lead" <<'PY' || die "time line at $fps ($conform${5:+, b continues a})"
 import json, subprocess, sys
 from fractions import Fraction
-run, fps, conform, take = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+run, fps, conform, take, lead_b = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 r = {"23.976": Fraction(24000, 1001), "25": Fraction(25), "29.97": Fraction(30000, 1001)}[fps]
 nominal = {"23.976": 24, "25": 25, "29.97": 30}[fps]
 files = json.load(open(run + "/out/deliverables.json"))["files"]
@@ -89,7 +93,14 @@ def rgb(f):
     return 255 * r, 255 * (y - 0.2126 * r - 0.0722 * b) / 0.7152
 T = [0, 3000]                        # shot starts, ms
 starts = [-(-16 * t // 1000) for t in T]
-frames = [49, 49]                    # 3 s -> 49 model frames
+lead = [0, lead_b]                   # b's first model frame delivered
+frames = [49, 49 + lead_b]           # 3 s -> 49 model frames; lead + 48 -> 4n + 1 (4 -> 53)
+shots = {k: "%s/shots/seq.%s.take%d.16x9.mkv" % (run, s, t) for k, s, t in ((0, "a", take), (1, "b", 1))}
+for k, path in shots.items():
+    got = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                          "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert int(got) == frames[k], (path, got, frames[k])
 bad = []
 for f in range(n):
     R, G = rgb(f)
@@ -97,12 +108,12 @@ for f in range(n):
     if conform == "repeat":
         cm = -(-(f + 1) * 16 * r.denominator // r.numerator) - 1   # ceil((f+1) 16/r) - 1
         want_k = 1 if cm >= starts[1] else 0
-        want_r = 5 * min(cm - starts[want_k], frames[want_k] - 1)
+        want_r = 5 * min(cm - starts[want_k] + lead[want_k], frames[want_k] - 1)
     else:
         p = Fraction(f * 16) / r
         cm = int(p)
         want_k = 1 if cm >= starts[1] else 0
-        local = cm - starts[want_k]
+        local = cm - starts[want_k] + lead[want_k]
         w = Fraction(int((f * 16 * r.denominator * 256) // r.numerator) % 256, 256)
         if local + 1 >= frames[want_k] or (want_k == 0 and cm + 1 >= starts[1]):
             w = 0
@@ -110,9 +121,13 @@ for f in range(n):
     if k != want_k or abs(R - want_r) > 1.5:
         bad.append((f, k, round(R, 1), want_k, float(want_r)))
 assert not bad, "frames from the wrong source (frame, shot, R, want shot, want R): %s" % bad[:8]
+# a continuation plays no frame twice: b's first delivered frame is its model frame lead_b
+if lead_b:
+    fb = min(f for f in range(n) if rgb(f)[1] >= 70)
+    assert abs(rgb(fb)[0] - 5 * lead_b) <= 1.5, ("b starts at its frame", rgb(fb)[0] / 5, "want", lead_b)
 for name, f in masters.items():
     body = (6 if "_c_" in name else 3) * r.numerator // r.denominator
-    have = (97 if "_c_" in name else 49) * r.numerator // (16 * r.denominator)
+    have = (97 if "_c_" in name else 49) * r.numerator // (16 * r.denominator)  # frames - lead
     assert f["frames"] == min(max(have, body), body + 12) and f["codec"] == "prores", (name, f)
 PY
 }
@@ -133,6 +148,16 @@ for spec in "23.976 repeat" "25 repeat" "29.97 repeat" "29.97 blend"; do
     [ $rc = 0 ] || { die "render at $1 ($2) exited $rc"; continue; }
     check "$work/$name" "$1" "$2"
 done
+
+# b continues a (VACE): its first 5 frames are a's last 5, of which a plays 4 (44..47 of 0..48);
+# b renders 4 + 48 -> 53 frames and the spot and b's master start at its frame 4
+"$sf" mkmodel --config tiny-vace --dtype fp32 --vae-dim 8 -o "$work/vace" 2>"$work/mkvace.log" ||
+    die "mkmodel tiny-vace: $(tail -2 "$work/mkvace.log")"
+campaign 23.976 repeat 1 "{}" "continues: a"
+"$mpiexec" -np 2 "$sf" render "$work/c.yaml" -o "$work/cont" --model "$work/vace" \
+    --tokenizer "$tokenizer" --cache "$work/cache" >"$work/cont.out" 2>"$work/cont.log"
+rc=$?
+if [ $rc = 0 ]; then check "$work/cont" 23.976 repeat 1 4; else die "render with b continuing a exited $rc: $(tail -3 "$work/cont.log")"; fi
 
 # a changed selected_take: only seq's assembly runs again (both takes exist), as version 2
 campaign 25 repeat 2

@@ -102,6 +102,9 @@ static void test_demo(void)
     /* Sequence-level elements are the default; a shot's own list replaces them. */
     const struct sf_shot *door = find_shot(c, "locker-room", "door");
     CHECK(door && door->n_elements == 1 && door->elements[0] == 0);
+    /* door continues talk (5 s, 81 frames, plays 0..79) by 5 frames: 4 of them talk played, so
+     * door renders 4 + 64 -> 69 frames and its spots start at its frame 4 */
+    CHECK(door && door->continue_frames == 5 && door->lead == 4 && door->frames == 69);
     const struct sf_shot *talk = find_shot(c, "locker-room", "talk");
     CHECK(talk && talk->n_elements == 2 && talk->elements[1] == 1);
     /* The long take (issue 23): 15 s = 240 -> 241 frames, the :15 closes with it. */

@@ -22,6 +22,42 @@ static void test_frames(void)
         CHECK((f - 1) % 4 == 0);
         CHECK(f * 1000LL >= 16LL * ms && (f - 4) * 1000LL < 16LL * ms);
     }
+    /* with lead frames in front: 4 + 48 -> 53; 4 + 64 -> 69; 0 lead is the rule above */
+    CHECK_EQ_INT(sf_campaign_frames_for(3000, 4), 53);
+    CHECK_EQ_INT(sf_campaign_frames_for(4000, 4), 69);
+    CHECK_EQ_INT(sf_campaign_frames_for(3000, 1), 49);  /* 49 >= 1 + 48 */
+    CHECK_EQ_INT(sf_campaign_frames_for(3000, 2), 53);
+    CHECK_EQ_INT(sf_campaign_frames_for(4500, 0), 73);
+}
+
+/* A continuing shot's first frames copy the continued shot's last k; the ones it already played
+ * are the lead, not delivered again. */
+static void test_continue_lead(void)
+{
+    /* 3 s, 49 frames, plays 0..47: its last 5 (44..48) hold 4 played (44..47) */
+    CHECK_EQ_INT(sf_campaign_continue_lead(49, 0, 3000, 5), 4);
+    CHECK_EQ_INT(sf_campaign_continue_lead(49, 0, 3000, 1), 0); /* frame 48: never played */
+    CHECK_EQ_INT(sf_campaign_continue_lead(49, 0, 3000, 9), 8);
+    /* 5 s, 81 frames (the demo's talk, continued by door): 4 */
+    CHECK_EQ_INT(sf_campaign_continue_lead(81, 0, 5000, 5), 4);
+    /* 3.3 s: 53 frames, plays up to 52.8: its frame 52 (j = 4) began before the cut: 5 */
+    CHECK_EQ_INT(sf_campaign_continue_lead(53, 0, 3300, 5), 5);
+    /* 3.25 s: 53 frames, plays 0..51 (52 exactly): 48..52 hold 4 played */
+    CHECK_EQ_INT(sf_campaign_continue_lead(53, 0, 3250, 5), 4);
+    /* a continuing shot continued in turn: 2 s with lead 4 (37 frames) plays 4..35 */
+    CHECK_EQ_INT(sf_campaign_frames_for(2000, 4), 37);
+    CHECK_EQ_INT(sf_campaign_continue_lead(37, 4, 2000, 5), 4);
+    /* never more than k, never below 0 */
+    for (int ms = 3000; ms <= 15000; ms += 13)
+        for (int k = 1; k <= 13; k += 4)
+            for (int lead = 0; lead <= 8; lead += 4) {
+                const int f = sf_campaign_frames_for(ms, lead);
+                const int l = sf_campaign_continue_lead(f, lead, ms, k);
+                CHECK(l >= 0 && l <= k);
+                /* frame f - k + l is the first not played: at or past lead + 16 ms / 1000 */
+                CHECK(1000LL * (f - k + l) >= 1000LL * lead + 16LL * ms || l == 0);
+                CHECK(l == 0 || 1000LL * (f - k + l - 1) < 1000LL * lead + 16LL * ms);
+            }
 }
 
 static void test_delivery(void)
@@ -206,6 +242,7 @@ static void test_hash(void)
 int main(void)
 {
     test_frames();
+    test_continue_lead();
     test_delivery();
     test_split();
     test_camera();
