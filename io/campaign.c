@@ -28,7 +28,6 @@
 
 #define MAX_FILE_BYTES (16u << 20)
 #define MAX_ELEMENTS 64
-#define MAX_SEQUENCES 256
 #define MAX_TAKES 16
 #define MAX_DIALOGUE 16
 #define MAX_TEXT 4000 /* bytes of a prompt, description or line */
@@ -1799,11 +1798,12 @@ static void parse_sequences(struct v *v, const struct cnode *root)
     const struct cnode *n = want_list(v, root, "", "sequences", 1,
                                       "a list of sequences (id, aspect, shots or director)");
     if (!n) return;
-    if (n->n == 0 || n->n > MAX_SEQUENCES) {
-        report(v, n, "sequences", NULL, "%d sequences; allowed: 1 to %d", n->n, MAX_SEQUENCES);
+    if (n->n == 0 || n->n > SF_CAMPAIGN_MAX_SEQUENCES) {
+        report(v, n, "sequences", NULL, "%d sequences; allowed: 1 to %d (split a larger batch "
+               "into several campaigns)", n->n, SF_CAMPAIGN_MAX_SEQUENCES);
         if (n->n == 0) return;
     }
-    int ns = n->n < MAX_SEQUENCES ? n->n : MAX_SEQUENCES;
+    int ns = n->n < SF_CAMPAIGN_MAX_SEQUENCES ? n->n : SF_CAMPAIGN_MAX_SEQUENCES;
     v->c->sequences = arena_alloc(v->a, (size_t)ns * sizeof *v->c->sequences);
     v->c->shots = arena_alloc(v->a, (size_t)ns * SF_CAMPAIGN_MAX_SHOTS * sizeof *v->c->shots);
     if (!v->c->sequences || !v->c->shots) return;

@@ -55,6 +55,9 @@ const char *sf_camera_phrase(enum sf_camera c, enum sf_lang l);
 #define SF_CAMPAIGN_MAX_SHOT_REFS 8    /* tiers.<t>.max_refs: references per shot, at most */
 #define SF_CAMPAIGN_DEFAULT_SHOT_REFS 4
 #define SF_CAMPAIGN_DEFAULT_CONTINUE_FRAMES 5 /* 1 + 4k with k = 1: one whole latent frame more */
+/* sequences per campaign: a TD's overnight batch of variants, one per sequence, as one job
+ * array (Slurm's default MaxArraySize, 1001, takes indices 0..1000) */
+#define SF_CAMPAIGN_MAX_SEQUENCES 1000
 #define SF_CAMPAIGN_MAX_SHOTS 6        /* shots per sequence */
 #define SF_CAMPAIGN_MAX_SHOT_ELEMENTS 4
 #define SF_CAMPAIGN_MIN_SHOT_MS 3000

@@ -211,6 +211,45 @@ static void test_errors(void)
     sf_diags_destroy(NULL);
 }
 
+/* A TD's batch of variants, one sequence each: SF_CAMPAIGN_MAX_SEQUENCES load (quickly: the
+ * parser must stay linear), one more is one problem that names the limit and the fix. */
+static void test_many_sequences(void)
+{
+    for (int n = SF_CAMPAIGN_MAX_SEQUENCES; n <= SF_CAMPAIGN_MAX_SEQUENCES + 1; n++) {
+        size_t cap = 128 + (size_t)n * 96, len = 0;
+        char *text = malloc(cap);
+        if (!text) return;
+        len += (size_t)snprintf(text, cap, "campaign: batch\nsequences:\n");
+        for (int i = 0; i < n; i++)
+            len += (size_t)snprintf(text + len, cap - len, "  - {id: v%04d, aspect: \"16:9\", "
+                                    "shots: [{prompt: variant %d, duration: 3}]}\n", i, i);
+        struct sf_campaign *c = NULL;
+        struct sf_diags *d = NULL;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int st = sf_campaign_load_buffer("batch.yaml", NULL, text, len, 0, 0, &c, &d);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        const double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        if (n == SF_CAMPAIGN_MAX_SEQUENCES) {
+            CHECK_EQ_INT(st, SF_OK);
+            if (c) CHECK_EQ_INT(sf_campaign_n_sequences(c), n);
+            if (c) CHECK_STR(sf_campaign_sequence(c, n - 1)->id, "v0999");
+            fprintf(stderr, "%d sequences load in %.1f ms\n", n, ms);
+            CHECK(ms < 2000);
+        } else {
+            CHECK_EQ_INT(st, SF_E_VALIDATION);
+            CHECK_EQ_INT(sf_diags_count(d), 1);
+            const struct sf_diag *g = sf_diags_get(d, 0);
+            CHECK(g && strstr(g->msg, "1001 sequences; allowed: 1 to 1000 (split a larger "
+                                          "batch into several campaigns)"));
+            if (g) CHECK_STR(g->field, "sequences");
+        }
+        sf_campaign_destroy(c);
+        sf_diags_destroy(d);
+        free(text);
+    }
+}
+
 /* The 40-shot sample must validate in well under 100 ms (the issue's bound for the whole
  * command), plus the speech engine's reading of each delivered dialogue line (issue 25: every
  * line is read once, in a fork of its own, so that its length is the render's; about 6 ms a
@@ -249,5 +288,6 @@ int main(void)
     test_demo();
     test_director_and_defaults();
     test_errors();
+    test_many_sequences();
     return sf_test_result("campaign_model");
 }
