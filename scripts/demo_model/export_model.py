@@ -84,7 +84,8 @@ def main():
     skel, out = a.skeleton, a.o
     os.makedirs(out, exist_ok=True)
     # DiT: the EMA weights, VACE blocks from mkmodel with zero output projections
-    ema = torch.load(os.path.join(a.run, "dit_ckpt.pt"), weights_only=False)["ema"]
+    ema = torch.load(os.path.join(a.run, "dit_ckpt.pt"), weights_only=False,
+                     map_location="cpu")["ema"]
     f = safe_open(os.path.join(skel, "transformer", WEIGHTS["transformer"]), "pt")
     dit = {}
     for n in f.keys():

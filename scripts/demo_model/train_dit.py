@@ -22,7 +22,11 @@ direction experiments of docs/demo-model.md § Not done yet; with them off the b
 committed model's.
 
 Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
---ckpt-every steps (a rerun resumes; touch OUT/STOP to end early).
+--ckpt-every steps (a rerun resumes; touch OUT/STOP to end early). --init MODEL starts from a
+shipped model's DiT instead of mkmodel's random one (to train on from the committed weights);
+--device cuda trains on a GPU (the batches are drawn on the CPU as before, so only the arithmetic
+moves); drawing a batch takes about 150 ms on one core, so --workers N draws them in N processes
+ahead of the training.
 
   /opt/sf-ref/bin/python scripts/demo_model/train_dit.py --skeleton SKEL --out OUT --minutes 45
 """
@@ -111,6 +115,62 @@ def draw_batch(rng, te, mean, std, tokens, drop, pairs=0.0):
     return torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx), twin
 
 
+_worker = {}
+
+
+def _worker_init(text_encoder, tokenizer, mean, std):
+    torch.set_num_threads(1)
+    _worker.update(te=TextEncoder(text_encoder, tokenizer), mean=mean, std=std)
+
+
+def _worker_draw(seed, step, tokens, drop, pairs):
+    w = _worker
+    return draw_batch(np.random.default_rng([seed, step]), w["te"], w["mean"], w["std"], tokens,
+                      drop, pairs)
+
+
+def batches(a, te, mean, std, step):
+    """The batches of steps step, step + 1, ... With --workers 0, drawn here in turn from one
+    generator seeded by the seed and the first step (the committed model's sequence); with
+    --workers N, drawn by N processes ahead of the training, batch k from a generator seeded by
+    (seed, k) alone: the same batches for any N, and a resumed run draws what it would have."""
+    if a.workers <= 0:
+        rng = np.random.default_rng(a.seed * 7919 + step)
+        while True:
+            yield draw_batch(rng, te, mean, std, a.tokens, a.drop, a.pairs)
+    import collections
+    import multiprocessing
+    ctx = multiprocessing.get_context("spawn")   # safe beside CUDA and torch's threads
+    with ctx.Pool(a.workers, _worker_init,
+                  (os.path.join(a.skeleton, "text_encoder"), a.tokenizer, mean, std)) as pool:
+        ahead = collections.deque()
+        while True:
+            while len(ahead) < 2 * a.workers:
+                ahead.append(pool.apply_async(_worker_draw, (a.seed, step + len(ahead), a.tokens,
+                                                             a.drop, a.pairs)))
+            step += 1
+            yield ahead.popleft().get()
+
+
+def load_init(model, model_dir):
+    """Copies a shipped pipeline's DiT weights (MODEL/transformer, fp16, the tiny-vace layout
+    export_model.py writes) into the training model: every tensor of the model must be there
+    with its shape; the VACE blocks, which the model lacks, are left out."""
+    from safetensors.torch import load_file
+    path = os.path.join(model_dir, "transformer", "diffusion_pytorch_model.safetensors")
+    if not os.path.exists(path):
+        sys.exit(f"train_dit: --init {model_dir}: no {path}; give a pipeline directory such as "
+                 "examples/models/demo")
+    have = load_file(path)
+    want = model.state_dict()
+    missing = [n for n in want if n not in have or tuple(have[n].shape) != tuple(want[n].shape)]
+    if missing:
+        sys.exit(f"train_dit: --init {path}: {len(missing)} tensors missing or of another shape "
+                 f"(first: {missing[0]}); it must be a tiny-vace DiT as export_model.py writes")
+    model.load_state_dict({n: have[n].float() for n in want})
+    print(f"train_dit: started from {path} ({len(want)} tensors)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skeleton", required=True, help="a `shotfarm mkmodel --config tiny-vace` dir")
@@ -129,8 +189,21 @@ def main():
                     help="chance that a clip shows one latent frame only, the rest pure noise")
     ap.add_argument("--ema", type=float, default=0.998)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu",
+                    help="where the DiT trains: cpu, or cuda (clips, noise and sigma are still "
+                         "drawn on the CPU, so a run draws the same batches on either)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes drawing batches ahead of the training (0: drawn in turn, "
+                         "the committed model's batches; N: per-step seeded, the same for any N)")
+    ap.add_argument("--init", metavar="MODEL",
+                    help="start from a shipped pipeline's DiT (e.g. examples/models/demo): its "
+                         "main-block weights become the weights and the EMA (not with a "
+                         "checkpoint in OUT, which resumes)")
     ap.add_argument("--ckpt-every", type=int, default=200)
     a = ap.parse_args()
+    if a.device != "cpu" and not torch.cuda.is_available():
+        sys.exit(f"train_dit: --device {a.device}, but torch sees no CUDA device; use --device cpu")
+    dev = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -150,18 +223,21 @@ def main():
         for blk in model.blocks:
             blk.attn2.to_k.bias.zero_()
             blk.attn2.to_v.bias.zero_()
+    ck = os.path.join(a.out, "dit_ckpt.pt")
+    if a.init and not os.path.exists(ck):
+        load_init(model, a.init)
+    model.to(dev)
     ema = copy.deepcopy(model).requires_grad_(False)
     te = TextEncoder(os.path.join(a.skeleton, "text_encoder"), a.tokenizer)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
-    ck = os.path.join(a.out, "dit_ckpt.pt")
     step, spent, seen = 0, 0.0, 0
     if os.path.exists(ck):
-        st = torch.load(ck, weights_only=False)
+        st = torch.load(ck, weights_only=False, map_location="cpu")
         model.load_state_dict(st["model"])
         ema.load_state_dict(st["ema"])
-        opt.load_state_dict(st["opt"])
+        opt.load_state_dict(st["opt"])   # its state follows the parameters' device
         step, spent, seen = st["step"], st["spent"], st["seen"]
-    rng = np.random.default_rng(a.seed * 7919 + step)
+    feed = batches(a, te, mean, std, step)
     log = open(os.path.join(a.out, "dit_loss.tsv"), "a")
     if step == 0:
         log.write("step\twall_s\tclips\tloss\tloss_avg100\n")
@@ -169,7 +245,7 @@ def main():
     recent = []
     stop = os.path.join(a.out, "STOP")
     while time.time() - t0 < a.minutes * 60 and not os.path.exists(stop):
-        x0, ctx, twin = draw_batch(rng, te, mean, std, a.tokens, a.drop, a.pairs)
+        x0, ctx, twin = next(feed)
         B = x0.shape[0]
         u = torch.rand(B)
         eps = torch.randn_like(x0)
@@ -185,6 +261,7 @@ def main():
                 keep = xt[i, :, k].clone()
                 xt[i] = eps[i]
                 xt[i, :, k] = keep
+        x0, eps, xt, s, ctx = (t.to(dev) for t in (x0, eps, xt, s, ctx))
         pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
                      return_dict=False)[0]
         # objects are few tokens: weight the latent pixels whose mean colour stands out from
