@@ -168,7 +168,7 @@ def load_init(model, model_dir):
         sys.exit(f"train_dit: --init {path}: {len(missing)} tensors missing or of another shape "
                  f"(first: {missing[0]}); it must be a tiny-vace DiT as export_model.py writes")
     model.load_state_dict({n: have[n].float() for n in want})
-    print(f"train_dit: started from {path} ({len(want)} tensors)")
+    print(f"train_dit: started from {path} ({len(want)} tensors)", flush=True)
 
 
 def main():
@@ -237,6 +237,9 @@ def main():
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])   # its state follows the parameters' device
         step, spent, seen = st["step"], st["spent"], st["seen"]
+        print(f"train_dit: resuming {ck} at step {step}" +
+              (" (--init ignored: delete the checkpoint to start from it)" if a.init else ""),
+              flush=True)
     feed = batches(a, te, mean, std, step)
     log = open(os.path.join(a.out, "dit_loss.tsv"), "a")
     if step == 0:
