@@ -50,7 +50,7 @@ def main():
     tcfg = json.load(open(os.path.join(skel, "transformer", "config.json")))
     m = WanTransformer3DModel(**{k: v for k, v in tcfg.items()
                                  if not k.startswith("_") and not k.startswith("vace")})
-    st = torch.load(os.path.join(a.run, "dit_ckpt.pt"), weights_only=False)
+    st = torch.load(os.path.join(a.run, "dit_ckpt.pt"), weights_only=False, map_location="cpu")
     m.load_state_dict(st["ema"])
     m.eval()
     te = train_dit.TextEncoder(os.path.join(skel, "text_encoder"), a.tokenizer)
