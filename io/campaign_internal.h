@@ -63,11 +63,9 @@ struct cnode *campaign_parse_tree(const char *data, size_t len, int json, struct
                                   struct sf_diags *d);
 
 /* ---- media ----------------------------------------------------------------------------- */
-/* Checks that path decodes as a still image (PNG, JPEG, WebP, BMP, TIFF). Returns 0, or -1 with
- * the reason ("is not a readable image (…)") in why. */
-int campaign_probe_image(const char *path, char *why, size_t why_len);
-/* The pixel size of an image campaign_probe_image accepted: 0, or -1 when it cannot be read. */
-int campaign_image_size(const char *path, int *width, int *height);
+/* Checks that path decodes as a still image (PNG, JPEG, WebP, BMP, TIFF) and returns its pixel
+ * size. Returns 0, or -1 with the reason ("is not a readable image (…)") in why. */
+int campaign_probe_image(const char *path, int *width, int *height, char *why, size_t why_len);
 /* Checks that path decodes as a video clip and returns its duration in seconds. */
 int campaign_probe_clip(const char *path, double *seconds, char *why, size_t why_len);
 /* Checks that path decodes as sound (the whole file, resampled as the mix will read it). */

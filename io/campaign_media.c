@@ -60,32 +60,25 @@ static int is_still_codec(enum AVCodecID id)
            id == AV_CODEC_ID_BMP || id == AV_CODEC_ID_TIFF;
 }
 
-int campaign_probe_image(const char *path, char *why, size_t why_len)
+int campaign_probe_image(const char *path, int *width, int *height, char *why, size_t why_len)
 {
     AVFormatContext *fmt = NULL;
     AVStream *st = NULL;
     if (decode_first_frame(path, &fmt, &st, why, why_len) != 0) return -1;
     int ok = 0;
     enum AVCodecID id = st->codecpar->codec_id;
+    *width = st->codecpar->width;
+    *height = st->codecpar->height;
     /* A JPEG inside a video container (motion JPEG .avi) is a clip, not a still. */
     if (!is_still_codec(id) || (st->nb_frames > 1)) {
         snprintf(why, why_len, "is a %s video, not a still image", avcodec_get_name(id));
         ok = -1;
+    } else if (*width <= 0 || *height <= 0) {
+        snprintf(why, why_len, "has no pixel size");
+        ok = -1;
     }
     avformat_close_input(&fmt);
     return ok;
-}
-
-int campaign_image_size(const char *path, int *width, int *height)
-{
-    AVFormatContext *fmt = NULL;
-    AVStream *st = NULL;
-    char why[128];
-    if (decode_first_frame(path, &fmt, &st, why, sizeof why) != 0) return -1;
-    *width = st->codecpar->width;
-    *height = st->codecpar->height;
-    avformat_close_input(&fmt);
-    return *width > 0 && *height > 0 ? 0 : -1;
 }
 
 int campaign_probe_clip(const char *path, double *seconds, char *why, size_t why_len)
