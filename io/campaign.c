@@ -1331,9 +1331,25 @@ static void check_edits(struct v *v, const char *path, const struct sf_sequence 
     }
 }
 
+/* A line already read: its voice, text and length in samples (-1: unreadable). */
+struct said {
+    struct sf_speech_voice voice;
+    const char *text;
+    int64_t len;
+};
+
+static int same_voice(const struct sf_speech_voice *a, const struct sf_speech_voice *b)
+{
+    return a->language == b->language && a->pitch == b->pitch && a->rate == b->rate &&
+           (a->variant == b->variant ||
+            (a->variant && b->variant && strcmp(a->variant, b->variant) == 0));
+}
+
 /* Every dialogue line of the campaign, read by the speech engine once (language by language:
- * espeak-ng reloads its dictionary when the language changes), then checked in every edit of
- * its sequence (check_edits). Runs once the rest is valid; skipped with SF_CAMPAIGN_NO_MEDIA. */
+ * espeak-ng reloads its dictionary when the language changes; a line's samples depend on its
+ * text and voice alone, so the same line in another sequence of a batch is not read again),
+ * then checked in every edit of its sequence (check_edits). Runs once the rest is valid; skipped
+ * with SF_CAMPAIGN_NO_MEDIA. */
 static void check_dialogue_lengths(struct v *v)
 {
     struct sf_campaign *c = v->c;
@@ -1344,11 +1360,21 @@ static void check_dialogue_lengths(struct v *v)
         v->d->nomem = 1;
         return;
     }
-    for (int k = 0; k < c->n_shots; k++)
+    int n_lines = 0;
+    for (int k = 0; k < c->n_shots; k++) {
+        n_lines += c->shots[k].n_dialogue;
         for (int i = 0; i < MAX_DIALOGUE; i++)
             lens[k][i] = -1; /* not delivered, or unreadable */
+    }
+    struct said *said = malloc((size_t)(n_lines ? n_lines : 1) * sizeof *said);
+    if (!said) {
+        free(lens);
+        v->d->nomem = 1;
+        return;
+    }
     for (int lang = 0; lang < SF_LANG_COUNT; lang++) {
         if (!d->languages[lang]) continue;
+        int n_said = 0; /* the distinct lines of this language read so far */
         for (int k = 0; k < c->n_shots; k++) {
             const struct sf_shot *s = &c->shots[k];
             for (int i = 0; i < s->n_dialogue && i < MAX_DIALOGUE; i++) {
@@ -1359,16 +1385,24 @@ static void check_dialogue_lengths(struct v *v)
                 struct sf_speech_voice voice = {l->language, el->voice.variant,
                                                 el->voice.pitch ? el->voice.pitch : SF_SPEECH_DEFAULT_PITCH,
                                                 el->voice.rate ? el->voice.rate : SF_SPEECH_DEFAULT_RATE};
-                float *pcm = NULL;
-                if (sf_speech_synth(&voice, text, &pcm, &lens[k][i]) != SF_OK) {
+                int j = 0;
+                while (j < n_said && !(strcmp(said[j].text, text) == 0 &&
+                                       same_voice(&said[j].voice, &voice)))
+                    j++;
+                if (j == n_said) {
+                    float *pcm = NULL;
+                    int64_t len = -1;
+                    if (sf_speech_synth(&voice, text, &pcm, &len) != SF_OK) len = -1;
+                    free(pcm);
+                    said[n_said++] = (struct said){voice, text, len};
+                }
+                lens[k][i] = said[j].len;
+                if (said[j].len < 0)
                     diags_add(v->d, l->line, l->col,
                               arena_printf(v->a, "sequences[%d].shots[%d].dialogue[%d]",
                                            s->sequence, s->index, i), NULL,
                               "the speech engine cannot read this line (see the message above); "
                               "allowed: text espeak-ng %s reads", sf_speech_version());
-                    lens[k][i] = -1;
-                }
-                free(pcm);
             }
         }
     }
@@ -1378,6 +1412,7 @@ static void check_dialogue_lengths(struct v *v)
             check_edits(v, arena_printf(v->a, "sequences[%d]", q), seq, &c->shots[seq->first_shot],
                         lens + seq->first_shot);
     }
+    free(said);
     free(lens);
 }
 
