@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${SF_BUILD_DIR:-build}
 labels=${SF_TEST_LABELS:-unit golden mpi fault slurm hosts fuzz gpu}
-declare -A default_budget=([unit]=240 [golden]=120 [mpi]=1320 [fault]=900 [slurm]=360 [hosts]=240 [fuzz]=180
+declare -A default_budget=([unit]=240 [golden]=120 [mpi]=1320 [fault]=1080 [slurm]=360 [hosts]=240 [fuzz]=180
                            [gpu]=300 [slow]=3600)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 pass=0 fail=0 skip=0 status=0
