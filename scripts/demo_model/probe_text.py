@@ -41,7 +41,9 @@ def main():
     ap.add_argument("--lo", type=float, default=0.5)
     ap.add_argument("--hi", type=float, default=0.9)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--faces", action="store_true", help="clips with faces (train_dit.py --faces)")
     a = ap.parse_args()
+    world.FACES = a.faces
     torch.set_num_threads(1)
     skel = a.skeleton or os.path.join(a.run, "skel")
     vcfg = json.load(open(os.path.join(a.vae or os.path.join(a.run, "stats"), "config.json")))

@@ -17,8 +17,8 @@ frame's background (the objects) 5x; the text embedder's and the cross-attention
 biases start at zero, so the ~500 padding rows start as zero keys and values. An EMA of the
 weights is what export_model.py ships.
 
---pairs (time-reversed twins) and --mask (frames hidden in noise), off by default, are the
-direction experiments of docs/demo-model.md § Not done yet; with them off the batches are the
+--faces (objects face the way they move) and --mask (frames hidden in noise), off by default, are
+direction experiments of docs/demo-model.md § Direction; with them off the batches are the
 committed model's.
 
 Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
@@ -82,51 +82,39 @@ class TextEncoder:
         return self.cache[text]
 
 
-def draw_batch(rng, te, mean, std, tokens, drop, pairs=0.0):
-    """A batch of fresh clips: latents [B, 16, T, H/8, W/8], contexts [B, 512, 64] and, per clip,
-    the index of its twin (or -1). With probability `pairs` a captioned clip is followed by its
-    twin: the same clip played backwards (its latent frames reversed), captioned with every
-    direction and pan reversed (world.reversed_spec), to be noised with the same noise and sigma.
-    The two inputs then differ only by the clip's direction of time, and only the caption tells
-    them apart, which gives the direction word a gradient of its own."""
+def draw_batch(rng, te, mean, std, tokens, drop):
+    """A batch of fresh clips: latents [B, 16, T, H/8, W/8] and contexts [B, 512, 64]."""
     (W, H) = SIZES[rng.choice(len(SIZES), p=[p for _, p in SIZES])][0]
     F = world.frames_for_seconds(float(rng.choice(SECONDS)))
     T = (F - 1) // 4 + 1
     n = max(1, tokens // (T * (H // 16) * (W // 16)))
-    zs, ctx, twin = [], [], []
+    zs, ctx = [], []
     while len(zs) < n:
         spec = world.random_spec(rng)
         z = latents.encode(world.render_clip(spec, W, H, F, every=4), subsampled=True)
         z = (z - mean[:, None, None, None]) / std[:, None, None, None]
         zs.append(z)
-        twin.append(-1)
         if rng.random() < drop:
             ctx.append(te(NEGATIVES[int(rng.integers(len(NEGATIVES)))]))
             continue
         lang = world.LANGS[int(rng.integers(5))]
         ctx.append(te(world.caption(spec, lang)))
-        back = world.reversed_spec(spec)
-        if pairs <= 0 or back is None or len(zs) >= n or rng.random() >= pairs:
-            continue
-        zs.append(z[:, ::-1].copy())
-        ctx.append(te(world.caption(back, lang)))
-        twin[-1] = len(zs) - 1
-        twin.append(len(zs) - 2)
-    return torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx), twin
+    return torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx)
 
 
 _worker = {}
 
 
-def _worker_init(text_encoder, tokenizer, mean, std):
+def _worker_init(text_encoder, tokenizer, mean, std, faces):
     torch.set_num_threads(1)
+    world.FACES = faces
     _worker.update(te=TextEncoder(text_encoder, tokenizer), mean=mean, std=std)
 
 
-def _worker_draw(seed, step, tokens, drop, pairs):
+def _worker_draw(seed, step, tokens, drop):
     w = _worker
     return draw_batch(np.random.default_rng([seed, step]), w["te"], w["mean"], w["std"], tokens,
-                      drop, pairs)
+                      drop)
 
 
 def batches(a, te, mean, std, step):
@@ -137,19 +125,77 @@ def batches(a, te, mean, std, step):
     if a.workers <= 0:
         rng = np.random.default_rng(a.seed * 7919 + step)
         while True:
-            yield draw_batch(rng, te, mean, std, a.tokens, a.drop, a.pairs)
+            yield draw_batch(rng, te, mean, std, a.tokens, a.drop)
     import collections
     import multiprocessing
     ctx = multiprocessing.get_context("spawn")   # safe beside CUDA and torch's threads
     with ctx.Pool(a.workers, _worker_init,
-                  (os.path.join(a.skeleton, "text_encoder"), a.tokenizer, mean, std)) as pool:
+                  (os.path.join(a.skeleton, "text_encoder"), a.tokenizer, mean, std,
+                   world.FACES)) as pool:
         ahead = collections.deque()
         while True:
             while len(ahead) < 2 * a.workers:
                 ahead.append(pool.apply_async(_worker_draw, (a.seed, step + len(ahead), a.tokens,
-                                                             a.drop, a.pairs)))
+                                                             a.drop)))
             step += 1
             yield ahead.popleft().get()
+
+
+def fresh_dit(pipeline):
+    """A new DiT of the main-block numbers of pipeline/transformer/config.json (its VACE blocks
+    left out), initialised for training. Padding rows: shotfarm (like Wan) feeds 512 context
+    rows, those past the prompt being text_embedder(0). With the text embedder's and the
+    cross-attention's key/value biases zero they start as keys and values of exactly zero, so
+    the few prompt rows are not drowned by ~500 identical padding rows while the model learns to
+    read the prompt."""
+    tcfg = json.load(open(os.path.join(pipeline, "transformer", "config.json")))
+    model = WanTransformer3DModel(**{k: v for k, v in tcfg.items()
+                                     if not k.startswith("_") and not k.startswith("vace")})
+    with torch.no_grad():
+        ce = model.condition_embedder.text_embedder
+        ce.linear_1.bias.zero_()
+        ce.linear_2.bias.zero_()
+        for blk in model.blocks:
+            blk.attn2.to_k.bias.zero_()
+            blk.attn2.to_v.bias.zero_()
+    return model
+
+
+def noised(x0, shift):
+    """Wan's flow matching: (eps, sigma, x_t) for a batch x0, sigma = k u / (1 + (k - 1) u) with
+    u uniform and k the shift, x_t = (1 - sigma) x0 + sigma eps."""
+    B = x0.shape[0]
+    u = torch.rand(B)
+    eps = torch.randn_like(x0)
+    s = shift * u / (1 + (shift - 1) * u)
+    sv = s.view(B, 1, 1, 1, 1)
+    return eps, s, (1 - sv) * x0 + sv * eps
+
+
+def flow_loss(model, x0, eps, xt, s, ctx):
+    """The model's loss on one noised batch: squared error of its prediction of eps - x0, the
+    latent pixels whose mean colour stands out from their frame's median (the background, so the
+    objects: few tokens) weighted 5x, so that colour and motion are learnt early."""
+    pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
+                 return_dict=False)[0]
+    med = x0[:, :3].flatten(3).median(dim=3).values[..., None, None]
+    far = ((x0[:, :3] - med).abs().sum(1, keepdim=True) > 1.0).float()
+    return ((1 + 4 * far) * (pred - (eps - x0)).pow(2)).mean()
+
+
+def optimise(model, ema, opt, loss, lr, step, ema_decay):
+    """One AdamW step on loss (lr warmed up over 200 steps, gradient norm clipped to 1), then
+    the EMA of the weights (decay min(ema_decay, (1 + step) / (10 + step)))."""
+    for g in opt.param_groups:
+        g["lr"] = lr * min(1.0, (step + 1) / 200)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    with torch.no_grad():
+        d = min(ema_decay, (1 + step) / (10 + step))
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.mul_(d).add_(pm, alpha=1 - d)
 
 
 def load_init(model, model_dir):
@@ -183,8 +229,9 @@ def main():
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--shift", type=float, default=3.0)
     ap.add_argument("--drop", type=float, default=0.1)
-    ap.add_argument("--pairs", type=float, default=0.0,
-                    help="chance that a clip is followed by its time-reversed twin (draw_batch)")
+    ap.add_argument("--faces", action="store_true",
+                    help="objects face the way they move (world.FACES; docs/demo-model.md "
+                         "§ Direction); off for the committed model")
     ap.add_argument("--mask", type=float, default=0.0,
                     help="chance that a clip shows one latent frame only, the rest pure noise")
     ap.add_argument("--ema", type=float, default=0.998)
@@ -201,6 +248,7 @@ def main():
                          "checkpoint in OUT, which resumes)")
     ap.add_argument("--ckpt-every", type=int, default=200)
     a = ap.parse_args()
+    world.FACES = a.faces
     if a.device != "cpu" and not torch.cuda.is_available():
         sys.exit(f"train_dit: --device {a.device}, but torch sees no CUDA device; use --device cpu")
     dev = torch.device(a.device)
@@ -209,20 +257,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     vcfg = json.load(open(os.path.join(a.vae, "config.json")))
     mean, std = np.array(vcfg["latents_mean"], np.float32), np.array(vcfg["latents_std"], np.float32)
-    tcfg = json.load(open(os.path.join(a.skeleton, "transformer", "config.json")))
-    keep = {k: v for k, v in tcfg.items() if not k.startswith("_") and not k.startswith("vace")}
-    model = WanTransformer3DModel(**keep)
-    # Padding rows: shotfarm (like Wan) feeds 512 context rows, those past the prompt being
-    # text_embedder(0). With the text embedder's and the cross-attention's key/value biases
-    # zero they start as keys and values of exactly zero, so the few prompt rows are not
-    # drowned by ~500 identical padding rows while the model learns to read the prompt.
-    with torch.no_grad():
-        ce = model.condition_embedder.text_embedder
-        ce.linear_1.bias.zero_()
-        ce.linear_2.bias.zero_()
-        for blk in model.blocks:
-            blk.attn2.to_k.bias.zero_()
-            blk.attn2.to_v.bias.zero_()
+    model = fresh_dit(a.skeleton)
     ck = os.path.join(a.out, "dit_ckpt.pt")
     if a.init and not os.path.exists(ck):
         load_init(model, a.init)
@@ -248,16 +283,9 @@ def main():
     recent = []
     stop = os.path.join(a.out, "STOP")
     while time.time() - t0 < a.minutes * 60 and not os.path.exists(stop):
-        x0, ctx, twin = next(feed)
+        x0, ctx = next(feed)
         B = x0.shape[0]
-        u = torch.rand(B)
-        eps = torch.randn_like(x0)
-        for i, j in enumerate(twin):   # a twin shares its clip's noise and sigma
-            if 0 <= j < i:
-                u[i], eps[i] = u[j], eps[j]
-        s = a.shift * u / (1 + (a.shift - 1) * u)
-        sv = s.view(B, 1, 1, 1, 1)
-        xt = (1 - sv) * x0 + sv * eps
+        eps, s, xt = noised(x0, a.shift)
         for i in range(B if a.mask > 0 else 0):   # one latent frame shows, the rest pure noise
             if torch.rand(()) < a.mask:
                 k = int(torch.randint(x0.shape[2], ()))
@@ -265,23 +293,8 @@ def main():
                 xt[i] = eps[i]
                 xt[i, :, k] = keep
         x0, eps, xt, s, ctx = (t.to(dev) for t in (x0, eps, xt, s, ctx))
-        pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
-                     return_dict=False)[0]
-        # objects are few tokens: weight the latent pixels whose mean colour stands out from
-        # their frame's median (the background) 5x, so colour and motion are learnt early
-        med = x0[:, :3].flatten(3).median(dim=3).values[..., None, None]
-        far = ((x0[:, :3] - med).abs().sum(1, keepdim=True) > 1.0).float()
-        loss = ((1 + 4 * far) * (pred - (eps - x0)).pow(2)).mean()
-        for g in opt.param_groups:
-            g["lr"] = a.lr * min(1.0, (step + 1) / 200)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        with torch.no_grad():
-            d = min(a.ema, (1 + step) / (10 + step))
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(d).add_(pm, alpha=1 - d)
+        loss = flow_loss(model, x0, eps, xt, s, ctx)
+        optimise(model, ema, opt, loss, a.lr, step, a.ema)
         step += 1
         seen += B
         recent = (recent + [loss.item()])[-100:]

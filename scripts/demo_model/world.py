@@ -161,22 +161,8 @@ def random_spec(rng, allow_held_out=False, n_objects=None):
             "camera": str(rng.choice(CAMERAS)), "seed": int(rng.integers(1 << 31))}
 
 
-REVERSED = {"left": "right", "right": "left", "up": "down", "down": "up",
-            "none": "none", "static": "static", "pan-left": "pan-right", "pan-right": "pan-left"}
-
-
-def reversed_spec(spec):
-    """The description of spec's clip played backwards: every object's direction and the pan
-    reversed, each object starting where it ended (with a static camera render_clip of it gives
-    spec's frames in reverse order; a pan's background differs by an offset). None when the
-    reverse is not in the world (a dolly-in played backwards moves out)."""
-    if spec["camera"] not in REVERSED:
-        return None
-    objs = [dict(o, direction=REVERSED[o["direction"]]) for o in spec["objects"]]
-    for o in objs:
-        if "start" in o:
-            o["start"] = 1 - TRAVEL - o["start"]
-    return dict(spec, camera=REVERSED[spec["camera"]], objects=objs)
+# the opposite of each direction (probe_text.py swaps the direction word with it)
+REVERSED = {"left": "right", "right": "left", "up": "down", "down": "up"}
 
 
 def _texture(kind, base, rng, size=128):
@@ -200,8 +186,22 @@ def _texture(kind, base, rng, size=128):
     return np.clip(img, 0, 255)
 
 
+# Faces (FACES, off unless a script turns it on: the committed model was trained without): an
+# object moving in a direction wears a white face on that side (the part of it beyond FACE of its
+# radius toward where it goes), as a vehicle faces the way it drives. The DiT does not learn the
+# direction word from motion alone: Wan's DiT knows positions only relative to each other (RoPE)
+# and the object's track is readable from the noisy input about as soon as the object is, so the
+# word earns almost no gradient (docs/demo-model.md § Direction). A face makes the direction part
+# of every frame's picture, which a DiT can learn from the word like a colour, and the motion it
+# draws then follows the face. Reference stills (no direction) have none.
+FACES = False
+FACE = 0.25
+FACE_RGB = (250, 250, 250)
+
+
 def _draw(img, o, cx, cy, r):
-    """Draws object o with centre (cx, cy), radius r (pixels) into float img [H, W, 3]."""
+    """Draws object o with centre (cx, cy), radius r (pixels) into float img [H, W, 3]; with FACES
+    an object with a direction gets its face on that side."""
     H, W, _ = img.shape
     y, x = np.mgrid[0:H, 0:W].astype(np.float32)
     dx, dy = (x + 0.5 - cx) / r, (y + 0.5 - cy) / r
@@ -219,6 +219,9 @@ def _draw(img, o, cx, cy, r):
     elif o["pattern"] == "dotted":
         s = ((dx * 3 % 1 - 0.5) ** 2 + (dy * 3 % 1 - 0.5) ** 2) < 0.09
         body[s] = 255 - (255 - col) * 0.35
+    if FACES and o.get("direction") in DIRECTIONS:   # its face: the side it moves toward
+        lead = {"left": -dx, "right": dx, "up": -dy, "down": dy}[o["direction"]]
+        body[lead > FACE] = FACE_RGB
     img[m] = body[m]
     return m
 
