@@ -49,7 +49,31 @@ def shots_for(lang, n):
     return out
 
 
-def campaign_yaml(lang, specs, tier):
+# shotfarm's default temporal windows (docs/windows.md): a shot of more than WINDOW latent frames is
+# denoised as windows of WINDOW frames overlapping by OVERLAP; `windows` is the same cut
+WINDOW, OVERLAP = 21, 5
+
+
+def windows(F):
+    """Start latent frames of the windows of a shot of F latent frames (docs/windows.md)."""
+    if F <= WINDOW:
+        return [0]
+    n = 1 + -(-(F - WINDOW) // (WINDOW - OVERLAP))
+    return [min(k * (WINDOW - OVERLAP), F - WINDOW) for k in range(n)]
+
+
+def seam_spans(F):
+    """Per seam between consecutive windows of a shot of F latent frames, the pixel frames
+    [first, last) that are scored for it: the overlap and 4 latent frames (1 s) on either side."""
+    st = windows(F)
+    spans = []
+    for a, b in zip(st, st[1:]):
+        lo, hi = max(0, b - 4), min(F, a + WINDOW + 4)
+        spans.append((4 * lo, 4 * (hi - 1) + 1))
+    return spans
+
+
+def campaign_yaml(lang, specs, tier, seconds=3):
     lines = [f"# evaluate.py: held-out prompts in {lang}", "version: 1",
              f"campaign: eval-{lang}", "seed: 3030", f"language: {lang}",
              "model: {config: tiny-vace, dtype: fp32, tp: 1}", "tiers:",
@@ -57,7 +81,7 @@ def campaign_yaml(lang, specs, tier):
     for q in range(0, len(specs), 6):
         lines += [f"  - id: q{q // 6}", '    aspect: "16:9"', "    shots:"]
         for i in range(q, min(q + 6, len(specs))):
-            lines.append(f"      - {{id: h{i}, prompt: {json.dumps(world.caption(specs[i], lang), ensure_ascii=False)}, duration: 3}}")
+            lines.append(f"      - {{id: h{i}, prompt: {json.dumps(world.caption(specs[i], lang), ensure_ascii=False)}, duration: {seconds:g}}}")
     lines += ['deliverables: {aspects: ["16:9"], lengths: [3], languages: [en], codecs: [ffv1], '
               'resolution: 360, fps: 24, reframe: true}']
     return "\n".join(lines) + "\n"
@@ -129,7 +153,11 @@ def analyse(frames):
     mask = dist > 70
     if mask.sum() < 4 * F:
         return None, None, bg
-    colour = nearest(f[mask].mean(0), world.COLOURS, True)
+    # the body's colour: the object's coloured pixels, not its white face (world.FACE) or
+    # other grey ones (chroma, max - min of RGB, of at least 60)
+    px = f[mask]
+    body = px[px.max(1) - px.min(1) >= 60]
+    colour = nearest((body if len(body) else px).mean(0), world.COLOURS, True)
     ys, xs = np.mgrid[0:f.shape[1], 0:f.shape[2]]
     cents = []
     for i in range(F):
@@ -155,6 +183,10 @@ def main():
     ap.add_argument("--langs", default=",".join(world.LANGS))
     ap.add_argument("--per-lang", type=int, default=8)
     ap.add_argument("--tier", default="draft", choices=sorted(TIERS))
+    ap.add_argument("--seconds", type=float, default=3,
+                    help="shot length; a shot longer than one window (81 frames) is scored for "
+                         "direction at every seam between its windows, and counts as right only "
+                         "if every seam is")
     ap.add_argument("--np", type=int, default=int(os.environ.get("SF_EVAL_NP", "2")))
     ap.add_argument("--out", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--check-vace-zero", action="store_true",
@@ -175,7 +207,7 @@ def main():
         specs = shots_for(lang, a.per_lang)
         cy = os.path.join(out, f"eval-{lang}.yaml")
         with open(cy, "w", encoding="utf-8") as fo:
-            fo.write(campaign_yaml(lang, specs, a.tier))
+            fo.write(campaign_yaml(lang, specs, a.tier, a.seconds))
         run = os.path.join(out, f"run-{lang}")
         cmd = [os.environ.get("MPIEXEC", "mpirun"), "-np", str(a.np), a.shotfarm, "render", cy,
                "-o", run, "--model", a.model, "--tokenizer", tok, "--tier", a.tier]
@@ -207,10 +239,16 @@ def main():
         for i, spec in enumerate(specs):
             o = spec["objects"][0]
             shot = os.path.join(run, "shots", f"q{i // 6}.h{i}.take1.16x9.mkv")
-            colour, direction, bg = analyse(read_frames(shot))
-            r = {"lang": lang, "shot": f"h{i}", "prompt": world.caption(spec, lang),
-                 "want": [o["colour"], o["direction"], spec["background"]],
-                 "got": [colour, direction, bg]}
+            frames = read_frames(shot)
+            colour, direction, bg = analyse(frames)
+            r = {"lang": lang, "shot": f"h{i}", "prompt": world.caption(spec, lang)}
+            spans = seam_spans((len(frames) - 1) // 4 + 1)
+            if spans:   # a windowed shot: the direction at every seam
+                r["seams"] = [analyse(frames[lo:hi])[1] for lo, hi in spans]
+                direction = o["direction"] if all(d == o["direction"] for d in r["seams"]) \
+                    else "/".join(str(d) for d in r["seams"])
+            r.update(want=[o["colour"], o["direction"], spec["background"]],
+                     got=[colour, direction, bg])
             results.append(r)
             ok["colour"] += colour == o["colour"]
             ok["direction"] += direction == o["direction"]
