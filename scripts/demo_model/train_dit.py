@@ -18,7 +18,7 @@ biases start at zero, so the ~500 padding rows start as zero keys and values. An
 weights is what export_model.py ships.
 
 --faces (objects face the way they move) and --mask (frames hidden in noise), off by default, are
-direction experiments of docs/demo-model.md § Direction; with them off the batches are the
+direction experiments of docs/demo-model.md § Not done yet; with them off the batches are the
 committed model's.
 
 Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
@@ -231,7 +231,7 @@ def main():
     ap.add_argument("--drop", type=float, default=0.1)
     ap.add_argument("--faces", action="store_true",
                     help="objects face the way they move (world.FACES; docs/demo-model.md "
-                         "§ Direction); off for the committed model")
+                         "§ Not done yet); off for the committed model")
     ap.add_argument("--mask", type=float, default=0.0,
                     help="chance that a clip shows one latent frame only, the rest pure noise")
     ap.add_argument("--ema", type=float, default=0.998)

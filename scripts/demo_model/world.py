@@ -191,7 +191,7 @@ def _texture(kind, base, rng, size=128):
 # radius toward where it goes), as a vehicle faces the way it drives. The DiT does not learn the
 # direction word from motion alone: Wan's DiT knows positions only relative to each other (RoPE)
 # and the object's track is readable from the noisy input about as soon as the object is, so the
-# word earns almost no gradient (docs/demo-model.md § Direction). A face makes the direction part
+# word earns almost no gradient (docs/demo-model.md § Not done yet). A face makes the direction part
 # of every frame's picture, which a DiT can learn from the word like a colour, and the motion it
 # draws then follows the face. Reference stills (no direction) have none.
 FACES = False
