@@ -26,13 +26,18 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "golden"))
 import world  # noqa: E402
+from window_cut import cut  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# temporal windows (docs/windows.md; latent frames), set in the campaign so that the seams scored
+# are where the render put them
+WINDOW, OVERLAP = 21, 5
 TIERS = {"draft": "{steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, "
-                  "guidance: 5.0}",
+                  f"guidance: 5.0, window: {WINDOW}, overlap: {OVERLAP}}}",
          "final": "{steps: 8, resolution: 128x64, sampler: unipc, schedule: wan, shift: 5.0, "
-                  "guidance: 5.0}"}
+                  f"guidance: 5.0, window: {WINDOW}, overlap: {OVERLAP}}}"}
 
 
 def shots_for(lang, n):
@@ -49,23 +54,11 @@ def shots_for(lang, n):
     return out
 
 
-# shotfarm's default temporal windows (docs/windows.md): a shot of more than WINDOW latent frames is
-# denoised as windows of WINDOW frames overlapping by OVERLAP; `windows` is the same cut
-WINDOW, OVERLAP = 21, 5
-
-
-def windows(F):
-    """Start latent frames of the windows of a shot of F latent frames (docs/windows.md)."""
-    if F <= WINDOW:
-        return [0]
-    n = 1 + -(-(F - WINDOW) // (WINDOW - OVERLAP))
-    return [min(k * (WINDOW - OVERLAP), F - WINDOW) for k in range(n)]
-
-
 def seam_spans(F):
-    """Per seam between consecutive windows of a shot of F latent frames, the pixel frames
-    [first, last) that are scored for it: the overlap and 4 latent frames (1 s) on either side."""
-    st = windows(F)
+    """Per seam between consecutive windows of a shot of F latent frames (the cut of the tiers'
+    WINDOW and OVERLAP), the pixel frames [first, last) that are scored for it: the overlap and
+    4 latent frames (1 s) on either side."""
+    st = cut(F, WINDOW, OVERLAP)[0]
     spans = []
     for a, b in zip(st, st[1:]):
         lo, hi = max(0, b - 4), min(F, a + WINDOW + 4)
@@ -240,6 +233,9 @@ def main():
             o = spec["objects"][0]
             shot = os.path.join(run, "shots", f"q{i // 6}.h{i}.take1.16x9.mkv")
             frames = read_frames(shot)
+            if len(frames) != world.frames_for_seconds(a.seconds):
+                sys.exit(f"evaluate: FAIL: {shot} has {len(frames)} frames; a {a.seconds:g} s shot "
+                         f"has {world.frames_for_seconds(a.seconds)} (see {out}/render-{lang}.log)")
             colour, direction, bg = analyse(frames)
             r = {"lang": lang, "shot": f"h{i}", "prompt": world.caption(spec, lang)}
             spans = seam_spans((len(frames) - 1) // 4 + 1)

@@ -39,6 +39,7 @@ from safetensors.torch import load_file, save_file
 
 import sampler_dit
 import sampler_ref
+from window_cut import cut
 
 TEXT_LEN = 512
 STEPS = 10
@@ -50,15 +51,6 @@ CASES = {
     "w3": (10, 5, 2, "unipc", "wan", 5.0),        # 3 windows: starts 0, 3, 5 (tail overlap 3)
     "w4": (12, 4, 1, "unipc", "wan", 5.0),        # 4 windows: starts 0, 3, 6, 8 (tail overlap 2)
 }
-
-
-def cut(frames, window, overlap):
-    if frames <= window:
-        return [0], frames
-    stride = window - overlap
-    n = 1 + -(-(frames - window) // stride)
-    starts = [k * stride for k in range(n - 1)] + [frames - window]
-    return starts, window
 
 
 def weights(starts, length):
