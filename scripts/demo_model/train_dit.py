@@ -17,8 +17,9 @@ frame's background (the objects) 5x; the text embedder's and the cross-attention
 biases start at zero, so the ~500 padding rows start as zero keys and values. An EMA of the
 weights is what export_model.py ships.
 
---faces (objects face the way they move) and --mask (frames hidden in noise), off by default, are
-direction experiments of docs/demo-model.md § Not done yet; with them off the batches are the
+--faces (objects face the way they move), --contrast (a loss term that makes the DiT read the
+direction word: flow_loss) and --mask (frames hidden in noise), off by default, are direction
+experiments of docs/demo-model.md § Not done yet; with them off the batches and the loss are the
 committed model's.
 
 Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
@@ -58,6 +59,10 @@ NEGATIVES = (WAN_NEGATIVE, DEMO_NEGATIVE)
 TEXT_LEN = 512
 SIZES = (((64, 64), 0.6), ((128, 64), 0.2), ((64, 128), 0.2))
 SECONDS = (3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5)
+# --contrast: the margin by which the loss with the directions reversed must exceed the clip's
+# own, and the noise level from which it is asked (flow_loss)
+CONTRAST_MARGIN = 0.2
+CONTRAST_SIGMA = 0.5
 
 
 class TextEncoder:
@@ -82,13 +87,16 @@ class TextEncoder:
         return self.cache[text]
 
 
-def draw_batch(rng, te, mean, std, tokens, drop):
-    """A batch of fresh clips: latents [B, 16, T, H/8, W/8] and contexts [B, 512, 64]."""
+def draw_batch(rng, te, mean, std, tokens, drop, contrast=False):
+    """A batch of fresh clips: latents [B, 16, T, H/8, W/8] and contexts [B, 512, 64]; with
+    contrast also the contexts of each clip's caption with every direction word reversed
+    (swapped) and a mask [B] of the clips that have one (not those given a negative prompt).
+    The swapped captions draw nothing from rng: the batches are the same either way."""
     (W, H) = SIZES[rng.choice(len(SIZES), p=[p for _, p in SIZES])][0]
     F = world.frames_for_seconds(float(rng.choice(SECONDS)))
     T = (F - 1) // 4 + 1
     n = max(1, tokens // (T * (H // 16) * (W // 16)))
-    zs, ctx = [], []
+    zs, ctx, alt, has = [], [], [], []
     while len(zs) < n:
         spec = world.random_spec(rng)
         z = latents.encode(world.render_clip(spec, W, H, F, every=4), subsampled=True)
@@ -96,10 +104,18 @@ def draw_batch(rng, te, mean, std, tokens, drop):
         zs.append(z)
         if rng.random() < drop:
             ctx.append(te(NEGATIVES[int(rng.integers(len(NEGATIVES)))]))
+            alt.append(ctx[-1])
+            has.append(0.0)
             continue
         lang = world.LANGS[int(rng.integers(5))]
         ctx.append(te(world.caption(spec, lang)))
-    return torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx)
+        if contrast:
+            alt.append(te(world.caption(world.reversed_spec(spec), lang)))
+            has.append(1.0)
+    x0, c = torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx)
+    if not contrast:
+        return x0, c
+    return x0, c, torch.stack(alt), torch.tensor(has)
 
 
 _worker = {}
@@ -111,10 +127,10 @@ def _worker_init(text_encoder, tokenizer, mean, std, faces):
     _worker.update(te=TextEncoder(text_encoder, tokenizer), mean=mean, std=std)
 
 
-def _worker_draw(seed, step, tokens, drop):
+def _worker_draw(seed, step, tokens, drop, contrast):
     w = _worker
     return draw_batch(np.random.default_rng([seed, step]), w["te"], w["mean"], w["std"], tokens,
-                      drop)
+                      drop, contrast)
 
 
 def batches(a, te, mean, std, step):
@@ -125,7 +141,7 @@ def batches(a, te, mean, std, step):
     if a.workers <= 0:
         rng = np.random.default_rng(a.seed * 7919 + step)
         while True:
-            yield draw_batch(rng, te, mean, std, a.tokens, a.drop)
+            yield draw_batch(rng, te, mean, std, a.tokens, a.drop, a.contrast > 0)
     import collections
     import multiprocessing
     ctx = multiprocessing.get_context("spawn")   # safe beside CUDA and torch's threads
@@ -136,7 +152,7 @@ def batches(a, te, mean, std, step):
         while True:
             while len(ahead) < 2 * a.workers:
                 ahead.append(pool.apply_async(_worker_draw, (a.seed, step + len(ahead), a.tokens,
-                                                             a.drop)))
+                                                             a.drop, a.contrast > 0)))
             step += 1
             yield ahead.popleft().get()
 
@@ -172,15 +188,41 @@ def noised(x0, shift):
     return eps, s, (1 - sv) * x0 + sv * eps
 
 
-def flow_loss(model, x0, eps, xt, s, ctx):
-    """The model's loss on one noised batch: squared error of its prediction of eps - x0, the
-    latent pixels whose mean colour stands out from their frame's median (the background, so the
+def weighted_error(x0, eps, pred):
+    """train_dit's per-element loss of a prediction of eps - x0: the squared error, the latent
+    pixels whose mean colour stands out from their frame's median (the background, so the
     objects: few tokens) weighted 5x, so that colour and motion are learnt early."""
-    pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
-                 return_dict=False)[0]
     med = x0[:, :3].flatten(3).median(dim=3).values[..., None, None]
     far = ((x0[:, :3] - med).abs().sum(1, keepdim=True) > 1.0).float()
-    return ((1 + 4 * far) * (pred - (eps - x0)).pow(2)).mean()
+    return (1 + 4 * far) * (pred - (eps - x0)).pow(2)
+
+
+def flow_loss(model, x0, eps, xt, s, ctx, alt=None, has=None, contrast=0.0):
+    """The model's loss on one noised batch (the mean of weighted_error). With contrast > 0 and
+    the swapped contexts alt (draw_batch), plus contrast times the mean over the batch of, for
+    each clip that has one (has) and is noised at sigma >= CONTRAST_SIGMA,
+    relu((1 + CONTRAST_MARGIN) L_own - L_swapped) / L_own (L_own held constant in the divisor):
+    the prediction with the directions reversed must be worse by the margin. The flow loss alone
+    does not make the DiT read the direction word (docs/demo-model.md § Not done yet): where the
+    motion can be seen in the noisy input the word adds nothing, and where it cannot the word's
+    share of the loss is too small to be found among colour and background; this term rewards
+    reading it directly. At high noise only, where the clip itself does not show its direction,
+    so the DiT can only meet it by drawing what the word says."""
+    pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
+                 return_dict=False)[0]
+    err = weighted_error(x0, eps, pred)
+    if contrast <= 0:
+        return err.mean()
+    own = err.flatten(1).mean(1)
+    loss = own.mean()
+    sel = ((s >= CONTRAST_SIGMA) & (has > 0)).nonzero()[:, 0]
+    if len(sel):
+        p2 = model(hidden_states=xt[sel], timestep=s[sel] * 1000, encoder_hidden_states=alt[sel],
+                   return_dict=False)[0]
+        swapped = weighted_error(x0[sel], eps[sel], p2).flatten(1).mean(1)
+        hinge = torch.relu((1 + CONTRAST_MARGIN) * own[sel] - swapped) / own[sel].detach()
+        loss = loss + contrast * hinge.sum() / x0.shape[0]
+    return loss
 
 
 def optimise(model, ema, opt, loss, lr, step, ema_decay):
@@ -232,6 +274,9 @@ def main():
     ap.add_argument("--faces", action="store_true",
                     help="objects face the way they move (world.FACES; docs/demo-model.md "
                          "§ Not done yet); off for the committed model")
+    ap.add_argument("--contrast", type=float, default=0.0,
+                    help="weight of the direction contrast term (flow_loss; docs/demo-model.md "
+                         "§ Not done yet): 0, the committed model's loss, or e.g. 1")
     ap.add_argument("--mask", type=float, default=0.0,
                     help="chance that a clip shows one latent frame only, the rest pure noise")
     ap.add_argument("--ema", type=float, default=0.998)
@@ -283,7 +328,7 @@ def main():
     recent = []
     stop = os.path.join(a.out, "STOP")
     while time.time() - t0 < a.minutes * 60 and not os.path.exists(stop):
-        x0, ctx = next(feed)
+        x0, ctx, *alt = next(feed)   # alt: the swapped contexts and their mask (--contrast)
         B = x0.shape[0]
         eps, s, xt = noised(x0, a.shift)
         for i in range(B if a.mask > 0 else 0):   # one latent frame shows, the rest pure noise
@@ -292,8 +337,8 @@ def main():
                 keep = xt[i, :, k].clone()
                 xt[i] = eps[i]
                 xt[i, :, k] = keep
-        x0, eps, xt, s, ctx = (t.to(dev) for t in (x0, eps, xt, s, ctx))
-        loss = flow_loss(model, x0, eps, xt, s, ctx)
+        x0, eps, xt, s, ctx, *alt = (t.to(dev) for t in (x0, eps, xt, s, ctx, *alt))
+        loss = flow_loss(model, x0, eps, xt, s, ctx, *alt, contrast=a.contrast)
         optimise(model, ema, opt, loss, a.lr, step, a.ema)
         step += 1
         seen += B

@@ -165,6 +165,12 @@ def random_spec(rng, allow_held_out=False, n_objects=None):
 REVERSED = {"left": "right", "right": "left", "up": "down", "down": "up"}
 
 
+def reversed_spec(spec):
+    """spec with every object's direction reversed (its caption says the opposite directions)."""
+    return dict(spec, objects=[dict(o, direction=REVERSED[o["direction"]])
+                               for o in spec["objects"]])
+
+
 def _texture(kind, base, rng, size=128):
     """A periodic size x size background texture (float RGB 0-255)."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float32)
