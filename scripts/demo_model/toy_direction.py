@@ -97,18 +97,17 @@ def main():
     log = open(os.path.join(a.out, "loss.tsv"), "w")
     t0, step, recent = time.time(), 0, []
     while time.time() - t0 < a.minutes * 60:
-        zs, ctx, alt = [], [], []
+        zs, cols = [], []
         for _ in range(max(1, a.tokens // (T * 16))):
             s = spec_for(rng, a.same, background=a.background)
             zs.append(latent(s, mean, std))
-            neg = rng.random() < 0.1
-            ctx.append(te(train_dit.DEMO_NEGATIVE if neg else world.caption(s, "en")))
-            alt.append(None if neg else te(world.caption(world.reversed_spec(s), "en")))
-        has = torch.tensor([float(c is not None) for c in alt])
-        alt = torch.stack([c if c is not None else ctx[i] for i, c in enumerate(alt)])
-        x0, ctx = torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx)
+            neg = train_dit.DEMO_NEGATIVE if rng.random() < 0.1 else None
+            cols.append(train_dit.contexts(te, s, "en", neg, a.contrast > 0))
+        x0 = torch.from_numpy(np.stack(zs)).float()
+        ctx, *alt = (torch.stack(c) if torch.is_tensor(c[0]) else torch.tensor(c)
+                     for c in zip(*cols))
         eps, s, xt = train_dit.noised(x0, 3.0)
-        loss = train_dit.flow_loss(model, x0, eps, xt, s, ctx, alt, has, a.contrast)
+        loss = train_dit.flow_loss(model, x0, eps, xt, s, ctx, *alt, contrast=a.contrast)
         train_dit.optimise(model, ema, opt, loss, a.lr, step, 0.998)
         step += 1
         recent = (recent + [loss.item()])[-100:]

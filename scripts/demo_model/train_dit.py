@@ -87,6 +87,18 @@ class TextEncoder:
         return self.cache[text]
 
 
+def contexts(te, spec, lang, negative=None, contrast=False):
+    """A clip's context: its caption in lang encoded, or the negative prompt given instead
+    (caption dropout). With contrast also (swapped, has): the context of its caption with every
+    direction reversed (flow_loss), or with a negative prompt the same context and has 0."""
+    own = te(negative if negative is not None else world.caption(spec, lang))
+    if not contrast:
+        return (own,)
+    if negative is not None:
+        return own, own, 0.0
+    return own, te(world.caption(world.reversed_spec(spec), lang)), 1.0
+
+
 def draw_batch(rng, te, mean, std, tokens, drop, contrast=False):
     """A batch of fresh clips: latents [B, 16, T, H/8, W/8] and contexts [B, 512, 64]; with
     contrast also the contexts of each clip's caption with every direction word reversed
@@ -96,26 +108,19 @@ def draw_batch(rng, te, mean, std, tokens, drop, contrast=False):
     F = world.frames_for_seconds(float(rng.choice(SECONDS)))
     T = (F - 1) // 4 + 1
     n = max(1, tokens // (T * (H // 16) * (W // 16)))
-    zs, ctx, alt, has = [], [], [], []
+    zs, cols = [], []
     while len(zs) < n:
         spec = world.random_spec(rng)
         z = latents.encode(world.render_clip(spec, W, H, F, every=4), subsampled=True)
         z = (z - mean[:, None, None, None]) / std[:, None, None, None]
         zs.append(z)
         if rng.random() < drop:
-            ctx.append(te(NEGATIVES[int(rng.integers(len(NEGATIVES)))]))
-            alt.append(ctx[-1])
-            has.append(0.0)
+            cols.append(contexts(te, spec, None, NEGATIVES[int(rng.integers(len(NEGATIVES)))],
+                                 contrast))
             continue
-        lang = world.LANGS[int(rng.integers(5))]
-        ctx.append(te(world.caption(spec, lang)))
-        if contrast:
-            alt.append(te(world.caption(world.reversed_spec(spec), lang)))
-            has.append(1.0)
-    x0, c = torch.from_numpy(np.stack(zs)).float(), torch.stack(ctx)
-    if not contrast:
-        return x0, c
-    return x0, c, torch.stack(alt), torch.tensor(has)
+        cols.append(contexts(te, spec, world.LANGS[int(rng.integers(5))], contrast=contrast))
+    return (torch.from_numpy(np.stack(zs)).float(),
+            *(torch.stack(c) if torch.is_tensor(c[0]) else torch.tensor(c) for c in zip(*cols)))
 
 
 _worker = {}
