@@ -459,6 +459,11 @@ int sf_unit_sound_mix(const struct sf_render_job *j, char *path, size_t n)
     char *text = NULL, err[160];
     size_t len = 0;
     struct sf_json_doc *doc = NULL;
+    if (!sf_file_is_regular(j->out)) {   /* one line with the fix, not io's bare "open: ..." */
+        SF_ERROR("sound", "%s: missing (the sound unit writes it); run the same render again",
+                 j->out);
+        return SF_E_NOTFOUND;
+    }
     int st = sf_file_read_all(j->out, 16u << 20, &text, &len);
     if (st == SF_OK && !(doc = sf_json_parse(text, len, err, sizeof err))) {
         SF_ERROR("sound", "%s: %s; delete it and run the same render again", j->out, err);
