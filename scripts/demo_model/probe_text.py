@@ -7,6 +7,8 @@ fresh one-object clips of the world (static camera, 64x64, 3 s) noised at a sigm
             motion and temporal coherence does worse here;
   swapped   the clip as it is, its caption's direction word swapped (left <-> right,
             up <-> down): a model that reads the direction word does worse here;
+  turned    the same with the direction word turned a right angle (left -> up or down, ...):
+            a model that only tells a direction from its opposite does no worse here;
   recolour  the clip as it is, its caption's colour replaced by another: the same test for the
             colour word.
 
@@ -57,7 +59,7 @@ def main():
     m.eval()
     te = train_dit.TextEncoder(os.path.join(skel, "text_encoder"), a.tokenizer)
     rng = np.random.default_rng(a.seed)
-    loss = {"ordered": [], "shuffled": [], "swapped": [], "recolour": []}
+    loss = {"ordered": [], "shuffled": [], "swapped": [], "turned": [], "recolour": []}
     moved = {"direction": [], "colour": []}
     colours = list(world.COLOURS)
     for i in range(a.clips):
@@ -70,6 +72,7 @@ def main():
         x0 = torch.from_numpy((z - mean) / std).float()[None]
         captions = {"ordered": world.caption(spec, lang)}
         for kind, field, new in (("swapped", "direction", world.REVERSED[o["direction"]]),
+                                 ("turned", "direction", world.TURNED[o["direction"]][i % 2]),
                                  ("recolour", "colour",
                                   colours[(colours.index(o["colour"]) + 1) % len(colours)])):
             alt = dict(spec, objects=[dict(o, **{field: new})])
@@ -85,6 +88,7 @@ def main():
         for kind, x, cap in (("ordered", x0, captions["ordered"]),
                              ("shuffled", x0[:, :, perm], captions["ordered"]),
                              ("swapped", x0, captions["swapped"]),
+                             ("turned", x0, captions["turned"]),
                              ("recolour", x0, captions["recolour"])):
             xt = (1 - s) * x + s * eps
             with torch.no_grad():

@@ -16,11 +16,11 @@ over the night, so that the captions differ in the direction word alone), then
 direction contrast term. Measured on 2026-12-06 (one thread, 14 min each): without faces the DiT
 ignores the word entirely (--same: 2,148 steps, 5 of 24 right, the same motion for every word);
 with faces and --same, 24 of 24; with faces in the varied world, 4 of 24 after 1,709 steps
-(probe 0.0759 / 0.0771), and with --contrast 1, 7 of 24 after 892 steps (0.0948 / 0.1018), every
-clip that moved but one moving the way its word said.
+(probe 0.0759 / 0.0771), and with --contrast 1 --contrast-with opposite, 7 of 24 after 892 steps
+(0.0948 / 0.1018), every clip that moved but one moving the way its word said.
 
   /opt/sf-ref/bin/python scripts/demo_model/toy_direction.py --out DIR [--faces] [--same]
-      [--contrast W]
+      [--contrast W [--contrast-with other|opposite]]
 """
 import argparse
 import copy
@@ -80,6 +80,8 @@ def main():
     ap.add_argument("--tokens", type=int, default=2048)
     ap.add_argument("--contrast", type=float, default=0.0,
                     help="train_dit.py's --contrast: weight of the direction contrast term")
+    ap.add_argument("--contrast-with", choices=("other", "opposite"), default="other",
+                    help="train_dit.py's --contrast-with")
     a = ap.parse_args()
     world.FACES = a.faces
     torch.set_num_threads(1)
@@ -93,6 +95,7 @@ def main():
                                os.path.join(MODEL, "tokenizer", "tokenizer.json"))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
     rng = np.random.default_rng(1)
+    arng = np.random.default_rng(2)   # --contrast-with other: the other directions
     os.makedirs(a.out, exist_ok=True)
     log = open(os.path.join(a.out, "loss.tsv"), "w")
     t0, step, recent = time.time(), 0, []
@@ -102,7 +105,8 @@ def main():
             s = spec_for(rng, a.same, background=a.background)
             zs.append(latent(s, mean, std))
             neg = train_dit.DEMO_NEGATIVE if rng.random() < 0.1 else None
-            cols.append(train_dit.contexts(te, s, "en", neg, a.contrast > 0))
+            cols.append(train_dit.contexts(te, s, "en", neg, train_dit.contrast_kind(a),
+                                           arng))
         x0 = torch.from_numpy(np.stack(zs)).float()
         ctx, *alt = (torch.stack(c) if torch.is_tensor(c[0]) else torch.tensor(c)
                      for c in zip(*cols))
@@ -129,7 +133,7 @@ def main():
         sigma = float(prng.uniform(0.85, 1.0))
         eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(i))
         xt = (1 - sigma) * x0 + sigma * eps
-        alt = world.reversed_spec(s)
+        alt = world.redirected_spec(s)
         for k, cap in (("own", world.caption(s, "en")), ("swapped", world.caption(alt, "en"))):
             probe[k].append(float(((run(xt, sigma, cap) - (eps - x0)) ** 2).mean()))
     got, right = {}, 0

@@ -59,7 +59,7 @@ NEGATIVES = (WAN_NEGATIVE, DEMO_NEGATIVE)
 TEXT_LEN = 512
 SIZES = (((64, 64), 0.6), ((128, 64), 0.2), ((64, 128), 0.2))
 SECONDS = (3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5)
-# --contrast: the margin by which the loss with the directions reversed must exceed the clip's
+# --contrast: the margin by which the loss with the directions changed must exceed the clip's
 # own, and the noise level from which it is asked (flow_loss)
 CONTRAST_MARGIN = 0.2
 CONTRAST_SIGMA = 0.5
@@ -87,23 +87,28 @@ class TextEncoder:
         return self.cache[text]
 
 
-def contexts(te, spec, lang, negative=None, contrast=False):
+def contexts(te, spec, lang, negative=None, contrast=None, rng=None):
     """A clip's context: its caption in lang encoded, or the negative prompt given instead
-    (caption dropout). With contrast also (swapped, has): the context of its caption with every
-    direction reversed (flow_loss), or with a negative prompt the same context and has 0."""
+    (caption dropout). With contrast ("opposite" or "other", --contrast-with) also (swapped,
+    has): the context of its caption with every direction changed (world.redirected_spec: to its
+    opposite, or to another drawn from rng), or with a negative prompt the same context and
+    has 0 (flow_loss)."""
     own = te(negative if negative is not None else world.caption(spec, lang))
     if not contrast:
         return (own,)
     if negative is not None:
         return own, own, 0.0
-    return own, te(world.caption(world.reversed_spec(spec), lang)), 1.0
+    alt = world.redirected_spec(spec, rng if contrast == "other" else None)
+    return own, te(world.caption(alt, lang)), 1.0
 
 
-def draw_batch(rng, te, mean, std, tokens, drop, contrast=False):
+def draw_batch(rng, te, mean, std, tokens, drop, contrast=None):
     """A batch of fresh clips: latents [B, 16, T, H/8, W/8] and contexts [B, 512, 64]; with
-    contrast also the contexts of each clip's caption with every direction word reversed
-    (swapped) and a mask [B] of the clips that have one (not those given a negative prompt).
-    The swapped captions draw nothing from rng: the batches are the same either way."""
+    contrast (contexts) also the contexts of each clip's caption with its direction words
+    changed (swapped) and a mask [B] of the clips that have one (not those given a negative
+    prompt). The swapped captions draw nothing from rng (the other directions come from a
+    generator spawned from its seed): the batches are the same either way."""
+    arng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
     (W, H) = SIZES[rng.choice(len(SIZES), p=[p for _, p in SIZES])][0]
     F = world.frames_for_seconds(float(rng.choice(SECONDS)))
     T = (F - 1) // 4 + 1
@@ -118,7 +123,8 @@ def draw_batch(rng, te, mean, std, tokens, drop, contrast=False):
             cols.append(contexts(te, spec, None, NEGATIVES[int(rng.integers(len(NEGATIVES)))],
                                  contrast))
             continue
-        cols.append(contexts(te, spec, world.LANGS[int(rng.integers(5))], contrast=contrast))
+        cols.append(contexts(te, spec, world.LANGS[int(rng.integers(5))], contrast=contrast,
+                             rng=arng))
     return (torch.from_numpy(np.stack(zs)).float(),
             *(torch.stack(c) if torch.is_tensor(c[0]) else torch.tensor(c) for c in zip(*cols)))
 
@@ -138,6 +144,11 @@ def _worker_draw(seed, step, tokens, drop, contrast):
                       drop, contrast)
 
 
+def contrast_kind(a):
+    """What draw_batch's contrast is for the arguments a: None without --contrast."""
+    return a.contrast_with if a.contrast > 0 else None
+
+
 def batches(a, te, mean, std, step):
     """The batches of steps step, step + 1, ... With --workers 0, drawn here in turn from one
     generator seeded by the seed and the first step (the committed model's sequence); with
@@ -146,7 +157,7 @@ def batches(a, te, mean, std, step):
     if a.workers <= 0:
         rng = np.random.default_rng(a.seed * 7919 + step)
         while True:
-            yield draw_batch(rng, te, mean, std, a.tokens, a.drop, a.contrast > 0)
+            yield draw_batch(rng, te, mean, std, a.tokens, a.drop, contrast_kind(a))
     import collections
     import multiprocessing
     ctx = multiprocessing.get_context("spawn")   # safe beside CUDA and torch's threads
@@ -157,7 +168,7 @@ def batches(a, te, mean, std, step):
         while True:
             while len(ahead) < 2 * a.workers:
                 ahead.append(pool.apply_async(_worker_draw, (a.seed, step + len(ahead), a.tokens,
-                                                             a.drop, a.contrast > 0)))
+                                                             a.drop, contrast_kind(a))))
             step += 1
             yield ahead.popleft().get()
 
@@ -207,7 +218,7 @@ def flow_loss(model, x0, eps, xt, s, ctx, alt=None, has=None, contrast=0.0):
     the swapped contexts alt (draw_batch), plus contrast times the mean over the batch of, for
     each clip that has one (has) and is noised at sigma >= CONTRAST_SIGMA,
     relu((1 + CONTRAST_MARGIN) L_own - L_swapped) / L_own (L_own held constant in the divisor):
-    the prediction with the directions reversed must be worse by the margin. The flow loss alone
+    the prediction with the directions changed must be worse by the margin. The flow loss alone
     does not make the DiT read the direction word (docs/demo-model.md § Not done yet): where the
     motion can be seen in the noisy input the word adds nothing, and where it cannot the word's
     share of the loss is too small to be found among colour and background; this term rewards
@@ -282,6 +293,10 @@ def main():
     ap.add_argument("--contrast", type=float, default=0.0,
                     help="weight of the direction contrast term (flow_loss; docs/demo-model.md "
                          "§ Not done yet): 0, the committed model's loss, or e.g. 1")
+    ap.add_argument("--contrast-with", choices=("other", "opposite"), default="other",
+                    help="the captions the contrast term compares with: each direction word "
+                         "changed to one of the three others (drawn per clip), or to its "
+                         "opposite only (which leaves the right-angle ones unlearnt)")
     ap.add_argument("--mask", type=float, default=0.0,
                     help="chance that a clip shows one latent frame only, the rest pure noise")
     ap.add_argument("--ema", type=float, default=0.998)

@@ -163,12 +163,20 @@ def random_spec(rng, allow_held_out=False, n_objects=None):
 
 # the opposite of each direction (probe_text.py swaps the direction word with it)
 REVERSED = {"left": "right", "right": "left", "up": "down", "down": "up"}
+# the two directions at right angles to each
+TURNED = {"left": ("up", "down"), "right": ("down", "up"), "up": ("right", "left"),
+          "down": ("left", "right")}
 
 
-def reversed_spec(spec):
-    """spec with every object's direction reversed (its caption says the opposite directions)."""
-    return dict(spec, objects=[dict(o, direction=REVERSED[o["direction"]])
-                               for o in spec["objects"]])
+def redirected_spec(spec, rng=None):
+    """spec with every object's direction changed (its caption names other directions): with rng
+    None to its opposite (REVERSED), else to one of the three others drawn from rng, each alike."""
+    def other(d):
+        if rng is None:
+            return REVERSED[d]
+        rest = [e for e in DIRECTIONS if e != d]
+        return rest[int(rng.integers(len(rest)))]
+    return dict(spec, objects=[dict(o, direction=other(o["direction"])) for o in spec["objects"]])
 
 
 def _texture(kind, base, rng, size=128):
