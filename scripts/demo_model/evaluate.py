@@ -6,14 +6,15 @@ quarter of the frames against the last) and the background (the frame median mat
 nearest base colour of world.BACKGROUNDS). Prompts are one-object captions whose colour x shape x
 direction triple is in world.HELD_OUT (never trained on), backgrounds and patterns cycled; one
 campaign per language (camera phrases and sentence joining follow the campaign's language), at the
-demo's draft tier (or --tier final).
+demo's draft tier (or --tier final) and guidance scale (or --guidance).
 
 Prints a table of rates per language and writes RESULTS.json under --out. With --min-colour,
 --min-direction, --min-background it exits 1 when any language's rate is below (the CI test,
 tests/demo_model/). Needs build/shotfarm (or --shotfarm), mpirun, ffmpeg.
 
   /opt/sf-ref/bin/python scripts/demo_model/evaluate.py [--model examples/models/demo]
-      [--langs en,es,zh,ja,ko] [--per-lang 8] [--tier draft|final] [--np 2] [--out DIR]
+      [--langs en,es,zh,ja,ko] [--per-lang 8] [--tier draft|final] [--guidance G] [--np 2]
+      [--out DIR]
 """
 import argparse
 import json
@@ -34,10 +35,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # temporal windows (docs/windows.md; latent frames), set in the campaign so that the seams scored
 # are where the render put them
 WINDOW, OVERLAP = 21, 5
+# the demo campaign's tiers (examples/demo/campaign.yaml), guidance left to --guidance
 TIERS = {"draft": "{steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, "
-                  f"guidance: 5.0, window: {WINDOW}, overlap: {OVERLAP}}}",
+                  f"guidance: {{g}}, window: {WINDOW}, overlap: {OVERLAP}}}",
          "final": "{steps: 8, resolution: 128x64, sampler: unipc, schedule: wan, shift: 5.0, "
-                  f"guidance: 5.0, window: {WINDOW}, overlap: {OVERLAP}}}"}
+                  f"guidance: {{g}}, window: {WINDOW}, overlap: {OVERLAP}}}"}
+# the demo campaign's guidance scale: the demo model, trained with the direction contrast term,
+# follows its prompts best there (docs/demo-model.md § Guidance)
+GUIDANCE = 2.0
 
 
 def shots_for(lang, n):
@@ -66,11 +71,11 @@ def seam_spans(F):
     return spans
 
 
-def campaign_yaml(lang, specs, tier, seconds=3):
+def campaign_yaml(lang, specs, tier, seconds=3, guidance=GUIDANCE):
     lines = [f"# evaluate.py: held-out prompts in {lang}", "version: 1",
              f"campaign: eval-{lang}", "seed: 3030", f"language: {lang}",
              "model: {config: tiny-vace, dtype: fp32, tp: 1}", "tiers:",
-             f"  {tier}: {TIERS[tier]}", "sequences:"]
+             f"  {tier}: {TIERS[tier].replace('{g}', str(float(guidance)))}", "sequences:"]
     for q in range(0, len(specs), 6):
         lines += [f"  - id: q{q // 6}", '    aspect: "16:9"', "    shots:"]
         for i in range(q, min(q + 6, len(specs))):
@@ -180,6 +185,8 @@ def main():
                     help="shot length; a shot longer than one window (81 frames) is scored for "
                          "direction at every seam between its windows, and counts as right only "
                          "if every seam is")
+    ap.add_argument("--guidance", type=float, default=GUIDANCE,
+                    help="the tier's guidance scale (default: the demo campaign's)")
     ap.add_argument("--np", type=int, default=int(os.environ.get("SF_EVAL_NP", "2")))
     ap.add_argument("--out", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--check-vace-zero", action="store_true",
@@ -200,7 +207,7 @@ def main():
         specs = shots_for(lang, a.per_lang)
         cy = os.path.join(out, f"eval-{lang}.yaml")
         with open(cy, "w", encoding="utf-8") as fo:
-            fo.write(campaign_yaml(lang, specs, a.tier, a.seconds))
+            fo.write(campaign_yaml(lang, specs, a.tier, a.seconds, a.guidance))
         run = os.path.join(out, f"run-{lang}")
         cmd = [os.environ.get("MPIEXEC", "mpirun"), "-np", str(a.np), a.shotfarm, "render", cy,
                "-o", run, "--model", a.model, "--tokenizer", tok, "--tier", a.tier]
@@ -256,7 +263,7 @@ def main():
                 rate["background"] < a.min_background:
             fail = True
     with open(os.path.join(out, "RESULTS.json"), "w", encoding="utf-8") as fo:
-        json.dump({"tier": a.tier, "model": a.model, "shots": results,
+        json.dump({"tier": a.tier, "guidance": a.guidance, "model": a.model, "shots": results,
                    "rates": {l: r for l, _, r in rows}}, fo, ensure_ascii=False, indent=1)
     print(f"| language | shots | colour | direction | background |   (tier {a.tier})")
     print("|---|---|---|---|---|")
