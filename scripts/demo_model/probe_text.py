@@ -1,4 +1,4 @@
-"""probe_text.py — what the demo DiT reads from its inputs (docs/demo-model.md § Not done yet): on
+"""probe_text.py — what the demo DiT reads from its inputs (docs/demo-model.md § How the direction word was learnt): on
 fresh one-object clips of the world (static camera, 64x64, 3 s) noised at a sigma drawn in
 [--lo, --hi], the flow-matching loss of train_dit.py's EMA weights on
 

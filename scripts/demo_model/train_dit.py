@@ -17,10 +17,10 @@ frame's background (the objects) 5x; the text embedder's and the cross-attention
 biases start at zero, so the ~500 padding rows start as zero keys and values. An EMA of the
 weights is what export_model.py ships.
 
---faces (objects face the way they move), --contrast (a loss term that makes the DiT read the
-direction word: flow_loss) and --mask (frames hidden in noise), off by default, are direction
-experiments of docs/demo-model.md § Not done yet; with them off the batches and the loss are the
-committed model's.
+--faces (objects face the way they move) and --contrast (a loss term that makes the DiT read the
+direction word: flow_loss), off by default, made the shipped DiT from the first one (docs/
+demo-model.md § The shipped DiT); --mask (frames hidden in noise) is an experiment of § How the
+direction word was learnt. With all three off the batches and the loss are the first DiT's.
 
 Writes OUT/dit_loss.tsv (step, wall s, loss, mean of the last 100), OUT/dit_ckpt.pt every
 --ckpt-every steps (a rerun resumes; touch OUT/STOP to end early). --init MODEL starts from a
@@ -219,7 +219,7 @@ def flow_loss(model, x0, eps, xt, s, ctx, alt=None, has=None, contrast=0.0):
     each clip that has one (has) and is noised at sigma >= CONTRAST_SIGMA,
     relu((1 + CONTRAST_MARGIN) L_own - L_swapped) / L_own (L_own held constant in the divisor):
     the prediction with the directions changed must be worse by the margin. The flow loss alone
-    does not make the DiT read the direction word (docs/demo-model.md § Not done yet): where the
+    does not make the DiT read the direction word (docs/demo-model.md § How the direction word was learnt): where the
     motion can be seen in the noisy input the word adds nothing, and where it cannot the word's
     share of the loss is too small to be found among colour and background; this term rewards
     reading it directly. At high noise only, where the clip itself does not show its direction,
@@ -289,10 +289,10 @@ def main():
     ap.add_argument("--drop", type=float, default=0.1)
     ap.add_argument("--faces", action="store_true",
                     help="objects face the way they move (world.FACES; docs/demo-model.md "
-                         "§ Not done yet); off for the committed model")
+                         "§ The shipped DiT)")
     ap.add_argument("--contrast", type=float, default=0.0,
                     help="weight of the direction contrast term (flow_loss; docs/demo-model.md "
-                         "§ Not done yet): 0, the committed model's loss, or e.g. 1")
+                         "§ The shipped DiT): 0 (off), or e.g. 1")
     ap.add_argument("--contrast-with", choices=("other", "opposite"), default="other",
                     help="the captions the contrast term compares with: each direction word "
                          "changed to one of the three others (drawn per clip), or to its "
