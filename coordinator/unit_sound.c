@@ -460,7 +460,7 @@ int sf_unit_sound_mix(const struct sf_render_job *j, char *path, size_t n)
     size_t len = 0;
     struct sf_json_doc *doc = NULL;
     if (!sf_file_is_regular(j->out)) {   /* one line with the fix, not io's bare "open: ..." */
-        SF_ERROR("sound", "%s: missing (the sound unit writes it); run the same render again",
+        SF_ERROR("sound", "%s: missing; run the same render again (the sound unit writes it)",
                  j->out);
         return SF_E_NOTFOUND;
     }

@@ -35,11 +35,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # temporal windows (docs/windows.md; latent frames), set in the campaign so that the seams scored
 # are where the render put them
 WINDOW, OVERLAP = 21, 5
-# the demo campaign's tiers (examples/demo/campaign.yaml), guidance left to --guidance
-TIERS = {"draft": "{steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0, "
-                  f"guidance: {{g}}, window: {WINDOW}, overlap: {OVERLAP}}}",
-         "final": "{steps: 8, resolution: 128x64, sampler: unipc, schedule: wan, shift: 5.0, "
-                  f"guidance: {{g}}, window: {WINDOW}, overlap: {OVERLAP}}}"}
+# the demo campaign's tiers (examples/demo/campaign.yaml); the guidance comes from --guidance
+TIERS = {"draft": "steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0",
+         "final": "steps: 8, resolution: 128x64, sampler: unipc, schedule: wan, shift: 5.0"}
 # the demo campaign's guidance scale: the demo model, trained with the direction contrast term,
 # follows its prompts best there (docs/demo-model.md § Guidance)
 GUIDANCE = 2.0
@@ -75,7 +73,8 @@ def campaign_yaml(lang, specs, tier, seconds=3, guidance=GUIDANCE):
     lines = [f"# evaluate.py: held-out prompts in {lang}", "version: 1",
              f"campaign: eval-{lang}", "seed: 3030", f"language: {lang}",
              "model: {config: tiny-vace, dtype: fp32, tp: 1}", "tiers:",
-             f"  {tier}: {TIERS[tier].replace('{g}', str(float(guidance)))}", "sequences:"]
+             f"  {tier}: {{{TIERS[tier]}, guidance: {float(guidance)}, window: {WINDOW}, "
+             f"overlap: {OVERLAP}}}", "sequences:"]
     for q in range(0, len(specs), 6):
         lines += [f"  - id: q{q // 6}", '    aspect: "16:9"', "    shots:"]
         for i in range(q, min(q + 6, len(specs))):

@@ -1,6 +1,6 @@
-"""probe_text.py — what the demo DiT reads from its inputs (docs/demo-model.md § How the direction word was learnt): on
-fresh one-object clips of the world (static camera, 64x64, 3 s) noised at a sigma drawn in
-[--lo, --hi], the flow-matching loss of train_dit.py's EMA weights on
+"""probe_text.py — what the demo DiT reads from its inputs (docs/demo-model.md § How the direction
+word was learnt): on fresh one-object clips of the world (static camera, 64x64, 3 s) noised at a
+sigma drawn in [--lo, --hi], the flow-matching loss of train_dit.py's EMA weights on
 
   ordered   the clip as it is, with its own caption;
   shuffled  the clip's latent frames in a random order (the caption kept): a model that uses

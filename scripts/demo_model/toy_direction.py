@@ -1,8 +1,8 @@
-"""toy_direction.py — can the demo's DiT learn the direction word at all? (docs/demo-model.md
-§ How the direction word was learnt). A diagnostic, not part of making the model: trains a fresh DiT (train_dit.py's
-numbers, loss and padding initialisation) for --minutes on one thread on a narrowed world (one
-object, static camera, 64x64, 3 s clips, English captions; with --same, always a plain red ball
-over the night, so that the captions differ in the direction word alone), then
+"""toy_direction.py — can the demo's DiT learn the direction word at all? (docs/demo-model.md § How
+the direction word was learnt). A diagnostic, not part of making the model: trains a fresh DiT
+(train_dit.py's numbers, loss and padding initialisation) for --minutes on one thread on a narrowed
+world (one object, static camera, 64x64, 3 s clips, English captions; with --same, always a plain
+red ball over the night, so that the captions differ in the direction word alone), then
 
   probes   the flow-matching loss at sigma in [0.85, 1.0] with each clip's own caption and with
            its direction word swapped (left <-> right, up <-> down): a DiT that reads the word

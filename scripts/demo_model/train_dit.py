@@ -108,7 +108,8 @@ def draw_batch(rng, te, mean, std, tokens, drop, contrast=None):
     changed (swapped) and a mask [B] of the clips that have one (not those given a negative
     prompt). The swapped captions draw nothing from rng (the other directions come from a
     generator spawned from its seed): the batches are the same either way."""
-    arng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    arng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]) \
+        if contrast == "other" else None
     (W, H) = SIZES[rng.choice(len(SIZES), p=[p for _, p in SIZES])][0]
     F = world.frames_for_seconds(float(rng.choice(SECONDS)))
     T = (F - 1) // 4 + 1
@@ -214,16 +215,16 @@ def weighted_error(x0, eps, pred):
 
 
 def flow_loss(model, x0, eps, xt, s, ctx, alt=None, has=None, contrast=0.0):
-    """The model's loss on one noised batch (the mean of weighted_error). With contrast > 0 and
-    the swapped contexts alt (draw_batch), plus contrast times the mean over the batch of, for
-    each clip that has one (has) and is noised at sigma >= CONTRAST_SIGMA,
-    relu((1 + CONTRAST_MARGIN) L_own - L_swapped) / L_own (L_own held constant in the divisor):
-    the prediction with the directions changed must be worse by the margin. The flow loss alone
-    does not make the DiT read the direction word (docs/demo-model.md § How the direction word was learnt): where the
-    motion can be seen in the noisy input the word adds nothing, and where it cannot the word's
-    share of the loss is too small to be found among colour and background; this term rewards
-    reading it directly. At high noise only, where the clip itself does not show its direction,
-    so the DiT can only meet it by drawing what the word says."""
+    """The model's loss on one noised batch (the mean of weighted_error). With contrast > 0 and the
+    swapped contexts alt (draw_batch), plus contrast times the mean over the batch of, for each
+    clip that has one (has) and is noised at sigma >= CONTRAST_SIGMA, relu((1 + CONTRAST_MARGIN)
+    L_own - L_swapped) / L_own (L_own held constant in the divisor): the prediction with the
+    directions changed must be worse by the margin. The flow loss alone does not make the DiT read
+    the direction word (docs/demo-model.md § How the direction word was learnt): where the motion
+    can be seen in the noisy input the word adds nothing, and where it cannot the word's share of
+    the loss is too small to be found among colour and background; this term rewards reading it
+    directly. At high noise only, where the clip itself does not show its direction, so the DiT can
+    only meet it by drawing what the word says."""
     pred = model(hidden_states=xt, timestep=s * 1000, encoder_hidden_states=ctx,
                  return_dict=False)[0]
     err = weighted_error(x0, eps, pred)

@@ -202,12 +202,13 @@ def _texture(kind, base, rng, size=128):
 
 # Faces (FACES, off unless a script turns it on; the shipped DiT was trained with them, the first
 # one without): an object moving in a direction wears a white face on that side (the part of it
-# beyond FACE of its radius toward where it goes), as a vehicle faces the way it drives. The DiT does not learn the
-# direction word from motion alone: Wan's DiT knows positions only relative to each other (RoPE)
-# and the object's track is readable from the noisy input about as soon as the object is, so the
-# word earns almost no gradient (docs/demo-model.md § How the direction word was learnt). A face makes the direction part
-# of every frame's picture, which a DiT can learn from the word like a colour, and the motion it
-# draws then follows the face. Reference stills (no direction) have none.
+# beyond FACE of its radius toward where it goes), as a vehicle faces the way it drives. The DiT
+# does not learn the direction word from motion alone: Wan's DiT knows positions only relative to
+# each other (RoPE) and the object's track is readable from the noisy input about as soon as the
+# object is, so the word earns almost no gradient (docs/demo-model.md § How the direction word was
+# learnt). A face makes the direction part of every frame's picture, which a DiT can learn from the
+# word like a colour, and the motion it draws then follows the face. Reference stills (no
+# direction) have none.
 FACES = False
 FACE = 0.25
 FACE_RGB = (250, 250, 250)
