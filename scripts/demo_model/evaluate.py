@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # are where the render put them
 WINDOW, OVERLAP = 21, 5
 # the demo campaign's tiers (examples/demo/campaign.yaml); the guidance comes from --guidance
-TIERS = {"draft": "steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 3.0",
+TIERS = {"draft": "steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 8.0",
          "final": "steps: 8, resolution: 128x64, sampler: unipc, schedule: wan, shift: 5.0"}
 # the demo campaign's guidance scale: the demo model, trained with the direction contrast term,
 # follows its prompts best there (docs/demo-model.md § Guidance)
@@ -57,24 +57,25 @@ def shots_for(lang, n):
     return out
 
 
-def seam_spans(F):
-    """Per seam between consecutive windows of a shot of F latent frames (the cut of the tiers'
-    WINDOW and OVERLAP), the pixel frames [first, last) that are scored for it: the overlap and
+def seam_spans(F, window=WINDOW, overlap=OVERLAP):
+    """Per seam between consecutive windows of a shot of F latent frames (the cut of the tier's
+    window and overlap), the pixel frames [first, last) that are scored for it: the overlap and
     4 latent frames (1 s) on either side."""
-    st = cut(F, WINDOW, OVERLAP)[0]
+    st = cut(F, window, overlap)[0]
     spans = []
     for a, b in zip(st, st[1:]):
-        lo, hi = max(0, b - 4), min(F, a + WINDOW + 4)
+        lo, hi = max(0, b - 4), min(F, a + window + 4)
         spans.append((4 * lo, 4 * (hi - 1) + 1))
     return spans
 
 
-def campaign_yaml(lang, specs, tier, seconds=3, guidance=GUIDANCE):
+def campaign_yaml(lang, specs, tier, seconds=3, guidance=GUIDANCE, window=WINDOW,
+                  overlap=OVERLAP):
     lines = [f"# evaluate.py: held-out prompts in {lang}", "version: 1",
              f"campaign: eval-{lang}", "seed: 3030", f"language: {lang}",
              "model: {config: tiny-vace, dtype: fp32, tp: 1}", "tiers:",
-             f"  {tier}: {{{TIERS[tier]}, guidance: {float(guidance)}, window: {WINDOW}, "
-             f"overlap: {OVERLAP}}}", "sequences:"]
+             f"  {tier}: {{{TIERS[tier]}, guidance: {float(guidance)}, window: {window}, "
+             f"overlap: {overlap}}}", "sequences:"]
     for q in range(0, len(specs), 6):
         lines += [f"  - id: q{q // 6}", '    aspect: "16:9"', "    shots:"]
         for i in range(q, min(q + 6, len(specs))):
@@ -140,14 +141,28 @@ def nearest(rgb, table, chroma):
     return best
 
 
+def object_mask(f):
+    """Per frame of float frames [F, H, W, 3], the pixels far from the frame's median (the
+    object's), and the medians [F, 3] (the background)."""
+    med = np.median(f.reshape(f.shape[0], -1, 3), axis=1)
+    return np.sqrt(((f - med[:, None, None, :]) ** 2).sum(-1)) > 70, med
+
+
+def centroids(mask):
+    """Per frame, the centre (x, y) of the masked pixels in fractions of the frame; NaN where
+    fewer than 2 stand out."""
+    F, H, W = mask.shape
+    ys, xs = np.mgrid[0:H, 0:W]
+    return np.array([((xs[m].mean() + 0.5) / W, (ys[m].mean() + 0.5) / H) if m.sum() >= 2
+                     else (np.nan, np.nan) for m in mask])
+
+
 def analyse(frames):
     """(colour, direction, background) seen in decoded frames; None where nothing stands out."""
     f = frames.astype(np.float32)
     F = f.shape[0]
-    med = np.median(f.reshape(F, -1, 3), axis=1)                     # [F, 3] background
+    mask, med = object_mask(f)
     bg = nearest(np.median(med, axis=0), {k: v[0] for k, v in world.BACKGROUNDS.items()}, False)
-    dist = np.sqrt(((f - med[:, None, None, :]) ** 2).sum(-1))       # [F, H, W]
-    mask = dist > 70
     if mask.sum() < 4 * F:
         return None, None, bg
     # the body's colour: the object's coloured pixels, not its white face (world.FACE) or
@@ -155,22 +170,49 @@ def analyse(frames):
     px = f[mask]
     body = px[px.max(1) - px.min(1) >= 60]
     colour = nearest((body if len(body) else px).mean(0), world.COLOURS, True)
-    ys, xs = np.mgrid[0:f.shape[1], 0:f.shape[2]]
-    cents = []
-    for i in range(F):
-        m = mask[i]
-        cents.append((xs[m].mean(), ys[m].mean()) if m.sum() >= 2 else (np.nan, np.nan))
-    c = np.array(cents)
+    c = centroids(mask)
     q = max(1, F // 4)
     first, last = c[:q][~np.isnan(c[:q, 0])], c[-q:][~np.isnan(c[-q:, 0])]
     if not len(first) or not len(last):
         return colour, None, bg
-    dx, dy = (last.mean(0) - first.mean(0)) / np.array([f.shape[2], f.shape[1]])
+    dx, dy = last.mean(0) - first.mean(0)
     if max(abs(dx), abs(dy)) < 0.08:
         return colour, "still", bg
     direction = ("right" if dx > 0 else "left") if abs(dx) >= abs(dy) else \
         ("down" if dy > 0 else "up")
     return colour, direction, bg
+
+
+# an object has left the frame when fewer than GONE pixels stand out, its last centre having been
+# within EDGE of the side it moves to
+GONE, EDGE = 16, 0.25
+
+
+def left_at(frames, direction):
+    """The frame from which the object is out of the frame for good, having left it on the side
+    `direction` points to; None if it does not leave so (still in at the end, or gone elsewhere)."""
+    mask, _ = object_mask(frames.astype(np.float32))
+    seen = np.nonzero(mask.sum((1, 2)) >= GONE)[0]
+    if not len(seen) or seen[-1] == len(frames) - 1:
+        return None
+    x, y = centroids(mask[seen[-1]:seen[-1] + 1])[0]
+    near = {"left": x < EDGE, "right": x > 1 - EDGE, "up": y < EDGE, "down": y > 1 - EDGE}
+    return int(seen[-1]) + 1 if near[direction] else None
+
+
+def seam_verdicts(frames, direction, spans):
+    """Per seam span [lo, hi) of a windowed shot, the direction seen there, or "out" where the
+    object has left the frame the way it moves (left_at) before the span's last quarter: a
+    continuing move may leave the frame, a loop brings the object back. The shot holds its
+    direction when every verdict is `direction` or "out"."""
+    gone = left_at(frames, direction)
+    out = []
+    for lo, hi in spans:
+        d = analyse(frames[lo:hi])[1]
+        if d != direction and gone is not None and gone <= hi - (hi - lo) // 4:
+            d = "out"
+        out.append(d)
+    return out
 
 
 def main():
@@ -186,6 +228,10 @@ def main():
                          "if every seam is")
     ap.add_argument("--guidance", type=float, default=GUIDANCE,
                     help="the tier's guidance scale (default: the demo campaign's)")
+    ap.add_argument("--window", type=int, default=WINDOW,
+                    help="the tier's temporal window, in latent frames (docs/windows.md)")
+    ap.add_argument("--overlap", type=int, default=OVERLAP,
+                    help="the tier's overlap of consecutive windows, in latent frames")
     ap.add_argument("--np", type=int, default=int(os.environ.get("SF_EVAL_NP", "2")))
     ap.add_argument("--out", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--check-vace-zero", action="store_true",
@@ -206,7 +252,8 @@ def main():
         specs = shots_for(lang, a.per_lang)
         cy = os.path.join(out, f"eval-{lang}.yaml")
         with open(cy, "w", encoding="utf-8") as fo:
-            fo.write(campaign_yaml(lang, specs, a.tier, a.seconds, a.guidance))
+            fo.write(campaign_yaml(lang, specs, a.tier, a.seconds, a.guidance,
+                                   a.window, a.overlap))
         run = os.path.join(out, f"run-{lang}")
         cmd = [os.environ.get("MPIEXEC", "mpirun"), "-np", str(a.np), a.shotfarm, "render", cy,
                "-o", run, "--model", a.model, "--tokenizer", tok, "--tier", a.tier]
@@ -244,10 +291,11 @@ def main():
                          f"has {world.frames_for_seconds(a.seconds)} (see {out}/render-{lang}.log)")
             colour, direction, bg = analyse(frames)
             r = {"lang": lang, "shot": f"h{i}", "prompt": world.caption(spec, lang)}
-            spans = seam_spans((len(frames) - 1) // 4 + 1)
+            spans = seam_spans((len(frames) - 1) // 4 + 1, a.window, a.overlap)
             if spans:   # a windowed shot: the direction at every seam
-                r["seams"] = [analyse(frames[lo:hi])[1] for lo, hi in spans]
-                direction = o["direction"] if all(d == o["direction"] for d in r["seams"]) \
+                r["seams"] = seam_verdicts(frames, o["direction"], spans)
+                direction = o["direction"] if all(d in (o["direction"], "out")
+                                                  for d in r["seams"]) \
                     else "/".join(str(d) for d in r["seams"])
             r.update(want=[o["colour"], o["direction"], spec["background"]],
                      got=[colour, direction, bg])

@@ -133,9 +133,9 @@ def draw_batch(rng, te, mean, std, tokens, drop, contrast=None):
 _worker = {}
 
 
-def _worker_init(text_encoder, tokenizer, mean, std, faces):
+def _worker_init(text_encoder, tokenizer, mean, std, faces, speed):
     torch.set_num_threads(1)
-    world.FACES = faces
+    world.FACES, world.SPEED = faces, speed
     _worker.update(te=TextEncoder(text_encoder, tokenizer), mean=mean, std=std)
 
 
@@ -164,7 +164,7 @@ def batches(a, te, mean, std, step):
     ctx = multiprocessing.get_context("spawn")   # safe beside CUDA and torch's threads
     with ctx.Pool(a.workers, _worker_init,
                   (os.path.join(a.skeleton, "text_encoder"), a.tokenizer, mean, std,
-                   world.FACES)) as pool:
+                   world.FACES, world.SPEED)) as pool:
         ahead = collections.deque()
         while True:
             while len(ahead) < 2 * a.workers:
@@ -291,6 +291,9 @@ def main():
     ap.add_argument("--faces", action="store_true",
                     help="objects face the way they move (world.FACES; docs/demo-model.md "
                          "§ The shipped DiT)")
+    ap.add_argument("--speed", type=float, default=None,
+                    help="objects move this fraction of the frame per second in every clip "
+                         "(world.SPEED; default: 0.4 of the frame per clip, however long)")
     ap.add_argument("--contrast", type=float, default=0.0,
                     help="weight of the direction contrast term (flow_loss; docs/demo-model.md "
                          "§ The shipped DiT): 0 (off), or e.g. 1")
@@ -314,7 +317,7 @@ def main():
                          "checkpoint in OUT, which resumes)")
     ap.add_argument("--ckpt-every", type=int, default=200)
     a = ap.parse_args()
-    world.FACES = a.faces
+    world.FACES, world.SPEED = a.faces, a.speed
     if a.device != "cpu" and not torch.cuda.is_available():
         sys.exit(f"train_dit: --device {a.device}, but torch sees no CUDA device; use --device cpu")
     dev = torch.device(a.device)

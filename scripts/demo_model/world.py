@@ -134,6 +134,15 @@ def caption(spec, lang):
 START = (0.1, 0.5)
 TRAVEL = 0.4
 LANE_JITTER = 0.12
+# With SPEED (fractions of the frame per second along its axis; None, the default: TRAVEL per clip,
+# the world the shipped DiT learnt first) an object moves at the same speed in every clip, however
+# long, and its start spreads over the whole of [MARGIN, 1 - MARGIN - SPEED * seconds]: every
+# stretch of a longer take is then a clip of the world, as a long shot's temporal windows need (a
+# window of the old world draws a whole crossing, TRAVEL, whatever the take: docs/demo-model.md §
+# Long takes).
+SPEED = None
+MARGIN = 0.1
+FPS = 16
 
 
 def random_spec(rng, allow_held_out=False, n_objects=None):
@@ -241,12 +250,21 @@ def _draw(img, o, cx, cy, r):
     return m
 
 
-def object_track(o, idx, n, W, H, t):
-    """Centre of object idx of n at time t in [0,1] (pixels): along the axis of its direction it
-    travels TRAVEL of the frame from o["start"] (in START; a spec without one: from 20 % to 80 %);
-    the other coordinate is its lane, (idx + 1) / (n + 1) of the frame moved by o["lane"]."""
+def object_track(o, idx, n, W, H, t, seconds=5.0):
+    """Centre of object idx of n at time t in [0,1] of a clip of `seconds` (pixels): along the
+    axis of its direction it travels TRAVEL of the frame from o["start"] (in START; a spec without
+    one: from 20 % to 80 %), or with SPEED, SPEED * seconds from where o["start"] falls in the
+    room left (START mapped onto [MARGIN, 1 - MARGIN - SPEED * seconds]); the other coordinate
+    is its lane, (idx + 1) / (n + 1) of the frame moved by o["lane"]."""
     lane = (idx + 1) / (n + 1) + o.get("lane", 0.0)
-    a = o["start"] + TRAVEL * t if "start" in o else 0.2 + 0.6 * t
+    if "start" not in o:
+        a = 0.2 + 0.6 * t
+    elif SPEED is None:
+        a = o["start"] + TRAVEL * t
+    else:
+        travel = SPEED * seconds
+        u = (o["start"] - START[0]) / (START[1] - START[0])
+        a = MARGIN + u * max(0.0, 1 - 2 * MARGIN - travel) + travel * t
     if o["direction"] == "left":
         return (1 - a) * W, lane * H
     if o["direction"] == "right":
@@ -278,7 +296,7 @@ def render_clip(spec, W, H, F, every=1):
         by = ((y - H / 2) / z + H / 2 + oy).astype(np.int64) % ts
         img = tex[by, bx].copy()
         for i, o in enumerate(spec["objects"]):
-            cx, cy = object_track(o, i, n, W, H, t)
+            cx, cy = object_track(o, i, n, W, H, t, (F - 1) / FPS)
             cx, cy = (cx - W / 2) * z + W / 2, (cy - H / 2) * z + H / 2
             _draw(img, o, cx, cy, r0 * z)
         out[j] = np.clip(img, 0, 255).astype(np.uint8)

@@ -117,7 +117,7 @@ static void test_demo(void)
     CHECK_EQ_INT(locker->cuts[0].shots[2], 0);
 
     const struct sf_tier *draft = sf_campaign_tier(c, SF_TIER_DRAFT);
-    CHECK(draft->steps == 4 && draft->sampler == SF_SAMPLER_EULER && draft->shift == 3.0);
+    CHECK(draft->steps == 4 && draft->sampler == SF_SAMPLER_EULER && draft->shift == 8.0);
     int w, h;
     sf_campaign_tier_size(sf_campaign_tier(c, SF_TIER_FINAL), SF_ASPECT_9_16, &w, &h);
     CHECK(w == 64 && h == 128);
