@@ -6,7 +6,9 @@ quarter of the frames against the last) and the background (the frame median mat
 nearest base colour of world.BACKGROUNDS). Prompts are one-object captions whose colour x shape x
 direction triple is in world.HELD_OUT (never trained on), backgrounds and patterns cycled; one
 campaign per language (camera phrases and sentence joining follow the campaign's language), at the
-demo's draft tier (or --tier final) and guidance scale (or --guidance).
+demo's draft tier (or --tier final) and guidance scale (or --guidance). A shot longer than one
+temporal window (--seconds 15) is scored for direction at every seam between its windows
+(seam_verdicts; issue 23).
 
 Prints a table of rates per language and writes RESULTS.json under --out. With --min-colour,
 --min-direction, --min-background it exits 1 when any language's rate is below (the CI test,
@@ -14,7 +16,7 @@ tests/demo_model/). Needs build/shotfarm (or --shotfarm), mpirun, ffmpeg.
 
   /opt/sf-ref/bin/python scripts/demo_model/evaluate.py [--model examples/models/demo]
       [--langs en,es,zh,ja,ko] [--per-lang 8] [--tier draft|final] [--guidance G] [--np 2]
-      [--out DIR]
+      [--seconds S [--window W] [--overlap O]] [--out DIR]
 """
 import argparse
 import json
@@ -225,7 +227,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=3,
                     help="shot length; a shot longer than one window (81 frames) is scored for "
                          "direction at every seam between its windows, and counts as right only "
-                         "if every seam is")
+                         "if every seam is (or the object has left the frame the way it moves)")
     ap.add_argument("--guidance", type=float, default=GUIDANCE,
                     help="the tier's guidance scale (default: the demo campaign's)")
     ap.add_argument("--window", type=int, default=WINDOW,

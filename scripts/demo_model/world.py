@@ -135,7 +135,7 @@ START = (0.1, 0.5)
 TRAVEL = 0.4
 LANE_JITTER = 0.12
 # With SPEED (fractions of the frame per second along its axis; None, the default: TRAVEL per clip,
-# the world the shipped DiT learnt first) an object moves at the same speed in every clip, however
+# the world the shipped DiT was trained on) an object moves at the same speed in every clip, however
 # long, and its start spreads over the whole of [MARGIN, 1 - MARGIN - SPEED * seconds]: every
 # stretch of a longer take is then a clip of the world, as a long shot's temporal windows need (a
 # window of the old world draws a whole crossing, TRAVEL, whatever the take: docs/demo-model.md §
