@@ -185,36 +185,50 @@ def analyse(frames):
     return colour, direction, bg
 
 
-# an object has left the frame when fewer than GONE pixels stand out, its last centre having been
-# within EDGE of the side it moves to
-GONE, EDGE = 16, 0.25
+# An object has left the frame when from some frame to the end fewer than GONE pixels stand out
+# and it went out through the edge it moves to: in the last frame it is seen in, its centre is
+# within EDGE of that edge and fewer than half its usual pixels (their median over the frames it
+# is seen in) are still inside. One that vanishes whole, or elsewhere, has not left. A seam's
+# frames before the exit are scored when there are at least SCORED of them.
+GONE, EDGE, SCORED = 16, 0.25, 16
 
 
 def left_at(frames, direction):
-    """The frame from which the object is out of the frame for good, having left it on the side
-    `direction` points to; None if it does not leave so (still in at the end, or gone elsewhere)."""
+    """The frame from which the object is out of the frame for good, having left it through the
+    edge `direction` points to; None if it does not leave so (in at the end, vanished whole, or
+    gone elsewhere)."""
     mask, _ = object_mask(frames.astype(np.float32))
-    seen = np.nonzero(mask.sum((1, 2)) >= GONE)[0]
+    count = mask.sum((1, 2))
+    seen = np.nonzero(count >= GONE)[0]
     if not len(seen) or seen[-1] == len(frames) - 1:
         return None
-    x, y = centroids(mask[seen[-1]:seen[-1] + 1])[0]
+    last = int(seen[-1])
+    x, y = centroids(mask[last:last + 1])[0]
     near = {"left": x < EDGE, "right": x > 1 - EDGE, "up": y < EDGE, "down": y > 1 - EDGE}
-    return int(seen[-1]) + 1 if near[direction] else None
+    partly = count[last] < 0.5 * np.median(count[seen])
+    return last + 1 if near[direction] and partly else None
 
 
 def seam_verdicts(frames, direction, spans):
     """Per seam span [lo, hi) of a windowed shot, the direction seen there, or "out" where the
-    object has left the frame the way it moves (left_at) before the span's last quarter: a
-    continuing move may leave the frame, a loop brings the object back. The shot holds its
-    direction when every verdict is `direction` or "out"."""
+    object has left the frame the way it moves (left_at) before the span ends and its frames
+    there before the exit do not move another way: a continuing move may leave the frame, a loop
+    brings the object back."""
     gone = left_at(frames, direction)
     out = []
     for lo, hi in spans:
         d = analyse(frames[lo:hi])[1]
-        if d != direction and gone is not None and gone <= hi - (hi - lo) // 4:
-            d = "out"
+        if d != direction and gone is not None and gone < hi:
+            before = analyse(frames[lo:gone])[1] if gone - lo >= SCORED else None
+            if before in (direction, "still", None):
+                d = "out"
         out.append(d)
     return out
+
+
+def shot_holds(verdicts, direction):
+    """Whether a windowed shot holds its direction: every seam's verdict is it or "out"."""
+    return all(d in (direction, "out") for d in verdicts)
 
 
 def main():
@@ -225,9 +239,10 @@ def main():
     ap.add_argument("--per-lang", type=int, default=8)
     ap.add_argument("--tier", default="draft", choices=sorted(TIERS))
     ap.add_argument("--seconds", type=float, default=3,
-                    help="shot length; a shot longer than one window (81 frames) is scored for "
-                         "direction at every seam between its windows, and counts as right only "
-                         "if every seam is (or the object has left the frame the way it moves)")
+                    help="shot length; a shot longer than one window (--window latent frames; "
+                         "81 frames at 21) is scored for direction at every seam between its "
+                         "windows, and counts as right only if every seam is (or the object has "
+                         "left the frame the way it moves)")
     ap.add_argument("--guidance", type=float, default=GUIDANCE,
                     help="the tier's guidance scale (default: the demo campaign's)")
     ap.add_argument("--window", type=int, default=WINDOW,
@@ -243,6 +258,9 @@ def main():
     ap.add_argument("--min-direction", type=float, default=0)
     ap.add_argument("--min-background", type=float, default=0)
     a = ap.parse_args()
+    if a.window < 2 or not 1 <= a.overlap <= a.window // 2:
+        ap.error(f"--window {a.window} --overlap {a.overlap}: the window must be at least 2 latent "
+                 f"frames and the overlap 1 to half the window (docs/windows.md)")
     out = a.out or tempfile.mkdtemp(prefix="sf-eval.")
     os.makedirs(out, exist_ok=True)
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -296,8 +314,7 @@ def main():
             spans = seam_spans((len(frames) - 1) // 4 + 1, a.window, a.overlap)
             if spans:   # a windowed shot: the direction at every seam
                 r["seams"] = seam_verdicts(frames, o["direction"], spans)
-                direction = o["direction"] if all(d in (o["direction"], "out")
-                                                  for d in r["seams"]) \
+                direction = o["direction"] if shot_holds(r["seams"], o["direction"]) \
                     else "/".join(str(d) for d in r["seams"])
             r.update(want=[o["colour"], o["direction"], spec["background"]],
                      got=[colour, direction, bg])

@@ -293,7 +293,8 @@ def main():
                          "§ The shipped DiT)")
     ap.add_argument("--speed", type=float, default=None,
                     help="objects move this fraction of the frame per second in every clip "
-                         "(world.SPEED; default: 0.4 of the frame per clip, however long)")
+                         "(world.SPEED; default: 0.4 of the frame per clip, however long); like "
+                         "--faces, not kept in the checkpoint: give it again to resume")
     ap.add_argument("--contrast", type=float, default=0.0,
                     help="weight of the direction contrast term (flow_loss; docs/demo-model.md "
                          "§ The shipped DiT): 0 (off), or e.g. 1")
@@ -317,6 +318,8 @@ def main():
                          "checkpoint in OUT, which resumes)")
     ap.add_argument("--ckpt-every", type=int, default=200)
     a = ap.parse_args()
+    if a.speed is not None and not 0 < a.speed < 1:
+        ap.error(f"--speed {a.speed}: a fraction of the frame per second, above 0 and below 1")
     world.FACES, world.SPEED = a.faces, a.speed
     if a.device != "cpu" and not torch.cuda.is_available():
         sys.exit(f"train_dit: --device {a.device}, but torch sees no CUDA device; use --device cpu")
