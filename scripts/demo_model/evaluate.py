@@ -258,9 +258,6 @@ def main():
     ap.add_argument("--min-direction", type=float, default=0)
     ap.add_argument("--min-background", type=float, default=0)
     a = ap.parse_args()
-    if a.window < 2 or not 1 <= a.overlap <= a.window // 2:
-        ap.error(f"--window {a.window} --overlap {a.overlap}: the window must be at least 2 latent "
-                 f"frames and the overlap 1 to half the window (docs/windows.md)")
     out = a.out or tempfile.mkdtemp(prefix="sf-eval.")
     os.makedirs(out, exist_ok=True)
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -274,6 +271,12 @@ def main():
         with open(cy, "w", encoding="utf-8") as fo:
             fo.write(campaign_yaml(lang, specs, a.tier, a.seconds, a.guidance,
                                    a.window, a.overlap))
+        # shotfarm's own rules (e.g. --window/--overlap) with its file:line:col message, at once
+        v = subprocess.run([a.shotfarm, "validate", cy], capture_output=True, text=True)
+        if v.returncode != 0:
+            sys.exit(f"evaluate: shotfarm refuses the campaign written for --window "
+                     f"{a.window} --overlap {a.overlap} --seconds {a.seconds:g}:\n"
+                     f"{(v.stderr or v.stdout).strip()}")
         run = os.path.join(out, f"run-{lang}")
         cmd = [os.environ.get("MPIEXEC", "mpirun"), "-np", str(a.np), a.shotfarm, "render", cy,
                "-o", run, "--model", a.model, "--tokenizer", tok, "--tier", a.tier]

@@ -250,7 +250,7 @@ def _draw(img, o, cx, cy, r):
     return m
 
 
-def object_track(o, idx, n, W, H, t, seconds=5.0):
+def object_track(o, idx, n, W, H, t, seconds):
     """Centre of object idx of n at time t in [0,1] of a clip of `seconds` (pixels): along the
     axis of its direction it travels TRAVEL of the frame from o["start"] (in START; a spec without
     one: from 20 % to 80 %), or with SPEED, SPEED * seconds from where o["start"] falls in the
@@ -318,5 +318,5 @@ def render_still(element, W, H, background, seed):
 
 def frames_for_seconds(sec):
     """shotfarm's 4n+1 frames >= 16 * sec (io/campaign_rules.c sf_campaign_frames_for_ms)."""
-    need = 16 * int(round(sec * 1000)) - 1000
+    need = FPS * int(round(sec * 1000)) - 1000
     return 1 if need <= 0 else 4 * ((need + 3999) // 4000) + 1

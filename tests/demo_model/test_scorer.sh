@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # evaluate.py's seam scoring (issue 23) on the synthetic world's own clips, whose direction is
-# known: tests/demo_model/test_scorer.py. Needs CI's Python environment (numpy) only.
+# known: tests/demo_model/test_scorer.py. Then a --overlap that shotfarm does not allow is refused
+# before any render, with shotfarm's own line naming the field. Needs CI's Python environment
+# (numpy) and this build's shotfarm; renders nothing.
 set -u
 py=${SF_BINARY_DIR:?}/pyenv/bin/python
 [ -x "$py" ] || { echo "FAIL: $py missing: run scripts/setup.sh (it installs tests/requirements.txt)"; exit 1; }
-exec "$py" "${SF_SOURCE_DIR:?}/tests/demo_model/test_scorer.py"
+"$py" "${SF_SOURCE_DIR:?}/tests/demo_model/test_scorer.py" || exit 1
+work=$(mktemp -d "${TMPDIR:-/tmp}/sf-scorer.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+if "$py" "$SF_SOURCE_DIR/scripts/demo_model/evaluate.py" --shotfarm "${SF_SHOTFARM:?}" \
+        --langs en --per-lang 1 --overlap 11 --out "$work" >"$work/out" 2>&1; then
+    cat "$work/out"; echo "FAIL: evaluate.py --overlap 11 (window 21) exited 0"; exit 1
+fi
+grep -q 'tiers.draft.overlap: window 21 with overlap 11' "$work/out" ||
+    { cat "$work/out"; echo "FAIL: evaluate.py --overlap 11: no line naming tiers.draft.overlap"; exit 1; }
+[ ! -e "$work/run-en" ] || { echo "FAIL: evaluate.py rendered a refused campaign"; exit 1; }
+echo "evaluate.py --overlap 11: refused before rendering, naming tiers.draft.overlap"
