@@ -136,7 +136,8 @@ TRAVEL = 0.4
 LANE_JITTER = 0.12
 # With SPEED (fractions of the frame per second along its axis; None, the default: TRAVEL per clip,
 # the world the shipped DiT was trained on) an object moves at the same speed in every clip, however
-# long, and its start spreads over the whole of [MARGIN, 1 - MARGIN - SPEED * seconds]: every
+# long, and its start spreads over the whole of [MARGIN, 1 - MARGIN - SPEED * seconds] (o["start"],
+# drawn in START as before, mapped onto it, so the random draws stay the default world's): every
 # stretch of a longer take is then a clip of the world, as a long shot's temporal windows need (a
 # window of the old world draws a whole crossing, TRAVEL, whatever the take: docs/demo-model.md §
 # Long takes).
