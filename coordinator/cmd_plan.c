@@ -6,6 +6,7 @@
 #include "sf_json.h"
 #include "sf_log.h"
 #include "sf_plan.h"
+#include "sf_sampler.h"
 #include "sf_status.h"
 
 #include <getopt.h>
@@ -69,8 +70,8 @@ static void print_table(const struct sf_campaign *c, const struct sf_plan *p,
     const struct sf_tier *t = sf_campaign_tier(c, o->tier);
     char b1[32], b2[32];
     printf("campaign %s, tier %s (%d steps, %dx%d, %s), model %s %s\n", sf_campaign_name(c),
-           o->tier == SF_TIER_DRAFT ? "draft" : "final", t->steps, t->width, t->height,
-           t->sampler == SF_SAMPLER_UNIPC ? "unipc" : "euler", model_name(c, o),
+           sf_tier_name(o->tier), t->steps, t->width, t->height,
+           sf_sampler_kind_name(t->sampler), model_name(c, o),
            sf_campaign_model(c)->dtype);
     printf("cluster: %d node(s) x %d %s (%s), tp %d -> %d worker group(s), %d CPU lane(s)\n\n",
            o->nodes, o->devices_per_node, o->hw->name, o->hw->description, o->tp, p->n_groups,
@@ -135,7 +136,7 @@ static void print_json(const struct sf_campaign *c, const struct sf_plan *p,
     sf_jw_key(&w, "campaign");
     sf_jw_str(&w, sf_campaign_name(c));
     sf_jw_key(&w, "tier");
-    sf_jw_str(&w, o->tier == SF_TIER_DRAFT ? "draft" : "final");
+    sf_jw_str(&w, sf_tier_name(o->tier));
     sf_jw_key(&w, "cluster");
     sf_jw_obj_begin(&w);
     sf_jw_key(&w, "nodes"); sf_jw_int(&w, o->nodes);

@@ -20,6 +20,7 @@ int sf_cmd_validate(int argc, char **argv)
 #include "sf_campaign.h"
 #include "sf_cli.h"
 #include "sf_json.h"
+#include "sf_sampler.h"
 #include "sf_status.h"
 
 #include <getopt.h>
@@ -35,6 +36,7 @@ static void usage(FILE *f)
                "Reference images and clips are decoded to prove they are real media.\n\n"
                "options:\n"
                "  --json       one JSON document on stdout: per file, valid, diagnostics, summary\n"
+               "               (shots, seconds, frames, and every tier with its defaults)\n"
                "  --no-media   check that reference files exist, without decoding them\n"
                "  -h, --help   this text\n\n"
                "exit codes: 0 all valid, 2 a file is invalid or unreadable (docs/campaign.md)\n");
@@ -59,6 +61,27 @@ static void summary_json(struct sf_jw *w, const struct sf_campaign *c)
     sf_jw_num(w, ms / 1000.0);
     sf_jw_key(w, "frames");
     sf_jw_int(w, frames);
+    /* every tier as render will run it, defaults filled in (docs/campaign.md § Tiers) */
+    sf_jw_key(w, "tiers");
+    sf_jw_obj_begin(w);
+    for (int k = 0; k < SF_TIER_COUNT; k++) {
+        const struct sf_tier *t = sf_campaign_tier(c, (enum sf_tier_kind)k);
+        char res[32];
+        snprintf(res, sizeof res, "%dx%d", t->width, t->height);
+        sf_jw_key(w, sf_tier_name((enum sf_tier_kind)k));
+        sf_jw_obj_begin(w);
+        sf_jw_key(w, "steps"), sf_jw_int(w, t->steps);
+        sf_jw_key(w, "resolution"), sf_jw_str(w, res);
+        sf_jw_key(w, "sampler"), sf_jw_str(w, sf_sampler_kind_name(t->sampler));
+        sf_jw_key(w, "schedule"), sf_jw_str(w, sf_schedule_kind_name(t->schedule));
+        sf_jw_key(w, "shift"), sf_jw_num(w, t->shift);
+        sf_jw_key(w, "guidance"), sf_jw_num(w, t->guidance);
+        sf_jw_key(w, "max_refs"), sf_jw_int(w, t->max_refs);
+        sf_jw_key(w, "window"), sf_jw_int(w, t->window);
+        sf_jw_key(w, "overlap"), sf_jw_int(w, t->overlap);
+        sf_jw_obj_end(w);
+    }
+    sf_jw_obj_end(w);
 }
 
 int sf_cmd_validate(int argc, char **argv)

@@ -241,7 +241,7 @@ int sf_render_manifest_write(const struct sf_render_opts *o, const struct sf_ren
         sf_jw_key(&j, "every_seconds"), sf_jw_num(&j, s->ckpt_seconds);
     sf_jw_obj_end(&j);
     sf_jw_key(&j, "campaign"), sf_jw_str(&j, o->campaign);
-    sf_jw_key(&j, "tier"), sf_jw_str(&j, o->tier ? "final" : "draft");
+    sf_jw_key(&j, "tier"), sf_jw_str(&j, sf_tier_name((enum sf_tier_kind)o->tier));
     sf_jw_key(&j, "cpu_lanes_per_node"), sf_jw_int(&j, o->cpu_lanes);
     sf_jw_key(&j, "model"), sf_jw_str(&j, s->model_dir);
     sf_jw_key(&j, "tokenizer"), sf_jw_str(&j, s->tokenizer);

@@ -17,6 +17,7 @@
 static const char *const lang_names[SF_LANG_COUNT] = {"en", "es", "zh", "ja", "ko"};
 static const char *const aspect_names[SF_ASPECT_COUNT] = {"16:9", "9:16", "1:1"};
 static const char *const codec_names[SF_CODEC_COUNT] = {"h264", "prores", "ffv1"};
+static const char *const tier_names[SF_TIER_COUNT] = {"draft", "final"};
 
 const char *sf_lang_name(enum sf_lang l)
 {
@@ -31,6 +32,11 @@ const char *sf_aspect_name(enum sf_aspect a)
 const char *sf_codec_name(enum sf_codec c)
 {
     return (unsigned)c < SF_CODEC_COUNT ? codec_names[c] : "?";
+}
+
+const char *sf_tier_name(enum sf_tier_kind t)
+{
+    return (unsigned)t < SF_TIER_COUNT ? tier_names[t] : "?";
 }
 
 /* Name, then the phrase in en, es, zh, ja, ko (the order of enum sf_lang). */

@@ -41,11 +41,12 @@ enum sf_camera {
 enum sf_tier_kind { SF_TIER_DRAFT, SF_TIER_FINAL, SF_TIER_COUNT };
 enum sf_codec { SF_CODEC_H264, SF_CODEC_PRORES, SF_CODEC_FFV1, SF_CODEC_COUNT };
 
-/* Names as written in campaign files ("zh", "16:9", "dolly-in", "unipc", "h264"), never NULL
+/* Names as written in campaign files ("zh", "16:9", "dolly-in", "draft", "h264"), never NULL
  * for a valid value. */
 const char *sf_lang_name(enum sf_lang l);
 const char *sf_aspect_name(enum sf_aspect a);
 const char *sf_codec_name(enum sf_codec c);
+const char *sf_tier_name(enum sf_tier_kind t);
 const char *sf_camera_name(enum sf_camera c);
 /* The phrase appended to a prompt written in language l ("camera dollies in"); "" for NONE. */
 const char *sf_camera_phrase(enum sf_camera c, enum sf_lang l);

@@ -6,7 +6,8 @@ quarter of the frames against the last) and the background (the frame median mat
 nearest base colour of world.BACKGROUNDS). Prompts are one-object captions whose colour x shape x
 direction triple is in world.HELD_OUT (never trained on), backgrounds and patterns cycled; one
 campaign per language (camera phrases and sentence joining follow the campaign's language), at the
-demo's draft tier (or --tier final) and guidance scale (or --guidance). A shot longer than one
+demo's draft tier (or --tier final) and guidance scale (or --guidance): the tier's settings are
+the demo campaign's as `shotfarm validate --json` reads them (--campaign). A shot longer than one
 temporal window (--seconds 15) is scored for direction at every seam between its windows
 (seam_verdicts; issue 23).
 
@@ -16,6 +17,7 @@ tests/demo_model/). Needs build/shotfarm (or --shotfarm), mpirun, ffmpeg.
 
   /opt/sf-ref/bin/python scripts/demo_model/evaluate.py [--model examples/models/demo]
       [--langs en,es,zh,ja,ko] [--per-lang 8] [--tier draft|final] [--guidance G] [--np 2]
+      [--campaign examples/demo/campaign.yaml]
       [--seconds S [--window W] [--overlap O]] [--out DIR]
 """
 import argparse
@@ -34,15 +36,21 @@ import world  # noqa: E402
 from window_cut import cut  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# temporal windows (docs/windows.md; latent frames), set in the campaign so that the seams scored
-# are where the render put them
-WINDOW, OVERLAP = 21, 5
-# the demo campaign's tiers (examples/demo/campaign.yaml); the guidance comes from --guidance
-TIERS = {"draft": "steps: 4, resolution: 64x64, sampler: euler, schedule: wan, shift: 8.0",
-         "final": "steps: 8, resolution: 128x64, sampler: unipc, schedule: wan, shift: 5.0"}
-# the demo campaign's guidance scale: the demo model, trained with the direction contrast term,
-# follows its prompts best there (docs/demo-model.md § Guidance)
-GUIDANCE = 2.0
+DEMO_CAMPAIGN = os.path.join(ROOT, "examples", "demo", "campaign.yaml")
+
+
+def campaign_tiers(shotfarm, campaign):
+    """The campaign's tiers as render runs them (steps, resolution, sampler, schedule, shift,
+    guidance, max_refs, window, overlap; defaults filled in), read by `shotfarm validate --json`:
+    the evaluation renders with the demo campaign's own settings, never a copy of them."""
+    v = subprocess.run([shotfarm, "validate", "--json", "--no-media", campaign],
+                       capture_output=True, text=True)
+    if v.returncode != 0:  # its problems as lines (FILE:LINE:COL: FIELD: ...), not JSON
+        t = subprocess.run([shotfarm, "validate", "--no-media", campaign], capture_output=True,
+                           text=True)
+        sys.exit(f"evaluate: --campaign {campaign}: shotfarm validate refuses it:\n"
+                 f"{(t.stderr or v.stderr).strip()}")
+    return json.loads(v.stdout)["files"][0]["tiers"]
 
 
 def shots_for(lang, n):
@@ -59,7 +67,7 @@ def shots_for(lang, n):
     return out
 
 
-def seam_spans(F, window=WINDOW, overlap=OVERLAP):
+def seam_spans(F, window, overlap):
     """Per seam between consecutive windows of a shot of F latent frames (the cut of the tier's
     window and overlap), the pixel frames [first, last) that are scored for it: the overlap and
     4 latent frames (1 s) on either side."""
@@ -71,13 +79,16 @@ def seam_spans(F, window=WINDOW, overlap=OVERLAP):
     return spans
 
 
-def campaign_yaml(lang, specs, tier, seconds=3, guidance=GUIDANCE, window=WINDOW,
-                  overlap=OVERLAP):
+def campaign_yaml(lang, specs, tier, settings, seconds=3):
+    """The evaluation campaign of one language: specs as one-object shots, rendered at tier with
+    settings (a campaign_tiers() entry: steps, resolution, sampler, schedule, shift, guidance,
+    window, overlap)."""
+    t = ", ".join(f"{k}: {settings[k]}" for k in ("steps", "resolution", "sampler", "schedule",
+                                                   "shift", "guidance", "window", "overlap"))
     lines = [f"# evaluate.py: held-out prompts in {lang}", "version: 1",
              f"campaign: eval-{lang}", "seed: 3030", f"language: {lang}",
              "model: {config: tiny-vace, dtype: fp32, tp: 1}", "tiers:",
-             f"  {tier}: {{{TIERS[tier]}, guidance: {float(guidance)}, window: {window}, "
-             f"overlap: {overlap}}}", "sequences:"]
+             f"  {tier}: {{{t}}}", "sequences:"]
     for q in range(0, len(specs), 6):
         lines += [f"  - id: q{q // 6}", '    aspect: "16:9"', "    shots:"]
         for i in range(q, min(q + 6, len(specs))):
@@ -237,18 +248,23 @@ def main():
     ap.add_argument("--shotfarm", default=os.path.join(ROOT, "build", "shotfarm"))
     ap.add_argument("--langs", default=",".join(world.LANGS))
     ap.add_argument("--per-lang", type=int, default=8)
-    ap.add_argument("--tier", default="draft", choices=sorted(TIERS))
+    ap.add_argument("--campaign", default=DEMO_CAMPAIGN,
+                    help="the campaign whose tier settings the shots are rendered with (default: "
+                         "the demo's)")
+    ap.add_argument("--tier", default="draft", choices=("draft", "final"))
     ap.add_argument("--seconds", type=float, default=3,
                     help="shot length; a shot longer than one window (--window latent frames; "
                          "81 frames at 21) is scored for direction at every seam between its "
                          "windows, and counts as right only if every seam is (or the object has "
                          "left the frame the way it moves)")
-    ap.add_argument("--guidance", type=float, default=GUIDANCE,
-                    help="the tier's guidance scale (default: the demo campaign's)")
-    ap.add_argument("--window", type=int, default=WINDOW,
-                    help="the tier's temporal window, in latent frames (docs/windows.md)")
-    ap.add_argument("--overlap", type=int, default=OVERLAP,
-                    help="the tier's overlap of consecutive windows, in latent frames")
+    ap.add_argument("--guidance", type=float, default=None,
+                    help="the guidance scale (default: the tier's in --campaign)")
+    ap.add_argument("--window", type=int, default=None,
+                    help="the temporal window, in latent frames (docs/windows.md; default: the "
+                         "tier's in --campaign)")
+    ap.add_argument("--overlap", type=int, default=None,
+                    help="the overlap of consecutive windows, in latent frames (default: the "
+                         "tier's in --campaign)")
     ap.add_argument("--np", type=int, default=int(os.environ.get("SF_EVAL_NP", "2")))
     ap.add_argument("--out", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--check-vace-zero", action="store_true",
@@ -258,6 +274,10 @@ def main():
     ap.add_argument("--min-direction", type=float, default=0)
     ap.add_argument("--min-background", type=float, default=0)
     a = ap.parse_args()
+    settings = campaign_tiers(a.shotfarm, a.campaign)[a.tier]
+    for k in ("guidance", "window", "overlap"):
+        if getattr(a, k) is not None:
+            settings[k] = getattr(a, k)
     out = a.out or tempfile.mkdtemp(prefix="sf-eval.")
     os.makedirs(out, exist_ok=True)
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -269,13 +289,13 @@ def main():
         specs = shots_for(lang, a.per_lang)
         cy = os.path.join(out, f"eval-{lang}.yaml")
         with open(cy, "w", encoding="utf-8") as fo:
-            fo.write(campaign_yaml(lang, specs, a.tier, a.seconds, a.guidance,
-                                   a.window, a.overlap))
+            fo.write(campaign_yaml(lang, specs, a.tier, settings, a.seconds))
         # shotfarm's own rules (e.g. --window/--overlap) with its file:line:col message, at once
         v = subprocess.run([a.shotfarm, "validate", cy], capture_output=True, text=True)
         if v.returncode != 0:
             sys.exit(f"evaluate: shotfarm refuses the campaign written for --window "
-                     f"{a.window} --overlap {a.overlap} --seconds {a.seconds:g}:\n"
+                     f"{settings['window']} --overlap {settings['overlap']} "
+                     f"--seconds {a.seconds:g}:\n"
                      f"{(v.stderr or v.stdout).strip()}")
         run = os.path.join(out, f"run-{lang}")
         cmd = [os.environ.get("MPIEXEC", "mpirun"), "-np", str(a.np), a.shotfarm, "render", cy,
@@ -314,7 +334,8 @@ def main():
                          f"has {world.frames_for_seconds(a.seconds)} (see {out}/render-{lang}.log)")
             colour, direction, bg = analyse(frames)
             r = {"lang": lang, "shot": f"h{i}", "prompt": world.caption(spec, lang)}
-            spans = seam_spans((len(frames) - 1) // 4 + 1, a.window, a.overlap)
+            spans = seam_spans((len(frames) - 1) // 4 + 1, settings["window"],
+                               settings["overlap"])
             if spans:   # a windowed shot: the direction at every seam
                 r["seams"] = seam_verdicts(frames, o["direction"], spans)
                 direction = o["direction"] if shot_holds(r["seams"], o["direction"]) \
@@ -332,8 +353,9 @@ def main():
                 rate["background"] < a.min_background:
             fail = True
     with open(os.path.join(out, "RESULTS.json"), "w", encoding="utf-8") as fo:
-        json.dump({"tier": a.tier, "guidance": a.guidance, "model": a.model, "shots": results,
-                   "rates": {l: r for l, _, r in rows}}, fo, ensure_ascii=False, indent=1)
+        json.dump({"tier": a.tier, "settings": settings, "guidance": settings["guidance"],
+                   "model": a.model, "shots": results, "rates": {l: r for l, _, r in rows}},
+                  fo, ensure_ascii=False, indent=1)
     print(f"| language | shots | colour | direction | background |   (tier {a.tier})")
     print("|---|---|---|---|---|")
     for lang, n, r in rows:

@@ -34,5 +34,18 @@ done
 [[ $? -eq 2 ]] || { echo "FAIL: a mix of valid and invalid files must exit 2"; fail=1; }
 json=$("$sf" validate --json seven-shots.yaml 2>/dev/null)
 grep -q '"field": "sequences\[0\].shots"' <<<"$json" || { echo "FAIL: --json lacks the diagnostic"; fail=1; }
+# --json gives every tier as render runs it: what the file sets, and the defaults for the rest
+# (docs/campaign.md § Tiers); evaluate.py of the demo model renders with these.
+json=$("$sf" validate --json --no-media "$src/tests/campaigns/valid/demo-twin.json")
+python3 - "$json" <<'PY' || { echo "FAIL: validate --json tiers of demo-twin.json"; fail=1; }
+import json, sys
+t = json.loads(sys.argv[1])["files"][0]["tiers"]
+want = {"draft": dict(steps=4, resolution="64x64", sampler="euler", schedule="wan", shift=3,
+                      guidance=5, max_refs=4, window=21, overlap=5),
+        "final": dict(steps=50, resolution="1280x720", sampler="unipc", schedule="wan", shift=5,
+                      guidance=5, max_refs=4, window=21, overlap=5)}
+if t != want:
+    sys.exit(f"tiers: got {t}, want {want}")
+PY
 [[ $fail -eq 0 ]] && echo "catalogue: $n invalid files rejected with their exact messages"
 exit $fail

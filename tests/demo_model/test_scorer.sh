@@ -16,4 +16,16 @@ fi
 grep -q 'tiers.draft.overlap: window 21 with overlap 11' "$work/out" ||
     { cat "$work/out"; echo "FAIL: evaluate.py --overlap 11: no line naming tiers.draft.overlap"; exit 1; }
 [ ! -e "$work/run-en" ] || { echo "FAIL: evaluate.py rendered a refused campaign"; exit 1; }
+# the campaign it wrote has the demo campaign's draft tier as shotfarm reads it, but for the
+# overlap it was given
+"$SF_SHOTFARM" validate --json --no-media "$SF_SOURCE_DIR/examples/demo/campaign.yaml" >"$work/demo.json"
+"$py" - "$work/demo.json" "$work/eval-en.yaml" <<'PY' || exit 1
+import json, sys
+t = dict(json.load(open(sys.argv[1]))["files"][0]["tiers"]["draft"], overlap=11)
+want = "  draft: {" + ", ".join(f"{k}: {t[k]}" for k in ("steps", "resolution", "sampler",
+                              "schedule", "shift", "guidance", "window", "overlap")) + "}"
+got = [ln for ln in open(sys.argv[2], encoding="utf-8") if ln.startswith("  draft:")]
+if got != [want + "\n"]:
+    sys.exit(f"FAIL: eval-en.yaml's tier {got}, want [{want!r}] (the demo campaign's draft tier)")
+PY
 echo "evaluate.py --overlap 11: refused before rendering, naming tiers.draft.overlap"
