@@ -61,7 +61,7 @@ static void summary_json(struct sf_jw *w, const struct sf_campaign *c)
     sf_jw_num(w, ms / 1000.0);
     sf_jw_key(w, "frames");
     sf_jw_int(w, frames);
-    /* every tier as render will run it, defaults filled in (docs/campaign.md § Tiers) */
+    /* every tier as render will run it, defaults filled in (docs/campaign.md § tiers) */
     sf_jw_key(w, "tiers");
     sf_jw_obj_begin(w);
     for (int k = 0; k < SF_TIER_COUNT; k++) {

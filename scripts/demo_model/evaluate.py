@@ -293,9 +293,9 @@ def main():
         # shotfarm's own rules (e.g. --window/--overlap) with its file:line:col message, at once
         v = subprocess.run([a.shotfarm, "validate", cy], capture_output=True, text=True)
         if v.returncode != 0:
-            sys.exit(f"evaluate: shotfarm refuses the campaign written for --window "
-                     f"{settings['window']} --overlap {settings['overlap']} "
-                     f"--seconds {a.seconds:g}:\n"
+            sys.exit(f"evaluate: shotfarm refuses the campaign written for window "
+                     f"{settings['window']}, overlap {settings['overlap']}, "
+                     f"{a.seconds:g} s shots:\n"
                      f"{(v.stderr or v.stdout).strip()}")
         run = os.path.join(out, f"run-{lang}")
         cmd = [os.environ.get("MPIEXEC", "mpirun"), "-np", str(a.np), a.shotfarm, "render", cy,

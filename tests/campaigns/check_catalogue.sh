@@ -35,7 +35,7 @@ done
 json=$("$sf" validate --json seven-shots.yaml 2>/dev/null)
 grep -q '"field": "sequences\[0\].shots"' <<<"$json" || { echo "FAIL: --json lacks the diagnostic"; fail=1; }
 # --json gives every tier as render runs it: what the file sets, and the defaults for the rest
-# (docs/campaign.md § Tiers); evaluate.py of the demo model renders with these.
+# (docs/campaign.md § tiers); evaluate.py of the demo model renders with these.
 json=$("$sf" validate --json --no-media "$src/tests/campaigns/valid/demo-twin.json")
 python3 - "$json" <<'PY' || { echo "FAIL: validate --json tiers of demo-twin.json"; fail=1; }
 import json, sys

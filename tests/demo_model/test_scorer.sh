@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # evaluate.py's seam scoring (issue 23) on the synthetic world's own clips, whose direction is
 # known: tests/demo_model/test_scorer.py. Then a --overlap that shotfarm does not allow is refused
-# before any render, with shotfarm's own line naming the field. Needs CI's Python environment
-# (numpy) and this build's shotfarm; renders nothing.
+# before any render, with shotfarm's own line naming the field, and the campaign evaluate.py wrote
+# has the demo campaign's draft tier (read by `shotfarm validate --json`). Needs CI's Python
+# environment (numpy) and this build's shotfarm; renders nothing.
 set -u
 py=${SF_BINARY_DIR:?}/pyenv/bin/python
 [ -x "$py" ] || { echo "FAIL: $py missing: run scripts/setup.sh (it installs tests/requirements.txt)"; exit 1; }
@@ -18,7 +19,8 @@ grep -q 'tiers.draft.overlap: window 21 with overlap 11' "$work/out" ||
 [ ! -e "$work/run-en" ] || { echo "FAIL: evaluate.py rendered a refused campaign"; exit 1; }
 # the campaign it wrote has the demo campaign's draft tier as shotfarm reads it, but for the
 # overlap it was given
-"$SF_SHOTFARM" validate --json --no-media "$SF_SOURCE_DIR/examples/demo/campaign.yaml" >"$work/demo.json"
+"$SF_SHOTFARM" validate --json --no-media "$SF_SOURCE_DIR/examples/demo/campaign.yaml" \
+    >"$work/demo.json"
 "$py" - "$work/demo.json" "$work/eval-en.yaml" <<'PY' || exit 1
 import json, sys
 t = dict(json.load(open(sys.argv[1]))["files"][0]["tiers"]["draft"], overlap=11)
@@ -28,4 +30,4 @@ got = [ln for ln in open(sys.argv[2], encoding="utf-8") if ln.startswith("  draf
 if got != [want + "\n"]:
     sys.exit(f"FAIL: eval-en.yaml's tier {got}, want [{want!r}] (the demo campaign's draft tier)")
 PY
-echo "evaluate.py --overlap 11: refused before rendering, naming tiers.draft.overlap"
+echo "evaluate.py --overlap 11: refused before rendering (tiers.draft.overlap); the demo's draft tier"
