@@ -353,9 +353,8 @@ def main():
                 rate["background"] < a.min_background:
             fail = True
     with open(os.path.join(out, "RESULTS.json"), "w", encoding="utf-8") as fo:
-        json.dump({"tier": a.tier, "settings": settings, "guidance": settings["guidance"],
-                   "model": a.model, "shots": results, "rates": {l: r for l, _, r in rows}},
-                  fo, ensure_ascii=False, indent=1)
+        json.dump({"tier": a.tier, "settings": settings, "model": a.model, "shots": results,
+                   "rates": {l: r for l, _, r in rows}}, fo, ensure_ascii=False, indent=1)
     print(f"| language | shots | colour | direction | background |   (tier {a.tier})")
     print("|---|---|---|---|---|")
     for lang, n, r in rows:

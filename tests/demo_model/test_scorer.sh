@@ -2,8 +2,9 @@
 # evaluate.py's seam scoring (issue 23) on the synthetic world's own clips, whose direction is
 # known: tests/demo_model/test_scorer.py. Then a --overlap that shotfarm does not allow is refused
 # before any render, with shotfarm's own line naming the field, and the campaign evaluate.py wrote
-# has the demo campaign's draft tier (read by `shotfarm validate --json`). Needs CI's Python
-# environment (numpy) and this build's shotfarm; renders nothing.
+# has the demo campaign's draft tier (read by `shotfarm validate --json`); a --campaign shotfarm
+# cannot read is refused with its reason. Needs CI's Python environment (numpy) and this build's
+# shotfarm; renders nothing.
 set -u
 py=${SF_BINARY_DIR:?}/pyenv/bin/python
 [ -x "$py" ] || { echo "FAIL: $py missing: run scripts/setup.sh (it installs tests/requirements.txt)"; exit 1; }
@@ -31,3 +32,15 @@ if got != [want + "\n"]:
     sys.exit(f"FAIL: eval-en.yaml's tier {got}, want [{want!r}] (the demo campaign's draft tier)")
 PY
 echo "evaluate.py --overlap 11: refused before rendering (tiers.draft.overlap); the demo's draft tier"
+# a --campaign shotfarm cannot read: one line naming the option and the file, shotfarm's reason,
+# non-zero exit, no work directory made
+if "$py" "$SF_SOURCE_DIR/scripts/demo_model/evaluate.py" --shotfarm "$SF_SHOTFARM" \
+        --campaign "$work/missing.yaml" --out "$work/bad" >"$work/out" 2>&1; then
+    cat "$work/out"; echo "FAIL: evaluate.py --campaign missing.yaml exited 0"; exit 1
+fi
+grep -q "^evaluate: --campaign $work/missing.yaml: shotfarm validate refuses it" "$work/out" &&
+    grep -q "missing.yaml: (file): cannot open" "$work/out" ||
+    { cat "$work/out"; echo "FAIL: evaluate.py --campaign missing.yaml: no line naming it"; exit 1; }
+[ ! -e "$work/bad" ] ||
+    { echo "FAIL: evaluate.py made its work directory for a refused campaign"; exit 1; }
+echo "evaluate.py --campaign missing.yaml: refused, naming the option, the file and shotfarm's reason"
