@@ -31,16 +31,18 @@ got = [ln for ln in open(sys.argv[2], encoding="utf-8") if ln.startswith("  draf
 if got != [want + "\n"]:
     sys.exit(f"FAIL: eval-en.yaml's tier {got}, want [{want!r}] (the demo campaign's draft tier)")
 PY
-echo "evaluate.py --overlap 11: refused before rendering (tiers.draft.overlap); the demo's draft tier"
+echo "evaluate.py --overlap 11: refused before rendering (tiers.draft.overlap)"
+echo "evaluate.py: its campaign has the demo's draft tier"
 # a --campaign shotfarm cannot read: one line naming the option and the file, shotfarm's reason,
 # non-zero exit, no work directory made
 if "$py" "$SF_SOURCE_DIR/scripts/demo_model/evaluate.py" --shotfarm "$SF_SHOTFARM" \
         --campaign "$work/missing.yaml" --out "$work/bad" >"$work/out" 2>&1; then
     cat "$work/out"; echo "FAIL: evaluate.py --campaign missing.yaml exited 0"; exit 1
 fi
-grep -q "^evaluate: --campaign $work/missing.yaml: shotfarm validate refuses it" "$work/out" &&
-    grep -q "missing.yaml: (file): cannot open" "$work/out" ||
-    { cat "$work/out"; echo "FAIL: evaluate.py --campaign missing.yaml: no line naming it"; exit 1; }
+refuse="^evaluate: --campaign $work/missing.yaml: shotfarm validate refuses it"
+grep -q "$refuse" "$work/out" && grep -q "missing.yaml: (file): cannot open" "$work/out" ||
+    { cat "$work/out"; echo "FAIL: evaluate.py --campaign missing.yaml: no line naming it"
+      exit 1; }
 [ ! -e "$work/bad" ] ||
     { echo "FAIL: evaluate.py made its work directory for a refused campaign"; exit 1; }
-echo "evaluate.py --campaign missing.yaml: refused, naming the option, the file and shotfarm's reason"
+echo "evaluate.py --campaign missing.yaml: refused, naming option, file and shotfarm's reason"
